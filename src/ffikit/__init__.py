@@ -1,0 +1,104 @@
+"""ffikit: safe, zero-copy, fast calls from Python to C.
+
+Declare C in C, load a library, call it with ordinary Python objects::
+
+    import ffikit
+    lib = ffikit.load("m", "double cos(double);")
+    lib.cos(0.0)                                   # 1.0
+
+    defs = ffikit.cdef("typedef struct { int x, y; } point;")
+    p = ffikit.view(bytearray(8), defs.point)     # zero-copy, keeps the bytearray alive
+
+Public names are re-exported here (see ``__all__``); submodules load on
+first use, so ``import ffikit`` stays cheap.  Anything not listed is internal.
+"""
+
+from __future__ import annotations
+
+import faulthandler as _faulthandler
+import importlib as _importlib
+import sys as _sys
+
+from .errors import (
+    ArgumentError,
+    BufferTooSmall,
+    CallError,
+    CompileError,
+    DeclarationError,
+    FFIError,
+    LeakError,
+    LibraryNotFound,
+    MemoryReleased,
+    MisalignedBuffer,
+    NotContiguous,
+    ReadOnlyBuffer,
+    SymbolNotFound,
+)
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (loaded lazily, PEP 562)
+_LAZY = {
+    "build": "build",
+    "cdef": "cdecl",
+    "include": "cdecl",
+    "Declarations": "cdecl",
+    "load": "library",
+    "Library": "library",
+    "check": "calls",
+    "new": "calls",
+    "callback": "callbacks",
+    "callback_errors": "callbacks",
+    "view": "buffers",
+    "address": "buffers",
+    "buffer": "buffers",
+    "asarray": "buffers",
+    "dtype": "buffers",
+    "ctype": "buffers",
+    "shared": "buffers",
+    "alloc": "memory",
+    "adopt": "memory",
+    "Memory": "memory",
+    "Arena": "memory",
+    "Pool": "memory",
+    "track": "tracking",
+    "Tracker": "tracking",
+}
+
+__all__ = [
+    "FFIError",
+    "LibraryNotFound",
+    "SymbolNotFound",
+    "DeclarationError",
+    "ArgumentError",
+    "CallError",
+    "BufferTooSmall",
+    "ReadOnlyBuffer",
+    "NotContiguous",
+    "MisalignedBuffer",
+    "MemoryReleased",
+    "CompileError",
+    "LeakError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ffikit' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# A C function that crashes should at least say where (DESIGN.md, "Errors").
+if not _faulthandler.is_enabled() and _sys.stderr is not None:
+    try:
+        _faulthandler.enable()
+    except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
+        pass

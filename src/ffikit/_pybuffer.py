@@ -1,0 +1,121 @@
+"""The address of any buffer-protocol object, without copying it.
+
+ctypes only reaches writable buffers (``from_buffer``); read-only ones
+(``bytes``, read-only NumPy arrays, ``memoryview(bytes)[2:]``) force a copy
+through ``from_buffer_copy``.  This module reads the address the exporter
+published in its ``Py_buffer``, for any exporter, read-only or not.
+
+Two ways, same answer:
+
+* ``memoryview_address(mv)`` reads ``mv``'s own ``Py_buffer.buf`` field.  The
+  field's offset inside CPython's ``PyMemoryViewObject`` is found at import by
+  probing memoryviews of known addresses, never assumed; where the probe
+  fails (another interpreter, a layout change) it falls back to
+* ``PyObject_GetBuffer`` through ``ctypes.pythonapi``: slower, always right.
+
+The memoryview must stay alive for as long as the address is used: it holds
+the exporter's buffer export, which is what stops a ``bytearray`` from being
+resized (and its memory moved) underneath C.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from typing import NamedTuple
+
+__all__ = ["BufferFacts", "memoryview_address", "facts", "FAST_ADDRESS"]
+
+
+class _Py_buffer(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.POINTER(ctypes.c_ssize_t)),
+        ("strides", ctypes.POINTER(ctypes.c_ssize_t)),
+        ("suboffsets", ctypes.POINTER(ctypes.c_ssize_t)),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_PyBUF_STRIDES_FORMAT = 0x0018 | 0x0004  # PyBUF_STRIDES | PyBUF_FORMAT
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_Py_buffer), ctypes.c_int]
+_get_buffer.restype = ctypes.c_int
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = [ctypes.POINTER(_Py_buffer)]
+_release_buffer.restype = None
+
+
+def _address_via_getbuffer(mv: memoryview) -> int:
+    view = _Py_buffer()
+    # A memoryview re-exports its own view, sliced start included.
+    _get_buffer(mv, ctypes.byref(view), _PyBUF_STRIDES_FORMAT)
+    try:
+        return view.buf or 0
+    finally:
+        _release_buffer(ctypes.byref(view))
+
+
+def _find_buf_offset() -> int | None:
+    """Offset of ``view.buf`` inside a memoryview object, or None if unknown."""
+    if sys.implementation.name != "cpython":
+        return None
+    probes = [ctypes.create_string_buffer(64) for _ in range(3)]
+    views = [memoryview(p)[i * 3 :] for i, p in enumerate(probes)]
+    expected = [ctypes.addressof(p) + i * 3 for i, p in enumerate(probes)]
+    for offset in range(16, 160, ctypes.sizeof(ctypes.c_void_p)):
+        if all(
+            ctypes.c_void_p.from_address(id(v) + offset).value == want
+            for v, want in zip(views, expected)
+        ):
+            # Cross-check the slow, always-right path on a read-only export too.
+            ro = memoryview(b"ffikit-probe-bytes")[5:]
+            if ctypes.c_void_p.from_address(id(ro) + offset).value == _address_via_getbuffer(ro):
+                return offset
+    return None
+
+
+_BUF_OFFSET = _find_buf_offset()
+FAST_ADDRESS = _BUF_OFFSET is not None
+
+if _BUF_OFFSET is not None:
+    _read_pointer = ctypes.c_void_p.from_address
+
+    def memoryview_address(mv: memoryview, _off: int = _BUF_OFFSET) -> int:
+        """Address of the first byte ``mv`` shows (its slice start included)."""
+        return _read_pointer(id(mv) + _off).value or 0
+
+else:  # pragma: no cover - non-CPython or an unknown memoryview layout
+    memoryview_address = _address_via_getbuffer
+
+
+class BufferFacts(NamedTuple):
+    """What C needs to know about a buffer, read once at the boundary."""
+
+    view: memoryview  # holds the export: keep it alive while C uses ``address``
+    address: int
+    nbytes: int
+    readonly: bool
+    format: str
+    itemsize: int
+    c_contiguous: bool
+
+
+def facts(obj: object) -> BufferFacts:
+    """Inspect any buffer-protocol object (raises ``TypeError`` if it is none)."""
+    mv = obj if type(obj) is memoryview else memoryview(obj)  # type: ignore[arg-type]
+    return BufferFacts(
+        mv,
+        memoryview_address(mv),
+        mv.nbytes,
+        mv.readonly,
+        mv.format,
+        mv.itemsize,
+        mv.c_contiguous,
+    )

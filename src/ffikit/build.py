@@ -1,0 +1,196 @@
+"""Compile C source into a cached shared library with the system compiler.
+
+Used by tests, examples and users who want a quick native helper without a
+build system.  The result is cached by a hash of everything that affects the
+output (sources, flags, include dirs, libraries, compiler identity), so a
+second call with the same input returns the same path without running the
+compiler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import CompileError
+
+__all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix"]
+
+DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
+
+
+def shared_library_suffix(platform: str | None = None) -> str:
+    """The file suffix of shared libraries on ``platform`` (default: this one)."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        return ".dll"
+    if platform == "darwin":
+        return ".dylib"
+    return ".so"
+
+
+def default_cache_dir() -> Path:
+    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``."""
+    env = os.environ.get("FFIKIT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ffikit"
+
+
+def compiler_command() -> list[str]:
+    """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
+    return shlex.split(os.environ.get("CC") or "cc")
+
+
+@lru_cache(maxsize=16)
+def _compiler_identity(command: tuple[str, ...]) -> str:
+    exe = shutil.which(command[0])
+    if exe is None:
+        raise CompileError(
+            f"C compiler {command[0]!r} not found on PATH; install gcc or clang, "
+            "or set $CC to the compiler to use"
+        )
+    try:
+        out = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        out = f"unknown ({exc})"
+    stat = os.stat(exe)
+    return f"{exe}\n{stat.st_size}:{stat.st_mtime_ns}\n{out}"
+
+
+def _read_sources(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike]):
+    """Normalise the input into ``[(display_name, text, path_or_None)]``."""
+    if isinstance(source_or_paths, os.PathLike):
+        items: list = [source_or_paths]
+    elif isinstance(source_or_paths, str):
+        looks_like_path = (
+            "\n" not in source_or_paths
+            and source_or_paths.endswith((".c", ".h"))
+            and len(source_or_paths) < 4096
+        )
+        if not looks_like_path:
+            return [("<source>", source_or_paths, None)]
+        items = [source_or_paths]
+    else:
+        items = list(source_or_paths)
+        if not items:
+            raise ValueError("ffikit.build: no sources given")
+    result = []
+    for item in items:
+        path = Path(item)
+        if not path.is_file():
+            raise FileNotFoundError(f"ffikit.build: source file not found: {path}")
+        result.append((str(path), path.read_text(), path.resolve()))
+    return result
+
+
+def build(
+    source_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
+    name: str | None = None,
+    *,
+    include_dirs: Iterable[str | os.PathLike] = (),
+    libraries: Iterable[str] = (),
+    flags: Iterable[str] = (),
+    cache_dir: str | os.PathLike | None = None,
+) -> str:
+    """Compile C source text or files into a shared library and return its path.
+
+    Parameters
+    ----------
+    source_or_paths
+        C source text, or the path of one ``.c`` file, or a list of paths.
+    name
+        Base name of the library (``lib<name>-<hash>.so``); default ``ffikit``.
+    include_dirs, libraries, flags
+        ``-I`` directories, ``-l`` libraries and extra compiler flags, added
+        after the defaults ``-shared -fPIC -O2``.
+    cache_dir
+        Where built libraries live; default :func:`default_cache_dir`.
+
+    Returns
+    -------
+    str
+        Absolute path of the shared library.  The file is never rewritten once
+        built, so a loaded copy stays valid.
+
+    Raises
+    ------
+    CompileError
+        The compiler failed (its stderr is in ``.stderr`` and in the message)
+        or is not installed.
+
+    Examples
+    --------
+    >>> path = build("int add(int a, int b) { return a + b; }", name="add")
+    >>> ffikit.load(path, "int add(int, int);").add(2, 3)
+    5
+    """
+    sources = _read_sources(source_or_paths)
+    include_dirs = [str(Path(d).resolve()) for d in include_dirs]
+    libraries = list(libraries)
+    flags = list(flags)
+    name = name or "ffikit"
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
+    command = compiler_command()
+
+    digest = hashlib.sha256()
+    digest.update(_compiler_identity(tuple(command)).encode())
+    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
+        digest.update(repr(list(part)).encode())
+    for display, text, _ in sources:
+        digest.update(display.encode() + b"\0" + text.encode() + b"\0")
+    key = digest.hexdigest()[:20]
+
+    out_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"lib{name}-{key}{shared_library_suffix()}"
+    if target.exists():
+        return str(target)
+
+    with tempfile.TemporaryDirectory(prefix="ffikit-build-") as tmp:
+        inputs = []
+        for index, (_display, text, path) in enumerate(sources):
+            if path is None:
+                path = Path(tmp) / f"{name}_{index}.c"
+                path.write_text(text)
+            inputs.append(str(path))
+        # Built beside the target, then renamed: atomic, and never across filesystems.
+        partial = out_dir / f".{target.name}.{os.getpid()}.partial"
+        argv = [
+            *command,
+            *DEFAULT_FLAGS,
+            *flags,
+            *(f"-I{d}" for d in include_dirs),
+            "-o",
+            str(partial),
+            *inputs,
+            *(f"-l{lib}" for lib in libraries),
+        ]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        except OSError as exc:
+            raise CompileError(
+                f"ffikit.build: could not run the C compiler {command[0]!r}: {exc}",
+                command=argv,
+            ) from None
+        if proc.returncode != 0:
+            raise CompileError(
+                f"ffikit.build: compiling {name!r} failed (exit {proc.returncode}): "
+                + " ".join(shlex.quote(a) for a in argv),
+                stderr=proc.stderr,
+                command=argv,
+            )
+        os.replace(partial, target)
+    return str(target)

@@ -1,0 +1,421 @@
+"""The backend-free C type model.
+
+Plain value objects that describe C types: they know nothing about ctypes,
+sizes or platforms (``layout.py`` computes those per platform ABI and
+``to_ctypes.py`` maps the model to ctypes).  A second backend must be
+addable without touching this module or the parser.
+
+Equality and hashing come from each class's ``_attrs_`` (as in cffi's
+``model.py``), so ``Pointer(INT) == Pointer(INT)``.  Structs, unions and
+enums are the exception: they are *nominal*, compared by identity, because
+two declarations of ``struct point`` in two ``cdef`` calls are two types, and
+because a struct may refer to itself through a pointer before it is complete.
+
+Every type spells itself as C (``c_name()``), and ``repr`` reuses that:
+``<const char *>``, ``<int (*)(int, int)>``, ``<struct point>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "Coord",
+    "CType",
+    "Void",
+    "Primitive",
+    "Pointer",
+    "Array",
+    "Field",
+    "StructOrUnion",
+    "Enum",
+    "FunctionType",
+    "Typedef",
+    "FunctionDecl",
+    "GlobalVar",
+    "PRIMITIVE_NAMES",
+    "INTEGER_NAMES",
+    "FLOAT_NAMES",
+    "VOID",
+    "resolve",
+]
+
+INTEGER_NAMES = frozenset(
+    {
+        "char", "signed char", "unsigned char",
+        "short", "unsigned short", "int", "unsigned int",
+        "long", "unsigned long", "long long", "unsigned long long",
+        "_Bool",
+        "int8_t", "uint8_t", "int16_t", "uint16_t",
+        "int32_t", "uint32_t", "int64_t", "uint64_t",
+        "intptr_t", "uintptr_t", "size_t", "ssize_t", "ptrdiff_t",
+        "intmax_t", "uintmax_t",
+        "wchar_t", "char16_t", "char32_t",
+        "__int128", "unsigned __int128",
+    }
+)
+FLOAT_NAMES = frozenset({"float", "double", "long double"})
+PRIMITIVE_NAMES = INTEGER_NAMES | FLOAT_NAMES
+
+
+@dataclass(frozen=True)
+class Coord:
+    """Where a declaration came from: ``file:line:column`` (1-based)."""
+
+    file: str | None
+    line: int | None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file or '<cdef>'}:{self.line}"
+        return text + (f":{self.column}" if self.column else "")
+
+
+def _join(base: str, inner: str) -> str:
+    if not inner:
+        return base
+    if inner.startswith("["):
+        return base + inner
+    return f"{base} {inner}"
+
+
+class CType:
+    """Base of every model type.  Subclasses list identity fields in ``_attrs_``."""
+
+    _attrs_: tuple[str, ...] = ()
+    __slots__ = ()
+
+    def c_name(self, inner: str = "") -> str:
+        """Spell the type as C, wrapped around the declarator text ``inner``."""
+        raise NotImplementedError
+
+    def _key(self) -> tuple:
+        return (type(self),) + tuple(getattr(self, name) for name in self._attrs_)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CType) and self._key() == other._key()
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"<{self.c_name()}>"
+
+    def __str__(self) -> str:
+        return self.c_name()
+
+    @property
+    def is_complete(self) -> bool:
+        """False for ``void``, opaque structs and arrays of unknown length."""
+        return True
+
+
+class Void(CType):
+    """``void``: only behind a pointer or as a function result."""
+
+    __slots__ = ()
+
+    def c_name(self, inner: str = "") -> str:
+        return _join("void", inner)
+
+    @property
+    def is_complete(self) -> bool:
+        return False
+
+
+VOID = Void()
+
+
+class Primitive(CType):
+    """A built-in arithmetic type named by its canonical C spelling.
+
+    ``name`` is one of :data:`PRIMITIVE_NAMES` (``"unsigned long"``,
+    ``"int32_t"``, ``"size_t"``, ``"double"``, ...).  Its size, alignment and
+    (for ``char`` and ``wchar_t``) signedness depend on the platform and are
+    answered by ``layout.py``.
+    """
+
+    _attrs_ = ("name",)
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        if name not in PRIMITIVE_NAMES:
+            raise ValueError(f"not a primitive C type: {name!r}")
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    @property
+    def is_integer(self) -> bool:
+        return self.name in INTEGER_NAMES
+
+    @property
+    def is_float(self) -> bool:
+        return self.name in FLOAT_NAMES
+
+    def c_name(self, inner: str = "") -> str:
+        return _join(self.name, inner)
+
+
+def _quals(const: bool, volatile: bool) -> str:
+    return " ".join(q for q, on in (("const", const), ("volatile", volatile)) if on)
+
+
+class Pointer(CType):
+    """A pointer to ``target``; ``const``/``volatile`` qualify the *pointee*.
+
+    ``Pointer(Primitive("char"), const=True)`` is ``const char *``: the call
+    boundary uses ``const`` to decide whether read-only buffers may be passed.
+    """
+
+    _attrs_ = ("target", "const", "volatile")
+    __slots__ = _attrs_
+
+    def __init__(self, target: CType, const: bool = False, volatile: bool = False):
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "const", bool(const))
+        object.__setattr__(self, "volatile", bool(volatile))
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    def c_name(self, inner: str = "") -> str:
+        quals = _quals(self.const, self.volatile)
+        target = self.target
+        if isinstance(resolve(target), Pointer) and not isinstance(target, Typedef) and quals:
+            # 'char *const *': the qualifier belongs after the inner pointer's star.
+            return target.c_name(f"{quals} *{inner}")
+        decl = "*" + inner
+        if isinstance(target, (Array, FunctionType)):
+            decl = f"({decl})"
+        text = target.c_name(decl)
+        return f"{quals} {text}" if quals else text
+
+
+class Array(CType):
+    """``item[length]``; ``length`` is None for ``item[]`` (flexible or unknown)."""
+
+    _attrs_ = ("item", "length")
+    __slots__ = _attrs_
+
+    def __init__(self, item: CType, length: int | None):
+        if length is not None and length < 0:
+            raise ValueError(f"negative array length {length}")
+        object.__setattr__(self, "item", item)
+        object.__setattr__(self, "length", length)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    @property
+    def is_complete(self) -> bool:
+        return self.length is not None and self.item.is_complete
+
+    def c_name(self, inner: str = "") -> str:
+        size = "" if self.length is None else str(self.length)
+        return self.item.c_name(f"{inner}[{size}]")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A member of a struct or union.
+
+    ``name`` is None for an anonymous nested struct/union (its members are
+    reachable from the outer struct) and for unnamed bitfields.  ``bitwidth``
+    is set for bitfields (0 for the ``int : 0`` alignment idiom).  ``aligned``
+    is an ``__attribute__((aligned(n)))`` on the member, ``packed`` an
+    ``__attribute__((packed))`` on the member.
+    """
+
+    name: str | None
+    type: CType
+    bitwidth: int | None = None
+    aligned: int | None = None
+    packed: bool = False
+    coord: Coord | None = None
+
+
+class StructOrUnion(CType):
+    """A struct or union; nominal (compared by identity) and completed once.
+
+    ``name`` is None for an anonymous type.  ``fields`` is None while the type
+    is opaque (``struct sqlite3;``).  ``pack`` is the ``#pragma pack(n)`` in
+    force at the definition, or 1 for ``__attribute__((packed))``;
+    ``aligned`` is an ``__attribute__((aligned(n)))`` on the type.
+    """
+
+    __slots__ = ("kind", "name", "fields", "pack", "aligned", "coord", "__weakref__")
+
+    def __init__(self, kind: str, name: str | None, coord: Coord | None = None):
+        if kind not in ("struct", "union"):
+            raise ValueError(f"kind must be 'struct' or 'union', not {kind!r}")
+        self.kind = kind
+        self.name = name
+        self.fields: tuple[Field, ...] | None = None
+        self.pack: int | None = None
+        self.aligned: int | None = None
+        self.coord = coord
+
+    def complete(
+        self,
+        fields: Iterable[Field],
+        *,
+        pack: int | None = None,
+        aligned: int | None = None,
+        coord: Coord | None = None,
+    ) -> None:
+        """Give an opaque struct its members (once)."""
+        if self.fields is not None:
+            raise ValueError(f"{self.c_name()} is already complete")
+        self.fields = tuple(fields)
+        self.pack = pack
+        self.aligned = aligned
+        if coord is not None:
+            self.coord = coord
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    @property
+    def is_complete(self) -> bool:
+        return self.fields is not None
+
+    @property
+    def is_union(self) -> bool:
+        return self.kind == "union"
+
+    def c_name(self, inner: str = "") -> str:
+        return _join(f"{self.kind} {self.name or '<anonymous>'}", inner)
+
+
+class Enum(CType):
+    """An enum with its ``(name, value)`` members; nominal like structs.
+
+    The underlying integer type follows the platform compiler's rules and is
+    answered by ``layout.py`` from the member values.
+    """
+
+    __slots__ = ("name", "members", "coord", "__weakref__")
+
+    def __init__(
+        self,
+        name: str | None,
+        members: Iterable[tuple[str, int]] | None,
+        coord: Coord | None = None,
+    ):
+        self.name = name
+        self.members: tuple[tuple[str, int], ...] | None = (
+            None if members is None else tuple(members)
+        )
+        self.coord = coord
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    @property
+    def is_complete(self) -> bool:
+        return self.members is not None
+
+    def c_name(self, inner: str = "") -> str:
+        return _join(f"enum {self.name or '<anonymous>'}", inner)
+
+
+class FunctionType(CType):
+    """A function signature.  Parameter names are kept for messages only.
+
+    ``params`` holds the parameter types after C's adjustments (array and
+    function parameters decay to pointers; ``(void)`` is no parameters).
+    """
+
+    _attrs_ = ("result", "params", "variadic")
+    __slots__ = ("result", "params", "variadic", "param_names")
+
+    def __init__(
+        self,
+        result: CType,
+        params: Iterable[CType],
+        variadic: bool = False,
+        param_names: Iterable[str | None] | None = None,
+    ):
+        params = tuple(params)
+        names = tuple(param_names) if param_names is not None else (None,) * len(params)
+        if len(names) != len(params):
+            raise ValueError("param_names must match params in length")
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "variadic", bool(variadic))
+        object.__setattr__(self, "param_names", names)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    def c_name(self, inner: str = "") -> str:
+        parts = []
+        for ptype, pname in zip(self.params, self.param_names):
+            parts.append(ptype.c_name(pname or ""))
+        if self.variadic:
+            parts.append("...")
+        args = ", ".join(parts) if parts else "void"
+        if inner:
+            return self.result.c_name(f"{inner}({args})")
+        return self.result.c_name(f"({args})")
+
+
+class Typedef(CType):
+    """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``."""
+
+    _attrs_ = ("name", "type")
+    __slots__ = _attrs_
+
+    def __init__(self, name: str, type: CType):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    @property
+    def is_complete(self) -> bool:
+        return self.type.is_complete
+
+    def c_name(self, inner: str = "") -> str:
+        return _join(self.name, inner)
+
+
+def resolve(ctype: CType) -> CType:
+    """Strip typedefs: the type the alias stands for."""
+    while isinstance(ctype, Typedef):
+        ctype = ctype.type
+    return ctype
+
+
+@dataclass(frozen=True)
+class FunctionDecl:
+    """A declared function: ``int find_max(int *arr, int n, CompareFunc cmp);``."""
+
+    name: str
+    type: FunctionType
+    coord: Coord | None = None
+
+    def __str__(self) -> str:
+        return self.type.c_name(self.name) + ";"
+
+
+@dataclass(frozen=True)
+class GlobalVar:
+    """A declared ``extern`` variable; ``const`` says it may not be written."""
+
+    name: str
+    type: CType
+    const: bool = False
+    coord: Coord | None = None
+
+    def __str__(self) -> str:
+        return ("const " if self.const else "") + self.type.c_name(self.name) + ";"

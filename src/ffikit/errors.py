@@ -1,0 +1,180 @@
+"""The ffikit exception hierarchy.
+
+Every error derives from :class:`FFIError` and also from the builtin a user
+would already catch (``OSError``, ``TypeError``, ``ValueError``, ...), so
+``except ValueError`` keeps working around ffikit code.  Every error displays
+as ``ffikit.<Name>`` and its message says what went wrong, where, and how to
+fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FFIError",
+    "LibraryNotFound",
+    "SymbolNotFound",
+    "DeclarationError",
+    "ArgumentError",
+    "CallError",
+    "BufferTooSmall",
+    "ReadOnlyBuffer",
+    "NotContiguous",
+    "MisalignedBuffer",
+    "MemoryReleased",
+    "CompileError",
+    "LeakError",
+]
+
+
+class FFIError(Exception):
+    """Base class of every error ffikit raises itself."""
+
+
+class LibraryNotFound(FFIError, OSError):
+    """A shared library could not be found or loaded.
+
+    ``candidates`` lists ``(path_or_name, reason)`` for every file tried.
+    """
+
+    def __init__(self, message: str, candidates: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.candidates = list(candidates or [])
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class SymbolNotFound(FFIError, AttributeError):
+    """A declared function or variable is not exported by the library."""
+
+
+class DeclarationError(FFIError, ValueError):
+    """C declaration text could not be parsed or understood.
+
+    Carries ``filename``, ``line`` and ``column`` when known; the message
+    quotes the offending line with a caret under the column.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filename: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source_line: str | None = None,
+        hint: str | None = None,
+    ):
+        self.message = message
+        self.filename = filename
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.line is not None:
+            where = f"{self.filename or '<cdef>'}:{self.line}"
+            if self.column:
+                where += f":{self.column}"
+            where += ": "
+        text = where + self.message
+        if self.source_line is not None:
+            text += "\n    " + self.source_line.rstrip("\n")
+            if self.column:
+                text += "\n    " + " " * (self.column - 1) + "^"
+        if self.hint:
+            text += "\nhint: " + self.hint
+        return text
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+class ArgumentError(FFIError, TypeError):
+    """A Python value cannot be passed to a C parameter."""
+
+
+class CallError(FFIError, OSError):
+    """A C function reported failure through its declared error policy.
+
+    ``function``, ``code`` and ``code_name`` say which function returned which
+    code; when errno is involved the exception also carries ``errno`` and
+    ``strerror`` like any ``OSError``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        function: str | None = None,
+        code: object = None,
+        code_name: str | None = None,
+        errno: int | None = None,
+        strerror: str | None = None,
+    ):
+        if errno is not None:
+            super().__init__(errno, strerror or "")
+        else:
+            super().__init__(message)
+        self.message = message
+        self.function = function
+        self.code = code
+        self.code_name = code_name
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BufferTooSmall(FFIError, ValueError):
+    """A buffer is smaller than the C type or count asked for."""
+
+
+class ReadOnlyBuffer(FFIError, TypeError):
+    """Read-only memory was offered where C (or Python) would write to it."""
+
+
+class NotContiguous(FFIError, BufferError):
+    """A buffer is not C-contiguous, so C cannot see it as one block."""
+
+
+class MisalignedBuffer(FFIError, ValueError):
+    """A buffer's address is not aligned for the C type viewed over it."""
+
+
+class MemoryReleased(FFIError, ValueError):
+    """Memory was used after it was freed or its arena was reset."""
+
+
+class CompileError(FFIError, RuntimeError):
+    """The C compiler failed; ``stderr`` holds what it said."""
+
+    def __init__(self, message: str, *, stderr: str = "", command: list[str] | None = None):
+        super().__init__(message)
+        self.stderr = stderr
+        self.command = list(command or [])
+
+    def __str__(self) -> str:
+        text = self.args[0]
+        if self.stderr:
+            text += "\n" + self.stderr.rstrip()
+        return text
+
+
+class LeakError(FFIError, AssertionError):
+    """Tracked native allocations were still alive; ``report`` lists them."""
+
+    def __init__(self, message: str, report: str = ""):
+        super().__init__(message)
+        self.report = report
+
+    def __str__(self) -> str:
+        return self.args[0] + ("\n" + self.report if self.report else "")
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, FFIError):
+        _cls.__module__ = "ffikit"
+del _cls

@@ -1,0 +1,75 @@
+"""ffikit.build: compile real C, cache by content, and report compiler errors."""
+
+import ctypes
+import os
+import stat
+
+import pytest
+
+import ffikit
+
+
+def _counting_compiler(tmp_path):
+    """A $CC wrapper that logs each invocation, then runs the real compiler."""
+    log = tmp_path / "cc.log"
+    wrapper = tmp_path / "cc-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec cc "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper), log
+
+
+class TestBuild:
+    def test_compiles_and_the_library_works(self, tmp_path):
+        path = ffikit.build("int add(int a, int b) { return a + b; }", name="add",
+                            cache_dir=tmp_path)
+        assert os.path.isabs(path) and path.endswith(".so")
+        lib = ctypes.CDLL(path)
+        assert lib.add(2, 40) == 42
+
+    def test_cache_hit_does_not_run_the_compiler(self, tmp_path, monkeypatch):
+        cc, log = _counting_compiler(tmp_path)
+        monkeypatch.setenv("CC", cc)
+        src = "int seven(void) { return 7; }"
+        first = ffikit.build(src, name="seven", cache_dir=tmp_path / "cache")
+        compiles = [line for line in log.read_text().splitlines() if "-shared" in line]
+        assert len(compiles) == 1
+        second = ffikit.build(src, name="seven", cache_dir=tmp_path / "cache")
+        assert second == first
+        compiles = [line for line in log.read_text().splitlines() if "-shared" in line]
+        assert len(compiles) == 1
+
+    def test_different_flags_rebuild(self, tmp_path):
+        src = "int mode(void) {\n#ifdef BIG\nreturn 2;\n#else\nreturn 1;\n#endif\n}"
+        a = ffikit.build(src, name="mode", cache_dir=tmp_path)
+        b = ffikit.build(src, name="mode", flags=["-DBIG"], cache_dir=tmp_path)
+        assert a != b
+        assert ctypes.CDLL(a).mode() == 1 and ctypes.CDLL(b).mode() == 2
+
+    def test_files_include_dirs_and_libraries(self, tmp_path):
+        inc = tmp_path / "inc"
+        inc.mkdir()
+        (inc / "k.h").write_text("#define K 3.0\n")
+        c_file = tmp_path / "root.c"
+        c_file.write_text('#include <math.h>\n#include "k.h"\ndouble root(void) { return sqrt(K * K); }\n')
+        path = ffikit.build([c_file], name="root", include_dirs=[inc], libraries=["m"],
+                            cache_dir=tmp_path / "cache")
+        fn = ctypes.CDLL(path).root
+        fn.restype = ctypes.c_double
+        assert fn() == 3.0
+
+    def test_compile_error_carries_stderr(self, tmp_path):
+        with pytest.raises(ffikit.CompileError) as info:
+            ffikit.build("int broken(void) { return undeclared_thing; }", name="broken",
+                         cache_dir=tmp_path)
+        assert "undeclared_thing" in info.value.stderr
+        assert "undeclared_thing" in str(info.value)
+        assert "broken" in str(info.value)
+
+    def test_missing_compiler_is_a_compile_error(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("CC", "no-such-compiler-ffikit")
+        with pytest.raises(ffikit.CompileError, match="not found on PATH"):
+            ffikit.build("int x;", name="nocc", cache_dir=tmp_path)
+
+    def test_missing_source_file(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="nothere.c"):
+            ffikit.build(str(tmp_path / "nothere.c"), cache_dir=tmp_path)

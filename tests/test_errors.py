@@ -1,0 +1,66 @@
+"""The exception hierarchy: every error is an FFIError and the builtin DESIGN.md names."""
+
+import pytest
+
+import ffikit
+from ffikit import errors
+
+EXPECTED_BASES = {
+    "LibraryNotFound": OSError,
+    "SymbolNotFound": AttributeError,
+    "DeclarationError": ValueError,
+    "ArgumentError": TypeError,
+    "CallError": OSError,
+    "BufferTooSmall": ValueError,
+    "ReadOnlyBuffer": TypeError,
+    "NotContiguous": BufferError,
+    "MisalignedBuffer": ValueError,
+    "MemoryReleased": ValueError,
+    "CompileError": RuntimeError,
+    "LeakError": AssertionError,
+}
+
+
+class TestHierarchy:
+    @pytest.mark.parametrize("name,builtin", sorted(EXPECTED_BASES.items()))
+    def test_subclasses_ffierror_and_builtin(self, name, builtin):
+        cls = getattr(ffikit, name)
+        assert issubclass(cls, ffikit.FFIError)
+        assert issubclass(cls, builtin)
+
+    def test_all_errors_exported_and_display_as_ffikit(self):
+        for name in errors.__all__:
+            cls = getattr(ffikit, name)
+            assert cls.__module__ == "ffikit"
+            assert name in ffikit.__all__
+
+
+class TestDeclarationError:
+    def test_renders_location_caret_and_hint(self):
+        err = ffikit.DeclarationError(
+            "unknown type name 'u8'",
+            filename="<cdef>",
+            line=3,
+            column=5,
+            source_line="    u8 x;",
+            hint="declare it with typedef, or include the header that does",
+        )
+        assert str(err) == (
+            "<cdef>:3:5: unknown type name 'u8'\n"
+            "        u8 x;\n"
+            "        ^\n"
+            "hint: declare it with typedef, or include the header that does"
+        )
+        assert (err.line, err.column) == (3, 5)
+
+
+class TestCallError:
+    def test_errno_form_is_a_real_oserror(self):
+        err = ffikit.CallError("open failed: ENOENT", function="open", code=-1, errno=2,
+                               strerror="No such file or directory")
+        assert err.errno == 2 and err.strerror == "No such file or directory"
+        assert str(err) == "open failed: ENOENT"
+
+    def test_code_name_kept(self):
+        err = ffikit.CallError("f returned -2 (EINVAL)", function="f", code=-2, code_name="EINVAL")
+        assert (err.function, err.code, err.code_name) == ("f", -2, "EINVAL")

@@ -1,0 +1,65 @@
+"""Side-by-side timing: medians over many repeats, reported as ratios to an anchor.
+
+Each benchmark module exposes ``rows(quick: bool = False) -> list[Row]`` and
+runs standalone (``python benchmarks/bench_calls.py``).  Timings are never
+asserted in tests; they are measured here and reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Row:
+    group: str          # e.g. "call int add(int,int)"
+    name: str           # e.g. "ffikit", "ctypes argtypes"
+    ns: float           # median nanoseconds per operation
+    anchor: str         # name of the row in the same group this one is compared to
+    ratio: float = 0.0  # ns / anchor's ns, filled by finish()
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def median_ns(fn: Callable[[], object], *, repeats: int = 31, target_s: float = 0.002) -> float:
+    """Median time of one ``fn()`` call in ns, over ``repeats`` timed batches."""
+    number = 1
+    while True:  # autorange: batches of at least target_s
+        start = time.perf_counter_ns()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter_ns() - start
+        if elapsed >= target_s * 1e9 or number >= 1 << 22:
+            break
+        number *= 2
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter_ns() - start) / number)
+    return statistics.median(samples)
+
+
+def finish(rows: list[Row]) -> list[Row]:
+    """Fill each row's ratio to its group's anchor row."""
+    by_key = {(r.group, r.name): r for r in rows}
+    for row in rows:
+        anchor = by_key.get((row.group, row.anchor))
+        row.ratio = row.ns / anchor.ns if anchor and anchor.ns else float("nan")
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """A plain-text (also valid Markdown) table of the rows."""
+    lines = ["| group | variant | median | vs anchor |", "| --- | --- | ---: | ---: |"]
+    for r in rows:
+        ns = f"{r.ns / 1e6:,.2f} ms" if r.ns >= 1e6 else f"{r.ns:,.0f} ns"
+        ratio = f"{r.ratio:.2f}x {r.anchor}" if r.name != r.anchor else "anchor"
+        lines.append(f"| {r.group} | {r.name}{' (' + r.note + ')' if r.note else ''} | {ns} | {ratio} |")
+    return "\n".join(lines)

@@ -137,7 +137,6 @@ class Declarations:
                        sources={"<type>": f"void __ffikit_typeof({text});"},
                        filename="<type>", known=self._result)
         fn = result.functions.get("__ffikit_typeof")
-        raw = getattr(fn, "_raw_param", None)
         if fn is None or len(fn.type.params) != 1:
             raise DeclarationError(f"{spec!r} is not a single C type name")
         model = _undecay(text, fn.type.params[0], self)

@@ -188,7 +188,7 @@ class _Builder:
         result = self.type_of(node.type)
         params, names, variadic = [], [], False
         args = node.args.params if node.args is not None else []
-        for index, param in enumerate(args):
+        for param in args:
             if isinstance(param, c_ast.EllipsisParam):
                 variadic = True
                 continue

@@ -9,9 +9,9 @@ compiled into a probe that reports ``sizeof``, ``_Alignof``, every
 import ctypes
 
 import pytest
-from randstructs import bit_value, probe_source, random_declarations
 
 import ffikit
+from randstructs import bit_value, probe_source, random_declarations
 
 SEED = 20261123
 COUNT = 520

@@ -49,9 +49,9 @@ class TestDeclarations:
     def test_unknown_attribute_suggests(self):
         defs = ffikit.cdef(TUTORIAL)
         with pytest.raises(AttributeError, match="did you mean 'Student'"):
-            defs.Studnet
+            _ = defs.Studnet
         with pytest.raises(AttributeError, match="it is a function"):
-            defs.find_max
+            _ = defs.find_max
 
     def test_bad_type_names(self):
         defs = ffikit.cdef(TUTORIAL)

@@ -177,6 +177,10 @@ def ctype(np_dtype: Any) -> type:
             namespace = {"_pack_": 1, "_layout_": "ms", "_fields_": fields}
         return type("dtype_struct", (ctypes.Structure,), namespace)
     key = dt.newbyteorder("=").str[1:] if dt.byteorder in "<=|" else None
+    if dt.kind == "S":
+        return ctypes.c_char * dt.itemsize
+    if dt.kind == "V":
+        return ctypes.c_uint8 * dt.itemsize
     if dt.kind == "b":
         return ctypes.c_bool
     if key in _CT:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -29,31 +30,57 @@ from .cdecl import model as m
 
 __all__ = ["Callback", "callback", "callback_errors", "make_thunk", "PENDING", "reraise_pending"]
 
-PENDING: dict[int, BaseException] = {}  # thread ident -> first exception of the running call
-_WRAPPER_CODES: dict[object, str] = {}  # code object of a generated wrapper -> C name
+PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
+_WRAPPERS: dict[object, tuple[str, weakref.ref]] = {}  # wrapper code -> (C name, wrapper)
 _KEPT: list[BaseException] = []
 _kept_lock = threading.Lock()
 _unraisable_type: type | None = None
 
 
-def register_wrapper(code: object, c_name: str) -> None:
-    """Record a generated wrapper's code object (see :mod:`ffikit.calls`)."""
-    _WRAPPER_CODES[code] = c_name
+def register_wrapper(wrapper: Callable) -> None:
+    """Record a generated wrapper (see :mod:`ffikit.calls`) so callbacks can find their call."""
+    _WRAPPERS[wrapper.__code__] = (wrapper.__name__, weakref.ref(wrapper))
+
+
+class _Reraise:
+    """Installed as a wrapper's ``errors`` while a callback exception is parked for it.
+
+    Bound functions check one thing after C returns, their ``errors``
+    attribute; parking an exception swaps in this object, which raises the
+    parked exception on the thread that owns it and otherwise defers to the
+    policy that was there before.
+    """
+
+    def __init__(self, original: Callable | None):
+        self.original = original
+
+    def __call__(self, result: object, function: Callable, args: tuple) -> object:
+        with _kept_lock:
+            entry = PENDING.pop(threading.get_ident(), None)
+            if function.errors is self and not any(w is function for _, w in PENDING.values()):
+                function.errors = self.original
+        if entry is not None:
+            raise entry[0]
+        if self.original is None:
+            return result
+        return self.original(result, function, args)
 
 
 def reraise_pending() -> None:
     """Raise the exception a callback parked for this thread's running call, if any."""
-    exc = PENDING.pop(threading.get_ident(), None)
-    if exc is not None:
-        raise exc
+    entry = PENDING.pop(threading.get_ident(), None)
+    if entry is not None:
+        raise entry[0]
 
 
-def _enclosing_call() -> str | None:
+def _enclosing_call() -> tuple[str, Callable] | None:
     frame = sys._getframe(2)
     while frame is not None:
-        name = _WRAPPER_CODES.get(frame.f_code)
-        if name is not None:
-            return name
+        found = _WRAPPERS.get(frame.f_code)
+        if found is not None:
+            wrapper = found[1]()
+            if wrapper is not None:
+                return found[0], wrapper
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
@@ -87,14 +114,19 @@ def _report(exc: BaseException, callback_name: str) -> None:
 
 
 def _park(exc: BaseException, callback_name: str) -> None:
-    c_name = _enclosing_call()
-    if c_name is None:
+    found = _enclosing_call()
+    if found is None:
         _report(exc, callback_name)
         return
+    c_name, wrapper = found
     ident = threading.get_ident()
-    if ident not in PENDING:  # keep the first; C may call back again before returning
+    with _kept_lock:
+        if ident in PENDING:  # keep the first; C may call back again before returning
+            return
         exc.add_note(f"raised in ffikit callback {callback_name} called from C function {c_name}")
-        PENDING[ident] = exc
+        PENDING[ident] = (exc, wrapper)
+        if not isinstance(wrapper.errors, _Reraise):
+            wrapper.errors = _Reraise(wrapper.errors)
 
 
 def _result_checker(restype: type | None, on_error: object) -> Callable[[object], object]:

@@ -10,9 +10,8 @@ declaration data.  ``int add(int a, int b)`` becomes, in effect::
         if type(a) is not int or not -2147483648 <= a <= 2147483647: a = _slow0(a)
         if type(b) is not int or not -2147483648 <= b <= 2147483647: b = _slow1(b)
         result = _cfunc(a, b)        # ctypes, no argtypes: the GIL is released
-        if _pending: _reraise_callback_error()
-        if add.errors is not None: return add.errors(result, add, (a, b))
-        return result
+        if add.errors is None: return result
+        return add.errors(result, add, (a, b))      # a policy, or a parked callback error
 
 The ctypes function carries no ``argtypes`` (ctypes' own converters are the
 slow part of a ctypes call); values that ctypes would pass wrongly without
@@ -418,8 +417,6 @@ def bind(
     cfunc.restype = _restype_for(ftype.result)
     env: dict[str, Any] = {
         "_ffk_cfunc": cfunc,
-        "_ffk_pending": callbacks.PENDING,
-        "_ffk_reraise": callbacks.reraise_pending,
     }
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
@@ -474,7 +471,6 @@ def bind(
     lines += [f"        {line}" for line in body]
     lines += [
         f"        _ffk_result = _ffk_cfunc({call_args})",
-        "        if _ffk_pending: _ffk_reraise()",
         f"        _ffk_policy = {fn_name}.errors",
         "        if _ffk_policy is None: return _ffk_result",
         f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",
@@ -491,7 +487,7 @@ def bind(
     wrapper.declaration = declaration
     wrapper.cfunc = cfunc
     wrapper.source = source
-    callbacks.register_wrapper(wrapper.__code__, name)
+    callbacks.register_wrapper(wrapper)
     return wrapper
 
 

@@ -245,11 +245,13 @@ class StructOrUnion(CType):
 
     ``name`` is None for an anonymous type.  ``fields`` is None while the type
     is opaque (``struct sqlite3;``).  ``pack`` is the ``#pragma pack(n)`` in
-    force at the definition, or 1 for ``__attribute__((packed))``;
+    force at the definition (``__attribute__((packed))`` on the struct marks
+    every member ``packed`` instead, as gcc does);
     ``aligned`` is an ``__attribute__((aligned(n)))`` on the type.
     """
 
-    __slots__ = ("kind", "name", "fields", "pack", "aligned", "coord", "__weakref__")
+    __slots__ = ("kind", "name", "fields", "pack", "aligned", "coord", "typedef_name",
+                 "__weakref__")
 
     def __init__(self, kind: str, name: str | None, coord: Coord | None = None):
         if kind not in ("struct", "union"):
@@ -260,6 +262,7 @@ class StructOrUnion(CType):
         self.pack: int | None = None
         self.aligned: int | None = None
         self.coord = coord
+        self.typedef_name: str | None = None  # 'Student' in 'typedef struct {...} Student;'
 
     def complete(
         self,
@@ -291,6 +294,8 @@ class StructOrUnion(CType):
         return self.kind == "union"
 
     def c_name(self, inner: str = "") -> str:
+        if self.name is None and self.typedef_name:
+            return _join(self.typedef_name, inner)
         return _join(f"{self.kind} {self.name or '<anonymous>'}", inner)
 
 
@@ -301,7 +306,7 @@ class Enum(CType):
     answered by ``layout.py`` from the member values.
     """
 
-    __slots__ = ("name", "members", "coord", "__weakref__")
+    __slots__ = ("name", "members", "coord", "typedef_name", "__weakref__")
 
     def __init__(
         self,
@@ -314,6 +319,7 @@ class Enum(CType):
             None if members is None else tuple(members)
         )
         self.coord = coord
+        self.typedef_name: str | None = None
 
     __eq__ = object.__eq__
     __ne__ = object.__ne__
@@ -324,6 +330,8 @@ class Enum(CType):
         return self.members is not None
 
     def c_name(self, inner: str = "") -> str:
+        if self.name is None and self.typedef_name:
+            return _join(self.typedef_name, inner)
         return _join(f"enum {self.name or '<anonymous>'}", inner)
 
 

@@ -1,0 +1,416 @@
+"""The ``Declarations`` object and the ``cdef``/``include`` entry points."""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import enum
+import os
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import DeclarationError
+from . import layout as _layout
+from .constexpr import NotConstant, eval_macro
+from .model import Array, CType, Enum, FunctionDecl, GlobalVar, StructOrUnion, Typedef, resolve
+from .parse import ParseResult, parse
+from .prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
+from .preprocess import preprocess
+from .to_ctypes import to_ctypes
+
+__all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
+
+_WINDOWS_FILE = "<ffikit-windows>"
+
+
+class Declarations:
+    """What a piece of C declares: types, functions, variables, constants, enums.
+
+    Attribute access gives what a Python user wants: ``defs.Student`` is the
+    ctypes type, ``defs.MAX_STUDENTS`` the constant, ``defs.GREEN`` the enum
+    member.  The raw model is in ``types``/``functions``/``variables``.
+
+    Attributes
+    ----------
+    types : dict
+        Typedef names and ``"struct X"``/``"union X"``/``"enum X"`` tags ->
+        model types (every type seen, including those of included headers).
+    functions : dict
+        Name -> :class:`~ffikit.cdecl.model.FunctionDecl`, for the functions
+        the text (or the named header) declares itself.
+    variables : dict
+        Name -> :class:`~ffikit.cdecl.model.GlobalVar` (``extern`` globals).
+    constants : dict
+        ``#define`` constants (int, float or str) and enum members (int).
+    enums : dict
+        Enum tag or typedef name -> an ``IntEnum`` class.
+    platform : Platform
+        The ABI sizes and layouts are computed for.
+    """
+
+    def __init__(self, result: ParseResult, constants: dict, platform, source: str,
+                 own_files: frozenset):
+        self._result = result
+        self.types: dict[str, CType] = result.types
+        self.functions: dict[str, FunctionDecl] = {
+            k: v for k, v in result.functions.items() if result.decl_files.get(k) in own_files}
+        self.variables: dict[str, GlobalVar] = {
+            k: v for k, v in result.variables.items() if result.decl_files.get(k) in own_files}
+        self.platform = platform
+        self.enums: dict[str, type[enum.IntEnum]] = {}
+        self._enum_members: dict[str, enum.IntEnum] = {}
+        for etype, file in result.enum_types:
+            if file not in own_files:
+                continue
+            name = etype.name or etype.typedef_name
+            if name and etype.members:
+                cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
+                self.enums[name] = cls
+                for member in cls:
+                    self._enum_members.setdefault(member.name, member)
+            for member_name, value in etype.members or ():
+                constants.setdefault(member_name, value)
+        self.constants: dict[str, Any] = constants
+        self._source = source
+        self._own_files = own_files
+        self._typeof_cache: dict[str, CType] = {}
+        self._lock = threading.Lock()
+
+    # --- lookups -----------------------------------------------------------------
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name.startswith("_"):
+            raise AttributeError(name)
+        t = self.types.get(name)
+        if t is None:
+            for kind in ("struct", "union", "enum"):
+                t = self.types.get(f"{kind} {name}")
+                if t is not None:
+                    break
+        if t is not None:
+            return self.ctype(t)
+        if name in self._enum_members:
+            return self._enum_members[name]
+        if name in self.enums:
+            return self.enums[name]
+        if name in self.constants:
+            return self.constants[name]
+        candidates = [k for k in self.types if " " not in k] + list(self.constants) + \
+            list(self.functions)
+        close = difflib.get_close_matches(name, candidates, n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        if name in self.functions:
+            hint = "; it is a function: load a library with these declarations to call it"
+        raise AttributeError(f"these declarations have no type or constant {name!r}{hint}")
+
+    def __dir__(self):
+        names = {k for k in self.types if " " not in k}
+        names |= {k.split(" ", 1)[1] for k in self.types if " " in k}
+        return sorted(set(super().__dir__()) | names | set(self.constants))
+
+    def typeof(self, spec: str | CType | type) -> CType:
+        """The model type for a C type name (``"int32_t[2]"``, ``"Student *"``, ``"T[]"``)."""
+        if isinstance(spec, CType):
+            return spec
+        if isinstance(spec, type):
+            model = getattr(spec, "_ffikit_type_", None)
+            if model is not None:
+                return model
+            raise TypeError(f"{spec!r} is a ctypes type ffikit did not build; pass it as is")
+        if not isinstance(spec, str):
+            raise TypeError(f"a C type is given as text, a model type or a ctypes type, "
+                            f"not {type(spec).__name__}")
+        text = spec.strip()
+        cached = self._typeof_cache.get(text)
+        if cached is not None:
+            return cached
+        direct = self.types.get(text) or STANDARD_TYPES.get(text)
+        if direct is not None:
+            self._typeof_cache[text] = direct
+            return direct
+        if ";" in text or "{" in text:
+            raise DeclarationError(f"{spec!r} is not a type name",
+                                   hint="pass a type such as 'int32_t[4]' or 'struct point *'")
+        pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
+        result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
+                       sources={"<type>": f"void __ffikit_typeof({text});"},
+                       filename="<type>", known=self._result)
+        fn = result.functions.get("__ffikit_typeof")
+        if fn is None or len(fn.type.params) != 1:
+            raise DeclarationError(f"{spec!r} is not a single C type name")
+        model = _undecay(text, fn.type.params[0], self)
+        self._typeof_cache[text] = model
+        return model
+
+    def ctype(self, spec: str | CType | type) -> type:
+        """The ctypes type for a C type name, model type or ctypes type."""
+        if isinstance(spec, type) and issubclass(spec, (ctypes._SimpleCData, ctypes.Structure,
+                                                         ctypes.Union, ctypes.Array,
+                                                         ctypes._Pointer, ctypes._CFuncPtr)):
+            return spec
+        return to_ctypes(self.typeof(spec), self.platform)
+
+    def layout(self, name: str | CType | type) -> _layout.Layout:
+        """The layout of a struct/union as data; ``str()`` of it is a table."""
+        return _layout.layout(self.typeof(name), self.platform)
+
+    def sizeof(self, spec) -> int:
+        """``sizeof`` a C type on this declarations' platform."""
+        return _layout.sizeof(self.typeof(spec), self.platform)
+
+    def __repr__(self) -> str:
+        n_types = sum(1 for k in self.types if " " not in k or not k.startswith("enum"))
+        return (f"<Declarations: {len(self.functions)} functions, {n_types} types, "
+                f"{len(self.constants)} constants, {len(self.variables)} variables"
+                f"{', platform ' + self.platform.name if self.platform != _layout.host_platform() else ''}>")
+
+
+def _undecay(text: str, param: CType, defs: Declarations) -> CType:
+    """Parameters decay arrays to pointers; a type name must not, so redo arrays."""
+    m = re.fullmatch(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", text, re.S)
+    if m is None or "(" in text:
+        return param
+    dims = re.findall(r"\[\s*([^\]]*)\]", m.group(2))
+    result = defs.typeof(m.group(1)) if m.group(1).strip() else param
+    for dim in reversed(dims):
+        if not dim.strip():
+            length = None
+        else:
+            try:
+                value = eval_macro(dim, lambda n: _constant(defs, n))
+            except NotConstant as exc:
+                raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
+                                       f"{exc}") from None
+            if not isinstance(value, int) or value < 0:
+                raise DeclarationError(f"array length {dim!r} in {text!r} must be a "
+                                       f"non-negative integer")
+            length = value
+        result = Array(result, length)
+    return result
+
+
+def _constant(defs: Declarations, name: str):
+    if name in defs.constants:
+        return defs.constants[name]
+    raise NotConstant(f"'{name}' is not a known constant")
+
+
+# --- entry points --------------------------------------------------------------------
+
+_builtins_cache: dict = {}
+
+
+def _builtins(platform) -> dict:
+    """Built-in names for ``platform``: the standard ones, plus Windows' on Windows."""
+    found = _builtins_cache.get(platform.name)
+    if found is not None:
+        return found
+    names = dict(STANDARD_TYPES)
+    if platform.is_windows:
+        pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
+        result = parse(pre, platform=platform, builtins=names,
+                       sources={_WINDOWS_FILE: WINDOWS_DECLARATIONS}, filename=_WINDOWS_FILE)
+        names.update({k: v for k, v in result.types.items() if " " not in k})
+    _builtins_cache[platform.name] = names
+    return names
+
+
+_memo: dict = {}
+_memo_lock = threading.Lock()
+
+
+def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None
+         ) -> Declarations:
+    """Parse C declarations into :class:`Declarations`.
+
+    Parameters
+    ----------
+    text
+        C declarations: typedefs, structs, unions, enums, prototypes, ``extern``
+        variables, ``#define`` constants.  ``#include``/``#define``/``#if`` run
+        through the system C preprocessor; ``#pragma pack`` and
+        ``__attribute__((packed/aligned))`` are honoured.
+    platform
+        ``None`` for this machine, ``"windows"`` for Windows x64 sizes and
+        layouts (``long`` is 4 bytes, Windows type names built in), or a name
+        from :func:`ffikit.cdecl.layout.get_platform`.
+    packed
+        Default packing for every struct: ``True`` (= 1) or an ``int`` like
+        ``#pragma pack(n)``.
+
+    Raises
+    ------
+    DeclarationError
+        With the file, line, column, the line itself and a hint.
+
+    Examples
+    --------
+    >>> defs = ffikit.cdef("typedef struct { int id; double score; } Student;")
+    >>> ctypes.sizeof(defs.Student)
+    16
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"cdef() takes C text as str, not {type(text).__name__}")
+    plat = _layout.get_platform(platform)
+    pack = 1 if packed is True else (int(packed) if packed else None)
+    key = ("cdef", text, plat.name, pack)
+    return _memoised(key, lambda: _declare(text, plat, pack, "<cdef>", {}, (), None))
+
+
+def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
+            cpp: str | None = None, platform: str | None = None) -> Declarations:
+    """Parse a real header (``"zlib.h"``, or a path) into :class:`Declarations`.
+
+    Functions, variables, enums and ``#define`` constants come from the named
+    header and the headers it includes with quotes (``#include "zconf.h"``);
+    types come from everything it includes, so every declared function can be
+    bound.  ``include_dirs``/``defines``/``cpp`` are passed to the
+    preprocessor.
+
+    Raises
+    ------
+    DeclarationError
+        The header was not found (the message lists the include path searched)
+        or does not parse.
+    """
+    header = os.fspath(header)
+    plat = _layout.get_platform(platform)
+    include_dirs = tuple(os.fspath(d) for d in include_dirs)
+    if os.path.sep in header and os.path.exists(header):
+        line = f'#include "{os.path.abspath(header)}"'
+    else:
+        line = f"#include <{header}>"
+    key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name)
+    return _memoised(key, lambda: _declare(line + "\n", plat, None, "<include>",
+                                           dict(defines or {}), include_dirs, cpp,
+                                           own_depth1=True))
+
+
+def _memoised(key, make) -> Declarations:
+    found = _memo.get(key)
+    if found is not None:
+        return found
+    result = make()
+    with _memo_lock:
+        return _memo.setdefault(key, result)
+
+
+_QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+_ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+
+
+def _declare(text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
+    sources = {filename: text}
+    pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
+                     cpp=cpp, default_pack=pack, force_cpp=own_depth1)
+    own = {filename}
+    if own_depth1:
+        own = _directly_included(pre.text, filename)
+    own = _with_quote_includes(own, include_dirs)
+    result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
+                   filename=filename)
+    constants = _constants(pre.macros, own, result)
+    return Declarations(result, constants, plat, text, frozenset(own))
+
+
+def _directly_included(text: str, root: str) -> set[str]:
+    """Files the root text includes itself (depth 1 in the preprocessor's markers)."""
+    stack: list[str] = []
+    found = set()
+    for m in _ENTER_FILE.finditer(text):
+        name, flags = m.group(1), m.group(2).split()
+        if "1" in flags:
+            stack.append(name)
+            if len(stack) == 1:
+                found.add(name)
+        elif "2" in flags and stack:
+            stack.pop()
+    return found or {root}
+
+
+def _with_quote_includes(files: set[str], include_dirs) -> set[str]:
+    result = set(files)
+    todo = [f for f in files if os.path.isfile(f)]
+    while todo:
+        path = todo.pop()
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                body = fh.read()
+        except OSError:
+            continue
+        for name in _QUOTE_INCLUDE.findall(body):
+            for base in (os.path.dirname(path), *include_dirs):
+                candidate = os.path.normpath(os.path.join(base, name))
+                if os.path.isfile(candidate):
+                    if candidate not in result:
+                        result.add(candidate)
+                        todo.append(candidate)
+                    break
+    return result
+
+
+def _constants(macros, own: set[str], result: ParseResult) -> dict:
+    bodies = {name: body for name, body, _file, _line in macros}
+    casts = {}
+    for name, t in result.types.items():
+        r = resolve(t)
+        if " " not in name and isinstance(t, Typedef):
+            try:
+                size, signed = _layout.int_info(r)
+                casts[name] = (size * 8, signed)
+            except TypeError:
+                pass
+    cache: dict = {}
+    active: set = set()
+
+    def value_of(name):
+        if name in cache:
+            if isinstance(cache[name], NotConstant):
+                raise cache[name]
+            return cache[name]
+        if name in result.enum_values:
+            return result.enum_values[name][0]
+        if name not in bodies or name in active:
+            raise NotConstant(f"'{name}' is not a constant")
+        active.add(name)
+        try:
+            value = eval_macro(bodies[name], value_of, casts)
+        except NotConstant as exc:
+            cache[name] = exc
+            raise
+        finally:
+            active.discard(name)
+        cache[name] = value
+        return value
+
+    constants = {}
+    for name, _body, file, _line in macros:
+        if file not in own:
+            continue
+        try:
+            constants[name] = value_of(name)
+        except (NotConstant, RecursionError):
+            continue
+    return constants
+
+
+_default_lock = threading.Lock()
+
+
+def _default_declarations() -> Declarations:
+    return cdef("")
+
+
+def typeof(spec: str | CType | type, defs: Declarations | None = None) -> CType:
+    """The model type for ``spec`` (built-in names only unless ``defs`` is given)."""
+    return (defs or _default_declarations()).typeof(spec)
+
+
+def ctype_of(spec: str | CType | type, defs: Declarations | None = None) -> type:
+    """The ctypes type for ``spec`` (built-in names only unless ``defs`` is given)."""
+    return (defs or _default_declarations()).ctype(spec)
+
+
+# Keep the names used only by type checkers and re-exports referenced.
+_unused = (Array, Enum, StructOrUnion, Any)

@@ -1,0 +1,490 @@
+"""Sizes, alignments and struct layouts per platform ABI, computed by ffikit.
+
+ctypes' own bitfield and packing rules have differed from gcc's in several
+CPython releases, so ffikit does not ask ctypes where fields go: it applies
+the platform's rules itself (SysV as gcc implements it on x86-64 and AArch64;
+MSVC's on Windows) and ``to_ctypes`` then builds classes that reproduce the
+result byte for byte.  The answers are plain data (:class:`Layout`) so they
+can be printed, compared with a compiler, or fed to another backend.
+"""
+
+from __future__ import annotations
+
+import platform as _platform_mod
+import sys
+from dataclasses import dataclass, field
+
+from ..errors import DeclarationError
+from .model import (
+    Array,
+    CType,
+    Enum,
+    FunctionType,
+    Pointer,
+    Primitive,
+    StructOrUnion,
+    Typedef,
+    Void,
+    resolve,
+)
+
+__all__ = [
+    "Platform",
+    "get_platform",
+    "host_platform",
+    "sizeof",
+    "alignof",
+    "int_info",
+    "layout",
+    "Layout",
+    "FieldLayout",
+]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A target ABI: primitive sizes/alignments, char signedness, bitfield rules.
+
+    ``bitfields`` is ``"sysv"`` (gcc/clang on Unix) or ``"msvc"``.
+    """
+
+    name: str
+    pointer_size: int
+    primitives: dict = field(hash=False, compare=False, repr=False)  # name -> (size, align)
+    char_signed: bool = True
+    wchar_signed: bool = True
+    bitfields: str = "sysv"
+
+    @property
+    def is_windows(self) -> bool:
+        return self.bitfields == "msvc"
+
+    def __repr__(self) -> str:
+        return f"<Platform {self.name}>"
+
+
+def _table(long_size: int, wchar: int, long_double: tuple[int, int]) -> dict:
+    word = 8
+    table = {
+        "char": (1, 1), "signed char": (1, 1), "unsigned char": (1, 1),
+        "short": (2, 2), "unsigned short": (2, 2),
+        "int": (4, 4), "unsigned int": (4, 4),
+        "long": (long_size, long_size), "unsigned long": (long_size, long_size),
+        "long long": (8, 8), "unsigned long long": (8, 8),
+        "_Bool": (1, 1),
+        "int8_t": (1, 1), "uint8_t": (1, 1), "int16_t": (2, 2), "uint16_t": (2, 2),
+        "int32_t": (4, 4), "uint32_t": (4, 4), "int64_t": (8, 8), "uint64_t": (8, 8),
+        "intptr_t": (word, word), "uintptr_t": (word, word),
+        "size_t": (word, word), "ssize_t": (word, word), "ptrdiff_t": (word, word),
+        "intmax_t": (8, 8), "uintmax_t": (8, 8),
+        "wchar_t": (wchar, wchar), "char16_t": (2, 2), "char32_t": (4, 4),
+        "__int128": (16, 16), "unsigned __int128": (16, 16),
+        "float": (4, 4), "double": (8, 8), "long double": long_double,
+    }
+    return table
+
+
+_PLATFORMS = {
+    "linux-x86_64": Platform("linux-x86_64", 8, _table(8, 4, (16, 16)), True, True, "sysv"),
+    "linux-aarch64": Platform("linux-aarch64", 8, _table(8, 4, (16, 16)), False, False, "sysv"),
+    "darwin-x86_64": Platform("darwin-x86_64", 8, _table(8, 4, (16, 16)), True, True, "sysv"),
+    "darwin-arm64": Platform("darwin-arm64", 8, _table(8, 4, (8, 8)), True, True, "sysv"),
+    "windows-x86_64": Platform("windows-x86_64", 8, _table(4, 2, (8, 8)), True, False, "msvc"),
+}
+_ALIASES = {
+    "linux": None, "posix": None, "sysv": None,  # None: the host's own variant
+    "windows": "windows-x86_64", "win64": "windows-x86_64", "win32": "windows-x86_64",
+    "msvc": "windows-x86_64",
+    "darwin": None, "macos": None,
+}
+
+
+def host_platform() -> Platform:
+    """The platform this interpreter runs on."""
+    machine = _platform_mod.machine().lower()
+    arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
+    if sys.platform.startswith("win"):
+        return _PLATFORMS["windows-x86_64"]
+    if sys.platform == "darwin":
+        return _PLATFORMS["darwin-arm64" if arch == "aarch64" else "darwin-x86_64"]
+    return _PLATFORMS[f"linux-{arch}"]
+
+
+def get_platform(name: str | Platform | None = None) -> Platform:
+    """Look a platform up by name (``None`` = the host; ``"windows"`` = Windows x64)."""
+    if isinstance(name, Platform):
+        return name
+    if name is None:
+        return host_platform()
+    key = name.lower()
+    if key in _PLATFORMS:
+        return _PLATFORMS[key]
+    if key in _ALIASES:
+        alias = _ALIASES[key]
+        if alias is None:
+            host = host_platform()
+            if key in ("darwin", "macos") and not host.name.startswith("darwin"):
+                return _PLATFORMS["darwin-x86_64"]
+            return host if not host.is_windows else _PLATFORMS["linux-x86_64"]
+        return _PLATFORMS[alias]
+    known = ", ".join(sorted(set(_PLATFORMS) | set(_ALIASES)))
+    raise ValueError(f"unknown platform {name!r}; known platforms: {known}")
+
+
+def _incomplete(ctype: CType, why: str) -> DeclarationError:
+    return DeclarationError(
+        f"type '{ctype.c_name()}' is incomplete: {why}",
+        hint="define the struct/array fully, or use it only behind a pointer",
+    )
+
+
+_UNSIGNED = {
+    "unsigned char", "unsigned short", "unsigned int", "unsigned long", "unsigned long long",
+    "_Bool", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "uintptr_t", "size_t",
+    "uintmax_t", "char16_t", "char32_t", "unsigned __int128",
+}
+
+
+def int_info(ctype: CType, platform: Platform | str | None = None) -> tuple[int, bool]:
+    """``(size_in_bytes, signed)`` of an integer type (typedefs resolved)."""
+    plat = get_platform(platform)
+    t = resolve(ctype)
+    if isinstance(t, Primitive) and t.is_integer:
+        if t.name == "char":
+            signed = plat.char_signed
+        elif t.name == "wchar_t":
+            signed = plat.wchar_signed
+        else:
+            signed = t.name not in _UNSIGNED
+        return plat.primitives[t.name][0], signed
+    if isinstance(t, Enum):
+        return _enum_info(t, plat)
+    raise TypeError(f"'{ctype.c_name()}' is not an integer type")
+
+
+def _enum_info(t: Enum, plat: Platform) -> tuple[int, bool]:
+    values = [v for _, v in (t.members or ())]
+    lo, hi = (min(values), max(values)) if values else (0, 0)
+    if plat.is_windows:
+        return 4, True
+    if lo >= 0:
+        if hi <= 0xFFFFFFFF:
+            return 4, False
+        return 8, False
+    if lo >= -(1 << 31) and hi < (1 << 31):
+        return 4, True
+    return 8, True
+
+
+def sizeof(ctype: CType, platform: Platform | str | None = None) -> int:
+    """``sizeof`` the type on ``platform`` (raises for incomplete types)."""
+    return _size_align(ctype, get_platform(platform))[0]
+
+
+def alignof(ctype: CType, platform: Platform | str | None = None) -> int:
+    """``_Alignof`` the type on ``platform``."""
+    return _size_align(ctype, get_platform(platform))[1]
+
+
+def _size_align(ctype: CType, plat: Platform) -> tuple[int, int]:
+    t = ctype
+    while isinstance(t, Typedef):
+        t = t.type
+    if isinstance(t, Primitive):
+        return plat.primitives[t.name]
+    if isinstance(t, Pointer):
+        return plat.pointer_size, plat.pointer_size
+    if isinstance(t, Array):
+        if t.length is None:
+            raise _incomplete(t, "an array of unknown length has no size")
+        size, align = _size_align(t.item, plat)
+        return size * t.length, align
+    if isinstance(t, StructOrUnion):
+        if t.fields is None:
+            raise _incomplete(t, "it is declared but its members are not")
+        lay = layout(t, plat)
+        return lay.size, lay.alignment
+    if isinstance(t, Enum):
+        size = _enum_info(t, plat)[0]
+        return size, size
+    if isinstance(t, Void):
+        raise _incomplete(t, "void has no size")
+    if isinstance(t, FunctionType):
+        raise _incomplete(t, "a function has no size; use a function pointer")
+    raise TypeError(f"cannot size {ctype!r}")
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    """Where one member lives: byte ``offset`` and ``size``; bit position for bitfields.
+
+    For a bitfield, ``offset``/``size`` describe the declared type's storage
+    unit that holds it, and ``bit_offset`` counts bits from the start of the
+    whole struct (little-endian bit numbering).
+    """
+
+    name: str | None
+    type: CType
+    offset: int
+    size: int
+    bit_offset: int | None = None
+    bit_width: int | None = None
+
+    @property
+    def is_bitfield(self) -> bool:
+        return self.bit_width is not None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A struct's or union's layout as data: fields, padding holes, size, alignment.
+
+    ``fields`` lists members in declaration order; members of anonymous nested
+    structs/unions appear flattened (they are reachable from the outer type).
+    ``holes`` are ``(offset, size)`` byte ranges no member occupies, trailing
+    padding included.
+    """
+
+    type: CType
+    size: int
+    alignment: int
+    fields: tuple[FieldLayout, ...]
+    holes: tuple[tuple[int, int], ...]
+    members: tuple[FieldLayout, ...] = ()  # direct members (anonymous ones unflattened)
+
+    def field(self, name: str) -> FieldLayout:
+        """The layout of the member called ``name``."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.type.c_name()} has no member {name!r}")
+
+    def __str__(self) -> str:
+        rows = []
+        for f in self.fields:
+            if f.is_bitfield:
+                where = f"{f.bit_offset // 8}+{f.bit_offset % 8}b"
+                size = f"{f.bit_width}b"
+            else:
+                where, size = str(f.offset), str(f.size)
+            rows.append((int(f.bit_offset / 8 if f.is_bitfield else f.offset), where, size,
+                         f.name or "(unnamed)", f.type.c_name()))
+        for off, n in self.holes:
+            rows.append((off, str(off), str(n), "(padding)", ""))
+        rows.sort(key=lambda r: (r[0], r[3] == "(padding)"))
+        head = ("offset", "size", "field", "type")
+        widths = [max(len(head[i]), *(len(r[i + 1]) for r in rows)) if rows else len(head[i])
+                  for i in range(4)]
+        out = [self.type.c_name(), "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+        for r in rows:
+            out.append("  ".join(c.ljust(w) for c, w in zip(r[1:], widths)).rstrip())
+        out.append(f"size {self.size}, alignment {self.alignment}")
+        return "\n".join(out)
+
+
+_LAYOUT_CACHE: dict = {}
+
+
+def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
+    """Compute (and cache) the layout of a struct or union type on ``platform``."""
+    plat = get_platform(platform)
+    t = resolve(ctype)
+    if not isinstance(t, StructOrUnion):
+        raise TypeError(f"'{ctype.c_name()}' is not a struct or union")
+    key = (t, plat.name)
+    cached = _LAYOUT_CACHE.get(key)
+    if cached is not None:
+        return cached
+    if t.fields is None:
+        raise _incomplete(t, "it is declared but its members are not")
+    result = (_msvc_layout if plat.is_windows else _sysv_layout)(t, plat)
+    _LAYOUT_CACHE[key] = result
+    return result
+
+
+def _round_up(value: int, align: int) -> int:
+    return (value + align - 1) // align * align
+
+
+def _member_align(f, plat: Platform, pack: int | None, packed: bool) -> int:
+    size, natural = _size_align(f.type, plat)
+    align = 1 if (packed or f.packed) else natural
+    if f.aligned:
+        align = max(align, f.aligned)
+    if pack:
+        align = min(align, pack)
+    return align
+
+
+def _finish(t: StructOrUnion, plat, end_bits: int, align: int, members) -> Layout:
+    if t.aligned:
+        align = max(align, t.aligned)
+    size = _round_up((end_bits + 7) // 8, align)
+    flat = []
+    for m in members:
+        flat.append(m)
+        sub = resolve(m.type)
+        if m.name is None and isinstance(sub, StructOrUnion) and m.bit_width is None:
+            flat.pop()
+            for inner in layout(sub, plat).fields:
+                flat.append(FieldLayout(
+                    inner.name, inner.type, m.offset + inner.offset, inner.size,
+                    None if inner.bit_offset is None else inner.bit_offset + m.offset * 8,
+                    inner.bit_width,
+                ))
+    return Layout(t, size, align, tuple(flat), _holes(members, size), tuple(members))
+
+
+def _holes(members, size: int) -> tuple[tuple[int, int], ...]:
+    used = bytearray(size)
+    for m in members:
+        if m.is_bitfield:
+            if m.bit_width:
+                for b in range(m.bit_offset // 8, (m.bit_offset + m.bit_width + 7) // 8):
+                    if b < size:
+                        used[b] = 1
+        else:
+            for b in range(m.offset, min(size, m.offset + m.size)):
+                used[b] = 1
+    holes, start = [], None
+    for i, u in enumerate(used):
+        if not u and start is None:
+            start = i
+        elif u and start is not None:
+            holes.append((start, i - start))
+            start = None
+    if start is not None:
+        holes.append((start, size - start))
+    return tuple(holes)
+
+
+def _field_size(f, plat) -> int:
+    t = resolve(f.type)
+    if isinstance(t, Array) and t.length is None:
+        return 0  # flexible array member
+    return _size_align(f.type, plat)[0]
+
+
+def _flex_align(f, plat) -> tuple[int, int]:
+    t = resolve(f.type)
+    if isinstance(t, Array) and t.length is None:
+        return 0, _size_align(t.item, plat)[1]
+    return _size_align(f.type, plat)
+
+
+def _sysv_layout(t: StructOrUnion, plat: Platform) -> Layout:
+    """gcc's rules (stor-layout.c, PCC_BITFIELD_TYPE_MATTERS) for SysV targets."""
+    pack = t.pack
+    bits = 0
+    end = 0
+    align = 1
+    members = []
+    for f in t.fields or ():
+        is_union = t.is_union
+        start = 0 if is_union else bits
+        if f.bitwidth is not None:
+            size, type_align = _size_align(f.type, plat)
+            width = f.bitwidth
+            if width == 0:
+                za = min(type_align, pack) if pack else type_align
+                if not is_union:
+                    bits = _round_up(bits, za * 8)
+                members.append(FieldLayout(f.name, f.type, bits // 8, size, bits, 0))
+                continue
+            eff_align = type_align
+            if pack:
+                eff_align = min(type_align, pack)
+            elif f.packed:
+                eff_align = 1
+            if f.aligned:
+                eff_align = max(eff_align, f.aligned)
+            if not pack and (not f.packed or type_align == 1):
+                # A bitfield may not span more units of its type's alignment than the type does.
+                unit = type_align * 8
+                if (start % unit + width + unit - 1) // unit > (size * 8 + unit - 1) // unit:
+                    start = _round_up(start, unit)
+            if f.aligned:
+                start = _round_up(start, f.aligned * 8)
+            if f.name is not None:
+                align = max(align, eff_align)
+            unit_offset = (start // 8) // size * size if size else 0
+            members.append(FieldLayout(f.name, f.type, unit_offset, size, start, width))
+            if is_union:
+                end = max(end, width)
+            else:
+                bits = start + width
+                end = bits
+            continue
+        size = _field_size(f, plat)
+        _, natural = _flex_align(f, plat)
+        falign = 1 if f.packed else natural
+        if f.aligned:
+            falign = max(falign, f.aligned)
+        if pack:
+            falign = min(falign, pack)
+        if not is_union:
+            start = _round_up(bits, falign * 8)
+        align = max(align, falign)
+        members.append(FieldLayout(f.name, f.type, start // 8, size))
+        if is_union:
+            end = max(end, size * 8)
+        else:
+            bits = start + size * 8
+            end = bits
+    return _finish(t, plat, end, align, members)
+
+
+def _msvc_layout(t: StructOrUnion, plat: Platform) -> Layout:
+    """MSVC's rules: a bitfield run shares one unit of its declared type's size."""
+    pack = t.pack
+    offset = 0  # bytes
+    end = 0
+    align = 1
+    unit_start = None  # byte offset of the open bitfield unit
+    unit_size = 0
+    unit_used = 0  # bits used in the open unit
+    members = []
+    for f in t.fields or ():
+        size = _field_size(f, plat)
+        _, natural = _flex_align(f, plat)
+        falign = natural
+        if f.aligned:
+            falign = max(falign, f.aligned)
+        if pack:
+            falign = min(falign, pack)
+        if f.bitwidth is not None:
+            width = f.bitwidth
+            if t.is_union:
+                align = max(align, falign)
+                members.append(FieldLayout(f.name, f.type, 0, size, 0, width))
+                end = max(end, size)
+                continue
+            if width == 0:
+                if unit_start is not None:
+                    offset = unit_start + unit_size
+                    unit_start = None
+                members.append(FieldLayout(f.name, f.type, offset, size, offset * 8, 0))
+                continue
+            if unit_start is None or unit_size != size or unit_used + width > size * 8:
+                if unit_start is not None:
+                    offset = unit_start + unit_size
+                unit_start = _round_up(offset, falign)
+                unit_size, unit_used = size, 0
+                align = max(align, falign)
+            members.append(FieldLayout(f.name, f.type, unit_start, size,
+                                       unit_start * 8 + unit_used, width))
+            unit_used += width
+            end = max(end, unit_start + unit_size)
+            continue
+        if unit_start is not None:
+            offset = unit_start + unit_size
+            unit_start = None
+        start = 0 if t.is_union else _round_up(offset, falign)
+        align = max(align, falign)
+        members.append(FieldLayout(f.name, f.type, start, size))
+        if t.is_union:
+            end = max(end, size)
+        else:
+            offset = start + size
+            end = offset
+    return _finish(t, plat, end * 8, align, members)

@@ -1,0 +1,493 @@
+"""pycparser AST -> the backend-free model, with source positions for every error."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from pycparser import c_ast, c_parser
+
+from ..errors import DeclarationError
+from . import layout as _layout
+from .constexpr import NotConstant, eval_node
+from .model import (
+    VOID,
+    Array,
+    Coord,
+    CType,
+    Enum,
+    Field,
+    FunctionDecl,
+    FunctionType,
+    GlobalVar,
+    Pointer,
+    Primitive,
+    StructOrUnion,
+    Typedef,
+    Void,
+    resolve,
+)
+from .preprocess import Preprocessed
+
+__all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
+
+BUILTIN_FILE = "<ffikit-builtins>"
+
+
+@dataclass
+class ParseResult:
+    """Everything one translation unit declares, in declaration order."""
+
+    types: dict = field(default_factory=dict)  # typedef name or "struct X" -> CType
+    functions: dict = field(default_factory=dict)  # name -> FunctionDecl
+    variables: dict = field(default_factory=dict)  # name -> GlobalVar
+    enum_types: list = field(default_factory=list)  # (Enum, file)
+    enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
+    decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
+
+
+class _Builder:
+    def __init__(self, pre: Preprocessed, platform, builtins: dict, sources: dict,
+                 known: ParseResult | None):
+        self.pre = pre
+        self.platform = platform
+        self.builtins = builtins
+        self.sources = sources  # filename -> text, for quoting lines in errors
+        self.r = ParseResult()
+        if known is not None:  # extend earlier declarations (typeof on a Declarations)
+            self.r.types.update(known.types)
+            self.r.enum_values.update(known.enum_values)
+
+    # --- errors ------------------------------------------------------------------
+    def error(self, message: str, coord=None, hint: str | None = None) -> DeclarationError:
+        file = getattr(coord, "file", None)
+        line = getattr(coord, "line", None)
+        column = getattr(coord, "column", None)
+        return DeclarationError(message, filename=file, line=line, column=column,
+                                source_line=source_line(self.sources, file, line), hint=hint)
+
+    def coord(self, node) -> Coord | None:
+        c = getattr(node, "coord", None)
+        return Coord(c.file, c.line, c.column) if c is not None else None
+
+    # --- top level -----------------------------------------------------------------
+    def run(self, ast: c_ast.FileAST) -> ParseResult:
+        for ext in ast.ext:
+            file = getattr(ext.coord, "file", None)
+            if file == BUILTIN_FILE:
+                continue
+            if isinstance(ext, c_ast.Typedef):
+                self.typedef(ext)
+            elif isinstance(ext, c_ast.Decl):
+                self.decl(ext)
+            elif isinstance(ext, c_ast.FuncDef):
+                self.funcdef(ext)
+            # StaticAssert, Pragma: nothing to record
+        return self.r
+
+    def typedef(self, node: c_ast.Typedef) -> None:
+        ctype = self.type_of(node.type)
+        name = node.name
+        target = resolve(ctype)
+        if isinstance(target, (StructOrUnion, Enum)) and target.name is None \
+                and target.typedef_name is None:
+            target.typedef_name = name
+        if name in self.builtins:
+            if not self._compatible(self.builtins[name], ctype):
+                raise self.error(
+                    f"typedef '{name}' conflicts with the built-in '{name}' "
+                    f"('{self.builtins[name].c_name()}' vs '{ctype.c_name()}')", node.coord)
+            return
+        existing = self.r.types.get(name)
+        new = Typedef(name, ctype)
+        if existing is not None and not self._compatible(existing, new):
+            raise self.error(
+                f"conflicting typedef '{name}': was '{resolve(existing).c_name()}', "
+                f"now '{ctype.c_name()}'", node.coord)
+        if existing is None:
+            self.r.types[name] = new
+            self.r.decl_files[name] = node.coord.file if node.coord else None
+
+    def _compatible(self, a: CType, b: CType) -> bool:
+        ra, rb = resolve(a), resolve(b)
+        if ra == rb:
+            return True
+        try:
+            if isinstance(ra, Primitive) and isinstance(rb, Primitive):
+                if ra.is_integer != rb.is_integer:
+                    return False
+                if ra.is_integer:
+                    return _layout.int_info(ra, self.platform) == _layout.int_info(rb, self.platform)
+                return _layout.sizeof(ra, self.platform) == _layout.sizeof(rb, self.platform)
+            if isinstance(ra, Pointer) and isinstance(rb, Pointer):
+                return True
+        except (DeclarationError, TypeError):
+            return False
+        return False
+
+    def decl(self, node: c_ast.Decl) -> None:
+        if isinstance(node.type, c_ast.FuncDecl):
+            ftype = self.type_of(node.type)
+            existing = self.r.functions.get(node.name)
+            if existing is None or (not any(existing.type.param_names)
+                                    and any(ftype.param_names)):
+                self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
+                self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+            return
+        ctype = self.type_of(node.type)
+        if node.name is None:
+            return  # 'struct x {...};' or 'enum e {...};': recorded by type_of
+        if "typedef" in node.storage or "static" in node.storage:
+            return
+        quals = getattr(node.type, "quals", []) or []
+        self.r.variables[node.name] = GlobalVar(node.name, ctype, "const" in quals,
+                                                self.coord(node))
+        self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+
+    def funcdef(self, node: c_ast.FuncDef) -> None:
+        # 'static inline' helpers in headers have no exported symbol: not callable.
+        if "static" in (node.decl.storage or []) or "inline" in (node.decl.funcspec or []):
+            return
+        self.decl(node.decl)
+
+    # --- types -----------------------------------------------------------------------
+    def type_of(self, node, *, decay: bool = False) -> CType:
+        if isinstance(node, c_ast.TypeDecl):
+            return self.base_type(node.type, node)
+        if isinstance(node, (c_ast.Struct, c_ast.Union, c_ast.Enum)):
+            return self.base_type(node, None)
+        if isinstance(node, c_ast.Typename):
+            return self.type_of(node.type, decay=decay)
+        if isinstance(node, c_ast.PtrDecl):
+            target = self.type_of(node.type)
+            quals = set(getattr(node.type, "quals", None) or [])
+            if isinstance(node.type, c_ast.ArrayDecl):
+                quals = set()
+            return Pointer(target, "const" in quals, "volatile" in quals)
+        if isinstance(node, c_ast.ArrayDecl):
+            item = self.type_of(node.type)
+            length = None
+            if node.dim is not None:
+                length = self.const_int(node.dim, "array length")
+                if length < 0:
+                    raise self.error(f"array length {length} is negative", node.dim.coord)
+            if decay:
+                quals = set(getattr(node.type, "quals", None) or [])
+                return Pointer(item, "const" in quals, "volatile" in quals)
+            if isinstance(resolve(item), Void):
+                raise self.error("array of void", node.coord)
+            return Array(item, length)
+        if isinstance(node, c_ast.FuncDecl):
+            ftype = self.function_type(node)
+            return Pointer(ftype) if decay else ftype
+        raise self.error(f"unsupported declarator {type(node).__name__}",
+                         getattr(node, "coord", None))
+
+    def function_type(self, node: c_ast.FuncDecl) -> FunctionType:
+        result = self.type_of(node.type)
+        params, names, variadic = [], [], False
+        args = node.args.params if node.args is not None else []
+        for param in args:
+            if isinstance(param, c_ast.EllipsisParam):
+                variadic = True
+                continue
+            if isinstance(param, c_ast.ID):
+                raise self.error(f"parameter '{param.name}' has no type (K&R style)",
+                                 param.coord, hint="write prototypes: 'int f(int x)'")
+            ptype = self.type_of(param.type, decay=True)
+            if isinstance(ptype, Void) and len(args) == 1 and not getattr(param, "name", None):
+                break  # f(void)
+            if isinstance(resolve(ptype), Void):
+                raise self.error("a parameter cannot have type void", param.coord)
+            params.append(ptype)
+            names.append(getattr(param, "name", None))
+        if isinstance(resolve(result), (Array, FunctionType)):
+            raise self.error("a function cannot return an array or a function", node.coord)
+        return FunctionType(result, params, variadic, names)
+
+    def base_type(self, node, decl) -> CType:
+        if isinstance(node, c_ast.IdentifierType):
+            return self.identifier_type(node.names, node.coord)
+        if isinstance(node, (c_ast.Struct, c_ast.Union)):
+            return self.struct_type(node)
+        if isinstance(node, c_ast.Enum):
+            return self.enum_type(node)
+        raise self.error(f"unsupported type {type(node).__name__}", getattr(node, "coord", None))
+
+    def identifier_type(self, names: list[str], coord) -> CType:
+        words = [n for n in names if n not in ("signed", "unsigned", "short", "long", "int",
+                                                "char", "float", "double", "void", "_Bool",
+                                                "_Complex", "__complex__")]
+        if words:
+            if len(names) != 1:
+                raise self.error(f"cannot combine {' '.join(names)!r}", coord)
+            name = names[0]
+            found = self.r.types.get(name) or self.builtins.get(name)
+            if found is None:
+                raise self.error(
+                    f"unknown type name '{name}'", coord,
+                    hint="declare it with typedef, or include the header that does")
+            return found
+        if "_Complex" in names or "__complex__" in names:
+            raise self.error("complex types are not supported", coord,
+                             hint="pass the real and imaginary parts as two doubles")
+        unsigned = "unsigned" in names
+        signed = "signed" in names
+        longs = names.count("long")
+        if "void" in names:
+            return VOID
+        if "_Bool" in names:
+            return Primitive("_Bool")
+        if "char" in names:
+            return Primitive("unsigned char" if unsigned else "signed char" if signed else "char")
+        if "float" in names:
+            return Primitive("float")
+        if "double" in names:
+            return Primitive("long double" if longs else "double")
+        prefix = "unsigned " if unsigned else ""
+        if "short" in names:
+            return Primitive(prefix + "short")
+        if longs >= 2:
+            return Primitive(prefix + "long long")
+        if longs == 1:
+            return Primitive(prefix + "long")
+        return Primitive(prefix + "int")
+
+    def struct_type(self, node) -> StructOrUnion:
+        kind = "union" if isinstance(node, c_ast.Union) else "struct"
+        key = f"{kind} {node.name}" if node.name else None
+        existing = self.r.types.get(key) if key else None
+        if node.decls is None:
+            if existing is None:
+                existing = StructOrUnion(kind, node.name, self.coord(node))
+                if key:
+                    self.r.types[key] = existing
+                    self.r.decl_files[key] = getattr(node.coord, "file", None)
+            return existing
+        if existing is not None and existing.fields is not None:
+            if getattr(node.coord, "file", None) == getattr(existing.coord, "file", 0) and \
+                    getattr(node.coord, "line", None) == getattr(existing.coord, "line", 0):
+                return existing
+            raise self.error(f"redefinition of '{kind} {node.name}'", node.coord,
+                             hint=f"it was first defined at {existing.coord}")
+        st = existing or StructOrUnion(kind, node.name, self.coord(node))
+        if key and existing is None:
+            self.r.types[key] = st
+            self.r.decl_files[key] = getattr(node.coord, "file", None)
+        fields = []
+        names = set()
+        struct_attrs, brace = self.struct_attributes(node)
+        packed_struct = any(a.kind == "packed" for a in struct_attrs)
+        for member in node.decls:
+            if isinstance(member, c_ast.Pragma):
+                continue
+            if isinstance(member, c_ast.StaticAssert):
+                continue
+            ftype = self.type_of(member.type)
+            bitwidth = None
+            if member.bitsize is not None:
+                bitwidth = self.const_int(member.bitsize, "bitfield width")
+                r = resolve(ftype)
+                if not (isinstance(r, Enum) or (isinstance(r, Primitive) and r.is_integer)):
+                    raise self.error(f"bitfield '{member.name}' must have an integer type, "
+                                     f"not '{ftype.c_name()}'", member.coord)
+                width_limit = _layout.sizeof(r, self.platform) * 8
+                if bitwidth < 0 or bitwidth > width_limit or (bitwidth == 0 and member.name):
+                    raise self.error(
+                        f"bitfield '{member.name}' has width {bitwidth}; '{ftype.c_name()}' "
+                        f"allows 1..{width_limit} (0 only for an unnamed bitfield)",
+                        member.coord)
+            if member.name in names:
+                raise self.error(f"duplicate member '{member.name}'", member.coord)
+            if member.name:
+                names.add(member.name)
+            r = resolve(ftype)
+            if isinstance(r, Array) and r.length is None and member is not node.decls[-1]:
+                raise self.error(f"flexible array member '{member.name}' must be last",
+                                 member.coord)
+            if not r.is_complete and not (isinstance(r, Array) and r.length is None):
+                raise self.error(
+                    f"member '{member.name}' has incomplete type '{ftype.c_name()}'",
+                    member.coord, hint="use a pointer to it, or define it before this struct")
+            if member.name is None and bitwidth is None and not isinstance(r, StructOrUnion):
+                continue  # 'int;' declares nothing
+            attrs = self.member_attributes(member)
+            aligned = max((a.value for a in attrs if a.kind == "aligned"), default=None)
+            packed = packed_struct or any(a.kind == "packed" for a in attrs)
+            fields.append(Field(member.name, ftype, bitwidth, aligned, packed, self.coord(member)))
+        aligned = max((a.value for a in struct_attrs if a.kind == "aligned"), default=None)
+        pack = self.pre.pack_at(brace) if brace is not None else None
+        st.complete(fields, pack=pack, aligned=aligned, coord=self.coord(node))
+        return st
+
+    def enum_type(self, node: c_ast.Enum) -> Enum:
+        key = f"enum {node.name}" if node.name else None
+        if node.values is None:
+            existing = self.r.types.get(key) if key else None
+            if existing is None:
+                existing = Enum(node.name, None, self.coord(node))
+                if key:
+                    self.r.types[key] = existing
+            return existing
+        members = []
+        value = -1
+        file = getattr(node.coord, "file", None)
+        for item in node.values.enumerators:
+            if isinstance(item, c_ast.Pragma):
+                continue
+            if item.value is not None:
+                value = self.const_int(item.value, f"value of enumerator '{item.name}'")
+            else:
+                value += 1
+            if item.name in self.r.enum_values and self.r.enum_values[item.name][0] != value:
+                raise self.error(f"redefinition of enumerator '{item.name}'", item.coord)
+            members.append((item.name, value))
+            self.r.enum_values[item.name] = (value, file)
+        existing = self.r.types.get(key) if key else None
+        if existing is not None and existing.members is not None:
+            if existing.members == tuple(members):
+                return existing
+            raise self.error(f"redefinition of 'enum {node.name}'", node.coord)
+        if existing is not None:
+            existing.members = tuple(members)
+            enum = existing
+        else:
+            enum = Enum(node.name, members, self.coord(node))
+            if key:
+                self.r.types[key] = enum
+                self.r.decl_files[key] = file
+        self.r.enum_types.append((enum, file))
+        return enum
+
+    # --- constants and attributes --------------------------------------------------------
+    def const_int(self, node, what: str) -> int:
+        def lookup(name):
+            if name in self.r.enum_values:
+                return self.r.enum_values[name][0]
+            raise NotConstant(f"'{name}' is not a known constant")
+
+        def sizeof(expr):
+            if isinstance(expr, c_ast.Typename):
+                return _layout.sizeof(self.type_of(expr), self.platform)
+            raise NotConstant("sizeof of an expression")
+
+        try:
+            value = eval_node(node, lookup, sizeof)
+        except NotConstant as exc:
+            raise self.error(f"{what} is not a constant expression: {exc}",
+                             getattr(node, "coord", None)) from None
+        if not isinstance(value, int):
+            raise self.error(f"{what} must be an integer, not {value!r}",
+                             getattr(node, "coord", None))
+        return value
+
+    def struct_attributes(self, node):
+        """Attributes on the struct itself, and the offset of its opening brace."""
+        text = self.pre.text
+        at = self.pre.offset_of(node.coord)
+        if at is None:
+            return [], None
+        keyword = max(text.rfind("struct", 0, at + 1), text.rfind("union", 0, at + 1))
+        brace = text.find("{", at)
+        if brace < 0:
+            return [], None
+        depth, close = 0, None
+        for i in range(brace, len(text)):
+            c = text[i]
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    close = i
+                    break
+        found = []
+        for attr in self.pre.attributes:
+            if keyword <= attr.offset < brace:
+                found.append(attr)
+            elif close is not None and attr.offset > close and not text[close + 1:attr.offset].strip():
+                found.append(attr)
+        return found, brace
+
+    def member_attributes(self, member):
+        text = self.pre.text
+        at = self.pre.offset_of(member.coord)
+        if at is None or not self.pre.attributes:
+            return []
+        start = max(text.rfind(";", 0, at), text.rfind("{", 0, at)) + 1
+        end = text.find(";", at)
+        if end < 0:
+            end = len(text)
+        # A nested struct definition's own attributes belong to it, not to this member.
+        inner = text.rfind("}", start, at)
+        if inner >= 0:
+            start = inner + 1
+        return [a for a in self.pre.attributes if start <= a.offset < end]
+
+
+def source_line(sources: dict, file: str | None, line: int | None) -> str | None:
+    """The text of ``line`` in ``file`` (from the given sources, else from disk)."""
+    if line is None or line < 1:
+        return None
+    text = sources.get(file)
+    if text is None and file and os.path.isfile(file):
+        try:
+            with open(file, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            return None
+        sources[file] = text
+    if text is None:
+        return None
+    lines = text.split("\n")
+    return lines[line - 1] if line <= len(lines) else None
+
+
+_PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$", re.S)
+
+
+def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
+          filename: str = "<cdef>", known: ParseResult | None = None) -> ParseResult:
+    """Parse preprocessed text into a :class:`ParseResult` (raises DeclarationError)."""
+    typedef_names = sorted(set(builtins) | ({n for n in known.types if " " not in n}
+                                            if known else set()))
+    prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)
+    text = prefix + f'# 1 "{filename}"\n' + pre.text if not pre.text.lstrip().startswith("#") \
+        else prefix + pre.text
+    try:
+        ast = c_parser.CParser().parse(text, filename)
+    except c_parser.ParseError as exc:
+        raise _translate(str(exc), sources, pre, builtins, known) from None
+    except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
+        raise DeclarationError(f"cannot parse the declarations: {exc}") from None
+    return _Builder(pre, platform, builtins, sources, known).run(ast)
+
+
+def _translate(message: str, sources, pre, builtins, known) -> DeclarationError:
+    m = _PARSE_ERROR.match(message)
+    if not m:
+        return DeclarationError(f"cannot parse: {message}")
+    file, line = m.group("file"), int(m.group("line"))
+    col = int(m.group("col")) if m.group("col") else None
+    msg = m.group("msg")
+    src = source_line(sources, file, line)
+    hint = None
+    if src is not None and col:
+        word = re.match(r"[A-Za-z_]\w*", src[col - 1:])
+        nxt = re.match(r"\s*([A-Za-z_*(])", src[col - 1 + len(word.group(0)):]) if word else None
+        known_names = set(builtins) | (set(known.types) if known else set())
+        if word and nxt and word.group(0) not in known_names and word.group(0) not in _KEYWORDS:
+            return DeclarationError(
+                f"unknown type name '{word.group(0)}'", filename=file, line=line, column=col,
+                source_line=src, hint="declare it with typedef, or include the header that does")
+    if src is not None and re.search(r"\b(class|template|namespace|public:|private:)\b|::", src):
+        hint = "this looks like C++; ffikit parses C declarations only (wrap C++ in extern \"C\")"
+    return DeclarationError(f"syntax error: {msg}", filename=file, line=line, column=col,
+                            source_line=src, hint=hint)
+
+
+_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
+for goto if inline int long register restrict return short signed sizeof static struct switch
+typedef union unsigned void volatile while _Bool _Complex _Alignas _Alignof _Atomic _Generic
+_Noreturn _Static_assert _Thread_local""".split())

@@ -1,0 +1,348 @@
+"""C text -> text pycparser can parse, plus the facts the parser alone would lose.
+
+1. The system preprocessor (``$CC -E -dD``, or ``pcpp`` when there is no
+   compiler) expands ``#include``/``#define``/``#if``; ``-dD`` keeps every
+   ``#define`` in place, with line markers saying which file it came from, so
+   constants can be harvested from just the headers the user asked for.
+2. GCC extensions pycparser cannot parse are scrubbed (``__attribute__``,
+   ``__asm__``, ``__extension__``, ...), but the attributes that change layout
+   (``packed``, ``aligned(n)``) and ``#pragma pack`` are *recorded* by text
+   offset first; the replacement keeps every newline, so line numbers in
+   errors stay the user's.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..errors import DeclarationError
+
+__all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs"]
+
+
+@dataclass
+class Attribute:
+    """A layout attribute found in the text: ``packed`` or ``aligned`` (with ``value``)."""
+
+    offset: int
+    end: int
+    kind: str
+    value: int | None = None
+
+
+@dataclass
+class Preprocessed:
+    """Parser-ready text and what was recorded on the way."""
+
+    text: str
+    macros: list = field(default_factory=list)  # (name, body, file, line)
+    attributes: list = field(default_factory=list)  # Attribute, sorted by offset
+    packs: list = field(default_factory=list)  # (offset, pack or None), sorted
+    line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
+
+    def pack_at(self, offset: int) -> int | None:
+        """The ``#pragma pack`` value in force at ``offset``."""
+        index = bisect.bisect_right(self.packs, (offset, float("inf"))) - 1
+        return self.packs[index][1] if index >= 0 else None
+
+    def offset_of(self, coord) -> int | None:
+        """Text offset of a pycparser coord (file, line, column)."""
+        if coord is None or coord.line is None:
+            return None
+        start = self.line_starts.get((coord.file, coord.line))
+        if start is None:
+            return None
+        return start + max((coord.column or 1) - 1, 0)
+
+
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(include|define|undef|if|ifdef|ifndef|elif|else|endif|line|error)\b",
+                        re.M)
+
+
+def needs_cpp(text: str) -> bool:
+    """True when the text has preprocessor directives other than ``#pragma``."""
+    return _DIRECTIVE.search(text) is not None
+
+
+def compiler() -> list[str]:
+    return shlex.split(os.environ.get("CC") or "cc")
+
+
+@lru_cache(maxsize=8)
+def system_include_dirs(cc: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The compiler's default ``#include <...>`` search path."""
+    cc = cc or tuple(compiler())
+    try:
+        proc = subprocess.run([*cc, "-E", "-x", "c", "-v", "-"], input="", capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    dirs, inside = [], False
+    for line in proc.stderr.splitlines():
+        if line.startswith("#include <...> search starts here"):
+            inside = True
+        elif line.startswith("End of search list"):
+            break
+        elif inside:
+            dirs.append(line.strip())
+    return tuple(dirs)
+
+
+def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -> str:
+    """Run the C preprocessor over ``text``; return its output with ``#define``s kept."""
+    define_args = []
+    for name, value in (defines or {}).items():
+        define_args.append(f"-D{name}" if value is None else f"-D{name}={value}")
+    include_args = [f"-I{d}" for d in include_dirs]
+    cc = shlex.split(cpp) if isinstance(cpp, str) else (list(cpp) if cpp else compiler())
+    if shutil.which(cc[0]) is None:
+        return _run_pcpp(text, filename, include_dirs, defines, cc[0])
+    argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
+    try:
+        proc = subprocess.run(argv, input=f'# 1 "{filename}"\n{text}', capture_output=True,
+                              text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DeclarationError(f"could not run the C preprocessor {cc[0]!r}: {exc}") from None
+    if proc.returncode != 0:
+        raise _cpp_error(proc.stderr, include_dirs, cc)
+    return proc.stdout
+
+
+def _cpp_error(stderr: str, include_dirs, cc) -> DeclarationError:
+    match = re.search(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", stderr, re.M)
+    message = match.group(4) if match else stderr.strip().splitlines()[-1:]
+    hint = None
+    if match and "No such file or directory" in match.group(4):
+        searched = list(include_dirs) + list(system_include_dirs(tuple(cc)))
+        hint = ("searched: " + ", ".join(searched) +
+                "; pass include_dirs=[...] or install the library's development headers")
+    return DeclarationError(
+        f"preprocessor: {message}",
+        filename=match.group(1) if match else None,
+        line=int(match.group(2)) if match else None,
+        column=int(match.group(3)) if match else None,
+        hint=hint,
+    )
+
+
+def _run_pcpp(text, filename, include_dirs, defines, missing) -> str:
+    try:
+        from pcpp import Preprocessor  # optional fallback, pure Python
+    except ImportError:
+        raise DeclarationError(
+            f"no C preprocessor: {missing!r} is not installed and pcpp is not available",
+            hint="install gcc/clang (or set $CC), or 'pip install pcpp'",
+        ) from None
+    import io
+
+    pre = Preprocessor()
+    for d in include_dirs:
+        pre.add_path(str(d))
+    for name, value in (defines or {}).items():
+        pre.define(f"{name} {'' if value is None else value}")
+    pre.parse(text, filename)
+    out = io.StringIO()
+    pre.write(out)
+    defined = "".join(
+        f"#define {m.name} {''.join(t.value for t in m.value)}\n"
+        for m in pre.macros.values() if m.arglist is None and m.source == filename
+    ) if hasattr(next(iter(pre.macros.values()), None), "source") else ""
+    return out.getvalue() + defined
+
+
+# --- scrubbing ---------------------------------------------------------------
+
+_WITH_PARENS = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm",
+                "__typeof__", "__typeof", "typeof", "_Alignas", "__alignof__"}
+_REPLACE = {
+    "__extension__": "", "__restrict": "", "__restrict__": "", "restrict": "",
+    "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
+    "__const": "const", "__volatile__": "volatile", "__volatile": "volatile",
+    "__signed__": "signed", "__signed": "signed",
+    "_Noreturn": "", "__cdecl": "", "__stdcall": "", "__fastcall": "", "WINAPI": "",
+    "_Nullable": "", "_Nonnull": "", "_Null_unspecified": "", "__thread": "",
+    "_Thread_local": "", "_Atomic": "",
+    "unsigned __int128": "__ffikit_uint128", "__int128_t": "__ffikit_int128",
+    "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
+    "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
+}
+_WORD = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
+                             key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
+    r"|^[ \t]*#[^\n]*",
+    re.M,
+)
+_PRAGMA_PACK = re.compile(r"#\s*pragma\s+pack\s*\(\s*(.*?)\s*\)")
+_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
+_DEFINE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\(?)(.*)")
+
+
+def _blank(s: str) -> str:
+    return re.sub(r"[^\n]", " ", s)
+
+
+def _balanced_end(text: str, start: int) -> int:
+    """Index just past the parenthesised group starting at or after ``start``."""
+    i = start
+    n = len(text)
+    while i < n and text[i] in " \t\r\n":
+        i += 1
+    if i >= n or text[i] != "(":
+        return start
+    depth = 0
+    while i < n:
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        i += 1
+    raise DeclarationError("unbalanced parentheses in an attribute or asm label")
+
+
+_ATTR_ITEM = re.compile(r"\b(__packed__|packed|__aligned__|aligned)\b\s*(?:\(\s*([^()]*)\s*\))?")
+
+
+def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") -> Preprocessed:
+    """Blank out what pycparser cannot parse; record layout attributes and markers."""
+    out: list[str] = []
+    attributes: list[Attribute] = []
+    packs: list = [(0, default_pack)] if default_pack else []
+    pack_stack: list = []
+    macros: list = []
+    pos = 0
+    out_len = 0
+    current_file, current_line = filename, 1
+    line_cursor = 0  # offset in text of the start of the line current_line refers to
+
+    def emit(piece: str) -> None:
+        nonlocal out_len
+        out.append(piece)
+        out_len += len(piece)
+
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        if start < pos:
+            continue
+        emit(text[pos:start])
+        token = match.group(0)
+        if token.lstrip().startswith("#"):
+            directive = token.strip()
+            marker = _MARKER.match(directive)
+            if marker:
+                current_line, current_file = int(marker.group(1)), marker.group(2)
+                line_cursor = end + 1
+                emit(token)  # pycparser reads markers: coords stay the user's file and line
+                pos = end
+                continue
+            pack = _PRAGMA_PACK.match(directive)
+            define = _DEFINE.match(directive)
+            if pack:
+                value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
+                                    default_pack)
+                packs.append((out_len, value))
+            elif define and not define.group(2):
+                line_no = current_line + text.count("\n", line_cursor, start)
+                macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            emit(_blank(token))
+            pos = end
+            continue
+        word = match.group(1)
+        if word in _WITH_PARENS:
+            close = _balanced_end(text, end)
+            group = text[start:close]
+            if word.startswith("__attribute"):
+                for item in _ATTR_ITEM.finditer(group):
+                    kind = "packed" if "packed" in item.group(1) else "aligned"
+                    value = None
+                    if kind == "aligned":
+                        value = _int_or_none(item.group(2)) or 16
+                    attributes.append(Attribute(out_len, out_len + len(group), kind, value))
+            elif word == "_Alignas":
+                value = _int_or_none(group[group.index("(") + 1:-1])
+                if value:
+                    attributes.append(Attribute(out_len, out_len + len(group), "aligned", value))
+            emit(_blank(group))
+            pos = close
+        else:
+            key = re.sub(r"\s+", " ", word)
+            replacement = _REPLACE[key]
+            emit(replacement.ljust(len(word)) if len(replacement) <= len(word) else replacement)
+            pos = end
+    emit(text[pos:])
+    result = "".join(out)
+    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename))
+
+
+def _line_starts(text: str, filename: str) -> dict:
+    """Map each (file, line) the parser will report to its offset in ``text``."""
+    table = {}
+    file, line, offset = filename, 1, 0
+    for raw in text.split("\n"):
+        marker = _MARKER.match(raw.lstrip()) if raw.lstrip().startswith("#") else None
+        if marker:
+            line, file = int(marker.group(1)), marker.group(2)
+        else:
+            table[(file, line)] = offset
+            line += 1
+        offset += len(raw) + 1
+    return table
+
+
+def _int_or_none(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(text.strip().rstrip("uUlL"), 0)
+    except ValueError:
+        return None
+
+
+def _pack_value(args: str, stack: list, current, default):
+    parts = [p.strip() for p in args.split(",") if p.strip()]
+    if not parts:
+        return default
+    if parts[0] == "push":
+        stack.append(current)
+        return _int_or_none(parts[1]) if len(parts) > 1 else current
+    if parts[0] == "pop":
+        return stack.pop() if stack else default
+    return _int_or_none(parts[0])
+
+
+_COMMENT_OR_STRING = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//[^\n]*|/\*.*?\*/', re.S
+)
+
+
+def strip_comments(text: str) -> str:
+    """Blank C comments (keeping newlines); string and char literals are left alone."""
+    def repl(m: re.Match) -> str:
+        s = m.group(0)
+        return s if s[0] in "\"'" else _blank(s)
+
+    return _COMMENT_OR_STRING.sub(repl, text)
+
+
+def preprocess(text: str, *, filename: str = "<cdef>", include_dirs=(), defines=None,
+               cpp=None, default_pack: int | None = None, force_cpp: bool = False
+               ) -> Preprocessed:
+    """Preprocess (when needed) and scrub ``text`` for the parser."""
+    if force_cpp or defines or needs_cpp(text):
+        text = run_cpp(text, filename, include_dirs, defines, cpp)
+    else:
+        text = strip_comments(text)
+    return scrub(text, default_pack, filename)

@@ -1,0 +1,295 @@
+"""The ctypes backend: model types -> real ctypes types, built lazily and cached.
+
+Struct classes reproduce the layout ``layout.py`` computed, byte for byte:
+explicit padding members where the platform pads, and bitfields stored as raw
+bytes behind properties that read and write exactly the right bits (ctypes'
+own bitfield placement differs from gcc's in several CPython versions).  Each
+struct class carries ``_ffikit_type_`` (the model type) and
+``_ffikit_layout_`` (its :class:`~ffikit.cdecl.layout.Layout`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+from ..errors import DeclarationError
+from .layout import Layout, Platform, get_platform, int_info, layout
+from .model import (
+    Array,
+    CType,
+    Enum,
+    FunctionType,
+    Pointer,
+    Primitive,
+    StructOrUnion,
+    Typedef,
+    Void,
+    resolve,
+)
+
+__all__ = ["to_ctypes", "model_of"]
+
+_INTS = {
+    (1, True): ctypes.c_int8, (1, False): ctypes.c_uint8,
+    (2, True): ctypes.c_int16, (2, False): ctypes.c_uint16,
+    (4, True): ctypes.c_int32, (4, False): ctypes.c_uint32,
+    (8, True): ctypes.c_int64, (8, False): ctypes.c_uint64,
+}
+# Where the platform's C type is the host's, prefer ctypes' own name for it.
+_NAMED = {
+    "int": ctypes.c_int, "unsigned int": ctypes.c_uint,
+    "long": ctypes.c_long, "unsigned long": ctypes.c_ulong,
+    "long long": ctypes.c_longlong, "unsigned long long": ctypes.c_ulonglong,
+    "short": ctypes.c_short, "unsigned short": ctypes.c_ushort,
+    "signed char": ctypes.c_byte, "unsigned char": ctypes.c_ubyte,
+    "size_t": ctypes.c_size_t, "ssize_t": ctypes.c_ssize_t,
+}
+
+_cache: dict = {}
+_lock = threading.RLock()
+
+
+def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
+    """The ctypes type for a model type on ``platform`` (default: the host).
+
+    Typedefs resolve to their target's ctypes type; ``void *`` is ``c_void_p``;
+    function pointers are ``CFUNCTYPE`` classes; enums are their integer type.
+    """
+    plat = get_platform(platform)
+    key = (ctype, plat.name)
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _cache.get(key)
+        if found is None:
+            found = _build(ctype, plat)
+            _cache[key] = found
+    return found
+
+
+def model_of(cls: type) -> CType | None:
+    """The model type a ctypes struct class was built from, if ffikit built it."""
+    return getattr(cls, "_ffikit_type_", None)
+
+
+def _primitive(t: Primitive, plat: Platform, host: bool) -> type:
+    size, align = plat.primitives[t.name]
+    if t.name == "char":
+        return ctypes.c_char
+    if t.name == "_Bool":
+        return ctypes.c_bool
+    if t.name == "float":
+        return ctypes.c_float
+    if t.name == "double":
+        return ctypes.c_double
+    if t.name == "long double":
+        if size == ctypes.sizeof(ctypes.c_longdouble):
+            return ctypes.c_longdouble
+        return ctypes.c_double if size == 8 else ctypes.c_uint8 * size
+    if t.name == "wchar_t" and size == ctypes.sizeof(ctypes.c_wchar):
+        return ctypes.c_wchar
+    if size == 16:
+        return ctypes.c_uint64 * 2  # __int128: no ctypes equivalent; raw storage
+    signed = int_info(t, plat)[1]
+    named = _NAMED.get(t.name)
+    if host and named is not None and ctypes.sizeof(named) == size:
+        return named
+    return _INTS[(size, signed)]
+
+
+def _build(ctype: CType, plat: Platform) -> type:
+    host = plat == get_platform(None)
+    t = ctype
+    if isinstance(t, Typedef):
+        return to_ctypes(t.type, plat)
+    if isinstance(t, Primitive):
+        return _primitive(t, plat, host)
+    if isinstance(t, Enum):
+        size, signed = int_info(t, plat)
+        return _INTS[(size, signed)]
+    if isinstance(t, Pointer):
+        target = resolve(t.target)
+        if isinstance(target, Void):
+            return ctypes.c_void_p
+        if isinstance(target, FunctionType):
+            return _function_pointer(target, plat)
+        if isinstance(target, Array) and target.length is None:
+            return ctypes.POINTER(to_ctypes(target.item, plat))
+        return ctypes.POINTER(to_ctypes(t.target, plat))
+    if isinstance(t, Array):
+        if t.length is None:
+            raise DeclarationError(
+                f"'{t.c_name()}' has no length, so it has no ctypes type",
+                hint="give a length, or view a buffer with 'T[]' to fit its size",
+            )
+        return to_ctypes(t.item, plat) * t.length
+    if isinstance(t, StructOrUnion):
+        return _struct_class(t, plat)
+    if isinstance(t, FunctionType):
+        return _function_pointer(t, plat)
+    if isinstance(t, Void):
+        raise DeclarationError("'void' has no ctypes type; use 'void *' for a pointer")
+    raise TypeError(f"cannot map {ctype!r} to ctypes")
+
+
+def _function_pointer(fn: FunctionType, plat: Platform) -> type:
+    result = resolve(fn.result)
+    restype = None if isinstance(result, Void) else _value_type(fn.result, plat)
+    argtypes = [_value_type(p, plat) for p in fn.params]
+    return ctypes.CFUNCTYPE(restype, *argtypes)
+
+
+def _value_type(t: CType, plat: Platform) -> type:
+    """The ctypes type of a value passed to or returned from C."""
+    r = resolve(t)
+    if isinstance(r, Array):  # parameters decay; be defensive for hand-built models
+        return ctypes.POINTER(to_ctypes(r.item, plat))
+    return to_ctypes(t, plat)
+
+
+def _struct_class(t: StructOrUnion, plat: Platform) -> type:
+    base = ctypes.Union if t.is_union else ctypes.Structure
+    name = t.name or t.typedef_name or "anonymous_" + t.kind
+    cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name})
+    cls._ffikit_type_ = t
+    _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
+    if t.fields is None:
+        cls._ffikit_layout_ = None
+        return cls
+    lay = layout(t, plat)
+    cls._ffikit_layout_ = lay
+    _fill_struct(cls, t, lay, plat)
+    return cls
+
+
+def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> None:
+    fields: list = []  # (name, ctype, offset)
+    anonymous: list[str] = []
+    bitfields = []  # (member layout, storage name, storage first byte)
+    run: list = []  # consecutive bitfields, stored together as raw bytes
+
+    def store_run() -> None:
+        sized = [m for m in run if m.bit_width]
+        if sized:
+            first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
+            last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
+            store = f"_ffikit_bits{len(fields)}"
+            fields.append((store, ctypes.c_uint8 * (last - first), first))
+            bitfields.extend((m, store, first) for m in sized if m.name is not None)
+        run.clear()
+
+    for m in lay.members:
+        if m.is_bitfield:
+            run.append(m)
+            if t.is_union:
+                store_run()
+            continue
+        store_run()
+        if _is_flexible(m.type):
+            ctype = to_ctypes(resolve(m.type).item, plat) * 0
+        else:
+            ctype = to_ctypes(m.type, plat)
+        if m.name is None:
+            fname = f"_ffikit_anon{len(anonymous)}"
+            anonymous.append(fname)
+        else:
+            fname = m.name
+        fields.append((fname, ctype, m.offset))
+    store_run()
+
+    # Natural alignment reproduces the layout unless a member sits off its alignment
+    # (packing): only then fall back to _pack_ = 1 with explicit padding.
+    natural = all(off % ctypes.alignment(ct) == 0 for _, ct, off in fields) and (
+        lay.size % max((ctypes.alignment(ct) for _, ct, _ in fields), default=1) == 0
+    )
+    ordered: list = []
+    cursor = 0
+    for fname, ctype, off in fields if t.is_union else sorted(fields, key=lambda f: f[2]):
+        if not t.is_union and off > cursor:
+            ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (off - cursor)))
+        ordered.append((fname, ctype))
+        cursor = max(cursor, off + ctypes.sizeof(ctype))
+    if t.is_union:
+        ordered.append(("_ffikit_size", ctypes.c_uint8 * lay.size))
+    elif lay.size > cursor:
+        ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (lay.size - cursor)))
+
+    if anonymous:
+        cls._anonymous_ = anonymous
+    if not natural:
+        cls._pack_ = 1
+        cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
+    cls._fields_ = ordered
+    for m, store, first in bitfields:
+        setattr(cls, m.name, _bit_property(m, store, first, plat))
+    types_by_name = dict(ordered)
+    for fname in anonymous:
+        for attr, value in vars(types_by_name[fname]).items():
+            if getattr(value, "_ffikit_bitfield_", False):
+                setattr(cls, attr, _forward_property(fname, attr))
+    if ctypes.sizeof(cls) != lay.size:  # pragma: no cover - a layout/backend mismatch is a bug
+        raise AssertionError(
+            f"ffikit bug: ctypes size {ctypes.sizeof(cls)} != computed size {lay.size} "
+            f"for {t.c_name()}"
+        )
+
+
+def _is_flexible(t: CType) -> bool:
+    r = resolve(t)
+    return isinstance(r, Array) and r.length is None
+
+
+def _bit_property(m, store: str, first_byte: int, plat: Platform) -> property:
+    shift = m.bit_offset - first_byte * 8
+    width = m.bit_width
+    mask = (1 << width) - 1
+    r = resolve(m.type)
+    signed = isinstance(r, (Primitive, Enum)) and r != Primitive("_Bool") and int_info(r, plat)[1]
+    is_bool = isinstance(r, Primitive) and r.name == "_Bool"
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, mask)
+    name = m.name
+
+    def get(self):
+        raw = int.from_bytes(bytes(getattr(self, store)), "little")
+        value = (raw >> shift) & mask
+        if signed and value >> (width - 1):
+            value -= 1 << width
+        return bool(value) if is_bool else value
+
+    def set_(self, value):
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int):
+            raise TypeError(
+                f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
+                f"not {type(value).__name__}"
+            )
+        if not lo <= value <= hi:
+            raise ValueError(
+                f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
+                f"which holds {lo}..{hi}"
+            )
+        buf = getattr(self, store)
+        raw = int.from_bytes(bytes(buf), "little")
+        raw = (raw & ~(mask << shift)) | ((value & mask) << shift)
+        ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
+
+    return _BitfieldProperty(get, set_, None, f"bitfield {r.c_name()} {name} : {width}")
+
+
+class _BitfieldProperty(property):
+    """A property that reads/writes one bitfield; marked so nested structs forward it."""
+
+    _ffikit_bitfield_ = True
+
+
+def _forward_property(member: str, attr: str) -> property:
+    def get(self):
+        return getattr(getattr(self, member), attr)
+
+    def set_(self, value):
+        setattr(getattr(self, member), attr, value)
+
+    return _BitfieldProperty(get, set_)

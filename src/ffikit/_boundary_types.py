@@ -1,121 +1,34 @@
-"""Model type -> ctypes type and value facts the call boundary needs.
+"""Value facts the call boundary needs about C types, on the host platform.
 
-``to_ctypes`` (the cdecl backend) is used when it is available; until then,
-and for the host platform only, a small mapping of primitives, pointers,
-function pointers and plain structs stands in.  The boundary asks three
-questions of a C type: which ctypes type carries it, which Python integer
-range it holds, and which buffer item kind (signed/unsigned/float, size) a
-pointer to it expects.
+Three questions: which ctypes type carries a C type (``to_ctypes``), which
+Python integer range it holds, and which buffer item kind (signed/unsigned/
+float, size) a pointer to it expects, compared with a buffer's format.
 """
 
 from __future__ import annotations
 
 import ctypes
 import struct
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .cdecl import model as m
+from .cdecl.layout import int_info
+from .cdecl.to_ctypes import to_ctypes
 
 __all__ = ["ctype_of", "int_range", "item_kind", "format_kind", "RAW_BYTE_TARGETS"]
-
-_HOST_PRIMITIVES: dict[str, type] = {
-    "char": ctypes.c_char,
-    "signed char": ctypes.c_byte,
-    "unsigned char": ctypes.c_ubyte,
-    "short": ctypes.c_short,
-    "unsigned short": ctypes.c_ushort,
-    "int": ctypes.c_int,
-    "unsigned int": ctypes.c_uint,
-    "long": ctypes.c_long,
-    "unsigned long": ctypes.c_ulong,
-    "long long": ctypes.c_longlong,
-    "unsigned long long": ctypes.c_ulonglong,
-    "_Bool": ctypes.c_bool,
-    "int8_t": ctypes.c_int8,
-    "uint8_t": ctypes.c_uint8,
-    "int16_t": ctypes.c_int16,
-    "uint16_t": ctypes.c_uint16,
-    "int32_t": ctypes.c_int32,
-    "uint32_t": ctypes.c_uint32,
-    "int64_t": ctypes.c_int64,
-    "uint64_t": ctypes.c_uint64,
-    "intptr_t": ctypes.c_ssize_t,
-    "uintptr_t": ctypes.c_size_t,
-    "size_t": ctypes.c_size_t,
-    "ssize_t": ctypes.c_ssize_t,
-    "ptrdiff_t": ctypes.c_ssize_t,
-    "intmax_t": ctypes.c_int64,
-    "uintmax_t": ctypes.c_uint64,
-    "wchar_t": ctypes.c_wchar,
-    "char16_t": ctypes.c_uint16,
-    "char32_t": ctypes.c_uint32,
-    "float": ctypes.c_float,
-    "double": ctypes.c_double,
-    "long double": ctypes.c_longdouble,
-}
 
 # Pointee types to which any buffer may be passed as raw bytes (DESIGN.md).
 RAW_BYTE_TARGETS = frozenset({"char", "unsigned char", "uint8_t"})
 
 
-def _backend():
-    try:
-        from .cdecl.to_ctypes import to_ctypes
-    except ImportError:
-        return None
-    return to_ctypes
-
-
-@lru_cache(maxsize=None)
-def _fallback(t: m.CType) -> type | None:
-    r = m.resolve(t)
-    if isinstance(r, m.Void):
-        return None
-    if isinstance(r, m.Primitive):
-        return _HOST_PRIMITIVES[r.name]
-    if isinstance(r, m.Enum):
-        return ctypes.c_int
-    if isinstance(r, m.Pointer):
-        target = m.resolve(r.target)
-        if isinstance(target, m.Void):
-            return ctypes.c_void_p
-        if isinstance(target, m.FunctionType):
-            res = ctype_of(target.result)
-            return ctypes.CFUNCTYPE(res, *(ctype_of(p) for p in target.params))
-        if isinstance(target, m.StructOrUnion) and not target.is_complete:
-            return ctypes.c_void_p
-        return ctypes.POINTER(ctype_of(target))
-    if isinstance(r, m.Array):
-        item = ctype_of(r.item)
-        return item * (r.length or 0)
-    if isinstance(r, m.StructOrUnion):
-        base = ctypes.Union if r.is_union else ctypes.Structure
-        cls = type(r.name or "anonymous", (base,), {})
-        fields = []
-        for f in r.fields or ():
-            if f.bitwidth is not None:
-                fields.append((f.name, ctype_of(f.type), f.bitwidth))
-            else:
-                fields.append((f.name, ctype_of(f.type)))
-        if r.pack:
-            cls._pack_ = r.pack
-        cls._fields_ = fields
-        cls._ffikit_type_ = r
-        return cls
-    raise TypeError(f"no ctypes type for {t!r}")
-
-
 def ctype_of(t: m.CType) -> type | None:
-    """The ctypes type carrying ``t`` (None for ``void``)."""
+    """The ctypes type carrying ``t`` on the host (None for ``void``)."""
     if isinstance(m.resolve(t), m.Void):
         return None
-    backend = _backend()
-    if backend is not None:
-        return backend(t)
-    return _fallback(t)
+    return to_ctypes(t)
 
 
-@lru_cache(maxsize=None)
+@cache
 def int_range(ctype: type) -> tuple[int, int]:
     """``(lowest, highest)`` value of a ctypes integer type."""
     bits = ctypes.sizeof(ctype) * 8
@@ -133,9 +46,7 @@ def int_range(ctype: type) -> tuple[int, int]:
 
 
 def _char_is_signed() -> bool:
-    import platform
-
-    return platform.machine().lower() not in {"aarch64", "arm64", "armv7l", "ppc64le", "s390x"}
+    return int_info(m.Primitive("char"))[1]
 
 
 _FLOAT_CODES = {"f", "d", "g", "e"}

@@ -374,7 +374,7 @@ def _restype_for(result: m.CType) -> type | None:
         target = m.resolve(r.target)
         if isinstance(target, m.Primitive) and target.name == "char" and r.const:
             return ctypes.c_char_p  # bytes (a copy) or None
-        if isinstance(target, m.Void) or (isinstance(target, m.StructOrUnion) and not target.is_complete):
+        if isinstance(target, m.Void):
             return _VoidPointerResult
     return ctype_of(result)
 
@@ -542,7 +542,7 @@ class Policy:
         else:  # pragma: no cover - constructed only below
             raise AssertionError(self.kind)
         if failed:
-            code_name = self.codes.get(result)
+            code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
             label = f" ({code_name})" if code_name else ""
             raise CallError(
                 f"{name} failed: returned {_result_text(result)}{label}",
@@ -635,41 +635,6 @@ def _resolve_ctype(spec: object, defs: object) -> type:
 
 
 def _text_ctype(text: str, defs: object) -> type:
-    try:
-        from .cdecl import ctype_of as cdecl_ctype_of  # type: ignore[attr-defined]
-    except ImportError:
-        cdecl_ctype_of = None
-    if cdecl_ctype_of is not None:
-        return cdecl_ctype_of(text, defs)
-    t = _parse_simple_type(text, getattr(defs, "types", None) or {})
-    return ctype_of(t)  # type: ignore[return-value]
+    from .cdecl import ctype_of as cdecl_ctype_of
 
-
-def _parse_simple_type(text: str, types: Mapping[str, m.CType]) -> m.CType:
-    """``"T"``, ``"const T *"``, ``"T[4]"`` over primitive or declared names (stand-in for cdecl)."""
-    spec = " ".join(text.replace("*", " * ").replace("[", " [").split())
-    length = None
-    if spec.endswith("]"):
-        spec, _, size = spec.rpartition("[")
-        length = int(size[:-1]) if size[:-1].strip() else None
-        spec = spec.strip()
-    words = spec.split(" ")
-    stars = words.count("*")
-    words = [w for w in words if w != "*"]
-    const = "const" in words
-    words = [w for w in words if w != "const"]
-    base_name = " ".join(words)
-    base: m.CType
-    if base_name == "void":
-        base = m.VOID
-    elif base_name in m.PRIMITIVE_NAMES:
-        base = m.Primitive(base_name)
-    elif base_name in types:
-        base = types[base_name]
-    else:
-        raise ArgumentError(f"unknown C type {text!r}: declare it (ffikit.cdef) and pass defs=")
-    for level in range(stars):
-        base = m.Pointer(base, const=const and level == 0)
-    if length is not None or text.rstrip().endswith("[]"):
-        base = m.Array(base, length)
-    return base
+    return cdecl_ctype_of(text, defs)  # type: ignore[arg-type]

@@ -260,6 +260,7 @@ class Library:
     def _suggest(self, name: str) -> str:
         pool = set(self.defs.functions) | set(getattr(self.defs, "variables", {}))
         pool |= {n for n in self.exports() if not n.startswith("_")}
+        pool.discard(name)
         close = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
         return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 

@@ -192,7 +192,7 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
     target_is_pointer = isinstance(target, m.Pointer)
     target_size = ctypes.sizeof(target_ctype) if target_ctype is not None and not isinstance(
         target, m.FunctionType) else 0
-    pointee = "void" if is_void else target.c_name()
+    pointee = ptr.target.c_name()
 
     def refuse(what: str, value: object, error: type = ArgumentError) -> Exception:
         return error(f"{where} must be {what} (got {_given(value)})")

@@ -301,3 +301,51 @@ def test_gc_of_view_during_use(probe):
     del a
     gc.collect()
     assert probe.addr(view) == memoryview_address(view)
+
+
+FUZZ_KINDS = {
+    "int": "int", "uchar": "unsigned char", "i64": "int64_t", "u64": "uint64_t", "dbl": "double",
+    "flt": "float", "chr": "char", "cstr": "const char *", "str": "char *", "cdp": "const double *",
+    "dp": "double *", "vp": "void *", "cvp": "const void *", "st": "Pair", "stp": "Pair *",
+    "fp": "int (*)(int)", "bl": "_Bool",
+}
+FUZZ_C = "#include <stdint.h>\ntypedef struct { int a; double b; } Pair;\n" + "".join(
+    f"int take_{k}({t.replace('(*)', '(*x)') if '(*)' in t else t + ' x'}) {{ return 0; }}\n"
+    for k, t in FUZZ_KINDS.items()
+)
+FUZZ_H = "typedef struct { int a; double b; } Pair;\n" + "".join(
+    f"int take_{k}({t.replace('(*)', '(*x)') if '(*)' in t else t + ' x'});\n" for k, t in FUZZ_KINDS.items()
+)
+
+
+class TestFuzz:
+    """Random Python values to every parameter kind: each converts or raises an FFIError."""
+
+    def test_random_values(self, cbuild):
+        from hypothesis import given, settings
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+
+        lib = ffikit.load(cbuild(FUZZ_C, name="fuzz"), FUZZ_H)
+        functions = [getattr(lib, f"take_{k}") for k in FUZZ_KINDS]
+        arrays = hnp.arrays(
+            st.sampled_from([np.int8, np.uint8, np.int32, np.int64, np.float32, np.float64, np.bool_]),
+            st.integers(0, 5),
+        )
+        values = st.one_of(
+            st.integers(), st.floats(), st.text(), st.binary(), st.none(), st.booleans(),
+            st.lists(st.integers(), max_size=3), st.builds(object), arrays,
+            arrays.map(lambda a: a[::2]), st.binary().map(bytearray),
+            st.binary().map(lambda b: memoryview(b)), st.just(lambda x: x),
+            st.builds(lambda: lib.defs.Pair()), st.builds(lambda: ctypes.c_int(3)),
+        )
+
+        @settings(max_examples=300, deadline=None, derandomize=True)
+        @given(st.sampled_from(functions), values)
+        def check(fn, value):
+            try:
+                assert fn(value) == 0
+            except ffikit.FFIError:
+                pass
+
+        check()

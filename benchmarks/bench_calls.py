@@ -44,55 +44,70 @@ def _declarations() -> object:
         )
 
 
-def rows(quick: bool = False) -> list[Row]:
-    repeats = 7 if quick else 31
-    path = ffikit.build(SOURCE, name="bench_calls")
-    out: list[Row] = []
-
-    raw = ctypes.CDLL(path)
-    add_argtypes = raw.add
+def _variants(path: str) -> list[tuple[str, str, object, str]]:
+    """``(group, variant, zero-argument callable, anchor)`` for every measurement."""
+    out: list[tuple[str, str, object, str]] = []
+    add_argtypes = ctypes.CDLL(path).add
     add_argtypes.argtypes = [ctypes.c_int, ctypes.c_int]
     add_argtypes.restype = ctypes.c_int
     add_plain = ctypes.CDLL(path).add
     lib = ffikit.load(path, _declarations())
-    add = lib.add
+    import numpy as np  # before binding: ndarray joins the inline fast path
+
+    add, fsum = lib.add, lib.sum
     group = "call int add(int,int)"
-    out.append(Row(group, "ctypes argtypes", median_ns(lambda: add_argtypes(3, 4), repeats=repeats), "ctypes argtypes"))
-    out.append(Row(group, "ctypes no argtypes", median_ns(lambda: add_plain(3, 4), repeats=repeats), "ctypes argtypes"))
+    out.append((group, "ctypes argtypes", lambda: add_argtypes(3, 4), "ctypes argtypes"))
+    out.append((group, "ctypes no argtypes", lambda: add_plain(3, 4), "ctypes argtypes"))
     try:
         import cffi
 
         ffi = cffi.FFI()
         ffi.cdef("int add(int a, int b); double sum(const double *p, unsigned long n);")
         clib = ffi.dlopen(path)
-        cadd = clib.add
-        out.append(Row(group, "cffi ABI", median_ns(lambda: cadd(3, 4), repeats=repeats), "ctypes argtypes"))
+        cadd, csum = clib.add, clib.sum
+        out.append((group, "cffi ABI", lambda: cadd(3, 4), "ctypes argtypes"))
     except ImportError:
         ffi = None
-    out.append(Row(group, "ffikit", median_ns(lambda: add(3, 4), repeats=repeats), "ctypes argtypes"))
-
-    import numpy as np
+    out.append((group, "ffikit", lambda: add(3, 4), "ctypes argtypes"))
 
     arr = np.arange(8, dtype=np.float64)
-    ba = bytearray(arr.tobytes())
     sum_raw = ctypes.CDLL(path).sum
     sum_raw.argtypes = [ctypes.POINTER(ctypes.c_double), ctypes.c_ulong]
     sum_raw.restype = ctypes.c_double
     c_double_p = ctypes.POINTER(ctypes.c_double)
-    group = "sum(const double *, 8) numpy"
-    anchor = "cffi from_buffer"
-    if ffi is not None:
-        csum = clib.sum
-        out.append(Row(group, anchor, median_ns(lambda: csum(ffi.from_buffer("double[]", arr), 8), repeats=repeats), anchor))
-    out.append(Row(group, "ctypes data_as", median_ns(lambda: sum_raw(arr.ctypes.data_as(c_double_p), 8), repeats=repeats), anchor))
     array8 = ctypes.c_double * 8
-    out.append(Row(group, "ctypes from_buffer", median_ns(lambda: sum_raw(array8.from_buffer(arr), 8), repeats=repeats), anchor))
-    fsum = lib.sum
-    out.append(Row(group, "ffikit", median_ns(lambda: fsum(arr, 8), repeats=repeats), anchor))
+    anchor = "cffi from_buffer"
+    group = "sum(const double *, 8) numpy float64"
+    if ffi is not None:
+        out.append((group, anchor, lambda: csum(ffi.from_buffer("double[]", arr), 8), anchor))
+    out.append((group, "ctypes data_as", lambda: sum_raw(arr.ctypes.data_as(c_double_p), 8), anchor))
+    out.append((group, "ctypes from_buffer", lambda: sum_raw(array8.from_buffer(arr), 8), anchor))
+    out.append((group, "ffikit", lambda: fsum(arr, 8), anchor))
+
+    ba = bytearray(arr.tobytes())
+    doubles = memoryview(ba).cast("d")
     group = "sum(const double *, 8) bytearray"
     if ffi is not None:
-        out.append(Row(group, anchor, median_ns(lambda: csum(ffi.from_buffer("double[]", ba), 8), repeats=repeats), anchor))
-    out.append(Row(group, "ffikit", median_ns(lambda: fsum(memoryview(ba).cast("d"), 8), repeats=repeats), anchor, note="memoryview.cast('d')"))
+        out.append((group, anchor, lambda: csum(ffi.from_buffer("double[]", ba), 8), anchor))
+    out.append((group, "ctypes from_buffer", lambda: sum_raw(array8.from_buffer(ba), 8), anchor))
+    out.append((group, "ffikit", lambda: fsum(doubles, 8), anchor))
+    return out
+
+
+def rows(quick: bool = False) -> list[Row]:
+    """Interleaved rounds (the machine is shared): each variant's best median over rounds."""
+    path = ffikit.build(SOURCE, name="bench_calls")
+    variants = _variants(path)
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(2 if quick else 7):
+        for group, name, fn, _anchor in variants:
+            ns = median_ns(fn, repeats=5 if quick else 9, target_s=0.001)
+            key = (group, name)
+            best[key] = min(best.get(key, ns), ns)
+    out = [Row(group, name, best[(group, name)], anchor) for group, name, _fn, anchor in variants]
+    for row in out:
+        if row.group.endswith("bytearray") and row.name == "ffikit":
+            row.note = "a memoryview.cast('d') of it: a bytearray's 'B' items are not double"
     return out
 
 

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 import ffikit
+from calls_helpers import load_tutorial
 from ffikit import ArgumentError, CallError, NotContiguous, ReadOnlyBuffer
 from ffikit._pybuffer import memoryview_address
-
-from calls_helpers import load_tutorial
 
 PROBE_C = r"""
 #include <stdint.h>

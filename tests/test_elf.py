@@ -7,7 +7,6 @@ import struct
 import pytest
 
 from ffikit import _elf
-
 from test_library import elf32_stub
 
 

@@ -117,7 +117,7 @@ class TestSymbols:
     def test_missing_declared_function_suggests(self, fib_dir):
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         with pytest.raises(SymbolNotFound) as e:
-            lib.fibonaci_fast
+            _ = lib.fibonaci_fast
         assert str(e.value) == (
             "libfib.so does not export 'fibonaci_fast' (declared as int64_t fibonaci_fast(int n)); "
             "did you mean 'fibonacci'?"
@@ -127,9 +127,9 @@ class TestSymbols:
     def test_undeclared(self, fib_dir):
         lib = ffikit.load("fib", "", search_paths=[fib_dir])
         with pytest.raises(SymbolNotFound, match="exports 'fibonacci' but it is not declared"):
-            lib.fibonacci
+            _ = lib.fibonacci
         with pytest.raises(SymbolNotFound, match="did you mean 'fibonacci'"):
-            lib.fibonaci
+            _ = lib.fibonaci
 
     def test_symbols_and_repr(self, fib_dir):
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])

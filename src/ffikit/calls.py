@@ -31,12 +31,13 @@ import errno as _errno_mod
 import keyword
 import operator
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import tracking
 from ._boundary_types import RAW_BYTE_TARGETS, ctype_of, format_kind, int_range, item_kind
-from ._pybuffer import memoryview_address
+from ._pybuffer import _BUF_OFFSET, memoryview_address
 from .cdecl import model as m
 from .errors import ArgumentError, CallError, NotContiguous, ReadOnlyBuffer
 
@@ -357,6 +358,62 @@ def _variadic_converter(function: str, first_index: int, encoding: str):
 # generating the wrapper
 
 
+def _accepted_formats(ptr: m.Pointer) -> frozenset[str] | None:
+    """Buffer formats a ``T *`` takes as-is (None: any format, raw bytes)."""
+    target = m.resolve(ptr.target)
+    if isinstance(target, m.Void) or (isinstance(target, m.Primitive) and target.name in RAW_BYTE_TARGETS):
+        return None
+    want = item_kind(target)
+    if want is None:
+        return frozenset()
+    codes = "bBhHiIlLqQnNfdeg?c"
+    return frozenset(
+        prefix + code
+        for prefix in ("", "@", "=", "<")
+        for code in codes
+        if format_kind(prefix + code) == want
+    )
+
+
+def _fast_buffer_types() -> tuple[type, ...]:
+    import array
+    import mmap
+
+    types: list[type] = [bytearray, memoryview, array.array, mmap.mmap]
+    numpy = sys.modules.get("numpy")  # never imported here; used when the caller has it
+    if numpy is not None:
+        types.append(numpy.ndarray)
+    return tuple(types)
+
+
+def _pointer_fast_path(ptr: m.Pointer, i: int, pname: str, env: dict) -> list[str]:
+    """Inline source for the common case: a contiguous buffer of the right item type.
+
+    Anything else (None, bytes, str, ctypes objects, errors) goes to the full
+    converter ``_ffk_c{i}``, which gives the same answers more slowly.
+    """
+    full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
+    if _BUF_OFFSET is None:
+        return full
+    formats = _accepted_formats(ptr)
+    env[f"_ffk_ft{i}"] = frozenset(_fast_buffer_types())
+    env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
+    env["_ffk_id"] = id
+    checks = [f"_ffk_k{i}.c_contiguous"]
+    if formats is not None:
+        env[f"_ffk_fm{i}"] = formats
+        checks.insert(0, f"_ffk_k{i}.format in _ffk_fm{i}")
+    if not ptr.const:
+        checks.append(f"not _ffk_k{i}.readonly")
+    return [
+        f"if type({pname}) in _ffk_ft{i}:",
+        f"    _ffk_k{i} = memoryview({pname})",
+        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
+        f"    else: {full[0]}",
+        f"else: {full[0]}",
+    ]
+
+
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
     if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk"):
         name = f"arg{index + 1}"
@@ -450,7 +507,7 @@ def bind(
             body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
         elif isinstance(r, m.Pointer):
             env[f"_ffk_c{i}"] = _pointer_converter(where, encoding)
-            body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
+            body += _pointer_fast_path(r, i, pname, env)
         elif isinstance(r, m.StructOrUnion):
             st = ctype_of(r)
             env[f"_ffk_t{i}"] = st
@@ -466,6 +523,8 @@ def bind(
         body.append("_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra)")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
     fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
+    if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
+        fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]

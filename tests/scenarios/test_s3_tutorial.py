@@ -172,7 +172,7 @@ class TestS38Errors:
         defs = ffikit.cdef(TUTORIAL_H + "double get_avg_score(const Student *s, int n);")
         bad = ffikit.load(lib.path, defs)
         with pytest.raises(ffikit.SymbolNotFound, match="did you mean 'get_average_score'"):
-            bad.get_avg_score
+            _ = bad.get_avg_score
 
     def test_named_error_codes(self, cbuild):
         lib = ffikit.load(

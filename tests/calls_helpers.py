@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 TUTORIAL_C = r"""
 #include <stdint.h>
 #include <stddef.h>
@@ -78,3 +80,11 @@ def load_tutorial(cbuild):
 
     path = cbuild(TUTORIAL_C, name="tutorial")
     return ffikit.load(path, ffikit.cdef(TUTORIAL_H))
+
+
+def elf32_stub(path: str) -> None:
+    """A minimal 32-bit x86 ELF shared-object header (what a 32-bit build would give)."""
+    header = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+    header += struct.pack("<HHIIIIIHHHHHH", 3, 3, 1, 0, 0, 0, 0, 52, 0, 0, 40, 0, 0)
+    with open(path, "wb") as f:
+        f.write(header)

@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
+from calls_helpers import elf32_stub
 from ffikit import _elf
-from test_library import elf32_stub
 
 
 class TestReadElf:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
+import tempfile
 
 import pytest
 
 import ffikit
+from calls_helpers import elf32_stub
 from ffikit import LibraryNotFound, SymbolNotFound
 from ffikit.library import Candidate, candidates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIB_C = "#include <stdint.h>\nint64_t fibonacci(int n) { int64_t a = 0, b = 1; while (n--) { int64_t t = a + b; a = b; b = t; } return a; }\n"
 FIB_H = "int64_t fibonacci(int n); int64_t fibonaci_fast(int n);"
-
-
-def elf32_stub(path: str) -> None:
-    """A minimal 32-bit x86 ELF shared-object header (what a 32-bit build would give)."""
-    header = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
-    header += struct.pack("<HHIIIIIHHHHHH", 3, 3, 1, 0, 0, 0, 0, 52, 0, 0, 40, 0, 0)
-    with open(path, "wb") as f:
-        f.write(header)
 
 
 @pytest.fixture()
@@ -93,11 +86,29 @@ class TestLoad:
             ffikit.load(main)
         assert "missing dependency libdepb.so (the loader could not find it; needed by" in str(e.value)
 
-    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
     def test_permission_denied(self, fib_dir):
-        os.chmod(fib_dir / "libfib.so", 0)
-        with pytest.raises(LibraryNotFound, match="permission denied"):
-            ffikit.load(str(fib_dir / "libfib.so"))
+        """Checked in a forked child that drops to an unprivileged user (root reads any file)."""
+        shared = tempfile.mkdtemp()
+        os.chmod(shared, 0o755)
+        target = os.path.join(shared, "libfib.so")
+        shutil.copy(fib_dir / "libfib.so", target)
+        os.chmod(target, 0)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: report the reasons, never return into pytest
+            try:
+                if os.geteuid() == 0:
+                    os.setuid(65534)
+                reasons = [c.reason or "loaded" for c in candidates(target)]
+                os.write(write_end, "|".join(reasons).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end) as pipe:
+            reasons = pipe.read()
+        shutil.rmtree(shared)
+        assert reasons == "permission denied"
 
 
 class TestCandidates:

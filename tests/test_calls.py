@@ -348,3 +348,17 @@ class TestFuzz:
                 pass
 
         check()
+
+
+class TestEncoding:
+    def test_configurable_per_library(self, cbuild):
+        src = "#include <string.h>\nsize_t byte_len(const char *s) { return strlen(s); }"
+        utf8 = ffikit.load(cbuild(src, name="enc"), "size_t byte_len(const char *s);")
+        latin = ffikit.load(cbuild(src, name="enc"), "size_t byte_len(const char *s);", encoding="latin-1")
+        assert (utf8.byte_len("\u00e9"), latin.byte_len("\u00e9")) == (2, 1)
+        with pytest.raises(ArgumentError) as e:
+            latin.byte_len("\u4e2d")
+        assert str(e.value) == (
+            "argument 1 's' of 'byte_len' cannot be encoded as latin-1 for C type const char * "
+            "(ordinal not in range(256) at position 0); pass bytes, or load(..., encoding=...)"
+        )

@@ -226,7 +226,13 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
                 return value, value  # ctypes passes bytes' own data: zero-copy
         elif vt is str:
             if is_char and const:
-                data = value.encode(encoding)  # type: ignore[attr-defined]
+                try:
+                    data = value.encode(encoding)  # type: ignore[attr-defined]
+                except UnicodeEncodeError as exc:
+                    raise ArgumentError(
+                        f"{where} cannot be encoded as {encoding} for C type {cname} ({exc.reason} "
+                        f"at position {exc.start}); pass bytes, or load(..., encoding=...)"
+                    ) from None
                 return data, data
             hint = "; pass a bytearray" if is_char else ""
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)

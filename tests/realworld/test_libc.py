@@ -46,3 +46,15 @@ def test_abs_and_strtol(libc):
     assert libc.strtol(b"123xyz", end, 10) == 123
     with pytest.raises(ffikit.ArgumentError, match="argument 1 '__x' of 'abs' is out of range"):
         libc.abs(2**40)
+
+
+def test_snprintf_variadic_promotions():
+    libc = ffikit.load("c", ffikit.include("stdio.h"))
+    buf = bytearray(64)
+    n = libc.snprintf(buf, len(buf), b"%d|%s|%.2f|%lld", 42, "h\u00e9", 1.5, 2**40)
+    assert bytes(buf[:n]) == "42|h\u00e9|1.50|1099511627776".encode()
+
+
+def test_header_keyword():
+    z = ffikit.load("z", header="zlib.h")
+    assert z.compressBound(0) > 0

@@ -83,6 +83,12 @@ def _variants(path: str) -> list[tuple[str, str, object, str]]:
     out.append((group, "ctypes data_as", lambda: sum_raw(arr.ctypes.data_as(c_double_p), 8), anchor))
     out.append((group, "ctypes from_buffer", lambda: sum_raw(array8.from_buffer(arr), 8), anchor))
     out.append((group, "ffikit", lambda: fsum(arr, 8), anchor))
+    sum_plain = ctypes.CDLL(path).sum
+    sum_plain.restype = ctypes.c_double
+    ready = ctypes.c_void_p(arr.ctypes.data)
+    c_ulong = ctypes.c_ulong
+    out.append((group, "floor: no-argtypes call, pointer ready", lambda: sum_plain(ready, c_ulong(8)), anchor))
+    out.append((group, "floor + memoryview(arr)", lambda: (memoryview(arr), sum_plain(ready, c_ulong(8))), anchor))
 
     ba = bytearray(arr.tobytes())
     doubles = memoryview(ba).cast("d")

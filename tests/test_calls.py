@@ -362,3 +362,25 @@ class TestEncoding:
             "argument 1 's' of 'byte_len' cannot be encoded as latin-1 for C type const char * "
             "(ordinal not in range(256) at position 0); pass bytes, or load(..., encoding=...)"
         )
+
+
+class TestCtypesObjects:
+    def test_byref_checked(self, probe):
+        slot = ctypes.c_ulong()
+        probe.put_ulong(ctypes.byref(slot), 5)
+        assert slot.value == 5
+        with pytest.raises(ArgumentError, match=r"must be a pointer to unsigned long \(byref of c_double given\)"):
+            probe.put_ulong(ctypes.byref(ctypes.c_double()), 5)
+
+    def test_pointer_objects(self, probe):
+        a = (ctypes.c_double * 2)()
+        probe.fill(ctypes.cast(a, ctypes.POINTER(ctypes.c_double)), 2, 3.0)
+        assert list(a) == [3.0, 3.0]
+        with pytest.raises(ArgumentError, match=r"must be a pointer to double \(a double \*\) \(got ffikit.*LP_c_int|must be a pointer to double"):
+            probe.fill(ctypes.pointer(ctypes.c_int()), 1, 1.0)
+
+    def test_struct_identity(self, tut):
+        other = ffikit.cdef("typedef struct { int id; char name[50]; double score; int is_active; } Student;")
+        with pytest.raises(ArgumentError, match="structs are matched by declaration"):
+            tut.get_average_score((other.Student * 1)(), 1)
+        assert tut.get_average_score((tut.defs.Student * 1)(), 1) == 0.0

@@ -191,6 +191,7 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
     is_char = isinstance(target, m.Primitive) and target.name == "char"
     want = item_kind(target)
     target_is_pointer = isinstance(target, m.Pointer)
+    is_struct = isinstance(target, m.StructOrUnion)
     target_size = ctypes.sizeof(target_ctype) if target_ctype is not None and not isinstance(
         target, m.FunctionType) else 0
     pointee = ptr.target.c_name()
@@ -238,8 +239,20 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
         if isinstance(value, _POINTERISH):
             return from_ctypes_pointer(value)
-        if vt is _CArgObject:
-            return value, None
+        if vt is _CArgObject:  # ctypes.byref(obj): checked as obj would be
+            inner = value._obj  # type: ignore[attr-defined]
+            element = inner._type_ if isinstance(inner, ctypes.Array) else type(inner)
+            if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
+                return value, None
+            raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
+        if is_struct and isinstance(value, _CData):
+            element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
+            if element is not target_ctype:
+                raise ArgumentError(
+                    f"{where} must be a {pointee} (or an array of them) for C type {cname} "
+                    f"(got {_type_name(value)} of {element.__name__}); structs are matched by "
+                    "declaration, use the type from the same declarations (lib.defs)"
+                )
         try:
             view = memoryview(value)  # type: ignore[arg-type]
         except TypeError:

@@ -207,7 +207,6 @@ class TestReturns:
 class TestVariadic:
     def test_promotions(self, probe):
         assert probe.sum_ints(3, 1, 2, 3) == 6
-        assert probe.sum_doubles(2, 1.5, 2) == pytest.approx(3.5) or True  # int 2 promotes to int, not double
         assert probe.sum_doubles(2, 1.5, 2.0) == 3.5
         assert probe.pick_ll(1, 2**40) == 2**40
 
@@ -376,7 +375,7 @@ class TestCtypesObjects:
         a = (ctypes.c_double * 2)()
         probe.fill(ctypes.cast(a, ctypes.POINTER(ctypes.c_double)), 2, 3.0)
         assert list(a) == [3.0, 3.0]
-        with pytest.raises(ArgumentError, match=r"must be a pointer to double \(a double \*\) \(got ffikit.*LP_c_int|must be a pointer to double"):
+        with pytest.raises(ArgumentError, match=r"^argument 1 'buf' of 'fill' must be a pointer to double \(a double \*\) \(got ctypes pointer to c_int\)$"):
             probe.fill(ctypes.pointer(ctypes.c_int()), 1, 1.0)
 
     def test_struct_identity(self, tut):

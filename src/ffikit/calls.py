@@ -61,6 +61,10 @@ class _VoidPointerResult(ctypes.c_void_p):
 
 def _type_name(value: object) -> str:
     t = type(value)
+    if isinstance(value, _Pointer):
+        return f"ctypes pointer to {t._type_.__name__}"  # type: ignore[attr-defined]
+    if isinstance(value, _CData):
+        return f"ctypes {t.__name__}"
     if t.__module__ in ("builtins", None):
         return t.__qualname__
     return f"{t.__module__}.{t.__qualname__}"

@@ -142,3 +142,16 @@ class TestPersistentCallback:
         cb = ffikit.callback("int (*)(int)", f)
         assert repr(cb).startswith("<ffikit.callback TestPersistentCallback.test_repr.<locals>.f at 0x")
         assert cb.address != 0
+
+
+class TestSignatures:
+    def test_void_result_and_double_args(self, cbuild):
+        src = "typedef void (*visit)(double, const char *);\nvoid each(visit v) { v(1.5, \"a\"); v(2.5, \"b\"); }"
+        lib = ffikit.load(cbuild(src, name="visit"), "typedef void (*visit)(double, const char *); void each(visit v);")
+        seen = []
+        lib.each(lambda x, s: seen.append((x, ctypes.cast(s, ctypes.c_char_p).value)))
+        assert seen == [(1.5, b"a"), (2.5, b"b")]
+
+    def test_typedef_name_with_defs(self, lib):
+        cb = ffikit.callback("unary", lambda v: -v, defs=lib.defs)
+        assert lib.apply(cb, 4) == -4

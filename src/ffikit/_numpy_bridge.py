@@ -220,10 +220,12 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs=None):
             return np.frombuffer(mv, dtype=_dtype_of(ct._type_, np), count=ct._length_)
         return np.frombuffer(mv, dtype=_dtype_of(ct, np), count=1).reshape(())
     if ctype_spec is None:
-        ctype_spec = getattr(obj, "ctype", None) or "uint8_t[]"
-        if isinstance(ctype_spec, type) and hasattr(obj, "size"):
-            n = obj.size // ctypes.sizeof(ctype_spec)
-            return asarray(obj, ctype_spec * n if n != 1 else ctype_spec)
+        item = getattr(obj, "ctype", None)
+        if isinstance(item, type) and isinstance(getattr(obj, "size", None), int):
+            mv = _memoryview_of(obj, "ffikit.asarray")  # ffikit memory: its exact region
+            return np.frombuffer(mv.cast("B") if mv.format != "B" else mv,
+                                 dtype=_dtype_of(item, np), count=obj.size // ctypes.sizeof(item))
+        ctype_spec = "uint8_t[]"
     spec = _spec(ctype_spec, defs)
     mv = _memoryview_of(obj, "ffikit.asarray")
     mv = mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv

@@ -166,6 +166,8 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
     else:
         if is_readonly(obj):
             mv = memoryview(obj).cast("B").toreadonly()
+        elif hasattr(obj, "_ffikit_state"):  # ffikit.Memory: exactly its region
+            mv = obj.region()
         else:
             try:
                 mv = memoryview(obj)

@@ -1,0 +1,7 @@
+"""``python -m ffikit``: the ``ffikit`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

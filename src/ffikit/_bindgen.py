@@ -1,0 +1,262 @@
+"""``ffikit bind``: a header's declarations written out as a plain Python module plus a stub.
+
+Design: the generated module carries the declarations it needs as **C text** —
+just the selected functions, the types they reach, the enums and the
+constants, re-spelled from the parsed model in dependency order.  At import it
+hands that text to :func:`ffikit.cdef`, which parses a few kilobytes of plain
+C (no preprocessor, no system headers) in milliseconds, and loads the library.
+The text is the readable record of what was bound, diffable in review, and
+needs no pickled internals that could break between ffikit versions.
+
+The ``.pyi`` stub maps C types to Python ones (integers -> ``int``, floating
+types -> ``float``, ``const char *`` -> ``bytes | str | None`` in and
+``bytes | None`` out, other pointers -> ``Any``) so a type checker sees every
+function's arity and scalar types.
+"""
+
+from __future__ import annotations
+
+import keyword
+import pprint
+import re
+from collections.abc import Iterable
+
+from .cdecl import model as m
+from .cdecl.declarations import Declarations, _builtins
+
+__all__ = ["c_text", "generate"]
+
+
+class _Emitter:
+    """Spells model types back as C declarations, dependencies first."""
+
+    def __init__(self, builtins: dict):
+        self.builtins = builtins
+        self.lines: list[str] = []
+        self.done: set[object] = set()
+        self.forward: set[str] = set()
+
+    def need(self, t: m.CType, full: bool) -> None:
+        """Make ``t`` usable: declared (``full=False``, pointer targets) or complete."""
+        if isinstance(t, m.Typedef):
+            target = t.type
+            if t.name in self.builtins:
+                return
+            if ("typedef", t.name) in self.done:
+                if full:  # declared earlier through a pointer; now its target must be complete
+                    self.need(target, full=True)
+                return
+            self.done.add(("typedef", t.name))
+            if isinstance(target, (m.StructOrUnion, m.Enum)) and target.name is None:
+                self.lines.append(f"typedef {self.body(target)} {t.name};")
+                return
+            if isinstance(target, m.StructOrUnion):  # typedef first: the body may use the name
+                self.need(target, full=False)
+                self.lines.append(f"typedef {target.c_name(t.name)};")
+                if full:
+                    self.need(target, full=True)
+                return
+            self.need(target, full=full)
+            self.lines.append(f"typedef {target.c_name(t.name)};")
+        elif isinstance(t, m.Pointer):
+            self.need(t.target, full=False)
+        elif isinstance(t, m.Array):
+            self.need(t.item, full=True)
+        elif isinstance(t, m.FunctionType):
+            self.need(t.result, full=False)
+            for p in t.params:
+                self.need(p, full=False)
+        elif isinstance(t, m.StructOrUnion):
+            if t.name is None:
+                if t.typedef_name:
+                    self.need(m.Typedef(t.typedef_name, t), full)
+                return
+            if not full or not t.is_complete:
+                if t.name not in self.forward:
+                    self.forward.add(t.name)
+                    self.lines.append(f"{t.kind} {t.name};")
+                if not full:
+                    return
+            if id(t) in self.done:
+                return
+            self.done.add(id(t))
+            self.lines.append(f"{self.body(t)};")
+        elif isinstance(t, m.Enum):
+            if t.name is not None and id(t) not in self.done:
+                self.done.add(id(t))
+                self.lines.append(f"{self.body(t)};")
+
+    def body(self, t: m.CType) -> str:
+        """The definition text of a struct/union/enum (fields' types made ready first)."""
+        if isinstance(t, m.Enum):
+            members = ", ".join(f"{n} = {v}" for n, v in t.members or ())
+            return f"enum {t.name or ''} {{ {members} }}".replace("enum  {", "enum {")
+        assert isinstance(t, m.StructOrUnion)
+        if t.fields is None:
+            return f"{t.kind} {t.name}"
+        parts = []
+        for f in t.fields:
+            ft = f.type
+            if isinstance(ft, m.StructOrUnion) and ft.name is None and not ft.typedef_name:
+                decl = self.body(ft) + (f" {f.name}" if f.name else "")
+            else:
+                self.need(ft, full=True)
+                decl = ft.c_name(f.name or "")
+            if f.bitwidth is not None:
+                decl += f" : {f.bitwidth}"
+            parts.append(f"    {decl};")
+        name = f" {t.name}" if t.name else ""
+        return f"{t.kind}{name} {{\n" + "\n".join(parts) + "\n}"
+
+
+def c_text(defs: Declarations, functions: Iterable[str], types: Iterable[str]) -> str:
+    """C declarations for ``functions`` and ``types`` and everything they reach."""
+    em = _Emitter(_builtins(defs.platform))
+    for name in types:
+        t = defs.types[name]
+        em.need(m.Typedef(name, t) if " " not in name and not isinstance(t, m.Typedef) else t,
+                full=True)
+    for name in functions:
+        em.need(defs.functions[name].type, full=False)
+    for name in functions:
+        em.lines.append(defs.functions[name].type.c_name(name) + ";")
+    return "\n".join(em.lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------
+# Python types for the stub
+
+_CHAR_NAMES = {"char", "signed char", "unsigned char"}
+
+
+def _py_type(t: m.CType, *, result: bool) -> str:
+    r = m.resolve(t)
+    if isinstance(r, m.Void):
+        return "None"
+    if isinstance(r, m.Enum):
+        return "int"
+    if isinstance(r, m.Primitive):
+        if r.is_float:
+            return "float"
+        if r.name == "_Bool":
+            return "bool"
+        return "int"
+    if isinstance(r, m.Pointer):
+        target = m.resolve(r.target)
+        if isinstance(target, m.Primitive) and target.name == "char" and r.const:
+            return "bytes | None" if result else "bytes | str | None"
+        return "Any"
+    return "Any"
+
+
+def _ident(name: str | None, index: int) -> str:
+    if not name or keyword.iskeyword(name) or not name.isidentifier():
+        return f"arg{index}"
+    return name
+
+
+def _stub_function(name: str, ft: m.FunctionType) -> str:
+    params, seen = [], set()
+    for i, (pt, pn) in enumerate(zip(ft.params, ft.param_names)):
+        ident = _ident(pn, i)
+        if ident in seen:
+            ident = f"arg{i}"
+        seen.add(ident)
+        params.append(f"{ident}: {_py_type(pt, result=False)}")
+    if params:
+        params.append("/")
+    if ft.variadic:
+        params.append("*args: Any")
+    return f"def {name}({', '.join(params)}) -> {_py_type(ft.result, result=True)}: ..."
+
+
+def _literal_constants(defs: Declarations, keep) -> dict:
+    out = {}
+    for name, value in defs.constants.items():
+        if keep(name) and isinstance(value, (int, float, str, bytes)) and name.isidentifier():
+            out[name] = value
+    return out
+
+
+def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
+             exclude: str | None = None) -> tuple[str, str]:
+    """The module text and the stub text binding ``defs`` to ``library``.
+
+    Parameters
+    ----------
+    defs
+        Declarations parsed from ``header``.
+    library
+        What the generated module passes to :func:`ffikit.load` (name or path).
+    prefix
+        Keep only functions, types and constants whose names start with it.
+    exclude
+        A regular expression; names it matches (``re.search``) are left out.
+    """
+    pattern = re.compile(exclude) if exclude else None
+
+    def keep(name: str) -> bool:
+        base = name.split(" ", 1)[-1]
+        return base.startswith(prefix) and not (pattern and pattern.search(base))
+
+    builtins = _builtins(defs.platform)
+    functions = sorted(n for n in defs.functions if keep(n))
+    own = defs._own_files
+    files = defs._result.decl_files
+    type_names = [n for n in defs.types if " " not in n and keep(n) and n not in builtins
+                  and files.get(n) in own]
+    enums = {n: cls for n, cls in defs.enums.items() if keep(n) and n.isidentifier()}
+    constants = _literal_constants(defs, keep)
+    text = c_text(defs, functions, type_names)
+
+    module = [
+        f'"""ffikit bindings for {header} in {library!r}, generated by `ffikit bind`.',
+        "",
+        "Regenerate instead of editing.  DECLARATIONS is the C this module binds:",
+        "the selected functions and every type they use, re-spelled from the header.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import enum",
+        "",
+        "import ffikit",
+        "",
+        f"LIBRARY = {library!r}",
+        f"DECLARATIONS = r'''\n{text}'''",
+        "",
+        "defs = ffikit.cdef(DECLARATIONS)",
+        "lib = ffikit.load(LIBRARY, defs)",
+        "",
+        "# Constants (#define and enum members)",
+    ]
+    module += [f"{name} = {value!r}" for name, value in constants.items()]
+    module += ["", "# Enums"]
+    for name, cls in enums.items():
+        members = {member.name: int(member) for member in cls}
+        module.append(f"{name} = enum.IntEnum({name!r}, {pprint.pformat(members, width=90)})")
+    module += ["", "# Types: ctypes classes"]
+    module += [f"{name} = defs.ctype({name!r})" for name in type_names if name not in enums]
+    module += ["", "# Functions: bound from the library when it exports them",
+               f"FUNCTIONS = {pprint.pformat(tuple(functions), width=90)}",
+               "_exports = lib.exports()",
+               "for _name in FUNCTIONS:",
+               "    if _name in _exports:",
+               "        globals()[_name] = getattr(lib, _name)",
+               "del _name, _exports", ""]
+
+    stub = [f'"""Type stub for the ffikit bindings of {header} (generated)."""', "",
+            "import ctypes", "import enum", "from typing import Any", "",
+            "import ffikit", "",
+            "LIBRARY: str", "DECLARATIONS: str", "defs: ffikit.Declarations", "lib: ffikit.Library",
+            "FUNCTIONS: tuple[str, ...]", ""]
+    stub += [f"{name}: {type(value).__name__}" for name, value in constants.items()]
+    stub.append("")
+    for name, cls in enums.items():
+        stub.append(f"class {name}(enum.IntEnum):")
+        stub += [f"    {member.name} = {int(member)}" for member in cls] or ["    pass"]
+    stub.append("")
+    stub += [f"{name}: type[Any]" for name in type_names if name not in enums]
+    stub.append("")
+    stub += [_stub_function(name, defs.functions[name].type) for name in functions]
+    return "\n".join(module), "\n".join(stub) + "\n"

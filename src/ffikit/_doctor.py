@@ -1,0 +1,130 @@
+"""``ffikit doctor LIB``: how a library would be found and loaded, and what stops it.
+
+Reuses :func:`ffikit.library.candidates` (the same search :func:`ffikit.load`
+does) and :mod:`ffikit._elf` (header, ``DT_NEEDED``, exported symbols).
+Dependencies are resolved the way the system loader would on Linux, as far
+as it can be done without loading them: the library's own directory,
+``LD_LIBRARY_PATH``, the ``ldconfig -p`` cache and the default directories.
+(``DT_RUNPATH``/``DT_RPATH`` are not read yet.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import _elf
+from .library import _loaded_path, candidates
+
+__all__ = ["Diagnosis", "diagnose"]
+
+_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib",
+                 "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+                 "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
+
+
+@dataclass
+class Diagnosis:
+    """What ``doctor`` found; ``ok`` is True when the library loads."""
+
+    name: str
+    candidates: list = field(default_factory=list)
+    chosen: str | None = None
+    elf: _elf.ElfInfo | None = None
+    dependencies: list[tuple[str, str | None]] = field(default_factory=list)  # (name, path|None)
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.chosen is not None and not self.missing
+
+    @property
+    def missing(self) -> list[str]:
+        return [dep for dep, where in self.dependencies if where is None]
+
+    def report(self) -> str:
+        lines = [f"ffikit doctor: {self.name}", "candidates, in search order:"]
+        lines += [f"  {c}" for c in self.candidates] or ["  (none)"]
+        lines.append(f"chosen: {self.chosen or 'none: no candidate loaded'}")
+        if self.elf is not None:
+            info = self.elf
+            lines.append(f"file: {info.path}")
+            lines.append(f"architecture: ELF {info.describe()}"
+                         + (f", soname {info.soname}" if info.soname else ""))
+            mismatch = _elf.describe_mismatch(info)
+            if mismatch:
+                lines.append(f"  cannot load into this Python: {mismatch}")
+            lines.append(f"exported symbols: {len(info.exports)}")
+            lines.append(f"dependencies (DT_NEEDED): {len(self.dependencies)}")
+            for dep, where in self.dependencies:
+                lines.append(f"  {dep} -> {where or 'NOT FOUND'}")
+        if self.missing:
+            lines.append(f"problem: missing dependency {', '.join(self.missing)}; install it or add "
+                         "its directory to LD_LIBRARY_PATH")
+        elif self.problem:
+            lines.append(f"problem: {self.problem}")
+        else:
+            lines.append("ok: ffikit.load can load it")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _ld_cache() -> dict[str, str]:
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    found = {}
+    for line in out.splitlines()[1:]:
+        name, _, path = line.strip().partition(" => ")
+        found.setdefault(name.split(" (", 1)[0], path.strip())
+    return found
+
+
+def resolve_dependency(dep: str, origin_dir: str | None) -> str | None:
+    """Where the loader would find ``dep`` (a DT_NEEDED name), or None."""
+    if "/" in dep:
+        return dep if os.path.exists(dep) else None
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    if origin_dir:
+        dirs.append(origin_dir)
+    for directory in dirs:
+        path = os.path.join(directory, dep)
+        if os.path.exists(path):
+            return path
+    if dep in _ld_cache():
+        return _ld_cache()[dep]
+    for directory in _DEFAULT_DIRS:
+        path = os.path.join(directory, dep)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def diagnose(name: str) -> Diagnosis:
+    """Search for ``name`` as :func:`ffikit.load` would and inspect the result."""
+    found = candidates(name)
+    diagnosis = Diagnosis(name, [str(c) for c in found])
+    path = None
+    for cand in found:
+        if cand.loaded:
+            path = cand.path if not cand.system else (_loaded_path(cand.handle) or cand.path)
+            diagnosis.chosen = path
+            break
+    if path is None:  # nothing loaded: inspect the first existing file to say why
+        existing = [c.path for c in found if os.path.isfile(c.path)]
+        path = existing[0] if existing else None
+        reasons = [c.reason for c in found if c.reason]
+        diagnosis.problem = reasons[0] if existing and reasons else "no candidate file exists"
+    if path is not None and os.path.isfile(path):
+        try:
+            diagnosis.elf = _elf.read_elf(path)
+        except (OSError, _elf.NotElf) as exc:
+            diagnosis.problem = str(exc)
+        else:
+            origin = os.path.dirname(os.path.abspath(path))
+            diagnosis.dependencies = [(dep, resolve_dependency(dep, origin))
+                                      for dep in diagnosis.elf.needed]
+    return diagnosis

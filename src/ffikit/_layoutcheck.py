@@ -1,0 +1,117 @@
+"""``ffikit layout --check``: compare ffikit's struct layouts with the C compiler's.
+
+A probe is compiled with :func:`ffikit.build` that ``#include``s the header
+and reports ``sizeof``, ``_Alignof`` and ``offsetof`` of every named member;
+for a bitfield, the bytes of a zeroed struct with the field set to all ones
+(so position and width are both checked).  ffikit's side is
+:meth:`Declarations.layout` and the ctypes class of the same type.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass
+
+from .build import build
+from .cdecl import model as m
+from .cdecl.layout import int_info
+
+__all__ = ["Difference", "check_layouts", "struct_names"]
+
+
+@dataclass
+class Difference:
+    type: str
+    what: str  # "size", "alignment", "offset of 'f'", "bits of 'f'"
+    ffikit: object
+    compiler: object
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.what}: ffikit {self.ffikit}, compiler {self.compiler}"
+
+
+def struct_names(defs) -> list[str]:
+    """The complete structs/unions the parsed file itself declares (typedef names preferred)."""
+    own, files = defs._own_files, defs._result.decl_files
+    names, seen = [], set()
+    for name, t in defs.types.items():
+        r = m.resolve(t)
+        if not isinstance(r, m.StructOrUnion) or not r.is_complete or files.get(name) not in own:
+            continue
+        if " " in name and r.typedef_name and r.name is None:
+            continue
+        if id(r) in seen and " " in name:
+            continue
+        seen.add(id(r))
+        names.append(name)
+    return names
+
+
+def _all_ones(lay_field, t: m.CType, platform) -> int:
+    r = m.resolve(t)
+    if isinstance(r, m.Primitive) and r.name == "_Bool":
+        return 1
+    _size, signed = int_info(t, platform)
+    return -1 if signed else (1 << lay_field.bit_width) - 1
+
+
+def check_layouts(defs, header: str, names: list[str], *, against: str | None = None,
+                  include_dirs=()) -> list[Difference]:
+    """Differences between ffikit's layouts of ``names`` and the compiler's."""
+    target = os.path.abspath(against or header)
+    layouts = {name: defs.layout(name) for name in names}
+    lines = ["#include <stddef.h>", "#include <stdio.h>", "#include <string.h>",
+             f'#include "{target}"',
+             "static char out[1 << 22]; static size_t used;",
+             "#define P(...) used += snprintf(out + used, sizeof out - used, __VA_ARGS__)",
+             "const char *ffikit_probe(void) {", "  used = 0;"]
+    for i, (name, lay) in enumerate(layouts.items()):
+        lines.append(f'  P("{i} size %zu\\n", sizeof({name}));')
+        lines.append(f'  P("{i} align %zu\\n", _Alignof({name}));')
+        for f in lay.fields:
+            if f.name is None:
+                continue
+            if f.is_bitfield:
+                value = _all_ones(f, f.type, defs.platform)
+                lines.append(f"  {{ {name} v; memset(&v, 0, sizeof v); v.{f.name} = {value}; "
+                             f'P("{i} bits {f.name} "); for (size_t k = 0; k < sizeof v; k++) '
+                             f'P("%02x", ((unsigned char *)&v)[k]); P("\\n"); }}')
+            else:
+                lines.append(f'  P("{i} off {f.name} %zu\\n", offsetof({name}, {f.name}));')
+    lines += ["  return out;", "}"]
+    path = build("\n".join(lines) + "\n", name="layoutprobe",
+                 include_dirs=[os.path.dirname(target), *include_dirs])
+    probe = ctypes.CDLL(path).ffikit_probe
+    probe.restype = ctypes.c_char_p
+    reported: dict[tuple[int, str, str], str] = {}
+    for line in probe().decode().splitlines():
+        parts = line.split(" ")
+        if parts[1] in ("size", "align"):
+            reported[(int(parts[0]), parts[1], "")] = parts[2]
+        else:
+            reported[(int(parts[0]), parts[1], parts[2])] = parts[3]
+    diffs = []
+    for i, (name, lay) in enumerate(layouts.items()):
+        if int(reported[(i, "size", "")]) != lay.size:
+            diffs.append(Difference(name, "size", lay.size, int(reported[(i, "size", "")])))
+        if int(reported[(i, "align", "")]) != lay.alignment:
+            diffs.append(Difference(name, "alignment", lay.alignment,
+                                    int(reported[(i, "align", "")])))
+        ct = None
+        for f in lay.fields:
+            if f.name is None:
+                continue
+            if f.is_bitfield:
+                ct = ct or defs.ctype(name)
+                v = ct()
+                setattr(v, f.name, _all_ones(f, f.type, defs.platform))
+                mine = bytes(v).hex()
+                theirs = reported[(i, "bits", f.name)]
+                if mine != theirs:
+                    diffs.append(Difference(name, f"bits of '{f.name}'", mine, theirs))
+            else:
+                theirs_off = int(reported[(i, "off", f.name)])
+                if theirs_off != f.offset:
+                    diffs.append(Difference(name, f"offset of '{f.name}'", f.offset, theirs_off))
+    return diffs

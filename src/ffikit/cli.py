@@ -1,0 +1,342 @@
+"""The ``ffikit`` command: ``demo``, ``bench``, ``layout``, ``bind``, ``doctor``.
+
+Exit codes: 0 success, 1 the check/command failed, 2 usage error (argparse's).
+``demo`` and ``bench`` need a source checkout (they run ``examples/`` and
+``benchmarks/`` next to ``src/``); the others work from an installed package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+class _UsageError(Exception):
+    """A usage problem found after parsing (exit 2)."""
+
+
+def _checkout_dir(name: str) -> Path:
+    path = CHECKOUT / name
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"no {name}/ directory at {path}: this command runs from a source checkout "
+            "(git clone the project and run it there)")
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# demo
+
+
+def _load_imaging():
+    sys.path.insert(0, str(_checkout_dir("examples") / "imaging"))
+    try:
+        import imaging
+    finally:
+        sys.path.pop(0)
+    return imaging
+
+
+def _read_image(path: str):
+    try:
+        from PIL import Image  # type: ignore[import-not-found]
+    except ImportError:
+        raise _UsageError("--image needs Pillow (pip install pillow); without it the demo "
+                          "generates its own test image") from None
+    import numpy as np
+    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8))
+
+
+def _progress(text: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+    else:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _best_time(fn, repeats: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._png import write_png
+    im = _load_imaging()
+    size = 256 if args.quick and args.size is None else (args.size or 1024)
+    image = _read_image(args.image) if args.image else im.make_test_image(size, size, 3)
+    h, w, c = image.shape
+    repeats = 1 if args.quick else 3
+    _progress(f"[1/6] building convolve.c and declaring it ({w}x{h}x{c} image)")
+    im.library()
+    im.CopyMeter.take()
+    rows = []
+
+    def measure(label: str, fn, scale: float = 1.0):
+        seconds, result = _best_time(fn, repeats)
+        rows.append((label, seconds * scale, im.CopyMeter.take() // repeats, scale != 1.0))
+        return result
+
+    _progress("[2/6] tutorial ctypes version (memmove in, convolve, memmove out)")
+    memmove_out = measure("ctypes + memmove (tutorial)", lambda: im.blur_memmove(image))
+    _progress("[3/6] ffikit zero-copy")
+    ffikit_out = measure("ffikit zero-copy", lambda: im.gaussian_blur(image))
+    _progress("[4/6] ffikit zero-copy, 2 worker processes over shared memory")
+    with im.SharedImage(image.shape) as src, im.SharedImage(image.shape) as dst:
+        src.array[...] = image
+        im.gaussian_blur(src, workers=2, out=dst)  # start the worker process once
+        measure("ffikit zero-copy, 2 workers", lambda: im.gaussian_blur(src, workers=2, out=dst))
+        parallel_out = dst.array.copy()
+    im.shutdown_workers()
+    _progress("[5/6] vectorised NumPy")
+    numpy_out = measure("NumPy (vectorised)", lambda: im.blur_numpy(image))
+    _progress("[6/6] pure Python on a 64x64 crop")
+    crop = np.ascontiguousarray(image[:64, :64])
+    scale = (h * w) / (crop.shape[0] * crop.shape[1])
+    saved, repeats = repeats, 1
+    python_out = measure("pure Python, 64x64 crop (scaled)", lambda: im.blur_python(crop), scale)
+    repeats = saved
+    _progress("")
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+    diffs = {
+        "ctypes + memmove": np.abs(memmove_out.astype(int) - ffikit_out).max(),
+        "2 workers": np.abs(parallel_out.astype(int) - ffikit_out).max(),
+        "NumPy": np.abs(numpy_out.astype(int) - ffikit_out).max(),
+        "pure Python (crop)": np.abs(python_out.astype(int) - im.gaussian_blur(crop)).max(),
+    }
+    base = rows[1][1]
+    print(f"Gaussian blur 5x5 (sigma 1.0) of a {w}x{h}x{c} image, best of {saved}:\n")
+    print(f"| {'method':<34} | {'wall time':>12} | {'vs ffikit':>9} | {'bytes copied':>13} |")
+    print(f"| {'-' * 34} | {'-' * 11}: | {'-' * 8}: | {'-' * 12}: |")
+    for label, seconds, copied, scaled in rows:
+        copied_text = "n/a" if scaled else f"{copied:,}"
+        print(f"| {label:<34} | {seconds * 1e3:>9.1f} ms | {seconds / base:>8.2f}x | "
+              f"{copied_text:>13} |")
+    agree = all(d <= 1 for d in diffs.values())
+    print("\nagreement with ffikit (max abs difference, must be <= 1): "
+          + ", ".join(f"{k} {v}" for k, v in diffs.items()) + (" -- OK" if agree else " -- FAIL"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_png(str(out / "before.png"), image)
+    write_png(str(out / "after.png"), ffikit_out)
+    print(f"wrote {out / 'before.png'} and {out / 'after.png'}")
+    return 0 if agree else 1
+
+
+# ---------------------------------------------------------------------------------------
+# bench
+
+_RESULTS_BEGIN = "<!-- ffikit bench results: begin -->"
+_RESULTS_END = "<!-- ffikit bench results: end -->"
+
+
+def _bench_modules(directory: Path) -> list[Path]:
+    return sorted(directory.glob("bench_*.py"))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    directory = _checkout_dir("benchmarks")
+    sys.path.insert(0, str(directory))
+    import harness  # type: ignore[import-not-found]
+
+    all_rows, failed = [], []
+    for path in _bench_modules(directory):
+        _progress(f"running {path.name}{' (quick)' if args.quick else ''}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+            rows = harness.finish(module.rows(quick=args.quick))
+        except Exception as exc:  # report and go on: one broken suite must not hide the rest
+            failed.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        for row in rows:
+            row.group = f"{path.stem[6:]}: {row.group}"
+        all_rows += rows
+    _progress("")
+    if args.json:
+        print(json.dumps({"rows": [r.as_dict() for r in all_rows], "failed": failed,
+                          "quick": args.quick, "time": time.time()}, indent=1))
+    else:
+        print(harness.table(all_rows))
+    for line in failed:
+        print(f"ffikit bench: {line}", file=sys.stderr)
+    if not args.quick and not args.no_readme:
+        _update_readme(directory / "README.md", harness.table(all_rows))
+    return 1 if failed else 0
+
+
+def _update_readme(path: Path, table: str) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = (f"{_RESULTS_BEGIN}\nMeasured {stamp} by `ffikit bench` (median per operation; "
+             f"ratio to the group's anchor).\n\n{table}\n{_RESULTS_END}")
+    text = path.read_text() if path.exists() else (
+        "# Benchmarks\n\nSide-by-side timings: run `make bench` or `ffikit bench` "
+        "(`--quick` for a fast pass, `--json` for machine-readable output).\n\n")
+    if _RESULTS_BEGIN in text and _RESULTS_END in text:
+        head, rest = text.split(_RESULTS_BEGIN, 1)
+        text = head + block + rest.split(_RESULTS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------------------------------
+# layout / bind / doctor
+
+
+def _declarations(path: str, platform: str | None = None, include_dirs=()):
+    from .cdecl import cdef, include
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    if platform:
+        return cdef(Path(path).read_text(), platform=platform)
+    return include(path, include_dirs=[os.path.dirname(os.path.abspath(path)), *include_dirs])
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from ._layoutcheck import check_layouts, struct_names
+    if args.check and args.platform:
+        raise _UsageError("--check compares with this machine's compiler; drop --platform")
+    defs = _declarations(args.header, args.platform, args.include_dir)
+    names = args.types or struct_names(defs)
+    if not names:
+        print(f"{args.header}: no complete structs or unions declared")
+        return 0
+    for name in names:
+        try:
+            lay = defs.layout(name)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            print(f"ffikit layout: {name}: {exc}", file=sys.stderr)
+            return 1
+        if not args.check:
+            print(f"{lay}\nsize {lay.size}, alignment {lay.alignment}, "
+                  f"padding {sum(n for _, n in lay.holes)} bytes\n")
+    if args.check:
+        diffs = check_layouts(defs, args.header, names, against=args.against,
+                              include_dirs=args.include_dir)
+        for d in diffs:
+            print(f"DIFFERENT {d}")
+        verdict = f"{len(diffs)} difference(s)" if diffs else "no differences"
+        print(f"checked {len(names)} type(s) against the C compiler: {verdict}")
+        return 1 if diffs else 0
+    return 0
+
+
+def cmd_bind(args: argparse.Namespace) -> int:
+    from ._bindgen import generate
+    defs = _declarations(args.header, include_dirs=args.include_dir)
+    module, stub = generate(defs, os.path.basename(args.header), args.library,
+                            prefix=args.prefix, exclude=args.exclude)
+    out = Path(args.output)
+    if out.suffix != ".py":
+        raise _UsageError(f"-o must name a .py file (got {args.output})")
+    out.write_text(module)
+    out.with_suffix(".pyi").write_text(stub)
+    print(f"wrote {out} and {out.with_suffix('.pyi')}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ._doctor import diagnose
+    diagnosis = diagnose(args.library)
+    print(diagnosis.report())
+    return 0 if diagnosis.ok else 1
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ffikit`` command."""
+    p = argparse.ArgumentParser(prog="ffikit", description="Safe, zero-copy, fast calls from "
+                                "Python to C: tools around the ffikit library.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    d = sub.add_parser("demo", help="the zero-copy image convolution case study, timed",
+                       description="Blur a 1024x1024x3 image with a C kernel five ways and "
+                       "compare wall time and bytes copied; writes before/after PNGs.")
+    d.add_argument("--size", type=int, help="side of the generated square image (default 1024)")
+    d.add_argument("--image", help="blur this image instead (needs Pillow)")
+    d.add_argument("--out", default="demo-out", help="directory for the PNGs (default demo-out)")
+    d.add_argument("--quick", action="store_true", help="a 256x256 image, one repeat")
+    d.set_defaults(run=cmd_demo)
+
+    b = sub.add_parser("bench", help="run every benchmarks/bench_*.py side by side",
+                       description="Run the benchmark suites; print one table (or JSON) and "
+                       "regenerate benchmarks/README.md's results table.")
+    b.add_argument("--quick", action="store_true", help="small sizes; README not rewritten")
+    b.add_argument("--json", action="store_true", help="JSON rows instead of a table")
+    b.add_argument("--no-readme", action="store_true", help="do not rewrite benchmarks/README.md")
+    b.set_defaults(run=cmd_bench)
+
+    lay = sub.add_parser("layout", help="struct layouts of a header or C file",
+                         description="Print each struct's offsets, sizes, padding and alignment; "
+                         "--check compares them with the system C compiler (exit 1 on any "
+                         "difference).")
+    lay.add_argument("header", metavar="HEADER_OR_C")
+    lay.add_argument("types", nargs="*", metavar="TYPE", help="types to show (default: all)")
+    lay.add_argument("--platform", help="ABI to lay out for, e.g. windows (not with --check)")
+    lay.add_argument("--check", action="store_true", help="compare with the C compiler")
+    lay.add_argument("--against", metavar="HEADER",
+                     help="with --check: compile the probe against this header instead")
+    lay.add_argument("-I", dest="include_dir", action="append", default=[], metavar="DIR")
+    lay.set_defaults(run=cmd_layout)
+
+    bind = sub.add_parser("bind", help="write a Python module (+ .pyi) binding a header",
+                          description="Generate a readable module that loads LIB with HEADER's "
+                          "functions, types, enums and constants, and a typed .pyi stub.")
+    bind.add_argument("header", metavar="HEADER")
+    bind.add_argument("-l", "--library", required=True, metavar="LIB",
+                      help="library to load (name like 'z', soname or path)")
+    bind.add_argument("-o", "--output", required=True, metavar="MODULE.py")
+    bind.add_argument("--prefix", default="", metavar="PFX", help="keep names starting with PFX")
+    bind.add_argument("--exclude", metavar="REGEX", help="leave out names matching REGEX")
+    bind.add_argument("-I", dest="include_dir", action="append", default=[], metavar="DIR")
+    bind.set_defaults(run=cmd_bind)
+
+    doc = sub.add_parser("doctor", help="explain how a library is found and loaded",
+                         description="Show the candidates tried, the chosen file, its "
+                         "architecture, dependencies (and which are missing), exports.")
+    doc.add_argument("library", metavar="LIB")
+    doc.set_defaults(run=cmd_doctor)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ffikit`` command; returns the exit code."""
+    p = parser()
+    args = p.parse_args(argv)
+    from .errors import FFIError
+    try:
+        return args.run(args)
+    except _UsageError as exc:
+        p.print_usage(sys.stderr)
+        print(f"ffikit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (FFIError, OSError, ValueError, KeyError, re_error()) as exc:
+        print(f"ffikit {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def re_error() -> type[Exception]:
+    import re
+    return re.error

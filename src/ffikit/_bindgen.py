@@ -173,7 +173,8 @@ def _stub_function(name: str, ft: m.FunctionType) -> str:
 def _literal_constants(defs: Declarations, keep) -> dict:
     out = {}
     for name, value in defs.constants.items():
-        if keep(name) and isinstance(value, (int, float, str, bytes)) and name.isidentifier():
+        if (keep(name) and isinstance(value, (int, float, str, bytes)) and name.isidentifier()
+                and not name.startswith("_")):  # compiler/libc predefined macros
             out[name] = value
     return out
 
@@ -189,7 +190,8 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
     library
         What the generated module passes to :func:`ffikit.load` (name or path).
     prefix
-        Keep only functions, types and constants whose names start with it.
+        Keep only functions, types and constants whose names start with it,
+        ignoring case (``sqlite3`` keeps ``SQLITE_OK`` too).
     exclude
         A regular expression; names it matches (``re.search``) are left out.
     """
@@ -197,7 +199,7 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
 
     def keep(name: str) -> bool:
         base = name.split(" ", 1)[-1]
-        return base.startswith(prefix) and not (pattern and pattern.search(base))
+        return base.lower().startswith(prefix.lower()) and not (pattern and pattern.search(base))
 
     builtins = _builtins(defs.platform)
     functions = sorted(n for n in defs.functions if keep(n))

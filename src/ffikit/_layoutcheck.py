@@ -10,6 +10,7 @@ for a bitfield, the bytes of a zeroed struct with the field set to all ones
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -61,7 +62,9 @@ def check_layouts(defs, header: str, names: list[str], *, against: str | None = 
     """Differences between ffikit's layouts of ``names`` and the compiler's."""
     target = os.path.abspath(against or header)
     layouts = {name: defs.layout(name) for name in names}
-    lines = ["#include <stddef.h>", "#include <stdio.h>", "#include <string.h>",
+    with open(target, "rb") as f:  # the build cache keys on the probe text: make it
+        digest = hashlib.sha256(f.read()).hexdigest()  # change when the header does
+    lines = [f"/* {target} sha256 {digest} */", "#include <stddef.h>", "#include <stdio.h>", "#include <string.h>",
              f'#include "{target}"',
              "static char out[1 << 22]; static size_t used;",
              "#define P(...) used += snprintf(out + used, sizeof out - used, __VA_ARGS__)",

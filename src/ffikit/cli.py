@@ -228,8 +228,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
             print(f"ffikit layout: {name}: {exc}", file=sys.stderr)
             return 1
         if not args.check:
-            print(f"{lay}\nsize {lay.size}, alignment {lay.alignment}, "
-                  f"padding {sum(n for _, n in lay.holes)} bytes\n")
+            print(f"{lay}\npadding {sum(n for _, n in lay.holes)} bytes\n")
     if args.check:
         diffs = check_layouts(defs, args.header, names, against=args.against,
                               include_dirs=args.include_dir)
@@ -308,7 +307,7 @@ def parser() -> argparse.ArgumentParser:
     bind.add_argument("-l", "--library", required=True, metavar="LIB",
                       help="library to load (name like 'z', soname or path)")
     bind.add_argument("-o", "--output", required=True, metavar="MODULE.py")
-    bind.add_argument("--prefix", default="", metavar="PFX", help="keep names starting with PFX")
+    bind.add_argument("--prefix", default="", metavar="PFX", help="keep names starting with PFX (any case)")
     bind.add_argument("--exclude", metavar="REGEX", help="leave out names matching REGEX")
     bind.add_argument("-I", dest="include_dir", action="append", default=[], metavar="DIR")
     bind.set_defaults(run=cmd_bind)

@@ -1,0 +1,228 @@
+"""The ffikit command: every subcommand, its --help and its exit codes (0 ok, 1 failed, 2 usage)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from randstructs import random_declarations
+
+from ffikit import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def run(*args: str, cwd=None, env_extra=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), **(env_extra or {}))
+    return subprocess.run([PYTHON, "-m", "ffikit", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+class TestMain:
+    @pytest.mark.parametrize("command", ["", "demo", "bench", "layout", "bind", "doctor"])
+    def test_help_everywhere(self, command, capsys):
+        with pytest.raises(SystemExit) as e:
+            cli.main([command, "--help"] if command else ["--help"])
+        assert e.value.code == 0
+        assert "usage: ffikit" in capsys.readouterr().out
+
+    def test_no_command_is_usage_error(self, capsys):
+        with pytest.raises(SystemExit) as e:
+            cli.main([])
+        assert e.value.code == 2
+        assert "the following arguments are required: COMMAND" in capsys.readouterr().err
+
+    def test_python_dash_m(self):
+        result = run("doctor", "--help")
+        assert result.returncode == 0 and "usage: ffikit doctor" in result.stdout
+
+
+@pytest.fixture
+def bench_checkout(tmp_path, monkeypatch):
+    """A checkout whose benchmarks/ holds the real harness and one tiny suite."""
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    shutil.copy(ROOT / "benchmarks" / "harness.py", bench)
+    (bench / "bench_tiny.py").write_text(textwrap.dedent("""
+        from harness import Row, median_ns
+        def rows(quick=False):
+            return [Row("sum", "builtin", median_ns(lambda: sum((1, 2)), repeats=3), "builtin"),
+                    Row("sum", "loop", 2 * median_ns(lambda: sum((1, 2)), repeats=3), "builtin")]
+    """))
+    monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
+    return bench
+
+
+class TestBench:
+    def test_json_rows_with_ratios(self, bench_checkout, capsys):
+        import json
+        assert cli.main(["bench", "--quick", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)["rows"]
+        assert [(r["group"], r["name"]) for r in rows] == [("tiny: sum", "builtin"),
+                                                           ("tiny: sum", "loop")]
+        assert rows[0]["ratio"] == 1.0 and rows[1]["ratio"] > 0
+
+    def test_readme_table_regenerated(self, bench_checkout, capsys):
+        (bench_checkout / "README.md").write_text("# Benchmarks\n\nintro stays\n")
+        assert cli.main(["bench"]) == 0
+        assert cli.main(["bench"]) == 0  # replaced, not appended twice
+        text = (bench_checkout / "README.md").read_text()
+        assert text.startswith("# Benchmarks\n\nintro stays\n")
+        assert text.count("| tiny: sum | loop |") == 1
+
+    def test_broken_suite_exits_1(self, bench_checkout, capsys):
+        (bench_checkout / "bench_broken.py").write_text("def rows(quick=False):\n    1 / 0\n")
+        assert cli.main(["bench", "--quick"]) == 1
+        assert "bench_broken.py: ZeroDivisionError: division by zero" in capsys.readouterr().err
+
+    def test_no_benchmarks_dir(self, tmp_path, monkeypatch, capsys):
+        monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
+        assert cli.main(["bench"]) == 1
+        assert f"no benchmarks/ directory at {tmp_path / 'benchmarks'}" in capsys.readouterr().err
+
+
+HEADER = """
+#include <stdint.h>
+typedef struct { char tag; double value; int16_t count; } Sample;
+struct pair { uint8_t a; uint64_t b; };
+"""
+
+
+class TestLayout:
+    def test_prints_tables(self, tmp_path, capsys):
+        (tmp_path / "h.h").write_text(HEADER)
+        assert cli.main(["layout", str(tmp_path / "h.h")]) == 0
+        out = capsys.readouterr().out
+        assert "Sample" in out and "struct pair" in out
+        assert "size 24, alignment 8\npadding 13 bytes" in out
+
+    def test_windows_platform(self, tmp_path, capsys):
+        (tmp_path / "w.h").write_text("typedef struct { long a; char b; } W;")
+        assert cli.main(["layout", str(tmp_path / "w.h"), "W", "--platform", "windows"]) == 0
+        assert "size 8, alignment 4" in capsys.readouterr().out
+
+    def test_check_random_structs_agree(self, tmp_path, build_cache, capsys):
+        gen = random_declarations(seed=7, count=80)
+        (tmp_path / "r.h").write_text(gen.c_definitions())
+        assert cli.main(["layout", str(tmp_path / "r.h"), "--check"]) == 0
+        assert "checked 80 type(s) against the C compiler: no differences" in capsys.readouterr().out
+
+    def test_check_names_wrong_field(self, tmp_path, build_cache, capsys):
+        """A hand-written declaration that drifted from the real header: exit 1, field named."""
+        (tmp_path / "real.h").write_text("#include <stdint.h>\n"
+                                         "typedef struct { int32_t id; int32_t k; int64_t stamp; } Rec;")
+        (tmp_path / "mine.h").write_text("#include <stdint.h>\n"
+                                         "typedef struct { int32_t id; int64_t k; int64_t stamp; } Rec;")
+        code = cli.main(["layout", str(tmp_path / "mine.h"), "--check",
+                         "--against", str(tmp_path / "real.h")])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "DIFFERENT Rec: offset of 'k': ffikit 8, compiler 4" in out
+        assert "DIFFERENT Rec: offset of 'stamp': ffikit 16, compiler 8" in out
+        assert "DIFFERENT Rec: size: ffikit 24, compiler 16" in out
+
+    def test_check_with_platform_is_usage_error(self, tmp_path, capsys):
+        (tmp_path / "h.h").write_text(HEADER)
+        assert cli.main(["layout", str(tmp_path / "h.h"), "--check", "--platform", "windows"]) == 2
+        assert "--check compares with this machine's compiler; drop --platform" in capsys.readouterr().err
+
+    def test_missing_file(self, tmp_path, capsys):
+        assert cli.main(["layout", str(tmp_path / "nope.h")]) == 1
+        assert f"no such file: {tmp_path / 'nope.h'}" in capsys.readouterr().err
+
+
+USER_SCRIPT = """
+import zbind
+import sqlbind
+
+n: int = zbind.compressBound(1000)
+v: bytes | None = zbind.zlibVersion()
+ok: int = zbind.Z_OK
+print(n, v, ok, sqlbind.sqlite3_libversion_number())
+"""
+
+BAD_SCRIPT = "import zbind\nzbind.compressBound('many')\n"
+
+
+class TestBind:
+    def test_zlib_and_sqlite3_round_trip(self, tmp_path):
+        assert run("bind", "/usr/include/zlib.h", "-l", "z", "-o", str(tmp_path / "zbind.py")).returncode == 0
+        result = run("bind", "/usr/include/sqlite3.h", "-l", "sqlite3", "-o",
+                     str(tmp_path / "sqlbind.py"), "--prefix", "sqlite", "--exclude", "_v2$|mutex")
+        assert result.returncode == 0, result.stderr
+        assert f"wrote {tmp_path / 'sqlbind.py'} and {tmp_path / 'sqlbind.pyi'}" in result.stdout
+        text = (tmp_path / "sqlbind.py").read_text()
+        assert "sqlite3_open_v2" not in text and "sqlite3_mutex_enter" not in text
+        assert "int sqlite3_open(const char *filename, sqlite3 **ppDb);" in text
+        (tmp_path / "user.py").write_text(USER_SCRIPT)
+        env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT / 'src'}")
+        # works: compress through the generated zlib module, query sqlite3
+        check = subprocess.run([PYTHON, "-c", textwrap.dedent("""
+            import zbind, sqlbind, ffikit
+            data = b"hello hello hello hello" * 10
+            bound = zbind.compressBound(len(data))
+            dest = bytearray(bound); n = zbind.lib.new("uLong", bound)
+            assert zbind.compress(dest, n, data, len(data)) == zbind.Z_OK
+            out = bytearray(len(data)); m = zbind.lib.new("uLong", len(data))
+            assert zbind.uncompress(out, m, bytes(dest[:n.value]), n.value) == 0
+            assert bytes(out) == data
+            assert zbind.Z_STREAM_END == 1 and zbind.z_stream.__name__
+            print(sqlbind.sqlite3_libversion().decode(), sqlbind.SQLITE_OK)
+        """)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert check.returncode == 0, check.stderr
+        assert check.stdout.strip().startswith("3.") and check.stdout.strip().endswith(" 0")
+        mypy = [PYTHON, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
+                "--follow-imports=silent"]
+        good = subprocess.run([*mypy, "user.py"], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=240)
+        assert good.returncode == 0, good.stdout
+        (tmp_path / "bad.py").write_text(BAD_SCRIPT)
+        bad = subprocess.run([*mypy, "bad.py"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=240)
+        assert bad.returncode == 1
+        assert 'Argument 1 to "compressBound" has incompatible type "str"; expected "int"' in bad.stdout
+
+    def test_output_must_be_py(self, tmp_path, capsys):
+        (tmp_path / "h.h").write_text("int f(int);")
+        assert cli.main(["bind", str(tmp_path / "h.h"), "-l", "c", "-o", str(tmp_path / "m.txt")]) == 2
+        assert "-o must name a .py file (got" in capsys.readouterr().err
+
+
+class TestDoctor:
+    def test_missing_dependency_named(self, cbuild, tmp_path):
+        dep = cbuild("int dep_value(void) { return 41; }", name="ffkdep")
+        shutil.copy(dep, tmp_path / "libffkdep.so")
+        main = cbuild("int dep_value(void); int top(void) { return dep_value() + 1; }",
+                      name="ffktop", flags=["-Wl,--no-as-needed", f"-L{tmp_path}", "-lffkdep"])
+        shutil.copy(main, tmp_path / "libffktop.so")
+        ok = run("doctor", str(tmp_path / "libffktop.so"),
+                 env_extra={"LD_LIBRARY_PATH": str(tmp_path)})
+        assert ok.returncode == 0, ok.stdout
+        assert f"libffkdep.so -> {tmp_path / 'libffkdep.so'}" in ok.stdout
+        assert "ok: ffikit.load can load it" in ok.stdout
+        os.remove(tmp_path / "libffkdep.so")
+        bad = run("doctor", str(tmp_path / "libffktop.so"))
+        assert bad.returncode == 1
+        assert "libffkdep.so -> NOT FOUND" in bad.stdout
+        assert "problem: missing dependency libffkdep.so" in bad.stdout
+        assert "architecture: ELF 64-bit" in bad.stdout
+
+    def test_system_library(self):
+        result = run("doctor", "z")
+        assert result.returncode == 0
+        assert "chosen: /" in result.stdout and "libz.so" in result.stdout
+        assert "libc.so.6 -> /" in result.stdout
+        exports = int(result.stdout.split("exported symbols: ")[1].split()[0])
+        assert exports > 50
+
+    def test_not_found(self):
+        result = run("doctor", "no_such_lib_ffikit")
+        assert result.returncode == 1
+        assert "chosen: none: no candidate loaded" in result.stdout
+        assert "problem: no candidate file exists" in result.stdout

@@ -10,9 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from randstructs import random_declarations
 
 from ffikit import cli
+from randstructs import random_declarations
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable

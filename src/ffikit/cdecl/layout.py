@@ -386,9 +386,10 @@ def _sysv_layout(t: StructOrUnion, plat: Platform) -> Layout:
             size, type_align = _size_align(f.type, plat)
             width = f.bitwidth
             if width == 0:
-                za = min(type_align, pack) if pack else type_align
+                # Zero-width bitfields ignore packing (gcc layout_decl): next unit of the type.
                 if not is_union:
-                    bits = _round_up(bits, za * 8)
+                    bits = _round_up(bits, type_align * 8)
+                    end = bits
                 members.append(FieldLayout(f.name, f.type, bits // 8, size, bits, 0))
                 continue
             eff_align = type_align
@@ -398,7 +399,7 @@ def _sysv_layout(t: StructOrUnion, plat: Platform) -> Layout:
                 eff_align = 1
             if f.aligned:
                 eff_align = max(eff_align, f.aligned)
-            if not pack and (not f.packed or type_align == 1):
+            if not pack and not f.packed:
                 # A bitfield may not span more units of its type's alignment than the type does.
                 unit = type_align * 8
                 if (start % unit + width + unit - 1) // unit > (size * 8 + unit - 1) // unit:

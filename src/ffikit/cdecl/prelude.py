@@ -27,7 +27,7 @@ def _standard() -> dict[str, CType]:
     types: dict[str, CType] = {name: Primitive(name) for name in _PRIMITIVE_TYPEDEFS}
     types["bool"] = Primitive("_Bool")
     for bits in (8, 16, 32, 64):
-        for kind in ("least", "fast"):
+        for kind in ("least",):  # int_fast*_t differ between C libraries: from headers only
             for sign in ("", "u"):
                 name = f"{sign}int_{kind}{bits}_t"
                 types[name] = Typedef(name, Primitive(f"{sign}int{bits}_t"))

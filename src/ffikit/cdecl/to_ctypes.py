@@ -11,6 +11,7 @@ struct class carries ``_ffikit_type_`` (the model type) and
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
 
 from ..errors import DeclarationError
@@ -47,6 +48,17 @@ _NAMED = {
 }
 
 _cache: dict = {}
+_hidden_names = itertools.count()
+
+
+def _hidden(kind: str) -> str:
+    """A member name no C field and no other generated class uses.
+
+    ``_anonymous_`` copies every member of an anonymous struct onto the outer
+    class, so padding/storage names must be unique across classes, not just
+    within one.
+    """
+    return f"_ffikit_{kind}_{next(_hidden_names)}"
 _lock = threading.RLock()
 
 
@@ -175,7 +187,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         if sized:
             first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
             last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
-            store = f"_ffikit_bits{len(fields)}"
+            store = _hidden("bits")
             fields.append((store, ctypes.c_uint8 * (last - first), first))
             bitfields.extend((m, store, first) for m in sized if m.name is not None)
         run.clear()
@@ -192,7 +204,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         else:
             ctype = to_ctypes(m.type, plat)
         if m.name is None:
-            fname = f"_ffikit_anon{len(anonymous)}"
+            fname = _hidden("anon")
             anonymous.append(fname)
         else:
             fname = m.name
@@ -208,13 +220,13 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     cursor = 0
     for fname, ctype, off in fields if t.is_union else sorted(fields, key=lambda f: f[2]):
         if not t.is_union and off > cursor:
-            ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (off - cursor)))
+            ordered.append((_hidden("pad"), ctypes.c_uint8 * (off - cursor)))
         ordered.append((fname, ctype))
         cursor = max(cursor, off + ctypes.sizeof(ctype))
     if t.is_union:
-        ordered.append(("_ffikit_size", ctypes.c_uint8 * lay.size))
+        ordered.append((_hidden("size"), ctypes.c_uint8 * lay.size))
     elif lay.size > cursor:
-        ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (lay.size - cursor)))
+        ordered.append((_hidden("pad"), ctypes.c_uint8 * (lay.size - cursor)))
 
     if anonymous:
         cls._anonymous_ = anonymous

@@ -72,6 +72,9 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
     key = (ctype, plat.name)
     found = _cache.get(key)
     if found is not None:
+        if isinstance(ctype, StructOrUnion) and found._ffikit_layout_ is None \
+                and ctype.fields is not None:
+            _complete_class(found, ctype, plat)  # it was opaque when first mapped
         return found
     with _lock:
         found = _cache.get(key)
@@ -169,11 +172,37 @@ def _struct_class(t: StructOrUnion, plat: Platform) -> type:
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
         cls._ffikit_layout_ = None
+        cls.__init__ = _opaque_init
         return cls
-    lay = layout(t, plat)
-    cls._ffikit_layout_ = lay
-    _fill_struct(cls, t, lay, plat)
+    try:
+        lay = layout(t, plat)
+        cls._ffikit_layout_ = lay
+        _fill_struct(cls, t, lay, plat)
+    except BaseException:
+        _cache.pop((t, plat.name), None)  # no half-built class for the next caller
+        raise
     return cls
+
+
+def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
+    """Give a class made while ``t`` was opaque its members, now that it has them."""
+    with _lock:
+        if cls._ffikit_layout_ is not None:
+            return
+        lay = layout(t, plat)
+        del cls.__init__
+        _fill_struct(cls, t, lay, plat)
+        cls._ffikit_layout_ = lay
+
+
+def _opaque_init(self, *args, **kwargs) -> None:
+    """Opaque structs exist only behind pointers that C hands out."""
+    t = type(self)._ffikit_type_
+    raise DeclarationError(
+        f"cannot create a '{t.c_name()}': it is opaque (declared without its members), "
+        "so its size is unknown",
+        hint=f"receive a '{t.c_name()} *' from C, or declare the members",
+    )
 
 
 def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> None:

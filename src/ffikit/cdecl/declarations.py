@@ -82,7 +82,7 @@ class Declarations:
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
-        t = self.types.get(name)
+        t = self.types.get(name) or _builtins(self.platform).get(name)
         if t is None:
             for kind in ("struct", "union", "enum"):
                 t = self.types.get(f"{kind} {name}")
@@ -125,10 +125,15 @@ class Declarations:
         cached = self._typeof_cache.get(text)
         if cached is not None:
             return cached
-        direct = self.types.get(text) or STANDARD_TYPES.get(text)
+        direct = self.types.get(text) or _builtins(self.platform).get(text)
         if direct is not None:
             self._typeof_cache[text] = direct
             return direct
+        dims = _ARRAY_SUFFIX.fullmatch(text)
+        if dims is not None and "(" not in text and dims.group(1).strip():
+            model = _with_dims(self.typeof(dims.group(1)), dims.group(2), text, self)
+            self._typeof_cache[text] = model
+            return model
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")
@@ -139,7 +144,7 @@ class Declarations:
         fn = result.functions.get("__ffikit_typeof")
         if fn is None or len(fn.type.params) != 1:
             raise DeclarationError(f"{spec!r} is not a single C type name")
-        model = _undecay(text, fn.type.params[0], self)
+        model = fn.type.params[0]
         self._typeof_cache[text] = model
         return model
 
@@ -166,27 +171,25 @@ class Declarations:
                 f"{', platform ' + self.platform.name if self.platform != _layout.host_platform() else ''}>")
 
 
-def _undecay(text: str, param: CType, defs: Declarations) -> CType:
-    """Parameters decay arrays to pointers; a type name must not, so redo arrays."""
-    m = re.fullmatch(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", text, re.S)
-    if m is None or "(" in text:
-        return param
-    dims = re.findall(r"\[\s*([^\]]*)\]", m.group(2))
-    result = defs.typeof(m.group(1)) if m.group(1).strip() else param
-    for dim in reversed(dims):
+_ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
+
+
+def _with_dims(item: CType, suffix: str, text: str, defs: Declarations) -> CType:
+    """``item`` wrapped in the array dimensions of ``suffix`` (``"[2][3]"``, ``"[]"``)."""
+    result = item
+    for dim in reversed(re.findall(r"\[\s*([^\]]*)\]", suffix)):
         if not dim.strip():
-            length = None
-        else:
-            try:
-                value = eval_macro(dim, lambda n: _constant(defs, n))
-            except NotConstant as exc:
-                raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
-                                       f"{exc}") from None
-            if not isinstance(value, int) or value < 0:
-                raise DeclarationError(f"array length {dim!r} in {text!r} must be a "
-                                       f"non-negative integer")
-            length = value
-        result = Array(result, length)
+            result = Array(result, None)
+            continue
+        try:
+            value = eval_macro(dim, lambda n: _constant(defs, n))
+        except NotConstant as exc:
+            raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
+                                   f"{exc}") from None
+        if not isinstance(value, int) or value < 0:
+            raise DeclarationError(f"array length {dim!r} in {text!r} must be a "
+                                   f"non-negative integer")
+        result = Array(result, value)
     return result
 
 

@@ -28,7 +28,7 @@ from .model import (
     Void,
     resolve,
 )
-from .preprocess import Preprocessed
+from .preprocess import Preprocessed, strip_comments
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
 
@@ -266,9 +266,9 @@ class _Builder:
                     self.r.decl_files[key] = getattr(node.coord, "file", None)
             return existing
         if existing is not None and existing.fields is not None:
-            if getattr(node.coord, "file", None) == getattr(existing.coord, "file", 0) and \
-                    getattr(node.coord, "line", None) == getattr(existing.coord, "line", 0):
-                return existing
+            here = self.coord(node)
+            if here is not None and here == existing.coord:
+                return existing  # the same definition met twice (a header read twice)
             raise self.error(f"redefinition of '{kind} {node.name}'", node.coord,
                              hint=f"it was first defined at {existing.coord}")
         st = existing or StructOrUnion(kind, node.name, self.coord(node))
@@ -466,25 +466,46 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
 
 def _translate(message: str, sources, pre, builtins, known) -> DeclarationError:
     m = _PARSE_ERROR.match(message)
-    if not m:
-        return DeclarationError(f"cannot parse: {message}")
-    file, line = m.group("file"), int(m.group("line"))
-    col = int(m.group("col")) if m.group("col") else None
-    msg = m.group("msg")
+    file = m.group("file") if m else None
+    line = int(m.group("line")) if m else None
+    col = int(m.group("col")) if m and m.group("col") else None
+    msg = m.group("msg") if m else message
     src = source_line(sources, file, line)
-    hint = None
-    if src is not None and col:
-        word = re.match(r"[A-Za-z_]\w*", src[col - 1:])
-        nxt = re.match(r"\s*([A-Za-z_*(])", src[col - 1 + len(word.group(0)):]) if word else None
-        known_names = set(builtins) | (set(known.types) if known else set())
-        if word and nxt and word.group(0) not in known_names and word.group(0) not in _KEYWORDS:
-            return DeclarationError(
-                f"unknown type name '{word.group(0)}'", filename=file, line=line, column=col,
-                source_line=src, hint="declare it with typedef, or include the header that does")
-    if src is not None and re.search(r"\b(class|template|namespace|public:|private:)\b|::", src):
-        hint = "this looks like C++; ffikit parses C declarations only (wrap C++ in extern \"C\")"
+    if src is not None and _CPLUSPLUS.search(src):
+        return DeclarationError(
+            f"syntax error: {msg}", filename=file, line=line, column=col, source_line=src,
+            hint='this looks like C++; ffikit parses C declarations only (wrap C++ in extern "C")')
+    known_names = set(builtins) | (set(known.types) if known else set())
+    unknown = _first_unknown_type(sources, known_names, pre)
+    if unknown is not None:
+        ufile, uline, ucol, word = unknown
+        return DeclarationError(
+            f"unknown type name '{word}'", filename=ufile, line=uline, column=ucol,
+            source_line=source_line(sources, ufile, uline),
+            hint="declare it with typedef, or include the header that does")
     return DeclarationError(f"syntax error: {msg}", filename=file, line=line, column=col,
-                            source_line=src, hint=hint)
+                            source_line=src)
+
+
+_CPLUSPLUS = re.compile(r"\b(class|template|namespace|public:|private:|protected:)|::")
+_TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struct|union|enum)\s+)*"
+                       r"([A-Za-z_]\w*)\s*[*\s]\s*\(?\s*\**\s*[A-Za-z_),\[]", re.M)
+
+
+def _first_unknown_type(sources: dict, known: set, pre) -> tuple | None:
+    """Where a name is used as a type but nobody declared it (pycparser can't tell)."""
+    for file, text in sources.items():
+        if not isinstance(text, str) or file is None or not file.startswith("<"):
+            continue
+        for m in _TYPE_USE.finditer(strip_comments(text)):
+            word = m.group(1)
+            before = text[max(0, m.start(1) - 7):m.start(1)]
+            if word in _KEYWORDS or word in known or re.search(r"(struct|union|enum)\s+$", before):
+                continue
+            line = text.count("\n", 0, m.start(1)) + 1
+            col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
+            return file, line, col, word
+    return None
 
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float

@@ -1,0 +1,119 @@
+"""The Declarations object, cdef/include entry points, and the never-crash property."""
+
+import ctypes
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ffikit
+from ffikit.cdecl import ctype_of, typeof
+from ffikit.cdecl.model import Array, Primitive
+
+TUTORIAL = """
+    typedef struct { int id; char name[50]; double score; int is_active; } Student;
+    double get_average_score(const Student *s, int n);
+    typedef int (*CompareFunc)(int, int);
+    int find_max(int *arr, int n, CompareFunc cmp);
+    enum color { RED, GREEN = 5, BLUE };
+    #define MAX_STUDENTS 128
+    #define NAME "ffikit"
+    #define RATIO (1.0 / 4)
+    #define NOT_A_CONSTANT(x) ((x) + 1)
+"""
+
+
+class TestDeclarations:
+    def test_design_example(self):
+        defs = ffikit.cdef(TUTORIAL)
+        assert issubclass(defs.Student, ctypes.Structure) and ctypes.sizeof(defs.Student) == 72
+        assert defs.types["Student"].c_name() == "Student"
+        assert str(defs.functions["find_max"]) == "int find_max(int *arr, int n, CompareFunc cmp);"
+        assert defs.constants["MAX_STUDENTS"] == 128 and defs.MAX_STUDENTS == 128
+        assert defs.NAME == "ffikit" and defs.RATIO == 0.25
+        assert "NOT_A_CONSTANT" not in defs.constants
+        assert defs.enums["color"].GREEN == 5 and defs.GREEN == 5
+
+    def test_typeof_and_ctype(self):
+        defs = ffikit.cdef(TUTORIAL)
+        assert defs.typeof("Student[]") == Array(defs.types["Student"], None)
+        assert defs.typeof("int32_t[2][3]") == Array(Array(Primitive("int32_t"), 3), 2)
+        assert defs.ctype("Student[3]") == defs.Student * 3
+        assert defs.typeof("int (*)(int, int)").c_name() == "int (*)(int, int)"
+        assert defs.ctype(ctypes.c_int) is ctypes.c_int
+        assert defs.ctype("int[MAX_STUDENTS]")._length_ == 128
+        assert typeof("uint8_t[]").c_name() == "uint8_t[]"
+        assert ctype_of("double") is ctypes.c_double
+
+    def test_unknown_attribute_suggests(self):
+        defs = ffikit.cdef(TUTORIAL)
+        with pytest.raises(AttributeError, match="did you mean 'Student'"):
+            _ = defs.Studnet
+        with pytest.raises(AttributeError, match="it is a function"):
+            _ = defs.find_max
+
+    def test_bad_type_names(self):
+        defs = ffikit.cdef(TUTORIAL)
+        with pytest.raises(ffikit.DeclarationError, match="unknown type name 'Teacher'"):
+            defs.typeof("Teacher *")
+        with pytest.raises(ffikit.DeclarationError, match="not a type name"):
+            defs.typeof("int x; int y")
+
+    def test_repr(self):
+        assert repr(ffikit.cdef("int f(void); #define N 1".replace("; ", ";\n"))) == (
+            "<Declarations: 1 functions, 0 types, 1 constants, 0 variables>")
+
+    def test_memoised(self):
+        assert ffikit.cdef("int memo_me(int);") is ffikit.cdef("int memo_me(int);")
+
+    def test_non_text(self):
+        with pytest.raises(TypeError, match="takes C text as str"):
+            ffikit.cdef(b"int x;")
+
+
+VALID = [
+    "struct s { int a; char b[4]; double c; };",
+    "typedef int (*cb)(void *, int); int run(cb f, void *ctx);",
+    "enum e { A = 1, B = A << 2 }; union u { int i; float f; };",
+    "#define N 4\nstruct t { unsigned x : 3; int y[N]; };",
+]
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.random()
+        pos = rng.randrange(len(chars) + 1)
+        if op < 0.4 and chars:
+            del chars[min(pos, len(chars) - 1)]
+        elif op < 0.8:
+            chars.insert(pos, rng.choice("{}();,*[]:#=<>-+~!&|^\"'\\ \nabcxyz0129_"))
+        else:
+            chars[pos:pos] = rng.choice(["struct", "typedef", "enum", "...", "#define X(", "[-1]",
+                                         "__attribute__((", "sizeof(", "#include <no_x.h>"])
+    return "".join(chars)
+
+
+class TestNeverCrashes:
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(max_size=80))
+    def test_garbage_gives_only_declaration_errors(self, text):
+        try:
+            ffikit.cdef(text)
+        except ffikit.DeclarationError:
+            pass
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, 10**6), st.sampled_from(VALID))
+    def test_mutated_c_gives_only_declaration_errors(self, seed, base):
+        text = _mutate(base, random.Random(seed))
+        try:
+            defs = ffikit.cdef(text)
+            for name in list(defs.types):
+                try:
+                    defs.ctype(name)
+                except ffikit.DeclarationError:
+                    pass
+        except ffikit.DeclarationError:
+            pass

@@ -1,0 +1,53 @@
+"""Preprocessing: cpp when needed, comment stripping, scrubbing, recorded attributes."""
+
+import pytest
+
+from ffikit import DeclarationError
+from ffikit.cdecl.preprocess import needs_cpp, preprocess, scrub, strip_comments
+
+
+class TestNeedsCpp:
+    def test_directives(self):
+        assert needs_cpp("#include <stdio.h>\n")
+        assert needs_cpp("  #define X 1\n")
+        assert not needs_cpp("#pragma pack(1)\nint x;")
+        assert not needs_cpp("int x; // #define in a comment is not at line start")
+
+
+class TestScrub:
+    def test_blanks_extensions_keeping_lines(self):
+        text = ("__extension__ typedef int __attribute__((mode(DI))) i64;\n"
+                "extern int f(int) __asm__(\"f_v2\") __attribute__((nothrow));\n")
+        out = scrub(text).text
+        assert "__attribute__" not in out and "__asm__" not in out and "__extension__" not in out
+        assert out.count("\n") == text.count("\n")
+        assert "typedef int" in out and "extern int f(int)" in out
+
+    def test_records_packed_aligned_and_pragma_pack(self):
+        pre = scrub("#pragma pack(push, 2)\nstruct __attribute__((packed)) s { "
+                    "int a __attribute__((aligned(8))); };\n#pragma pack(pop)\n")
+        kinds = [(a.kind, a.value) for a in pre.attributes]
+        assert kinds == [("packed", None), ("aligned", 8)]
+        assert [p[1] for p in pre.packs] == [2, None]
+
+    def test_unbalanced_attribute_is_a_declaration_error(self):
+        with pytest.raises(DeclarationError, match="unbalanced"):
+            scrub("int x __attribute__((aligned(8);")
+
+    def test_strip_comments_keeps_strings(self):
+        out = strip_comments('int a; /* x\ny */ char *s = "/* kept */"; // tail\n')
+        assert out.count("\n") == 2
+        assert '"/* kept */"' in out and "tail" not in out
+
+
+class TestPreprocess:
+    def test_defines_are_kept_with_their_file(self):
+        pre = preprocess("#define ANSWER 42\nint x;", filename="<cdef>")
+        assert ("ANSWER", "42", "<cdef>", 1) in pre.macros
+
+    def test_missing_header_names_the_search_path(self):
+        with pytest.raises(DeclarationError) as info:
+            preprocess('#include "no_such_header_ffikit.h"\n', include_dirs=["/opt/nowhere"])
+        message = str(info.value)
+        assert "no_such_header_ffikit.h" in message
+        assert "/opt/nowhere" in message and "searched:" in message

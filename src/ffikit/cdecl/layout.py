@@ -10,6 +10,7 @@ can be printed, compared with a compiler, or fed to another backend.
 
 from __future__ import annotations
 
+import functools
 import platform as _platform_mod
 import sys
 from dataclasses import dataclass, field
@@ -99,8 +100,9 @@ _ALIASES = {
 }
 
 
+@functools.cache
 def host_platform() -> Platform:
-    """The platform this interpreter runs on."""
+    """The platform this interpreter runs on (from ``sys.platform`` and the machine)."""
     machine = _platform_mod.machine().lower()
     arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
     if sys.platform.startswith("win"):

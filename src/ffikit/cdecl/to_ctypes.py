@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import sys
 import threading
 
 from ..errors import DeclarationError
@@ -217,7 +218,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
             first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
             last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
             store = _hidden("bits")
-            fields.append((store, ctypes.c_uint8 * (last - first), first))
+            fields.append((store, _bit_storage(last - first, first, lay.alignment), first))
             bitfields.extend((m, store, first) for m in sized if m.name is not None)
         run.clear()
 
@@ -263,8 +264,9 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         cls._pack_ = 1
         cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
     cls._fields_ = ordered
+    storage = dict(ordered)
     for m, store, first in bitfields:
-        setattr(cls, m.name, _bit_property(m, store, first, plat))
+        setattr(cls, m.name, _bit_property(m, store, first, plat, storage[store]))
     types_by_name = dict(ordered)
     for fname in anonymous:
         for attr, value in vars(types_by_name[fname]).items():
@@ -282,40 +284,68 @@ def _is_flexible(t: CType) -> bool:
     return isinstance(r, Array) and r.length is None
 
 
-def _bit_property(m, store: str, first_byte: int, plat: Platform) -> property:
+_WORDS = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+
+
+def _bit_storage(nbytes: int, offset: int, struct_align: int) -> type:
+    """The ctypes member holding a run of bitfields.
+
+    An unsigned integer when it is 1/2/4/8 bytes at an offset aligned for it
+    and no more aligned than the struct (fast: one ctypes read); raw bytes
+    otherwise.  Either way ctypes' own bitfield placement is never used.
+    """
+    word = _WORDS.get(nbytes)
+    if word is not None and offset % nbytes == 0 and nbytes <= struct_align:
+        return word
+    return ctypes.c_uint8 * nbytes
+
+
+def _bit_property(m, store: str, first_byte: int, plat: Platform, storage: type) -> property:
     shift = m.bit_offset - first_byte * 8
     width = m.bit_width
     mask = (1 << width) - 1
+    clear = ~(mask << shift)
+    sign_bit = 1 << (width - 1)
     r = resolve(m.type)
     signed = isinstance(r, (Primitive, Enum)) and r != Primitive("_Bool") and int_info(r, plat)[1]
     is_bool = isinstance(r, Primitive) and r.name == "_Bool"
-    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, mask)
+    lo, hi = (-sign_bit, sign_bit - 1) if signed else (0, mask)
     name = m.name
+    as_word = not issubclass(storage, ctypes.Array)
+    if sys.byteorder != "little":  # pragma: no cover - every supported ABI is little-endian
+        raise NotImplementedError("bitfields on big-endian hosts")
+
+    def read_raw(self) -> int:
+        if as_word:
+            return getattr(self, store)
+        return int.from_bytes(bytes(getattr(self, store)), "little")
 
     def get(self):
-        raw = int.from_bytes(bytes(getattr(self, store)), "little")
-        value = (raw >> shift) & mask
-        if signed and value >> (width - 1):
+        value = (read_raw(self) >> shift) & mask
+        if signed and value & sign_bit:
             value -= 1 << width
         return bool(value) if is_bool else value
 
     def set_(self, value):
-        if isinstance(value, bool):
-            value = int(value)
-        if not isinstance(value, int):
-            raise TypeError(
-                f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
-                f"not {type(value).__name__}"
-            )
+        if value.__class__ is not int:
+            if isinstance(value, bool):
+                value = int(value)
+            elif not isinstance(value, int):
+                raise TypeError(
+                    f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
+                    f"not {type(value).__name__}"
+                )
         if not lo <= value <= hi:
             raise ValueError(
                 f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
                 f"which holds {lo}..{hi}"
             )
-        buf = getattr(self, store)
-        raw = int.from_bytes(bytes(buf), "little")
-        raw = (raw & ~(mask << shift)) | ((value & mask) << shift)
-        ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
+        raw = (read_raw(self) & clear) | ((value & mask) << shift)
+        if as_word:
+            setattr(self, store, raw)
+        else:
+            buf = getattr(self, store)
+            ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
 
     return _BitfieldProperty(get, set_, None, f"bitfield {r.c_name()} {name} : {width}")
 

@@ -10,7 +10,7 @@ API
 ``random_struct(rng, depth, pool=(), name=None) -> StructOrUnion``
     One random struct or union (nested members drawn from ``pool`` or made
     fresh while ``depth > 0``).
-``random_structs(seed, count) -> list[StructOrUnion]``
+``random_structs(seed, count, msvc=False) -> list[StructOrUnion]``
     ``count`` random types from a fixed seed; later ones nest earlier ones.
 ``c_definitions(types) -> str``
     C text defining ``types`` and every named struct/union/enum they use, in
@@ -59,26 +59,34 @@ SCALARS = [
     "long double", "_Bool", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
     "int64_t", "uint64_t", "size_t", "ptrdiff_t", "wchar_t", "__int128", "unsigned __int128",
 ]
+# Types whose size and alignment are the same under LP64 gcc and LLP64 MSVC.
+MSVC_SCALARS = [
+    "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int",
+    "long long", "unsigned long long", "float", "double", "_Bool", "int8_t", "uint8_t",
+    "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "size_t",
+]
 BITFIELD_TYPES = [
     "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int",
     "long", "unsigned long", "long long", "unsigned long long", "_Bool",
     "int8_t", "uint16_t", "int32_t", "uint64_t",
 ]
+MSVC_BITFIELD_TYPES = [t for t in BITFIELD_TYPES if "long" not in t or "long long" in t]
 _ENUM_VALUES = [(0, 3), (-5, 7), (0, 0xFFFFFFFF), (-1, 0x7FFFFFFF), (0, 1 << 40), (-(1 << 40), 2)]
 
 
 class _Names:
     """Unique names for generated types and anonymous members' fields."""
 
-    def __init__(self) -> None:
+    def __init__(self, msvc: bool = False) -> None:
         self.count = 0
+        self.msvc = msvc  # only what MSVC can spell, with sizes equal under LP64
 
     def next(self, prefix: str) -> str:
         self.count += 1
         return f"{prefix}{self.count}"
 
 
-def _scalar(rng: random.Random) -> CType:
+def _scalar(rng: random.Random, names: _Names) -> CType:
     roll = rng.random()
     if roll < 0.08:
         return Pointer(rng.choice([VOID, Primitive("char"), Primitive("double")]))
@@ -86,7 +94,7 @@ def _scalar(rng: random.Random) -> CType:
         return Pointer(FunctionType(Primitive("int"), [Primitive("int"), Pointer(VOID)]))
     if roll < 0.14:
         return Typedef("my_u16", Primitive("unsigned short"))
-    return Primitive(rng.choice(SCALARS))
+    return Primitive(rng.choice(MSVC_SCALARS if names.msvc else SCALARS))
 
 
 def _enum(rng: random.Random, names: _Names) -> Enum:
@@ -96,12 +104,12 @@ def _enum(rng: random.Random, names: _Names) -> Enum:
 
 
 def _bitfield(rng: random.Random, index: int, names: _Names) -> Field:
-    if rng.random() < 0.08:
+    if rng.random() < 0.08 and not names.msvc:
         ftype: CType = _enum(rng, names)
         if int_info(ftype)[0] != 4:
             ftype = Primitive("int")
     else:
-        ftype = Primitive(rng.choice(BITFIELD_TYPES))
+        ftype = Primitive(rng.choice(MSVC_BITFIELD_TYPES if names.msvc else BITFIELD_TYPES))
     limit = 1 if resolve(ftype) == Primitive("_Bool") else int_info(ftype)[0] * 8
     roll = rng.random()
     if roll < 0.07:
@@ -115,10 +123,10 @@ def _member_type(rng: random.Random, pool: Sequence[StructOrUnion], depth: int,
     roll = rng.random()
     if pool and roll < 0.15:
         base: CType = rng.choice(pool)
-    elif roll < 0.2:
+    elif roll < 0.2 and not names.msvc:
         base = _enum(rng, names)
     else:
-        base = _scalar(rng)
+        base = _scalar(rng, names)
     shape = rng.random()
     if shape < 0.12:
         return Array(base, rng.randint(1, 4))
@@ -151,6 +159,8 @@ def random_struct(
         pass  # an anonymous member is spelled inline: no pragma or type attributes
     elif style < 0.12:
         pack = rng.choice([1, 2, 4, 8, 16])
+    elif names.msvc:
+        pass  # no __attribute__((packed/aligned)) in MSVC
     elif style < 0.22:
         packed = True
     elif style < 0.28:
@@ -160,7 +170,11 @@ def random_struct(
         index = names.count + 1
         names.count += 1
         roll = rng.random()
-        if roll < 0.3:
+        # gcc -mms-bitfields sizes a packed union of bitfields by its bits (union
+        # { unsigned long long x : 47; } under pack(1) is 6), unlike its own struct
+        # case and MSVC (8): the msvc profile does not generate those.
+        no_bits = names.msvc and kind == "union" and pack
+        if roll < 0.3 and not no_bits:
             field = _bitfield(rng, index, names)
         elif roll < 0.36 and depth > 0:
             inner = random_struct(rng, depth - 1, pool, _names=names, _anonymous=True)
@@ -170,9 +184,9 @@ def random_struct(
         else:
             ftype = _member_type(rng, pool, depth, names)
             field_aligned = None
-            if not pack and rng.random() < 0.08:
+            if not pack and not names.msvc and rng.random() < 0.08:
                 field_aligned = rng.choice([2, 4, 8, 16])
-            field_packed = not packed and rng.random() < 0.04
+            field_packed = not packed and not names.msvc and rng.random() < 0.04
             field = Field(f"f{index}", ftype, aligned=field_aligned, packed=field_packed)
         if packed:
             field = Field(field.name, field.type, field.bitwidth, field.aligned, True)
@@ -191,10 +205,16 @@ def _has_flexible(t: StructOrUnion) -> bool:
                for f in t.fields or ())
 
 
-def random_structs(seed: int, count: int) -> list[StructOrUnion]:
-    """``count`` random named structs/unions from ``seed``; later ones embed earlier ones."""
+def random_structs(seed: int, count: int, *, msvc: bool = False) -> list[StructOrUnion]:
+    """``count`` random named structs/unions from ``seed``; later ones embed earlier ones.
+
+    ``msvc=True`` keeps to what MSVC can declare with the same member sizes as
+    LP64 gcc (no ``long``, ``wchar_t``, ``long double``, ``__int128``, enums,
+    ``packed``/``aligned``; ``#pragma pack`` stays), so gcc's
+    ``-mms-bitfields`` can check ffikit's Windows rules.
+    """
     rng = random.Random(seed)
-    names = _Names()
+    names = _Names(msvc)
     made: list[StructOrUnion] = []
     pool: list[StructOrUnion] = []
     for _ in range(count):

@@ -10,6 +10,10 @@ parser, and adds ``__int128``, enums of every size, function pointers,
 typedefs, per-member ``packed``/``aligned`` and anonymous members under
 ``#pragma pack``; ``layout()`` and the ``to_ctypes`` class must agree with
 every fact its own probe reports.
+
+A third set checks ``platform="windows"`` (MSVC rules) against gcc's
+``-mms-bitfields``, gcc's implementation of MSVC's struct layout, on types
+whose member sizes LP64 and LLP64 share.
 """
 
 import ctypes
@@ -206,4 +210,64 @@ def test_models_bitfield_bytes_match_gcc(models, model_facts):
                 mismatches.append(f"{t.name}.{f.name} = {value}: gcc {want}, ffikit {got}, "
                                   f"read back {read_back}\n{_model_source(t)}")
     assert checked > 300
+    assert not mismatches, f"{len(mismatches)} mismatches\n" + "\n".join(mismatches[:4])
+
+
+# --- Windows (MSVC) rules, checked with gcc's -mms-bitfields (the MSVC struct layout) -----
+MSVC_SEED = 5
+MSVC_COUNT = 400
+
+
+@pytest.fixture(scope="module")
+def msvc_models():
+    return random_structs(MSVC_SEED, MSVC_COUNT, msvc=True)
+
+
+@pytest.fixture(scope="module")
+def msvc_facts(msvc_models, cbuild):
+    lib = ctypes.CDLL(cbuild(model_probe_source(msvc_models), name="msvcprobe",
+                             flags=("-mms-bitfields",)))
+    lib.probe.restype = ctypes.c_char_p
+    return read_probe(lib.probe().decode())
+
+
+def test_msvc_layouts_match_gcc_ms_bitfields(msvc_models, msvc_facts):
+    """platform="windows" layouts equal gcc -mms-bitfields (gcc's implementation of MSVC's
+    struct layout) on types whose member sizes LP64 and LLP64 share."""
+    mismatches = []
+    checked = 0
+    for t in msvc_models:
+        lay = layout(t, "windows")
+        want = (msvc_facts[(t.name, "size")], msvc_facts[(t.name, "align")])
+        problems = [] if (lay.size, lay.alignment) == want else [f"gcc {want}, ffikit "
+                                                                 f"{(lay.size, lay.alignment)}"]
+        for f in probed_fields(t):
+            if f.bitwidth is None:
+                checked += 1
+                want_off = msvc_facts[(t.name, "off", f.name)]
+                if lay.field(f.name).offset != want_off:
+                    problems.append(f"{f.name}: gcc {want_off}, ffikit {lay.field(f.name).offset}")
+        if problems:
+            mismatches.append(f"{t.name}: {'; '.join(problems)}\n{_model_source(t)}")
+    assert checked > 500
+    assert not mismatches, f"{len(mismatches)} mismatches\n" + "\n".join(mismatches[:4])
+
+
+def test_msvc_bitfield_bytes_match_gcc_ms_bitfields(msvc_models, msvc_facts):
+    """Writing each bitfield through the platform="windows" class gives gcc's bytes."""
+    mismatches = []
+    checked = 0
+    for t in msvc_models:
+        cls = to_ctypes(t, "windows")
+        for f in probed_fields(t):
+            if f.bitwidth is None:
+                continue
+            obj = cls()
+            setattr(obj, f.name, model_bit_value(f, "windows"))
+            checked += 1
+            want = msvc_facts[(t.name, "bits", f.name)]
+            if bytes(obj).hex() != want:
+                mismatches.append(f"{t.name}.{f.name}: gcc {want}, ffikit {bytes(obj).hex()}\n"
+                                  f"{_model_source(t)}")
+    assert checked > 200
     assert not mismatches, f"{len(mismatches)} mismatches\n" + "\n".join(mismatches[:4])

@@ -516,13 +516,16 @@ def _msvc_layout(t: StructOrUnion, plat: Platform) -> Layout:
         if f.bitwidth is not None:
             width = f.bitwidth
             if t.is_union:
-                align = max(align, falign)
+                if width:  # a ':0' member of a union occupies nothing
+                    align = max(align, falign)
+                    end = max(end, size)
                 members.append(FieldLayout(f.name, f.type, 0, size, 0, width))
-                end = max(end, size)
                 continue
             if width == 0:
+                # After a bitfield, ':0' closes its unit and aligns for its own type;
+                # anywhere else MSVC ignores it.
                 if unit_start is not None:
-                    offset = unit_start + unit_size
+                    offset = _round_up(unit_start + unit_size, falign)
                     unit_start = None
                 members.append(FieldLayout(f.name, f.type, offset, size, offset * 8, 0))
                 continue

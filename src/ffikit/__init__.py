@@ -19,6 +19,9 @@ import faulthandler as _faulthandler
 import importlib as _importlib
 import sys as _sys
 
+# ``build`` is both a submodule and a function: bind the function before anything
+# imports the submodule and shadows it.
+from .build import build
 from .errors import (
     ArgumentError,
     BufferTooSmall,
@@ -39,7 +42,6 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it (loaded lazily, PEP 562)
 _LAZY = {
-    "build": "build",
     "cdef": "cdecl",
     "include": "cdecl",
     "Declarations": "cdecl",
@@ -79,6 +81,7 @@ __all__ = [
     "MemoryReleased",
     "CompileError",
     "LeakError",
+    "build",
     *_LAZY,
 ]
 

@@ -1,0 +1,251 @@
+"""Exact NumPy dtypes for C types and zero-copy arrays over C memory.
+
+NumPy cannot read many ctypes exports (``np.asarray(StudentArray)`` fails on
+the PEP 3118 format ctypes writes for padded structs), and
+``np.ctypeslib.as_array`` gets padding wrong for ffikit's packed classes.
+Here the dtype comes from the layout ffikit computed (offsets, itemsize with
+trailing padding, nested structs, sub-arrays), and the array is built over a
+plain byte memoryview, so NumPy never has to parse a ctypes format.
+
+Imported only when a NumPy function is called: NumPy stays optional.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from .buffers import _CData, _memoryview_of, _spec, is_readonly
+
+__all__ = ["dtype", "ctype", "asarray"]
+
+
+def _np():
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError(
+            "this ffikit function needs NumPy: pip install 'ffikit[numpy]'") from None
+    return numpy
+
+
+_SIMPLE = {
+    "b": "i1", "B": "u1", "h": "i2", "H": "u2", "i": "i4", "I": "u4", "l": "i8", "L": "u8",
+    "q": "i8", "Q": "u8", "f": "f4", "d": "f8", "g": "longdouble", "?": "?", "c": "S1",
+    "P": "uintp", "z": "uintp", "Z": "uintp", "O": "O",
+}
+_dtype_cache: dict = {}
+
+
+def dtype(ctype_spec: Any, *, defs=None):
+    """The NumPy dtype whose memory layout equals the C type's.
+
+    Scalars map to their NumPy kind (``char`` -> ``S1``, pointers -> ``uintp``);
+    arrays to sub-array dtypes; structs and unions to structured dtypes with
+    the C offsets and ``itemsize`` (trailing padding included).  A bitfield
+    run becomes one unsigned integer field over its storage bytes, named
+    ``"a|b|c"`` after the bitfields it holds, and listed in the dtype's
+    ``metadata["bitfields"]`` (NumPy has no bitfields; read them through the
+    ctypes view).
+    """
+    np = _np()
+    return _dtype_of(_spec(ctype_spec, defs).item, np)
+
+
+def _dtype_of(ct: type, np):
+    found = _dtype_cache.get(ct)
+    if found is not None:
+        return found
+    if issubclass(ct, ctypes.Array) and ct._type_ is ctypes.c_char:
+        result = np.dtype(f"S{ct._length_}")  # char name[50] reads as a bytes string
+    elif issubclass(ct, ctypes.Array):
+        inner = _dtype_of(ct._type_, np)
+        if inner.subdtype is not None:  # int[2][3]: one (2, 3) sub-array
+            result = np.dtype((inner.subdtype[0], (ct._length_, *inner.subdtype[1])))
+        else:
+            result = np.dtype((inner, (ct._length_,)))
+    elif issubclass(ct, (ctypes.Structure, ctypes.Union)):
+        result = _struct_dtype(ct, np)
+    elif issubclass(ct, (ctypes._Pointer, ctypes._CFuncPtr)):
+        result = np.dtype(np.uintp)
+    elif issubclass(ct, ctypes._SimpleCData):
+        code = ct._type_
+        if code == "u":
+            result = np.dtype("U1") if ctypes.sizeof(ct) == 4 else np.dtype("u2")
+        else:
+            result = np.dtype(_SIMPLE[code])
+        if result.itemsize != ctypes.sizeof(ct):
+            result = np.dtype(f"V{ctypes.sizeof(ct)}")
+    else:
+        raise TypeError(f"no NumPy dtype for {ct!r}")
+    _dtype_cache[ct] = result
+    return result
+
+
+def _struct_dtype(ct: type, np):
+    layout = getattr(ct, "_ffikit_layout_", None)
+    names, formats, offsets = [], [], []
+    bitfields: dict = {}
+    if layout is not None:
+        member_types = _member_types(ct)
+        runs: dict = {}
+        for field in layout.fields:
+            if field.is_bitfield:
+                if field.bit_width and field.name:
+                    first = field.bit_offset // 8
+                    last = (field.bit_offset + field.bit_width + 7) // 8
+                    run = runs.setdefault(first, [first, last, []])
+                    run[1] = max(run[1], last)
+                    run[2].append(field.name)
+                continue
+            names.append(field.name)
+            formats.append(_dtype_of(member_types[field.name], np))
+            offsets.append(field.offset)
+        for start, end, members in (runs[k] for k in sorted(runs)):
+            width = end - start
+            fmt = {1: "u1", 2: "u2", 4: "u4", 8: "u8"}.get(width, f"V{width}")
+            name = "|".join(members)
+            names.append(name)
+            formats.append(np.dtype(fmt))
+            offsets.append(start)
+            bitfields[name] = members
+    else:  # a ctypes struct written by hand
+        for entry in ct._fields_:
+            name, ftype = entry[0], entry[1]
+            descriptor = getattr(ct, name)
+            if len(entry) == 3:
+                bitfields.setdefault(name, [name])
+            names.append(name)
+            formats.append(_dtype_of(ftype, np))
+            offsets.append(descriptor.offset)
+    metadata = {"bitfields": bitfields} if bitfields else None
+    spec = {"names": names, "formats": formats, "offsets": offsets,
+            "itemsize": ctypes.sizeof(ct)}
+    return np.dtype(spec, metadata=metadata) if metadata else np.dtype(spec, align=False)
+
+
+def _member_types(ct: type) -> dict:
+    """Member name -> ctypes type, members of anonymous nested structs included."""
+    found = {}
+    anonymous = set(getattr(ct, "_anonymous_", ()))
+    for name, ftype, *_ in ct._fields_:
+        if name in anonymous:
+            found.update(_member_types(ftype))
+        else:
+            found[name] = ftype
+    return found
+
+
+_CT = {
+    "i1": ctypes.c_int8, "u1": ctypes.c_uint8, "i2": ctypes.c_int16, "u2": ctypes.c_uint16,
+    "i4": ctypes.c_int32, "u4": ctypes.c_uint32, "i8": ctypes.c_int64, "u8": ctypes.c_uint64,
+    "f4": ctypes.c_float, "f8": ctypes.c_double, "b1": ctypes.c_bool, "S1": ctypes.c_char,
+}
+
+
+def ctype(np_dtype: Any) -> type:
+    """The ctypes type with the layout of a NumPy dtype (structured ones too)."""
+    np = _np()
+    dt = np.dtype(np_dtype)
+    if dt.subdtype is not None:
+        base, shape = dt.subdtype
+        result = ctype(base)
+        for n in reversed(shape):
+            result = result * n
+        return result
+    if dt.fields:
+        fields, cursor = [], 0
+        items = sorted(((info[1], name, info[0]) for name, info in dt.fields.items()
+                        if len(info) < 3 or info[2] is None),
+                       key=lambda x: x[0])
+        natural = True
+        for offset, name, fdt in items:
+            ft = ctype(fdt)
+            if offset < cursor:
+                raise TypeError(f"dtype {dt} has overlapping fields; ctypes structs cannot "
+                                "express that (use a union)")
+            if offset > cursor:
+                fields.append((f"_pad_{cursor}", ctypes.c_uint8 * (offset - cursor)))
+            if offset % ctypes.alignment(ft):
+                natural = False
+            fields.append((name, ft))
+            cursor = offset + ctypes.sizeof(ft)
+        if dt.itemsize > cursor:
+            fields.append((f"_pad_{cursor}", ctypes.c_uint8 * (dt.itemsize - cursor)))
+        namespace = {"_fields_": fields}
+        if not natural or dt.itemsize % max((ctypes.alignment(f[1]) for f in fields), default=1):
+            namespace = {"_pack_": 1, "_layout_": "ms", "_fields_": fields}
+        return type("dtype_struct", (ctypes.Structure,), namespace)
+    key = dt.newbyteorder("=").str[1:] if dt.byteorder in "<=|" else None
+    if dt.kind == "S":
+        return ctypes.c_char * dt.itemsize
+    if dt.kind == "V":
+        return ctypes.c_uint8 * dt.itemsize
+    if dt.kind == "b":
+        return ctypes.c_bool
+    if key in _CT:
+        return _CT[key]
+    if dt.kind == "f" and dt.itemsize == ctypes.sizeof(ctypes.c_longdouble):
+        return ctypes.c_longdouble
+    raise TypeError(f"no ctypes type for NumPy dtype {dt} (non-native byte order, object, "
+                    "string or datetime dtypes have none)")
+
+
+def asarray(obj: Any, ctype_spec: Any = None, *, defs=None):
+    """A NumPy array over the memory of ``obj``, zero-copy, with the exact dtype.
+
+    Parameters
+    ----------
+    obj
+        A ctypes object (array, struct, scalar), ffikit memory, or any buffer.
+    ctype_spec
+        The C type of each element (``"Student[]"``, ``"double"``, a ctypes
+        type).  Default: the ctypes object's own type (arrays give one element
+        per item), or bytes for a raw buffer.
+
+    Returns
+    -------
+    numpy.ndarray
+        It shares memory with ``obj`` (writes show in both) and keeps it alive;
+        read-only when ``obj`` is.
+    """
+    np = _np()
+    if ctype_spec is None and isinstance(obj, _CData):
+        ct = type(obj)
+        mv = memoryview(obj).cast("B")
+        if is_readonly(obj):
+            mv = mv.toreadonly()
+            ct = ct.__mro__[1]
+        if issubclass(ct, ctypes.Array) and not issubclass(ct._type_, ctypes.Array):
+            return np.frombuffer(mv, dtype=_dtype_of(ct._type_, np), count=ct._length_)
+        return np.frombuffer(mv, dtype=_dtype_of(ct, np), count=1).reshape(())
+    if ctype_spec is None:
+        item = getattr(obj, "ctype", None)
+        if isinstance(item, type) and isinstance(getattr(obj, "size", None), int):
+            mv = _memoryview_of(obj, "ffikit.asarray")  # ffikit memory: its exact region
+            return np.frombuffer(mv.cast("B") if mv.format != "B" else mv,
+                                 dtype=_dtype_of(item, np), count=obj.size // ctypes.sizeof(item))
+        ctype_spec = "uint8_t[]"
+    spec = _spec(ctype_spec, defs)
+    mv = _memoryview_of(obj, "ffikit.asarray")
+    mv = mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+    item = _dtype_of(spec.item, np)
+    if spec.count is None:
+        if mv.nbytes % item.itemsize:
+            raise ValueError(f"ffikit.asarray: {mv.nbytes} bytes are not a whole number of "
+                             f"'{spec.text[:-2]}' ({item.itemsize} bytes each)")
+        return np.frombuffer(mv, dtype=item)
+    if mv.nbytes < spec.size:
+        from .errors import BufferTooSmall
+
+        raise BufferTooSmall(f"ffikit.asarray: '{spec.text}' needs {spec.size} bytes, "
+                             f"the buffer has {mv.nbytes}")
+    if issubclass(spec.item, ctypes.Array):
+        base = spec.item
+        shape = []
+        while issubclass(base, ctypes.Array):
+            shape.append(base._length_)
+            base = base._type_
+        return np.frombuffer(mv, dtype=_dtype_of(base, np), count=int(np.prod(shape))
+                             ).reshape(shape)
+    return np.frombuffer(mv, dtype=item, count=1).reshape(())

@@ -1,0 +1,424 @@
+"""Zero-copy typed views over any buffer, addresses, and foreign memory as memoryviews.
+
+Raw ctypes offers three ways to see a buffer as C data and each has a trap:
+``from_buffer`` refuses read-only buffers, ``from_address`` keeps nothing
+alive (and dangles when an ``array.array`` grows), ``from_buffer_copy`` copies.
+:func:`view` does the right thing in one call: zero-copy for every buffer,
+read-only when the source is, and the source kept alive — and locked against
+resizing — for as long as the view lives.
+
+NumPy interop (:func:`dtype`, :func:`ctype`, :func:`asarray`) lives in
+``_numpy_bridge.py`` and cross-process memory (:func:`shared`) in ``sharedmem.py``;
+both are re-exported here.
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import mmap
+import sys
+from typing import Any
+
+from . import _pybuffer
+from .errors import BufferTooSmall, MisalignedBuffer, NotContiguous, ReadOnlyBuffer
+
+__all__ = ["view", "address", "buffer", "asarray", "dtype", "ctype", "shared", "is_readonly"]
+
+_CData = ctypes._SimpleCData.__mro__[1]  # ctypes' private _CData base
+_memoryview_address = _pybuffer.memoryview_address
+_BUF_OFFSET = _pybuffer._BUF_OFFSET
+_read_pointer = ctypes.c_void_p.from_address
+# Exact types that are buffers and never ctypes objects: the fast path skips every check.
+_PLAIN_BUFFERS = {bytes, bytearray, memoryview, array.array, mmap.mmap}
+_SOURCE = "_ffikit_source"  # instance-dict key holding the source memoryview (the export)
+
+
+# --- resolving what to view ---------------------------------------------------------------
+
+class _Spec:
+    """A normalised view request: item type, fixed count or None for 'as many as fit'."""
+
+    __slots__ = ("text", "item", "count", "size", "align", "item_size")
+
+    def __init__(self, text: str, item: type, count: int | None):
+        self.text = text
+        self.item = item
+        self.count = count
+        self.item_size = ctypes.sizeof(item)
+        layout = getattr(item, "_ffikit_layout_", None)
+        self.align = layout.alignment if layout is not None else ctypes.alignment(item)
+        self.size = None if count is None else self.item_size * count
+
+
+_spec_cache: dict = {}
+_fast_cache: dict = {}  # ctype spec -> (ctypes type, size, alignment) for fixed-size specs
+
+
+def _spec(ctype: Any, defs=None) -> _Spec:
+    key = (ctype, id(defs)) if defs is not None else ctype
+    try:
+        found = _spec_cache.get(key)
+    except TypeError:  # unhashable
+        found = None
+    if found is not None:
+        return found
+    if isinstance(ctype, type) and issubclass(ctype, _CData):
+        spec = _Spec(_c_spelling(ctype), ctype, 1)
+    else:
+        from .cdecl import Declarations, typeof
+        from .cdecl.model import Array, CType
+        from .cdecl.to_ctypes import to_ctypes
+
+        if not isinstance(ctype, (str, CType)):
+            raise TypeError(
+                f"a C type is given as text ('double[]'), a ctypes type or a model type, "
+                f"not {type(ctype).__name__}")
+        model = (defs.typeof(ctype) if isinstance(defs, Declarations) else typeof(ctype))
+        platform = getattr(defs, "platform", None)
+        text = ctype if isinstance(ctype, str) else model.c_name()
+        if isinstance(model, Array) and model.length is None:
+            spec = _Spec(text, to_ctypes(model.item, platform), None)
+        else:
+            spec = _Spec(text, to_ctypes(model, platform), 1)
+    try:
+        _spec_cache[key] = spec
+    except TypeError:
+        pass
+    return spec
+
+
+def _c_spelling(ctype: type) -> str:
+    model = getattr(ctype, "_ffikit_type_", None)
+    if model is not None:
+        return model.c_name()
+    if issubclass(ctype, ctypes.Array):
+        return f"{_c_spelling(ctype._type_)}[{ctype._length_}]"
+    return ctype.__name__
+
+
+# --- read-only views ----------------------------------------------------------------------
+
+_readonly_cache: dict = {}
+
+
+def _refuse(self, *args) -> None:
+    raise ReadOnlyBuffer(
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory belongs "
+        "to a read-only buffer (bytes, a read-only memoryview or array); view a bytearray or "
+        "a writable array to modify it, or copy with bytearray(...)")
+
+
+def _readonly_type(ctype: type) -> type:
+    """A subclass of ``ctype`` whose Python-level write paths all raise ReadOnlyBuffer."""
+    found = _readonly_cache.get(ctype)
+    if found is not None:
+        return found
+    namespace: dict = {"__setattr__": _refuse, "__slots__": (), "_ffikit_readonly_": True}
+    if issubclass(ctype, ctypes.Array):
+        item = ctype._type_
+        nested = issubclass(item, (ctypes.Structure, ctypes.Union, ctypes.Array))
+        item_size = ctypes.sizeof(item)
+
+        def getitem(self, index, _base=ctype, _item=item):
+            if not nested:
+                return _base.__getitem__(self, index)
+            if isinstance(index, slice):
+                return [getitem(self, i) for i in range(*index.indices(len(self)))]
+            if index < 0:
+                index += len(self)
+            if not 0 <= index < len(self):
+                raise IndexError("invalid index")
+            return _sub_view(self, _item, index * item_size)
+
+        namespace["__getitem__"] = getitem
+        namespace["__setitem__"] = _refuse
+    elif issubclass(ctype, (ctypes.Structure, ctypes.Union)):
+        for name, ftype, *_ in getattr(ctype, "_fields_", ()):
+            if issubclass(ftype, (ctypes.Structure, ctypes.Union, ctypes.Array)):
+                offset = getattr(ctype, name).offset
+                namespace[name] = property(
+                    lambda self, _t=ftype, _o=offset: _sub_view(self, _t, _o))
+    del namespace["__slots__"]
+    cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
+    _readonly_cache[ctype] = cls
+    return cls
+
+
+def _sub_view(parent, ctype: type, offset: int):
+    """A read-only view of a member of a read-only view; keeps the parent alive."""
+    child = _readonly_type(ctype).from_address(ctypes.addressof(parent) + offset)
+    child.__dict__[_SOURCE] = parent
+    return child
+
+
+def is_readonly(cobj: object) -> bool:
+    """True for ctypes views that ffikit made read-only."""
+    return getattr(type(cobj), "_ffikit_readonly_", False)
+
+
+# --- view -----------------------------------------------------------------------------------
+
+def _memoryview_of(obj: object, who: str) -> memoryview:
+    _learn_numpy()
+    if type(obj) is memoryview:
+        mv = obj
+    else:
+        if is_readonly(obj):
+            mv = memoryview(obj).cast("B").toreadonly()
+        elif hasattr(obj, "_ffikit_state"):  # ffikit.Memory: exactly its region
+            mv = obj.region()
+        else:
+            try:
+                mv = memoryview(obj)
+            except TypeError:
+                raise TypeError(
+                    f"{who}: expected a buffer (bytes, bytearray, memoryview, array.array, "
+                    f"NumPy array, mmap, ctypes object, ffikit memory), got "
+                    f"{type(obj).__name__}") from None
+    if not mv.c_contiguous:
+        raise NotContiguous(
+            f"{who}: the buffer is not C-contiguous (strides {mv.strides} for shape "
+            f"{mv.shape}), so C cannot see it as one block; copy it first with "
+            "numpy.ascontiguousarray(a) or bytes(memoryview)")
+    return mv
+
+
+def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
+         unaligned: bool = False, defs=None):
+    """A ctypes object over the memory of any buffer, without copying.
+
+    Parameters
+    ----------
+    obj
+        Any buffer: bytes, bytearray, memoryview (slices too), array.array,
+        NumPy array, mmap, a ctypes object, ffikit memory.
+    ctype
+        What to see there: C text (``"int32_t[2]"``, ``"Student"``, ``"uint8_t[]"``
+        for as many as fit), a ctypes type, or a model type.  Names declared
+        with ``cdef`` resolve when ``defs`` is given (or pass ``defs.Student``).
+    offset
+        Byte offset into the buffer.
+    count
+        View ``count`` items of ``ctype`` as an array (``ctype * count``).
+    unaligned
+        Allow an address that is not aligned for the type (x86-64 tolerates it;
+        other CPUs may fault).
+
+    Returns
+    -------
+    A ctypes object of the requested type whose memory *is* the buffer's.
+    It keeps ``obj`` alive and holds a buffer export on it, so a bytearray or
+    array.array cannot be resized (and moved) while the view lives — CPython
+    raises ``BufferError`` instead.  A read-only source gives a read-only view:
+    reading works, every write through the view raises ``ReadOnlyBuffer``.
+
+    Raises
+    ------
+    BufferTooSmall, MisalignedBuffer, NotContiguous, TypeError, ValueError
+
+    Examples
+    --------
+    >>> buf = bytearray(8)
+    >>> arr = ffikit.view(buf, "int32_t[2]")
+    >>> arr[1] = 5; buf[4]
+    5
+    """
+    fast = _fast_cache.get(ctype) if type(obj) in _PLAIN_BUFFERS else None
+    if fast is not None and not (offset or count or defs or unaligned):
+        # The common case, with the same checks as below in fewer steps.
+        mv = memoryview(obj)
+        if mv.c_contiguous and not mv.readonly and mv.nbytes >= fast[1]:
+            addr = _read_pointer(id(mv) + _BUF_OFFSET).value
+            if addr % fast[2] == 0:
+                result = fast[0].from_address(addr)
+                result.__dict__[_SOURCE] = mv
+                return result
+    return _view(obj, ctype, offset, count, unaligned, defs)
+
+
+def _view(obj, ctype, offset, count, unaligned, defs):
+    spec = _spec_cache.get(ctype) if defs is None else None
+    if spec is None:
+        spec = _spec(ctype, defs)
+    if type(obj) in _PLAIN_BUFFERS:
+        mv = memoryview(obj)
+        if not mv.c_contiguous:
+            mv = _memoryview_of(obj, "ffikit.view")
+    else:
+        mv = _memoryview_of(obj, "ffikit.view")
+    nbytes = mv.nbytes
+    if offset < 0:
+        raise ValueError(f"ffikit.view: offset must be >= 0, got {offset}")
+    item_size = spec.item_size
+    if count is not None:
+        if count < 1:
+            raise ValueError(f"ffikit.view: count must be >= 1, got {count}")
+        vtype = spec.item * count
+        size = item_size * count
+        label = f"{spec.text.removesuffix('[]')}[{count}]"
+    elif spec.count is None:
+        room = nbytes - offset
+        if room <= 0 or room < item_size:
+            raise BufferTooSmall(
+                f"ffikit.view: no room for even one '{spec.text[:-2]}' ({item_size} bytes) at "
+                f"offset {offset} of a {nbytes}-byte buffer")
+        if room % item_size:
+            raise ValueError(
+                f"ffikit.view: {room} bytes at offset {offset} are not a whole number of "
+                f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
+        vtype = spec.item * (room // item_size)
+        size = room
+        label = f"{spec.text[:-2]}[{room // item_size}]"
+    else:
+        vtype = spec.item
+        size = spec.size
+        label = spec.text
+        if _BUF_OFFSET and defs is None:
+            _fast_cache[ctype] = (vtype, size, spec.align)
+    if offset + size > nbytes:
+        raise BufferTooSmall(
+            f"ffikit.view: '{label}' needs {size} bytes at offset {offset}, "
+            f"the buffer has {nbytes} bytes")
+    addr = (_read_pointer(id(mv) + _BUF_OFFSET).value if _BUF_OFFSET else _memoryview_address(mv)
+            ) + offset
+    if addr % spec.align and not unaligned:
+        raise MisalignedBuffer(
+            f"ffikit.view: address {addr:#x} is not {spec.align}-byte aligned for "
+            f"'{spec.text.removesuffix('[]')}'; pass unaligned=True to allow it, or copy into "
+            "aligned memory (ffikit.alloc)")
+    if mv.readonly:
+        result = _readonly_type(vtype).from_address(addr)
+    else:
+        result = vtype.from_address(addr)
+    result.__dict__[_SOURCE] = mv  # keeps obj alive and its export held
+    return result
+
+
+# --- addresses and memoryviews over foreign memory --------------------------------------------
+
+def _learn_numpy() -> None:
+    """Add numpy.ndarray to the fast paths once NumPy has been imported by someone."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        _PLAIN_BUFFERS.add(numpy.ndarray)
+
+
+def address(obj: object) -> int:
+    """The integer address of a buffer's first byte, a ctypes object, or a pointer's target.
+
+    Buffers (bytes, bytearray, memoryview slices, array.array, NumPy, mmap):
+    the first byte the object shows.  ctypes objects: ``addressof``.  ctypes
+    pointers, ``c_void_p``, function pointers: the address they hold (0 for
+    NULL).  ffikit memory: its ``.address``.  The address is valid only while
+    ``obj`` is alive and not resized.
+    """
+    t = type(obj)
+    if t in _PLAIN_BUFFERS:
+        if t is not memoryview:
+            obj = memoryview(obj)
+        return _read_pointer(id(obj) + _BUF_OFFSET).value or 0 if _BUF_OFFSET else \
+            _memoryview_address(obj)
+    return _address_slow(obj, t)
+
+
+def _address_slow(obj: object, t: type) -> int:
+    if isinstance(obj, _CData):
+        if isinstance(obj, (ctypes._Pointer, ctypes._CFuncPtr)):
+            return ctypes.cast(obj, ctypes.c_void_p).value or 0
+        if isinstance(obj, (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)):
+            return ctypes.cast(obj, ctypes.c_void_p).value or 0
+        return ctypes.addressof(obj)
+    memory_address = getattr(t, "address", None)
+    if isinstance(memory_address, property):  # ffikit Memory and friends
+        return obj.address  # type: ignore[attr-defined]
+    if t is int:
+        return obj  # type: ignore[return-value]
+    if obj is None:
+        return 0
+    _learn_numpy()
+    try:
+        return _memoryview_address(memoryview(obj))
+    except TypeError:
+        raise TypeError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
+                        "nor a pointer") from None
+
+
+def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = False,
+           owner: object = None) -> memoryview:
+    """A memoryview (format ``'B'``) over foreign memory, keeping ``owner`` alive.
+
+    Parameters
+    ----------
+    address_or_cobj
+        An integer address, a ctypes object (its own memory; ``size`` defaults to
+        ``sizeof``), or a ctypes pointer (its target; ``size`` is required).
+    size
+        Number of bytes.
+    readonly
+        Give a read-only memoryview.
+    owner
+        An object that must stay alive while the memory is used (the memoryview,
+        and every slice of it, keeps it alive).
+
+    Notes
+    -----
+    ffikit cannot know how long memory at a raw address stays valid: keeping
+    ``owner`` alive is how you tell it.  NumPy reads the result directly:
+    ``np.frombuffer(ffikit.buffer(p, n), dtype)``.
+    """
+    obj = address_or_cobj
+    if isinstance(obj, _CData) and not isinstance(
+            obj, (ctypes._Pointer, ctypes._CFuncPtr, ctypes.c_void_p, ctypes.c_char_p)):
+        if size is None:
+            size = ctypes.sizeof(obj)
+        elif size > ctypes.sizeof(obj):
+            raise BufferTooSmall(f"ffikit.buffer: asked for {size} bytes of a "
+                                 f"{ctypes.sizeof(obj)}-byte '{_c_spelling(type(obj))}'")
+        readonly = readonly or is_readonly(obj)
+        owner = (obj, owner) if owner is not None else obj
+        addr = ctypes.addressof(obj)
+    else:
+        addr = address(obj)
+        if size is None:
+            raise TypeError("ffikit.buffer: size= is required for a raw address or pointer")
+        if owner is None and isinstance(obj, _CData):
+            owner = obj
+    if size < 0:
+        raise ValueError(f"ffikit.buffer: size must be >= 0, got {size}")
+    if not addr and size:
+        raise ValueError("ffikit.buffer: NULL address")
+    holder = (ctypes.c_ubyte * size).from_address(addr) if size else (ctypes.c_ubyte * 0)()
+    holder.__dict__[_SOURCE] = owner
+    mv = memoryview(holder).cast("B")
+    return mv.toreadonly() if readonly else mv
+
+
+# --- re-exports from the NumPy bridge and shared memory ----------------------------------------
+
+def asarray(obj: object, ctype: Any = None, *, defs=None):
+    """A zero-copy NumPy array over a ctypes object, ffikit memory or buffer (exact dtype)."""
+    from ._numpy_bridge import asarray as _asarray
+
+    return _asarray(obj, ctype, defs=defs)
+
+
+def dtype(ctype: Any, *, defs=None):
+    """The exact NumPy dtype of a C type (offsets, itemsize, nested structs, sub-arrays)."""
+    from ._numpy_bridge import dtype as _dtype
+
+    return _dtype(ctype, defs=defs)
+
+
+def ctype(dtype: Any):
+    """The ctypes type with the same layout as a NumPy dtype."""
+    from ._numpy_bridge import ctype as _ctype
+
+    return _ctype(dtype)
+
+
+def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True, defs=None):
+    """A typed view over named shared memory usable from several processes."""
+    from .sharedmem import shared as _shared
+
+    return _shared(name, ctype, count, create=create, defs=defs)

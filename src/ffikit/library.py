@@ -1,0 +1,423 @@
+"""Finding and loading shared libraries, with diagnostics, and binding their symbols.
+
+``ffikit.load("z", defs)`` tries every plausible file for a name and, if none
+loads, raises :class:`ffikit.LibraryNotFound` listing each candidate and why
+it failed: no such file, permission denied, a 32-bit or foreign-architecture
+library (read from its ELF header), or a dependency the loader could not find
+(named).  A relative path is resolved against the *calling file's* directory
+first and then the working directory, so code keeps finding its library after
+it is packaged or run from elsewhere.
+
+:func:`candidates` is the search itself, reusable by ``ffikit doctor``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import difflib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, NamedTuple
+
+from . import _elf
+from .calls import _int_slow, _Param, bind, new
+from .cdecl import model as m
+from .errors import LibraryNotFound, SymbolNotFound
+
+__all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
+
+_SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
+_MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass
+class Candidate:
+    """One place a library was looked for.
+
+    ``path`` is a file path, or a bare file name left to the system loader
+    (``system=True``); ``loaded`` says whether ``dlopen`` succeeded;
+    ``reason`` says why not (None when loaded); ``handle`` is the ``CDLL``.
+    """
+
+    path: str
+    loaded: bool = False
+    reason: str | None = None
+    system: bool = False
+    handle: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (system search)" if self.system else self.path
+        return f"{where}: {'loaded' if self.loaded else self.reason}"
+
+
+def _platform_names(name: str) -> list[str]:
+    suffixes = _SUFFIXES.get(sys.platform, (".so",))
+    if any(name.endswith(s) for s in suffixes) or ".so." in name:
+        return [name]
+    names = []
+    for suffix in suffixes:
+        if sys.platform == "win32":
+            names += [name + suffix, "lib" + name + suffix]
+        else:
+            names += ["lib" + name + suffix, name + suffix]
+    return names
+
+
+def _caller_dir() -> str | None:
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<"):
+            return os.path.dirname(os.path.abspath(filename))
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _explain_dlerror(message: str, path: str) -> str:
+    match = _MISSING_DEP.match(message)
+    if match and os.path.basename(match.group(1)) != os.path.basename(path):
+        return f"missing dependency {match.group(1)} (the loader could not find it; needed by {os.path.basename(path)})"
+    if "wrong ELF class" in message:
+        return message.split(": ", 1)[-1]
+    return message
+
+
+def _try_file(path: str, mode: int) -> Candidate:
+    cand = Candidate(path)
+    if not os.path.exists(path):
+        cand.reason = "no such file"
+        return cand
+    if os.path.isdir(path):
+        cand.reason = "is a directory"
+        return cand
+    if not os.access(path, os.R_OK):
+        cand.reason = "permission denied"
+        return cand
+    try:
+        info = _elf.read_elf(path)
+    except PermissionError:
+        cand.reason = "permission denied"
+        return cand
+    except (OSError, _elf.NotElf):
+        info = None
+        if sys.platform.startswith("linux"):
+            cand.reason = "not a shared library (no ELF header)"
+            return cand
+    if info is not None:
+        mismatch = _elf.describe_mismatch(info)
+        if mismatch:
+            cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+    return _dlopen(cand, path, mode)
+
+
+def _dlopen(cand: Candidate, target: str, mode: int) -> Candidate:
+    try:
+        cand.handle = ctypes.CDLL(target, mode=mode, use_errno=True)
+    except OSError as exc:
+        text = str(exc)
+        if cand.system and "No such file or directory" in text and text.startswith(target):
+            cand.reason = "not found by the system loader (ld.so cache, LD_LIBRARY_PATH, default dirs)"
+        else:
+            cand.reason = _explain_dlerror(text, target)
+        return cand
+    cand.loaded = True
+    return cand
+
+
+def _search(name_or_path: str, search_paths: Iterable[str], caller_dir: str | None, mode: int):
+    """Yield candidates in order (loading each as it goes)."""
+    name = os.fspath(name_or_path)
+    if os.path.isabs(name):
+        yield _try_file(name, mode)
+        return
+    if os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        bases = [caller_dir] if caller_dir else []
+        bases.append(os.getcwd())
+        for base in dict.fromkeys(bases):
+            yield _try_file(os.path.normpath(os.path.join(base, name)), mode)
+        return
+    files = _platform_names(name)
+    for directory in search_paths:
+        for file in files:
+            yield _try_file(os.path.join(os.fspath(directory), file), mode)
+    found = ctypes.util.find_library(name) if files != [name] else None
+    system_names = list(dict.fromkeys(([found] if found else []) + files))
+    for file in system_names:
+        if os.path.isabs(file):
+            yield _try_file(file, mode)
+        else:
+            yield _dlopen(Candidate(file, system=True), file, mode)
+
+
+def candidates(name_or_path: str, search_paths: Iterable[str] = (), *, mode: int | None = None) -> list[Candidate]:
+    """Every candidate file for a library, each tried, with its outcome.
+
+    Parameters
+    ----------
+    name_or_path
+        A bare name (``"z"``), a file name or soname (``"libz.so.1"``), a
+        relative path (caller's file directory first, then the working
+        directory) or an absolute path.
+    search_paths
+        Directories searched first for bare names.
+
+    Returns
+    -------
+    list of Candidate
+        In search order; ``loaded`` is True for those ``dlopen`` accepted.
+    """
+    return list(_search(name_or_path, tuple(search_paths), _caller_dir(), _mode(mode)))
+
+
+def _mode(mode: int | None) -> int:
+    return ctypes.DEFAULT_MODE if mode is None else mode
+
+
+class Symbols(NamedTuple):
+    """Declared names the library exports (``found``) and does not (``missing``)."""
+
+    found: list[str]
+    missing: list[str]
+
+
+def _as_declarations(declarations: object, header: str | None) -> Any:
+    if declarations is None and header is None:
+        return SimpleNamespace(functions={}, variables={}, types={})
+    if header is not None:
+        from .cdecl import include  # type: ignore[attr-defined]
+
+        declarations = include(header) if declarations is None else declarations
+    if isinstance(declarations, str):
+        from .cdecl import cdef  # type: ignore[attr-defined]
+
+        return cdef(declarations)
+    if not hasattr(declarations, "functions"):
+        raise TypeError(
+            f"declarations must be ffikit.Declarations or C text (got {type(declarations).__name__})"
+        )
+    return declarations
+
+
+class Library:
+    """A loaded shared library whose declared functions are bound on first access.
+
+    ``lib.name`` is the bound function (built once, then cached), or the
+    value of a declared ``extern`` variable; ``lib.name = v`` writes a
+    non-const variable.  ``lib.path`` is the file loaded, ``lib.defs`` the
+    declarations, ``lib.symbols`` which declared names were found.
+    Calls release the GIL while C runs (ctypes' ``CDLL`` behaviour).
+    """
+
+    def __init__(
+        self,
+        handle: Any,
+        path: str,
+        defs: Any,
+        *,
+        errors: Mapping[str, Callable] | None = None,
+        encoding: str = "utf-8",
+    ):
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "defs", defs)
+        object.__setattr__(self, "encoding", encoding)
+        object.__setattr__(self, "_policies", dict(errors or {}))
+        object.__setattr__(self, "_exports", None)
+        for fname in self._policies:
+            if fname not in defs.functions:
+                raise SymbolNotFound(
+                    f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                )
+
+    def __repr__(self) -> str:
+        return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
+
+    # -- symbols ------------------------------------------------------------------
+    def _has(self, name: str) -> bool:
+        try:
+            getattr(self._handle, name)
+        except AttributeError:
+            return False
+        return True
+
+    def exports(self) -> frozenset[str]:
+        """Names the library file exports (from its ELF dynamic symbol table)."""
+        if self._exports is None:
+            try:
+                names = _elf.read_elf(self.path).exports if os.path.isabs(self.path) else frozenset()
+            except (OSError, _elf.NotElf):
+                names = frozenset()
+            object.__setattr__(self, "_exports", names)
+        return self._exports
+
+    def _suggest(self, name: str) -> str:
+        pool = set(self.defs.functions) | set(getattr(self.defs, "variables", {}))
+        pool |= {n for n in self.exports() if not n.startswith("_")}
+        pool.discard(name)
+        close = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
+        return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+    @property
+    def symbols(self) -> Symbols:
+        names = list(self.defs.functions) + list(getattr(self.defs, "variables", {}))
+        found = [n for n in names if self._has(n)]
+        return Symbols(found, [n for n in names if n not in found])
+
+    # -- functions and variables -----------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        functions = self.defs.functions
+        if name in functions:
+            decl = functions[name]
+            ftype = decl.type if hasattr(decl, "type") else decl
+            try:
+                cfunc = self._handle[name]
+            except AttributeError:
+                raise SymbolNotFound(
+                    f"{os.path.basename(self.path)} does not export {name!r} (declared as "
+                    f"{ftype.c_name(name)}){self._suggest(name)}"
+                ) from None
+            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            object.__setattr__(self, name, wrapper)
+            return wrapper
+        variables = getattr(self.defs, "variables", {})
+        if name in variables:
+            obj = self._variable(name)
+            value = getattr(obj, "value", obj) if isinstance(obj, ctypes._SimpleCData) else obj
+            return value
+        if self._has(name):
+            raise SymbolNotFound(
+                f"{os.path.basename(self.path)} exports {name!r} but it is not declared; "
+                "add its C prototype to the declarations (ffikit.cdef / ffikit.include)"
+            )
+        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}{self._suggest(name)}")
+
+    def _variable(self, name: str) -> Any:
+        var = self.defs.variables[name]
+        ct = ctype_of_var(var)
+        try:
+            return ct.in_dll(self._handle, name)
+        except ValueError:
+            raise SymbolNotFound(
+                f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
+            ) from None
+
+    def var(self, name: str) -> Any:
+        """The ctypes object living at the global ``name`` (reads and writes go to C).
+
+        For ``const`` globals write through ``lib.name`` is refused; this
+        object is the raw memory and is not protected.
+        """
+        if name not in getattr(self.defs, "variables", {}):
+            raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+        return self._variable(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        variables = getattr(self.defs, "variables", {})
+        if name not in variables:
+            raise AttributeError(f"cannot set {name!r} on a Library: only declared extern variables are writable")
+        var = variables[name]
+        vtype = var.type if hasattr(var, "type") else var
+        if getattr(var, "const", False):
+            raise AttributeError(f"extern variable {name!r} is const ({var}); it cannot be written")
+        obj = self._variable(name)
+        r = m.resolve(vtype)
+        if isinstance(r, m.Primitive) and r.is_integer:
+            from ._boundary_types import int_range
+
+            lo, hi = int_range(type(obj))
+            obj.value = _int_slow(_Param(name, 0, name, vtype), lo, hi, False)(value)
+        elif isinstance(obj, ctypes._SimpleCData):
+            obj.value = value
+        elif isinstance(value, type(obj)):
+            ctypes.memmove(ctypes.addressof(obj), ctypes.addressof(value), ctypes.sizeof(obj))
+        else:
+            raise TypeError(f"extern variable {name!r} is {vtype.c_name()}; assign a {type(obj).__name__}")
+
+    def new(self, spec: object, init: object = None) -> Any:
+        """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
+        return new(spec, init, defs=self.defs)
+
+
+def ctype_of_var(var: Any) -> type:
+    from ._boundary_types import ctype_of
+
+    vtype = var.type if hasattr(var, "type") else var
+    return ctype_of(vtype)  # type: ignore[return-value]
+
+
+def load(
+    name_or_path: str,
+    declarations: object = None,
+    *,
+    header: str | None = None,
+    search_paths: Iterable[str] = (),
+    mode: int | None = None,
+    errors: Mapping[str, Callable] | None = None,
+    encoding: str = "utf-8",
+) -> Library:
+    """Load a shared library and bind it to its declarations.
+
+    Parameters
+    ----------
+    name_or_path
+        ``"z"``, ``"libz.so.1"``, ``"./build/libfib.so"`` (relative to the
+        calling file's directory first, then the working directory) or an
+        absolute path.
+    declarations
+        :class:`ffikit.Declarations` or C text (``"double cos(double);"``).
+    header
+        A header to ``ffikit.include`` when ``declarations`` is not given.
+    search_paths
+        Directories searched before the system loader for bare names.
+    mode
+        ``dlopen`` flags (default ``ctypes.DEFAULT_MODE``).
+    errors
+        Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
+    encoding
+        Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+
+    Raises
+    ------
+    LibraryNotFound
+        Listing every candidate tried and why each failed.
+    """
+    defs = _as_declarations(declarations, header)
+    tried: list[Candidate] = []
+    for cand in _search(name_or_path, tuple(search_paths), _caller_dir(), _mode(mode)):
+        if cand.loaded:
+            path = cand.handle._name
+            if cand.system:
+                path = _loaded_path(cand.handle) or path
+            return Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+        tried.append(cand)
+    lines = "\n".join(f"  {c}" for c in tried)
+    hint = (
+        "\nhint: pass an absolute path, a path relative to your file, or search_paths=[directory]"
+    )
+    raise LibraryNotFound(
+        f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
+        [(c.path, c.reason or "") for c in tried],
+    )
+
+
+def _loaded_path(handle: Any) -> str | None:
+    """The absolute path the system loader chose (from /proc/self/maps)."""
+    name = os.path.basename(handle._name)
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip("\n").split(" ", 5)[-1].strip()
+                if path.startswith("/") and os.path.basename(path).startswith(name.split(".so")[0] + ".so"):
+                    return path
+    except OSError:
+        return None
+    return None

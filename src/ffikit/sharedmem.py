@@ -1,0 +1,158 @@
+"""Typed views over named shared memory, for zero-copy work across processes.
+
+A :class:`SharedBlock` wraps :class:`multiprocessing.shared_memory.SharedMemory`
+and gives the block a C type: ``block.view`` is a ctypes object (an image,
+an array of structs) that several processes see at once, with no pickling and
+no copies.  The process that creates a block owns it: leaving its ``with``
+block (or calling :meth:`SharedBlock.unlink`) removes the name; others only
+close their mapping.
+
+Outgrowing one machine: ``block.buf`` is a plain ``memoryview``, which
+Arrow (``pyarrow.py_buffer(block.buf)``) and Ray-style object stores accept
+without copying, so the same typed data can be handed to them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from multiprocessing import shared_memory
+from typing import Any
+
+from . import tracking
+from .buffers import _spec, view
+from .errors import BufferTooSmall
+
+__all__ = ["SharedBlock", "shared"]
+
+
+class SharedBlock:
+    """A named shared-memory block with a typed ctypes view.
+
+    Attributes
+    ----------
+    name : str
+        The system-wide name other processes attach with.
+    view
+        The ctypes object over the block (``ctype`` or ``ctype * count``).
+    buf : memoryview
+        The raw bytes (``format 'B'``), for NumPy, Arrow or ``ffikit.asarray``.
+    size : int
+        Bytes used by ``view`` (the block may be rounded up to a page).
+    """
+
+    def __init__(self, shm: shared_memory.SharedMemory, view_obj, size: int, owner: bool):
+        self._shm = shm
+        self.name: str = shm.name
+        self.view = view_obj
+        self.size = size
+        self.owner = owner
+        self.buf: memoryview = shm.buf[:size]
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self.view)
+
+    def close(self) -> None:
+        """Unmap the block in this process.
+
+        Raises ``BufferError`` while views made from ``view``/``buf`` (ctypes
+        objects, NumPy arrays) are still alive: nothing is unmapped under them.
+        """
+        if self.view is None:
+            return
+        self.view = None
+        self.buf.release()
+        try:
+            self._shm.close()
+        except BufferError:
+            raise BufferError(
+                f"ffikit.shared: cannot close {self.name!r} while views of it are alive; "
+                "delete the arrays/views made from it first") from None
+        if tracking.ACTIVE:
+            tracking.forget(self)
+
+    def unlink(self) -> None:
+        """Remove the name from the system (the creator's job; open mappings stay valid)."""
+        try:
+            self._shm.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> SharedBlock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+        if self.owner:
+            self.unlink()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.view is None else f"{self.size} bytes"
+        return f"<SharedBlock {self.name!r} {state}{' (owner)' if self.owner else ''}>"
+
+
+def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
+           defs=None) -> SharedBlock:
+    """Create (or attach to) named shared memory holding ``count`` items of ``ctype``.
+
+    Parameters
+    ----------
+    name
+        System-wide name; ``None`` picks a fresh one (read it from ``.name``).
+    ctype
+        C type of one item (text, ctypes or model type).
+    count
+        Number of items; ``view`` is an array when ``count > 1``.
+    create
+        ``True`` creates the block (and owns it), ``False`` attaches to an
+        existing one.
+
+    Raises
+    ------
+    FileExistsError, FileNotFoundError
+        Creating a name that exists / attaching to one that does not.
+    BufferTooSmall
+        Attaching to a block smaller than ``count`` items of ``ctype``.
+    """
+    spec = _spec(ctype, defs)
+    if spec.count is None:
+        raise ValueError("ffikit.shared: give an item type and count=, not an open array 'T[]'")
+    if count < 1:
+        raise ValueError(f"ffikit.shared: count must be >= 1, got {count}")
+    item = spec.item
+    size = ctypes.sizeof(item) * count
+    try:
+        shm = shared_memory.SharedMemory(name=name, create=create, size=size if create else 0)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"ffikit.shared: no shared memory block named {name!r}; create it first with "
+            f"ffikit.shared({name!r}, ..., create=True)") from None
+    except FileExistsError:
+        raise FileExistsError(
+            f"ffikit.shared: a shared memory block named {name!r} already exists; attach with "
+            "create=False, or pick another name") from None
+    if not create:
+        _untrack(shm)
+        if shm.size < size:
+            shm.close()
+            raise BufferTooSmall(
+                f"ffikit.shared: block {name!r} has {shm.size} bytes, '{spec.text}' x {count} "
+                f"needs {size}")
+    typed = view(shm.buf, item * count if count > 1 else item)
+    block = SharedBlock(shm, typed, size, owner=create)
+    if tracking.ACTIVE:
+        tracking.record("shared", block, size, ctypes.addressof(typed))
+    return block
+
+
+def _untrack(shm: shared_memory.SharedMemory) -> None:
+    """Before 3.13 an attaching process registers the block with its resource
+    tracker, which then unlinks it when *that* process exits (bpo-38119)."""
+    if sys.version_info < (3, 13) and sys.platform != "win32":
+        from multiprocessing import resource_tracker
+
+        try:
+            resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover - tracker not running
+            pass

@@ -1,0 +1,214 @@
+"""ffikit.view / address / buffer: zero-copy by address, lifetime, read-only, errors."""
+
+import array
+import ctypes
+import gc
+import mmap
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ffikit
+
+STUDENT = ffikit.cdef("typedef struct { int id; char name[50]; double score; int is_active; }"
+                      " Student;")
+
+
+class TestView:
+    def test_shares_memory_both_ways(self):
+        buf = bytearray(8)
+        arr = ffikit.view(buf, "int32_t[2]")
+        arr[1] = 5
+        assert buf[4] == 5
+        buf[0] = 7
+        assert arr[0] == 7
+        assert ctypes.addressof(arr) == ffikit.address(buf)
+
+    def test_open_array_fits_the_buffer(self):
+        arr = ffikit.view(np.arange(6, dtype=np.float64), "double[]")
+        assert len(arr) == 6 and arr[5] == 5.0
+
+    def test_offset_and_count(self):
+        buf = bytearray(range(16))
+        v = ffikit.view(buf, "uint8_t", offset=3, count=4)
+        assert list(v) == [3, 4, 5, 6]
+        assert ctypes.addressof(v) == ffikit.address(buf) + 3
+
+    def test_struct_view_with_declarations(self):
+        buf = bytearray(ctypes.sizeof(STUDENT.Student) * 2)
+        students = ffikit.view(buf, "Student[]", defs=STUDENT)
+        students[1].score = 9.5
+        assert struct.unpack_from("d", buf, ctypes.sizeof(STUDENT.Student) + 56) == (9.5,)
+
+    def test_keeps_source_alive_and_locked(self):
+        buf = bytearray(b"\x01\x00\x00\x00" * 4)
+        arr = ffikit.view(buf, "int32_t[]")
+        with pytest.raises(BufferError):
+            buf.extend(b"more")  # CPython refuses to move exported memory
+        del buf
+        gc.collect()
+        assert list(arr) == [1, 1, 1, 1]
+
+    def test_memoryview_slice_points_at_its_first_byte(self):
+        data = bytearray(range(32))
+        sl = memoryview(data)[6:14]
+        v = ffikit.view(sl, "uint8_t[]")
+        assert ctypes.addressof(v) == ffikit.address(data) + 6 and list(v) == list(range(6, 14))
+
+
+class TestReadOnly:
+    def test_bytes_view_is_zero_copy_and_read_only(self):
+        data = b"\x02\x00\x00\x00\x03\x00\x00\x00"
+        v = ffikit.view(data, "int32_t[2]")
+        assert list(v) == [2, 3] and ctypes.addressof(v) == ffikit.address(data)
+        with pytest.raises(ffikit.ReadOnlyBuffer, match="read-only"):
+            v[0] = 1
+        assert data == b"\x02\x00\x00\x00\x03\x00\x00\x00"
+
+    def test_every_struct_write_path_raises(self):
+        raw = bytes(ctypes.sizeof(STUDENT.Student) * 3)
+        ro = ffikit.view(raw, STUDENT.Student, count=3)
+        for write in (lambda: setattr(ro[1], "score", 3.0), lambda: ro.__setitem__(0, ro[1]),
+                      lambda: setattr(ro[0], "id", 1),
+                      lambda: ro[2].__setattr__("name", b"x")):
+            with pytest.raises(ffikit.ReadOnlyBuffer):
+                write()
+        assert raw == bytes(len(raw))
+        assert ffikit.buffer(ro).readonly
+
+    def test_nested_members_are_read_only_too(self):
+        defs = ffikit.cdef("struct in { int v[2]; }; struct out { struct in a; };")
+        ro = ffikit.view(bytes(8), "struct out", defs=defs)
+        with pytest.raises(ffikit.ReadOnlyBuffer):
+            ro.a.v[1] = 3
+
+    def test_read_only_numpy(self):
+        a = np.zeros(4)
+        a.flags.writeable = False
+        with pytest.raises(ffikit.ReadOnlyBuffer):
+            ffikit.view(a, "double[]")[0] = 1.0
+
+
+class TestViewErrors:
+    def test_too_small(self):
+        with pytest.raises(ffikit.BufferTooSmall) as info:
+            ffikit.view(bytearray(8), "int32_t[4]")
+        assert str(info.value) == ("ffikit.view: 'int32_t[4]' needs 16 bytes at offset 0, "
+                                   "the buffer has 8 bytes")
+
+    def test_offset_past_the_end_is_an_error_not_an_empty_view(self):
+        with pytest.raises(ffikit.BufferTooSmall, match="no room for even one 'uint8_t'"):
+            ffikit.view(bytearray(4), "uint8_t[]", offset=4)
+
+    def test_not_a_whole_number_of_items(self):
+        with pytest.raises(ValueError, match="not a whole number of 'double'.*count="):
+            ffikit.view(bytearray(12), "double[]")
+
+    def test_misaligned(self):
+        with pytest.raises(ffikit.MisalignedBuffer, match="not 8-byte aligned for 'double'"):
+            ffikit.view(bytearray(16), "double", offset=1)
+        assert ffikit.view(bytearray(16), "double", offset=1, unaligned=True).value == 0.0
+
+    def test_non_contiguous(self):
+        with pytest.raises(ffikit.NotContiguous, match="numpy.ascontiguousarray"):
+            ffikit.view(np.zeros(8)[::2], "double[]")
+
+    def test_not_a_buffer(self):
+        with pytest.raises(TypeError, match="expected a buffer .* got list"):
+            ffikit.view([1, 2], "int[2]")
+
+
+class TestAddress:
+    def test_buffers_ctypes_and_pointers(self):
+        a = np.zeros(4)
+        assert ffikit.address(a) == a.ctypes.data
+        assert ffikit.address(memoryview(a)[1:]) == a.ctypes.data + 8
+        c = ctypes.c_int(3)
+        assert ffikit.address(c) == ctypes.addressof(c)
+        assert ffikit.address(ctypes.pointer(c)) == ctypes.addressof(c)
+        assert ffikit.address(ctypes.c_void_p(1234)) == 1234
+        assert ffikit.address(None) == 0
+        arr = array.array("i", [1, 2])
+        assert ffikit.address(arr) == arr.buffer_info()[0]
+
+    def test_not_addressable(self):
+        with pytest.raises(TypeError, match="neither a buffer"):
+            ffikit.address(3.5)
+
+
+class TestBuffer:
+    def test_over_a_ctypes_object(self):
+        c = (ctypes.c_double * 2)(1.0, 2.0)
+        mv = ffikit.buffer(c)
+        assert (mv.format, mv.nbytes) == ("B", 16)
+        assert np.frombuffer(mv, np.float64).tolist() == [1.0, 2.0]
+
+    def test_keeps_owner_alive(self):
+        owner = ctypes.create_string_buffer(b"hello", 8)
+        mv = ffikit.buffer(ctypes.addressof(owner), 5, owner=owner)
+        del owner
+        gc.collect()
+        assert bytes(mv[1:]) == b"ello"
+
+    def test_readonly_and_errors(self):
+        c = ctypes.c_int(1)
+        with pytest.raises(TypeError):
+            ffikit.buffer(c, readonly=True)[0] = 2
+        with pytest.raises(TypeError, match="size= is required"):
+            ffikit.buffer(ctypes.addressof(c))
+        with pytest.raises(ffikit.BufferTooSmall):
+            ffikit.buffer(c, 8)
+
+
+class TestConstantTimeCreation:
+    def test_one_gigabyte_view_allocates_no_copy(self):
+        import resource
+        import tracemalloc
+
+        big = mmap.mmap(-1, 1 << 30)  # anonymous: pages are not touched
+        small = bytearray(1024)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        tracemalloc.start()
+        v_big = ffikit.view(big, "uint8_t[]")
+        v_small = ffikit.view(small, "uint8_t[]")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert len(v_big) == 1 << 30 and len(v_small) == 1024
+        assert peak < 64 * 1024  # bookkeeping only, no copy of either buffer
+        assert rss_after - rss_before < 32 * 1024  # KiB: far below 1 GiB
+        del v_big
+        big.close()
+
+
+FORMATS = {"int8_t": "b", "uint16_t": "H", "int32_t": "i", "uint64_t": "Q", "double": "d",
+           "float": "f"}
+
+
+class TestProperty:
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(size=st.integers(0, 64), offset=st.integers(-2, 70),
+           count=st.one_of(st.none(), st.integers(-1, 20)), ctype=st.sampled_from(list(FORMATS)),
+           readonly=st.booleans(), data=st.data())
+    def test_correct_view_or_ffikit_error(self, size, offset, count, ctype, readonly, data):
+        raw = data.draw(st.binary(min_size=size, max_size=size))
+        source = raw if readonly else bytearray(raw)
+        fmt = FORMATS[ctype]
+        itemsize = struct.calcsize(fmt)
+        try:
+            v = ffikit.view(source, ctype + "[]" if count is None else ctype, offset=offset,
+                            count=count, unaligned=True)
+        except (ffikit.FFIError, ValueError):
+            return
+        n = len(v) if hasattr(v, "__len__") else 1
+        assert offset >= 0 and offset + n * itemsize <= size and n >= 1
+        if count is not None:
+            assert n == count
+        else:
+            assert n * itemsize == size - offset  # never silently short
+        assert ctypes.string_at(ctypes.addressof(v), n * itemsize) == \
+            raw[offset:offset + n * itemsize]
+        assert ctypes.addressof(v) == ffikit.address(source) + offset  # zero-copy

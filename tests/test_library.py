@@ -1,0 +1,159 @@
+"""Finding and loading libraries, with reasons; symbols and suggestions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import ffikit
+from calls_helpers import elf32_stub
+from ffikit import LibraryNotFound, SymbolNotFound
+from ffikit.library import Candidate, candidates
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIB_C = "#include <stdint.h>\nint64_t fibonacci(int n) { int64_t a = 0, b = 1; while (n--) { int64_t t = a + b; a = b; b = t; } return a; }\n"
+FIB_H = "int64_t fibonacci(int n); int64_t fibonaci_fast(int n);"
+
+
+@pytest.fixture()
+def fib_dir(cbuild, tmp_path):
+    shutil.copy(cbuild(FIB_C, name="fib"), tmp_path / "libfib.so")
+    return tmp_path
+
+
+class TestLoad:
+    def test_bare_name_with_search_paths(self, fib_dir):
+        lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
+        assert lib.fibonacci(10) == 55
+        assert lib.path == str(fib_dir / "libfib.so")
+
+    def test_relative_to_the_calling_file(self, fib_dir, tmp_path_factory, monkeypatch):
+        deep = tmp_path_factory.mktemp("elsewhere").joinpath(*"abcdefgh")
+        deep.mkdir(parents=True)
+        monkeypatch.chdir(deep)
+        relative = os.path.relpath(fib_dir / "libfib.so", HERE)
+        assert not os.path.exists(relative)  # not relative to the working directory
+        assert ffikit.load(relative, FIB_H).fibonacci(20) == 6765
+
+    def test_relative_to_cwd_second(self, fib_dir, monkeypatch):
+        monkeypatch.chdir(fib_dir)
+        assert ffikit.load("./libfib.so", FIB_H).fibonacci(1) == 1
+
+    def test_absolute_path(self, fib_dir):
+        assert ffikit.load(str(fib_dir / "libfib.so"), FIB_H).fibonacci(2) == 1
+
+    def test_system_libraries(self):
+        assert ffikit.load("m", "double cos(double);").cos(0.0) == 1.0
+        z = ffikit.load("libz.so.1", "unsigned long compressBound(unsigned long n);")
+        assert z.compressBound(1000) > 1000
+        assert os.path.isabs(z.path)
+
+    def test_not_found_lists_every_candidate(self, tmp_path):
+        with pytest.raises(LibraryNotFound) as e:
+            ffikit.load("nosuchlib", search_paths=[tmp_path])
+        text = str(e.value)
+        assert text.startswith("cannot load library 'nosuchlib'; tried:\n")
+        assert f"  {tmp_path}/libnosuchlib.so: no such file" in text
+        assert "libnosuchlib.so (system search): not found by the system loader" in text
+        assert "hint: pass an absolute path" in text
+        assert (str(tmp_path / "libnosuchlib.so"), "no such file") in e.value.candidates
+        assert isinstance(e.value, OSError)
+
+    def test_wrong_elf_class(self, tmp_path):
+        elf32_stub(tmp_path / "libold.so")
+        with pytest.raises(LibraryNotFound, match=r"libold.so: wrong architecture: 32-bit library, 64-bit Python"):
+            ffikit.load(str(tmp_path / "libold.so"))
+
+    def test_not_elf(self, tmp_path):
+        (tmp_path / "libtext.so").write_text("hello")
+        with pytest.raises(LibraryNotFound, match="not a shared library"):
+            ffikit.load(str(tmp_path / "libtext.so"))
+
+    def test_missing_dependency_named(self, cbuild, tmp_path):
+        dep = cbuild("int dep_value(void) { return 3; }", name="depb")
+        shutil.copy(dep, tmp_path / "libdepb.so")
+        main = cbuild(
+            "int dep_value(void); int use_dep(void) { return dep_value(); }",
+            name="usedep",
+            flags=(f"-L{tmp_path}", "-Wl,--no-as-needed"),
+            libraries=("depb",),
+        )
+        os.remove(tmp_path / "libdepb.so")
+        with pytest.raises(LibraryNotFound) as e:
+            ffikit.load(main)
+        assert "missing dependency libdepb.so (the loader could not find it; needed by" in str(e.value)
+
+    def test_permission_denied(self, fib_dir):
+        """Checked in a forked child that drops to an unprivileged user (root reads any file)."""
+        shared = tempfile.mkdtemp()
+        os.chmod(shared, 0o755)
+        target = os.path.join(shared, "libfib.so")
+        shutil.copy(fib_dir / "libfib.so", target)
+        os.chmod(target, 0)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: report the reasons, never return into pytest
+            try:
+                if os.geteuid() == 0:
+                    os.setuid(65534)
+                reasons = [c.reason or "loaded" for c in candidates(target)]
+                os.write(write_end, "|".join(reasons).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end) as pipe:
+            reasons = pipe.read()
+        shutil.rmtree(shared)
+        assert reasons == "permission denied"
+
+
+class TestCandidates:
+    def test_success(self, fib_dir):
+        found = candidates("fib", [fib_dir])
+        assert isinstance(found[0], Candidate)
+        assert found[0].loaded and found[0].reason is None
+        assert str(found[0]) == f"{fib_dir}/libfib.so: loaded"
+
+    def test_failure(self, tmp_path):
+        found = candidates("nosuchlib", [tmp_path])
+        assert not any(c.loaded for c in found)
+        assert {c.reason for c in found if not c.system} == {"no such file"}
+
+
+class TestSymbols:
+    def test_missing_declared_function_suggests(self, fib_dir):
+        lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
+        with pytest.raises(SymbolNotFound) as e:
+            _ = lib.fibonaci_fast
+        assert str(e.value) == (
+            "libfib.so does not export 'fibonaci_fast' (declared as int64_t fibonaci_fast(int n)); "
+            "did you mean 'fibonacci'?"
+        )
+        assert isinstance(e.value, AttributeError)
+
+    def test_undeclared(self, fib_dir):
+        lib = ffikit.load("fib", "", search_paths=[fib_dir])
+        with pytest.raises(SymbolNotFound, match="exports 'fibonacci' but it is not declared"):
+            _ = lib.fibonacci
+        with pytest.raises(SymbolNotFound, match="did you mean 'fibonacci'"):
+            _ = lib.fibonaci
+
+    def test_symbols_and_repr(self, fib_dir):
+        lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
+        assert lib.symbols == (["fibonacci"], ["fibonaci_fast"])
+        assert lib.defs.functions["fibonacci"].name == "fibonacci"
+        assert repr(lib) == f"<ffikit.Library '{fib_dir}/libfib.so' (2 functions declared)>"
+        assert "fibonacci" in lib.exports()
+
+    def test_errors_mapping_must_name_declared_functions(self, fib_dir):
+        with pytest.raises(SymbolNotFound, match="errors= names 'fibonaci', which is not a declared function; did you mean"):
+            ffikit.load("fib", FIB_H, search_paths=[fib_dir], errors={"fibonaci": ffikit.check.nonzero})
+
+    def test_setting_unknown_attribute(self, fib_dir):
+        lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
+        with pytest.raises(AttributeError, match="only declared extern variables are writable"):
+            lib.x = 1

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _pages, tracking
-from .buffers import _readonly_type, _spec
+from .buffers import _readonly_type, _spec, _spec_cache
 from .errors import MemoryReleased, ReadOnlyBuffer
 
 __all__ = ["Memory", "Adopted", "Block", "Arena", "Pool", "alloc", "adopt"]
@@ -467,19 +467,25 @@ class Arena:
             raise _released("this Arena")
         if ctype is None:
             item, size, align = None, count, self.align
+        elif type(ctype) is str and defs is None and ctype in _spec_cache:
+            spec = _spec_cache[ctype]
+            item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
         else:
             spec = _spec(ctype, defs)
             item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
-        with self._lock:
-            start = (self.used + align - 1) & -align
-            end = start + size
-            if end > self.capacity:
-                raise MemoryError(
-                    f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
-                    f"{self.capacity} free); reset() it or make a bigger Arena")
-            self.used = end
-            if end > self.high_water:
-                self.high_water = end
+        lock = self._lock
+        lock.acquire()  # (not 'with': the context manager doubles the cost of a bump)
+        start = (self.used + align - 1) & -align
+        end = start + size
+        if end > self.capacity:
+            lock.release()
+            raise MemoryError(
+                f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
+                f"{self.capacity} free); reset() it or make a bigger Arena")
+        self.used = end
+        if end > self.high_water:
+            self.high_water = end
+        lock.release()
         block = Block(self, self._generation, self._base + start, size, item, count)
         if tracking.ACTIVE:
             tracking.record("arena block", block, size, self._base + start)
@@ -560,16 +566,19 @@ class Pool:
             if spec.item_size > self.block_size:
                 raise ValueError(f"Pool.alloc: '{spec.text}' is {spec.item_size} bytes, blocks "
                                  f"are {self.block_size}")
-        with self._lock:
-            if self._memory.freed:
-                raise _released("this Pool")
-            if not self._free:
-                raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
-                                  "or make a bigger Pool")
-            index = self._free.pop()
-            self.in_use += 1
-            if self.in_use > self.high_water:
-                self.high_water = self.in_use
+        if self._memory.freed:
+            raise _released("this Pool")
+        lock = self._lock
+        lock.acquire()
+        if not self._free:
+            lock.release()
+            raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
+                              "or make a bigger Pool")
+        index = self._free.pop()
+        self.in_use += 1
+        if self.in_use > self.high_water:
+            self.high_water = self.in_use
+        lock.release()
         block = Block(self, self._generation, self._base + index * self.block_size,
                       self.block_size, item)
         self._live[index] = block

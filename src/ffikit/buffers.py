@@ -66,7 +66,7 @@ def _spec(ctype: Any, defs=None) -> _Spec:
     if isinstance(ctype, type) and issubclass(ctype, _CData):
         spec = _Spec(_c_spelling(ctype), ctype, 1)
     else:
-        from .cdecl import Declarations, typeof
+        from .cdecl.declarations import _owner
         from .cdecl.model import Array, CType
         from .cdecl.to_ctypes import to_ctypes
 
@@ -74,8 +74,9 @@ def _spec(ctype: Any, defs=None) -> _Spec:
             raise TypeError(
                 f"a C type is given as text ('double[]'), a ctypes type or a model type, "
                 f"not {type(ctype).__name__}")
-        model = (defs.typeof(ctype) if isinstance(defs, Declarations) else typeof(ctype))
-        platform = getattr(defs, "platform", None)
+        owner = _owner(ctype, defs)
+        model = owner.typeof(ctype)
+        platform = owner.platform
         text = ctype if isinstance(ctype, str) else model.c_name()
         if isinstance(model, Array) and model.length is None:
             spec = _Spec(text, to_ctypes(model.item, platform), None)

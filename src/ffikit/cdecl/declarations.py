@@ -296,7 +296,15 @@ def _memoised(key, make) -> Declarations:
         return found
     result = make()
     with _memo_lock:
-        return _memo.setdefault(key, result)
+        found = _memo.setdefault(key, result)
+        if found is result:
+            _recent.append(result)
+        return found
+
+
+# Declarations made so far, newest last: type names used without ``defs=``
+# (``ffikit.view(buf, "Student[]")``) resolve against them.
+_recent: list[Declarations] = []
 
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -406,13 +414,39 @@ def _default_declarations() -> Declarations:
 
 
 def typeof(spec: str | CType | type, defs: Declarations | None = None) -> CType:
-    """The model type for ``spec`` (built-in names only unless ``defs`` is given)."""
-    return (defs or _default_declarations()).typeof(spec)
+    """The model type for ``spec``.
+
+    Without ``defs``, built-in names come first, then the names of every
+    ``cdef``/``include`` made so far, the newest first.
+    """
+    return _owner(spec, defs).typeof(spec)
 
 
 def ctype_of(spec: str | CType | type, defs: Declarations | None = None) -> type:
-    """The ctypes type for ``spec`` (built-in names only unless ``defs`` is given)."""
-    return (defs or _default_declarations()).ctype(spec)
+    """The ctypes type for ``spec`` (names resolved as :func:`typeof` does)."""
+    return _owner(spec, defs).ctype(spec)
+
+
+def _owner(spec, defs: Declarations | None) -> Declarations:
+    """The declarations that know ``spec``'s names."""
+    if defs is not None:
+        return defs
+    default = _default_declarations()
+    if not isinstance(spec, str):
+        return default
+    try:
+        default.typeof(spec)
+        return default
+    except DeclarationError as exc:
+        for candidate in reversed(_recent):
+            if candidate is default:
+                continue
+            try:
+                candidate.typeof(spec)
+                return candidate
+            except DeclarationError:
+                continue
+        raise exc from None
 
 
 # Keep the names used only by type checkers and re-exports referenced.

@@ -18,6 +18,7 @@ allocation's lifetime.
 from __future__ import annotations
 
 import contextlib
+import linecache
 import os
 import sys
 import threading
@@ -60,15 +61,21 @@ class Allocation:
     kind: str
     size: int
     address: int
-    stack: traceback.StackSummary  # innermost frame last, ffikit's own frames removed
+    frames: tuple  # ((filename, lineno, function), ...) innermost last, ffikit's own removed
+
+    @property
+    def stack(self) -> traceback.StackSummary:
+        """The creating traceback (formatted on demand: recording stays cheap)."""
+        return traceback.StackSummary.from_list(
+            [(f, n, fn, linecache.getline(f, n).strip()) for f, n, fn in self.frames])
 
     @property
     def where(self) -> str:
         """``file:line`` of the user code that allocated."""
-        if not self.stack:
+        if not self.frames:
             return "<unknown>"
-        frame = self.stack[-1]
-        return f"{frame.filename}:{frame.lineno}"
+        filename, lineno, _ = self.frames[-1]
+        return f"{filename}:{lineno}"
 
 
 class Tracker:
@@ -86,7 +93,7 @@ class Tracker:
         self.total_allocations = 0
 
     def _record(self, kind: str, owner: object, size: int, address: int) -> None:
-        stack = _user_stack(self.depth)
+        stack = _user_frames(self.depth)
         key = id(owner)
         lock = self._lock
         live = self._live
@@ -139,7 +146,8 @@ class Tracker:
             kinds = ",".join(sorted({a.kind for a in allocs}))
             lines.append(f"{sum(a.size for a in allocs):>10}  {len(allocs):>5}  {kinds:<14}  "
                          f"{where}")
-            code = allocs[0].stack[-1].line if allocs[0].stack else ""
+            frames = allocs[0].frames
+            code = linecache.getline(frames[-1][0], frames[-1][1]).strip() if frames else ""
             if code:
                 lines.append(f"{'':>10}  {'':>5}  {'':<14}    {code}")
         return "\n".join(lines)
@@ -157,13 +165,17 @@ class Tracker:
         return f"<ffikit.Tracker {len(self.leaks())} live of {self.total_allocations} tracked>"
 
 
-def _user_stack(depth: int) -> traceback.StackSummary:
+def _user_frames(depth: int) -> tuple:
     frame = sys._getframe(2)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)
-                                                 ).startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
-    stack = traceback.extract_stack(frame, limit=depth)
-    return stack
+    frames = []
+    while frame is not None and len(frames) < depth:
+        code = frame.f_code
+        frames.append((code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    frames.reverse()
+    return tuple(frames)
 
 
 @contextlib.contextmanager

@@ -320,11 +320,15 @@ def _bit_property(m, store: str, first_byte: int, plat: Platform, storage: type)
             return getattr(self, store)
         return int.from_bytes(bytes(getattr(self, store)), "little")
 
-    def get(self):
-        value = (read_raw(self) >> shift) & mask
-        if signed and value & sign_bit:
-            value -= 1 << width
-        return bool(value) if is_bool else value
+    if as_word and not signed and not is_bool:
+        def get(self):  # the common case, kept to one ctypes read and two int ops
+            return (getattr(self, store) >> shift) & mask
+    else:
+        def get(self):
+            value = (read_raw(self) >> shift) & mask
+            if signed and value & sign_bit:
+                value -= 1 << width
+            return bool(value) if is_bool else value
 
     def set_(self, value):
         if value.__class__ is not int:

@@ -212,3 +212,14 @@ class TestProperty:
         assert ctypes.string_at(ctypes.addressof(v), n * itemsize) == \
             raw[offset:offset + n * itemsize]
         assert ctypes.addressof(v) == ffikit.address(source) + offset  # zero-copy
+
+
+class TestNamesWithoutDefs:
+    def test_types_from_earlier_cdef_resolve(self):
+        defs = ffikit.cdef("typedef struct { int id; double score; } ViewedRecord;")
+        records = ffikit.view(bytearray(32), "ViewedRecord[]")
+        assert type(records[0]) is defs.ViewedRecord and len(records) == 2
+
+    def test_unknown_name_still_fails_clearly(self):
+        with pytest.raises(ffikit.DeclarationError, match="unknown type name 'NoSuchRecord'"):
+            ffikit.view(bytearray(8), "NoSuchRecord")

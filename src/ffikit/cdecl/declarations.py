@@ -15,7 +15,7 @@ from ..errors import DeclarationError
 from . import layout as _layout
 from .constexpr import NotConstant, eval_macro
 from .model import Array, CType, Enum, FunctionDecl, GlobalVar, StructOrUnion, Typedef, resolve
-from .parse import ParseResult, parse
+from .parse import _KEYWORDS, ParseResult, parse
 from .prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from .preprocess import preprocess
 from .to_ctypes import to_ctypes
@@ -134,6 +134,16 @@ class Declarations:
             model = _with_dims(self.typeof(dims.group(1)), dims.group(2), text, self)
             self._typeof_cache[text] = model
             return model
+        lead = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", text)
+        if lead is not None:
+            name = lead.group(1)
+            if name not in _KEYWORDS and name not in self.types and \
+                    name not in _builtins(self.platform):
+                close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
+                raise DeclarationError(
+                    f"unknown type name '{name}' in {text!r}",
+                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                    + "declare it with cdef(...), or pass defs= with the declarations that do")
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")

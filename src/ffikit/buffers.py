@@ -29,6 +29,7 @@ _CData = ctypes._SimpleCData.__mro__[1]  # ctypes' private _CData base
 _memoryview_address = _pybuffer.memoryview_address
 _BUF_OFFSET = _pybuffer._BUF_OFFSET
 _read_pointer = ctypes.c_void_p.from_address
+_addressof = ctypes.addressof
 # Exact types that are buffers and never ctypes objects: the fast path skips every check.
 _PLAIN_BUFFERS = {bytes, bytearray, memoryview, array.array, mmap.mmap}
 _SOURCE = "_ffikit_source"  # instance-dict key holding the source memoryview (the export)
@@ -227,14 +228,15 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     """
     fast = _fast_cache.get(ctype) if type(obj) in _PLAIN_BUFFERS else None
     if fast is not None and not (offset or count or defs or unaligned):
-        # The common case, with the same checks as below in fewer steps.
-        mv = memoryview(obj)
-        if mv.c_contiguous and not mv.readonly and mv.nbytes >= fast[1]:
-            addr = _read_pointer(id(mv) + _BUF_OFFSET).value
-            if addr % fast[2] == 0:
-                result = fast[0].from_address(addr)
-                result.__dict__[_SOURCE] = mv
-                return result
+        # The common case: CPython's from_buffer checks size, writability and
+        # contiguity, holds the export and keeps obj alive, all in C.  Anything
+        # unusual falls through to the general path, which explains itself.
+        try:
+            result = fast[0].from_buffer(obj)
+        except (TypeError, ValueError):
+            result = None
+        if result is not None and _addressof(result) % fast[2] == 0:
+            return result
     return _view(obj, ctype, offset, count, unaligned, defs)
 
 

@@ -223,3 +223,9 @@ class TestNamesWithoutDefs:
     def test_unknown_name_still_fails_clearly(self):
         with pytest.raises(ffikit.DeclarationError, match="unknown type name 'NoSuchRecord'"):
             ffikit.view(bytearray(8), "NoSuchRecord")
+
+    def test_a_later_cdef_of_the_same_name_wins(self):
+        ffikit.cdef("typedef struct { int a; } RedefinedRec;")
+        assert ctypes.sizeof(ffikit.view(bytearray(8), "RedefinedRec")) == 4
+        ffikit.cdef("typedef struct { double a; } RedefinedRec;")
+        assert ctypes.sizeof(ffikit.view(bytearray(8), "RedefinedRec")) == 8

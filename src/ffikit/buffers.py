@@ -67,7 +67,7 @@ def _spec(ctype: Any, defs=None) -> _Spec:
     if isinstance(ctype, type) and issubclass(ctype, _CData):
         spec = _Spec(_c_spelling(ctype), ctype, 1)
     else:
-        from .cdecl.declarations import _owner
+        from .cdecl.declarations import _default_declarations, _owner
         from .cdecl.model import Array, CType
         from .cdecl.to_ctypes import to_ctypes
 
@@ -78,15 +78,18 @@ def _spec(ctype: Any, defs=None) -> _Spec:
         owner = _owner(ctype, defs)
         model = owner.typeof(ctype)
         platform = owner.platform
+        if defs is None and owner is not _default_declarations():
+            key = None  # found among earlier cdefs: a later one may mean another type
         text = ctype if isinstance(ctype, str) else model.c_name()
         if isinstance(model, Array) and model.length is None:
             spec = _Spec(text, to_ctypes(model.item, platform), None)
         else:
             spec = _Spec(text, to_ctypes(model, platform), 1)
-    try:
-        _spec_cache[key] = spec
-    except TypeError:
-        pass
+    if key is not None:
+        try:
+            _spec_cache[key] = spec
+        except TypeError:
+            pass
     return spec
 
 

@@ -280,7 +280,7 @@ def _view(obj, ctype, offset, count, unaligned, defs):
         vtype = spec.item
         size = spec.size
         label = spec.text
-        if _BUF_OFFSET and defs is None:
+        if defs is None and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)
     if offset + size > nbytes:
         raise BufferTooSmall(

@@ -212,3 +212,20 @@ class TestProperty:
         assert ctypes.string_at(ctypes.addressof(v), n * itemsize) == \
             raw[offset:offset + n * itemsize]
         assert ctypes.addressof(v) == ffikit.address(source) + offset  # zero-copy
+
+
+class TestNamesWithoutDefs:
+    def test_types_from_earlier_cdef_resolve(self):
+        defs = ffikit.cdef("typedef struct { int id; double score; } ViewedRecord;")
+        records = ffikit.view(bytearray(32), "ViewedRecord[]")
+        assert type(records[0]) is defs.ViewedRecord and len(records) == 2
+
+    def test_unknown_name_still_fails_clearly(self):
+        with pytest.raises(ffikit.DeclarationError, match="unknown type name 'NoSuchRecord'"):
+            ffikit.view(bytearray(8), "NoSuchRecord")
+
+    def test_a_later_cdef_of_the_same_name_wins(self):
+        ffikit.cdef("typedef struct { int a; } RedefinedRec;")
+        assert ctypes.sizeof(ffikit.view(bytearray(8), "RedefinedRec")) == 4
+        ffikit.cdef("typedef struct { double a; } RedefinedRec;")
+        assert ctypes.sizeof(ffikit.view(bytearray(8), "RedefinedRec")) == 8

@@ -29,6 +29,7 @@ _CData = ctypes._SimpleCData.__mro__[1]  # ctypes' private _CData base
 _memoryview_address = _pybuffer.memoryview_address
 _BUF_OFFSET = _pybuffer._BUF_OFFSET
 _read_pointer = ctypes.c_void_p.from_address
+_addressof = ctypes.addressof
 # Exact types that are buffers and never ctypes objects: the fast path skips every check.
 _PLAIN_BUFFERS = {bytes, bytearray, memoryview, array.array, mmap.mmap}
 _SOURCE = "_ffikit_source"  # instance-dict key holding the source memoryview (the export)
@@ -66,7 +67,7 @@ def _spec(ctype: Any, defs=None) -> _Spec:
     if isinstance(ctype, type) and issubclass(ctype, _CData):
         spec = _Spec(_c_spelling(ctype), ctype, 1)
     else:
-        from .cdecl import Declarations, typeof
+        from .cdecl.declarations import _default_declarations, _owner
         from .cdecl.model import Array, CType
         from .cdecl.to_ctypes import to_ctypes
 
@@ -74,17 +75,21 @@ def _spec(ctype: Any, defs=None) -> _Spec:
             raise TypeError(
                 f"a C type is given as text ('double[]'), a ctypes type or a model type, "
                 f"not {type(ctype).__name__}")
-        model = (defs.typeof(ctype) if isinstance(defs, Declarations) else typeof(ctype))
-        platform = getattr(defs, "platform", None)
+        owner = _owner(ctype, defs)
+        model = owner.typeof(ctype)
+        platform = owner.platform
+        if defs is None and owner is not _default_declarations():
+            key = None  # found among earlier cdefs: a later one may mean another type
         text = ctype if isinstance(ctype, str) else model.c_name()
         if isinstance(model, Array) and model.length is None:
             spec = _Spec(text, to_ctypes(model.item, platform), None)
         else:
             spec = _Spec(text, to_ctypes(model, platform), 1)
-    try:
-        _spec_cache[key] = spec
-    except TypeError:
-        pass
+    if key is not None:
+        try:
+            _spec_cache[key] = spec
+        except TypeError:
+            pass
     return spec
 
 
@@ -226,14 +231,15 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     """
     fast = _fast_cache.get(ctype) if type(obj) in _PLAIN_BUFFERS else None
     if fast is not None and not (offset or count or defs or unaligned):
-        # The common case, with the same checks as below in fewer steps.
-        mv = memoryview(obj)
-        if mv.c_contiguous and not mv.readonly and mv.nbytes >= fast[1]:
-            addr = _read_pointer(id(mv) + _BUF_OFFSET).value
-            if addr % fast[2] == 0:
-                result = fast[0].from_address(addr)
-                result.__dict__[_SOURCE] = mv
-                return result
+        # The common case: CPython's from_buffer checks size, writability and
+        # contiguity, holds the export and keeps obj alive, all in C.  Anything
+        # unusual falls through to the general path, which explains itself.
+        try:
+            result = fast[0].from_buffer(obj)
+        except (TypeError, ValueError):
+            result = None
+        if result is not None and _addressof(result) % fast[2] == 0:
+            return result
     return _view(obj, ctype, offset, count, unaligned, defs)
 
 
@@ -274,7 +280,7 @@ def _view(obj, ctype, offset, count, unaligned, defs):
         vtype = spec.item
         size = spec.size
         label = spec.text
-        if _BUF_OFFSET and defs is None:
+        if defs is None and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)
     if offset + size > nbytes:
         raise BufferTooSmall(

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _pages, tracking
-from .buffers import _readonly_type, _spec
+from .buffers import _readonly_type, _spec, _spec_cache
 from .errors import MemoryReleased, ReadOnlyBuffer
 
 __all__ = ["Memory", "Adopted", "Block", "Arena", "Pool", "alloc", "adopt"]
@@ -77,8 +77,11 @@ class Memory(mmap.mmap):
             _pages.protect(base + mapped, PAGE, "none")  # memoryview(m) spans it: use .region()
         if guard_before:
             _pages.protect(base, PAGE, "none")
-        self._ffikit_pin = memoryview(self)  # no resize while ffikit owns it
         return self
+
+    def resize(self, newsize: int) -> None:
+        raise BufferError("ffikit.Memory cannot be resized: C may hold its address; "
+                          "allocate a new block and copy")
 
     def __init__(self, *args, **kwargs):  # mmap.__init__ takes the mapping arguments
         pass
@@ -105,30 +108,33 @@ class Memory(mmap.mmap):
 
     @property
     def view(self):
-        """The typed ctypes view (read-only while the memory is protected read-only)."""
+        """A typed ctypes view of the region (read-only while protected read-only).
+
+        Each access makes a new view; a view holds an export, so ``free()`` is
+        refused while one is alive.
+        """
         state = self._ffikit_state
         if state.freed:
             raise _released("this ffikit.Memory")
-        if state.view is None:
-            vtype = state.item if state.count == 1 else state.item * state.count
-            start = state.address - state.base
-            region = self._ffikit_pin[start:start + state.size]
-            if state.protection in ("r", "none", "rx"):
-                state.view = _readonly_type(vtype).from_address(state.address)
-            else:
-                state.view = vtype.from_address(state.address)
-            state.view.__dict__["_ffikit_source"] = region
-        return state.view
+        vtype = state.item if state.count == 1 else state.item * state.count
+        if state.protection != "rw":
+            vtype = _readonly_type(vtype)
+        result = vtype.from_address(state.address)
+        result.__dict__["_ffikit_source"] = self._region()
+        return result
 
     def region(self) -> memoryview:
-        """A memoryview (format 'B') of exactly the region (``memoryview(m)`` may be larger
-        when guard pages or alignment padding surround it)."""
-        state = self._ffikit_state
-        if state.freed:
+        """A memoryview (format 'B') of exactly the region (``memoryview(m)`` is larger
+        when a guard page or alignment padding surrounds it)."""
+        if self._ffikit_state.freed:
             raise _released("this ffikit.Memory")
+        mv = self._region()
+        return mv.toreadonly() if self._ffikit_state.protection in ("r", "rx") else mv
+
+    def _region(self) -> memoryview:
+        state = self._ffikit_state
         start = state.address - state.base
-        mv = self._ffikit_pin[start:start + state.size]
-        return mv.toreadonly() if state.protection in ("r", "rx") else mv
+        return memoryview(self)[start:start + state.size]
 
     # --- lifetime --------------------------------------------------------------
     def free(self) -> None:
@@ -143,14 +149,9 @@ class Memory(mmap.mmap):
         state = self._ffikit_state
         if state.freed:
             return
-        state.view = None
-        if state.protection != "rw":
-            _pages.protect(state.base, state.total, "rw")
-        self._ffikit_pin.release()
         try:
             mmap.mmap.close(self)
         except BufferError:
-            self._ffikit_pin = memoryview(self)
             raise BufferError(
                 "ffikit.Memory.free: views of this memory are still alive (a memoryview, "
                 ".view object or NumPy array); delete them first — nothing was freed") from None
@@ -184,7 +185,6 @@ class Memory(mmap.mmap):
         length = _round_up(state.address + state.size, PAGE) - start
         _pages.protect(start, length, mode)
         state.protection = mode
-        state.view = None
 
     def __setitem__(self, index, value) -> None:
         if self._ffikit_state.protection != "rw":
@@ -209,14 +209,12 @@ class Memory(mmap.mmap):
 
 
 class _State:
-    __slots__ = ("base", "address", "size", "item", "count", "total", "freed", "view",
-                 "protection")
+    __slots__ = ("base", "address", "size", "item", "count", "total", "freed", "protection")
 
     def __init__(self, base, address, size, item, count, total):
         self.base, self.address, self.size = base, address, size
         self.item, self.count, self.total = item, count, total
         self.freed = False
-        self.view = None
         self.protection = "rw"
 
 
@@ -353,7 +351,11 @@ class Adopted:
 
 
 def _call_free(deallocate: Callable, address: int) -> None:
-    deallocate(address)
+    # C deallocators (ffikit-bound or raw ctypes) take a pointer; Python ones an int.
+    if hasattr(deallocate, "cfunc") or isinstance(deallocate, ctypes._CFuncPtr):
+        deallocate(ctypes.c_void_p(address))
+    else:
+        deallocate(address)
 
 
 def adopt(address_or_pointer: Any, size: int | None = None, *, free: Any, ctype: Any = None,
@@ -397,14 +399,16 @@ def adopt(address_or_pointer: Any, size: int | None = None, *, free: Any, ctype:
 class Block:
     """A piece of an :class:`Arena` or :class:`Pool`: a real address C can use."""
 
-    __slots__ = ("_owner", "_generation", "address_", "size", "ctype", "__weakref__")
+    __slots__ = ("_owner", "_generation", "address_", "size", "ctype", "count", "__weakref__")
 
-    def __init__(self, owner, generation: int, address: int, size: int, item: type | None):
+    def __init__(self, owner, generation: int, address: int, size: int, item: type | None,
+                 count: int = 1):
         self._owner = owner
         self._generation = generation
         self.address_ = address
         self.size = size
         self.ctype = item
+        self.count = count
 
     @property
     def address(self) -> int:
@@ -414,12 +418,17 @@ class Block:
 
     @property
     def view(self):
-        """A typed ctypes view (raw bytes when no type was given)."""
+        """A typed ctypes view (bytes when no type was given); an export of the owner's
+        memory, so ``reset()``/``close()`` are refused while it lives."""
         address = self.address
-        item = self.ctype or ctypes.c_ubyte
-        n = self.size // ctypes.sizeof(item)
-        result = (item if n == 1 and self.ctype else item * n).from_address(address)
-        result.__dict__["_ffikit_source"] = self._owner
+        if self.ctype is None:
+            vtype = ctypes.c_ubyte * self.size
+        else:
+            vtype = self.ctype if self.count == 1 else self.ctype * self.count
+        result = vtype.from_address(address)
+        start = address - self._owner._base
+        result.__dict__["_ffikit_source"] = memoryview(self._owner._memory)[
+            start:start + ctypes.sizeof(vtype)]
         return result
 
     def __repr__(self) -> str:
@@ -458,20 +467,26 @@ class Arena:
             raise _released("this Arena")
         if ctype is None:
             item, size, align = None, count, self.align
+        elif type(ctype) is str and defs is None and ctype in _spec_cache:
+            spec = _spec_cache[ctype]
+            item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
         else:
             spec = _spec(ctype, defs)
             item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
-        with self._lock:
-            start = (self.used + align - 1) & -align
-            end = start + size
-            if end > self.capacity:
-                raise MemoryError(
-                    f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
-                    f"{self.capacity} free); reset() it or make a bigger Arena")
-            self.used = end
-            if end > self.high_water:
-                self.high_water = end
-        block = Block(self, self._generation, self._base + start, size, item)
+        lock = self._lock
+        lock.acquire()  # (not 'with': the context manager doubles the cost of a bump)
+        start = (self.used + align - 1) & -align
+        end = start + size
+        if end > self.capacity:
+            lock.release()
+            raise MemoryError(
+                f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
+                f"{self.capacity} free); reset() it or make a bigger Arena")
+        self.used = end
+        if end > self.high_water:
+            self.high_water = end
+        lock.release()
+        block = Block(self, self._generation, self._base + start, size, item, count)
         if tracking.ACTIVE:
             tracking.record("arena block", block, size, self._base + start)
         return block
@@ -551,16 +566,19 @@ class Pool:
             if spec.item_size > self.block_size:
                 raise ValueError(f"Pool.alloc: '{spec.text}' is {spec.item_size} bytes, blocks "
                                  f"are {self.block_size}")
-        with self._lock:
-            if self._memory.freed:
-                raise _released("this Pool")
-            if not self._free:
-                raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
-                                  "or make a bigger Pool")
-            index = self._free.pop()
-            self.in_use += 1
-            if self.in_use > self.high_water:
-                self.high_water = self.in_use
+        if self._memory.freed:
+            raise _released("this Pool")
+        lock = self._lock
+        lock.acquire()
+        if not self._free:
+            lock.release()
+            raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
+                              "or make a bigger Pool")
+        index = self._free.pop()
+        self.in_use += 1
+        if self.in_use > self.high_water:
+            self.high_water = self.in_use
+        lock.release()
         block = Block(self, self._generation, self._base + index * self.block_size,
                       self.block_size, item)
         self._live[index] = block
@@ -572,7 +590,7 @@ class Pool:
         """Give a block back (it raises MemoryReleased afterwards)."""
         if block._owner is not self:
             raise ValueError("Pool.release: this block belongs to another pool or arena")
-        index = (block.address - self._base) // self.block_size
+        index = (block.address_ - self._base) // self.block_size
         with self._lock:
             if self._live.get(index) is not block:
                 raise ValueError("Pool.release: block already released")

@@ -15,7 +15,7 @@ from ..errors import DeclarationError
 from . import layout as _layout
 from .constexpr import NotConstant, eval_macro
 from .model import Array, CType, Enum, FunctionDecl, GlobalVar, StructOrUnion, Typedef, resolve
-from .parse import ParseResult, parse
+from .parse import _KEYWORDS, ParseResult, parse
 from .prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from .preprocess import preprocess
 from .to_ctypes import to_ctypes
@@ -134,6 +134,16 @@ class Declarations:
             model = _with_dims(self.typeof(dims.group(1)), dims.group(2), text, self)
             self._typeof_cache[text] = model
             return model
+        lead = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", text)
+        if lead is not None:
+            name = lead.group(1)
+            if name not in _KEYWORDS and name not in self.types and \
+                    name not in _builtins(self.platform):
+                close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
+                raise DeclarationError(
+                    f"unknown type name '{name}' in {text!r}",
+                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                    + "declare it with cdef(...), or pass defs= with the declarations that do")
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")
@@ -296,7 +306,15 @@ def _memoised(key, make) -> Declarations:
         return found
     result = make()
     with _memo_lock:
-        return _memo.setdefault(key, result)
+        found = _memo.setdefault(key, result)
+        if found is result:
+            _recent.append(result)
+        return found
+
+
+# Declarations made so far, newest last: type names used without ``defs=``
+# (``ffikit.view(buf, "Student[]")``) resolve against them.
+_recent: list[Declarations] = []
 
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -406,13 +424,39 @@ def _default_declarations() -> Declarations:
 
 
 def typeof(spec: str | CType | type, defs: Declarations | None = None) -> CType:
-    """The model type for ``spec`` (built-in names only unless ``defs`` is given)."""
-    return (defs or _default_declarations()).typeof(spec)
+    """The model type for ``spec``.
+
+    Without ``defs``, built-in names come first, then the names of every
+    ``cdef``/``include`` made so far, the newest first.
+    """
+    return _owner(spec, defs).typeof(spec)
 
 
 def ctype_of(spec: str | CType | type, defs: Declarations | None = None) -> type:
-    """The ctypes type for ``spec`` (built-in names only unless ``defs`` is given)."""
-    return (defs or _default_declarations()).ctype(spec)
+    """The ctypes type for ``spec`` (names resolved as :func:`typeof` does)."""
+    return _owner(spec, defs).ctype(spec)
+
+
+def _owner(spec, defs: Declarations | None) -> Declarations:
+    """The declarations that know ``spec``'s names."""
+    if defs is not None:
+        return defs
+    default = _default_declarations()
+    if not isinstance(spec, str):
+        return default
+    try:
+        default.typeof(spec)
+        return default
+    except DeclarationError as exc:
+        for candidate in reversed(_recent):
+            if candidate is default:
+                continue
+            try:
+                candidate.typeof(spec)
+                return candidate
+            except DeclarationError:
+                continue
+        raise exc from None
 
 
 # Keep the names used only by type checkers and re-exports referenced.

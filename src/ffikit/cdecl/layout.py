@@ -10,6 +10,7 @@ can be printed, compared with a compiler, or fed to another backend.
 
 from __future__ import annotations
 
+import functools
 import platform as _platform_mod
 import sys
 from dataclasses import dataclass, field
@@ -99,8 +100,9 @@ _ALIASES = {
 }
 
 
+@functools.cache
 def host_platform() -> Platform:
-    """The platform this interpreter runs on."""
+    """The platform this interpreter runs on (from ``sys.platform`` and the machine)."""
     machine = _platform_mod.machine().lower()
     arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
     if sys.platform.startswith("win"):
@@ -131,10 +133,23 @@ def get_platform(name: str | Platform | None = None) -> Platform:
     raise ValueError(f"unknown platform {name!r}; known platforms: {known}")
 
 
-def _incomplete(ctype: CType, why: str) -> DeclarationError:
+_INCOMPLETE_HINTS = {
+    "struct": "define its members, or use it only behind a pointer ('{name} *')",
+    "array": "give the array a length, or use a pointer ('{item} *')",
+    "void": "use 'void *' for untyped memory",
+    "function": "use a function pointer ('{fptr}')",
+}
+
+
+def _incomplete(ctype: CType, why: str, kind: str) -> DeclarationError:
+    """The error for asking the size of a type that has none."""
+    hint = _INCOMPLETE_HINTS[kind].format(
+        name=ctype.c_name(),
+        item=ctype.item.c_name() if isinstance(ctype, Array) else "",
+        fptr=ctype.c_name("(*)") if isinstance(ctype, FunctionType) else "",
+    )
     return DeclarationError(
-        f"type '{ctype.c_name()}' is incomplete: {why}",
-        hint="define the struct/array fully, or use it only behind a pointer",
+        f"type '{ctype.c_name()}' is incomplete ({why}), so it has no size", hint=hint
     )
 
 
@@ -196,21 +211,21 @@ def _size_align(ctype: CType, plat: Platform) -> tuple[int, int]:
         return plat.pointer_size, plat.pointer_size
     if isinstance(t, Array):
         if t.length is None:
-            raise _incomplete(t, "an array of unknown length has no size")
+            raise _incomplete(t, "an array of unknown length", "array")
         size, align = _size_align(t.item, plat)
         return size * t.length, align
     if isinstance(t, StructOrUnion):
         if t.fields is None:
-            raise _incomplete(t, "it is declared but its members are not")
+            raise _incomplete(t, "declared without its members", "struct")
         lay = layout(t, plat)
         return lay.size, lay.alignment
     if isinstance(t, Enum):
         size = _enum_info(t, plat)[0]
         return size, size
     if isinstance(t, Void):
-        raise _incomplete(t, "void has no size")
+        raise _incomplete(t, "void has no values", "void")
     if isinstance(t, FunctionType):
-        raise _incomplete(t, "a function has no size; use a function pointer")
+        raise _incomplete(t, "a function, not a pointer to one", "function")
     raise TypeError(f"cannot size {ctype!r}")
 
 
@@ -296,10 +311,55 @@ def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
     if cached is not None:
         return cached
     if t.fields is None:
-        raise _incomplete(t, "it is declared but its members are not")
+        raise _incomplete(t, "declared without its members", "struct")
+    _check_members(t, plat)
     result = (_msvc_layout if plat.is_windows else _sysv_layout)(t, plat)
     _LAYOUT_CACHE[key] = result
     return result
+
+
+def _check_members(t: StructOrUnion, plat: Platform) -> None:
+    """Every member needs a size, except a struct's last member ``T[]``."""
+    fields = t.fields or ()
+    for index, f in enumerate(fields):
+        ftype = resolve(f.type)
+        where = f"member '{f.name or '(anonymous)'}' of {t.c_name()}"
+        if isinstance(ftype, Array) and ftype.length is None:
+            if t.is_union or index != len(fields) - 1:
+                rule = ("a union member may not be a flexible array" if t.is_union
+                        else "only a struct's last member may be a flexible array")
+                raise DeclarationError(
+                    f"{where} has type '{f.type.c_name()}' with no length: {rule}",
+                    hint="give the array a length, or move it to the end of a struct",
+                )
+            ftype = ftype.item
+        try:
+            _size_align(ftype, plat)
+        except DeclarationError as error:
+            raise DeclarationError(f"{where}: {error.message}", hint=error.hint) from None
+        if f.bitwidth is not None:
+            _check_bitfield(t, f, plat, where)
+
+
+def _check_bitfield(t: StructOrUnion, f, plat: Platform, where: str) -> None:
+    ftype = resolve(f.type)
+    if not ((isinstance(ftype, Primitive) and ftype.is_integer) or isinstance(ftype, Enum)):
+        raise DeclarationError(
+            f"{where} is a bitfield of non-integer type '{f.type.c_name()}'",
+            hint="bitfields need an integer or enum type",
+        )
+    bits = 1 if ftype == Primitive("_Bool") else _size_align(ftype, plat)[0] * 8
+    if f.bitwidth < 0 or f.bitwidth > bits:
+        raise DeclarationError(
+            f"{where}: bitfield width {f.bitwidth} is outside 0..{bits} for "
+            f"'{f.type.c_name()}'",
+            hint=f"use a width of at most {bits}, or a wider type",
+        )
+    if f.bitwidth == 0 and f.name is not None:
+        raise DeclarationError(
+            f"{where}: a named bitfield may not have width 0",
+            hint="drop the name ('int : 0;') to start a new storage unit",
+        )
 
 
 def _round_up(value: int, align: int) -> int:
@@ -456,13 +516,16 @@ def _msvc_layout(t: StructOrUnion, plat: Platform) -> Layout:
         if f.bitwidth is not None:
             width = f.bitwidth
             if t.is_union:
-                align = max(align, falign)
+                if width:  # a ':0' member of a union occupies nothing
+                    align = max(align, falign)
+                    end = max(end, size)
                 members.append(FieldLayout(f.name, f.type, 0, size, 0, width))
-                end = max(end, size)
                 continue
             if width == 0:
+                # After a bitfield, ':0' closes its unit and aligns for its own type;
+                # anywhere else MSVC ignores it.
                 if unit_start is not None:
-                    offset = unit_start + unit_size
+                    offset = _round_up(unit_start + unit_size, falign)
                     unit_start = None
                 members.append(FieldLayout(f.name, f.type, offset, size, offset * 8, 0))
                 continue

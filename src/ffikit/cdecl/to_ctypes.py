@@ -11,6 +11,8 @@ struct class carries ``_ffikit_type_`` (the model type) and
 from __future__ import annotations
 
 import ctypes
+import itertools
+import sys
 import threading
 
 from ..errors import DeclarationError
@@ -47,6 +49,17 @@ _NAMED = {
 }
 
 _cache: dict = {}
+_hidden_names = itertools.count()
+
+
+def _hidden(kind: str) -> str:
+    """A member name no C field and no other generated class uses.
+
+    ``_anonymous_`` copies every member of an anonymous struct onto the outer
+    class, so padding/storage names must be unique across classes, not just
+    within one.
+    """
+    return f"_ffikit_{kind}_{next(_hidden_names)}"
 _lock = threading.RLock()
 
 
@@ -60,6 +73,9 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
     key = (ctype, plat.name)
     found = _cache.get(key)
     if found is not None:
+        if isinstance(ctype, StructOrUnion) and found._ffikit_layout_ is None \
+                and ctype.fields is not None:
+            _complete_class(found, ctype, plat)  # it was opaque when first mapped
         return found
     with _lock:
         found = _cache.get(key)
@@ -157,11 +173,37 @@ def _struct_class(t: StructOrUnion, plat: Platform) -> type:
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
         cls._ffikit_layout_ = None
+        cls.__init__ = _opaque_init
         return cls
-    lay = layout(t, plat)
-    cls._ffikit_layout_ = lay
-    _fill_struct(cls, t, lay, plat)
+    try:
+        lay = layout(t, plat)
+        cls._ffikit_layout_ = lay
+        _fill_struct(cls, t, lay, plat)
+    except BaseException:
+        _cache.pop((t, plat.name), None)  # no half-built class for the next caller
+        raise
     return cls
+
+
+def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
+    """Give a class made while ``t`` was opaque its members, now that it has them."""
+    with _lock:
+        if cls._ffikit_layout_ is not None:
+            return
+        lay = layout(t, plat)
+        del cls.__init__
+        _fill_struct(cls, t, lay, plat)
+        cls._ffikit_layout_ = lay
+
+
+def _opaque_init(self, *args, **kwargs) -> None:
+    """Opaque structs exist only behind pointers that C hands out."""
+    t = type(self)._ffikit_type_
+    raise DeclarationError(
+        f"cannot create a '{t.c_name()}': it is opaque (declared without its members), "
+        "so its size is unknown",
+        hint=f"receive a '{t.c_name()} *' from C, or declare the members",
+    )
 
 
 def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> None:
@@ -175,8 +217,8 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         if sized:
             first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
             last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
-            store = f"_ffikit_bits{len(fields)}"
-            fields.append((store, ctypes.c_uint8 * (last - first), first))
+            store = _hidden("bits")
+            fields.append((store, _bit_storage(last - first, first, lay.alignment), first))
             bitfields.extend((m, store, first) for m in sized if m.name is not None)
         run.clear()
 
@@ -192,7 +234,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         else:
             ctype = to_ctypes(m.type, plat)
         if m.name is None:
-            fname = f"_ffikit_anon{len(anonymous)}"
+            fname = _hidden("anon")
             anonymous.append(fname)
         else:
             fname = m.name
@@ -208,13 +250,13 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     cursor = 0
     for fname, ctype, off in fields if t.is_union else sorted(fields, key=lambda f: f[2]):
         if not t.is_union and off > cursor:
-            ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (off - cursor)))
+            ordered.append((_hidden("pad"), ctypes.c_uint8 * (off - cursor)))
         ordered.append((fname, ctype))
         cursor = max(cursor, off + ctypes.sizeof(ctype))
     if t.is_union:
-        ordered.append(("_ffikit_size", ctypes.c_uint8 * lay.size))
+        ordered.append((_hidden("size"), ctypes.c_uint8 * lay.size))
     elif lay.size > cursor:
-        ordered.append((f"_ffikit_pad{len(ordered)}", ctypes.c_uint8 * (lay.size - cursor)))
+        ordered.append((_hidden("pad"), ctypes.c_uint8 * (lay.size - cursor)))
 
     if anonymous:
         cls._anonymous_ = anonymous
@@ -222,8 +264,9 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         cls._pack_ = 1
         cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
     cls._fields_ = ordered
+    storage = dict(ordered)
     for m, store, first in bitfields:
-        setattr(cls, m.name, _bit_property(m, store, first, plat))
+        setattr(cls, m.name, _bit_property(m, store, first, plat, storage[store]))
     types_by_name = dict(ordered)
     for fname in anonymous:
         for attr, value in vars(types_by_name[fname]).items():
@@ -241,40 +284,72 @@ def _is_flexible(t: CType) -> bool:
     return isinstance(r, Array) and r.length is None
 
 
-def _bit_property(m, store: str, first_byte: int, plat: Platform) -> property:
+_WORDS = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+
+
+def _bit_storage(nbytes: int, offset: int, struct_align: int) -> type:
+    """The ctypes member holding a run of bitfields.
+
+    An unsigned integer when it is 1/2/4/8 bytes at an offset aligned for it
+    and no more aligned than the struct (fast: one ctypes read); raw bytes
+    otherwise.  Either way ctypes' own bitfield placement is never used.
+    """
+    word = _WORDS.get(nbytes)
+    if word is not None and offset % nbytes == 0 and nbytes <= struct_align:
+        return word
+    return ctypes.c_uint8 * nbytes
+
+
+def _bit_property(m, store: str, first_byte: int, plat: Platform, storage: type) -> property:
     shift = m.bit_offset - first_byte * 8
     width = m.bit_width
     mask = (1 << width) - 1
+    clear = ~(mask << shift)
+    sign_bit = 1 << (width - 1)
     r = resolve(m.type)
     signed = isinstance(r, (Primitive, Enum)) and r != Primitive("_Bool") and int_info(r, plat)[1]
     is_bool = isinstance(r, Primitive) and r.name == "_Bool"
-    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, mask)
+    lo, hi = (-sign_bit, sign_bit - 1) if signed else (0, mask)
     name = m.name
+    as_word = not issubclass(storage, ctypes.Array)
+    if sys.byteorder != "little":  # pragma: no cover - every supported ABI is little-endian
+        raise NotImplementedError("bitfields on big-endian hosts")
 
-    def get(self):
-        raw = int.from_bytes(bytes(getattr(self, store)), "little")
-        value = (raw >> shift) & mask
-        if signed and value >> (width - 1):
-            value -= 1 << width
-        return bool(value) if is_bool else value
+    def read_raw(self) -> int:
+        if as_word:
+            return getattr(self, store)
+        return int.from_bytes(bytes(getattr(self, store)), "little")
+
+    if as_word and not signed and not is_bool:
+        def get(self):  # the common case, kept to one ctypes read and two int ops
+            return (getattr(self, store) >> shift) & mask
+    else:
+        def get(self):
+            value = (read_raw(self) >> shift) & mask
+            if signed and value & sign_bit:
+                value -= 1 << width
+            return bool(value) if is_bool else value
 
     def set_(self, value):
-        if isinstance(value, bool):
-            value = int(value)
-        if not isinstance(value, int):
-            raise TypeError(
-                f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
-                f"not {type(value).__name__}"
-            )
+        if value.__class__ is not int:
+            if isinstance(value, bool):
+                value = int(value)
+            elif not isinstance(value, int):
+                raise TypeError(
+                    f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
+                    f"not {type(value).__name__}"
+                )
         if not lo <= value <= hi:
             raise ValueError(
                 f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
                 f"which holds {lo}..{hi}"
             )
-        buf = getattr(self, store)
-        raw = int.from_bytes(bytes(buf), "little")
-        raw = (raw & ~(mask << shift)) | ((value & mask) << shift)
-        ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
+        raw = (read_raw(self) & clear) | ((value & mask) << shift)
+        if as_word:
+            setattr(self, store, raw)
+        else:
+            buf = getattr(self, store)
+            ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
 
     return _BitfieldProperty(get, set_, None, f"bitfield {r.c_name()} {name} : {width}")
 

@@ -48,7 +48,10 @@ class _Emitter:
                 return
             self.done.add(("typedef", t.name))
             if isinstance(target, (m.StructOrUnion, m.Enum)) and target.name is None:
-                self.lines.append(f"typedef {self.body(target)} {t.name};")
+                text = f"typedef {self.body(target)} {t.name};"
+                if isinstance(target, m.StructOrUnion):
+                    text = self.define(target, text)
+                self.lines.append(text)
                 return
             if isinstance(target, m.StructOrUnion):  # typedef first: the body may use the name
                 self.need(target, full=False)
@@ -80,14 +83,18 @@ class _Emitter:
             if id(t) in self.done:
                 return
             self.done.add(id(t))
-            self.lines.append(f"{self.body(t)};")
+            self.lines.append(self.define(t, f"{self.body(t)};"))
         elif isinstance(t, m.Enum):
             if t.name is not None and id(t) not in self.done:
                 self.done.add(id(t))
                 self.lines.append(f"{self.body(t)};")
 
     def body(self, t: m.CType) -> str:
-        """The definition text of a struct/union/enum (fields' types made ready first)."""
+        """The definition text of a struct/union/enum (fields' types made ready first).
+
+        Layout attributes are spelled back as GCC writes them: ``#pragma pack``
+        around the definition, ``aligned``/``packed`` on the type and members.
+        """
         if isinstance(t, m.Enum):
             members = ", ".join(f"{n} = {v}" for n, v in t.members or ())
             return f"enum {t.name or ''} {{ {members} }}".replace("enum  {", "enum {")
@@ -104,9 +111,21 @@ class _Emitter:
                 decl = ft.c_name(f.name or "")
             if f.bitwidth is not None:
                 decl += f" : {f.bitwidth}"
+            if f.packed:
+                decl += " __attribute__((packed))"
+            if f.aligned:
+                decl += f" __attribute__((aligned({f.aligned})))"
             parts.append(f"    {decl};")
         name = f" {t.name}" if t.name else ""
-        return f"{t.kind}{name} {{\n" + "\n".join(parts) + "\n}"
+        attrs = f" __attribute__((aligned({t.aligned})))" if t.aligned else ""
+        text = f"{t.kind}{attrs}{name} {{\n" + "\n".join(parts) + "\n}"
+        return text
+
+    def define(self, t: m.StructOrUnion, text: str) -> str:
+        """``text`` (ending in ``;``) wrapped in the ``#pragma pack`` in force for ``t``."""
+        if t.pack:
+            return f"#pragma pack(push, {t.pack})\n{text}\n#pragma pack(pop)"
+        return text
 
 
 def c_text(defs: Declarations, functions: Iterable[str], types: Iterable[str]) -> str:

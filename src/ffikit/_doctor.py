@@ -122,7 +122,7 @@ def diagnose(name: str) -> Diagnosis:
         try:
             diagnosis.elf = _elf.read_elf(path)
         except (OSError, _elf.NotElf) as exc:
-            diagnosis.problem = str(exc)
+            diagnosis.problem = diagnosis.problem or str(exc)
         else:
             origin = os.path.dirname(os.path.abspath(path))
             diagnosis.dependencies = [(dep, resolve_dependency(dep, origin))

@@ -3,7 +3,7 @@
 A probe is compiled with :func:`ffikit.build` that ``#include``s the header
 and reports ``sizeof``, ``_Alignof`` and ``offsetof`` of every named member;
 for a bitfield, the bytes of a zeroed struct with the field set to all ones
-(so position and width are both checked).  ffikit's side is
+(``-1`` in C, so the compiler's width shows; position and width are both checked).  ffikit's side is
 :meth:`Declarations.layout` and the ctypes class of the same type.
 """
 
@@ -49,9 +49,13 @@ def struct_names(defs) -> list[str]:
     return names
 
 
-def _all_ones(lay_field, t: m.CType, platform) -> int:
+def _is_bool(t: m.CType) -> bool:
     r = m.resolve(t)
-    if isinstance(r, m.Primitive) and r.name == "_Bool":
+    return isinstance(r, m.Primitive) and r.name == "_Bool"
+
+
+def _all_ones(lay_field, t: m.CType, platform) -> int:
+    if _is_bool(t):
         return 1
     _size, signed = int_info(t, platform)
     return -1 if signed else (1 << lay_field.bit_width) - 1
@@ -76,7 +80,8 @@ def check_layouts(defs, header: str, names: list[str], *, against: str | None = 
             if f.name is None:
                 continue
             if f.is_bitfield:
-                value = _all_ones(f, f.type, defs.platform)
+                # -1 is all ones at whatever width the compiler gives the field
+                value = 1 if _is_bool(f.type) else -1
                 lines.append(f"  {{ {name} v; memset(&v, 0, sizeof v); v.{f.name} = {value}; "
                              f'P("{i} bits {f.name} "); for (size_t k = 0; k < sizeof v; k++) '
                              f'P("%02x", ((unsigned char *)&v)[k]); P("\\n"); }}')

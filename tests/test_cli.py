@@ -226,3 +226,15 @@ class TestDoctor:
         assert result.returncode == 1
         assert "chosen: none: no candidate loaded" in result.stdout
         assert "problem: no candidate file exists" in result.stdout
+
+
+class TestDemo:
+    def test_image_without_pillow_is_usage_error(self, tmp_path, capsys, monkeypatch):
+        monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+        assert cli.main(["demo", "--image", str(tmp_path / "x.png"), "--out", str(tmp_path)]) == 2
+        assert "--image needs Pillow (pip install pillow)" in capsys.readouterr().err
+
+    def test_missing_examples_dir(self, tmp_path, monkeypatch, capsys):
+        monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
+        assert cli.main(["demo", "--quick", "--out", str(tmp_path)]) == 1
+        assert f"no examples/ directory at {tmp_path / 'examples'}" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Row, finish, median_ns, table  # noqa: E402
+from harness import Row, compare, finish, table  # noqa: E402
 
 import ffikit  # noqa: E402
 
@@ -21,40 +21,32 @@ def rows(quick: bool = False) -> list[Row]:
     import cffi
     import numpy as np
 
-    repeats = 9 if quick else 31
+    rounds = 3 if quick else 7
     ffi = cffi.FFI()
     a = np.zeros(8)
     T = ctypes.c_double * 8
     ptr = ctypes.POINTER(ctypes.c_double)
     ffikit.view(a, T)  # warm the caches
-    g1 = "typed view of float64[8]"
-    g2 = "address of float64[8]"
-    result = [
-        Row(g1, "(c_double*8).from_buffer", median_ns(lambda: T.from_buffer(a), repeats=repeats),
-            "(c_double*8).from_buffer"),
-        Row(g1, "ffikit.view(a, c_double*8)", median_ns(lambda: ffikit.view(a, T),
-                                                         repeats=repeats),
-            "(c_double*8).from_buffer"),
-        Row(g1, "ffikit.view(a, 'double[8]')", median_ns(lambda: ffikit.view(a, "double[8]"),
-                                                          repeats=repeats),
-            "(c_double*8).from_buffer"),
-        Row(g1, "a.ctypes.data_as(POINTER(c_double))",
-            median_ns(lambda: a.ctypes.data_as(ptr), repeats=repeats), "(c_double*8).from_buffer"),
-        Row(g2, "cffi ffi.from_buffer", median_ns(lambda: ffi.from_buffer(a), repeats=repeats),
-            "cffi ffi.from_buffer"),
-        Row(g2, "ffikit.address", median_ns(lambda: ffikit.address(a), repeats=repeats),
-            "cffi ffi.from_buffer"),
-    ]
-    small = bytearray(1024)
-    big = mmap.mmap(-1, 1 << 30)
-    g3 = "view creation 'uint8_t[]'"
-    result += [
-        Row(g3, "1 KB bytearray", median_ns(lambda: ffikit.view(small, "uint8_t[]"),
-                                            repeats=repeats), "1 KB bytearray"),
-        Row(g3, "1 GB mmap", median_ns(lambda: ffikit.view(big, "uint8_t[]"), repeats=repeats),
-            "1 KB bytearray"),
-    ]
+    ffikit.view(a, "double[8]")
+    result = compare("typed view of float64[8]", {
+        "(c_double*8).from_buffer": lambda: T.from_buffer(a),
+        "ffikit.view(a, c_double*8)": lambda: ffikit.view(a, T),
+        "ffikit.view(a, 'double[8]')": lambda: ffikit.view(a, "double[8]"),
+        "a.ctypes.data_as(POINTER(c_double))": lambda: a.ctypes.data_as(ptr),
+    }, "(c_double*8).from_buffer", rounds=rounds)
+    result += compare("address of float64[8]", {
+        "cffi ffi.from_buffer": lambda: ffi.from_buffer(a),
+        "ffikit.address": lambda: ffikit.address(a),
+        "floor: memoryview(a) alone": lambda: memoryview(a),
+    }, "cffi ffi.from_buffer", rounds=rounds)
+    small = mmap.mmap(-1, 1024)
+    big = mmap.mmap(-1, 1 << 30)  # anonymous: untouched pages cost nothing
+    result += compare("view creation 'uint8_t[]'", {
+        "1 KB mmap": lambda: ffikit.view(small, "uint8_t[]"),
+        "1 GB mmap": lambda: ffikit.view(big, "uint8_t[]"),
+    }, "1 KB mmap", rounds=rounds)
     big.close()
+    small.close()
     return finish(result)
 
 

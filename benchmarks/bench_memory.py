@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Row, finish, median_ns, table  # noqa: E402
+from harness import Row, compare, finish, median_ns, table  # noqa: E402
 
 import ffikit  # noqa: E402
 
 
 def rows(quick: bool = False) -> list[Row]:
-    repeats = 9 if quick else 31
     libc = ctypes.CDLL(None)
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
@@ -38,25 +37,27 @@ def rows(quick: bool = False) -> list[Row]:
     def alloc_cycle():
         ffikit.alloc("uint8_t", 64).free()
 
-    group = "alloc+free 64 bytes"
+    rounds = 3 if quick else 7
     anchor = "ctypes.create_string_buffer"
-    result = [
-        Row(group, anchor, median_ns(lambda: ctypes.create_string_buffer(64), repeats=repeats),
-            anchor),
-        Row(group, "bytearray(64)", median_ns(lambda: bytearray(64), repeats=repeats), anchor),
-        Row(group, "libc malloc/free via ctypes",
-            median_ns(lambda: libc.free(libc.malloc(64)), repeats=repeats), anchor),
-        Row(group, "cffi ffi.new('char[64]')", median_ns(lambda: ffi.new("char[64]"),
-                                                          repeats=repeats), anchor),
-        Row(group, "ffikit.alloc (page-backed)", median_ns(alloc_cycle, repeats=repeats), anchor),
-        Row(group, "ffikit Arena.alloc", median_ns(arena_alloc, repeats=repeats), anchor),
-        Row(group, "ffikit Pool.alloc+release", median_ns(pool_cycle, repeats=repeats), anchor),
-    ]
-    off = median_ns(alloc_cycle, repeats=repeats)
-    with ffikit.track():
-        on = median_ns(alloc_cycle, repeats=repeats)
-    result += [Row("tracking", "ffikit.alloc, tracking off", off, "ffikit.alloc, tracking off"),
-               Row("tracking", "ffikit.alloc, tracking on", on, "ffikit.alloc, tracking off")]
+    result = compare("alloc+free 64 bytes", {
+        anchor: lambda: ctypes.create_string_buffer(64),
+        "bytearray(64)": lambda: bytearray(64),
+        "libc malloc/free via ctypes": lambda: libc.free(libc.malloc(64)),
+        "cffi ffi.new('char[64]')": lambda: ffi.new("char[64]"),
+        "ffikit.alloc (page-backed)": alloc_cycle,
+        "ffikit Arena.alloc": arena_alloc,
+        "ffikit Pool.alloc+release": pool_cycle,
+    }, anchor, rounds=rounds)
+    off: list[float] = []
+    on: list[float] = []
+    for _ in range(rounds):  # interleave off/on
+        off.append(median_ns(alloc_cycle, repeats=11, target_s=0.001))
+        with ffikit.track():
+            on.append(median_ns(alloc_cycle, repeats=11, target_s=0.001))
+    result += [Row("tracking", "ffikit.alloc, tracking off", min(off),
+                   "ffikit.alloc, tracking off"),
+               Row("tracking", "ffikit.alloc, tracking on", min(on),
+                   "ffikit.alloc, tracking off")]
     arena.close()
     pool.close()
     return finish(result)

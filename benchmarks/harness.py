@@ -46,6 +46,19 @@ def median_ns(fn: Callable[[], object], *, repeats: int = 31, target_s: float = 
     return statistics.median(samples)
 
 
+def compare(group: str, variants: dict, anchor: str, *, rounds: int = 5,
+            repeats: int = 11) -> list[Row]:
+    """Time ``variants`` (name -> callable) in interleaved rounds; keep each one's best
+    median.  Interleaving spreads background load over every variant alike, so the
+    ratios hold up on a busy machine better than back-to-back timing does."""
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            ns = median_ns(fn, repeats=repeats, target_s=0.001)
+            best[name] = min(best.get(name, ns), ns)
+    return [Row(group, name, best[name], anchor) for name in variants]
+
+
 def finish(rows: list[Row]) -> list[Row]:
     """Fill each row's ratio to its group's anchor row."""
     by_key = {(r.group, r.name): r for r in rows}

@@ -30,6 +30,7 @@ _memoryview_address = _pybuffer.memoryview_address
 _BUF_OFFSET = _pybuffer._BUF_OFFSET
 _read_pointer = ctypes.c_void_p.from_address
 _addressof = ctypes.addressof
+_read_size = ctypes.c_size_t.from_address
 # Exact types that are buffers and never ctypes objects: the fast path skips every check.
 _PLAIN_BUFFERS = {bytes, bytearray, memoryview, array.array, mmap.mmap}
 _SOURCE = "_ffikit_source"  # instance-dict key holding the source memoryview (the export)
@@ -262,7 +263,6 @@ def _view(obj, ctype, offset, count, unaligned, defs):
             raise ValueError(f"ffikit.view: count must be >= 1, got {count}")
         vtype = spec.item * count
         size = item_size * count
-        label = f"{spec.text.removesuffix('[]')}[{count}]"
     elif spec.count is None:
         room = nbytes - offset
         if room <= 0 or room < item_size:
@@ -275,14 +275,14 @@ def _view(obj, ctype, offset, count, unaligned, defs):
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
         vtype = spec.item * (room // item_size)
         size = room
-        label = f"{spec.text[:-2]}[{room // item_size}]"
     else:
         vtype = spec.item
         size = spec.size
-        label = spec.text
         if defs is None and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)
     if offset + size > nbytes:
+        n = count if count is not None else (None if spec.count else size // item_size)
+        label = spec.text if n is None else f"{spec.text.removesuffix('[]')}[{n}]"
         raise BufferTooSmall(
             f"ffikit.view: '{label}' needs {size} bytes at offset {offset}, "
             f"the buffer has {nbytes} bytes")
@@ -320,15 +320,15 @@ def address(obj: object) -> int:
     ``obj`` is alive and not resized.
     """
     t = type(obj)
-    if t in _PLAIN_BUFFERS:
-        if t is not memoryview:
-            obj = memoryview(obj)
-        return _read_pointer(id(obj) + _BUF_OFFSET).value or 0 if _BUF_OFFSET else \
-            _memoryview_address(obj)
+    if t in _PLAIN_BUFFERS and _BUF_OFFSET:
+        mv = obj if t is memoryview else memoryview(obj)  # alive while its field is read
+        return _read_size(id(mv) + _BUF_OFFSET).value
     return _address_slow(obj, t)
 
 
 def _address_slow(obj: object, t: type) -> int:
+    if t in _PLAIN_BUFFERS:
+        return _memoryview_address(obj if t is memoryview else memoryview(obj))
     if isinstance(obj, _CData):
         if isinstance(obj, (ctypes._Pointer, ctypes._CFuncPtr)):
             return ctypes.cast(obj, ctypes.c_void_p).value or 0

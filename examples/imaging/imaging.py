@@ -15,9 +15,8 @@ Methods (all agree to within 1 grey level):
 - :func:`blur_kernel_only` — just the C call, on prebuilt structs (the floor).
 
 Lifetime: :func:`image_struct` returns an ``Image`` whose ``data`` points into
-the array; the struct keeps the array alive (``_keep``) for as long as the
-struct lives, so the pointer cannot dangle.  ffikit's call layer does not yet
-do this for pointer *fields* of structs, so it is done here, visibly.
+the array; ffikit's struct pointer members keep what they point at alive (and
+unresizable) for as long as the struct refers to it, so the pointer cannot dangle.
 """
 
 from __future__ import annotations
@@ -92,14 +91,13 @@ def _check_image(image: np.ndarray, who: str) -> tuple[int, int, int]:
 def image_struct(array: np.ndarray) -> Any:
     """An ``Image`` whose ``data`` points at ``array``'s buffer (zero-copy).
 
-    The struct keeps ``array`` alive while it exists (``struct._keep``), so
-    the data pointer never dangles.  Writes by C land in ``array``.
+    The struct keeps ``array`` alive while it refers to it, so the data
+    pointer never dangles.  Writes by C land in ``array``.
     """
     h, w, c = _check_image(array, "image_struct")
     lib = library()
     img = lib.defs.Image(width=w, height=h, channels=c)
-    img.data = ctypes.cast(ffikit.address(array), ctypes.POINTER(ctypes.c_uint8))
-    img._keep = array  # the struct refers to the array's memory: keep it alive
+    img.data = array  # zero-copy: the address of array's buffer, kept alive by img
     return img
 
 

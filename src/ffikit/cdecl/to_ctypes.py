@@ -15,6 +15,7 @@ import itertools
 import sys
 import threading
 
+from .._pointer_fields import BufferPointerField
 from ..errors import DeclarationError
 from .layout import Layout, Platform, get_platform, int_info, layout
 from .model import (
@@ -268,6 +269,12 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     for m, store, first in bitfields:
         setattr(cls, m.name, _bit_property(m, store, first, plat, storage[store]))
     types_by_name = dict(ordered)
+    for m in lay.members:  # pointer members take buffers zero-copy and keep them alive
+        target = resolve(m.type)
+        if m.name and not m.is_bitfield and isinstance(target, Pointer) \
+                and not isinstance(resolve(target.target), FunctionType):
+            setattr(cls, m.name, BufferPointerField(cls.__dict__[m.name], types_by_name[m.name],
+                                                    target, t.c_name(), m.name))
     for fname in anonymous:
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):

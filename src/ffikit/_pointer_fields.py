@@ -1,0 +1,84 @@
+"""Struct pointer members that take buffers zero-copy and keep them alive.
+
+The tutorial's ``Image {int width, height, channels; uint8_t *data;}`` wants
+``img.data = numpy_array``.  Raw ctypes cannot take a buffer there, so people
+copy with ``memmove`` or store a bare address that dangles once the array is
+collected.  Here the member takes any C-contiguous buffer: it stores the
+buffer's address and keeps a memoryview of it (an export: the source can be
+neither collected nor resized) for as long as the struct refers to it.
+Assigning a pointer, ``None`` or 0 releases it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from ._pybuffer import memoryview_address
+from .errors import NotContiguous, ReadOnlyBuffer
+
+__all__ = ["BufferPointerField"]
+
+_KEEP = "_ffikit_keep"
+_RAW_BYTES = frozenset({"char", "signed char", "unsigned char", "uint8_t", "int8_t"})
+
+
+class BufferPointerField:
+    """Descriptor wrapping a ctypes pointer member of an ffikit struct class."""
+
+    def __init__(self, field, pointer_type: type, model, owner: str, name: str):
+        self.field = field  # the original ctypes CField
+        self.pointer_type = pointer_type
+        self.model = model  # the member's model Pointer type
+        self.owner = owner
+        self.name = name
+        self.offset = field.offset
+        self.size = field.size
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        return self.field.__get__(obj, cls)
+
+    def __set__(self, obj, value) -> None:
+        keep = obj.__dict__.get(_KEEP)
+        if value is None or isinstance(value, (ctypes._Pointer, ctypes.c_void_p, int)) \
+                or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, ctypes.Array)):
+            self.field.__set__(obj, value)
+            if keep:
+                keep.pop(self.name, None)
+            return
+        mv = self._checked_view(value)
+        address = memoryview_address(mv)
+        if self.pointer_type is ctypes.c_void_p:
+            self.field.__set__(obj, address)
+        else:
+            self.field.__set__(obj, ctypes.cast(address, self.pointer_type))
+        if keep is None:
+            keep = obj.__dict__[_KEEP] = {}
+        keep[self.name] = mv
+
+    def _checked_view(self, value) -> memoryview:
+        from ._boundary_types import format_kind, item_kind
+        from .cdecl.model import VOID, resolve
+
+        where = f"member '{self.name}' of '{self.owner}' ({self.model.c_name()})"
+        try:
+            mv = memoryview(value)
+        except TypeError:
+            raise TypeError(f"{where} takes a buffer, a ctypes pointer or None, not "
+                            f"{type(value).__name__}") from None
+        if not mv.c_contiguous:
+            raise NotContiguous(f"{where}: the buffer is not C-contiguous; pass "
+                                "numpy.ascontiguousarray(a)")
+        if mv.readonly and not self.model.const:
+            raise ReadOnlyBuffer(f"{where}: the buffer is read-only ({type(value).__name__}) and "
+                                 "C may write through this pointer; pass a writable copy")
+        target = resolve(self.model.target)
+        raw = target == VOID or getattr(target, "name", None) in _RAW_BYTES
+        expected = item_kind(target)
+        if not raw and expected is not None:
+            given = format_kind(mv.format)
+            if given != expected:
+                raise TypeError(f"{where} points at {target.c_name()}, but the buffer holds "
+                                f"items of format {mv.format!r}; pass an array of the right type")
+        return mv

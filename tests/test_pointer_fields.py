@@ -1,0 +1,71 @@
+"""Struct pointer members take buffers zero-copy and keep them alive (SCENARIOS S3.7)."""
+
+import ctypes
+import gc
+
+import numpy as np
+import pytest
+
+import ffikit
+
+DEFS = ffikit.cdef("typedef struct { int width, height, channels; uint8_t *data; "
+                   "const double *weights; void *user; } Image;")
+C = """
+#include <stdint.h>
+typedef struct { int width, height, channels; uint8_t *data; const double *weights; void *user; } Image;
+uintptr_t data_address(const Image *img) { return (uintptr_t)img->data; }
+int sum_data(const Image *img) { int t = 0; for (int i = 0; i < img->width * img->height; i++) t += img->data[i]; return t; }
+"""
+
+
+class TestBufferPointerField:
+    def test_numpy_array_zero_copy_and_kept_alive(self, cbuild):
+        lib = ffikit.load(cbuild(C, name="ptrfields"), "typedef struct { int width, height, "
+                          "channels; uint8_t *data; const double *weights; void *user; } Image;"
+                          "uintptr_t data_address(const Image *img);"
+                          "int sum_data(const Image *img);")
+        img = lib.defs.Image(width=4, height=2, channels=1)
+        pixels = np.arange(8, dtype=np.uint8)
+        img.data = pixels
+        assert lib.data_address(img) == pixels.ctypes.data  # C sees the array's own memory
+        expected = int(pixels.sum())
+        del pixels
+        gc.collect()
+        assert lib.sum_data(img) == expected  # still alive: the struct keeps it
+
+    def test_resizing_the_source_is_refused_while_referenced(self):
+        img = DEFS.Image()
+        buf = bytearray(16)
+        img.user = buf
+        with pytest.raises(BufferError):
+            buf.extend(b"more")
+        img.user = None  # releases it
+        buf.extend(b"more")
+        assert "user" not in img.__dict__["_ffikit_keep"]
+
+    def test_const_pointer_takes_read_only_buffers(self):
+        img = DEFS.Image()
+        weights = np.ones(3)
+        weights.flags.writeable = False
+        img.weights = weights
+        assert img.weights[2] == 1.0
+
+    def test_refusals_name_the_member(self):
+        img = DEFS.Image()
+        with pytest.raises(ffikit.ReadOnlyBuffer, match="member 'data' of 'Image' \\(uint8_t \\*\\)"):
+            img.data = b"abc"
+        with pytest.raises(TypeError, match="points at double, but the buffer holds items of "
+                                            "format 'i'"):
+            img.weights = np.zeros(2, dtype=np.int32)
+        with pytest.raises(ffikit.NotContiguous, match="ascontiguousarray"):
+            img.data = np.zeros(8, dtype=np.uint8)[::2]
+        with pytest.raises(TypeError, match="takes a buffer, a ctypes pointer or None, not list"):
+            img.data = [1, 2]
+
+    def test_pointers_and_none_still_work(self):
+        img = DEFS.Image()
+        raw = (ctypes.c_uint8 * 4)(1, 2, 3, 4)
+        img.data = ctypes.cast(raw, ctypes.POINTER(ctypes.c_uint8))
+        assert img.data[3] == 4
+        img.data = None
+        assert not img.data

@@ -223,6 +223,17 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     ------
     BufferTooSmall, MisalignedBuffer, NotContiguous, TypeError, ValueError
 
+    Notes
+    -----
+    Read-only views close every write path that goes through Python attribute
+    and item assignment (elements, slices, struct fields, nested structs,
+    elements of arrays of structs).  ctypes has no read-only objects, so paths
+    that go around Python stay open and must not be used on a read-only view:
+    ``memoryview(ro)`` (ctypes' own buffer export is writable; use
+    ``ffikit.buffer(ro)``, which is read-only), ``ctypes.memmove``/``memset``
+    onto ``addressof(ro)``, ``ctypes.pointer(ro)[0] = ...``, and passing it to
+    a C function through raw ctypes.
+
     Examples
     --------
     >>> buf = bytearray(8)

@@ -181,6 +181,9 @@ class TestAddress:
         assert ffikit.address(None) == 0
         arr = array.array("i", [1, 2])
         assert ffikit.address(arr) == arr.buffer_info()[0]
+        data = b"read-only bytes"
+        assert ffikit.address(data) == ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+        assert ffikit.address(memoryview(data)[5:]) == ffikit.address(data) + 5
 
     def test_not_addressable(self):
         with pytest.raises(TypeError, match="neither a buffer"):

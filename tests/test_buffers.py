@@ -92,6 +92,54 @@ class TestReadOnly:
             ffikit.view(a, "double[]")[0] = 1.0
 
 
+class TestReadOnlyEscapeHatches:
+    """Write paths ctypes owns, which a Python subclass cannot close (documented in view())."""
+
+    def test_memoryview_of_a_read_only_view_is_writable_but_ffikit_buffer_is_not(self):
+        ro = ffikit.view(bytes(8), "int32_t[2]")
+        assert memoryview(ro).readonly is False  # ctypes' own export: Python 3.11 cannot override
+        assert ffikit.buffer(ro).readonly is True  # the supported way to get its bytes
+
+    @pytest.mark.xfail(strict=True, raises=AssertionError,
+                       reason="calls.py checks memoryview(value).readonly, which ctypes reports "
+                              "as writable for read-only views; needs ffikit.buffers.is_readonly")
+    def test_read_only_view_to_a_non_const_pointer_is_refused(self, cbuild):
+        lib = ffikit.load(cbuild("void set42(int *p) { *p = 42; }", name="ro_set42"),
+                          "void set42(int *p);")
+        data = bytes(4)
+        ro = ffikit.view(data, "int")
+        try:
+            lib.set42(ro)
+        except ffikit.ReadOnlyBuffer:
+            return
+        assert data == bytes(4), "C wrote into an immutable bytes object through a read-only view"
+
+
+class TestFormats:
+    """ctypes' PEP 3118 exports vs the plain formats of the memoryviews ffikit makes."""
+
+    def test_ctypes_integer_export_is_unusable_by_memoryview(self):
+        ints = (ctypes.c_int * 4)(1, 2, 3, 4)
+        with pytest.raises(NotImplementedError, match="unsupported format <i"):
+            memoryview(ints).tolist()
+        mv = ffikit.buffer(ints)
+        assert mv.format == "B" and mv.cast("i").tolist() == [1, 2, 3, 4]
+
+    def test_padded_ctypes_struct_export_misleads_numpy(self):
+        class Padded(ctypes.Structure):
+            _fields_ = [("a", ctypes.c_double), ("b", ctypes.c_char)]
+
+        arr = (Padded * 3)()
+        arr[1].a, arr[1].b = 2.5, b"z"
+        with pytest.warns(RuntimeWarning, match="does not match its itemsize"):
+            np.asarray(memoryview(arr))
+        exact = ffikit.asarray(arr)
+        assert exact.dtype.itemsize == 16 and exact.dtype.fields["b"][1] == 8
+        assert exact["a"][1] == 2.5 and exact["b"][1] == b"z"
+        assert exact.ctypes.data == ctypes.addressof(arr)  # zero-copy
+        assert np.frombuffer(ffikit.buffer(arr), exact.dtype)["a"][1] == 2.5
+
+
 class TestViewErrors:
     def test_too_small(self):
         with pytest.raises(ffikit.BufferTooSmall) as info:
@@ -133,6 +181,9 @@ class TestAddress:
         assert ffikit.address(None) == 0
         arr = array.array("i", [1, 2])
         assert ffikit.address(arr) == arr.buffer_info()[0]
+        data = b"read-only bytes"
+        assert ffikit.address(data) == ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+        assert ffikit.address(memoryview(data)[5:]) == ffikit.address(data) + 5
 
     def test_not_addressable(self):
         with pytest.raises(TypeError, match="neither a buffer"):

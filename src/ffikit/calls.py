@@ -249,6 +249,11 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
             if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
                 return value, None
             raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
+        if not const and getattr(vt, "_ffikit_readonly_", False):
+            raise ReadOnlyBuffer(
+                f"{where} must be a writable buffer of {pointee} (got a read-only ffikit view); "
+                "C may write through a non-const pointer: view a writable buffer instead"
+            )
         if is_struct and isinstance(value, _CData):
             element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
             if element is not target_ctype:

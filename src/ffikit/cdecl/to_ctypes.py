@@ -269,7 +269,9 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     for m, store, first in bitfields:
         setattr(cls, m.name, _bit_property(m, store, first, plat, storage[store]))
     types_by_name = dict(ordered)
-    for m in lay.members:  # pointer members take buffers zero-copy and keep them alive
+    # Pointer members take buffers zero-copy and keep them alive.  Not on anonymous
+    # types: ctypes' _anonymous_ needs their raw CFields to build the outer struct.
+    for m in lay.members if (t.name or t.typedef_name) else ():
         target = resolve(m.type)
         if m.name and not m.is_bitfield and isinstance(target, Pointer) \
                 and not isinstance(resolve(target.target), FunctionType):

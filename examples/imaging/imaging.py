@@ -229,20 +229,10 @@ def _attach(name: str, shape: tuple[int, ...]) -> SharedImage:
         if image is not None:
             image.close()
         image = SharedImage(shape, name, create=False)
-        # ffikit.shared(create=False) unregisters the name from the resource tracker,
-        # which this child shares with the creator (multiprocessing passes it down), so
-        # register it again: the creator's unlink would otherwise find nothing to forget.
-        _register_with_tracker(image.block)
         while len(_attached) >= _ATTACH_CACHE:
             _attached.pop(next(iter(_attached))).close()
     _attached[name] = image
     return image
-
-
-def _register_with_tracker(block: Any) -> None:
-    if multiprocessing.parent_process() is not None:
-        from multiprocessing import resource_tracker
-        resource_tracker.register(block._shm._name, "shared_memory")
 
 
 def _blur_rows(src_name: str, dst_name: str, shape: tuple[int, ...], kernel: bytes, ksize: int,

@@ -148,7 +148,15 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
 
 def _untrack(shm: shared_memory.SharedMemory) -> None:
     """Before 3.13 an attaching process registers the block with its resource
-    tracker, which then unlinks it when *that* process exits (bpo-38119)."""
+    tracker, which then unlinks it when *that* process exits (bpo-38119).
+
+    A multiprocessing child shares its parent's tracker, where the creator's
+    registration must stay (the creator's unlink removes it), so only an
+    unrelated process unregisters."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return
     if sys.version_info < (3, 13) and sys.platform != "win32":
         from multiprocessing import resource_tracker
 

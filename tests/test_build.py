@@ -73,3 +73,15 @@ class TestBuild:
     def test_missing_source_file(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="nothere.c"):
             ffikit.build(str(tmp_path / "nothere.c"), cache_dir=tmp_path)
+
+
+class TestCacheKey:
+    def test_editing_an_included_header_rebuilds(self, tmp_path):
+        (tmp_path / "value.h").write_text("#define VALUE 1\n")
+        src = tmp_path / "v.c"
+        src.write_text('#include "value.h"\nint value(void) { return VALUE; }\n')
+        first = ffikit.build([src], name="value", cache_dir=tmp_path / "cache")
+        (tmp_path / "value.h").write_text("#define VALUE 2\n")
+        second = ffikit.build([src], name="value", cache_dir=tmp_path / "cache")
+        assert first != second
+        assert ctypes.CDLL(second).value() == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -95,6 +96,28 @@ def _read_sources(source_or_paths: str | os.PathLike | Sequence[str | os.PathLik
     return result
 
 
+_QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def _local_headers(text: str, search: list[Path], seen: set | None = None) -> list[Path]:
+    """Headers a source includes with quotes, recursively: their contents are part of
+    the cache key, so editing one rebuilds (system <headers> are covered by the
+    compiler identity)."""
+    seen = set() if seen is None else seen
+    found = []
+    for name in _QUOTED_INCLUDE.findall(text):
+        for base in search:
+            candidate = (base / name).resolve()
+            if candidate.is_file():
+                if candidate not in seen:
+                    seen.add(candidate)
+                    found.append(candidate)
+                    found += _local_headers(candidate.read_text(errors="replace"),
+                                            [candidate.parent, *search], seen)
+                break
+    return found
+
+
 def build(
     source_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
     name: str | None = None,
@@ -149,8 +172,11 @@ def build(
     digest.update(_compiler_identity(tuple(command)).encode())
     for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
         digest.update(repr(list(part)).encode())
-    for display, text, _ in sources:
+    for display, text, path in sources:
         digest.update(display.encode() + b"\0" + text.encode() + b"\0")
+        base = path.parent if path is not None else Path.cwd()
+        for header in _local_headers(text, [base, *map(Path, include_dirs)]):
+            digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
     key = digest.hexdigest()[:20]
 
     out_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()

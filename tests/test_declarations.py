@@ -117,3 +117,12 @@ class TestNeverCrashes:
                     pass
         except ffikit.DeclarationError:
             pass
+
+
+class TestDeclares:
+    def test_own_names_versus_included_ones(self):
+        defs = ffikit.cdef("#include <stdio.h>\ntypedef struct { FILE *f; } Logger;\n"
+                           "int log_line(Logger *l, const char *s);")
+        assert defs.declares("Logger") and defs.declares("log_line")
+        assert not defs.declares("FILE") and not defs.declares("printf")
+        assert not defs.declares("no_such_name")

@@ -222,10 +222,8 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
 
     builtins = _builtins(defs.platform)
     functions = sorted(n for n in defs.functions if keep(n))
-    own = defs._own_files
-    files = defs._result.decl_files
     type_names = [n for n in defs.types if " " not in n and keep(n) and n not in builtins
-                  and files.get(n) in own]
+                  and defs.declares(n)]
     enums = {n: cls for n, cls in defs.enums.items() if keep(n) and n.isidentifier()}
     constants = _literal_constants(defs, keep)
     text = c_text(defs, functions, type_names)

@@ -34,11 +34,10 @@ class Difference:
 
 def struct_names(defs) -> list[str]:
     """The complete structs/unions the parsed file itself declares (typedef names preferred)."""
-    own, files = defs._own_files, defs._result.decl_files
     names, seen = [], set()
     for name, t in defs.types.items():
         r = m.resolve(t)
-        if not isinstance(r, m.StructOrUnion) or not r.is_complete or files.get(name) not in own:
+        if not isinstance(r, m.StructOrUnion) or not r.is_complete or not defs.declares(name):
             continue
         if " " in name and r.typedef_name and r.name is None:
             continue

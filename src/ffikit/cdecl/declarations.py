@@ -170,6 +170,11 @@ class Declarations:
         """The layout of a struct/union as data; ``str()`` of it is a table."""
         return _layout.layout(self.typeof(name), self.platform)
 
+    def declares(self, name: str) -> bool:
+        """True when ``name`` (a type, tag such as ``"struct x"``, function or variable) is
+        declared by the text or header itself, not by something it ``#include``s."""
+        return self._result.decl_files.get(name, "\0") in self._own_files
+
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
         return _layout.sizeof(self.typeof(spec), self.platform)

@@ -238,3 +238,17 @@ class TestDemo:
         monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
         assert cli.main(["demo", "--quick", "--out", str(tmp_path)]) == 1
         assert f"no examples/ directory at {tmp_path / 'examples'}" in capsys.readouterr().err
+
+
+class TestHeaderNames:
+    def test_layout_and_bind_find_headers_on_the_include_path(self, tmp_path, capsys):
+        assert cli.main(["layout", "zlib.h", "z_stream", "--check"]) == 0
+        assert "no differences" in capsys.readouterr().out
+        out = tmp_path / "zmod.py"
+        assert cli.main(["bind", "zlib.h", "-l", "z", "-o", str(out)]) == 0
+        assert "zlibVersion" in out.read_text()
+
+    def test_unknown_header_lists_the_search_path(self, capsys):
+        assert cli.main(["layout", "no_such_header_ffikit.h"]) == 1
+        err = capsys.readouterr().err
+        assert "no such file: no_such_header_ffikit.h" in err and "/usr/include" in err

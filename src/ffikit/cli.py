@@ -211,10 +211,23 @@ def _update_readme(path: Path, table: str) -> None:
 # layout / bind / doctor
 
 
+def _header_path(name: str, include_dirs=()) -> str:
+    """A header file by path, or by name on the include path (``zlib.h``)."""
+    if os.path.exists(name):
+        return name
+    from .cdecl.preprocess import system_include_dirs
+
+    searched = [*include_dirs, *system_include_dirs()]
+    if os.sep not in name:
+        for directory in searched:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+    raise FileNotFoundError(f"no such file: {name} (searched: {', '.join(searched) or 'nothing'})")
+
+
 def _declarations(path: str, platform: str | None = None, include_dirs=()):
     from .cdecl import cdef, include
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
     if platform:
         return cdef(Path(path).read_text(), platform=platform)
     return include(path, include_dirs=[os.path.dirname(os.path.abspath(path)), *include_dirs])
@@ -224,6 +237,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
     from ._layoutcheck import check_layouts, struct_names
     if args.check and args.platform:
         raise _UsageError("--check compares with this machine's compiler; drop --platform")
+    args.header = _header_path(args.header, args.include_dir)
     defs = _declarations(args.header, args.platform, args.include_dir)
     names = args.types or struct_names(defs)
     if not names:
@@ -250,6 +264,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 def cmd_bind(args: argparse.Namespace) -> int:
     from ._bindgen import generate
+    args.header = _header_path(args.header, args.include_dir)
     defs = _declarations(args.header, include_dirs=args.include_dir)
     module, stub = generate(defs, os.path.basename(args.header), args.library,
                             prefix=args.prefix, exclude=args.exclude)

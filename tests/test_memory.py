@@ -178,3 +178,29 @@ class TestPool:
             pool.alloc()
         with pytest.raises(ValueError, match="blocks are 16"):
             ffikit.Pool(16, 1).alloc("double[4]")
+
+
+class TestMemoryAtTheBoundary:
+    """C, views and NumPy all see exactly the region, whatever surrounds it."""
+
+    WHERE = "#include <stdint.h>\nuintptr_t where(void *p) { return (uintptr_t)p; }\n" \
+            "void touch(uint8_t *p) { p[0] = 1; }\n"
+
+    def test_guarded_memory_passed_to_c_is_its_region(self, cbuild):
+        lib = ffikit.load(cbuild(self.WHERE, name="where_mem"),
+                          "uintptr_t where(void *p); void touch(uint8_t *p);")
+        m = ffikit.alloc("uint8_t", 100, guard=True)
+        assert m.address % mmap.PAGESIZE != 0  # the region does not start the mapping
+        assert lib.where(m) == m.address == ffikit.address(ffikit.view(m, "uint8_t[]"))
+        assert ffikit.asarray(m).ctypes.data == m.address and len(ffikit.asarray(m)) == 100
+
+    def test_protected_memory_is_refused_for_a_non_const_pointer(self, cbuild):
+        lib = ffikit.load(cbuild(self.WHERE, name="where_mem"),
+                          "uintptr_t where(void *p); void touch(uint8_t *p);")
+        m = ffikit.alloc("uint8_t", 16, pages=True)
+        m.protect("r")
+        with pytest.raises(ffikit.ReadOnlyBuffer, match="argument 1 'p' of 'touch'"):
+            lib.touch(m)  # would fault in C
+        m.protect("rw")
+        lib.touch(m)
+        assert m.view[0] == 1

@@ -69,3 +69,14 @@ class TestBufferPointerField:
         assert img.data[3] == 4
         img.data = None
         assert not img.data
+
+
+class TestExactRegions:
+    def test_guarded_memory_and_read_only_views(self):
+        img = DEFS.Image()
+        m = ffikit.alloc("uint8_t", 100, guard=True)
+        img.data = m
+        assert ctypes.addressof(img.data.contents) == m.address  # the region, not the mapping
+        with pytest.raises(ffikit.ReadOnlyBuffer):
+            img.data = ffikit.view(bytes(8), "uint8_t[]")  # read-only view, non-const member
+        img.weights = ffikit.view(bytes(16), "double[]")  # fine for a const member

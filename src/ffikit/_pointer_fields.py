@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ctypes
 
-from ._pybuffer import memoryview_address
+from ._pybuffer import export, memoryview_address
 from .errors import NotContiguous, ReadOnlyBuffer
 
 __all__ = ["BufferPointerField"]
@@ -63,7 +63,7 @@ class BufferPointerField:
 
         where = f"member '{self.name}' of '{self.owner}' ({self.model.c_name()})"
         try:
-            mv = memoryview(value)
+            mv = export(value)
         except TypeError:
             raise TypeError(f"{where} takes a buffer, a ctypes pointer or None, not "
                             f"{type(value).__name__}") from None

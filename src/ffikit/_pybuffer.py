@@ -20,11 +20,12 @@ resized (and its memory moved) underneath C.
 
 from __future__ import annotations
 
+import array
 import ctypes
+import mmap
 import sys
-from typing import NamedTuple
 
-__all__ = ["BufferFacts", "memoryview_address", "facts", "FAST_ADDRESS"]
+__all__ = ["memoryview_address", "export", "learn_numpy", "PLAIN_TYPES", "FAST_ADDRESS"]
 
 
 class _Py_buffer(ctypes.Structure):
@@ -95,27 +96,29 @@ else:  # pragma: no cover - non-CPython or an unknown memoryview layout
     memoryview_address = _address_via_getbuffer
 
 
-class BufferFacts(NamedTuple):
-    """What C needs to know about a buffer, read once at the boundary."""
-
-    view: memoryview  # holds the export: keep it alive while C uses ``address``
-    address: int
-    nbytes: int
-    readonly: bool
-    format: str
-    itemsize: int
-    c_contiguous: bool
+# Exact types that are buffers and never ctypes objects or ffikit memory: fast paths
+# test ``type(obj) in PLAIN_TYPES`` and skip every other check.  Mutable on purpose:
+# numpy.ndarray joins once NumPy is imported (ffikit never imports it itself).
+PLAIN_TYPES: set[type] = {bytes, bytearray, memoryview, array.array, mmap.mmap}
 
 
-def facts(obj: object) -> BufferFacts:
-    """Inspect any buffer-protocol object (raises ``TypeError`` if it is none)."""
-    mv = obj if type(obj) is memoryview else memoryview(obj)  # type: ignore[arg-type]
-    return BufferFacts(
-        mv,
-        memoryview_address(mv),
-        mv.nbytes,
-        mv.readonly,
-        mv.format,
-        mv.itemsize,
-        mv.c_contiguous,
-    )
+def learn_numpy() -> None:
+    """Add numpy.ndarray to PLAIN_TYPES once someone has imported NumPy."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        PLAIN_TYPES.add(numpy.ndarray)
+
+
+def export(obj: object) -> memoryview:
+    """The exact bytes ``obj`` stands for, as a memoryview that holds its export.
+
+    Objects that know better than their raw buffer say so with
+    ``__ffikit_region__()``: ffikit memory gives its region (not the padding or
+    guard page around it) and read-only ctypes views give a read-only export.
+    Raises ``TypeError`` for objects that are not buffers.
+    """
+    region = getattr(type(obj), "__ffikit_region__", None)
+    if region is not None:
+        return region(obj)
+    learn_numpy()
+    return memoryview(obj)  # type: ignore[arg-type]

@@ -14,10 +14,7 @@ both are re-exported here.
 
 from __future__ import annotations
 
-import array
 import ctypes
-import mmap
-import sys
 from typing import Any
 
 from . import _pybuffer
@@ -31,8 +28,8 @@ _BUF_OFFSET = _pybuffer._BUF_OFFSET
 _read_pointer = ctypes.c_void_p.from_address
 _addressof = ctypes.addressof
 _read_size = ctypes.c_size_t.from_address
-# Exact types that are buffers and never ctypes objects: the fast path skips every check.
-_PLAIN_BUFFERS = {bytes, bytearray, memoryview, array.array, mmap.mmap}
+_PLAIN_BUFFERS = _pybuffer.PLAIN_TYPES
+_export = _pybuffer.export
 _SOURCE = "_ffikit_source"  # instance-dict key holding the source memoryview (the export)
 
 
@@ -136,7 +133,8 @@ def _readonly_type(ctype: type) -> type:
     found = _readonly_cache.get(ctype)
     if found is not None:
         return found
-    namespace: dict = {"__setattr__": _refuse, "__slots__": (), "_ffikit_readonly_": True}
+    namespace: dict = {"__setattr__": _refuse, "__slots__": (), "_ffikit_readonly_": True,
+                       "__ffikit_region__": lambda self: memoryview(self).toreadonly()}
     if issubclass(ctype, ctypes.Array):
         item = ctype._type_
         nested = issubclass(item, (ctypes.Structure, ctypes.Union, ctypes.Array))
@@ -182,22 +180,13 @@ def is_readonly(cobj: object) -> bool:
 # --- view -----------------------------------------------------------------------------------
 
 def _memoryview_of(obj: object, who: str) -> memoryview:
-    _learn_numpy()
-    if type(obj) is memoryview:
-        mv = obj
-    else:
-        if is_readonly(obj):
-            mv = memoryview(obj).cast("B").toreadonly()
-        elif hasattr(obj, "_ffikit_state"):  # ffikit.Memory: exactly its region
-            mv = obj.region()
-        else:
-            try:
-                mv = memoryview(obj)
-            except TypeError:
-                raise TypeError(
-                    f"{who}: expected a buffer (bytes, bytearray, memoryview, array.array, "
-                    f"NumPy array, mmap, ctypes object, ffikit memory), got "
-                    f"{type(obj).__name__}") from None
+    try:
+        mv = _export(obj)
+    except TypeError:
+        raise TypeError(
+            f"{who}: expected a buffer (bytes, bytearray, memoryview, array.array, "
+            f"NumPy array, mmap, ctypes object, ffikit memory), got "
+            f"{type(obj).__name__}") from None
     if not mv.c_contiguous:
         raise NotContiguous(
             f"{who}: the buffer is not C-contiguous (strides {mv.strides} for shape "
@@ -330,13 +319,6 @@ def _view(obj, ctype, offset, count, unaligned, defs):
 
 # --- addresses and memoryviews over foreign memory --------------------------------------------
 
-def _learn_numpy() -> None:
-    """Add numpy.ndarray to the fast paths once NumPy has been imported by someone."""
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        _PLAIN_BUFFERS.add(numpy.ndarray)
-
-
 def address(obj: object) -> int:
     """The integer address of a buffer's first byte, a ctypes object, or a pointer's target.
 
@@ -369,7 +351,6 @@ def _address_slow(obj: object, t: type) -> int:
         return obj  # type: ignore[return-value]
     if obj is None:
         return 0
-    _learn_numpy()
     try:
         return _memoryview_address(memoryview(obj))
     except TypeError:

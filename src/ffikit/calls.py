@@ -31,13 +31,12 @@ import errno as _errno_mod
 import keyword
 import operator
 import os
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import tracking
 from ._boundary_types import RAW_BYTE_TARGETS, ctype_of, format_kind, int_range, item_kind
-from ._pybuffer import _BUF_OFFSET, memoryview_address
+from ._pybuffer import _BUF_OFFSET, PLAIN_TYPES, export, memoryview_address
 from .cdecl import model as m
 from .errors import ArgumentError, CallError, NotContiguous, ReadOnlyBuffer
 
@@ -249,11 +248,6 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
             if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
                 return value, None
             raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
-        if not const and getattr(vt, "_ffikit_readonly_", False):
-            raise ReadOnlyBuffer(
-                f"{where} must be a writable buffer of {pointee} (got a read-only ffikit view); "
-                "C may write through a non-const pointer: view a writable buffer instead"
-            )
         if is_struct and isinstance(value, _CData):
             element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
             if element is not target_ctype:
@@ -263,7 +257,7 @@ def _pointer_converter(where: _Param, encoding: str) -> Callable[[object], tuple
                     "declaration, use the type from the same declarations (lib.defs)"
                 )
         try:
-            view = memoryview(value)  # type: ignore[arg-type]
+            view = export(value)  # ffikit memory: its region; read-only views: read-only
         except TypeError:
             raise refuse(f"a buffer of {pointee}, a ctypes pointer or None for C type {cname}", value) from None
         if not view.c_contiguous:
@@ -367,7 +361,7 @@ def _variadic_converter(function: str, first_index: int, encoding: str):
                 args.append(value)
             else:
                 try:
-                    view = memoryview(value)
+                    view = export(value)
                 except TypeError:
                     raise ArgumentError(
                         f"{where} must be an int, float, bytes, str, None, a buffer or a ctypes "
@@ -403,17 +397,6 @@ def _accepted_formats(ptr: m.Pointer) -> frozenset[str] | None:
     )
 
 
-def _fast_buffer_types() -> tuple[type, ...]:
-    import array
-    import mmap
-
-    types: list[type] = [bytearray, memoryview, array.array, mmap.mmap]
-    numpy = sys.modules.get("numpy")  # never imported here; used when the caller has it
-    if numpy is not None:
-        types.append(numpy.ndarray)
-    return tuple(types)
-
-
 def _pointer_fast_path(ptr: m.Pointer, i: int, pname: str, env: dict) -> list[str]:
     """Inline source for the common case: a contiguous buffer of the right item type.
 
@@ -424,7 +407,7 @@ def _pointer_fast_path(ptr: m.Pointer, i: int, pname: str, env: dict) -> list[st
     if _BUF_OFFSET is None:
         return full
     formats = _accepted_formats(ptr)
-    env[f"_ffk_ft{i}"] = frozenset(_fast_buffer_types())
+    env[f"_ffk_ft{i}"] = PLAIN_TYPES  # shared and live: NumPy joins when it is imported
     env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
     env["_ffk_id"] = id
     checks = [f"_ffk_k{i}.c_contiguous"]

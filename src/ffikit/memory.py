@@ -131,6 +131,8 @@ class Memory(mmap.mmap):
         mv = self._region()
         return mv.toreadonly() if self._ffikit_state.protection in ("r", "rx") else mv
 
+    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
+
     def _region(self) -> memoryview:
         state = self._ffikit_state
         start = state.address - state.base

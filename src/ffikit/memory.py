@@ -72,7 +72,7 @@ class Memory(mmap.mmap):
         offset += lead
         if align > PAGE:
             offset += (-(base + offset)) % align
-        self._ffikit_state = _State(base, base + offset, size, item, count, total)
+        self._ffikit_state = _State(base, base + offset, size, item, count)
         if guard:
             _pages.protect(base + mapped, PAGE, "none")  # memoryview(m) spans it: use .region()
         if guard_before:
@@ -211,11 +211,11 @@ class Memory(mmap.mmap):
 
 
 class _State:
-    __slots__ = ("base", "address", "size", "item", "count", "total", "freed", "protection")
+    __slots__ = ("base", "address", "size", "item", "count", "freed", "protection")
 
-    def __init__(self, base, address, size, item, count, total):
+    def __init__(self, base, address, size, item, count):
         self.base, self.address, self.size = base, address, size
-        self.item, self.count, self.total = item, count, total
+        self.item, self.count = item, count
         self.freed = False
         self.protection = "rw"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Row, finish, median_ns, table  # noqa: E402
 
+from ffikit.backends.ctypes.types import to_ctypes  # noqa: E402
 from ffikit.cdecl.layout import layout  # noqa: E402
 from ffikit.cdecl.model import Array, Field, Pointer, Primitive, StructOrUnion  # noqa: E402
-from ffikit.cdecl.to_ctypes import to_ctypes  # noqa: E402
 
 INT, UINT, DOUBLE = Primitive("int"), Primitive("unsigned int"), Primitive("double")
 

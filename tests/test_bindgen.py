@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ffikit
-from ffikit._bindgen import c_text, generate
+from ffikit.tools.bindgen import c_text, generate
 from randstructs import random_declarations
 
 

@@ -14,7 +14,7 @@ import pytest
 import ffikit
 from calls_helpers import load_tutorial
 from ffikit import ArgumentError, CallError, NotContiguous, ReadOnlyBuffer
-from ffikit._pybuffer import memoryview_address
+from ffikit.backends.ctypes.pybuffer import memoryview_address
 
 PROBE_C = r"""
 #include <stdint.h>
@@ -170,7 +170,7 @@ class TestOutParameters:
         assert ffikit.new("uLong", 3, defs=defs).value == 3
 
     def test_new_is_reported_to_the_tracker(self, monkeypatch):
-        from ffikit import tracking
+        from ffikit.memory import tracking
 
         seen = []
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ffikit import cli
+from ffikit.tools import cli
 from randstructs import random_declarations
 
 ROOT = Path(__file__).resolve().parents[1]

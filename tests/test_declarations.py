@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ffikit
-from ffikit.cdecl import ctype_of, typeof
+from ffikit.backends.ctypes.declarations import ctype_of, typeof
 from ffikit.cdecl.model import Array, Primitive
 
 TUTORIAL = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from ffikit._doctor import diagnose, resolve_dependency
+from ffikit.tools.doctor import diagnose, resolve_dependency
 
 
 class TestResolveDependency:

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from calls_helpers import elf32_stub
-from ffikit import _elf
+from ffikit.boundary import elf as _elf
 
 
 class TestReadElf:

@@ -21,9 +21,9 @@ import ctypes
 import pytest
 
 import ffikit
+from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl.layout import layout
 from ffikit.cdecl.model import Primitive, resolve
-from ffikit.cdecl.to_ctypes import to_ctypes
 from randmodels import bit_value as model_bit_value
 from randmodels import c_definitions, probed_fields, random_structs, read_probe
 from randmodels import probe_source as model_probe_source

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ffikit
-from ffikit._layoutcheck import Difference, check_layouts, struct_names
+from ffikit.tools.layoutcheck import Difference, check_layouts, struct_names
 
 
 def _write(tmp_path, name, text):

@@ -11,7 +11,7 @@ import pytest
 import ffikit
 from calls_helpers import elf32_stub
 from ffikit import LibraryNotFound, SymbolNotFound
-from ffikit.library import Candidate, candidates
+from ffikit.boundary.library import Candidate, candidates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIB_C = "#include <stdint.h>\nint64_t fibonacci(int n) { int64_t a = 0, b = 1; while (n--) { int64_t t = a + b; a = b; b = t; } return a; }\n"

@@ -4,7 +4,7 @@ import mmap
 
 import pytest
 
-from ffikit import _pages
+from ffikit.memory import pages as _pages
 
 
 def test_protect_round_trip():

@@ -17,7 +17,7 @@ def _run_pytest(tmp_path, body: str, *args: str) -> subprocess.CompletedProcess:
     test_file = tmp_path / "test_example.py"
     test_file.write_text(textwrap.dedent(body))
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    load = [] if INSTALLED else ["-p", "ffikit.pytest_plugin"]  # the entry point loads it
+    load = [] if INSTALLED else ["-p", "ffikit.tools.pytest_plugin"]  # the entry point loads it
     return subprocess.run(
         [sys.executable, "-m", "pytest", *load, "-q", "-p", "no:cacheprovider",
          str(test_file), *args],

@@ -1,4 +1,4 @@
-"""ffikit.cdecl.to_ctypes: model types -> ctypes types, checked by calling real C."""
+"""ffikit.backends.ctypes.types: model types -> ctypes types, checked by calling real C."""
 
 import ctypes
 import gc
@@ -6,6 +6,7 @@ import gc
 import pytest
 
 import ffikit
+from ffikit.backends.ctypes.types import model_of, to_ctypes
 from ffikit.cdecl.layout import layout
 from ffikit.cdecl.model import (
     VOID,
@@ -18,7 +19,6 @@ from ffikit.cdecl.model import (
     StructOrUnion,
     Typedef,
 )
-from ffikit.cdecl.to_ctypes import model_of, to_ctypes
 from ffikit.errors import DeclarationError
 
 CHAR, INT, UINT, DOUBLE = (Primitive(n) for n in ("char", "int", "unsigned int", "double"))

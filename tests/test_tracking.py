@@ -5,7 +5,7 @@ import threading
 import pytest
 
 import ffikit
-from ffikit import tracking
+from ffikit.memory import tracking
 
 
 class TestTrack:

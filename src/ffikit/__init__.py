@@ -21,8 +21,8 @@ import sys as _sys
 
 # ``build`` is both a submodule and a function: bind the function before anything
 # imports the submodule and shadows it.
-from .build import build
-from .errors import (
+from ffikit.build import build
+from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
     CallError,
@@ -42,29 +42,29 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it (loaded lazily, PEP 562)
 _LAZY = {
-    "cdef": "cdecl",
-    "include": "cdecl",
-    "Declarations": "cdecl",
-    "load": "library",
-    "Library": "library",
-    "check": "calls",
-    "new": "calls",
-    "callback": "callbacks",
-    "callback_errors": "callbacks",
-    "view": "buffers",
-    "address": "buffers",
-    "buffer": "buffers",
-    "asarray": "buffers",
-    "dtype": "buffers",
-    "ctype": "buffers",
-    "shared": "buffers",
-    "alloc": "memory",
-    "adopt": "memory",
-    "Memory": "memory",
-    "Arena": "memory",
-    "Pool": "memory",
-    "track": "tracking",
-    "Tracker": "tracking",
+    "cdef": "backends.ctypes.declarations",
+    "include": "backends.ctypes.declarations",
+    "Declarations": "backends.ctypes.declarations",
+    "load": "boundary.library",
+    "Library": "boundary.library",
+    "check": "boundary.policies",
+    "new": "memory.new",
+    "callback": "backends.ctypes.callbacks",
+    "callback_errors": "backends.ctypes.callbacks",
+    "view": "memory.views",
+    "address": "memory.views",
+    "buffer": "memory.views",
+    "asarray": "memory.numpy_bridge",
+    "dtype": "memory.numpy_bridge",
+    "ctype": "memory.numpy_bridge",
+    "shared": "memory.shared",
+    "alloc": "memory.owned",
+    "adopt": "memory.owned",
+    "Memory": "memory.owned",
+    "Arena": "memory.pools",
+    "Pool": "memory.pools",
+    "track": "memory.tracking",
+    "Tracker": "memory.tracking",
 }
 
 __all__ = [

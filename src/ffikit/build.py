@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import CompileError
+from ffikit.errors import CompileError
 
 __all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pngcodec import read_png
 
 import ffikit
-from ffikit._png import read_png
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "imaging"))
 import imaging  # noqa: E402
@@ -116,7 +116,7 @@ class TestGaussianKernel:
 
 class TestDemo:
     def test_end_to_end_small(self, build_cache, tmp_path, capsys):
-        from ffikit.cli import main
+        from ffikit.tools.cli import main
         assert main(["demo", "--size", "72", "--quick", "--out", str(tmp_path)]) == 0
         text = capsys.readouterr().out
         for label in ("ctypes + memmove (tutorial)", "ffikit zero-copy", "2 workers",

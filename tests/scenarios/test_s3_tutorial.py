@@ -64,7 +64,7 @@ class TestS32TypeTable:
         assert lib.echo_char(-128) == b"\x80"
         assert lib.echo_string(b"hi") == b"hi" and lib.echo_string(None) is None
         buf = bytearray(4)
-        assert lib.echo_pointer(buf).value == ffikit._pybuffer.memoryview_address(memoryview(buf))
+        assert lib.echo_pointer(buf).value == ffikit.backends.ctypes.pybuffer.memoryview_address(memoryview(buf))
 
     @pytest.mark.parametrize(
         "function, value, limits",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import enum
 import os
@@ -11,16 +10,24 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import DeclarationError
-from . import layout as _layout
-from .constexpr import NotConstant, eval_macro
-from .model import Array, CType, Enum, FunctionDecl, GlobalVar, StructOrUnion, Typedef, resolve
-from .parse import _KEYWORDS, ParseResult, parse
-from .prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
-from .preprocess import preprocess
-from .to_ctypes import to_ctypes
+from ffikit.cdecl import layout as _layout
+from ffikit.cdecl.constexpr import NotConstant, eval_macro
+from ffikit.cdecl.model import (
+    Array,
+    CType,
+    Enum,
+    FunctionDecl,
+    GlobalVar,
+    StructOrUnion,
+    Typedef,
+    resolve,
+)
+from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse
+from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
+from ffikit.cdecl.preprocess import preprocess
+from ffikit.errors import DeclarationError
 
-__all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
+__all__ = ["Declarations", "cdef", "include", "typeof"]
 
 _WINDOWS_FILE = "<ffikit-windows>"
 
@@ -29,7 +36,7 @@ class Declarations:
     """What a piece of C declares: types, functions, variables, constants, enums.
 
     Attribute access gives what a Python user wants: ``defs.Student`` is the
-    ctypes type, ``defs.MAX_STUDENTS`` the constant, ``defs.GREEN`` the enum
+    backend (ctypes) type, ``defs.MAX_STUDENTS`` the constant, ``defs.GREEN`` the enum
     member.  The raw model is in ``types``/``functions``/``variables``.
 
     Attributes
@@ -117,7 +124,7 @@ class Declarations:
             model = getattr(spec, "_ffikit_type_", None)
             if model is not None:
                 return model
-            raise TypeError(f"{spec!r} is a ctypes type ffikit did not build; pass it as is")
+            raise TypeError(f"{spec!r} is a type ffikit did not build; pass it as is")
         if not isinstance(spec, str):
             raise TypeError(f"a C type is given as text, a model type or a ctypes type, "
                             f"not {type(spec).__name__}")
@@ -158,13 +165,14 @@ class Declarations:
         self._typeof_cache[text] = model
         return model
 
-    def ctype(self, spec: str | CType | type) -> type:
-        """The ctypes type for a C type name, model type or ctypes type."""
-        if isinstance(spec, type) and issubclass(spec, (ctypes._SimpleCData, ctypes.Structure,
-                                                         ctypes.Union, ctypes.Array,
-                                                         ctypes._Pointer, ctypes._CFuncPtr)):
-            return spec
-        return to_ctypes(self.typeof(spec), self.platform)
+    def ctype(self, spec: str | CType | type) -> Any:
+        """The backend type for a C type; model-only declarations have none.
+
+        The declarations users hold (:class:`ffikit.Declarations`) come from a
+        backend, which overrides this to build its types from the model.
+        """
+        raise TypeError(f"these are model-only declarations: no backend type for {spec!r}; "
+                        "use ffikit.cdef/ffikit.include")
 
     def layout(self, name: str | CType | type) -> _layout.Layout:
         """The layout of a struct/union as data; ``str()`` of it is a table."""
@@ -238,8 +246,8 @@ _memo: dict = {}
 _memo_lock = threading.Lock()
 
 
-def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None
-         ) -> Declarations:
+def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None,
+         cls: type[Declarations] | None = None) -> Declarations:
     """Parse C declarations into :class:`Declarations`.
 
     Parameters
@@ -256,6 +264,9 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     packed
         Default packing for every struct: ``True`` (= 1) or an ``int`` like
         ``#pragma pack(n)``.
+    cls
+        The :class:`Declarations` subclass to make (a backend's, which knows
+        how to build types); model-only by default.
 
     Raises
     ------
@@ -265,19 +276,21 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     Examples
     --------
     >>> defs = ffikit.cdef("typedef struct { int id; double score; } Student;")
-    >>> ctypes.sizeof(defs.Student)
+    >>> defs.sizeof("Student")
     16
     """
     if not isinstance(text, str):
         raise TypeError(f"cdef() takes C text as str, not {type(text).__name__}")
     plat = _layout.get_platform(platform)
     pack = 1 if packed is True else (int(packed) if packed else None)
-    key = ("cdef", text, plat.name, pack)
-    return _memoised(key, lambda: _declare(text, plat, pack, "<cdef>", {}, (), None))
+    cls = cls or Declarations
+    key = ("cdef", text, plat.name, pack, cls)
+    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None))
 
 
 def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
-            cpp: str | None = None, platform: str | None = None) -> Declarations:
+            cpp: str | None = None, platform: str | None = None,
+            cls: type[Declarations] | None = None) -> Declarations:
     """Parse a real header (``"zlib.h"``, or a path) into :class:`Declarations`.
 
     Functions, variables, enums and ``#define`` constants come from the named
@@ -299,8 +312,10 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
         line = f'#include "{os.path.abspath(header)}"'
     else:
         line = f"#include <{header}>"
-    key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name)
-    return _memoised(key, lambda: _declare(line + "\n", plat, None, "<include>",
+    cls = cls or Declarations
+    key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name,
+           cls)
+    return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
                                            dict(defines or {}), include_dirs, cpp,
                                            own_depth1=True))
 
@@ -326,7 +341,7 @@ _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 
 
-def _declare(text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
+def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
@@ -337,7 +352,7 @@ def _declare(text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename)
     constants = _constants(pre.macros, own, result)
-    return Declarations(result, constants, plat, text, frozenset(own))
+    return cls(result, constants, plat, text, frozenset(own))
 
 
 def _directly_included(text: str, root: str) -> set[str]:
@@ -435,11 +450,6 @@ def typeof(spec: str | CType | type, defs: Declarations | None = None) -> CType:
     ``cdef``/``include`` made so far, the newest first.
     """
     return _owner(spec, defs).typeof(spec)
-
-
-def ctype_of(spec: str | CType | type, defs: Declarations | None = None) -> type:
-    """The ctypes type for ``spec`` (names resolved as :func:`typeof` does)."""
-    return _owner(spec, defs).ctype(spec)
 
 
 def _owner(spec, defs: Declarations | None) -> Declarations:

@@ -3,7 +3,7 @@
 ctypes' own bitfield and packing rules have differed from gcc's in several
 CPython releases, so ffikit does not ask ctypes where fields go: it applies
 the platform's rules itself (SysV as gcc implements it on x86-64 and AArch64;
-MSVC's on Windows) and ``to_ctypes`` then builds classes that reproduce the
+MSVC's on Windows) and the ctypes backend then builds classes that reproduce the
 result byte for byte.  The answers are plain data (:class:`Layout`) so they
 can be printed, compared with a compiler, or fed to another backend.
 """

@@ -2,7 +2,7 @@
 
 Plain value objects that describe C types: they know nothing about ctypes,
 sizes or platforms (``layout.py`` computes those per platform ABI and
-``to_ctypes.py`` maps the model to ctypes).  A second backend must be
+``ffikit.backends.ctypes.types`` maps the model to ctypes).  A second backend must be
 addable without touching this module or the parser.
 
 Equality and hashing come from each class's ``_attrs_`` (as in cffi's

@@ -11,14 +11,14 @@ struct class carries ``_ffikit_type_`` (the model type) and
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import sys
 import threading
 
-from .._pointer_fields import BufferPointerField
-from ..errors import DeclarationError
-from .layout import Layout, Platform, get_platform, int_info, layout
-from .model import (
+from ffikit.backends.ctypes.pointer_fields import BufferPointerField
+from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout
+from ffikit.cdecl.model import (
     Array,
     CType,
     Enum,
@@ -30,8 +30,9 @@ from .model import (
     Void,
     resolve,
 )
+from ffikit.errors import DeclarationError
 
-__all__ = ["to_ctypes", "model_of"]
+__all__ = ["to_ctypes", "model_of", "ctype_of", "ctype_int_range"]
 
 _INTS = {
     (1, True): ctypes.c_int8, (1, False): ctypes.c_uint8,
@@ -377,3 +378,33 @@ def _forward_property(member: str, attr: str) -> property:
         setattr(getattr(self, member), attr, value)
 
     return _BitfieldProperty(get, set_)
+
+
+def ctype_of(t: CType) -> type | None:
+    """The ctypes type carrying ``t`` on the host (None for ``void``)."""
+    if isinstance(resolve(t), Void):
+        return None
+    return to_ctypes(t)
+
+
+@functools.cache
+def ctype_int_range(ctype: type) -> tuple[int, int]:
+    """``(lowest, highest)`` value of a ctypes integer type (the model's rule, via its model)."""
+    from ffikit.rules.kinds import int_range
+
+    model = model_of(ctype)
+    if model is None:
+        model = _SIMPLE_MODELS.get(getattr(ctype, "_type_", None))
+    if model is None:
+        raise TypeError(f"{ctype.__name__} is not a ctypes integer type")
+    return int_range(model)
+
+
+# ctypes simple-type codes -> model primitives, for ctypes types ffikit did not build
+_SIMPLE_MODELS = {
+    "?": Primitive("_Bool"), "c": Primitive("char"), "b": Primitive("signed char"),
+    "B": Primitive("unsigned char"), "h": Primitive("short"), "H": Primitive("unsigned short"),
+    "i": Primitive("int"), "I": Primitive("unsigned int"), "l": Primitive("long"),
+    "L": Primitive("unsigned long"), "q": Primitive("long long"),
+    "Q": Primitive("unsigned long long"), "u": Primitive("wchar_t"),
+}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from .buffers import _CData, _memoryview_of, _spec, is_readonly
+from ffikit.memory.views import _CData, _memoryview_of, _spec, is_readonly
 
 __all__ = ["dtype", "ctype", "asarray"]
 
@@ -236,7 +236,7 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs=None):
                              f"'{spec.text[:-2]}' ({item.itemsize} bytes each)")
         return np.frombuffer(mv, dtype=item)
     if mv.nbytes < spec.size:
-        from .errors import BufferTooSmall
+        from ffikit.errors import BufferTooSmall
 
         raise BufferTooSmall(f"ffikit.asarray: '{spec.text}' needs {spec.size} bytes, "
                              f"the buffer has {mv.nbytes}")

@@ -14,9 +14,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-from .build import build
-from .cdecl import model as m
-from .cdecl.layout import int_info
+from ffikit.build import build
+from ffikit.cdecl import model as m
+from ffikit.cdecl.layout import int_info
 
 __all__ = ["Difference", "check_layouts", "struct_names"]
 

@@ -6,7 +6,7 @@ import ctypes
 import mmap
 import sys
 
-from ._pybuffer import memoryview_address
+from ffikit.backends.ctypes.pybuffer import memoryview_address
 
 __all__ = ["protect", "address_of"]
 

@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 the check/command failed, 2 usage error (argparse's).
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 class _UsageError(Exception):
@@ -38,13 +39,13 @@ def _checkout_dir(name: str) -> Path:
 # demo
 
 
-def _load_imaging():
+def _load_imaging(module: str = "imaging"):
+    """A module of the case study (``imaging``, ``pngcodec``) from examples/imaging."""
     sys.path.insert(0, str(_checkout_dir("examples") / "imaging"))
     try:
-        import imaging
+        return importlib.import_module(module)
     finally:
         sys.path.pop(0)
-    return imaging
 
 
 def _read_image(path: str):
@@ -76,8 +77,8 @@ def _best_time(fn, repeats: int) -> tuple[float, object]:
 def cmd_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ._png import write_png
     im = _load_imaging()
+    write_png = _load_imaging("pngcodec").write_png
     size = 256 if args.quick and args.size is None else (args.size or 1024)
     image = _read_image(args.image) if args.image else im.make_test_image(size, size, 3)
     h, w, c = image.shape
@@ -215,7 +216,7 @@ def _header_path(name: str, include_dirs=()) -> str:
     """A header file by path, or by name on the include path (``zlib.h``)."""
     if os.path.exists(name):
         return name
-    from .cdecl.preprocess import system_include_dirs
+    from ffikit.cdecl.preprocess import system_include_dirs
 
     searched = [*include_dirs, *system_include_dirs()]
     if os.sep not in name:
@@ -227,14 +228,14 @@ def _header_path(name: str, include_dirs=()) -> str:
 
 
 def _declarations(path: str, platform: str | None = None, include_dirs=()):
-    from .cdecl import cdef, include
+    from ffikit.backends.ctypes.declarations import cdef, include
     if platform:
         return cdef(Path(path).read_text(), platform=platform)
     return include(path, include_dirs=[os.path.dirname(os.path.abspath(path)), *include_dirs])
 
 
 def cmd_layout(args: argparse.Namespace) -> int:
-    from ._layoutcheck import check_layouts, struct_names
+    from ffikit.tools.layoutcheck import check_layouts, struct_names
     if args.check and args.platform:
         raise _UsageError("--check compares with this machine's compiler; drop --platform")
     args.header = _header_path(args.header, args.include_dir)
@@ -263,7 +264,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
-    from ._bindgen import generate
+    from ffikit.tools.bindgen import generate
     args.header = _header_path(args.header, args.include_dir)
     defs = _declarations(args.header, include_dirs=args.include_dir)
     module, stub = generate(defs, os.path.basename(args.header), args.library,
@@ -278,7 +279,7 @@ def cmd_bind(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from ._doctor import diagnose
+    from ffikit.tools.doctor import diagnose
     diagnosis = diagnose(args.library)
     print(diagnosis.report())
     return 0 if diagnosis.ok else 1
@@ -347,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ffikit`` command; returns the exit code."""
     p = parser()
     args = p.parse_args(argv)
-    from .errors import FFIError
+    from ffikit.errors import FFIError
     try:
         return args.run(args)
     except _UsageError as exc:

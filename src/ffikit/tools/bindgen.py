@@ -21,8 +21,8 @@ import pprint
 import re
 from collections.abc import Iterable
 
-from .cdecl import model as m
-from .cdecl.declarations import Declarations, _builtins
+from ffikit.cdecl import model as m
+from ffikit.cdecl.declarations import Declarations, _builtins
 
 __all__ = ["c_text", "generate"]
 

@@ -1,7 +1,7 @@
 """``ffikit doctor LIB``: how a library would be found and loaded, and what stops it.
 
-Reuses :func:`ffikit.library.candidates` (the same search :func:`ffikit.load`
-does) and :mod:`ffikit._elf` (header, ``DT_NEEDED``, exported symbols).
+Reuses :func:`ffikit.boundary.library.candidates` (the same search :func:`ffikit.load`
+does) and :mod:`ffikit.boundary.elf` (header, ``DT_NEEDED``, exported symbols).
 Dependencies are resolved the way the system loader would on Linux, as far
 as it can be done without loading them: the library's own directory,
 ``LD_LIBRARY_PATH``, the ``ldconfig -p`` cache and the default directories.
@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from . import _elf
-from .library import _loaded_path, candidates
+from ffikit.boundary import elf as _elf
+from ffikit.boundary.library import _loaded_path, candidates
 
 __all__ = ["Diagnosis", "diagnose"]
 

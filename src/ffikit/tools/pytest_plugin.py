@@ -10,8 +10,8 @@ import gc
 
 import pytest
 
-from .errors import LeakError
-from .tracking import track
+from ffikit.errors import LeakError
+from ffikit.memory.tracking import track
 
 
 def pytest_addoption(parser) -> None:

@@ -25,8 +25,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._boundary_types import ctype_of, int_range
-from .cdecl import model as m
+from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
+from ffikit.cdecl import model as m
 
 __all__ = ["Callback", "callback", "callback_errors", "make_thunk", "PENDING", "reraise_pending"]
 
@@ -38,7 +38,7 @@ _unraisable_type: type | None = None
 
 
 def register_wrapper(wrapper: Callable) -> None:
-    """Record a generated wrapper (see :mod:`ffikit.calls`) so callbacks can find their call."""
+    """Record a generated wrapper (see :mod:`ffikit.backends.ctypes.wrappers`) so callbacks can find their call."""
     _WRAPPERS[wrapper.__code__] = (wrapper.__name__, weakref.ref(wrapper))
 
 
@@ -133,7 +133,7 @@ def _result_checker(restype: type | None, on_error: object) -> Callable[[object]
     if restype is None:
         return lambda value: None
     if issubclass(restype, ctypes._SimpleCData) and restype._type_ in "bBhHiIlLqQ?":  # type: ignore[attr-defined]
-        lo, hi = int_range(restype)
+        lo, hi = ctype_int_range(restype)
 
         def check_int(value: object) -> object:
             if type(value) is int and lo <= value <= hi:
@@ -205,7 +205,7 @@ def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
             spec = defs.typeof(spec)
         else:
             try:
-                from .cdecl import typeof  # type: ignore[attr-defined]
+                from ffikit.backends.ctypes.declarations import typeof
             except ImportError:
                 raise TypeError(
                     f"ffikit.callback({spec!r}): C text needs the cdecl layer; pass a ctypes "

@@ -7,8 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-
-from ffikit._png import SIGNATURE, decode_png, encode_png, read_png, write_png
+from pngcodec import SIGNATURE, decode_png, encode_png, read_png, write_png
 
 
 def _rgb(h=5, w=7):

@@ -6,7 +6,7 @@ dependency (``DT_NEEDED``) a library wants and which symbols it exports, so a
 misspelt function name gets a "did you mean".  Only the ELF header, the
 section headers, ``.dynamic`` and ``.dynsym`` are read; nothing is executed.
 
-Used by :mod:`ffikit.library` and by ``ffikit doctor``.
+Used by :mod:`ffikit.boundary.library` and by ``ffikit doctor``.
 """
 
 from __future__ import annotations

@@ -1,52 +1,36 @@
-"""Value facts the call boundary needs about C types, on the host platform.
+"""Value facts about C types that the boundary rules need, on the host platform.
 
-Three questions: which ctypes type carries a C type (``to_ctypes``), which
-Python integer range it holds, and which buffer item kind (signed/unsigned/
-float, size) a pointer to it expects, compared with a buffer's format.
+Two questions, answered from the type model alone (no backend): which
+Python integer range an integer type holds, and which buffer item kind
+(signed/unsigned/float, size) a pointer to a type expects, compared with a
+buffer's PEP 3118 format.
 """
 
 from __future__ import annotations
 
-import ctypes
 import struct
 from functools import cache, lru_cache
 
-from .cdecl import model as m
-from .cdecl.layout import int_info
-from .cdecl.to_ctypes import to_ctypes
+from ffikit.cdecl import model as m
+from ffikit.cdecl.layout import int_info, sizeof
 
-__all__ = ["ctype_of", "int_range", "item_kind", "format_kind", "RAW_BYTE_TARGETS"]
+__all__ = ["int_range", "item_kind", "format_kind", "RAW_BYTE_TARGETS"]
 
 # Pointee types to which any buffer may be passed as raw bytes (DESIGN.md).
 RAW_BYTE_TARGETS = frozenset({"char", "unsigned char", "uint8_t"})
 
 
-def ctype_of(t: m.CType) -> type | None:
-    """The ctypes type carrying ``t`` on the host (None for ``void``)."""
-    if isinstance(m.resolve(t), m.Void):
-        return None
-    return to_ctypes(t)
-
-
 @cache
-def int_range(ctype: type) -> tuple[int, int]:
-    """``(lowest, highest)`` value of a ctypes integer type."""
-    bits = ctypes.sizeof(ctype) * 8
-    if ctype is ctypes.c_bool:
+def int_range(t: m.CType) -> tuple[int, int]:
+    """``(lowest, highest)`` value of an integer or enum type on the host."""
+    r = m.resolve(t)
+    if isinstance(r, m.Primitive) and r.name == "_Bool":
         return 0, 1
-    if ctype is ctypes.c_char:
-        signed = _char_is_signed()
-    elif ctype is ctypes.c_wchar:
-        signed = ctypes.sizeof(ctype) == 4  # glibc: wchar_t is int; Windows: unsigned short
-    else:
-        signed = ctype(-1).value < 0
+    size, signed = int_info(r)
+    bits = size * 8
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
-
-
-def _char_is_signed() -> bool:
-    return int_info(m.Primitive("char"))[1]
 
 
 _FLOAT_CODES = {"f", "d", "g", "e"}
@@ -92,13 +76,12 @@ def item_kind(t: m.CType) -> tuple[str, int] | None:
         r = m.Primitive("int")
     if not isinstance(r, m.Primitive):
         return None
-    ct = ctype_of(r)
-    size = ctypes.sizeof(ct)
+    size = sizeof(r)
     if r.is_float:
         return "f", size
     if r.name == "_Bool":
         return "b", size
     if r.name == "char":
         return "c", size
-    lo, _ = int_range(ct)
+    lo, _ = int_range(r)
     return ("i" if lo < 0 else "u"), size

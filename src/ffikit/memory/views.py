@@ -17,10 +17,10 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from . import _pybuffer
-from .errors import BufferTooSmall, MisalignedBuffer, NotContiguous, ReadOnlyBuffer
+from ffikit.backends.ctypes import pybuffer as _pybuffer
+from ffikit.errors import BufferTooSmall, MisalignedBuffer, NotContiguous, ReadOnlyBuffer
 
-__all__ = ["view", "address", "buffer", "asarray", "dtype", "ctype", "shared", "is_readonly"]
+__all__ = ["view", "address", "buffer", "is_readonly"]
 
 _CData = ctypes._SimpleCData.__mro__[1]  # ctypes' private _CData base
 _memoryview_address = _pybuffer.memoryview_address
@@ -81,9 +81,9 @@ def _spec(ctype: Any, defs=None) -> _Spec:
     if isinstance(ctype, type) and issubclass(ctype, _CData):
         spec = _Spec(_c_spelling(ctype), ctype, 1)
     else:
-        from .cdecl.declarations import _default_declarations, _owner
-        from .cdecl.model import Array, CType
-        from .cdecl.to_ctypes import to_ctypes
+        from ffikit.backends.ctypes.types import to_ctypes
+        from ffikit.cdecl.declarations import _default_declarations, _owner
+        from ffikit.cdecl.model import Array, CType
 
         if not isinstance(ctype, (str, CType)):
             raise TypeError(
@@ -406,33 +406,3 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
     holder.__dict__[_SOURCE] = owner
     mv = memoryview(holder).cast("B")
     return mv.toreadonly() if readonly else mv
-
-
-# --- re-exports from the NumPy bridge and shared memory ----------------------------------------
-
-def asarray(obj: object, ctype: Any = None, *, defs=None):
-    """A zero-copy NumPy array over a ctypes object, ffikit memory or buffer (exact dtype)."""
-    from ._numpy_bridge import asarray as _asarray
-
-    return _asarray(obj, ctype, defs=defs)
-
-
-def dtype(ctype: Any, *, defs=None):
-    """The exact NumPy dtype of a C type (offsets, itemsize, nested structs, sub-arrays)."""
-    from ._numpy_bridge import dtype as _dtype
-
-    return _dtype(ctype, defs=defs)
-
-
-def ctype(dtype: Any):
-    """The ctypes type with the same layout as a NumPy dtype."""
-    from ._numpy_bridge import ctype as _ctype
-
-    return _ctype(dtype)
-
-
-def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True, defs=None):
-    """A typed view over named shared memory usable from several processes."""
-    from .sharedmem import shared as _shared
-
-    return _shared(name, ctype, count, create=create, defs=defs)

@@ -19,9 +19,9 @@ import sys
 from multiprocessing import shared_memory
 from typing import Any
 
-from . import tracking
-from .buffers import _spec, view
-from .errors import BufferTooSmall
+from ffikit.errors import BufferTooSmall
+from ffikit.memory import tracking
+from ffikit.memory.views import _spec, view
 
 __all__ = ["SharedBlock", "shared"]
 

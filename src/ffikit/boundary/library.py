@@ -24,16 +24,20 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from . import _elf
-from .calls import _int_slow, _Param, bind, new
-from .cdecl import model as m
-from .errors import LibraryNotFound, SymbolNotFound
+from ffikit.backends.ctypes.converters import int_slow
+from ffikit.backends.ctypes.wrappers import bind
+from ffikit.boundary import elf as _elf
+from ffikit.cdecl import model as m
+from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.memory.new import new
+from ffikit.rules.kinds import int_range
+from ffikit.rules.messages import Param
 
 __all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass
@@ -191,11 +195,11 @@ def _as_declarations(declarations: object, header: str | None) -> Any:
     if declarations is None and header is None:
         return SimpleNamespace(functions={}, variables={}, types={})
     if header is not None:
-        from .cdecl import include  # type: ignore[attr-defined]
+        from ffikit.backends.ctypes.declarations import include
 
         declarations = include(header) if declarations is None else declarations
     if isinstance(declarations, str):
-        from .cdecl import cdef  # type: ignore[attr-defined]
+        from ffikit.backends.ctypes.declarations import cdef
 
         return cdef(declarations)
     if not hasattr(declarations, "functions"):
@@ -331,10 +335,8 @@ class Library:
         obj = self._variable(name)
         r = m.resolve(vtype)
         if isinstance(r, m.Primitive) and r.is_integer:
-            from ._boundary_types import int_range
-
-            lo, hi = int_range(type(obj))
-            obj.value = _int_slow(_Param(name, 0, name, vtype), lo, hi, False)(value)
+            lo, hi = int_range(r)
+            obj.value = int_slow(Param(name, 0, name, vtype), lo, hi, False)(value)
         elif isinstance(obj, ctypes._SimpleCData):
             obj.value = value
         elif isinstance(value, type(obj)):
@@ -348,7 +350,7 @@ class Library:
 
 
 def ctype_of_var(var: Any) -> type:
-    from ._boundary_types import ctype_of
+    from ffikit.backends.ctypes.types import ctype_of
 
     vtype = var.type if hasattr(var, "type") else var
     return ctype_of(vtype)  # type: ignore[return-value]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ctypes
 
-from ._pybuffer import export, memoryview_address
-from .errors import NotContiguous, ReadOnlyBuffer
+from ffikit.backends.ctypes.pybuffer import export, memoryview_address
+from ffikit.errors import NotContiguous, ReadOnlyBuffer
 
 __all__ = ["BufferPointerField"]
 
@@ -58,8 +58,8 @@ class BufferPointerField:
         keep[self.name] = mv
 
     def _checked_view(self, value) -> memoryview:
-        from ._boundary_types import format_kind, item_kind
-        from .cdecl.model import VOID, resolve
+        from ffikit.cdecl.model import VOID, resolve
+        from ffikit.rules.kinds import format_kind, item_kind
 
         where = f"member '{self.name}' of '{self.owner}' ({self.model.c_name()})"
         try:

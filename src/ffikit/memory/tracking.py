@@ -4,7 +4,7 @@ Allocation sites in ffikit (``alloc``, ``adopt``, ``Arena``, ``Pool``, ``new``,
 ``shared``) report through two hooks, guarded by one module-level flag so that
 tracking costs a single branch when it is off::
 
-    from . import tracking
+    from ffikit.memory import tracking
     if tracking.ACTIVE:
         tracking.record("alloc", owner, size, address)
     ...
@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import LeakError
+from ffikit.errors import LeakError
 
 __all__ = ["ACTIVE", "record", "forget", "track", "Tracker", "Allocation"]
 
@@ -51,7 +51,7 @@ def forget(owner: object) -> None:
 # --- the tracker -----------------------------------------------------------------------------
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass

@@ -1,0 +1,56 @@
+"""The declarations users hold: the type model bound to ctypes types.
+
+:mod:`ffikit.cdecl` parses C into a backend-free model; this module makes the
+:class:`Declarations` that ``ffikit.cdef``/``ffikit.include`` return, whose
+attributes are real ctypes types (``defs.Student``), so every type ffikit
+makes works wherever ctypes types do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Mapping
+
+from ffikit.backends.ctypes.types import to_ctypes
+from ffikit.cdecl import declarations as _model
+from ffikit.cdecl.model import CType
+
+__all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
+
+_CTYPES_BASES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array,
+                 ctypes._Pointer, ctypes.CFUNCTYPE(None).__mro__[1])
+
+
+class Declarations(_model.Declarations):
+    __doc__ = _model.Declarations.__doc__
+
+    def ctype(self, spec: str | CType | type) -> type:
+        """The ctypes type for a C type name, model type or ctypes type."""
+        if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
+            return spec
+        return to_ctypes(self.typeof(spec), self.platform)
+
+
+def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None
+         ) -> Declarations:
+    return _model.cdef(text, platform=platform, packed=packed, cls=Declarations)  # type: ignore[return-value]
+
+
+def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
+            cpp: str | None = None, platform: str | None = None) -> Declarations:
+    return _model.include(header, include_dirs=include_dirs, defines=defines, cpp=cpp,
+                          platform=platform, cls=Declarations)  # type: ignore[return-value]
+
+
+cdef.__doc__ = _model.cdef.__doc__
+include.__doc__ = _model.include.__doc__
+typeof = _model.typeof
+
+
+def ctype_of(spec: str | CType | type, defs: _model.Declarations | None = None) -> type:
+    """The ctypes type for ``spec`` (names resolved as :func:`typeof` does)."""
+    if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
+        return spec
+    owner = _model._owner(spec, defs)
+    return to_ctypes(owner.typeof(spec), owner.platform)

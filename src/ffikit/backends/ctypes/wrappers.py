@@ -1,0 +1,224 @@
+"""Bound C functions: safe argument conversion, returns and error policies.
+
+:func:`bind` turns a ctypes function pointer plus its model declaration into a
+plain Python function.  The wrapper is *generated once per C function* (a
+small source string run through ``exec``): every parameter gets the one
+converter expression its C type needs, so a call does no dispatch on
+declaration data.  ``int add(int a, int b)`` becomes, in effect::
+
+    def add(a, b, /):
+        if type(a) is not int or not -2147483648 <= a <= 2147483647: a = _slow0(a)
+        if type(b) is not int or not -2147483648 <= b <= 2147483647: b = _slow1(b)
+        result = _cfunc(a, b)        # ctypes, no argtypes: the GIL is released
+        if add.errors is None: return result
+        return add.errors(result, add, (a, b))      # a policy, or a parked callback error
+
+The ctypes function carries no ``argtypes`` (ctypes' own converters are the
+slow part of a ctypes call); values that ctypes would pass wrongly without
+them (64-bit integers, ``float``, pointers) are wrapped in their ctypes type
+by the generated code.  What each parameter accepts is :func:`ffikit.rules.params.param_rule`; the
+converters that check it are in :mod:`ffikit.backends.ctypes.converters`.
+
+Buffers reach ``T *`` parameters without a copy: the converter takes a
+``memoryview`` of the object, checks contiguity, writability and item type,
+and passes the address of its first byte; the memoryview is held until the C
+function returns, which also stops a ``bytearray`` being resized meanwhile.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.converters import (
+    float_slow,
+    function_pointer_converter,
+    int_slow,
+    pointer_converter,
+    struct_slow,
+    variadic_converter,
+)
+from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
+from ffikit.backends.ctypes.types import ctype_of
+from ffikit.cdecl import model as m
+from ffikit.errors import ArgumentError
+from ffikit.rules.messages import Param
+from ffikit.rules.params import ParamRule, accepted_formats, param_rule
+
+__all__ = ["bind"]
+
+_c_void_p = ctypes.c_void_p
+
+
+class _VoidPointerResult(ctypes.c_void_p):
+    """``void *`` results stay ctypes objects (a plain c_void_p restype would give int/None)."""
+
+
+# --------------------------------------------------------------------------------------
+# generating the wrapper
+
+
+def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
+    """Inline source for the common case: a contiguous buffer of the right item type.
+
+    Anything else (None, bytes, str, ctypes objects, errors) goes to the full
+    converter ``_ffk_c{i}``, which gives the same answers more slowly.
+    """
+    full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
+    if _BUF_OFFSET is None:
+        return full
+    formats = accepted_formats(rule)
+    env[f"_ffk_ft{i}"] = PLAIN_TYPES  # shared and live: NumPy joins when it is imported
+    env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
+    env["_ffk_id"] = id
+    checks = [f"_ffk_k{i}.c_contiguous"]
+    if formats is not None:
+        env[f"_ffk_fm{i}"] = formats
+        checks.insert(0, f"_ffk_k{i}.format in _ffk_fm{i}")
+    if not rule.const:
+        checks.append(f"not _ffk_k{i}.readonly")
+    return [
+        f"if type({pname}) in _ffk_ft{i}:",
+        f"    _ffk_k{i} = memoryview({pname})",
+        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
+        f"    else: {full[0]}",
+        f"else: {full[0]}",
+    ]
+
+
+def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
+    if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk"):
+        name = f"arg{index + 1}"
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def _restype_for(result: m.CType) -> type | None:
+    r = m.resolve(result)
+    if isinstance(r, m.Void):
+        return None
+    if isinstance(r, m.Pointer):
+        target = m.resolve(r.target)
+        if isinstance(target, m.Primitive) and target.name == "char" and r.const:
+            return ctypes.c_char_p  # bytes (a copy) or None
+        if isinstance(target, m.Void):
+            return _VoidPointerResult
+    return ctype_of(result)
+
+
+def bind(
+    cfunc: Any,
+    name: str,
+    ftype: m.FunctionType,
+    *,
+    encoding: str = "utf-8",
+    errors: Callable | None = None,
+) -> Callable:
+    """Make the Python function that calls ``cfunc`` as ``ftype`` declares.
+
+    Parameters
+    ----------
+    cfunc
+        A ctypes foreign function (``CDLL(...)[name]``); its ``argtypes`` are
+        cleared and its ``restype`` set from the declaration.
+    name
+        The C name, used in messages and as the wrapper's ``__name__``.
+    ftype
+        The model :class:`~ffikit.cdecl.model.FunctionType`.
+    encoding
+        How ``str`` is encoded for ``const char *`` parameters.
+    errors
+        The initial error policy (see :data:`check`); also settable later as
+        ``wrapper.errors``.
+
+    Returns
+    -------
+    function
+        A plain Python function with attributes ``errors`` (the policy, or
+        None), ``declaration`` (the C text) and ``cfunc`` (the ctypes
+        function).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
+    """
+    cfunc.argtypes = None
+    cfunc.restype = _restype_for(ftype.result)
+    env: dict[str, Any] = {
+        "_ffk_cfunc": cfunc,
+    }
+    taken: set[str] = set()
+    pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    body: list[str] = []
+    for i, (ptype, pname) in enumerate(zip(ftype.params, pnames)):
+        where = Param(name, i, ftype.param_names[i], ptype)
+        rule = param_rule(ptype)
+        r = rule.ctype
+        if rule.kind == "int":
+            ct = ctype_of(r)
+            lo, hi = rule.lo, rule.hi
+            env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
+            check = f"if type({pname}) is not int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
+            body.append(check)
+            if ct is ctypes.c_char:
+                body.append(f"{pname} = _ffk_t{i}({pname} & 0xFF)")
+                env[f"_ffk_t{i}"] = ctypes.c_ubyte
+            elif ctypes.sizeof(ct) > ctypes.sizeof(ctypes.c_int) or ct is ctypes.c_wchar:
+                env[f"_ffk_t{i}"] = ct if ct is not ctypes.c_wchar else ctypes.c_int32
+                body.append(f"{pname} = _ffk_t{i}({pname})")
+        elif rule.kind == "float":
+            ct = ctype_of(r)
+            if ct is ctypes.c_double:  # ctypes passes no float without argtypes: wrap it
+                env[f"_ffk_s{i}"] = float_slow(where, None)
+                env[f"_ffk_t{i}"] = ct
+                body.append(f"{pname} = _ffk_t{i}({pname} if type({pname}) is float else _ffk_s{i}({pname}))")
+            else:
+                env[f"_ffk_s{i}"] = float_slow(where, ct)
+                body.append(f"{pname} = _ffk_s{i}({pname})")
+        elif rule.kind == "function_pointer":
+            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r))
+            body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
+        elif rule.kind == "pointer":
+            env[f"_ffk_c{i}"] = pointer_converter(where, encoding)
+            body += _pointer_fast_path(rule, i, pname, env)
+        elif rule.kind == "struct":
+            st = ctype_of(r)
+            env[f"_ffk_t{i}"] = st
+            env[f"_ffk_s{i}"] = struct_slow(where, st)
+            body.append(f"if type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
+        else:
+            raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
+    call_args = ", ".join(pnames)
+    signature = ", ".join(pnames) + (", /" if pnames else "")
+    if ftype.variadic:
+        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding)
+        signature += (", " if signature else "") + "*_ffk_extra"
+        body.append("_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra)")
+        call_args += (", " if call_args else "") + "*_ffk_vargs"
+    fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
+    if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
+        fn_name = "_ffk_function"
+    args_tuple = f"({call_args},)" if call_args else "()"
+    lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
+    lines += [f"        {line}" for line in body]
+    lines += [
+        f"        _ffk_result = _ffk_cfunc({call_args})",
+        f"        _ffk_policy = {fn_name}.errors",
+        "        if _ffk_policy is None: return _ffk_result",
+        f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",
+        f"    return {fn_name}",
+    ]
+    source = "\n".join(lines)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<ffikit wrapper {name}>", "exec"), namespace)  # noqa: S102
+    wrapper = namespace["_ffk_make"](**env)
+    wrapper.__name__ = wrapper.__qualname__ = name
+    declaration = ftype.c_name(name) + ";"
+    wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
+    wrapper.errors = errors
+    wrapper.declaration = declaration
+    wrapper.cfunc = cfunc
+    wrapper.source = source
+    callbacks.register_wrapper(wrapper)
+    return wrapper

@@ -1,0 +1,106 @@
+"""Error policies: deciding from a C function's result whether it failed.
+
+``lib.fn.errors = ffikit.check.nonzero`` (or ``.negative``, ``.null``,
+``.errno``, or any callable ``(result, function, args) -> result``) turns C
+error codes into :class:`ffikit.CallError`, naming the code when a
+``{code: name}`` map is given.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno_mod
+import os
+from collections.abc import Mapping
+
+from ffikit.errors import CallError
+
+__all__ = ["Policy", "check"]
+
+_c_void_p = ctypes.c_void_p
+_Pointer = ctypes._Pointer
+
+
+class Policy:
+    """An error policy: decides from a C result whether the call failed.
+
+    Call it with a ``{code: name}`` mapping to get the same policy whose
+    messages name the codes: ``check.negative({-1: "ENOMEM"})``.  A policy is
+    called as ``policy(result, function, args)`` (the ctypes ``errcheck``
+    signature) and returns the result or raises :class:`ffikit.CallError`.
+    """
+
+    def __init__(self, kind: str, codes: Mapping[object, str] | None = None):
+        self.kind = kind
+        self.codes = dict(codes or {})
+
+    def __repr__(self) -> str:
+        codes = f"({self.codes!r})" if self.codes else ""
+        return f"ffikit.check.{self.kind}{codes}"
+
+    def __call__(self, *args: object) -> object:
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            return Policy(self.kind, args[0])
+        if len(args) != 3:
+            raise TypeError(f"{self!r} takes a {{code: name}} mapping, or (result, function, args)")
+        result, function, _call_args = args
+        name = getattr(function, "__name__", str(function))
+        if self.kind == "errno":
+            failed = result is None or result == -1 or (isinstance(result, _c_void_p) and not result.value)
+            if isinstance(result, _Pointer):
+                failed = not result
+            if failed:
+                number = ctypes.get_errno()
+                symbol = self.codes.get(number) or _errno_mod.errorcode.get(number, "")
+                text = os.strerror(number)
+                label = f" ({symbol})" if symbol else ""
+                raise CallError(
+                    f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
+                    function=name, code=result, code_name=symbol or None, errno=number, strerror=text,
+                )
+            return result
+        if self.kind == "nonzero":
+            failed = result != 0
+        elif self.kind == "negative":
+            failed = result < 0  # type: ignore[operator]
+        elif self.kind == "null":
+            failed = result is None or (isinstance(result, (_c_void_p, _Pointer)) and not result)
+        else:  # pragma: no cover - constructed only below
+            raise AssertionError(self.kind)
+        if failed:
+            code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
+            label = f" ({code_name})" if code_name else ""
+            raise CallError(
+                f"{name} failed: returned {_result_text(result)}{label}",
+                function=name, code=result, code_name=code_name,
+            )
+        return result
+
+
+def _result_text(result: object) -> str:
+    if result is None or (isinstance(result, (_c_void_p, _Pointer)) and not result):
+        return "NULL"
+    return repr(result)
+
+
+class _Check:
+    """The error policies: ``ffikit.check.nonzero``, ``.negative``, ``.null``, ``.errno``.
+
+    ``nonzero``: any non-zero result is an error (zlib's ``Z_OK == 0``);
+    ``negative``: a result below zero; ``null``: a NULL pointer result;
+    ``errno``: ``-1`` or NULL, with ``errno`` read from ctypes' private copy
+    (libraries are loaded with ``use_errno=True``), raised as an ``OSError``.
+    Each is usable bare or with a code->name map; any callable
+    ``(result, function, args) -> result`` works as a policy too.
+    """
+
+    nonzero = Policy("nonzero")
+    negative = Policy("negative")
+    null = Policy("null")
+    errno = Policy("errno")
+
+    def __repr__(self) -> str:
+        return "ffikit.check"
+
+
+check = _Check()

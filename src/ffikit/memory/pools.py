@@ -1,0 +1,255 @@
+"""Many small blocks from one piece of native memory: a bump :class:`Arena` and a fixed-size :class:`Pool`.
+
+Both carve one :class:`~ffikit.memory.owned.Memory`; their blocks carry a
+generation, so a block used after ``reset()``/``release()`` raises
+:class:`ffikit.MemoryReleased` instead of touching memory someone else owns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+from ffikit.memory import tracking
+from ffikit.memory.owned import Memory, released, round_up
+from ffikit.memory.views import _spec, _spec_cache
+
+__all__ = ["Block", "Arena", "Pool"]
+
+
+class Block:
+    """A piece of an :class:`Arena` or :class:`Pool`: a real address C can use."""
+
+    __slots__ = ("_owner", "_generation", "address_", "size", "ctype", "count", "__weakref__")
+
+    def __init__(self, owner, generation: int, address: int, size: int, item: type | None,
+                 count: int = 1):
+        self._owner = owner
+        self._generation = generation
+        self.address_ = address
+        self.size = size
+        self.ctype = item
+        self.count = count
+
+    @property
+    def address(self) -> int:
+        if self._generation != self._owner._generation:
+            raise released(f"this block of {type(self._owner).__name__}")
+        return self.address_
+
+    @property
+    def view(self):
+        """A typed ctypes view (bytes when no type was given); an export of the owner's
+        memory, so ``reset()``/``close()`` are refused while it lives."""
+        address = self.address
+        if self.ctype is None:
+            vtype = ctypes.c_ubyte * self.size
+        else:
+            vtype = self.ctype if self.count == 1 else self.ctype * self.count
+        result = vtype.from_address(address)
+        start = address - self._owner._base
+        result.__dict__["_ffikit_source"] = memoryview(self._owner._memory)[
+            start:start + ctypes.sizeof(vtype)]
+        return result
+
+    def __repr__(self) -> str:
+        return f"<ffikit.Block {self.size} bytes at {self.address_:#x}>"
+
+
+class Arena:
+    """A bump allocator inside one block of native memory.
+
+    ``alloc`` hands out aligned pieces in O(1); ``reset`` frees them all at
+    once.  Blocks share the arena's lifetime and refuse use after a reset.
+
+    Attributes
+    ----------
+    capacity, used, high_water : int
+        Bytes in the arena, in use now, and the most ever in use.
+    """
+
+    def __init__(self, capacity: int, *, align: int = 16):
+        if capacity < 1:
+            raise ValueError(f"Arena: capacity must be >= 1, got {capacity}")
+        self._memory = Memory(capacity, ctypes.c_ubyte, capacity)
+        self._base = self._memory.address
+        self.capacity = capacity
+        self.align = align
+        self.used = 0
+        self.high_water = 0
+        self._generation = 0
+        self._lock = threading.Lock()
+        if tracking.ACTIVE:
+            tracking.record("arena", self, capacity, self._base)
+
+    def alloc(self, ctype: Any = None, count: int = 1, *, defs=None) -> Block:
+        """``count`` items of ``ctype`` (or ``count`` bytes when ``ctype`` is None)."""
+        if self._memory.freed:
+            raise released("this Arena")
+        if ctype is None:
+            item, size, align = None, count, self.align
+        elif type(ctype) is str and defs is None and ctype in _spec_cache:
+            spec = _spec_cache[ctype]
+            item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
+        else:
+            spec = _spec(ctype, defs)
+            item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
+        lock = self._lock
+        lock.acquire()  # (not 'with': the context manager doubles the cost of a bump)
+        start = (self.used + align - 1) & -align
+        end = start + size
+        if end > self.capacity:
+            lock.release()
+            raise MemoryError(
+                f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
+                f"{self.capacity} free); reset() it or make a bigger Arena")
+        self.used = end
+        if end > self.high_water:
+            self.high_water = end
+        lock.release()
+        block = Block(self, self._generation, self._base + start, size, item, count)
+        if tracking.ACTIVE:
+            tracking.record("arena block", block, size, self._base + start)
+        return block
+
+    def reset(self) -> None:
+        """Free every block at once; old blocks raise MemoryReleased from now on.
+
+        Raises ``BufferError`` while views of the arena's memory are exported.
+        """
+        if self._memory.freed:
+            raise released("this Arena")
+        try:
+            self._memory.free()
+        except BufferError:
+            raise BufferError("Arena.reset: views of its memory are still alive; delete them "
+                              "first") from None
+        self._memory = Memory(self.capacity, ctypes.c_ubyte, self.capacity)
+        self._base = self._memory.address
+        self._generation += 1
+        self.used = 0
+
+    def close(self) -> None:
+        """Free the arena's memory for good (refused while views are exported)."""
+        if not self._memory.freed:
+            self._memory.free()
+            self._generation += 1
+            if tracking.ACTIVE:
+                tracking.forget(self)
+
+    def __enter__(self) -> Arena:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ffikit.Arena {self.used}/{self.capacity} bytes, high water {self.high_water}>"
+
+
+class Pool:
+    """Fixed-size blocks with a free list: O(1) alloc/release, no fragmentation growth.
+
+    Attributes
+    ----------
+    in_use, high_water : int
+        Blocks handed out now, and the most ever at once.
+    fragmentation : float
+        Share of the pool's free blocks that are *not* in the largest run of
+        adjacent free blocks: 0.0 when the free space is one contiguous run,
+        approaching 1.0 when it is scattered.  (Fixed-size blocks never fail for
+        lack of contiguity; the number shows how scattered live blocks are.)
+    """
+
+    def __init__(self, block_size: int, blocks: int):
+        if block_size < 1 or blocks < 1:
+            raise ValueError(f"Pool: block_size and blocks must be >= 1, got {block_size}, "
+                             f"{blocks}")
+        self.block_size = round_up(block_size, 16)
+        self.blocks = blocks
+        self._memory = Memory(self.block_size * blocks, ctypes.c_ubyte, self.block_size * blocks)
+        self._base = self._memory.address
+        self._free = list(range(blocks - 1, -1, -1))
+        self._live: dict[int, Block] = {}
+        self.in_use = 0
+        self.high_water = 0
+        self._generation = 0
+        self._lock = threading.Lock()
+        if tracking.ACTIVE:
+            tracking.record("pool", self, self.block_size * blocks, self._base)
+
+    def alloc(self, ctype: Any = None, *, defs=None) -> Block:
+        """One block (typed as ``ctype`` if given; it must fit in ``block_size``)."""
+        item = None
+        if ctype is not None:
+            spec = _spec(ctype, defs)
+            item = spec.item
+            if spec.item_size > self.block_size:
+                raise ValueError(f"Pool.alloc: '{spec.text}' is {spec.item_size} bytes, blocks "
+                                 f"are {self.block_size}")
+        if self._memory.freed:
+            raise released("this Pool")
+        lock = self._lock
+        lock.acquire()
+        if not self._free:
+            lock.release()
+            raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
+                              "or make a bigger Pool")
+        index = self._free.pop()
+        self.in_use += 1
+        if self.in_use > self.high_water:
+            self.high_water = self.in_use
+        lock.release()
+        block = Block(self, self._generation, self._base + index * self.block_size,
+                      self.block_size, item)
+        self._live[index] = block
+        if tracking.ACTIVE:
+            tracking.record("pool block", block, self.block_size, block.address_)
+        return block
+
+    def release(self, block: Block) -> None:
+        """Give a block back (it raises MemoryReleased afterwards)."""
+        if block._owner is not self:
+            raise ValueError("Pool.release: this block belongs to another pool or arena")
+        index = (block.address_ - self._base) // self.block_size
+        with self._lock:
+            if self._live.get(index) is not block:
+                raise ValueError("Pool.release: block already released")
+            del self._live[index]
+            self._free.append(index)
+            self.in_use -= 1
+        block._generation = -1
+        if tracking.ACTIVE:
+            tracking.forget(block)
+
+    @property
+    def fragmentation(self) -> float:
+        free = self.blocks - self.in_use
+        if free == 0:
+            return 0.0
+        occupied = sorted(self._live)
+        longest, previous = 0, -1
+        for index in occupied + [self.blocks]:
+            longest = max(longest, index - previous - 1)
+            previous = index
+        return 1.0 - longest / free
+
+    def close(self) -> None:
+        """Free the pool's memory; every block raises MemoryReleased afterwards."""
+        if not self._memory.freed:
+            self._memory.free()
+            self._generation += 1
+            self._live.clear()
+            if tracking.ACTIVE:
+                tracking.forget(self)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<ffikit.Pool {self.in_use}/{self.blocks} blocks of {self.block_size} bytes, "
+                f"high water {self.high_water}>")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
@@ -28,7 +26,8 @@ from .model import (
     Void,
     resolve,
 )
-from .preprocess import Preprocessed, strip_comments
+from .parse_errors import source_line, translate
+from .preprocess import Preprocessed
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
 
@@ -426,27 +425,6 @@ class _Builder:
         return [a for a in self.pre.attributes if start <= a.offset < end]
 
 
-def source_line(sources: dict, file: str | None, line: int | None) -> str | None:
-    """The text of ``line`` in ``file`` (from the given sources, else from disk)."""
-    if line is None or line < 1:
-        return None
-    text = sources.get(file)
-    if text is None and file and os.path.isfile(file):
-        try:
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError:
-            return None
-        sources[file] = text
-    if text is None:
-        return None
-    lines = text.split("\n")
-    return lines[line - 1] if line <= len(lines) else None
-
-
-_PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$", re.S)
-
-
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
           filename: str = "<cdef>", known: ParseResult | None = None) -> ParseResult:
     """Parse preprocessed text into a :class:`ParseResult` (raises DeclarationError)."""
@@ -458,54 +436,10 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     try:
         ast = c_parser.CParser().parse(text, filename)
     except c_parser.ParseError as exc:
-        raise _translate(str(exc), sources, pre, builtins, known) from None
+        raise translate(str(exc), sources, pre, builtins, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
     return _Builder(pre, platform, builtins, sources, known).run(ast)
-
-
-def _translate(message: str, sources, pre, builtins, known) -> DeclarationError:
-    m = _PARSE_ERROR.match(message)
-    file = m.group("file") if m else None
-    line = int(m.group("line")) if m else None
-    col = int(m.group("col")) if m and m.group("col") else None
-    msg = m.group("msg") if m else message
-    src = source_line(sources, file, line)
-    if src is not None and _CPLUSPLUS.search(src):
-        return DeclarationError(
-            f"syntax error: {msg}", filename=file, line=line, column=col, source_line=src,
-            hint='this looks like C++; ffikit parses C declarations only (wrap C++ in extern "C")')
-    known_names = set(builtins) | (set(known.types) if known else set())
-    unknown = _first_unknown_type(sources, known_names, pre)
-    if unknown is not None:
-        ufile, uline, ucol, word = unknown
-        return DeclarationError(
-            f"unknown type name '{word}'", filename=ufile, line=uline, column=ucol,
-            source_line=source_line(sources, ufile, uline),
-            hint="declare it with typedef, or include the header that does")
-    return DeclarationError(f"syntax error: {msg}", filename=file, line=line, column=col,
-                            source_line=src)
-
-
-_CPLUSPLUS = re.compile(r"\b(class|template|namespace|public:|private:|protected:)|::")
-_TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struct|union|enum)\s+)*"
-                       r"([A-Za-z_]\w*)\s*[*\s]\s*\(?\s*\**\s*[A-Za-z_),\[]", re.M)
-
-
-def _first_unknown_type(sources: dict, known: set, pre) -> tuple | None:
-    """Where a name is used as a type but nobody declared it (pycparser can't tell)."""
-    for file, text in sources.items():
-        if not isinstance(text, str) or file is None or not file.startswith("<"):
-            continue
-        for m in _TYPE_USE.finditer(strip_comments(text)):
-            word = m.group(1)
-            before = text[max(0, m.start(1) - 7):m.start(1)]
-            if word in _KEYWORDS or word in known or re.search(r"(struct|union|enum)\s+$", before):
-                continue
-            line = text.count("\n", 0, m.start(1)) + 1
-            col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
-            return file, line, col, word
-    return None
 
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float

@@ -14,7 +14,7 @@ import pytest
 from ffikit.tools import cli
 from randstructs import random_declarations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 

@@ -1,0 +1,81 @@
+"""Turning pycparser's parse errors into DeclarationErrors that point at the user's line.
+
+pycparser says ``file:line:col: before: x``; this finds the line in the
+user's text, recognises C++ and names used as types that nobody declared,
+and says so with a hint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..errors import DeclarationError
+from .preprocess import strip_comments
+
+__all__ = ["source_line", "translate"]
+
+
+def source_line(sources: dict, file: str | None, line: int | None) -> str | None:
+    """The text of ``line`` in ``file`` (from the given sources, else from disk)."""
+    if line is None or line < 1:
+        return None
+    text = sources.get(file)
+    if text is None and file and os.path.isfile(file):
+        try:
+            with open(file, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            return None
+        sources[file] = text
+    if text is None:
+        return None
+    lines = text.split("\n")
+    return lines[line - 1] if line <= len(lines) else None
+
+
+_PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$", re.S)
+
+def translate(message: str, sources, pre, builtins, known, keywords) -> DeclarationError:
+    """pycparser's error text -> a DeclarationError with file, line, column and a hint."""
+    m = _PARSE_ERROR.match(message)
+    file = m.group("file") if m else None
+    line = int(m.group("line")) if m else None
+    col = int(m.group("col")) if m and m.group("col") else None
+    msg = m.group("msg") if m else message
+    src = source_line(sources, file, line)
+    if src is not None and _CPLUSPLUS.search(src):
+        return DeclarationError(
+            f"syntax error: {msg}", filename=file, line=line, column=col, source_line=src,
+            hint='this looks like C++; ffikit parses C declarations only (wrap C++ in extern "C")')
+    known_names = set(builtins) | (set(known.types) if known else set())
+    unknown = _first_unknown_type(sources, known_names, keywords)
+    if unknown is not None:
+        ufile, uline, ucol, word = unknown
+        return DeclarationError(
+            f"unknown type name '{word}'", filename=ufile, line=uline, column=ucol,
+            source_line=source_line(sources, ufile, uline),
+            hint="declare it with typedef, or include the header that does")
+    return DeclarationError(f"syntax error: {msg}", filename=file, line=line, column=col,
+                            source_line=src)
+
+
+_CPLUSPLUS = re.compile(r"\b(class|template|namespace|public:|private:|protected:)|::")
+_TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struct|union|enum)\s+)*"
+                       r"([A-Za-z_]\w*)\s*[*\s]\s*\(?\s*\**\s*[A-Za-z_),\[]", re.M)
+
+
+def _first_unknown_type(sources: dict, known: set, keywords) -> tuple | None:
+    """Where a name is used as a type but nobody declared it (pycparser can't tell)."""
+    for file, text in sources.items():
+        if not isinstance(text, str) or file is None or not file.startswith("<"):
+            continue
+        for m in _TYPE_USE.finditer(strip_comments(text)):
+            word = m.group(1)
+            before = text[max(0, m.start(1) - 7):m.start(1)]
+            if word in keywords or word in known or re.search(r"(struct|union|enum)\s+$", before):
+                continue
+            line = text.count("\n", 0, m.start(1)) + 1
+            col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
+            return file, line, col, word
+    return None

@@ -1,4 +1,4 @@
-"""Bound functions: argument conversion, returns, error policies, new()."""
+"""Bound functions: argument conversion, returns, out-parameters, variadics, globals."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 import ffikit
 from calls_helpers import load_tutorial
-from ffikit import ArgumentError, CallError, NotContiguous, ReadOnlyBuffer
+from ffikit import ArgumentError, NotContiguous, ReadOnlyBuffer
 from ffikit.backends.ctypes.pybuffer import memoryview_address
 
 PROBE_C = r"""
@@ -215,51 +215,6 @@ class TestVariadic:
             probe.sum_ints(1, 2**70)
         with pytest.raises(ArgumentError, match="variadic argument 2 of 'sum_ints' must be"):
             probe.sum_ints(1, object())
-
-
-class TestPolicies:
-    def test_negative_with_names(self, tut):
-        tut.process.errors = ffikit.check.negative({-1: "ENOMEM", -2: "EINVAL"})
-        try:
-            assert tut.process(3) == 3
-            with pytest.raises(CallError) as e:
-                tut.process(-2)
-            assert str(e.value) == "process failed: returned -2 (EINVAL)"
-            assert (e.value.function, e.value.code, e.value.code_name) == ("process", -2, "EINVAL")
-        finally:
-            tut.process.errors = None
-
-    def test_nonzero_and_null(self, probe):
-        with pytest.raises(CallError, match="add failed: returned 3"):
-            ffikit.check.nonzero(3, probe.add, ())
-        with pytest.raises(CallError, match="null_ptr failed: returned NULL"):
-            ffikit.check.null(probe.null_ptr(), probe.null_ptr, ())
-
-    def test_errno(self, probe):
-        probe.fail_errno.errors = ffikit.check.errno
-        with pytest.raises(CallError) as e:
-            probe.fail_errno(2)
-        assert isinstance(e.value, OSError)
-        assert e.value.errno == 2 and e.value.strerror == "No such file or directory"
-        assert "fail_errno failed: returned -1, errno 2 (ENOENT)" in str(e.value)
-
-    def test_callable_policy(self, probe):
-        seen = []
-        probe.add.errors = lambda r, f, a: seen.append((r, f.__name__, a)) or r * 10
-        try:
-            assert probe.add(1, 2) == 30
-        finally:
-            probe.add.errors = None
-        assert seen == [(3, "add", (1, 2))]
-
-    def test_load_errors_mapping(self, cbuild):
-        lib = ffikit.load(cbuild(PROBE_C, name="probe"), PROBE_H, errors={"add": ffikit.check.nonzero})
-        with pytest.raises(CallError):
-            lib.add(1, 1)
-
-    def test_repr(self):
-        assert repr(ffikit.check.negative({-1: "X"})) == "ffikit.check.negative({-1: 'X'})"
-        assert repr(ffikit.check) == "ffikit.check"
 
 
 class TestGlobals:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
+from ffikit.backends.compiled import CompiledFunctions, choose_backend
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
@@ -227,8 +228,14 @@ class Library:
         *,
         errors: Mapping[str, Callable] | None = None,
         encoding: str = "utf-8",
+        backend: str | None = None,
     ):
         object.__setattr__(self, "_handle", handle)
+        chosen, why, forced = choose_backend(backend)
+        object.__setattr__(self, "backend", chosen)
+        object.__setattr__(self, "backend_reason", why)
+        object.__setattr__(self, "_forced", forced)
+        object.__setattr__(self, "_compiled", None)
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
@@ -289,7 +296,9 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            wrapper = self._bind_compiled(name, ftype, cfunc) if self.backend == "compiled" else None
+            if wrapper is None:
+                wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -303,6 +312,25 @@ class Library:
                 "add its C prototype to the declarations (ffikit.cdef / ffikit.include)"
             )
         raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}{self._suggest(name)}")
+
+    def _bind_compiled(self, name: str, ftype: m.FunctionType, cfunc: Any) -> Any:
+        """The compiled backend's function object, or None: the ctypes backend binds it."""
+        compiled = self._compiled
+        if compiled is None:
+            functions = {n: getattr(d, "type", d) for n, d in self.defs.functions.items()}
+            compiled = CompiledFunctions(functions, self.encoding)
+            object.__setattr__(self, "_compiled", compiled)
+        if not compiled.handles(name):
+            return None
+        encoding = self.encoding
+
+        def make_slow() -> Callable:
+            return bind(self._handle[name], name, ftype, encoding=encoding)
+
+        wrapper = compiled.get(name, ftype, cfunc, make_slow, self._policies.get(name))
+        if wrapper is None and compiled.error is not None and self._forced:
+            raise compiled.error
+        return wrapper
 
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
@@ -365,6 +393,7 @@ def load(
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
+    backend: str | None = None,
 ) -> Library:
     """Load a shared library and bind it to its declarations.
 
@@ -386,6 +415,12 @@ def load(
         Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
     encoding
         Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+    backend
+        ``"auto"`` (the compiled backend where a C compiler and Python's
+        headers exist, else ctypes), ``"compiled"`` or ``"ctypes"``; default
+        ``$FFIKIT_BACKEND``, else ``"auto"``.  Behaviour and messages are the
+        same; the compiled backend builds one extension module for the
+        declarations on first call (cached by content) and calls faster.
 
     Raises
     ------
@@ -399,7 +434,7 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            return Library(cand.handle, path, defs, errors=errors, encoding=encoding, backend=backend)
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
     hint = (

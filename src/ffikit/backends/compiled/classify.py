@@ -1,0 +1,112 @@
+"""Which argument *types* a compiled wrapper may pass to C without asking Python.
+
+A compiled wrapper asks its classifier once per (parameter, exact argument
+type) and caches the answer:
+
+* ``BUFFER`` -- a plain buffer type (bytes, bytearray, memoryview, array,
+  mmap, NumPy arrays): C takes the buffer protocol, checking writability,
+  contiguity and item format against the same :func:`accepted_formats`;
+* ``ADDRESS`` -- a ctypes object the ctypes backend passes by the address of
+  its own storage (an array of the declared struct, a struct, a ``c_double``
+  for ``double *``, a pointer object as an out-slot for ``T **``);
+* ``VALUE`` -- a ctypes pointer object the ctypes backend passes as the
+  pointer it holds;
+* ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
+
+The answer is found by running the ctypes backend's own converter on a fresh
+instance of the type and looking at what it produced, so the two backends
+cannot disagree about which ctypes objects are accepted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+
+from ffikit.backends.ctypes.converters import pointer_converter
+from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
+from ffikit.cdecl import model as m
+from ffikit.rules.messages import Param
+from ffikit.rules.params import param_rule
+
+__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "classifier", "BPTR_OFFSET", "result_maker"]
+
+SLOW, BUFFER, ADDRESS, VALUE = 0, 1, 2, 3
+
+_CData = ctypes.c_int.__mro__[-2]
+_CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
+_CArgObject = type(ctypes.byref(ctypes.c_int()))
+_POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
+
+
+def _find_bptr() -> int:
+    """Offset of a ctypes object's data pointer (``b_ptr``) inside the object, or -1."""
+    probes = [ctypes.c_int(), (ctypes.c_double * 3)(), ctypes.POINTER(ctypes.c_int)()]
+    for offset in range(16, 64, ctypes.sizeof(ctypes.c_void_p)):
+        if all(ctypes.c_void_p.from_address(id(p) + offset).value == ctypes.addressof(p) for p in probes):
+            return offset
+    return -1
+
+
+BPTR_OFFSET = _find_bptr()
+
+
+def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: frozenset[int]) -> Callable[[int, type], int]:
+    """The ``(parameter index, argument type) -> mode`` function for one C function."""
+    converters: dict[int, Callable] = {}
+
+    def converter(index: int) -> Callable:
+        conv = converters.get(index)
+        if conv is None:
+            where = Param(name, index, ftype.param_names[index], ftype.params[index])
+            conv = converters[index] = pointer_converter(where, encoding)
+        return conv
+
+    def classify(index: int, tp: type) -> int:
+        if index in char_params:  # C strings: only the C side's bytes case is fast
+            return SLOW
+        learn_numpy()
+        if tp in PLAIN_TYPES:
+            return BUFFER
+        if (not isinstance(tp, type) or not issubclass(tp, _CData) or issubclass(tp, _CFuncPtr)
+                or hasattr(tp, "__ffikit_region__")):
+            return SLOW
+        try:
+            sample = tp()
+            out, _keep = converter(index)(sample)
+        except Exception:  # noqa: BLE001 - refused or unusual: the slow path will say why
+            return SLOW
+        if type(out) is ctypes.c_void_p and out.value == ctypes.addressof(sample):
+            return ADDRESS
+        if type(out) is _CArgObject and getattr(out, "_obj", None) is sample:
+            return ADDRESS
+        if out is sample and isinstance(sample, _POINTERS):
+            return VALUE
+        return SLOW
+
+    return classify
+
+
+def char_param_indexes(ftype: m.FunctionType) -> frozenset[int]:
+    """Parameters that point to character types (their buffers may be C strings)."""
+    from ffikit.backends.compiled.cgen import CHAR_TARGETS
+
+    found = set()
+    for i, ptype in enumerate(ftype.params):
+        rule = param_rule(ptype)
+        target = rule.pointee
+        if rule.kind == "pointer" and isinstance(target, m.Primitive) and target.name in CHAR_TARGETS:
+            found.add(i)
+    return frozenset(found)
+
+
+def result_maker(restype: type | None) -> object:
+    """``address -> result object`` for pointer results, as ctypes would return them."""
+    if restype is None or not isinstance(restype, type):
+        return None
+    if issubclass(restype, ctypes._Pointer):
+        cast, void_p = ctypes.cast, ctypes.c_void_p
+        return lambda address: cast(void_p(address), restype)
+    if issubclass(restype, ctypes.c_void_p):
+        return restype
+    return None

@@ -1,0 +1,140 @@
+"""Building, caching and importing compiled backend modules, and binding functions with them.
+
+:func:`available` says whether this machine can build extensions (a C
+compiler and ``Python.h``) and why not.  :class:`CompiledFunctions` is what a
+library uses: given the declarations it generates one extension module for
+every function the C side can handle (:func:`~ffikit.backends.compiled.cgen.shape_of`),
+builds it with :func:`ffikit.build` (cached by a hash of the source, which
+includes the Python ABI: a later process imports the cached file without
+compiling) and, per function, makes the compiled function object.  Functions
+it cannot handle return None and are bound by the ctypes backend.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ffikit.backends.compiled.cgen import generate, shape_of
+from ffikit.backends.compiled.classify import BPTR_OFFSET, char_param_indexes, classifier, result_maker
+from ffikit.backends.ctypes.wrappers import _restype_for
+from ffikit.build import build, compiler_command
+from ffikit.cdecl import model as m
+from ffikit.errors import CompileError
+
+__all__ = ["available", "CompiledFunctions", "load_module"]
+
+_modules: dict[str, Any] = {}
+_lock = threading.Lock()
+_available: tuple[bool, str] | None = None
+
+
+def python_include() -> str:
+    return sysconfig.get_paths()["include"]
+
+
+def available() -> tuple[bool, str]:
+    """``(True, why)`` when extensions can be built here, else ``(False, why not)``."""
+    global _available
+    if _available is None:
+        header = os.path.join(python_include(), "Python.h")
+        cc = compiler_command()
+        if sys.implementation.name != "cpython":
+            _available = (False, f"{sys.implementation.name} is not CPython")
+        elif shutil.which(cc[0]) is None:
+            _available = (False, f"no C compiler ({cc[0]!r} not on PATH; set $CC)")
+        elif not os.path.exists(header):
+            _available = (False, f"no Python headers ({header} missing; install python3-dev)")
+        elif BPTR_OFFSET < 0:
+            _available = (False, "unknown ctypes object layout")
+        else:
+            _available = (True, f"C compiler {cc[0]!r} and {header} found")
+    return _available
+
+
+def load_module(shapes: list[tuple]) -> Any:
+    """The extension module with one wrapper per shape: built once, then imported from the cache."""
+    modname, source = generate(shapes)
+    module = _modules.get(modname)
+    if module is not None:
+        return module
+    with _lock:
+        module = _modules.get(modname)
+        if module is None:
+            path = build(source, name=modname.lstrip("_"), include_dirs=[python_include()],
+                         flags=["-fvisibility=hidden"])
+            loader = importlib.machinery.ExtensionFileLoader(modname, path)
+            spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            loader.exec_module(module)
+            module.C_SOURCE = source
+            _modules[modname] = module
+    return module
+
+
+class CompiledFunctions:
+    """The compiled wrappers for one set of declarations, built on first use.
+
+    ``get(name, ftype, cfunc, make_slow, errors)`` returns the compiled
+    function object for ``name``, or None when the function stays on the
+    ctypes backend (``reasons[name]`` says why).
+    """
+
+    def __init__(self, functions: dict[str, m.FunctionType], encoding: str):
+        self.encoding = encoding
+        self.reasons: dict[str, str] = {}
+        self._index: dict[str, int] = {}
+        shapes: dict[tuple, int] = {}
+        for name, ftype in functions.items():
+            shape = shape_of(name, ftype)
+            if isinstance(shape, str):
+                self.reasons[name] = shape
+                continue
+            self._index[name] = shapes.setdefault(shape, len(shapes))
+        self._shapes = list(shapes)
+        self._module: Any = None
+        self.error: CompileError | None = None
+
+    @property
+    def module(self) -> Any:
+        if self._module is None and self._shapes and self.error is None:
+            try:
+                self._module = load_module(self._shapes)
+            except (CompileError, ImportError, OSError) as exc:  # stay correct: ctypes binds all
+                self.error = exc if isinstance(exc, CompileError) else CompileError(str(exc))
+        return self._module
+
+    def handles(self, name: str) -> bool:
+        return name in self._index
+
+    def get(self, name: str, ftype: m.FunctionType, cfunc: Any, make_slow: Callable[[], Callable],
+            errors: Callable | None) -> Any:
+        index = self._index.get(name)
+        if index is None or self.module is None:
+            return None
+        address = ctypes.cast(cfunc, ctypes.c_void_p).value
+        classify = classifier(name, ftype, self.encoding, char_param_indexes(ftype))
+        maker = result_maker(_restype_for(ftype.result))
+        func = self.module.make(index, address, make_slow, errors, classify, maker, BPTR_OFFSET)
+        declaration = ftype.c_name(name) + ";"
+        func.__name__ = func.__qualname__ = name
+        func.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules; compiled)."
+        func.declaration = declaration
+        func.cfunc = cfunc
+        func.shape = self._shapes[index]
+        return func
+
+    def describe(self) -> Iterable[tuple[str, str]]:
+        """``(name, backend or reason)`` for every declared function."""
+        for name in self._index:
+            yield name, "compiled"
+        for name, reason in self.reasons.items():
+            yield name, f"ctypes ({reason})"

@@ -1,0 +1,375 @@
+"""The C every generated extension module starts with: the function object and its helpers.
+
+:data:`RUNTIME` is C source text.  It defines ``ffk_func``, a callable object
+with the vectorcall protocol that a generated module makes one of per bound C
+function, and the small inline converters each generated wrapper uses:
+
+* ``ffk_int``/``ffk_uint64``/``ffk_double``/``ffk_float``: exact ``int`` /
+  ``float`` arguments within the C type's range (the boundary rules' fast case);
+* ``ffk_pointer``: ``None`` -> NULL, a buffer-protocol object of a plain type
+  (``PyObject_GetBuffer`` with the right flags, released after the call), or a
+  ctypes object by address, decided per argument *type* by the Python
+  classifier and cached in the object;
+* ``ffk_slow``: everything else goes, with the original arguments, to the
+  ctypes backend's generated wrapper for the same function, so every refusal
+  is raised by the same code, word for word.
+
+Nothing here raises on a mismatch: a converter returns 0 and the wrapper
+hands the call to the slow path.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RUNTIME", "SEEN"]
+
+SEEN = 4  # argument types remembered per pointer parameter
+
+RUNTIME = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+
+#define FFK_SEEN %(seen)d
+
+typedef struct { PyTypeObject *type; int mode; } ffk_seen;
+
+/* A pointer parameter's rule: const-ness and the buffer formats it takes as they are. */
+typedef struct {
+    int is_const;
+    int cstring;             /* plain char: only NUL-free bytes go fast */
+    const char *const *formats;  /* NULL: any format (raw bytes) */
+} ffk_pspec;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    void *cfn;               /* the C function */
+    PyObject *slow;          /* the ctypes backend's wrapper, made on first need */
+    PyObject *make_slow;     /* () -> that wrapper */
+    PyObject *errors;        /* the error policy, or None */
+    PyObject *classify;      /* (index, type) -> mode */
+    PyObject *result;        /* int -> pointer result object, or None */
+    PyObject *dict;
+    PyObject *weakrefs;
+    Py_ssize_t bptr;         /* offset of a ctypes object's data pointer; -1: unknown */
+    int nparams;
+    ffk_seen *seen;          /* FFK_SEEN per parameter */
+} ffk_func;
+
+/* modes a classifier gives an argument type */
+#define FFK_SLOW 0
+#define FFK_BUFFER 1
+#define FFK_ADDRESS 2
+#define FFK_VALUE 3
+
+static PyObject *
+ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (self->slow == NULL) {
+        PyObject *slow = PyObject_CallNoArgs(self->make_slow);
+        if (slow == NULL)
+            return NULL;
+        if (self->slow == NULL) {
+            if (PyObject_SetAttrString(slow, "errors", self->errors) < 0) {
+                Py_DECREF(slow);
+                return NULL;
+            }
+            self->slow = slow;
+        } else {
+            Py_DECREF(slow);
+        }
+    }
+    return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+}
+
+static inline int
+ffk_int(PyObject *o, long long lo, long long hi, long long *out)
+{
+    int overflow;
+    long long v;
+    if (!PyLong_CheckExact(o))
+        return 0;
+    v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow)
+        return 0;
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static inline int
+ffk_uint64(PyObject *o, unsigned long long *out)
+{
+    unsigned long long v;
+    if (!PyLong_CheckExact(o))
+        return 0;
+    v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static inline int
+ffk_double(PyObject *o, double *out)
+{
+    if (PyFloat_CheckExact(o)) {
+        *out = PyFloat_AS_DOUBLE(o);
+        return 1;
+    }
+    if (PyLong_CheckExact(o)) {
+        double d = PyLong_AsDouble(o);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        *out = d;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int
+ffk_float(PyObject *o, float *out)
+{
+    double d;
+    if (!ffk_double(o, &d))
+        return 0;
+    if (fabs(d) > FLT_MAX && d != INFINITY)  /* the rules refuse it (even -inf): the slow path says so */
+        return 0;
+    *out = (float)d;
+    return 1;
+}
+
+static int
+ffk_mode(ffk_func *self, int index, PyTypeObject *type)
+{
+    ffk_seen *seen = self->seen + (Py_ssize_t)index * FFK_SEEN;
+    PyObject *answer;
+    long mode;
+    int k;
+    for (k = 0; k < FFK_SEEN && seen[k].type != NULL; k++)
+        if (seen[k].type == type)
+            return seen[k].mode;
+    answer = PyObject_CallFunction(self->classify, "iO", index, (PyObject *)type);
+    if (answer == NULL) {
+        PyErr_Clear();
+        return FFK_SLOW;
+    }
+    mode = PyLong_AsLong(answer);
+    Py_DECREF(answer);
+    if (mode < FFK_SLOW || mode > FFK_VALUE) {
+        PyErr_Clear();
+        mode = FFK_SLOW;
+    }
+    if ((mode == FFK_ADDRESS || mode == FFK_VALUE) && self->bptr < 0)
+        mode = FFK_SLOW;
+    if (k < FFK_SEEN) {
+        Py_INCREF(type);
+        seen[k].type = type;
+        seen[k].mode = (int)mode;
+    }
+    return (int)mode;
+}
+
+static inline int
+ffk_format_ok(const char *format, const char *const *formats)
+{
+    if (formats == NULL)
+        return 1;
+    if (format == NULL)
+        format = "B";
+    for (; *formats != NULL; formats++)
+        if (strcmp(format, *formats) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1: *out is what C gets (and *held says view must be released); 0: take the slow path. */
+static int
+ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
+            void **out, Py_buffer *view, int *held)
+{
+    int mode;
+    if (o == Py_None) {
+        *out = NULL;
+        return 1;
+    }
+    if (spec->cstring) {
+        if (spec->is_const && PyBytes_CheckExact(o)) {
+            const char *data = PyBytes_AS_STRING(o);
+            if (memchr(data, 0, (size_t)PyBytes_GET_SIZE(o)) != NULL)
+                return 0;
+            *out = (void *)data;
+            return 1;
+        }
+        return 0;
+    }
+    mode = ffk_mode(self, index, Py_TYPE(o));
+    if (mode == FFK_BUFFER) {
+        if (PyObject_GetBuffer(o, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        *held = 1;
+        if ((view->readonly && !spec->is_const) || !PyBuffer_IsContiguous(view, 'C')
+            || !ffk_format_ok(view->format, spec->formats))
+            return 0;
+        *out = view->buf;
+        return 1;
+    }
+    if (mode == FFK_ADDRESS) {
+        *out = *(void **)((char *)o + self->bptr);
+        return 1;
+    }
+    if (mode == FFK_VALUE) {
+        *out = **(void ***)((char *)o + self->bptr);
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+ffk_pointer_result(ffk_func *self, void *p)
+{
+    PyObject *address = PyLong_FromVoidPtr(p), *r;
+    if (address == NULL)
+        return NULL;
+    r = PyObject_CallOneArg(self->result, address);
+    Py_DECREF(address);
+    return r;
+}
+
+static PyObject *
+ffk_string_result(const char *p)
+{
+    if (p == NULL)
+        Py_RETURN_NONE;
+    return PyBytes_FromString(p);
+}
+
+/* ---- the function object ------------------------------------------------------------ */
+
+static int
+ffk_func_traverse(ffk_func *self, visitproc visit, void *arg)
+{
+    int k;
+    Py_VISIT(self->slow);
+    Py_VISIT(self->make_slow);
+    Py_VISIT(self->errors);
+    Py_VISIT(self->classify);
+    Py_VISIT(self->result);
+    Py_VISIT(self->dict);
+    if (self->seen != NULL)
+        for (k = 0; k < self->nparams * FFK_SEEN; k++)
+            Py_VISIT((PyObject *)self->seen[k].type);
+    return 0;
+}
+
+static int
+ffk_func_clear(ffk_func *self)
+{
+    int k;
+    Py_CLEAR(self->slow);
+    Py_CLEAR(self->make_slow);
+    Py_CLEAR(self->errors);
+    Py_CLEAR(self->classify);
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->dict);
+    if (self->seen != NULL)
+        for (k = 0; k < self->nparams * FFK_SEEN; k++)
+            Py_CLEAR(self->seen[k].type);
+    return 0;
+}
+
+static void
+ffk_func_dealloc(ffk_func *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    ffk_func_clear(self);
+    PyMem_Free(self->seen);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+ffk_func_repr(ffk_func *self)
+{
+    PyObject *name = self->dict ? PyDict_GetItemString(self->dict, "__name__") : NULL;
+    if (name == NULL)
+        return PyUnicode_FromString("<ffikit compiled function>");
+    return PyUnicode_FromFormat("<ffikit compiled function %%S>", name);
+}
+
+static PyObject *
+ffk_get_errors(ffk_func *self, void *closure)
+{
+    Py_INCREF(self->errors);
+    return self->errors;
+}
+
+static int
+ffk_set_errors(ffk_func *self, PyObject *value, void *closure)
+{
+    if (value == NULL)
+        value = Py_None;
+    if (self->slow != NULL && PyObject_SetAttrString(self->slow, "errors", value) < 0)
+        return -1;
+    Py_INCREF(value);
+    Py_SETREF(self->errors, value);
+    return 0;
+}
+
+static PyObject *
+ffk_get_slow(ffk_func *self, void *closure)
+{
+    if (self->slow == NULL) {
+        PyObject *slow = PyObject_CallNoArgs(self->make_slow);
+        if (slow == NULL)
+            return NULL;
+        if (PyObject_SetAttrString(slow, "errors", self->errors) < 0) {
+            Py_DECREF(slow);
+            return NULL;
+        }
+        self->slow = slow;
+    }
+    Py_INCREF(self->slow);
+    return self->slow;
+}
+
+static PyGetSetDef ffk_func_getset[] = {
+    {"errors", (getter)ffk_get_errors, (setter)ffk_set_errors, "the error policy (None: none)", NULL},
+    {"python", (getter)ffk_get_slow, NULL, "the ctypes backend's wrapper for the same function", NULL},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject ffk_func_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ffikit.CompiledFunction",
+    .tp_basicsize = sizeof(ffk_func),
+    .tp_dealloc = (destructor)ffk_func_dealloc,
+    .tp_vectorcall_offset = offsetof(ffk_func, vectorcall),
+    .tp_repr = (reprfunc)ffk_func_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "A C function called through ffikit's compiled backend.",
+    .tp_traverse = (traverseproc)ffk_func_traverse,
+    .tp_clear = (inquiry)ffk_func_clear,
+    .tp_weaklistoffset = offsetof(ffk_func, weakrefs),
+    .tp_getset = ffk_func_getset,
+    .tp_dictoffset = offsetof(ffk_func, dict),
+};
+"""

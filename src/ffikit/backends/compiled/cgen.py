@@ -93,6 +93,8 @@ def _param_shape(rule: ParamRule) -> tuple | str:
         formats = accepted_formats(rule)
         return ("ptr", "void *", bool(rule.const), named in CHAR_TARGETS,
                 None if formats is None else tuple(sorted(formats)))
+    if rule.kind == "function_pointer":
+        return ("ptr", "void *", True, False, None)
     return f"{rule.kind} parameters"
 
 
@@ -190,35 +192,39 @@ def _wrapper(index: int, shape: tuple) -> str:
     call = f"{fptr}({', '.join(call_args)})"
     if rkind == "void":
         invoke = [f"    {call};"]
-        ret = "Py_RETURN_NONE;"
+        value = "Py_NewRef(Py_None)"
         rdecl = ""
     else:
         rdecl = f"    {rc} r;"
         invoke = [f"    r = {call};"]
-        ret = {
-            "string": "return ffk_string_result(r);",
-            "pointer": "return ffk_pointer_result(self, r);",
-            "bool": "return PyBool_FromLong(r);",
-            "char": "return PyBytes_FromStringAndSize(&r, 1);",
-            "double": "return PyFloat_FromDouble(r);",
-            "float": "return PyFloat_FromDouble((double)r);",
-            "int": "return PyLong_FromLongLong((long long)r);",
-            "uint": "return PyLong_FromUnsignedLongLong((unsigned long long)r);",
+        value = {
+            "string": "ffk_string_result(r)",
+            "pointer": "ffk_pointer_result(self, r)",
+            "bool": "PyBool_FromLong(r)",
+            "char": "PyBytes_FromStringAndSize(&r, 1)",
+            "double": "PyFloat_FromDouble(r)",
+            "float": "PyFloat_FromDouble((double)r)",
+            "int": "PyLong_FromLongLong((long long)r)",
+            "uint": "PyLong_FromUnsignedLongLong((unsigned long long)r)",
         }[rkind]
+    ret = f"return ffk_after(self, {value}, args, {n});"
     lines = specs + [
         f"/* {rc} ({ptypes}) */",
         "static PyObject *",
         f"ffk_w{index}(PyObject *fself, PyObject *const *args, size_t nargsf, PyObject *kwnames)",
         "{",
-        "    ffk_func *self = (ffk_func *)fself;",
+        "    ffk_func *self = (ffk_func *)fself, *outer;",
         *(f"    {d}" for d in decls),
         rdecl,
         f"    if (PyVectorcall_NARGS(nargsf) != {n} || kwnames != NULL || self->errors != Py_None)",
         "        return ffk_slow(self, args, nargsf, kwnames);",
         *(f"    {c}" for c in convert),
+        "    outer = ffk_current;",
+        "    ffk_current = self;",
         "    Py_BEGIN_ALLOW_THREADS",
         *invoke,
         "    Py_END_ALLOW_THREADS",
+        "    ffk_current = outer;",
         *(f"    {r}" for r in release),
         f"    {ret}",
     ]
@@ -275,6 +281,7 @@ ffk_make(PyObject *module, PyObject *args)
 
 static PyMethodDef ffk_methods[] = {
     {"make", ffk_make, METH_VARARGS, "make(index, address, make_slow, errors, classify, result, bptr)"},
+    {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
     {NULL}
 };
 

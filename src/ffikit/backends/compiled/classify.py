@@ -11,6 +11,8 @@ type) and caches the answer:
   for ``double *``, a pointer object as an out-slot for ``T **``);
 * ``VALUE`` -- a ctypes pointer object the ctypes backend passes as the
   pointer it holds;
+* ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter:
+  C passes the thunk it holds (plain callables stay on the slow path);
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
 
 The answer is found by running the ctypes backend's own converter on a fresh
@@ -23,15 +25,16 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
+from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import pointer_converter
 from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
 from ffikit.cdecl import model as m
 from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
 
-__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "classifier", "BPTR_OFFSET", "result_maker"]
+__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "classifier", "BPTR_OFFSET", "result_maker"]
 
-SLOW, BUFFER, ADDRESS, VALUE = 0, 1, 2, 3
+SLOW, BUFFER, ADDRESS, VALUE, THUNK = 0, 1, 2, 3, 4
 
 _CData = ctypes.c_int.__mro__[-2]
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
@@ -63,6 +66,12 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         return conv
 
     def classify(index: int, tp: type) -> int:
+        if param_rule(ftype.params[index]).kind == "function_pointer":
+            if tp is callbacks.Callback:
+                return THUNK
+            if isinstance(tp, type) and issubclass(tp, _CFuncPtr):
+                return VALUE
+            return SLOW
         if index in char_params:  # C strings: only the C side's bytes case is fast
             return SLOW
         learn_numpy()

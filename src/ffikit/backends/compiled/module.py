@@ -25,6 +25,7 @@ from typing import Any
 
 from ffikit.backends.compiled.cgen import generate, shape_of
 from ffikit.backends.compiled.classify import BPTR_OFFSET, char_param_indexes, classifier, result_maker
+from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.wrappers import _restype_for
 from ffikit.build import build, compiler_command
 from ffikit.cdecl import model as m
@@ -76,6 +77,7 @@ def load_module(shapes: list[tuple]) -> Any:
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             loader.exec_module(module)
             module.C_SOURCE = source
+            callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
 
@@ -130,6 +132,7 @@ class CompiledFunctions:
         func.declaration = declaration
         func.cfunc = cfunc
         func.shape = self._shapes[index]
+        func.source = self.module.C_SOURCE
         return func
 
     def describe(self) -> Iterable[tuple[str, str]]:

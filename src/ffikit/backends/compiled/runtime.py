@@ -60,11 +60,48 @@ typedef struct {
     ffk_seen *seen;          /* FFK_SEEN per parameter */
 } ffk_func;
 
+/* The compiled function running C on this thread (callbacks park exceptions on it). */
+static _Thread_local ffk_func *ffk_current = NULL;
+
+/* After C returns: a policy, or an exception a callback parked (see callbacks.py). */
+static PyObject *
+ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *tuple, *out;
+    Py_ssize_t k;
+    if (result == NULL || self->errors == Py_None)
+        return result;
+    tuple = PyTuple_New(nargs);
+    if (tuple == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    for (k = 0; k < nargs; k++) {
+        Py_INCREF(args[k]);
+        PyTuple_SET_ITEM(tuple, k, args[k]);
+    }
+    out = PyObject_CallFunctionObjArgs(self->errors, result, (PyObject *)self, tuple, NULL);
+    Py_DECREF(tuple);
+    Py_DECREF(result);
+    return out;
+}
+
+static PyObject *
+ffk_current_call(PyObject *module, PyObject *unused)
+{
+    PyObject *f = (PyObject *)ffk_current;
+    if (f == NULL)
+        Py_RETURN_NONE;
+    Py_INCREF(f);
+    return f;
+}
+
 /* modes a classifier gives an argument type */
 #define FFK_SLOW 0
 #define FFK_BUFFER 1
 #define FFK_ADDRESS 2
 #define FFK_VALUE 3
+#define FFK_THUNK 4   /* an ffikit.callback: its _as_parameter_ holds the C thunk */
 
 static PyObject *
 ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -169,11 +206,11 @@ ffk_mode(ffk_func *self, int index, PyTypeObject *type)
     }
     mode = PyLong_AsLong(answer);
     Py_DECREF(answer);
-    if (mode < FFK_SLOW || mode > FFK_VALUE) {
+    if (mode < FFK_SLOW || mode > FFK_THUNK) {
         PyErr_Clear();
         mode = FFK_SLOW;
     }
-    if ((mode == FFK_ADDRESS || mode == FFK_VALUE) && self->bptr < 0)
+    if (mode >= FFK_ADDRESS && self->bptr < 0)
         mode = FFK_SLOW;
     if (k < FFK_SEEN) {
         Py_INCREF(type);
@@ -235,6 +272,16 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
     }
     if (mode == FFK_VALUE) {
         *out = **(void ***)((char *)o + self->bptr);
+        return 1;
+    }
+    if (mode == FFK_THUNK) {  /* the thunk stays alive: the callback object holds it */
+        PyObject *thunk = PyObject_GetAttrString(o, "_as_parameter_");
+        if (thunk == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        *out = **(void ***)((char *)thunk + self->bptr);
+        Py_DECREF(thunk);
         return 1;
     }
     return 0;

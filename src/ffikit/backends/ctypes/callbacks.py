@@ -73,7 +73,23 @@ def reraise_pending() -> None:
         raise entry[0]
 
 
+_FINDERS: list[Callable[[], Callable | None]] = []  # compiled backend modules: current()
+
+
+def register_finder(current: Callable[[], Callable | None]) -> None:
+    """Register a ``() -> running function or None`` for calls that have no Python frame.
+
+    The compiled backend's functions run C without a Python frame of their
+    own; each of its modules says which of them is running on this thread.
+    """
+    _FINDERS.append(current)
+
+
 def _enclosing_call() -> tuple[str, Callable] | None:
+    for current in _FINDERS:
+        running = current()
+        if running is not None:
+            return running.__name__, running
     frame = sys._getframe(2)
     while frame is not None:
         found = _WRAPPERS.get(frame.f_code)

@@ -26,3 +26,23 @@ def cbuild(build_cache):
         return ffikit.build(textwrap.dedent(source), name=name, cache_dir=build_cache, **kwargs)
 
     return _build
+
+
+@pytest.fixture(scope="module", params=["ctypes", "compiled"])
+def backend(request):
+    """Run a module's tests under each backend (``$FFIKIT_BACKEND`` while the module runs).
+
+    Module fixtures that load libraries request this fixture, so each backend
+    gets its own libraries.
+    """
+    from ffikit.backends.compiled import available
+
+    if request.param == "compiled" and not available()[0]:
+        pytest.skip(f"compiled backend unavailable: {available()[1]}")
+    old = os.environ.get("FFIKIT_BACKEND")
+    os.environ["FFIKIT_BACKEND"] = request.param
+    yield request.param
+    if old is None:
+        os.environ.pop("FFIKIT_BACKEND", None)
+    else:
+        os.environ["FFIKIT_BACKEND"] = old

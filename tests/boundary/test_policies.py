@@ -18,8 +18,10 @@ void *null_ptr(void) { return NULL; }
 HEADER = "int process(int x); int add(int a, int b); int fail_errno(int e); void *null_ptr(void);"
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
+
 @pytest.fixture(scope="module")
-def lib(cbuild):
+def lib(cbuild, backend):
     return ffikit.load(cbuild(SOURCE, name="policies"), HEADER)
 
 

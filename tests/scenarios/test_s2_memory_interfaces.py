@@ -15,8 +15,10 @@ double total(const double *a, size_t n) { double t = 0; for (size_t i = 0; i < n
 """
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
+
 @pytest.fixture(scope="module")
-def lib(cbuild):
+def lib(cbuild, backend):
     return ffikit.load(cbuild(C, name="s2"), "void upper(char *s, size_t n);"
                                             "double total(const double *a, size_t n);")
 

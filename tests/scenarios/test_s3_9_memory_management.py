@@ -8,9 +8,10 @@ import pytest
 import ffikit
 from memory_helpers import COUNTING_ALLOCATOR, DECLARATIONS
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
 
 @pytest.fixture(scope="module")
-def clib(cbuild):
+def clib(cbuild, backend):
     return ffikit.load(cbuild(COUNTING_ALLOCATOR, name="s39"), DECLARATIONS)
 
 

@@ -19,8 +19,10 @@ from calls_helpers import TUTORIAL_C, TUTORIAL_H, load_tutorial  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
+
 @pytest.fixture(scope="module")
-def lib(cbuild):
+def lib(cbuild, backend):
     return load_tutorial(cbuild)
 
 

@@ -15,8 +15,10 @@ long sum_ints(const int32_t *a, size_t n) { long t = 0; for (size_t i = 0; i < n
 """
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
+
 @pytest.fixture(scope="module")
-def lib(cbuild):
+def lib(cbuild, backend):
     return ffikit.load(cbuild(C, name="s5"), "uintptr_t where(const void *p);"
                                             "long sum_ints(const int32_t *a, size_t n);")
 

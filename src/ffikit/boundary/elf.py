@@ -11,6 +11,7 @@ Used by :mod:`ffikit.boundary.library` and by ``ffikit doctor``.
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -146,11 +147,27 @@ def _read_dynamic(data, info, shoff, shentsize, shnum, sh_fmt, sym_fmt, dyn_fmt)
     info.exports = frozenset(exports)
 
 
+_read_cache: dict[tuple, ElfInfo] = {}
+
+
 def read_elf(path: str) -> ElfInfo:
-    """Read ``path``'s ELF facts.  Raises :class:`NotElf` or ``OSError``."""
+    """Read ``path``'s ELF facts.  Raises :class:`NotElf` or ``OSError``.
+
+    Cached by the file's identity (device, inode, size, mtime): loading the
+    same library again does not re-read it.
+    """
+    st = os.stat(path)
+    key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    found = _read_cache.get(key)
+    if found is not None:
+        return found
     with open(path, "rb") as f:
         data = f.read()
-    return parse_elf(data, path)
+    info = parse_elf(data, path)
+    if len(_read_cache) > 256:
+        _read_cache.clear()
+    _read_cache[key] = info
+    return info
 
 
 @lru_cache(maxsize=1)

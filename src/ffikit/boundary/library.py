@@ -317,8 +317,7 @@ class Library:
         """The compiled backend's function object, or None: the ctypes backend binds it."""
         compiled = self._compiled
         if compiled is None:
-            functions = {n: getattr(d, "type", d) for n, d in self.defs.functions.items()}
-            compiled = CompiledFunctions(functions, self.encoding)
+            compiled = CompiledFunctions.for_declarations(self.defs, self.encoding)
             object.__setattr__(self, "_compiled", compiled)
         if not compiled.handles(name):
             return None

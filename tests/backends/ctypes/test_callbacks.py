@@ -31,8 +31,10 @@ int call_in_thread(int x);
 """
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test under both backends
+
 @pytest.fixture(scope="module")
-def lib(cbuild):
+def lib(cbuild, backend):
     return ffikit.load(cbuild(CB_C, name="callbacks", libraries=("pthread",)), CB_H)
 
 

@@ -299,13 +299,14 @@ PyInit_%(modname)s(void)
 """
 
 
-def generate(shapes: list[tuple]) -> tuple[str, str]:
-    """``(module name, C source)`` for a module with one wrapper per shape, in order.
+def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
+    """``(module name, C source, each wrapper's C)`` for a module with one wrapper per shape.
 
     The name carries a hash of the source (and the Python ABI), so a module
     is only ever built once per content and never clashes with another.
     """
-    body = "\n\n".join(_wrapper(i, s) for i, s in enumerate(shapes))
+    wrappers = [_wrapper(i, s) for i, s in enumerate(shapes)]
+    body = "\n\n".join(wrappers)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
     digest = hashlib.sha256((abi + RUNTIME + body + _TAIL).encode()).hexdigest()[:16]
     modname = f"_ffikit_c_{digest}"
@@ -315,4 +316,4 @@ def generate(shapes: list[tuple]) -> tuple[str, str]:
         "modname": modname,
     }
     source = "\n".join([abi, RUNTIME % {"seen": SEEN}, body, tail])
-    return modname, source
+    return modname, source, wrappers

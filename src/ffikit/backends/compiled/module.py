@@ -20,11 +20,17 @@ import shutil
 import sys
 import sysconfig
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ffikit.backends.compiled.cgen import generate, shape_of
-from ffikit.backends.compiled.classify import BPTR_OFFSET, char_param_indexes, classifier, result_maker
+from ffikit.backends.compiled.classify import (
+    BPTR_OFFSET,
+    char_param_indexes,
+    classifier,
+    result_maker,
+)
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.wrappers import _restype_for
 from ffikit.build import build, compiler_command
@@ -34,6 +40,7 @@ from ffikit.errors import CompileError
 __all__ = ["available", "CompiledFunctions", "load_module"]
 
 _modules: dict[str, Any] = {}
+_by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
 
@@ -63,7 +70,7 @@ def available() -> tuple[bool, str]:
 
 def load_module(shapes: list[tuple]) -> Any:
     """The extension module with one wrapper per shape: built once, then imported from the cache."""
-    modname, source = generate(shapes)
+    modname, source, wrappers = generate(shapes)
     module = _modules.get(modname)
     if module is not None:
         return module
@@ -77,6 +84,7 @@ def load_module(shapes: list[tuple]) -> Any:
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             loader.exec_module(module)
             module.C_SOURCE = source
+            module.WRAPPERS = wrappers
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
@@ -90,7 +98,21 @@ class CompiledFunctions:
     ctypes backend (``reasons[name]`` says why).
     """
 
+    @classmethod
+    def for_declarations(cls, defs: Any, encoding: str) -> CompiledFunctions:
+        """One instance per (declarations object, encoding): later loads reuse its work."""
+        try:
+            per = _by_declarations.setdefault(defs, {})
+        except TypeError:  # not weakly referenceable: no reuse
+            per = {}
+        found = per.get(encoding)
+        if found is None or len(found._names) != len(defs.functions):
+            functions = {n: getattr(d, "type", d) for n, d in defs.functions.items()}
+            found = per[encoding] = cls(functions, encoding)
+        return found
+
     def __init__(self, functions: dict[str, m.FunctionType], encoding: str):
+        self._names = tuple(functions)
         self.encoding = encoding
         self.reasons: dict[str, str] = {}
         self._index: dict[str, int] = {}
@@ -132,7 +154,7 @@ class CompiledFunctions:
         func.declaration = declaration
         func.cfunc = cfunc
         func.shape = self._shapes[index]
-        func.source = self.module.C_SOURCE
+        func.source = self.module.WRAPPERS[index]
         return func
 
     def describe(self) -> Iterable[tuple[str, str]]:

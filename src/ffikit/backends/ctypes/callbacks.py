@@ -21,7 +21,6 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -31,15 +30,20 @@ from ffikit.cdecl import model as m
 __all__ = ["Callback", "callback", "callback_errors", "make_thunk", "PENDING", "reraise_pending"]
 
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
-_WRAPPERS: dict[object, tuple[str, weakref.ref]] = {}  # wrapper code -> (C name, wrapper)
+_WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
 _KEPT: list[BaseException] = []
 _kept_lock = threading.Lock()
 _unraisable_type: type | None = None
 
 
 def register_wrapper(wrapper: Callable) -> None:
-    """Record a generated wrapper (see :mod:`ffikit.backends.ctypes.wrappers`) so callbacks can find their call."""
-    _WRAPPERS[wrapper.__code__] = (wrapper.__name__, weakref.ref(wrapper))
+    """Record a generated wrapper (see :mod:`ffikit.backends.ctypes.wrappers`) so callbacks can find their call.
+
+    Wrappers of the same source share one code object; a running wrapper is
+    found from its frame's code, and *which* wrapper it is from the closure
+    variable by which it names itself.
+    """
+    _WRAPPERS[wrapper.__code__] = wrapper.__code__.co_name
 
 
 class _Reraise:
@@ -92,11 +96,11 @@ def _enclosing_call() -> tuple[str, Callable] | None:
             return running.__name__, running
     frame = sys._getframe(2)
     while frame is not None:
-        found = _WRAPPERS.get(frame.f_code)
-        if found is not None:
-            wrapper = found[1]()
+        self_name = _WRAPPERS.get(frame.f_code)
+        if self_name is not None:
+            wrapper = frame.f_locals.get(self_name)
             if wrapper is not None:
-                return found[0], wrapper
+                return wrapper.__name__, wrapper
         frame = frame.f_back  # type: ignore[assignment]
     return None
 

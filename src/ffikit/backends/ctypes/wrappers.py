@@ -51,6 +51,7 @@ from ffikit.rules.params import ParamRule, accepted_formats, param_rule
 __all__ = ["bind"]
 
 _c_void_p = ctypes.c_void_p
+_CODE: dict[str, Any] = {}  # wrapper source -> its compiled code: binding again skips compile()
 
 
 class _VoidPointerResult(ctypes.c_void_p):
@@ -211,7 +212,13 @@ def bind(
     ]
     source = "\n".join(lines)
     namespace: dict[str, Any] = {}
-    exec(compile(source, f"<ffikit wrapper {name}>", "exec"), namespace)  # noqa: S102
+    code = _CODE.get(source)
+    if code is None:
+        code = compile(source, f"<ffikit wrapper {name}>", "exec")
+        if len(_CODE) > 4096:
+            _CODE.clear()
+        _CODE[source] = code
+    exec(code, namespace)  # noqa: S102
     wrapper = namespace["_ffk_make"](**env)
     wrapper.__name__ = wrapper.__qualname__ = name
     declaration = ftype.c_name(name) + ";"

@@ -26,7 +26,7 @@ import ctypes
 from collections.abc import Callable
 
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.converters import pointer_converter
+from ffikit.backends.ctypes.converters import BY_ADDRESS, BY_VALUE, ctypes_mode, pointer_converter
 from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
 from ffikit.cdecl import model as m
 from ffikit.rules.messages import Param
@@ -36,10 +36,7 @@ __all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "classifier", "BPTR_OF
 
 SLOW, BUFFER, ADDRESS, VALUE, THUNK = 0, 1, 2, 3, 4
 
-_CData = ctypes.c_int.__mro__[-2]
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
-_CArgObject = type(ctypes.byref(ctypes.c_int()))
-_POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
 
 
 def _find_bptr() -> int:
@@ -77,21 +74,8 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         learn_numpy()
         if tp in PLAIN_TYPES:
             return BUFFER
-        if (not isinstance(tp, type) or not issubclass(tp, _CData) or issubclass(tp, _CFuncPtr)
-                or hasattr(tp, "__ffikit_region__")):
-            return SLOW
-        try:
-            sample = tp()
-            out, _keep = converter(index)(sample)
-        except Exception:  # noqa: BLE001 - refused or unusual: the slow path will say why
-            return SLOW
-        if type(out) is ctypes.c_void_p and out.value == ctypes.addressof(sample):
-            return ADDRESS
-        if type(out) is _CArgObject and getattr(out, "_obj", None) is sample:
-            return ADDRESS
-        if out is sample and isinstance(sample, _POINTERS):
-            return VALUE
-        return SLOW
+        mode = ctypes_mode(converter(index), tp)
+        return ADDRESS if mode == BY_ADDRESS else VALUE if mode == BY_VALUE else SLOW
 
     return classify
 

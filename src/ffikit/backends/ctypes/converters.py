@@ -23,7 +23,8 @@ from ffikit.rules.params import FLOAT_MAX, param_rule
 
 __all__ = [
     "int_slow", "float_slow", "struct_slow", "pointer_converter",
-    "function_pointer_converter", "variadic_converter",
+    "function_pointer_converter", "variadic_converter", "ctypes_mode", "ModeCache",
+    "BY_ADDRESS", "BY_VALUE", "AS_IS", "BYREF",
 ]
 
 _c_void_p = ctypes.c_void_p
@@ -214,6 +215,65 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
         return _c_void_p(memoryview_address(view)), view
 
     return convert
+
+
+BY_ADDRESS, BY_VALUE = 2, 3  # ctypes_mode answers (0: no shortcut)
+_POINTER_OBJECTS = (_Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
+
+
+def ctypes_mode(convert: Callable[[object], tuple[object, object]], tp: type) -> int:
+    """How a pointer parameter's converter passes *every* instance of the ctypes type ``tp``.
+
+    ``BY_ADDRESS``: the address of the object's own storage (arrays of the
+    pointee, the pointee itself, a pointer object as an out-slot for
+    ``T **``); ``BY_VALUE``: the pointer the object holds; 0: no shortcut
+    (not a ctypes type, refused, or answered per value).  Found by running
+    ``convert`` on a fresh instance, so shortcuts never accept what the
+    converter would refuse.
+    """
+    if (not isinstance(tp, type) or not issubclass(tp, _CData) or issubclass(tp, _CFuncPtr)
+            or hasattr(tp, "__ffikit_region__")):
+        return 0
+    try:
+        sample = tp()
+        out, _keep = convert(sample)
+    except Exception:  # noqa: BLE001 - refused or unusual: the converter will say why each time
+        return 0
+    if type(out) is _c_void_p and out.value == ctypes.addressof(sample):
+        return BY_ADDRESS
+    if type(out) is _CArgObject and getattr(out, "_obj", None) is sample:
+        return BY_ADDRESS
+    if out is sample and isinstance(sample, _POINTER_OBJECTS):
+        return BY_VALUE
+    return 0
+
+
+AS_IS, BYREF = 1, 2  # ModeCache answers: pass the object itself to ctypes, or byref() of it
+
+
+class ModeCache(dict):
+    """``cache[type]`` -> how a generated wrapper passes a ctypes object of that type.
+
+    ``AS_IS`` (ctypes passes arrays by address and pointer objects by value,
+    with no argtypes), ``BYREF`` (a struct or scalar whose address is wanted),
+    or 0 (the converter decides each time).  Computed with :func:`ctypes_mode`
+    on first sight of each type.
+    """
+
+    def __init__(self, convert: Callable[[object], tuple[object, object]]):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, tp: type) -> int:
+        mode = ctypes_mode(self.convert, tp)
+        if mode == BY_VALUE or (mode == BY_ADDRESS and issubclass(tp, ctypes.Array)):
+            mode = AS_IS
+        elif mode == BY_ADDRESS:
+            mode = BYREF
+        if len(self) > 64:  # array types of many lengths: stay small
+            self.clear()
+        self[tp] = mode
+        return mode
 
 
 def _same_simple(a: type, b: type | None) -> bool:

@@ -34,6 +34,9 @@ from typing import Any
 
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import (
+    AS_IS,
+    BYREF,
+    ModeCache,
     float_slow,
     function_pointer_converter,
     int_slow,
@@ -63,14 +66,25 @@ class _VoidPointerResult(ctypes.c_void_p):
 
 
 def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
-    """Inline source for the common case: a contiguous buffer of the right item type.
+    """Inline source for the common cases: a contiguous buffer of the right item type,
+    and ctypes objects of a type already seen (an array of the declared struct, a
+    pointer to it), which go straight to ctypes.
 
-    Anything else (None, bytes, str, ctypes objects, errors) goes to the full
+    Anything else (None, bytes, str, new types, errors) goes to the full
     converter ``_ffk_c{i}``, which gives the same answers more slowly.
     """
     full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
+    env[f"_ffk_cm{i}"] = ModeCache(env[f"_ffk_c{i}"])
+    env["_ffk_br"] = ctypes.byref
+    ctypes_paths = [
+        "else:",
+        f"    _ffk_m{i} = _ffk_cm{i}[_ffk_t{i}]",
+        f"    if _ffk_m{i} == {AS_IS}: pass",
+        f"    elif _ffk_m{i} == {BYREF}: {pname} = _ffk_br({pname})",
+        f"    else: {full[0]}",
+    ]
     if _BUF_OFFSET is None:
-        return full
+        return [f"_ffk_t{i} = type({pname})", f"if _ffk_t{i} is None: pass", *ctypes_paths]
     formats = accepted_formats(rule)
     env[f"_ffk_ft{i}"] = PLAIN_TYPES  # shared and live: NumPy joins when it is imported
     env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
@@ -82,11 +96,12 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     if not rule.const:
         checks.append(f"not _ffk_k{i}.readonly")
     return [
-        f"if type({pname}) in _ffk_ft{i}:",
+        f"_ffk_t{i} = type({pname})",
+        f"if _ffk_t{i} in _ffk_ft{i}:",
         f"    _ffk_k{i} = memoryview({pname})",
         f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
         f"    else: {full[0]}",
-        f"else: {full[0]}",
+        *ctypes_paths,
     ]
 
 

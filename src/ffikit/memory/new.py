@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Any
 
 from ffikit.backends.ctypes.declarations import ctype_of as declared_ctype_of
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
+from ffikit.cdecl.declarations import _default_declarations, _owner
 from ffikit.memory import tracking
 from ffikit.rules.messages import given
 
@@ -49,9 +51,28 @@ def new(ctype_or_text: object, init: object = None, *, defs: object = None) -> A
     return obj
 
 
+_text_cache: dict[str, type] = {}  # C text -> ctypes type, for built-in names (no defs)
+_defs_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # defs -> {text: type}
+
+
 def _resolve_ctype(spec: object, defs: object) -> type:
     if isinstance(spec, type) and issubclass(spec, _CData):
         return spec
+    if type(spec) is str:  # text is resolved once per (declarations, text)
+        try:
+            per = _text_cache if defs is None else _defs_cache.setdefault(defs, {})
+        except TypeError:  # declarations that cannot be weakly referenced: no cache
+            per = {}
+        found = per.get(spec)
+        if found is None:
+            found = _resolve_uncached(spec, defs)
+            if defs is not None or _owner(spec, None) is _default_declarations():
+                per[spec] = found  # without defs, only built-in names: a later cdef may add others
+        return found
+    return _resolve_uncached(spec, defs)
+
+
+def _resolve_uncached(spec: object, defs: object) -> type:
     if isinstance(spec, m.CType):
         ct = ctype_of(spec)
     elif isinstance(spec, str):

@@ -15,6 +15,8 @@ both are re-exported here.
 from __future__ import annotations
 
 import ctypes
+import types as _types
+from operator import attrgetter as _attrgetter
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
@@ -68,6 +70,7 @@ class _Spec:
 
 _spec_cache: dict = {}
 _fast_cache: dict = {}  # ctype spec -> (ctypes type, size, alignment) for fixed-size specs
+_open_cache: dict = {}  # ctype spec -> (item ctypes type, item size, alignment) for 'T[]' specs
 
 
 def _spec(ctype: Any, defs=None) -> _Spec:
@@ -246,18 +249,58 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     >>> arr[1] = 5; buf[4]
     5
     """
-    fast = _fast_cache.get(ctype) if type(obj) in _PLAIN_BUFFERS else None
-    if fast is not None and not (offset or count or defs or unaligned):
+    if type(obj) in _PLAIN_BUFFERS and not (offset or count or defs or unaligned):
         # The common case: CPython's from_buffer checks size, writability and
         # contiguity, holds the export and keeps obj alive, all in C.  Anything
         # unusual falls through to the general path, which explains itself.
+        fast = _fast_cache.get(ctype)
+        if fast is not None:
+            vtype, align = fast[0], fast[2]
+        else:
+            measure = _NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
+            if measure is None:
+                measure = _measure(type(obj))
+            nbytes = measure(obj)
+            fast = _open_types.get((ctype, nbytes))
+            if fast is None:
+                fast = _open_type(ctype, nbytes)
+                if fast is None:
+                    return _view(obj, ctype, offset, count, unaligned, defs)
+            vtype, align = fast
         try:
-            result = fast[0].from_buffer(obj)
+            result = vtype.from_buffer(obj)
         except (TypeError, ValueError):
             result = None
-        if result is not None and _addressof(result) % fast[2] == 0:
+        if result is not None and _addressof(result) % align == 0:
             return result
     return _view(obj, ctype, offset, count, unaligned, defs)
+
+
+_open_types: dict = {}  # ('T[]' spec, nbytes) -> (T * count, alignment)
+_NBYTES = {bytes: len, bytearray: len, memoryview: memoryview.nbytes.__get__}
+_GetSetDescriptor = _types.GetSetDescriptorType
+
+
+def _measure(tp: type) -> Any:
+    """How to read the byte size of a plain buffer type cheaply (NumPy: ``.nbytes``)."""
+    found = _NBYTES[tp] = (
+        _attrgetter("nbytes") if isinstance(getattr(tp, "nbytes", None), _GetSetDescriptor)
+        else lambda o: memoryview(o).nbytes)
+    return found
+
+
+def _open_type(ctype: Any, nbytes: int) -> tuple[type, int] | None:
+    """The array type a 'T[]' view of ``nbytes`` bytes has, once the spec is known."""
+    spec = _open_cache.get(ctype)
+    if spec is None:
+        return None
+    items, rest = divmod(nbytes, spec[1])
+    if rest or not items:
+        return None
+    if len(_open_types) > 256:
+        _open_types.clear()
+    found = _open_types[(ctype, nbytes)] = (spec[0] * items, spec[2])
+    return found
 
 
 def _view(obj, ctype, offset, count, unaligned, defs):
@@ -291,6 +334,8 @@ def _view(obj, ctype, offset, count, unaligned, defs):
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
         vtype = spec.item * (room // item_size)
         size = room
+        if defs is None and _spec_cache.get(ctype) is spec:
+            _open_cache[ctype] = (spec.item, item_size, spec.align)
     else:
         vtype = spec.item
         size = spec.size

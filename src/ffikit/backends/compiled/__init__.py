@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from ffikit.backends.compiled.module import CompiledFunctions, available
-from ffikit.errors import CompileError
+from ffikit.errors import ArgumentError, CompileError
 
 __all__ = ["CompiledFunctions", "available", "choose_backend", "BACKENDS"]
 
@@ -33,7 +33,7 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
     ------
     CompileError
         ``"compiled"`` was asked for and this machine cannot build extensions.
-    ValueError
+    ArgumentError
         Not one of ``"auto"``, ``"ctypes"``, ``"compiled"``.
     """
     source = "backend="
@@ -41,7 +41,7 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
     if name is None:
         name, source = os.environ.get("FFIKIT_BACKEND") or "auto", "FFIKIT_BACKEND="
     if name not in BACKENDS:
-        raise ValueError(f"{source}{name!r}: the backend must be one of {', '.join(map(repr, BACKENDS))}")
+        raise ArgumentError(f"{source}{name!r}: the backend must be one of {', '.join(map(repr, BACKENDS))}")
     if name == "ctypes":
         return "ctypes", f"{source}'ctypes' asks for it", True
     ok, why = available()

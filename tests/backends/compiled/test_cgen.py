@@ -1,0 +1,43 @@
+"""cgen: which declarations get a C wrapper (and why not), and the module text."""
+
+from __future__ import annotations
+
+import ffikit
+from ffikit.backends.compiled.cgen import generate, shape_of
+
+
+def _shape(decl: str, name: str):
+    defs = ffikit.cdef("typedef struct { int x, y; } Point;\n" + decl)
+    return shape_of(name, defs.functions[name].type)
+
+
+class TestShapeOf:
+    def test_integers_carry_their_c_type_and_range(self):
+        assert _shape("int add(int a, int b);", "add") == (
+            ("int", "int32_t"), (("int", "int32_t", -(2**31), 2**31 - 1),) * 2)
+        assert _shape("unsigned long long f(unsigned long long v);", "f")[1] == (("u64", "uint64_t"),)
+        assert _shape("_Bool f(_Bool v);", "f") == (("bool", "_Bool"), (("int", "_Bool", 0, 1),))
+
+    def test_pointers_carry_constness_and_formats(self):
+        result, params = _shape("double sum(const double *p, unsigned long n);", "sum")
+        kind, ctype, const, cstring, formats = params[0]
+        assert (kind, ctype, const, cstring) == ("ptr", "void *", True, False)
+        assert "d" in formats and "<d" in formats and "f" not in formats
+        assert _shape("void f(void *p);", "f")[1][0] == ("ptr", "void *", False, False, None)
+        assert _shape("void f(const char *s);", "f")[1][0][3] is True  # a C string: bytes only
+
+    def test_what_stays_on_ctypes_says_why(self):
+        assert _shape("int f(int n, ...);", "f") == "variadic"
+        assert _shape("int f(Point p);", "f") == "struct parameters"
+        assert _shape("Point f(int x);", "f") == "results of C type Point"
+        assert "long double" in _shape("long double f(long double x);", "f")
+
+
+class TestGenerate:
+    def test_name_is_a_content_hash(self):
+        shape = _shape("int add(int a, int b);", "add")
+        name, source, wrappers = generate([shape])
+        assert name.startswith("_ffikit_c_") and f"PyInit_{name}" in source
+        assert generate([shape])[0] == name
+        assert generate([shape, shape[:1] + ((),)])[0] != name
+        assert len(wrappers) == 1 and "Py_BEGIN_ALLOW_THREADS" in wrappers[0]

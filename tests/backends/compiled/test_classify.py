@@ -1,0 +1,59 @@
+"""classify: which argument types a compiled wrapper passes to C without asking Python."""
+
+from __future__ import annotations
+
+import array
+import ctypes
+
+import ffikit
+from ffikit.backends.compiled.classify import (
+    ADDRESS, BUFFER, SLOW, THUNK, VALUE, char_param_indexes, classifier, result_maker,
+)
+
+H = """typedef struct { int id; double score; } S;
+void f(const S *s, double *d, int **out, const char *text, int (*cb)(int));"""
+
+
+def _classify():
+    defs = ffikit.cdef(H)
+    ftype = defs.functions["f"].type
+    return defs, classifier("f", ftype, "utf-8", char_param_indexes(ftype))
+
+
+class Other(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_int), ("score", ctypes.c_double)]
+
+
+class TestClassifier:
+    def test_buffers(self):
+        _defs, classify = _classify()
+        assert classify(1, bytearray) == BUFFER and classify(1, array.array) == BUFFER
+
+    def test_ctypes_objects_as_the_converter_passes_them(self):
+        defs, classify = _classify()
+        assert classify(0, defs.S * 10) == ADDRESS
+        assert classify(0, defs.S) == ADDRESS
+        assert classify(0, ctypes.POINTER(defs.S)) == VALUE
+        assert classify(1, ctypes.c_double) == ADDRESS
+        assert classify(2, ctypes.POINTER(ctypes.c_int)) == ADDRESS  # an out-slot: its address
+
+    def test_refused_or_unusual_types_take_the_slow_path(self):
+        _defs, classify = _classify()
+        assert classify(0, Other * 10) == SLOW  # another declaration's struct: refused there
+        assert classify(1, ctypes.c_float) == SLOW
+        assert classify(0, int) == SLOW
+        assert classify(3, bytes) == SLOW  # C strings: only the C side's bytes check is fast
+
+    def test_callbacks(self):
+        _defs, classify = _classify()
+        assert classify(4, ffikit.callback("int (*)(int)", abs).__class__) == THUNK
+        assert classify(4, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)) == VALUE
+        assert classify(4, type(abs)) == SLOW
+
+
+class TestResultMaker:
+    def test_pointer_results_as_ctypes_returns_them(self):
+        make = result_maker(ctypes.POINTER(ctypes.c_int))
+        assert not make(0) and ctypes.cast(make(64), ctypes.c_void_p).value == 64
+        assert result_maker(ctypes.c_void_p)(5).value == 5
+        assert result_maker(ctypes.c_int) is None

@@ -1,0 +1,90 @@
+"""module: built once per content, imported from the cache by later processes; reasons kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import ffikit
+from compiled_helpers import C, H, PYTHON_ONLY
+from ffikit.backends.compiled import available
+from ffikit.backends.compiled.module import CompiledFunctions, load_module
+
+pytestmark = pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")
+
+SCRIPT = """
+import array, ctypes, gc, sys
+import ffikit
+lib = ffikit.load(sys.argv[1], ffikit.cdef(sys.argv[2]), backend="compiled")
+students = (lib.defs.Student * 3)()
+for s, v in zip(students, (1.0, 2.0, 6.0)):
+    s.score = v
+total = 0.0
+for i in range(2000):  # temporaries, exports and GC under load: must not crash
+    data = array.array("d", [1.0, 2.0, float(i)])
+    total += lib.sum(data, 3) + lib.avg(students, 3) + lib.add(i, 1)
+    lib.scale(array.array("d", [0.0] * 3), 3, 2.0)
+    lib.length(b"abc")
+    lib.apply(ffikit.callback("int (*)(int, int)", lambda a, b: a + b), 1, 2)
+    if i % 500 == 0:
+        gc.collect()
+print(type(lib.add).__name__, lib.add(2, 3), lib.greet(), round(total))
+"""
+
+
+def _run(path: str, cache: str) -> str:
+    env = dict(os.environ, FFIKIT_CACHE_DIR=cache)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, path, H], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+class TestBuildOnce:
+    def test_later_process_imports_without_compiling(self, cbuild, tmp_path):
+        path = cbuild(C, name="compiled_probe")
+        cache = str(tmp_path / "cache")
+        first = _run(path, cache)
+        built = sorted(os.listdir(cache))
+        assert first.startswith("CompiledFunction 5 b'hello'") and len(built) == 1
+        assert _run(path, cache) == first
+        assert sorted(os.listdir(cache)) == built  # nothing compiled the second time
+
+    def test_same_shapes_same_module(self):
+        defs = ffikit.cdef("int add(int a, int b); int sub(int a, int b);")
+        funcs = CompiledFunctions({n: d.type for n, d in defs.functions.items()}, "utf-8")
+        assert funcs.module is load_module(funcs._shapes)
+        assert len(funcs._shapes) == 1  # one wrapper serves both
+
+
+class TestCompiledFunctions:
+    def test_reasons_for_functions_left_to_ctypes(self):
+        defs = ffikit.cdef(H)
+        funcs = CompiledFunctions.for_declarations(defs, "utf-8")
+        assert set(funcs.reasons) == set(PYTHON_ONLY)
+        for name, word in PYTHON_ONLY.items():
+            assert word in funcs.reasons[name]
+        assert CompiledFunctions.for_declarations(defs, "utf-8") is funcs
+        described = dict(funcs.describe())
+        assert described["add"] == "compiled" and described["count"] == "ctypes (variadic)"
+
+    def test_forced_compiled_reports_a_failed_build(self, cbuild, monkeypatch, tmp_path):
+        decl = "short mul(short a, unsigned short b, signed char c);"  # a shape no other test builds
+        path = cbuild("short mul(short a, unsigned short b, signed char c) { return a * b * c; }",
+                      name="mul")
+        monkeypatch.setenv("FFIKIT_CACHE_DIR", str(tmp_path))
+        monkeypatch.setenv("CC", "cc -include ffikit-no-such-header.h")
+        lib = ffikit.load(path, decl, backend="compiled")
+        with pytest.raises(ffikit.CompileError, match="ffikit-no-such-header"):
+            lib.mul  # noqa: B018 - binding is what builds
+        auto = ffikit.load(path, decl, backend="auto")
+        assert auto.mul(6, 7, 1) == 42  # auto: the ctypes backend binds it instead
+        assert type(auto.mul).__name__ == "function"
+
+
+def test_smoke_script_is_valid():
+    compile(textwrap.dedent(SCRIPT), "<smoke>", "exec")

@@ -1,0 +1,91 @@
+"""runtime: the compiled function object: policies, callbacks, the slow path, the GIL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import weakref
+
+import pytest
+
+import ffikit
+from ffikit.backends.compiled import available
+
+pytestmark = pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")
+
+C = r"""
+#include <stdint.h>
+int add(int a, int b) { return a + b; }
+int minus_one(int x) { return x ? -1 : 0; }
+typedef int (*unary)(int);
+static unary saved;
+void keep(unary f) { saved = f; }
+int call_kept(int v) { return saved(v); }
+void spin(volatile int32_t *flag) { while (!*flag) { } }
+"""
+H = """int add(int a, int b); int minus_one(int x); typedef int (*unary)(int);
+void keep(unary f); int call_kept(int v); void spin(volatile int32_t *flag);"""
+
+
+@pytest.fixture(scope="module")
+def lib(cbuild):
+    return ffikit.load(cbuild(C, name="runtime"), H, backend="compiled")
+
+
+class Boom(Exception):
+    pass
+
+
+class TestFunctionObject:
+    def test_attributes(self, lib):
+        f = lib.add
+        assert f.__name__ == "add" and f.declaration == "int add(int a, int b);"
+        assert repr(f) == "<ffikit compiled function add>"
+        assert "int32_t (int32_t, int32_t)" in f.source and f.cfunc is not None
+        assert weakref.ref(f)() is f
+        assert f.python(2, 3) == 5 and f.python.__name__ == "add"  # the ctypes backend's wrapper
+
+    def test_policy_applies_and_is_shared_with_the_slow_path(self, lib):
+        f = lib.minus_one
+        assert f(1) == -1
+        f.errors = ffikit.check.negative
+        with pytest.raises(ffikit.CallError, match="minus_one"):
+            f(1)
+        assert f.python.errors is ffikit.check.negative
+        f.errors = None
+        assert f(1) == -1 and f.python.errors is None
+
+    def test_callback_exception_reraised_from_a_compiled_call(self, lib):
+        def bad(v):
+            raise Boom(v)
+
+        cb = ffikit.callback("int (*)(int)", bad, on_error=-7)
+        lib.keep(cb)
+        with pytest.raises(Boom) as e:
+            lib.call_kept(4)
+        assert e.value.args == (4,)
+        assert "called from C function call_kept" in "".join(getattr(e.value, "__notes__", []))
+        assert lib.call_kept.errors is None  # the parked exception is gone
+        good = ffikit.callback("int (*)(int)", lambda v: v * 2)  # held: C keeps calling it
+        lib.keep(good)
+        assert lib.call_kept(4) == 8
+
+
+GIL_SCRIPT = """
+import ctypes, sys, threading, ffikit
+lib = ffikit.load(sys.argv[1], sys.argv[2], backend="compiled")
+flag = ctypes.c_int32(0)
+threading.Timer(0.05, lambda: setattr(flag, "value", 1)).start()
+lib.spin(flag)  # returns only if another Python thread ran while C spun
+print(type(lib.spin).__name__, flag.value)
+"""
+
+
+def test_gil_released_while_c_runs(cbuild):
+    """A C loop waiting for a Python thread finishes only if the call released the GIL."""
+    path = cbuild(C, name="runtime")
+    proc = subprocess.run([sys.executable, "-c", GIL_SCRIPT, path, H], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["CompiledFunction", "1"]

@@ -7,7 +7,14 @@ import ctypes
 
 import ffikit
 from ffikit.backends.compiled.classify import (
-    ADDRESS, BUFFER, SLOW, THUNK, VALUE, char_param_indexes, classifier, result_maker,
+    ADDRESS,
+    BUFFER,
+    SLOW,
+    THUNK,
+    VALUE,
+    char_param_indexes,
+    classifier,
+    result_maker,
 )
 
 H = """typedef struct { int id; double score; } S;

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import ffikit
-from compiled_helpers import C, H, PYTHON_ONLY
+from compiled_helpers import PYTHON_ONLY, C, H
 from ffikit.backends.compiled import available
 from ffikit.backends.compiled.module import CompiledFunctions, load_module
 

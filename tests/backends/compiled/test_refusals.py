@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ffikit
-from compiled_helpers import C, H, PYTHON_ONLY
+from compiled_helpers import PYTHON_ONLY, C, H
 from ffikit.backends.compiled import available
 
 pytestmark = pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")

@@ -9,6 +9,10 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	@# The compiled backend needs Python.h; install the headers on a fresh Debian/Ubuntu box.
+	@$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	  || { command -v apt-get >/dev/null && apt-get install -y -q python3-dev >/dev/null 2>&1; } \
+	  || echo "note: Python headers not installed; ffikit will use its ctypes backend"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ffikit.backends.compiled import available
 from ffikit.tools import cli
 from randstructs import random_declarations
 
@@ -71,7 +72,9 @@ class TestBench:
     def test_readme_table_regenerated(self, bench_checkout, capsys):
         (bench_checkout / "README.md").write_text("# Benchmarks\n\nintro stays\n")
         assert cli.main(["bench"]) == 0
-        assert cli.main(["bench"]) == 0  # replaced, not appended twice
+        assert (bench_checkout / "README.md").read_text() == "# Benchmarks\n\nintro stays\n"  # not without --write
+        assert cli.main(["bench", "--write"]) == 0
+        assert cli.main(["bench", "--write"]) == 0  # replaced, not appended twice
         text = (bench_checkout / "README.md").read_text()
         assert text.startswith("# Benchmarks\n\nintro stays\n")
         assert text.count("| tiny: sum | loop |") == 1
@@ -187,6 +190,22 @@ class TestBind:
                              cwd=tmp_path, timeout=240)
         assert bad.returncode == 1
         assert 'Argument 1 to "compressBound" has incompatible type "str"; expected "int"' in bad.stdout
+
+    @pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")
+    def test_compiled_extension_built_beside(self, tmp_path):
+        out = tmp_path / "zfast.py"
+        result = run("bind", "/usr/include/zlib.h", "-l", "z", "-o", str(out), "--prefix", "compress",
+                     "--compiled")
+        assert result.returncode == 0, result.stderr
+        assert f"wrote {tmp_path / 'zfast_compiled.c'} and {tmp_path}/_ffikit_c_" in result.stdout
+        empty = tmp_path / "empty-cache"
+        env = dict(os.environ, FFIKIT_CACHE_DIR=str(empty), PYTHONPATH=str(tmp_path))
+        check = subprocess.run([PYTHON, "-c", "import zfast; f = zfast.compressBound; "
+                                "print(type(f).__name__, f(1000))"],
+                               capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert check.returncode == 0, check.stderr
+        assert check.stdout.split() == ["CompiledFunction", "1013"]
+        assert not empty.exists()  # the import built nothing
 
     def test_output_must_be_py(self, tmp_path, capsys):
         (tmp_path / "h.h").write_text("int f(int);")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from ffikit.backends.compiled import available
 from ffikit.tools.doctor import diagnose, resolve_dependency
 
 
@@ -33,6 +34,14 @@ class TestDiagnose:
         assert d.ok and d.chosen == path
         assert {"one", "two"} <= d.elf.exports
         assert "ok: ffikit.load can load it" in d.report()
+
+    def test_says_which_backend_and_why(self, cbuild, monkeypatch):
+        path = cbuild("int one(void){return 1;}", name="diag")
+        monkeypatch.setenv("FFIKIT_BACKEND", "ctypes")
+        assert "backend: ctypes (FFIKIT_BACKEND='ctypes' asks for it)" in diagnose(path).report()
+        monkeypatch.delenv("FFIKIT_BACKEND")
+        backend = "compiled" if available()[0] else "ctypes"
+        assert f"backend: {backend} (auto: " in diagnose(path).report()
 
     def test_not_a_library(self, tmp_path):
         bogus = tmp_path / "libbogus.so"

@@ -188,8 +188,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(harness.table(all_rows))
     for line in failed:
         print(f"ffikit bench: {line}", file=sys.stderr)
-    if not args.quick and not args.no_readme:
-        _update_readme(directory / "README.md", harness.table(all_rows))
+    if args.write:
+        if args.quick:
+            print("ffikit bench: --write ignored with --quick (the README holds full runs only)",
+                  file=sys.stderr)
+        elif not failed:
+            _update_readme(directory / "README.md", harness.table(all_rows))
     return 1 if failed else 0
 
 
@@ -268,13 +272,25 @@ def cmd_bind(args: argparse.Namespace) -> int:
     args.header = _header_path(args.header, args.include_dir)
     defs = _declarations(args.header, include_dirs=args.include_dir)
     module, stub = generate(defs, os.path.basename(args.header), args.library,
-                            prefix=args.prefix, exclude=args.exclude)
+                            prefix=args.prefix, exclude=args.exclude, compiled=args.compiled)
     out = Path(args.output)
     if out.suffix != ".py":
         raise _UsageError(f"-o must name a .py file (got {args.output})")
     out.write_text(module)
     out.with_suffix(".pyi").write_text(stub)
     print(f"wrote {out} and {out.with_suffix('.pyi')}")
+    if args.compiled:
+        from ffikit.backends.compiled import available, build_beside
+        from ffikit.tools.bindgen import compiled_source
+
+        modname, source = compiled_source(defs, prefix=args.prefix, exclude=args.exclude)
+        c_file = out.with_name(out.stem + "_compiled.c")
+        c_file.write_text(source)
+        ok, why = available()
+        if not ok:
+            print(f"wrote {c_file}; not built: {why}")
+            return 1
+        print(f"wrote {c_file} and {build_beside(str(out.parent), modname, source)}")
     return 0
 
 
@@ -304,11 +320,12 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(run=cmd_demo)
 
     b = sub.add_parser("bench", help="run every benchmarks/bench_*.py side by side",
-                       description="Run the benchmark suites; print one table (or JSON) and "
-                       "regenerate benchmarks/README.md's results table.")
-    b.add_argument("--quick", action="store_true", help="small sizes; README not rewritten")
+                       description="Run the benchmark suites and print one table (or JSON); "
+                       "with --write, also replace benchmarks/README.md's results table.")
+    b.add_argument("--quick", action="store_true", help="small sizes (never written to the README)")
     b.add_argument("--json", action="store_true", help="JSON rows instead of a table")
-    b.add_argument("--no-readme", action="store_true", help="do not rewrite benchmarks/README.md")
+    b.add_argument("--write", action="store_true",
+                   help="write this (full, successful) run's table into benchmarks/README.md")
     b.set_defaults(run=cmd_bench)
 
     lay = sub.add_parser("layout", help="struct layouts of a header or C file",
@@ -334,6 +351,9 @@ def parser() -> argparse.ArgumentParser:
     bind.add_argument("--prefix", default="", metavar="PFX", help="keep names starting with PFX (any case)")
     bind.add_argument("--exclude", metavar="REGEX", help="leave out names matching REGEX")
     bind.add_argument("-I", dest="include_dir", action="append", default=[], metavar="DIR")
+    bind.add_argument("--compiled", action="store_true",
+                      help="also write the compiled backend's C extension source beside the "
+                      "module and build it there (importing the binding then compiles nothing)")
     bind.set_defaults(run=cmd_bind)
 
     doc = sub.add_parser("doctor", help="explain how a library is found and loaded",

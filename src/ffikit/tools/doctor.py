@@ -5,7 +5,8 @@ does) and :mod:`ffikit.boundary.elf` (header, ``DT_NEEDED``, exported symbols).
 Dependencies are resolved the way the system loader would on Linux, as far
 as it can be done without loading them: the library's own directory,
 ``LD_LIBRARY_PATH``, the ``ldconfig -p`` cache and the default directories.
-(``DT_RUNPATH``/``DT_RPATH`` are not read yet.)
+(``DT_RUNPATH``/``DT_RPATH`` are not read yet.)  It also says which call
+backend ``load`` would use here (compiled or ctypes) and why.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ffikit.backends.compiled import choose_backend
 from ffikit.boundary import elf as _elf
 from ffikit.boundary.library import _loaded_path, candidates
+from ffikit.errors import FFIError
 
 __all__ = ["Diagnosis", "diagnose"]
 
@@ -35,6 +38,7 @@ class Diagnosis:
     elf: _elf.ElfInfo | None = None
     dependencies: list[tuple[str, str | None]] = field(default_factory=list)  # (name, path|None)
     problem: str | None = None
+    backend: tuple[str, str] = ("ctypes", "")  # (the backend load() would use, why)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +64,7 @@ class Diagnosis:
             lines.append(f"dependencies (DT_NEEDED): {len(self.dependencies)}")
             for dep, where in self.dependencies:
                 lines.append(f"  {dep} -> {where or 'NOT FOUND'}")
+        lines.append(f"backend: {self.backend[0]} ({self.backend[1]})")
         if self.missing:
             lines.append(f"problem: missing dependency {', '.join(self.missing)}; install it or add "
                          "its directory to LD_LIBRARY_PATH")
@@ -103,10 +108,19 @@ def resolve_dependency(dep: str, origin_dir: str | None) -> str | None:
     return None
 
 
+def _backend() -> tuple[str, str]:
+    """Which backend ``ffikit.load`` would use here, and why (never raises)."""
+    try:
+        backend, why, _forced = choose_backend()
+    except FFIError as exc:  # FFIKIT_BACKEND names a backend this machine cannot use
+        return "none", str(exc)
+    return backend, why
+
+
 def diagnose(name: str) -> Diagnosis:
     """Search for ``name`` as :func:`ffikit.load` would and inspect the result."""
     found = candidates(name)
-    diagnosis = Diagnosis(name, [str(c) for c in found])
+    diagnosis = Diagnosis(name, [str(c) for c in found], backend=_backend())
     path = None
     for cand in found:
         if cand.loaded:

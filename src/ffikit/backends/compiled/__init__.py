@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import os
 
-from ffikit.backends.compiled.module import CompiledFunctions, available
+from ffikit.backends.compiled.module import (
+    CompiledFunctions,
+    available,
+    build_beside,
+    search_prebuilt,
+)
 from ffikit.errors import ArgumentError, CompileError
 
-__all__ = ["CompiledFunctions", "available", "choose_backend", "BACKENDS"]
+__all__ = ["CompiledFunctions", "available", "choose_backend", "BACKENDS", "search_prebuilt",
+           "build_beside"]
 
 BACKENDS = ("auto", "ctypes", "compiled")
 

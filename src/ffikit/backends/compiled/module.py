@@ -37,12 +37,33 @@ from ffikit.build import build, compiler_command
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 
-__all__ = ["available", "CompiledFunctions", "load_module"]
+__all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside"]
 
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
+_prebuilt_dirs: list[str] = []
+
+
+def search_prebuilt(directory: str) -> None:
+    """Look in ``directory`` for already built modules (``ffikit bind --compiled``) first."""
+    if directory not in _prebuilt_dirs:
+        _prebuilt_dirs.append(os.fspath(directory))
+
+
+def _extension_path(directory: str, modname: str) -> str:
+    return os.path.join(directory, modname + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+
+
+def build_beside(directory: str, modname: str, source: str) -> str:
+    """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
+    built = build(source, name=modname.lstrip("_"), include_dirs=[python_include()],
+                  flags=["-fvisibility=hidden"])
+    target = _extension_path(directory, modname)
+    shutil.copyfile(built, target + ".partial")
+    os.replace(target + ".partial", target)
+    return target
 
 
 def python_include() -> str:
@@ -77,8 +98,10 @@ def load_module(shapes: list[tuple]) -> Any:
     with _lock:
         module = _modules.get(modname)
         if module is None:
-            path = build(source, name=modname.lstrip("_"), include_dirs=[python_include()],
-                         flags=["-fvisibility=hidden"])
+            prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
+            path = prebuilt[0] if prebuilt else build(
+                source, name=modname.lstrip("_"), include_dirs=[python_include()],
+                flags=["-fvisibility=hidden"])
             loader = importlib.machinery.ExtensionFileLoader(modname, path)
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

@@ -89,3 +89,26 @@ def test_gil_released_while_c_runs(cbuild):
                           timeout=120, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["CompiledFunction", "1"]
+
+
+class TestErrno:
+    """ctypes' private errno copy is swapped around the call exactly as ctypes does."""
+
+    @pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+    def test_same_as_ctypes(self, cbuild, backend):
+        import ctypes
+        import threading
+
+        src = "#include <errno.h>\nint fail_errno(int e) { errno = e; return -1; }\nint read_errno(void) { return errno; }"
+        lib = ffikit.load(cbuild(src, name="errnos"), "int fail_errno(int e); int read_errno(void);",
+                          backend=backend)
+        lib.fail_errno(7)
+        assert ctypes.get_errno() == 7
+        ctypes.set_errno(42)
+        assert lib.read_errno() == 42  # C sees the value set from Python
+        seen = []
+        worker = threading.Thread(target=lambda: (lib.fail_errno(9), seen.append(ctypes.get_errno())))
+        worker.start()
+        worker.join()
+        assert seen == [9] and ctypes.get_errno() == 42  # per thread
+        assert (type(lib.read_errno).__name__ == "CompiledFunction") == (backend == "compiled")

@@ -214,15 +214,19 @@ def _wrapper(index: int, shape: tuple) -> str:
         f"ffk_w{index}(PyObject *fself, PyObject *const *args, size_t nargsf, PyObject *kwnames)",
         "{",
         "    ffk_func *self = (ffk_func *)fself, *outer;",
+        "    int *errno_space;",
         *(f"    {d}" for d in decls),
         rdecl,
         f"    if (PyVectorcall_NARGS(nargsf) != {n} || kwnames != NULL || self->errors != Py_None)",
         "        return ffk_slow(self, args, nargsf, kwnames);",
         *(f"    {c}" for c in convert),
+        "    errno_space = ffk_errno_space();",
         "    outer = ffk_current;",
         "    ffk_current = self;",
         "    Py_BEGIN_ALLOW_THREADS",
+        "    FFK_SWAP_ERRNO(errno_space)",
         *invoke,
+        "    FFK_SWAP_ERRNO(errno_space)",
         "    Py_END_ALLOW_THREADS",
         "    ffk_current = outer;",
         *(f"    {r}" for r in release),
@@ -282,6 +286,7 @@ ffk_make(PyObject *module, PyObject *args)
 static PyMethodDef ffk_methods[] = {
     {"make", ffk_make, METH_VARARGS, "make(index, address, make_slow, errors, classify, result, bptr)"},
     {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
+    {"errno_probe", ffk_errno_probe, METH_O, "errno_probe(enable): ctypes' errno copy here, or None"},
     {NULL}
 };
 

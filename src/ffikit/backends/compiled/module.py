@@ -106,11 +106,24 @@ def load_module(shapes: list[tuple]) -> Any:
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             loader.exec_module(module)
+            _check_errno(module)
             module.C_SOURCE = source
             module.WRAPPERS = wrappers
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
+
+
+def _check_errno(module: Any) -> None:
+    """Turn on ctypes-compatible errno handling if the module finds ctypes' errno copy."""
+    saved = ctypes.get_errno()
+    try:
+        ctypes.set_errno(31337)
+        found = module.errno_probe(True)
+        if found != 31337:
+            module.errno_probe(False)  # unknown ctypes internals: ctypes.get_errno() stays as it was
+    finally:
+        ctypes.set_errno(saved)
 
 
 class CompiledFunctions:

@@ -32,6 +32,7 @@ RUNTIME = r"""
 #include <string.h>
 #include <math.h>
 #include <float.h>
+#include <errno.h>
 
 #define FFK_SEEN %(seen)d
 
@@ -94,6 +95,58 @@ ffk_current_call(PyObject *module, PyObject *unused)
         Py_RETURN_NONE;
     Py_INCREF(f);
     return f;
+}
+
+/* ctypes' private errno copy (libraries are loaded with use_errno=True): the same swap
+   before and after the call that ctypes does, so ctypes.get_errno() and check.errno read
+   what C left.  Found in the thread-state dict under ctypes' key; enabled only after the
+   Python side checked, at import, that it finds the value ctypes.set_errno() put there. */
+static int ffk_errno_enabled = 0;
+static PyObject *ffk_errno_key = NULL;
+
+static int *
+ffk_errno_space(void)
+{
+    PyObject *dict, *capsule;
+    if (!ffk_errno_enabled)
+        return NULL;
+    dict = PyThreadState_GetDict();
+    if (dict == NULL)
+        return NULL;
+    capsule = PyDict_GetItemWithError(dict, ffk_errno_key);
+    if (capsule == NULL) {
+        PyObject *ctypes, *r;
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return NULL;
+        }
+        ctypes = PyImport_ImportModule("ctypes");  /* ctypes makes it on first use per thread */
+        r = ctypes ? PyObject_CallMethod(ctypes, "get_errno", NULL) : NULL;
+        Py_XDECREF(ctypes);
+        Py_XDECREF(r);
+        capsule = r ? PyDict_GetItemWithError(dict, ffk_errno_key) : NULL;
+        if (capsule == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+    }
+    return (int *)PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule));
+}
+
+#define FFK_SWAP_ERRNO(space) if (space) { int t_ = (space)[0]; (space)[0] = errno; errno = t_; }
+
+static PyObject *
+ffk_errno_probe(PyObject *module, PyObject *enable)
+{
+    int *space;
+    if (ffk_errno_key == NULL && (ffk_errno_key = PyUnicode_InternFromString("ctypes.error_object")) == NULL)
+        return NULL;
+    ffk_errno_enabled = 1;
+    space = ffk_errno_space();
+    ffk_errno_enabled = PyObject_IsTrue(enable) && space != NULL;
+    if (space == NULL)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(space[0]);
 }
 
 /* modes a classifier gives an argument type */

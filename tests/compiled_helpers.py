@@ -37,6 +37,13 @@ void set_int(int *out, int v) { *out = v; }
 int px(Point p) { return p.x; }
 Point mkpoint(int x, int y) { Point p = {x, y}; return p; }
 long double ld(long double x) { return x; }
+typedef struct { unsigned a : 3, b : 5; } Bits;
+int bits(Bits b) { return b.a + b.b; }
+typedef struct __attribute__((packed)) { char c; int x; } Packed;
+int packed_x(Packed p) { return p.x; }
+typedef struct { float f; double d[2]; Point inner; unsigned char tag; } Mixed;
+double mixed_sum(Mixed m) { return m.f + m.d[0] + m.d[1] + m.inner.x + m.inner.y + m.tag; }
+Mixed mixed_make(double v) { Mixed m = {1.5f, {v, 2 * v}, {3, 4}, 7}; return m; }
 int count(int n, ...) { return n; }
 """
 
@@ -72,8 +79,16 @@ void set_int(int *out, int v);
 int px(Point p);
 Point mkpoint(int x, int y);
 long double ld(long double x);
+typedef struct { unsigned a : 3, b : 5; } Bits;
+int bits(Bits b);
+typedef struct __attribute__((packed)) { char c; int x; } Packed;
+int packed_x(Packed p);
+typedef struct { float f; double d[2]; Point inner; unsigned char tag; } Mixed;
+double mixed_sum(Mixed m);
+Mixed mixed_make(double v);
 int count(int n, ...);
 """
 
 # Functions the compiled backend leaves wholly to ctypes, and why.
-PYTHON_ONLY = {"px": "struct", "mkpoint": "results", "ld": "long double", "count": "variadic"}
+PYTHON_ONLY = {"ld": "long double", "count": "variadic", "bits": "struct parameters",
+               "packed_x": "struct parameters"}

@@ -5,8 +5,8 @@ for each parameter (the same description the ctypes backend's wrapper
 generator reads) and reduces it to a *shape*: the C ABI type of each
 argument and the fast case the wrapper handles in C.  Functions whose
 declaration needs anything the C side does not implement (variadics,
-callbacks, structs by value, ``long double``, rules from other layers such as
-size relations or ``nonnull``) get a reason string instead and stay wholly on
+``long double``, rules from other layers such as
+size relations or ``nonnull``; structs whose layout needs attributes) get a reason string instead and stay wholly on
 the ctypes backend.  :func:`generate` writes the module: :data:`RUNTIME`, then
 one wrapper per distinct shape, then ``make()`` and the init function.
 
@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import sys
 
+from ffikit.backends.compiled.cstructs import struct_c
 from ffikit.backends.compiled.runtime import RUNTIME, SEEN
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
 from ffikit.cdecl import model as m
@@ -95,6 +96,12 @@ def _param_shape(rule: ParamRule) -> tuple | str:
                 None if formats is None else tuple(sorted(formats)))
     if rule.kind == "function_pointer":
         return ("ptr", "void *", True, False, None)
+    if rule.kind == "struct":
+        definitions: list[str] = []
+        tag = struct_c(rule.ctype, definitions)
+        if tag is not None:
+            return ("struct", tag, tuple(definitions))
+        return "struct parameters (bitfields, packing or alignment attributes)"
     return f"{rule.kind} parameters"
 
 
@@ -114,6 +121,11 @@ def _result_shape(result: m.CType) -> tuple | str:
         return ("double", "double")
     if restype is ctypes.c_float:
         return ("float", "float")
+    if issubclass(restype, (ctypes.Structure, ctypes.Union)):
+        definitions: list[str] = []
+        tag = struct_c(m.resolve(result), definitions)  # type: ignore[arg-type]
+        if tag is not None:
+            return ("struct", tag, tuple(definitions))
     code = getattr(restype, "_type_", None)
     if isinstance(code, str) and code in _INT_CODES and restype.__bases__[0] is ctypes._SimpleCData:
         size, signed = _INT_CODES[code]
@@ -173,6 +185,11 @@ def _wrapper(index: int, shape: tuple) -> str:
             decls.append(f"float a{i};")
             convert.append(f"if (!ffk_float(args[{i}], &a{i})) goto slow;")
             call_args.append(f"a{i}")
+        elif kind == "struct":
+            decls.append(f"{p[1]} a{i};")
+            convert.append(f"if (ffk_mode(self, {i}, Py_TYPE(args[{i}])) != FFK_ADDRESS) goto slow;")
+            convert.append(f"memcpy(&a{i}, *(void **)((char *)args[{i}] + self->bptr), sizeof a{i});")
+            call_args.append(f"a{i}")
         else:  # ptr
             _, _, const, cstring, formats = p
             if formats is None:
@@ -186,7 +203,7 @@ def _wrapper(index: int, shape: tuple) -> str:
             convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &v{i}, &h{i})) goto slow;")
             call_args.append(f"a{i}")
             release.append(f"if (h{i}) PyBuffer_Release(&v{i});")
-    rkind, rc = result
+    rkind, rc = result[0], result[1]
     ptypes = ", ".join(p[1] for p in params) or "void"
     fptr = f"(({rc} (*)({ptypes}))self->cfn)"
     call = f"{fptr}({', '.join(call_args)})"
@@ -206,6 +223,7 @@ def _wrapper(index: int, shape: tuple) -> str:
             "float": "PyFloat_FromDouble((double)r)",
             "int": "PyLong_FromLongLong((long long)r)",
             "uint": "PyLong_FromUnsignedLongLong((unsigned long long)r)",
+            "struct": "ffk_struct_result(self, &r, sizeof r)",
         }[rkind]
     ret = f"return ffk_after(self, {value}, args, {n});"
     lines = specs + [
@@ -311,7 +329,12 @@ def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
     is only ever built once per content and never clashes with another.
     """
     wrappers = [_wrapper(i, s) for i, s in enumerate(shapes)]
-    body = "\n\n".join(wrappers)
+    definitions: list[str] = []
+    for result, params in shapes:
+        for part in (result, *params):
+            if part[0] == "struct":
+                definitions += [d for d in part[2] if d not in definitions]
+    body = "\n\n".join(definitions + wrappers)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
     digest = hashlib.sha256((abi + RUNTIME + body + _TAIL).encode()).hexdigest()[:16]
     modname = f"_ffikit_c_{digest}"

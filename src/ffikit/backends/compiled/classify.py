@@ -11,6 +11,8 @@ type) and caches the answer:
   for ``double *``, a pointer object as an out-slot for ``T **``);
 * ``VALUE`` -- a ctypes pointer object the ctypes backend passes as the
   pointer it holds;
+* ``ADDRESS`` for a struct passed by value: exactly the declared struct's
+  ctypes class, whose bytes C copies;
 * ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter:
   C passes the thunk it holds (plain callables stay on the slow path);
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import BY_ADDRESS, BY_VALUE, ctypes_mode, pointer_converter
 from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
+from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
 from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
@@ -63,7 +66,10 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         return conv
 
     def classify(index: int, tp: type) -> int:
-        if param_rule(ftype.params[index]).kind == "function_pointer":
+        rule = param_rule(ftype.params[index])
+        if rule.kind == "struct":  # by value: exactly the declared struct's class, as ctypes wants
+            return ADDRESS if tp is ctype_of(rule.ctype) else SLOW
+        if rule.kind == "function_pointer":
             if tp is callbacks.Callback:
                 return THUNK
             if isinstance(tp, type) and issubclass(tp, _CFuncPtr):
@@ -102,4 +108,6 @@ def result_maker(restype: type | None) -> object:
         return lambda address: cast(void_p(address), restype)
     if issubclass(restype, ctypes.c_void_p):
         return restype
+    if issubclass(restype, (ctypes.Structure, ctypes.Union)):
+        return restype.from_buffer_copy
     return None

@@ -352,6 +352,17 @@ ffk_pointer_result(ffk_func *self, void *p)
 }
 
 static PyObject *
+ffk_struct_result(ffk_func *self, const void *p, size_t size)
+{
+    PyObject *data = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)size), *r;
+    if (data == NULL)
+        return NULL;
+    r = PyObject_CallOneArg(self->result, data);
+    Py_DECREF(data);
+    return r;
+}
+
+static PyObject *
 ffk_string_result(const char *p)
 {
     if (p == NULL)

@@ -71,6 +71,15 @@ class TestFunctionObject:
         lib.keep(good)
         assert lib.call_kept(4) == 8
 
+    def test_tampered_callback_takes_the_slow_path(self, lib):
+        cb = ffikit.callback("int (*)(int)", lambda v: v)
+        lib.keep(cb)  # the fast path learns the callback type
+        thunk, cb.thunk = cb.thunk, None  # no longer a C function pointer: the slow path decides
+        lib.keep(cb)  # (the ctypes backend passes NULL for it)
+        cb.thunk = thunk
+        lib.keep(cb)
+        assert lib.call_kept(3) == 3
+
 
 GIL_SCRIPT = """
 import ctypes, sys, threading, ffikit

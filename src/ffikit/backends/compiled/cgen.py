@@ -304,6 +304,7 @@ ffk_make(PyObject *module, PyObject *args)
 static PyMethodDef ffk_methods[] = {
     {"make", ffk_make, METH_VARARGS, "make(index, address, make_slow, errors, classify, result, bptr)"},
     {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
+    {"setup", ffk_setup, METH_O, "setup(ctypes function pointer base class)"},
     {"errno_probe", ffk_errno_probe, METH_O, "errno_probe(enable): ctypes' errno copy here, or None"},
     {NULL}
 };

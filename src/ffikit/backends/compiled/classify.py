@@ -13,7 +13,7 @@ type) and caches the answer:
   pointer it holds;
 * ``ADDRESS`` for a struct passed by value: exactly the declared struct's
   ctypes class, whose bytes C copies;
-* ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter:
+* ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter (its ``thunk``):
   C passes the thunk it holds (plain callables stay on the slow path);
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
 

@@ -44,6 +44,7 @@ _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
 _prebuilt_dirs: list[str] = []
+_CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 
 
 def search_prebuilt(directory: str) -> None:
@@ -106,6 +107,7 @@ def load_module(shapes: list[tuple]) -> Any:
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             loader.exec_module(module)
+            module.setup(_CFuncPtr)
             _check_errno(module)
             module.C_SOURCE = source
             module.WRAPPERS = wrappers

@@ -149,12 +149,27 @@ ffk_errno_probe(PyObject *module, PyObject *enable)
     return PyLong_FromLong(space[0]);
 }
 
+/* ctypes' function-pointer base class, given by setup(): what a callback's thunk must be. */
+static PyTypeObject *ffk_cfuncptr = NULL;
+
+static PyObject *
+ffk_setup(PyObject *module, PyObject *cfuncptr)
+{
+    if (!PyType_Check(cfuncptr)) {
+        PyErr_SetString(PyExc_TypeError, "setup() needs ctypes' function pointer class");
+        return NULL;
+    }
+    Py_INCREF(cfuncptr);
+    Py_XSETREF(ffk_cfuncptr, (PyTypeObject *)cfuncptr);
+    Py_RETURN_NONE;
+}
+
 /* modes a classifier gives an argument type */
 #define FFK_SLOW 0
 #define FFK_BUFFER 1
 #define FFK_ADDRESS 2
 #define FFK_VALUE 3
-#define FFK_THUNK 4   /* an ffikit.callback: its _as_parameter_ holds the C thunk */
+#define FFK_THUNK 4   /* an ffikit.callback: its .thunk is the C function pointer */
 
 static PyObject *
 ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -265,6 +280,10 @@ ffk_mode(ffk_func *self, int index, PyTypeObject *type)
     }
     if (mode >= FFK_ADDRESS && self->bptr < 0)
         mode = FFK_SLOW;
+    /* The classifier ran Python code: another thread may have filled slots meanwhile. */
+    for (k = 0; k < FFK_SEEN && seen[k].type != NULL; k++)
+        if (seen[k].type == type)
+            return seen[k].mode;
     if (k < FFK_SEEN) {
         Py_INCREF(type);
         seen[k].type = type;
@@ -328,9 +347,13 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
         return 1;
     }
     if (mode == FFK_THUNK) {  /* the thunk stays alive: the callback object holds it */
-        PyObject *thunk = PyObject_GetAttrString(o, "_as_parameter_");
+        PyObject *thunk = PyObject_GetAttrString(o, "thunk");
         if (thunk == NULL) {
             PyErr_Clear();
+            return 0;
+        }
+        if (ffk_cfuncptr == NULL || !PyObject_TypeCheck(thunk, ffk_cfuncptr)) {
+            Py_DECREF(thunk);  /* not a ctypes function pointer (someone replaced it) */
             return 0;
         }
         *out = **(void ***)((char *)thunk + self->bptr);

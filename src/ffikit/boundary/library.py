@@ -18,6 +18,7 @@ import ctypes.util
 import difflib
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -95,10 +96,12 @@ def _explain_dlerror(message: str, path: str) -> str:
 
 def _try_file(path: str, mode: int) -> Candidate:
     cand = Candidate(path)
-    if not os.path.exists(path):
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
         cand.reason = "no such file"
         return cand
-    if os.path.isdir(path):
+    if stat.S_ISDIR(st.st_mode):
         cand.reason = "is a directory"
         return cand
     if not os.access(path, os.R_OK):
@@ -428,7 +431,9 @@ def load(
     """
     defs = _as_declarations(declarations, header)
     tried: list[Candidate] = []
-    for cand in _search(name_or_path, tuple(search_paths), _caller_dir(), _mode(mode)):
+    absolute = isinstance(name_or_path, str) and os.path.isabs(name_or_path)
+    caller = None if absolute else _caller_dir()  # only relative paths need it
+    for cand in _search(name_or_path, tuple(search_paths), caller, _mode(mode)):
         if cand.loaded:
             path = cand.handle._name
             if cand.system:

@@ -45,6 +45,7 @@ _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
+_void_p = ctypes.c_void_p
 
 
 def search_prebuilt(directory: str) -> None:
@@ -163,6 +164,7 @@ class CompiledFunctions:
             self._index[name] = shapes.setdefault(shape, len(shapes))
         self._shapes = list(shapes)
         self._module: Any = None
+        self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
 
     @property
@@ -182,17 +184,22 @@ class CompiledFunctions:
         index = self._index.get(name)
         if index is None or self.module is None:
             return None
-        address = ctypes.cast(cfunc, ctypes.c_void_p).value
-        classify = classifier(name, ftype, self.encoding, char_param_indexes(ftype))
-        maker = result_maker(_restype_for(ftype.result))
-        func = self.module.make(index, address, make_slow, errors, classify, maker, BPTR_OFFSET)
-        declaration = ftype.c_name(name) + ";"
-        func.__name__ = func.__qualname__ = name
-        func.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules; compiled)."
-        func.declaration = declaration
-        func.cfunc = cfunc
-        func.shape = self._shapes[index]
-        func.source = self.module.WRAPPERS[index]
+        static = self._static.get(name)
+        if static is None:  # what every library bound with these declarations shares
+            declaration = ftype.c_name(name) + ";"
+            static = self._static[name] = (
+                classifier(name, ftype, self.encoding, char_param_indexes(ftype)),
+                result_maker(_restype_for(ftype.result)),
+                {"__name__": name, "__qualname__": name, "declaration": declaration,
+                 "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
+                            "boundary rules; compiled).",
+                 "shape": self._shapes[index], "source": self.module.WRAPPERS[index]},
+            )
+        address = _void_p.from_buffer(cfunc).value
+        func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET)
+        attributes = func.__dict__
+        attributes.update(static[2])
+        attributes["cfunc"] = cfunc
         return func
 
     def describe(self) -> Iterable[tuple[str, str]]:

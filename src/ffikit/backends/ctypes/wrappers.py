@@ -159,10 +159,44 @@ def bind(
         None), ``declaration`` (the C text) and ``cfunc`` (the ctypes
         function).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
     """
+    make, env, restype, declaration, source = _template(name, ftype, encoding)
     cfunc.argtypes = None
-    cfunc.restype = _restype_for(ftype.result)
+    cfunc.restype = restype
+    wrapper = make(_ffk_cfunc=cfunc, **env)
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
+    wrapper.errors = errors
+    wrapper.declaration = declaration
+    wrapper.cfunc = cfunc
+    wrapper.source = source
+    callbacks.register_wrapper(wrapper)
+    return wrapper
+
+
+_TEMPLATES: dict[tuple, tuple] = {}  # (id(ftype), name, encoding) -> (ftype, template)
+
+
+def _template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
+    """``(make, env, restype, declaration, source)`` for a declaration, built once.
+
+    Binding the same declaration again (another ``load`` of the same
+    declarations) reuses the converters, the generated source and its code;
+    only the ctypes function differs, passed to ``make``.
+    """
+    key = (id(ftype), name, encoding)
+    found = _TEMPLATES.get(key)
+    if found is not None and found[0] is ftype:
+        return found[1]
+    template = _build_template(name, ftype, encoding)
+    if len(_TEMPLATES) > 4096:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = (ftype, template)  # holding ftype keeps its id from being reused
+    return template
+
+
+def _build_template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
     env: dict[str, Any] = {
-        "_ffk_cfunc": cfunc,
+        "_ffk_cfunc": None,  # each bind passes its own
     }
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
@@ -234,13 +268,6 @@ def bind(
             _CODE.clear()
         _CODE[source] = code
     exec(code, namespace)  # noqa: S102
-    wrapper = namespace["_ffk_make"](**env)
-    wrapper.__name__ = wrapper.__qualname__ = name
+    del env["_ffk_cfunc"]
     declaration = ftype.c_name(name) + ";"
-    wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
-    wrapper.errors = errors
-    wrapper.declaration = declaration
-    wrapper.cfunc = cfunc
-    wrapper.source = source
-    callbacks.register_wrapper(wrapper)
-    return wrapper
+    return namespace["_ffk_make"], env, _restype_for(ftype.result), declaration, source

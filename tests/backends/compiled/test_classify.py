@@ -9,6 +9,7 @@ import ffikit
 from ffikit.backends.compiled.classify import (
     ADDRESS,
     BUFFER,
+    REGION,
     SLOW,
     THUNK,
     VALUE,
@@ -43,6 +44,10 @@ class TestClassifier:
         assert classify(0, ctypes.POINTER(defs.S)) == VALUE
         assert classify(1, ctypes.c_double) == ADDRESS
         assert classify(2, ctypes.POINTER(ctypes.c_int)) == ADDRESS  # an out-slot: its address
+
+    def test_ffikit_memory_by_its_region(self):
+        _defs, classify = _classify()
+        assert classify(1, type(ffikit.alloc("double", 2))) == REGION
 
     def test_refused_or_unusual_types_take_the_slow_path(self):
         _defs, classify = _classify()

@@ -27,6 +27,13 @@ class Other(ctypes.Structure):
                 ("is_active", ctypes.c_int)]
 
 
+_MEMORY = ffikit.alloc("char", 16)
+_READ_ONLY = ffikit.alloc("char", 4096, pages=True)
+_READ_ONLY.protect("r")
+_FREED = ffikit.alloc("char", 8)
+_FREED.free()
+
+
 def _cases():
     f8 = np.arange(4.0)
     return [
@@ -62,6 +69,8 @@ def _cases():
         ("set_int", (ctypes.c_int(), 2**40)),
         ("greet", ()), ("greet", (1,)), ("nothing", ()), ("px", (1,)), ("count", (1, "x")),
         ("px", (Other(),)), ("mkpoint", (2**31, 0)), ("mixed_sum", (None,)),
+        ("sum", (ffikit.alloc("double", 4), 4)), ("where", (_MEMORY,)), ("where_mut", (_MEMORY,)),
+        ("where_mut", (_READ_ONLY,)), ("where", (_READ_ONLY,)), ("where", (_FREED,)),
     ]
 
 

@@ -15,6 +15,8 @@ type) and caches the answer:
   ctypes class, whose bytes C copies;
 * ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter (its ``thunk``):
   C passes the thunk it holds (plain callables stay on the slow path);
+* ``REGION`` -- ffikit memory (not a ctypes object, with ``__ffikit_region__``):
+  the buffer checks on the region it exports, as the converter does;
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
 
 The answer is found by running the ctypes backend's own converter on a fresh
@@ -35,9 +37,10 @@ from ffikit.cdecl import model as m
 from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
 
-__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "classifier", "BPTR_OFFSET", "result_maker"]
+__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "REGION", "classifier", "BPTR_OFFSET", "result_maker"]
 
-SLOW, BUFFER, ADDRESS, VALUE, THUNK = 0, 1, 2, 3, 4
+SLOW, BUFFER, ADDRESS, VALUE, THUNK, REGION = 0, 1, 2, 3, 4, 5
+_CData = ctypes.c_int.__mro__[-2]
 
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 
@@ -80,6 +83,9 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         learn_numpy()
         if tp in PLAIN_TYPES:
             return BUFFER
+        if (isinstance(tp, type) and not issubclass(tp, _CData)
+                and callable(getattr(tp, "__ffikit_region__", None))):
+            return REGION  # ffikit memory: the same checks on the region it exports
         mode = ctypes_mode(converter(index), tp)
         return ADDRESS if mode == BY_ADDRESS else VALUE if mode == BY_VALUE else SLOW
 

@@ -170,6 +170,7 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
 #define FFK_ADDRESS 2
 #define FFK_VALUE 3
 #define FFK_THUNK 4   /* an ffikit.callback: its .thunk is the C function pointer */
+#define FFK_REGION 5  /* ffikit memory: the buffer its __ffikit_region__() gives */
 
 static PyObject *
 ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -274,11 +275,11 @@ ffk_mode(ffk_func *self, int index, PyTypeObject *type)
     }
     mode = PyLong_AsLong(answer);
     Py_DECREF(answer);
-    if (mode < FFK_SLOW || mode > FFK_THUNK) {
+    if (mode < FFK_SLOW || mode > FFK_REGION) {
         PyErr_Clear();
         mode = FFK_SLOW;
     }
-    if (mode >= FFK_ADDRESS && self->bptr < 0)
+    if (mode >= FFK_ADDRESS && mode <= FFK_THUNK && self->bptr < 0)
         mode = FFK_SLOW;
     /* The classifier ran Python code: another thread may have filled slots meanwhile. */
     for (k = 0; k < FFK_SEEN && seen[k].type != NULL; k++)
@@ -326,8 +327,20 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
         return 0;
     }
     mode = ffk_mode(self, index, Py_TYPE(o));
-    if (mode == FFK_BUFFER) {
-        if (PyObject_GetBuffer(o, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+    if (mode == FFK_BUFFER || mode == FFK_REGION) {
+        int failed;
+        if (mode == FFK_REGION) {  /* the view holds the region's memoryview until released */
+            PyObject *region = PyObject_CallMethod(o, "__ffikit_region__", NULL);
+            if (region == NULL) {
+                PyErr_Clear();
+                return 0;
+            }
+            failed = PyObject_GetBuffer(region, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0;
+            Py_DECREF(region);
+        } else {
+            failed = PyObject_GetBuffer(o, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0;
+        }
+        if (failed) {
             PyErr_Clear();
             return 0;
         }

@@ -14,8 +14,10 @@ import ffikit
 from memory_helpers import COUNTING_ALLOCATOR, DECLARATIONS
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # children inherit $FFIKIT_BACKEND
+
 @pytest.fixture(scope="module")
-def lib_path(cbuild):
+def lib_path(cbuild, backend):
     return cbuild(COUNTING_ALLOCATOR, name="s4")
 
 

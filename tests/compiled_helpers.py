@@ -6,6 +6,7 @@ C = r"""
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <wchar.h>
 typedef struct { int id; char name[50]; double score; int is_active; } Student;
 typedef struct { int x, y; } Point;
 typedef int (*binop)(int, int);
@@ -26,6 +27,7 @@ int32_t first_int(const int32_t *p) { return p ? p[0] : -1; }
 uintptr_t where(const void *p) { return (uintptr_t)p; }
 uintptr_t where_mut(void *p) { return (uintptr_t)p; }
 size_t length(const char *s) { return s ? strlen(s) : 0; }
+size_t wlength(const wchar_t *s) { return s ? wcslen(s) : 0; }
 void upper(char *s) { for (; *s; s++) if (*s >= 'a' && *s <= 'z') *s -= 32; }
 double avg(const Student *s, int n) { double t = 0; for (int i = 0; i < n; i++) t += s[i].score; return n ? t / n : 0; }
 void set_score(Student *s, double v) { s->score = v; }
@@ -68,6 +70,7 @@ int32_t first_int(const int32_t *p);
 uintptr_t where(const void *p);
 uintptr_t where_mut(void *p);
 size_t length(const char *s);
+size_t wlength(const wchar_t *s);
 void upper(char *s);
 double avg(const Student *s, int n);
 void set_score(Student *s, double v);

@@ -62,9 +62,9 @@ def _unknown_facts(name: str, ftype: m.FunctionType) -> str | None:
         from ffikit.rules import sizes  # noqa: F401  (added by the bounds work)
     except ImportError:
         return None
-    try:
-        if sizes.relations(name, ftype, ()) or sizes.cstring_params(ftype, ()) or sizes.param_modes(ftype, ()):
-            return "size relations or C-string rules apply"
+    try:  # C strings need no fallback: the C side passes only NUL-free bytes to plain char
+        if sizes.relations(name, ftype, ()) or sizes.param_modes(ftype, ()):
+            return "size relations or access modes apply"
     except Exception:  # noqa: BLE001 - an API we do not know: be safe, stay in Python
         return "rules this compiler does not know apply"
     return None
@@ -92,7 +92,9 @@ def _param_shape(rule: ParamRule) -> tuple | str:
         target = rule.pointee
         named = target.name if isinstance(target, m.Primitive) else None
         formats = accepted_formats(rule)
-        return ("ptr", "void *", bool(rule.const), named in CHAR_TARGETS,
+        # plain char: a C string, only NUL-free bytes go fast; other character types
+        # (wchar_t, ...) always take the slow path (the classifier says so)
+        return ("ptr", "void *", bool(rule.const), named == "char",
                 None if formats is None else tuple(sorted(formats)))
     if rule.kind == "function_pointer":
         return ("ptr", "void *", True, False, None)

@@ -13,7 +13,6 @@ import pytest
 import ffikit
 from memory_helpers import COUNTING_ALLOCATOR, DECLARATIONS
 
-
 pytestmark = pytest.mark.usefixtures("backend")  # children inherit $FFIKIT_BACKEND
 
 @pytest.fixture(scope="module")

@@ -255,20 +255,21 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
         # unusual falls through to the general path, which explains itself.
         fast = _fast_cache.get(ctype)
         if fast is not None:
-            vtype, align = fast[0], fast[2]
+            from_buffer, align = fast[0].from_buffer, fast[2]
         else:
             measure = _NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
             if measure is None:
                 measure = _measure(type(obj))
             nbytes = measure(obj)
-            fast = _open_types.get((ctype, nbytes))
+            sizes = _open_types.get(ctype)
+            fast = sizes.get(nbytes) if sizes is not None else None
             if fast is None:
                 fast = _open_type(ctype, nbytes)
                 if fast is None:
                     return _view(obj, ctype, offset, count, unaligned, defs)
-            vtype, align = fast
+            from_buffer, align = fast
         try:
-            result = vtype.from_buffer(obj)
+            result = from_buffer(obj)
         except (TypeError, ValueError):
             result = None
         if result is not None and _addressof(result) % align == 0:
@@ -276,7 +277,7 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     return _view(obj, ctype, offset, count, unaligned, defs)
 
 
-_open_types: dict = {}  # ('T[]' spec, nbytes) -> (T * count, alignment)
+_open_types: dict = {}  # 'T[]' spec -> {nbytes: ((T * count).from_buffer, alignment)}
 _NBYTES = {bytes: len, bytearray: len, memoryview: memoryview.nbytes.__get__}
 _GetSetDescriptor = _types.GetSetDescriptorType
 
@@ -289,7 +290,7 @@ def _measure(tp: type) -> Any:
     return found
 
 
-def _open_type(ctype: Any, nbytes: int) -> tuple[type, int] | None:
+def _open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
     """The array type a 'T[]' view of ``nbytes`` bytes has, once the spec is known."""
     spec = _open_cache.get(ctype)
     if spec is None:
@@ -297,9 +298,10 @@ def _open_type(ctype: Any, nbytes: int) -> tuple[type, int] | None:
     items, rest = divmod(nbytes, spec[1])
     if rest or not items:
         return None
-    if len(_open_types) > 256:
-        _open_types.clear()
-    found = _open_types[(ctype, nbytes)] = (spec[0] * items, spec[2])
+    sizes = _open_types.setdefault(ctype, {})
+    if len(sizes) > 64:  # many buffer sizes: stay small
+        sizes.clear()
+    found = sizes[nbytes] = ((spec[0] * items).from_buffer, spec[2])
     return found
 
 

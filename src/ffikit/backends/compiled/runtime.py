@@ -153,6 +153,7 @@ ffk_errno_probe(PyObject *module, PyObject *enable)
 
 /* ctypes' function-pointer base class, given by setup(): what a callback's thunk must be. */
 static PyTypeObject *ffk_cfuncptr = NULL;
+static PyObject *ffk_str_thunk = NULL;  /* "thunk", interned */
 
 static PyObject *
 ffk_setup(PyObject *module, PyObject *cfuncptr)
@@ -161,6 +162,8 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
         PyErr_SetString(PyExc_TypeError, "setup() needs ctypes' function pointer class");
         return NULL;
     }
+    if (ffk_str_thunk == NULL && (ffk_str_thunk = PyUnicode_InternFromString("thunk")) == NULL)
+        return NULL;
     Py_INCREF(cfuncptr);
     Py_XSETREF(ffk_cfuncptr, (PyTypeObject *)cfuncptr);
     Py_RETURN_NONE;
@@ -362,7 +365,7 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
         return 1;
     }
     if (mode == FFK_THUNK) {  /* the thunk stays alive: the callback object holds it */
-        PyObject *thunk = PyObject_GetAttrString(o, "thunk");
+        PyObject *thunk = ffk_str_thunk ? PyObject_GetAttr(o, ffk_str_thunk) : NULL;
         if (thunk == NULL) {
             PyErr_Clear();
             return 0;

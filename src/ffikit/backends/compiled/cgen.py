@@ -5,10 +5,11 @@ for each parameter (the same description the ctypes backend's wrapper
 generator reads) and reduces it to a *shape*: the C ABI type of each
 argument and the fast case the wrapper handles in C.  Functions whose
 declaration needs anything the C side does not implement (variadics,
-``long double``, rules from other layers such as
-size relations or ``nonnull``; structs whose layout needs attributes) get a reason string instead and stay wholly on
-the ctypes backend.  :func:`generate` writes the module: :data:`RUNTIME`, then
-one wrapper per distinct shape, then ``make()`` and the init function.
+``long double``, structs whose layout needs attributes, rules from other
+layers such as size relations or ``nonnull``) get a reason string instead and
+stay wholly on the ctypes backend.  :func:`generate` writes the module:
+:data:`RUNTIME`, the struct definitions, one wrapper per distinct shape, then
+``make()`` and the init function.
 
 Each wrapper converts its fast case inline and calls the C function through
 the pointer it was given, with the GIL released; on any mismatch it calls the

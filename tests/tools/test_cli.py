@@ -199,7 +199,7 @@ class TestBind:
         assert result.returncode == 0, result.stderr
         assert f"wrote {tmp_path / 'zfast_compiled.c'} and {tmp_path}/_ffikit_c_" in result.stdout
         empty = tmp_path / "empty-cache"
-        env = dict(os.environ, FFIKIT_CACHE_DIR=str(empty), PYTHONPATH=str(tmp_path))
+        env = dict(os.environ, FFIKIT_CACHE_DIR=str(empty), PYTHONPATH=str(tmp_path), FFIKIT_BACKEND="auto")
         check = subprocess.run([PYTHON, "-c", "import zfast; f = zfast.compressBound; "
                                 "print(type(f).__name__, f(1000))"],
                                capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)

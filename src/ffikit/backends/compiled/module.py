@@ -60,8 +60,7 @@ def _extension_path(directory: str, modname: str) -> str:
 
 def build_beside(directory: str, modname: str, source: str) -> str:
     """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
-    built = build(source, name=modname.lstrip("_"), include_dirs=[python_include()],
-                  flags=["-fvisibility=hidden"])
+    built = build(source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
     target = _extension_path(directory, modname)
     shutil.copyfile(built, target + ".partial")
     os.replace(target + ".partial", target)
@@ -72,6 +71,14 @@ def python_include() -> str:
     return sysconfig.get_paths()["include"]
 
 
+def _flags() -> list[str]:
+    """Extension build flags: hidden symbols; on macOS, Python's symbols resolved at import."""
+    flags = ["-fvisibility=hidden"]
+    if sys.platform == "darwin":
+        flags += ["-undefined", "dynamic_lookup"]
+    return flags
+
+
 def available() -> tuple[bool, str]:
     """``(True, why)`` when extensions can be built here, else ``(False, why not)``."""
     global _available
@@ -80,6 +87,8 @@ def available() -> tuple[bool, str]:
         cc = compiler_command()
         if sys.implementation.name != "cpython":
             _available = (False, f"{sys.implementation.name} is not CPython")
+        elif sys.platform == "win32":
+            _available = (False, "building extensions on Windows needs Python's import library (not done yet)")
         elif shutil.which(cc[0]) is None:
             _available = (False, f"no C compiler ({cc[0]!r} not on PATH; set $CC)")
         elif not os.path.exists(header):
@@ -102,8 +111,7 @@ def load_module(shapes: list[tuple]) -> Any:
         if module is None:
             prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
             path = prebuilt[0] if prebuilt else build(
-                source, name=modname.lstrip("_"), include_dirs=[python_include()],
-                flags=["-fvisibility=hidden"])
+                source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
             loader = importlib.machinery.ExtensionFileLoader(modname, path)
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

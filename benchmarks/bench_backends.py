@@ -187,6 +187,13 @@ def _variants(path: str, tmp: str) -> list[tuple[str, str, object, str]]:
     for b, lib in libs.items():
         v[f"ffikit {b}"] = lambda f=lib.avg: f(students, 100)
     add_row("avg(const Student *, 100), ctypes Student[100] (cffi: its own)", "cffi API", v)
+    table = ffikit.asarray(students)  # a NumPy structured array over the same bytes
+    v = {"ctypes argtypes": lambda: c_avg((defs.Student * 100).from_buffer(table), 100)}
+    for name, (ffi, lib) in cffis:
+        v[name] = lambda f=lib.avg, fb=ffi.from_buffer: f(fb("Student[]", table), 100)
+    for b, lib in libs.items():
+        v[f"ffikit {b}"] = lambda f=lib.avg: f(table, 100)
+    add_row("avg(const Student *, 100), NumPy structured Student[100]", "cffi API", v)
 
     # callbacks
     def py_add(a: int, b: int) -> int:

@@ -34,6 +34,11 @@ _FREED = ffikit.alloc("char", 8)
 _FREED.free()
 
 
+_STUDENTS = np.zeros(2, dtype=np.dtype([("id", "i4"), ("name", "S50"), ("score", "f8"),
+                                        ("is_active", "i4")], align=True))
+_STUDENTS["score"] = [1.0, 4.0]
+
+
 def _cases():
     f8 = np.arange(4.0)
     return [
@@ -58,7 +63,8 @@ def _cases():
         ("first_int", ((ctypes.c_int32 * 2)(5, 6),)), ("first_int", (ctypes.c_int32(9),)),
         ("first_int", (ctypes.pointer(ctypes.c_int32(4)),)), ("first_int", (None,)),
         ("first_int", (ctypes.byref(ctypes.c_int32(3)),)), ("first_int", (ctypes.c_long(1),)),
-        ("avg", ((Other * 2)(), 2)), ("avg", (np.zeros(3), 3)),
+        ("avg", ((Other * 2)(), 2)), ("avg", (np.zeros(3), 3)), ("avg", (_STUDENTS, 2)),
+        ("avg", (_STUDENTS[::2], 1)), ("avg", (np.zeros(2, dtype=[("a", "i4"), ("b", "f8")]), 2)),
         ("length", (b"ab\0c",)), ("length", ("h\u00e9llo",)), ("length", (bytearray(b"x\0"),)),
         ("length", (b"abc",)), ("length", (None,)), ("length", (5,)),
         ("wlength", (b"abcd",)), ("wlength", ("abc",)), ("wlength", (None,)),

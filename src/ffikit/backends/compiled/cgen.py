@@ -95,10 +95,11 @@ def _param_shape(rule: ParamRule) -> tuple | str:
         formats = accepted_formats(rule)
         # plain char: a C string, only NUL-free bytes go fast; other character types
         # (wchar_t, ...) always take the slow path (the classifier says so)
+        items_of = rule.pointee_size if formats == frozenset() and rule.item_kind is None else 0
         return ("ptr", "void *", bool(rule.const), named == "char",
-                None if formats is None else tuple(sorted(formats)))
+                None if formats is None else tuple(sorted(formats)), items_of)
     if rule.kind == "function_pointer":
-        return ("ptr", "void *", True, False, None)
+        return ("ptr", "void *", True, False, None, 0)
     if rule.kind == "struct":
         definitions: list[str] = []
         tag = struct_c(rule.ctype, definitions)
@@ -194,14 +195,15 @@ def _wrapper(index: int, shape: tuple) -> str:
             convert.append(f"memcpy(&a{i}, *(void **)((char *)args[{i}] + self->bptr), sizeof a{i});")
             call_args.append(f"a{i}")
         else:  # ptr
-            _, _, const, cstring, formats = p
+            _, _, const, cstring, formats, items_of = p
             if formats is None:
                 fmt = "NULL"
             else:
                 specs.append(f"static const char *const ffk_fmt{index}_{i}[] = {{"
                              + "".join(_c_string(f) + ", " for f in formats) + "NULL};")
                 fmt = f"ffk_fmt{index}_{i}"
-            specs.append(f"static const ffk_pspec ffk_spec{index}_{i} = {{{int(const)}, {int(cstring)}, {fmt}}};")
+            specs.append(f"static const ffk_pspec ffk_spec{index}_{i} = "
+                         f"{{{int(const)}, {int(cstring)}, {fmt}, {items_of}}};")
             decls.append(f"void *a{i}; Py_buffer v{i}; int h{i} = 0;")
             convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &v{i}, &h{i})) goto slow;")
             call_args.append(f"a{i}")

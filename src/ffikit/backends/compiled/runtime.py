@@ -45,6 +45,7 @@ typedef struct {
     int is_const;
     int cstring;             /* plain char: only NUL-free bytes go fast */
     const char *const *formats;  /* NULL: any format (raw bytes) */
+    Py_ssize_t items_of;     /* >0: structs/pointers: items of this size, format T{...}, P or & */
 } ffk_pspec;
 
 typedef struct {
@@ -311,6 +312,15 @@ ffk_format_ok(const char *format, const char *const *formats)
     return 0;
 }
 
+/* A buffer of structs (or pointers) for a T * parameter: the converter's itemsize rule. */
+static inline int
+ffk_items_ok(const Py_buffer *view, Py_ssize_t size)
+{
+    const char *f = view->format ? view->format : "B";
+    return view->itemsize == size
+        && ((f[0] == 'T' && f[1] == '{') || strcmp(f, "P") == 0 || f[0] == '&');
+}
+
 /* 1: *out is what C gets (and *held says view must be released); 0: take the slow path. */
 static int
 ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
@@ -351,7 +361,8 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
         }
         *held = 1;
         if ((view->readonly && !spec->is_const) || !PyBuffer_IsContiguous(view, 'C')
-            || !ffk_format_ok(view->format, spec->formats))
+            || !(spec->items_of > 0 ? ffk_items_ok(view, spec->items_of)
+                                    : ffk_format_ok(view->format, spec->formats)))
             return 0;
         *out = view->buf;
         return 1;

@@ -90,7 +90,12 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
     env["_ffk_id"] = id
     checks = [f"_ffk_k{i}.c_contiguous"]
-    if formats is not None:
+    if formats == frozenset() and rule.item_kind is None and rule.pointee_size:
+        # structs (NumPy structured arrays) and pointers: the converter's item-size rule
+        k = f"_ffk_k{i}"
+        checks.insert(0, f"{k}.itemsize == {rule.pointee_size} and ({k}.format[:2] == 'T{{' "
+                         f"or {k}.format == 'P' or {k}.format[:1] == '&')")
+    elif formats is not None:
         env[f"_ffk_fm{i}"] = formats
         checks.insert(0, f"_ffk_k{i}.format in _ffk_fm{i}")
     if not rule.const:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ class TestFunctionObject:
         assert repr(f) == "<ffikit compiled function add>"
         assert "int32_t (int32_t, int32_t)" in f.source and f.cfunc is not None
         assert weakref.ref(f)() is f
+        assert str(inspect.signature(f)) == "(a, b, /)"
         assert f.python(2, 3) == 5 and f.python.__name__ == "add"  # the ctypes backend's wrapper
 
     def test_policy_applies_and_is_shared_with_the_slow_path(self, lib):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import shutil
 import sys
@@ -32,7 +33,7 @@ from ffikit.backends.compiled.classify import (
     result_maker,
 )
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.wrappers import _restype_for
+from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, compiler_command
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
@@ -125,6 +126,16 @@ def load_module(shapes: list[tuple]) -> Any:
     return module
 
 
+def _signature(ftype: m.FunctionType) -> inspect.Signature:
+    """The positional-only signature the ctypes backend's wrapper has (for help() and IDEs)."""
+    taken: set[str] = set()
+    names = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
+    if ftype.variadic:
+        params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
+    return inspect.Signature(params)
+
+
 def _check_errno(module: Any) -> None:
     """Turn on ctypes-compatible errno handling if the module finds ctypes' errno copy."""
     saved = ctypes.get_errno()
@@ -201,7 +212,8 @@ class CompiledFunctions:
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": self._shapes[index], "source": self.module.WRAPPERS[index]},
+                 "shape": self._shapes[index], "source": self.module.WRAPPERS[index],
+                 "__signature__": _signature(ftype)},
             )
         address = _void_p.from_buffer(cfunc).value
         func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET)

@@ -31,6 +31,22 @@ class TestView:
         arr = ffikit.view(np.arange(6, dtype=np.float64), "double[]")
         assert len(arr) == 6 and arr[5] == 5.0
 
+    def test_open_array_again_and_again(self):
+        """Repeated 'T[]' views (the cached fast path) fit each buffer exactly."""
+        sources = [np.arange(6, dtype=np.float64), array.array("d", range(4)), bytearray(16),
+                   memoryview(bytearray(40))[8:], np.zeros(3)]
+        for _ in range(3):
+            for src in sources:
+                v = ffikit.view(src, "double[]")
+                assert len(v) * 8 == memoryview(src).nbytes
+                assert ctypes.addressof(v) == ffikit.address(src)
+        with pytest.raises(ValueError, match="not a whole number of 'double'"):
+            ffikit.view(bytearray(12), "double[]")
+        ro = ffikit.view(bytes(16), "double[]")  # read-only: the general path
+        assert len(ro) == 2 and type(ro)._ffikit_readonly_
+        with pytest.raises(ffikit.NotContiguous):
+            ffikit.view(np.zeros(8)[::2], "double[]")
+
     def test_offset_and_count(self):
         buf = bytearray(range(16))
         v = ffikit.view(buf, "uint8_t", offset=3, count=4)

@@ -7,7 +7,17 @@ import ctypes
 import pytest
 
 from ffikit import ArgumentError, NotContiguous, ReadOnlyBuffer
-from ffikit.backends.ctypes.converters import float_slow, int_slow, pointer_converter
+from ffikit.backends.ctypes.converters import (
+    AS_IS,
+    BY_ADDRESS,
+    BY_VALUE,
+    BYREF,
+    ModeCache,
+    ctypes_mode,
+    float_slow,
+    int_slow,
+    pointer_converter,
+)
 from ffikit.backends.ctypes.pybuffer import memoryview_address
 from ffikit.cdecl.model import Pointer, Primitive
 from ffikit.rules.messages import Param
@@ -59,3 +69,28 @@ class TestPointerConverter:
         with pytest.raises(NotContiguous, match="ascontiguousarray"):
             convert(memoryview(bytearray(32)).cast("d")[::2])
         assert convert(None) == (None, None)
+
+
+class TestCtypesMode:
+    """How a pointer converter passes every instance of a ctypes type, found once per type."""
+
+    def _convert(self, target, const=True):
+        return pointer_converter(Param("f", 0, "p", Pointer(target, const=const)), "utf-8")
+
+    def test_arrays_and_scalars_by_address_pointers_by_value(self):
+        convert = self._convert(DOUBLE)
+        assert ctypes_mode(convert, ctypes.c_double * 4) == BY_ADDRESS
+        assert ctypes_mode(convert, ctypes.c_double) == BY_ADDRESS
+        assert ctypes_mode(convert, ctypes.POINTER(ctypes.c_double)) == BY_VALUE
+
+    def test_refused_types_get_no_shortcut(self):
+        convert = self._convert(DOUBLE)
+        assert ctypes_mode(convert, ctypes.c_float * 4) == 0
+        assert ctypes_mode(convert, bytearray) == 0  # not ctypes: the buffer path decides
+
+    def test_mode_cache_answers_what_the_wrapper_does(self):
+        cache = ModeCache(self._convert(DOUBLE))
+        assert cache[ctypes.c_double * 4] == AS_IS  # ctypes passes arrays by address
+        assert cache[ctypes.c_double] == BYREF
+        assert cache[ctypes.POINTER(ctypes.c_double)] == AS_IS
+        assert cache[ctypes.c_int] == 0

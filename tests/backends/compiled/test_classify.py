@@ -5,6 +5,8 @@ from __future__ import annotations
 import array
 import ctypes
 
+import numpy as np
+
 import ffikit
 from ffikit.backends.compiled.classify import (
     ADDRESS,
@@ -36,6 +38,7 @@ class TestClassifier:
     def test_buffers(self):
         _defs, classify = _classify()
         assert classify(1, bytearray) == BUFFER and classify(1, array.array) == BUFFER
+        assert classify(1, np.memmap) == BUFFER
 
     def test_ctypes_objects_as_the_converter_passes_them(self):
         defs, classify = _classify()
@@ -53,7 +56,7 @@ class TestClassifier:
         _defs, classify = _classify()
         assert classify(0, Other * 10) == SLOW  # another declaration's struct: refused there
         assert classify(1, ctypes.c_float) == SLOW
-        assert classify(0, int) == SLOW
+        assert classify(0, int) == BUFFER  # not a buffer: PyObject_GetBuffer fails, slow path refuses
         assert classify(3, bytes) == SLOW  # C strings: only the C side's bytes check is fast
 
     def test_callbacks(self):

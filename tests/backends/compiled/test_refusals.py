@@ -27,6 +27,14 @@ class Other(ctypes.Structure):
                 ("is_active", ctypes.c_int)]
 
 
+class _Bytes(bytes):
+    pass
+
+
+class _Sub(np.ndarray):  # like np.memmap: an ndarray subclass
+    pass
+
+
 _MEMORY = ffikit.alloc("char", 16)
 _READ_ONLY = ffikit.alloc("char", 4096, pages=True)
 _READ_ONLY.protect("r")
@@ -55,7 +63,9 @@ def _cases():
         ("sum", (b"\0" * 16, 2)), ("sum", (array.array("i", [1, 2]), 2)), ("sum", (f8[::2], 2)),
         ("sum", (np.arange(4, dtype=">f8"), 4)), ("sum", ("abc", 1)), ("sum", (object(), 1)),
         ("sum", (f8, 4)), ("sum", (array.array("d", [1, 2]), 2)), ("sum", (memoryview(f8)[1:], 3)),
-        ("sum", (None, 0)), ("sum", (f8, -1)),
+        ("sum", (None, 0)), ("sum", (f8, -1)), ("sum", (f8.view(_Sub), 4)), ("sum", (3, 1)),
+        ("sum", (_Bytes(b"\0" * 16), 2)), ("where", (_Bytes(b"xy"),)), ("where_mut", (_Bytes(b"xy"),)),
+        ("sum", (f8.view(_Sub)[::2], 2)), ("sum", (type("B", (bytearray,), {})(8), 1)),
         ("scale", (b"\0" * 16, 2, 1.0)), ("scale", (memoryview(bytearray(16)).toreadonly(), 2, 1.0)),
         ("scale", (np.zeros(2), 2, "x")), ("scale", (np.zeros(2), 2, 2)),
         ("first_int", (array.array("d", [1.0]),)), ("first_int", ((ctypes.c_double * 2)(),)),

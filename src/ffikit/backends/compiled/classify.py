@@ -3,8 +3,10 @@
 A compiled wrapper asks its classifier once per (parameter, exact argument
 type) and caches the answer:
 
-* ``BUFFER`` -- a plain buffer type (bytes, bytearray, memoryview, array,
-  mmap, NumPy arrays): C takes the buffer protocol, checking writability,
+* ``BUFFER`` -- any type that is not ctypes (bytes, bytearray, memoryview,
+  array, mmap, NumPy arrays and their subclasses such as ``np.memmap``; a
+  non-buffer fails ``PyObject_GetBuffer`` and takes the slow path): C takes
+  the buffer protocol, checking writability,
   contiguity and item format against the same :func:`accepted_formats`;
 * ``ADDRESS`` -- a ctypes object the ctypes backend passes by the address of
   its own storage (an array of the declared struct, a struct, a ``c_double``
@@ -43,6 +45,7 @@ SLOW, BUFFER, ADDRESS, VALUE, THUNK, REGION = 0, 1, 2, 3, 4, 5
 _CData = ctypes.c_int.__mro__[-2]
 
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
+_CArgObject = type(ctypes.byref(ctypes.c_int()))
 
 
 def _find_bptr() -> int:
@@ -83,9 +86,12 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         learn_numpy()
         if tp in PLAIN_TYPES:
             return BUFFER
-        if (isinstance(tp, type) and not issubclass(tp, _CData)
-                and callable(getattr(tp, "__ffikit_region__", None))):
-            return REGION  # ffikit memory: the same checks on the region it exports
+        if not issubclass(tp, _CData) and tp is not _CArgObject:
+            if callable(getattr(tp, "__ffikit_region__", None)):
+                return REGION  # ffikit memory: the same checks on the region it exports
+            # Anything else that is not ctypes is exported as it is (np.memmap, subclasses):
+            # the buffer protocol answers, or the slow path refuses it.
+            return BUFFER
         mode = ctypes_mode(converter(index), tp)
         return ADDRESS if mode == BY_ADDRESS else VALUE if mode == BY_VALUE else SLOW
 

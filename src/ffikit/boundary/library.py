@@ -32,6 +32,7 @@ from ffikit.errors import LibraryNotFound, SymbolNotFound
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
+from ffikit.rules.sizes import user_access
 
 __all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
 
@@ -227,8 +228,10 @@ class Library:
         *,
         errors: Mapping[str, Callable] | None = None,
         encoding: str = "utf-8",
+        sizes: Mapping[str, Mapping[str, object]] | None = None,
     ):
         object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_sizes", {k: dict(v) for k, v in (sizes or {}).items()})
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
@@ -239,6 +242,13 @@ class Library:
                 raise SymbolNotFound(
                     f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
                 )
+        for fname, spec in self._sizes.items():
+            if fname not in defs.functions:
+                raise SymbolNotFound(
+                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                )
+            decl = defs.functions[fname]
+            user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
         return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
@@ -289,7 +299,8 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name),
+                           sizes=self._sizes.get(name), resolve=self._deallocator)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -313,6 +324,16 @@ class Library:
             raise SymbolNotFound(
                 f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
             ) from None
+
+    def _deallocator(self, name: str) -> Callable:
+        """The function that frees a declared ``malloc (dealloc, i)`` result."""
+        if name in ("free", "__builtin_free") and "free" not in self.defs.functions:
+            return _libc_free()
+        if name in self.defs.functions:
+            return getattr(self, name)
+        raw = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
+        raw.argtypes, raw.restype = [ctypes.c_void_p], None
+        return raw
 
     def var(self, name: str) -> Any:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
@@ -349,6 +370,17 @@ class Library:
         return new(spec, init, defs=self.defs)
 
 
+_free = None
+
+
+def _libc_free() -> Callable:
+    global _free
+    if _free is None:
+        _free = ctypes.CDLL(None).free
+        _free.argtypes, _free.restype = [ctypes.c_void_p], None
+    return _free
+
+
 def ctype_of_var(var: Any) -> type:
     from ffikit.backends.ctypes.types import ctype_of
 
@@ -365,6 +397,7 @@ def load(
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
+    sizes: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Library:
     """Load a shared library and bind it to its declarations.
 
@@ -386,6 +419,11 @@ def load(
         Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
     encoding
         Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+    sizes
+        Size relations for declarations that carry none, per function:
+        ``{"scale": {"a": "n"}}`` says buffer ``a`` holds at least ``n``
+        elements; ``{"fill": {"buf": 16}}`` a constant count.  Checked before
+        each call like the header's own ``access`` attributes and array bounds.
 
     Raises
     ------
@@ -399,7 +437,7 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            return Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes)
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
     hint = (

@@ -8,6 +8,7 @@ from pycparser import c_ast, c_parser
 
 from ..errors import DeclarationError
 from . import layout as _layout
+from .attributes import bound_facts, declaration_attributes, function_facts
 from .constexpr import NotConstant, eval_node
 from .model import (
     VOID,
@@ -128,11 +129,21 @@ class _Builder:
     def decl(self, node: c_ast.Decl) -> None:
         if isinstance(node.type, c_ast.FuncDecl):
             ftype = self.type_of(node.type)
+            ftype = ftype.with_facts(function_facts(
+                declaration_attributes(self.pre, self.pre.offset_of(node.coord)), ftype.facts.access,
+                tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer)),
+                len(ftype.params)))
             existing = self.r.functions.get(node.name)
+            if existing is not None:  # GCC merges the attributes of every declaration
+                ftype_facts = existing.type.facts.merged(ftype.facts)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
                 self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+            if existing is not None:
+                decl = self.r.functions[node.name]
+                self.r.functions[node.name] = FunctionDecl(
+                    node.name, decl.type.with_facts(ftype_facts), decl.coord)
             return
         ctype = self.type_of(node.type)
         if node.name is None:
@@ -186,6 +197,7 @@ class _Builder:
     def function_type(self, node: c_ast.FuncDecl) -> FunctionType:
         result = self.type_of(node.type)
         params, names, variadic = [], [], False
+        bounds: list = []
         args = node.args.params if node.args is not None else []
         for param in args:
             if isinstance(param, c_ast.EllipsisParam):
@@ -194,7 +206,10 @@ class _Builder:
             if isinstance(param, c_ast.ID):
                 raise self.error(f"parameter '{param.name}' has no type (K&R style)",
                                  param.coord, hint="write prototypes: 'int f(int x)'")
-            ptype = self.type_of(param.type, decay=True)
+            if isinstance(param.type, c_ast.ArrayDecl):
+                ptype = self.array_param(param.type, len(params), bounds)
+            else:
+                ptype = self.type_of(param.type, decay=True)
             if isinstance(ptype, Void) and len(args) == 1 and not getattr(param, "name", None):
                 break  # f(void)
             if isinstance(resolve(ptype), Void):
@@ -203,7 +218,26 @@ class _Builder:
             names.append(getattr(param, "name", None))
         if isinstance(resolve(result), (Array, FunctionType)):
             raise self.error("a function cannot return an array or a function", node.coord)
-        return FunctionType(result, params, variadic, names)
+        return FunctionType(result, params, variadic, names).with_facts(
+            function_facts((), bound_facts(bounds, names), (), len(params)))
+
+    def array_param(self, node: c_ast.ArrayDecl, index: int, bounds: list) -> CType:
+        """A ``T p[...]`` parameter: the pointer it decays to; its bound joins ``bounds``
+        as ``(index, count or parameter name, spelling)``."""
+        item = self.type_of(node.type)
+        quals = set(getattr(node.type, "quals", None) or [])
+        static = "static " if "static" in (node.dim_quals or []) else ""
+        dim = node.dim
+        if isinstance(dim, c_ast.ID) and dim.name not in self.r.enum_values:
+            bounds.append((index, dim.name, static + dim.name))
+        elif dim is not None:
+            try:
+                count = self.const_int(dim, "array length")
+            except DeclarationError:  # 'T p[n * 2]': parsed, but no rule from it
+                count = None
+            if count is not None and count >= 0:
+                bounds.append((index, count, f"{static}{count}"))
+        return Pointer(item, "const" in quals, "volatile" in quals)
 
     def base_type(self, node, decl) -> CType:
         if isinstance(node, c_ast.IdentifierType):

@@ -16,14 +16,15 @@ from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, NotContiguous, ReadOnlyBuffer
+from ffikit.backends.ctypes.owned_results import OwnedPointer
+from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
 from ffikit.rules.kinds import format_kind, int_range
 from ffikit.rules.messages import Param, given, kind_name, type_name
-from ffikit.rules.params import FLOAT_MAX, param_rule
+from ffikit.rules.params import FLOAT_MAX, ParamRule, param_rule
 
 __all__ = [
     "int_slow", "float_slow", "struct_slow", "pointer_converter",
-    "function_pointer_converter", "variadic_converter",
+    "function_pointer_converter", "variadic_converter", "extent",
 ]
 
 _c_void_p = ctypes.c_void_p
@@ -106,9 +107,17 @@ def struct_slow(where: Param, struct_type: type) -> Callable[[object], object]:
     return convert
 
 
-def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[object, object]]:
-    """``value -> (what ctypes passes, what must stay alive until the call returns)``."""
-    rule = param_rule(where.type)
+def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None, *,
+                      nonnull: bool = False, cstring: bool = False
+                      ) -> Callable[[object], tuple[object, object]]:
+    """``value -> (what ctypes passes, what must stay alive until the call returns)``.
+
+    ``rule`` overrides the parameter's own (an access attribute may make a
+    pointer read-only or writable); ``nonnull`` refuses None and NULL;
+    ``cstring`` makes it an input C string (no NUL inside bytes/str, a NUL
+    within a buffer's bounds).
+    """
+    rule = rule or param_rule(where.type)
     ptr = rule.ctype
     assert isinstance(ptr, m.Pointer)
     target = rule.pointee
@@ -141,11 +150,27 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
 
     ptr_ctype = ctype_of(ptr) if not isinstance(target, m.FunctionType) else None
 
+    def null(value: object) -> Exception:
+        return ArgumentError(
+            f"{where} must not be NULL (got {'None' if value is None else given(value)}): "
+            "the declaration says it is "
+            f"nonnull, and C would dereference it; pass a {cname}")
+
     def convert(value: object) -> tuple[object, object]:
         if value is None:
+            if nonnull:
+                raise null(value)
             return None, None
         vt = type(value)
+        if vt is OwnedPointer:
+            value = value.take(where.function, where.index)
+            vt = type(value)
         if vt is bytes:
+            if cstring and 0 in value:  # type: ignore[operator]
+                raise ArgumentError(
+                    f"{where} is a C string, but the bytes given contain NUL at index "
+                    f"{value.index(0)} (C would see only {value[:value.index(0)]!r}); "  # type: ignore[attr-defined]
+                    "pass bytes without NUL, or a buffer and its length to a sized parameter")
             if not const:
                 raise ReadOnlyBuffer(
                     f"{where} must be a writable buffer of {pointee} (got bytes, read-only); "
@@ -155,6 +180,10 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
                 return value, value  # ctypes passes bytes' own data: zero-copy
         elif vt is str:
             if is_char and const:
+                if cstring and "\0" in value:  # type: ignore[operator]
+                    raise ArgumentError(
+                        f"{where} is a C string, but the str given contains NUL at index "
+                        f"{value.index(chr(0))}; C would see only the text before it")  # type: ignore[attr-defined]
                 try:
                     data = value.encode(encoding)  # type: ignore[attr-defined]
                 except UnicodeEncodeError as exc:
@@ -166,6 +195,8 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
             hint = "; pass a bytearray" if is_char else ""
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
         if isinstance(value, _POINTERISH):
+            if nonnull and not value:
+                raise null(value)
             return from_ctypes_pointer(value)
         if vt is _CArgObject:  # ctypes.byref(obj): checked as obj would be
             inner = value._obj  # type: ignore[attr-defined]
@@ -211,9 +242,41 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
                     f"(got {type_name(value)} with format {fmt!r}, itemsize {view.itemsize}); "
                     f"view raw bytes as {pointee} with ffikit.view(buf, '{pointee}[]')"
                 )
-        return _c_void_p(memoryview_address(view)), view
+        address = memoryview_address(view)
+        if cstring and not _has_nul(address, view.nbytes):
+            raise BufferTooSmall(
+                f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
+                f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
+                "byte, or pass bytes")
+        return _c_void_p(address), view
 
     return convert
+
+
+def extent(keep: object) -> int:
+    """Bytes a converter's keep-alive object shows C (-1: unknown, e.g. a raw pointer)."""
+    kt = type(keep)
+    if kt is memoryview:
+        return keep.nbytes  # type: ignore[attr-defined]
+    if kt is bytes:
+        return len(keep)  # type: ignore[arg-type]
+    return -1
+
+
+try:
+    _memchr = ctypes.CDLL(None).memchr
+    _memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    _memchr.restype = ctypes.c_void_p
+except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
+    _memchr = None
+
+
+def _has_nul(address: int, size: int) -> bool:
+    if size == 0:
+        return False
+    if _memchr is not None:
+        return bool(_memchr(address, 0, size))
+    return 0 in ctypes.string_at(address, size)  # pragma: no cover
 
 
 def _same_simple(a: type, b: type | None) -> bool:
@@ -225,11 +288,15 @@ def _same_simple(a: type, b: type | None) -> bool:
     )
 
 
-def function_pointer_converter(where: Param, fp_type: type) -> Callable[[object], tuple[object, object]]:
+def function_pointer_converter(where: Param, fp_type: type, *, nonnull: bool = False
+                               ) -> Callable[[object], tuple[object, object]]:
     func_type = m.resolve(m.resolve(where.type).target)  # type: ignore[attr-defined]
 
     def convert(value: object) -> tuple[object, object]:
         if value is None:
+            if nonnull:
+                raise ArgumentError(f"{where} must not be NULL (got None): the declaration says "
+                                    "it is nonnull; pass a Python callable")
             return None, None
         if isinstance(value, callbacks.Callback):
             return value.thunk, value

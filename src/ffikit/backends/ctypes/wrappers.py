@@ -28,12 +28,15 @@ function returns, which also stops a ``bytearray`` being resized meanwhile.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import functools
 import keyword
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import (
+    extent,
     float_slow,
     function_pointer_converter,
     int_slow,
@@ -41,12 +44,14 @@ from ffikit.backends.ctypes.converters import (
     struct_slow,
     variadic_converter,
 )
+from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
+from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
 
 __all__ = ["bind"]
 
@@ -61,13 +66,21 @@ class _VoidPointerResult(ctypes.c_void_p):
 # generating the wrapper
 
 
-def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
+def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
+                       sized: bool = False) -> list[str]:
     """Inline source for the common case: a contiguous buffer of the right item type.
 
     Anything else (None, bytes, str, ctypes objects, errors) goes to the full
-    converter ``_ffk_c{i}``, which gives the same answers more slowly.
+    converter ``_ffk_c{i}``, which gives the same answers more slowly.  When a
+    size relation reads this buffer (``sized``), ``_ffk_e{i}`` is set to the
+    bytes it holds (-1: unknown).
     """
     full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
+    fast_extent = ""
+    if sized:
+        env["_ffk_ext"] = extent
+        full = [full[0] + f"; _ffk_e{i} = _ffk_ext(_ffk_k{i})"]
+        fast_extent = f"; _ffk_e{i} = _ffk_k{i}.nbytes"
     if _BUF_OFFSET is None:
         return full
     formats = accepted_formats(rule)
@@ -83,7 +96,8 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     return [
         f"if type({pname}) in _ffk_ft{i}:",
         f"    _ffk_k{i} = memoryview({pname})",
-        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
+        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})"
+        + fast_extent,
         f"    else: {full[0]}",
         f"else: {full[0]}",
     ]
@@ -118,6 +132,8 @@ def bind(
     *,
     encoding: str = "utf-8",
     errors: Callable | None = None,
+    sizes: Mapping[str, object] | None = None,
+    resolve: Callable[[str], Callable] | None = None,
 ) -> Callable:
     """Make the Python function that calls ``cfunc`` as ``ftype`` declares.
 
@@ -135,6 +151,12 @@ def bind(
     errors
         The initial error policy (see :data:`check`); also settable later as
         ``wrapper.errors``.
+    sizes
+        Size relations added by the user for this function:
+        ``{"a": "n"}`` (buffer parameter -> size parameter or element count).
+    resolve
+        Finds a function by name (the deallocator of a declared
+        ``malloc (dealloc, i)`` result); without it results are not owned.
 
     Returns
     -------
@@ -151,6 +173,14 @@ def bind(
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
     body: list[str] = []
+    facts = ftype.facts
+    extra = user_access(name, ftype, sizes) if sizes else ()
+    rels = relations(name, ftype, extra)
+    modes = param_modes(ftype, extra)
+    cstrings = cstring_params(ftype, extra)
+    nonnull = set(facts.nonnull)
+    size_params = {r.size for r in rels if r.size is not None}
+    sized_buffers = {r.buffer for r in rels}
     for i, (ptype, pname) in enumerate(zip(ftype.params, pnames)):
         where = Param(name, i, ftype.param_names[i], ptype)
         rule = param_rule(ptype)
@@ -161,6 +191,8 @@ def bind(
             env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
             check = f"if type({pname}) is not int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
             body.append(check)
+            if i in size_params:
+                body.append(f"_ffk_n{i} = {pname}")
             if ct is ctypes.c_char:
                 body.append(f"{pname} = _ffk_t{i}({pname} & 0xFF)")
                 env[f"_ffk_t{i}"] = ctypes.c_ubyte
@@ -177,11 +209,17 @@ def bind(
                 env[f"_ffk_s{i}"] = float_slow(where, ct)
                 body.append(f"{pname} = _ffk_s{i}({pname})")
         elif rule.kind == "function_pointer":
-            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r))
+            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r), nonnull=i in nonnull)
             body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
         elif rule.kind == "pointer":
-            env[f"_ffk_c{i}"] = pointer_converter(where, encoding)
-            body += _pointer_fast_path(rule, i, pname, env)
+            if i in modes and modes[i] == rule.const:  # an access mode overrides 'const'
+                rule = dataclasses.replace(rule, const=not modes[i])
+            env[f"_ffk_c{i}"] = pointer_converter(where, encoding, rule, nonnull=i in nonnull,
+                                                  cstring=i in cstrings)
+            if i in cstrings:
+                body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
+            else:
+                body += _pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":
             st = ctype_of(r)
             env[f"_ffk_t{i}"] = st
@@ -189,6 +227,14 @@ def bind(
             body.append(f"if type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
+    for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
+        env[f"_ffk_z{k}"] = functools.partial(refusal, rel)
+        b = rel.buffer
+        if rel.size is None:
+            body.append(f"if {rel.needed(None)} > _ffk_e{b} >= 0: raise _ffk_z{k}(None, _ffk_e{b})")
+        else:
+            need = f"_ffk_n{rel.size}" + (f" * {rel.unit}" if rel.unit != 1 else "")
+            body.append(f"if {need} > _ffk_e{b} >= 0: raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b})")
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
@@ -202,8 +248,12 @@ def bind(
     args_tuple = f"({call_args},)" if call_args else "()"
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
+    result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
+    if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
+        env["_ffk_own"] = owner(name, facts.deallocators, resolve)
+        result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
     lines += [
-        f"        _ffk_result = _ffk_cfunc({call_args})",
+        result_line,
         f"        _ffk_policy = {fn_name}.errors",
         "        if _ffk_policy is None: return _ffk_result",
         f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",

@@ -22,7 +22,7 @@ __all__ = ["ParamRule", "param_rule", "accepted_formats", "FLOAT_MAX"]
 FLOAT_MAX = 3.4028234663852886e38  # the largest finite C float
 
 # Buffer format letters a typed pointer may meet (PEP 3118 single items).
-_FORMAT_CODES = "bBhHiIlLqQnNfdeg?c"
+_FORMAT_CODES = "bBhHiIlLqQnNfdeg?cPuw"
 
 
 @dataclass(frozen=True)

@@ -132,15 +132,16 @@ def param_modes(ftype: m.FunctionType, extra: Sequence[Access] = ()) -> dict[int
 
 
 def cstring_params(ftype: m.FunctionType, extra: Sequence[Access] = ()) -> frozenset[int]:
-    """Indices of ``const char *`` parameters with no size relation: input C strings,
-    which must be NUL-terminated within their buffer and contain no other NUL."""
+    """Indices of ``const char *`` (and ``const wchar_t *``) parameters with no size
+    relation: input C strings, which must be NUL-terminated within their buffer and
+    contain no other NUL."""
     sized = {f.param for f in (*ftype.facts.access, *extra) if f.sized}
     out = set()
     for i, ptype in enumerate(ftype.params):
         r = m.resolve(ptype)
         if isinstance(r, m.Pointer) and r.const and i not in sized:
             target = m.resolve(r.target)
-            if isinstance(target, m.Primitive) and target.name == "char":
+            if isinstance(target, m.Primitive) and target.name in ("char", "wchar_t"):
                 out.add(i)
     return frozenset(out)
 

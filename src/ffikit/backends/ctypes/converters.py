@@ -142,6 +142,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             return ctypes.byref(value), value  # an out-slot for a pointer: pass its address
         if raw_ok or is_void or vt is ptr_ctype:
             return value, None
+        if vt is ctypes.c_wchar_p and target_ctype is ctypes.c_wchar:
+            return value, None
         if isinstance(value, _Pointer) and value._type_ is target_ctype:  # type: ignore[attr-defined]
             return value, None
         if isinstance(value, _Pointer) and _same_simple(value._type_, target_ctype):  # type: ignore[attr-defined]
@@ -149,6 +151,14 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
         raise refuse(f"a pointer to {pointee} (a {cname})", value)
 
     ptr_ctype = ctype_of(ptr) if not isinstance(target, m.FunctionType) else None
+    is_wchar = isinstance(target, m.Primitive) and target.name == "wchar_t"
+    # char ** / const char **: a list of strings becomes a NULL-terminated array
+    inner = m.resolve(target.target) if isinstance(target, m.Pointer) else None
+    strings_target = None
+    if isinstance(inner, m.Primitive) and inner.name == "char":
+        strings_target = "const" if target.const else "mutable"  # type: ignore[union-attr]
+    pointer_formats = {"P"} | ({"z"} if strings_target else set()) | \
+        ({"Z"} if isinstance(inner, m.Primitive) and inner.name == "wchar_t" else set())
 
     def null(value: object) -> Exception:
         return ArgumentError(
@@ -192,8 +202,17 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                         f"at position {exc.start}); pass bytes, or load(..., encoding=...)"
                     ) from None
                 return data, data
+            if is_wchar and const:
+                if cstring and "\0" in value:  # type: ignore[operator]
+                    raise ArgumentError(f"{where} is a C string, but the str given contains NUL")
+                data = ctypes.create_unicode_buffer(value)  # type: ignore[arg-type]
+                return data, data
             hint = "; pass a bytearray" if is_char else ""
+            if is_wchar:
+                hint = "; C may write through it: pass ctypes.create_unicode_buffer(text)"
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
+        elif (vt is list or vt is tuple) and strings_target is not None:
+            return _string_array(where, value, strings_target, encoding)
         if isinstance(value, _POINTERISH):
             if nonnull and not value:
                 raise null(value)
@@ -236,14 +255,15 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                         f"{kind_name(got, fmt)}, format {fmt!r}); convert it first, e.g. "
                         f"numpy.asarray(x, dtype=...) or array.array with the matching typecode"
                     )
-            elif view.itemsize != target_size or not (fmt.startswith("T{") or fmt in ("P",) or fmt.startswith("&")):
+            elif view.itemsize != target_size or not (fmt.startswith("T{") or fmt.startswith("&")
+                                                       or fmt.lstrip("<@=") in pointer_formats):
                 raise ArgumentError(
                     f"{where} must be a buffer of {pointee} items of {target_size} bytes "
                     f"(got {type_name(value)} with format {fmt!r}, itemsize {view.itemsize}); "
                     f"view raw bytes as {pointee} with ffikit.view(buf, '{pointee}[]')"
                 )
         address = memoryview_address(view)
-        if cstring and not _has_nul(address, view.nbytes):
+        if cstring and not _has_nul(address, view.nbytes, target_size if is_wchar else 1):
             raise BufferTooSmall(
                 f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
                 f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
@@ -251,6 +271,34 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
         return _c_void_p(address), view
 
     return convert
+
+
+def _string_array(where: Param, items: list | tuple, kind: str, encoding: str
+                  ) -> tuple[object, object]:
+    """A NULL-terminated ``char *[]`` for the call (copies when C may write the strings)."""
+    data = []
+    for k, item in enumerate(items):
+        if type(item) is str:
+            item = item.encode(encoding)
+        if type(item) is not bytes:
+            raise ArgumentError(f"{where}: item {k} of the {type(items).__name__} must be bytes "
+                                f"or str (got {given(item)})")
+        if 0 in item:
+            raise ArgumentError(f"{where}: item {k} contains NUL; C would see only "
+                                f"{item[:item.index(0)]!r}")
+        data.append(item)
+    array = (ctypes.c_char_p * (len(data) + 1))()
+    keep: list = [array]
+    for k, item in enumerate(data):
+        if kind == "const":
+            array[k] = item  # points into the bytes object: zero-copy
+            keep.append(item)
+        else:  # 'char **': C may write into the strings, so each gets its own buffer
+            buf = ctypes.create_string_buffer(item)
+            keep.append(buf)
+            ctypes.c_void_p.from_address(ctypes.addressof(array) + k * ctypes.sizeof(ctypes.c_void_p)
+                                         ).value = ctypes.addressof(buf)
+    return array, tuple(keep)
 
 
 def extent(keep: object) -> int:
@@ -271,9 +319,14 @@ except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library 
     _memchr = None
 
 
-def _has_nul(address: int, size: int) -> bool:
-    if size == 0:
+def _has_nul(address: int, size: int, width: int = 1) -> bool:
+    """True when a NUL character (``width`` bytes) lies within ``size`` bytes at ``address``."""
+    if size < width:
         return False
+    if width != 1:
+        count = size // width
+        return len(ctypes.wstring_at(address, count)) < count if width == ctypes.sizeof(
+            ctypes.c_wchar) else b"\0" * width in ctypes.string_at(address, count * width)
     if _memchr is not None:
         return bool(_memchr(address, 0, size))
     return 0 in ctypes.string_at(address, size)  # pragma: no cover

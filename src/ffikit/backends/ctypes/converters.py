@@ -267,7 +267,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             raise BufferTooSmall(
                 f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
                 f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
-                "byte, or pass bytes")
+                "terminator, or pass bytes/str")
         return _c_void_p(address), view
 
     return convert
@@ -325,8 +325,10 @@ def _has_nul(address: int, size: int, width: int = 1) -> bool:
         return False
     if width != 1:
         count = size // width
-        return len(ctypes.wstring_at(address, count)) < count if width == ctypes.sizeof(
-            ctypes.c_wchar) else b"\0" * width in ctypes.string_at(address, count * width)
+        if width == ctypes.sizeof(ctypes.c_wchar):
+            return "\0" in ctypes.wstring_at(address, count)
+        data = ctypes.string_at(address, count * width)
+        return any(data[k:k + width] == b"\0" * width for k in range(0, len(data), width))
     if _memchr is not None:
         return bool(_memchr(address, 0, size))
     return 0 in ctypes.string_at(address, size)  # pragma: no cover

@@ -13,18 +13,18 @@ import operator
 from collections.abc import Callable
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
-from ffikit.rules.kinds import format_kind, int_range
+from ffikit.rules.kinds import format_kind
 from ffikit.rules.messages import Param, given, kind_name, type_name
 from ffikit.rules.params import FLOAT_MAX, ParamRule, param_rule
 
 __all__ = [
     "int_slow", "float_slow", "struct_slow", "pointer_converter",
-    "function_pointer_converter", "variadic_converter", "extent",
+    "function_pointer_converter", "extent",
 ]
 
 _c_void_p = ctypes.c_void_p
@@ -364,58 +364,5 @@ def function_pointer_converter(where: Param, fp_type: type, *, nonnull: bool = F
             f"{where} must be a Python callable, an ffikit.callback or None for C type "
             f"{where.type.c_name()} (got {given(value)})"
         )
-
-    return convert
-
-
-# --------------------------------------------------------------------------------------
-# variadic arguments: C default argument promotions
-
-_INT_MIN, _INT_MAX = int_range(m.Primitive("int"))
-_LONG_MIN, _LONG_MAX = int_range(m.Primitive("long long"))
-
-
-def variadic_converter(function: str, first_index: int, encoding: str):
-    def convert(extra: tuple) -> tuple[list, list]:
-        args: list = []
-        keep: list = []
-        for offset, value in enumerate(extra):
-            where = f"variadic argument {first_index + offset + 1} of '{function}'"
-            vt = type(value)
-            if vt is bool or vt is int or (isinstance(value, int)):
-                number = int(value)
-                if _INT_MIN <= number <= _INT_MAX:
-                    args.append(ctypes.c_int(number))
-                elif _LONG_MIN <= number <= _LONG_MAX:
-                    args.append(ctypes.c_longlong(number))
-                elif 0 <= number <= 2**64 - 1:
-                    args.append(ctypes.c_ulonglong(number))
-                else:
-                    raise ArgumentError(f"{where} does not fit any C integer type (got int {number})")
-            elif isinstance(value, float):
-                args.append(ctypes.c_double(value))
-            elif vt is bytes:
-                args.append(value)
-            elif vt is str:
-                data = value.encode(encoding)
-                keep.append(data)
-                args.append(data)
-            elif value is None:
-                args.append(None)
-            elif isinstance(value, _CData):
-                args.append(value)
-            else:
-                try:
-                    view = export(value)
-                except TypeError:
-                    raise ArgumentError(
-                        f"{where} must be an int, float, bytes, str, None, a buffer or a ctypes "
-                        f"object (got {given(value)})"
-                    ) from None
-                if not view.c_contiguous:
-                    raise NotContiguous(f"{where} must be a C-contiguous buffer (got {type_name(value)})")
-                keep.append(view)
-                args.append(_c_void_p(memoryview_address(view)))
-        return args, keep
 
     return convert

@@ -42,11 +42,11 @@ from ffikit.backends.ctypes.converters import (
     int_slow,
     pointer_converter,
     struct_slow,
-    variadic_converter,
 )
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.types import ctype_of
+from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param
@@ -238,20 +238,21 @@ def bind(
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
-        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding)
+        fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
+        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
         signature += (", " if signature else "") + "*_ffk_extra"
-        body.append("_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra)")
+        body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
     fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
     if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
         fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
-    lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
-    lines += [f"        {line}" for line in body]
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
+    lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
+    lines += [f"        {line}" for line in body]
     lines += [
         result_line,
         f"        _ffk_policy = {fn_name}.errors",

@@ -1,0 +1,234 @@
+"""Generated wrappers check sizes before C runs: array bounds, access attributes, sizes=.
+
+Every buffer that is refused here is a slice of a larger bytearray whose tail
+is canary bytes, large enough to absorb what C would write: a regression shows
+as changed canaries (a failed assertion), never as heap corruption.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ffikit
+
+SOURCE = r"""
+#include <stddef.h>
+#include <string.h>
+#include <stdint.h>
+void fill16(char buf[16]) { memset(buf, 'A', 16); }
+void fill_static(char buf[static 8]) { memset(buf, 'B', 8); }
+void fill_n(size_t n, char buf[n]) { memset(buf, 'C', n); }
+void scale(double *a, size_t n, double k) { for (size_t i = 0; i < n; i++) a[i] *= k; }
+void fill_bytes(void *p, size_t n) { memset(p, 'D', n); }
+double sum(const double *a, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s += a[i]; return s; }
+size_t my_strlen(const char *s) { return strlen(s); }
+size_t count_ab(const char *s, size_t n) { size_t c = 0; for (size_t i = 0; i < n; i++) c += s[i] == 'a'; return c; }
+int first_int(int *p) { return *p; }
+"""
+
+DECLS = r"""
+#include <stddef.h>
+void fill16(char buf[16]);
+void fill_static(char buf[static 8]);
+void fill_n(size_t n, char buf[n]);
+void scale(double *a, size_t n, double k);
+void fill_bytes(void *p, size_t n) __attribute__((access(write_only, 1, 2)));
+double sum(const double *a, size_t n) __attribute__((__access__(__read_only__, 1, 2)));
+size_t my_strlen(const char *s);
+size_t count_ab(const char *s, size_t n) __attribute__((access(read_only, 1, 2)));
+int first_int(int *p) __attribute__((nonnull));
+"""
+
+CANARY = 0xAA
+
+
+@pytest.fixture(scope="module")
+def path(cbuild):
+    return cbuild(SOURCE, name="wrappers_bounds")
+
+
+@pytest.fixture(scope="module")
+def lib(path):
+    return ffikit.load(path, DECLS, sizes={"scale": {"a": "n"}})
+
+
+def guarded(size: int, room: int = 256) -> tuple[bytearray, memoryview]:
+    """A ``size``-byte writable slice followed by ``room`` canary bytes."""
+    whole = bytearray([CANARY]) * (size + room)
+    whole[:size] = bytes(size)
+    return whole, memoryview(whole)[:size]
+
+
+def canaries_intact(whole: bytearray, size: int) -> bool:
+    return all(b == CANARY for b in whole[size:])
+
+
+def test_array_bound_refused_then_accepted(lib):
+    whole, buf = guarded(4)
+    with pytest.raises(ffikit.BufferTooSmall) as e:
+        lib.fill16(buf)
+    assert "argument 1 'buf' of 'fill16' holds 4 bytes" in str(e.value)
+    assert "16 bytes" in str(e.value) and "from the array bound [16]" in str(e.value)
+    assert bytes(buf) == bytes(4) and canaries_intact(whole, 4)
+    whole, buf = guarded(16)
+    lib.fill16(buf)
+    assert bytes(buf) == b"A" * 16 and canaries_intact(whole, 16)
+
+
+def test_static_bound_and_parameter_bound(lib):
+    whole, buf = guarded(7)
+    with pytest.raises(ffikit.BufferTooSmall, match=r"from the array bound \[static 8\]"):
+        lib.fill_static(buf)
+    assert canaries_intact(whole, 7)
+    whole, buf = guarded(5)
+    with pytest.raises(ffikit.BufferTooSmall) as e:
+        lib.fill_n(6, buf)
+    assert "argument 1 'n' is 6" in str(e.value) and "argument 2 'buf'" in str(e.value)
+    assert "from the array bound [n]" in str(e.value)
+    lib.fill_n(5, buf)
+    assert bytes(buf) == b"C" * 5 and canaries_intact(whole, 5)
+
+
+def test_scale_sized_by_user_relation(lib):
+    whole = np.full(64, 7.0)
+    a = whole[:2]
+    a[:] = 1.0
+    with pytest.raises(ffikit.BufferTooSmall) as e:
+        lib.scale(a, 4, 2.0)
+    text = str(e.value)
+    assert "argument 1 'a' of 'scale' holds 2 doubles (16 bytes)" in text
+    assert "argument 2 'n' is 4" in text and "from sizes= given to load" in text
+    assert list(a) == [1.0, 1.0] and (whole[2:] == 7.0).all()
+    b = np.ones(4)
+    lib.scale(b, 4, 2.0)
+    assert list(b) == [2.0] * 4
+
+
+def test_access_attribute_from_cdef_text(lib):
+    whole, buf = guarded(10)
+    with pytest.raises(ffikit.BufferTooSmall,
+                       match=r"C writes 11 bytes .*access attribute \(write_only, 1, 2\)"):
+        lib.fill_bytes(buf, 11)
+    assert canaries_intact(whole, 10)
+    lib.fill_bytes(buf, 10)
+    assert bytes(buf) == b"D" * 10
+    with pytest.raises(ffikit.BufferTooSmall, match="holds 3 doubles"):
+        lib.sum(np.ones(3), 4)
+    assert lib.sum(np.ones(4), 4) == 4.0
+    assert lib.sum(np.ones(4), 2) == 2.0  # smaller counts are fine
+
+
+def test_write_only_needs_writable_read_only_allows_bytes(lib):
+    with pytest.raises(ffikit.ReadOnlyBuffer):
+        lib.fill_bytes(b"\0" * 8, 8)
+    assert lib.count_ab(b"a\0a", 3) == 2  # sized: not a C string, NUL inside is data
+    with pytest.raises(ffikit.BufferTooSmall):
+        lib.count_ab(b"aa", 3)
+
+
+def test_raw_pointers_and_null_are_not_sized(lib):
+    import ctypes
+
+    buf = (ctypes.c_char * 8)()
+    lib.fill_bytes(ctypes.cast(buf, ctypes.c_void_p), 8)  # a raw pointer has no known extent
+    assert buf.raw == b"D" * 8
+    lib.fill_bytes(None, 0)
+
+
+def test_nonnull(lib):
+    with pytest.raises(ffikit.ArgumentError, match="'first_int' must not be NULL"):
+        lib.first_int(None)
+    import ctypes
+
+    with pytest.raises(ffikit.ArgumentError, match="must not be NULL"):
+        lib.first_int(ctypes.POINTER(ctypes.c_int)())
+    assert lib.first_int(np.array([5], dtype=np.int32)) == 5
+
+
+def test_c_strings(lib):
+    assert lib.my_strlen(b"abc") == 3
+    assert lib.my_strlen("h\u00e9") == 3
+    assert lib.my_strlen(bytearray(b"ab\0zz")) == 2
+    with pytest.raises(ffikit.ArgumentError, match="contain NUL at index 2"):
+        lib.my_strlen(b"ab\0c")
+    with pytest.raises(ffikit.ArgumentError, match="contains NUL"):
+        lib.my_strlen("ab\0c")
+    with pytest.raises(ffikit.BufferTooSmall, match="not NUL-terminated within its 3 bytes"):
+        lib.my_strlen(memoryview(bytearray(b"abcdefgh"))[:3])
+
+
+def test_issue_reproducers_in_a_child(path):
+    """The issue's calls, as written (no canary room): refused, and the child exits cleanly."""
+    code = textwrap.dedent(f"""
+        import os, ffikit, numpy as np
+        libc = ffikit.load("c", ffikit.include("unistd.h"))
+        lib = ffikit.load({path!r}, {DECLS!r}, sizes={{"scale": {{"a": "n"}}}})
+        r, w = os.pipe(); os.write(w, b"x" * 100)
+        b = bytearray(10)
+        calls = [lambda: libc.read(r, b, 100),
+                 lambda: lib.fill16(memoryview(b)[:4]),
+                 lambda: lib.scale(np.ones(2), 4, 2.0),
+                 lambda: lib.my_strlen(memoryview(bytearray(b"abcdefgh"))[:3])]
+        for call in calls:
+            try:
+                call()
+                print("ran")
+            except (ffikit.BufferTooSmall, ffikit.ArgumentError) as e:
+                print("refused", type(e).__name__)
+        assert b == bytearray(10)
+        print(libc.read(r, bytearray(100), 100))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:5] == ["refused BufferTooSmall"] * 4 + ["100"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(length=st.integers(0, 64), declared=st.integers(0, 96))
+def test_property_never_a_silent_overrun(lib, length, declared):
+    whole, buf = guarded(length, room=128)
+    try:
+        lib.fill_bytes(buf, declared)
+    except ffikit.BufferTooSmall:
+        assert declared > length
+        assert bytes(buf) == bytes(length)
+    else:
+        assert declared <= length
+        assert bytes(buf[:declared]) == b"D" * declared
+    assert canaries_intact(whole, length)
+
+
+def test_property_at_a_guard_page(path):
+    """The same property with the buffer ending at a guard page, in a child process:
+    an overrun would fault, so a clean exit shows every refusal came first."""
+    code = textwrap.dedent(f"""
+        import random, ffikit
+        lib = ffikit.load({path!r}, {DECLS!r})
+        rng = random.Random(1)
+        ran = refused = 0
+        for _ in range(200):
+            length, declared = rng.randint(1, 64), rng.randint(0, 96)
+            m = ffikit.alloc("uint8_t", length, guard=True)
+            try:
+                lib.fill_bytes(m, declared)
+                assert declared <= length
+                ran += 1
+            except ffikit.BufferTooSmall:
+                assert declared > length
+                refused += 1
+            m.free()
+        print(ran, refused)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+    assert proc.returncode == 0, proc.stderr
+    ran, refused = map(int, proc.stdout.split())
+    assert ran > 0 and refused > 0

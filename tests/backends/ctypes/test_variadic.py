@@ -1,0 +1,54 @@
+"""Variadic calls: a literal format checks and types the arguments; others are promoted."""
+
+from __future__ import annotations
+
+import pytest
+
+import ffikit
+
+SOURCE = r"""
+#include <stdarg.h>
+#include <stdio.h>
+int fmt(char *out, unsigned long n, const char *f, ...) { va_list ap; va_start(ap, f); int r = vsnprintf(out, n, f, ap); va_end(ap); return r; }
+long long second_ll(int n, ...) { va_list ap; va_start(ap, n); va_arg(ap, int); long long v = va_arg(ap, long long); va_end(ap); return v; }
+"""
+
+DECLS = """
+int fmt(char *out, unsigned long n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+long long second_ll(int n, ...);
+"""
+
+
+@pytest.fixture(scope="module")
+def lib(cbuild):
+    return ffikit.load(cbuild(SOURCE, name="variadic"), DECLS, sizes={"fmt": {"out": "n"}})
+
+
+def call(lib, f, *args):
+    out = bytearray(64)
+    n = lib.fmt(out, len(out), f, *args)
+    return bytes(out[:n])
+
+
+def test_passed_as_the_conversion_says(lib):
+    assert call(lib, b"%ld %lu %zu", -5, 2**63, 3) == b"-5 9223372036854775808 3"
+    assert call(lib, b"%hhd %c %c", 300, b"a", "b") == b"44 a b"
+    assert call(lib, "%.1f %Lf", 2, 0.5) == b"2.0 0.500000"
+    assert call(lib, b"%s|%s|%ls", "h\u00e9", bytearray(b"ab\0"), "w") == "h\u00e9|ab|w".encode()
+
+
+def test_refused_before_c_runs(lib):
+    with pytest.raises(ffikit.ArgumentError, match="must be bytes or str"):
+        call(lib, b"%s", 5)
+    with pytest.raises(ffikit.ArgumentError, match="must be an int"):
+        call(lib, b"%d", 1.5)
+    with pytest.raises(ffikit.BufferTooSmall, match="not NUL-terminated"):
+        call(lib, b"%s", bytearray(b"abc"))
+    assert call(lib, b"%.3s", bytearray(b"abc")) == b"abc"  # a precision bounds the read
+
+
+def test_without_a_literal_format_promotions_apply(lib):
+    out = bytearray(8)
+    f = bytearray(b"%d\0")
+    assert lib.fmt(out, len(out), f, 42) == 2  # a buffer, not a literal: unchecked
+    assert lib.second_ll(2, 1, 2**40) == 2**40

@@ -232,3 +232,66 @@ def test_property_at_a_guard_page(path):
     assert proc.returncode == 0, proc.stderr
     ran, refused = map(int, proc.stdout.split())
     assert ran > 0 and refused > 0
+
+
+MACRO_HEADER = r"""
+#ifndef MYLIB_H
+#define MYLIB_H
+#include <stddef.h>
+#if defined(__GNUC__) && __GNUC__ >= 10
+#  define MYLIB_ACCESS(mode, ...) __attribute__((__access__(mode, __VA_ARGS__)))
+#else
+#  define MYLIB_ACCESS(mode, ...)
+#endif
+#define MYLIB_NONNULL(...) __attribute__((__nonnull__(__VA_ARGS__)))
+#define MYLIB_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
+#define MYLIB_OWNED(free) __attribute__((__malloc__(free, 1)))
+#define MYLIB_API extern
+
+typedef struct mylib_buf mylib_buf;
+MYLIB_API void mylib_buf_free(mylib_buf *b);
+MYLIB_API mylib_buf *mylib_buf_new(size_t n) MYLIB_OWNED(mylib_buf_free);
+MYLIB_API size_t mylib_read(const mylib_buf *b, void *out, size_t n)
+    MYLIB_ACCESS(__write_only__, 2, 3) MYLIB_NONNULL(1, 2);
+MYLIB_API int mylib_format(char *out, size_t n, const char *fmt, ...)
+    MYLIB_ACCESS(__write_only__, 1, 2) MYLIB_PRINTF(3, 4);
+#endif
+"""
+
+MACRO_SOURCE = r"""
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mylib.h"
+struct mylib_buf { size_t n; unsigned char data[]; };
+static int frees = 0;
+void mylib_buf_free(mylib_buf *b) { frees++; free(b); }
+int mylib_frees(void) { return frees; }
+mylib_buf *mylib_buf_new(size_t n) { mylib_buf *b = malloc(sizeof *b + n); b->n = n; memset(b->data, 'M', n); return b; }
+size_t mylib_read(const mylib_buf *b, void *out, size_t n) { size_t k = n < b->n ? n : b->n; memcpy(out, b->data, k); return k; }
+int mylib_format(char *out, size_t n, const char *fmt, ...) { va_list ap; va_start(ap, fmt); int r = vsnprintf(out, n, fmt, ap); va_end(ap); return r; }
+"""
+
+
+def test_a_library_header_that_spells_attributes_through_macros(cbuild, tmp_path):
+    (tmp_path / "mylib.h").write_text(MACRO_HEADER)
+    path = cbuild(MACRO_SOURCE, name="mylib_macros", include_dirs=[str(tmp_path)])
+    lib = ffikit.load(path, ffikit.include(str(tmp_path / "mylib.h")))
+    b = lib.mylib_buf_new(32)
+    whole, out = guarded(8)
+    with pytest.raises(ffikit.BufferTooSmall, match="'mylib_read' holds 8 bytes.*is 32"):
+        lib.mylib_read(b, out, 32)
+    assert canaries_intact(whole, 8)
+    assert lib.mylib_read(b, out, 8) == 8 and bytes(out) == b"M" * 8
+    with pytest.raises(ffikit.ArgumentError, match="must not be NULL"):
+        lib.mylib_read(None, out, 8)
+    text = bytearray(16)
+    assert lib.mylib_format(text, 16, b"%d-%s", 7, b"ok") == 4
+    with pytest.raises(ffikit.ArgumentError, match="must be bytes or str"):
+        lib.mylib_format(text, 16, b"%s", 7)
+    with pytest.raises(ffikit.BufferTooSmall):
+        lib.mylib_format(text, 17, b"x")
+    lib.mylib_buf_free(b)
+    with pytest.raises(ffikit.MemoryReleased):
+        lib.mylib_buf_free(b)

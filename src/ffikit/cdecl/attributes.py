@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["Access", "FunctionFacts", "NO_FACTS", "CallAttribute", "record", "function_facts",
-           "parse_items", "bound_facts", "declaration_attributes"]
+           "parse_items", "bound_facts", "declaration_attributes", "spell"]
 
 ACCESS_MODES = ("read_only", "write_only", "read_write", "none")
 
@@ -214,3 +214,19 @@ def declaration_attributes(pre, at: int | None) -> list[CallAttribute]:
             break
         found.append(call)
     return found
+
+
+def spell(facts: FunctionFacts) -> str:
+    """The facts other than array bounds as GCC attribute text (for generated C)."""
+    items = []
+    for a in facts.access:
+        if a.mode != "bound" and a.mode in ACCESS_MODES:
+            size = f", {a.size_param + 1}" if a.size_param is not None else ""
+            items.append(f"__access__(__{a.mode}__, {a.param + 1}{size})")
+    if facts.nonnull:
+        items.append(f"__nonnull__({', '.join(str(i + 1) for i in facts.nonnull)})")
+    if facts.format:
+        kind, index, first = facts.format
+        items.append(f"__format__(__{kind}__, {index + 1}, {first + 1})")
+    items += [f"__malloc__({name}, {index + 1})" for name, index in facts.deallocators]
+    return "".join(f" __attribute__(({item}))" for item in items)

@@ -295,3 +295,16 @@ def test_a_library_header_that_spells_attributes_through_macros(cbuild, tmp_path
     lib.mylib_buf_free(b)
     with pytest.raises(ffikit.MemoryReleased):
         lib.mylib_buf_free(b)
+
+
+def test_access_without_a_size_means_one_item(cbuild):
+    path = cbuild("int peek(const char *s) { return s[0]; }\n"
+                  "int first(const int *p) { return p[0]; }", name="peek_one")
+    lib = ffikit.load(path, "int peek(const char *s) __attribute__((access(read_only, 1)));\n"
+                            "int first(const int *p) __attribute__((access(read_only, 1)));")
+    assert lib.peek(b"a") == ord("a")  # still a C string: NUL-terminated, one char at least
+    with pytest.raises(ffikit.BufferTooSmall, match="not NUL-terminated"):
+        lib.peek(bytearray(b"a"))
+    with pytest.raises(ffikit.BufferTooSmall, match="holds 0 ints.*C reads 1 int"):
+        lib.first(np.zeros(0, dtype=np.intc))
+    assert lib.first(np.array([9], dtype=np.intc)) == 9

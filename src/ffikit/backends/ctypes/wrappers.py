@@ -218,6 +218,9 @@ def bind(
                                                   cstring=i in cstrings)
             if i in cstrings:
                 body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
+                if i in sized_buffers:  # 'access (read_only, i)' alone: one item, still a C string
+                    env["_ffk_ext"] = extent
+                    body.append(f"_ffk_e{i} = _ffk_ext(_ffk_k{i})")
             else:
                 body += _pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":

@@ -129,21 +129,20 @@ class _Builder:
     def decl(self, node: c_ast.Decl) -> None:
         if isinstance(node.type, c_ast.FuncDecl):
             ftype = self.type_of(node.type)
-            ftype = ftype.with_facts(function_facts(
-                declaration_attributes(self.pre, self.pre.offset_of(node.coord)), ftype.facts.access,
-                tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer)),
-                len(ftype.params)))
+            pointers = tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer))
+            facts = function_facts(declaration_attributes(self.pre, self.pre.offset_of(node.coord)),
+                                   ftype.facts.access, pointers, len(ftype.params))
             existing = self.r.functions.get(node.name)
             if existing is not None:  # GCC merges the attributes of every declaration
-                ftype_facts = existing.type.facts.merged(ftype.facts)
+                facts = existing.type.facts.merged(facts)
+            ftype = ftype.with_facts(facts)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
                 self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
-            if existing is not None:
-                decl = self.r.functions[node.name]
+            elif facts != existing.type.facts:
                 self.r.functions[node.name] = FunctionDecl(
-                    node.name, decl.type.with_facts(ftype_facts), decl.coord)
+                    node.name, existing.type.with_facts(facts), existing.coord)
             return
         ctype = self.type_of(node.type)
         if node.name is None:

@@ -157,3 +157,10 @@ class TestSymbols:
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         with pytest.raises(AttributeError, match="only declared extern variables are writable"):
             lib.x = 1
+
+
+def test_sizes_names_are_checked_at_load():
+    with pytest.raises(ffikit.SymbolNotFound, match="sizes= names 'strln'.*did you mean 'strlen'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strln": {"s": 1}})
+    with pytest.raises(ffikit.ArgumentError, match="names parameter 'x'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strlen": {"x": 1}})

@@ -77,3 +77,18 @@ def test_free_from_libc(lib):
     assert p.freed
     with pytest.raises(ffikit.MemoryReleased):
         ffikit.string(p)
+
+
+def test_undeclared_deallocator_found_in_the_library(cbuild):
+    path = cbuild(SOURCE, name="owned_results")
+    lib = ffikit.load(path, """
+        typedef struct handle handle;
+        handle *handle_open(int v) __attribute__((malloc(handle_close, 1)));
+        int close_count(void);
+    """)
+    before = lib.close_count()
+    h = lib.handle_open(4)
+    assert "freed by handle_close" in repr(h)
+    del h
+    gc.collect()
+    assert lib.close_count() == before + 1

@@ -43,3 +43,23 @@ def test_check():
 
 def test_scanf_count():
     assert scanf_count("%d %s %*d %[a-z] %%") == 3
+
+
+def test_scanf_conversions_and_check():
+    from ffikit.rules.formats import check_scanf, scanf_conversions
+
+    got = [(c.kind, c.ctype) for c in scanf_conversions("%d %5s %lf %*d %hhx %3c %p %%")]
+    assert got == [("int", "int"), ("string", "char[6]"), ("float", "double"),
+                   ("int", "signed char"), ("string", "char[3]"), ("pointer", "void *")]
+    with pytest.raises(ValueError, match="no width"):
+        scanf_conversions("%s")
+    with pytest.raises(ValueError, match="allocating"):
+        scanf_conversions("%ms")
+    slot = bytearray(4)
+    assert len(check_scanf("sscanf", b"%d", (slot,), 2)) == 1
+    with pytest.raises(ffikit.ArgumentError, match="must be a place C can write a int into"):
+        check_scanf("sscanf", b"%d", (5,), 2)
+    with pytest.raises(ffikit.ArgumentError, match="assigns 2 arguments but 1 was given"):
+        check_scanf("sscanf", b"%d %d", (slot,), 2)
+    with pytest.raises(ffikit.ArgumentError, match="is refused: '%s' has no width"):
+        check_scanf("sscanf", b"%s", (slot,), 2)

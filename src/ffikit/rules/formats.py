@@ -21,7 +21,8 @@ from ffikit.errors import ArgumentError
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given
 
-__all__ = ["Conversion", "printf_conversions", "scanf_count", "check_printf"]
+__all__ = ["Conversion", "printf_conversions", "scanf_conversions", "scanf_count", "check_printf",
+           "check_scanf"]
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,75 @@ def printf_conversions(fmt: str) -> list[Conversion]:
             out.append(Conversion(spec, "count", "pointer"))
 
 
+_SCAN = re.compile(r"%(\*)?(\d+)?(hh|h|ll|l|j|z|t|L|q|m)?(\[\^?\]?[^\]]*\]|[a-zA-Z%])")
+_SCAN_INT = {None: "int", "hh": "signed char", "h": "short", "l": "long", "ll": "long long",
+             "q": "long long", "j": "intmax_t", "z": "size_t", "t": "ptrdiff_t"}
+_SCAN_FLOAT = {None: "float", "l": "double", "L": "long double"}
+
+
+def scanf_conversions(fmt: str) -> list[Conversion]:
+    """The pointers a scanf format writes through, in order (``%*d`` assigns none).
+
+    ``Conversion.ctype`` names the C object written (``"int"``, ``"double"``,
+    ``"char[11]"`` for ``%10s``: the width plus the NUL).  ``%s``/``%[``
+    without a width, ``%m`` allocation and positional arguments raise
+    ``ValueError`` (C could write any number of bytes).
+    """
+    out: list[Conversion] = []
+    for match in _SCAN.finditer(fmt.replace("%%", "")):
+        suppress, width, length, conv = match.groups()
+        spec = match.group(0)
+        if suppress:
+            continue
+        letter = conv[0]
+        if length == "m" or "$" in spec:
+            raise ValueError(f"{spec!r}: allocating or positional conversions are not checked")
+        if letter in "diouxXn":
+            out.append(Conversion(spec, "count" if letter == "n" else "int", _SCAN_INT.get(length, "int")))
+        elif letter in "eEfFgGaA":
+            out.append(Conversion(spec, "float", _SCAN_FLOAT.get(length, "double")))
+        elif letter in "s[":
+            if width is None:
+                raise ValueError(f"{spec!r} has no width: C could write any number of bytes")
+            out.append(Conversion(spec, "string", f"char[{int(width) + 1}]"))
+        elif letter == "c":
+            out.append(Conversion(spec, "string", f"char[{int(width or 1)}]"))
+        elif letter == "p":
+            out.append(Conversion(spec, "pointer", "void *"))
+        else:
+            raise ValueError(f"unknown conversion {spec!r}")
+    return out
+
+
 def scanf_count(fmt: str) -> int:
-    """How many pointer arguments a scanf format consumes (``%*d`` assigns none)."""
+    """How many pointer arguments a scanf format assigns (``%*d`` assigns none)."""
     text = fmt.replace("%%", "")
     return len(re.findall(r"%(?!\*)\d*(?:hh|h|ll|l|j|z|t|L|q|m)?(?:\[[^\]]*\]|[a-zA-Z])", text))
+
+
+def check_scanf(function: str, fmt: bytes | str, args: Sequence[object], first: int
+                ) -> list[Conversion]:
+    """Match scanf ``args`` to ``fmt``: a count, and a pointer (never a number,
+    bytes or str) for every conversion.  Sizes are the backend's to compare
+    (``Conversion.ctype``).  Raises :class:`~ffikit.errors.ArgumentError`."""
+    text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
+    shown = fmt if len(fmt) <= 40 else fmt[:37] + "..."  # type: ignore[operator]
+    try:
+        convs = scanf_conversions(text)
+    except ValueError as exc:
+        raise ArgumentError(f"the scanf format {shown!r} of '{function}' is refused: {exc}; "
+                            "give %s and %[ a width (%15s) that fits the buffer") from None
+    if len(convs) != len(args):
+        raise ArgumentError(f"the format {shown!r} of '{function}' assigns {len(convs)} "
+                            f"argument{'s' if len(convs) != 1 else ''} but {len(args)} "
+                            f"{'were' if len(args) != 1 else 'was'} given")
+    for k, (conv, value) in enumerate(zip(convs, args)):
+        if value is None or isinstance(value, (int, float, str, bytes)):
+            raise ArgumentError(
+                f"variadic argument {first + k + 1} of '{function}' (for {conv.spec!r} in "
+                f"{shown!r}) must be a place C can write a {conv.ctype} into (ffikit.new(...), "
+                f"a writable buffer or a ctypes pointer), not {given(value)}")
+    return convs
 
 
 _SIGNED = {"int": "int", "long": "long", "long long": "long long", "intmax_t": "intmax_t",

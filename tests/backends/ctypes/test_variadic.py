@@ -52,3 +52,27 @@ def test_without_a_literal_format_promotions_apply(lib):
     f = bytearray(b"%d\0")
     assert lib.fmt(out, len(out), f, 42) == 2  # a buffer, not a literal: unchecked
     assert lib.second_ll(2, 1, 2**40) == 2**40
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return ffikit.load("c", "int sscanf(const char *s, const char *f, ...) "
+                            "__attribute__((format(scanf, 2, 3)));")
+
+
+def test_scanf_destinations_by_address_and_size(scan):
+    import ctypes
+
+    x, d, word = ffikit.new("int"), ffikit.new("double"), bytearray(8)
+    assert scan.sscanf(b"42 hello 2.5", b"%d %7s %lf", x, word, d) == 3
+    assert (x.value, ffikit.string(word), d.value) == (42, b"hello", 2.5)
+    assert scan.sscanf(b"7", b"%d", ctypes.byref(x)) == 1 and x.value == 7
+    whole = bytearray(b"\xaa") * 64
+    small = memoryview(whole)[:8]  # canary room behind it: a regression cannot corrupt the heap
+    with pytest.raises(ffikit.BufferTooSmall, match=r"holds 8 bytes, but C writes up to 11"):
+        scan.sscanf(b"0123456789", b"%10s", small)
+    with pytest.raises(ffikit.BufferTooSmall, match="holds 4 bytes, but C writes up to 8"):
+        scan.sscanf(b"1", b"%ld", memoryview(whole)[8:12])
+    with pytest.raises(ffikit.ReadOnlyBuffer):
+        scan.sscanf(b"1", b"%d", memoryview(b"abcd"))
+    assert whole == bytearray(b"\xaa") * 64

@@ -16,8 +16,9 @@ import ctypes
 from ffikit.backends.ctypes.converters import _CData, _has_nul
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous
-from ffikit.rules.formats import check_printf, scanf_count
+from ffikit.cdecl.layout import sizeof
+from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
+from ffikit.rules.formats import Conversion, check_printf, check_scanf
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given, type_name
 
@@ -101,12 +102,10 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             if kind == "printf":
                 convs = check_printf(function, format_value, extra, first_index)  # type: ignore[arg-type]
             elif kind == "scanf":
-                text = format_value.decode("latin-1") if type(format_value) is bytes \
-                    else format_value
-                if scanf_count(text) != len(extra):  # type: ignore[arg-type]
-                    raise ArgumentError(
-                        f"the format {format_value!r} of '{function}' assigns "
-                        f"{scanf_count(text)} arguments but {len(extra)} were given")  # type: ignore[arg-type]
+                scans = check_scanf(function, format_value, extra, first_index)  # type: ignore[arg-type]
+                for offset, (conv, value) in enumerate(zip(scans, extra)):
+                    _scan_target(function, first_index + offset, conv, value, args, keep)
+                return args, keep
         for offset, value in enumerate(extra):
             conv = convs[offset] if convs else None
             if conv is None:
@@ -128,3 +127,52 @@ def variadic_converter(function: str, first_index: int, encoding: str,
         return args, keep
 
     return convert
+
+
+_CArgObject = type(ctypes.byref(ctypes.c_int()))
+_RAW_POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
+
+
+def _written(conv: Conversion) -> int:
+    """Bytes a scanf conversion writes through its pointer."""
+    if conv.ctype.startswith("char["):
+        return int(conv.ctype[5:-1])
+    if conv.ctype == "void *":
+        return ctypes.sizeof(ctypes.c_void_p)
+    return sizeof(m.Primitive(conv.ctype))
+
+
+def _scan_target(function: str, index: int, conv: Conversion, value: object, args: list,
+                 keep: list) -> None:
+    """Pass a scanf destination by address, refusing one smaller than the conversion writes."""
+    need = _written(conv)
+    where = f"variadic argument {index + 1} of '{function}' (for {conv.spec!r})"
+    if isinstance(value, _RAW_POINTERS):  # a raw pointer carries no length: as in C
+        args.append(value)
+        return
+    if type(value) is _CArgObject:
+        target = value._obj  # type: ignore[attr-defined]
+        holds = ctypes.sizeof(target)
+    elif isinstance(value, _CData) and not isinstance(value, ctypes.Array):
+        holds = ctypes.sizeof(value)
+        keep.append(value)
+        target, value = value, ctypes.byref(value)
+    else:
+        try:
+            view = export(value)
+        except TypeError:
+            raise ArgumentError(f"{where} must be a writable place for a {conv.ctype} "
+                                f"(got {given(value)})") from None
+        if view.readonly:
+            raise ReadOnlyBuffer(f"{where}: C writes a {conv.ctype} into it, but the "
+                                 f"{type_name(value)} given is read-only")
+        if not view.c_contiguous:
+            raise NotContiguous(f"{where} must be a C-contiguous buffer")
+        holds = view.nbytes
+        keep.append(view)
+        value = _c_void_p(memoryview_address(view))
+    if holds < need:
+        raise BufferTooSmall(f"{where} holds {holds} bytes, but C writes up to {need} "
+                             f"({conv.ctype}) through it; pass a larger place"
+                             + (" or a smaller width" if conv.ctype.startswith("char[") else ""))
+    args.append(value)

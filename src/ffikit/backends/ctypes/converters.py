@@ -263,7 +263,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                     f"view raw bytes as {pointee} with ffikit.view(buf, '{pointee}[]')"
                 )
         address = memoryview_address(view)
-        if cstring and not _has_nul(address, view.nbytes, target_size if is_wchar else 1):
+        if cstring and not (0 in value if vt is bytearray else  # type: ignore[operator]
+                            _has_nul(address, view.nbytes, target_size if is_wchar else 1, view)):
             raise BufferTooSmall(
                 f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
                 f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
@@ -319,10 +320,12 @@ except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library 
     _memchr = None
 
 
-def _has_nul(address: int, size: int, width: int = 1) -> bool:
+def _has_nul(address: int, size: int, width: int = 1, view: memoryview | None = None) -> bool:
     """True when a NUL character (``width`` bytes) lies within ``size`` bytes at ``address``."""
     if size < width:
         return False
+    if width == 1 and view is not None and size <= 512:  # small: a copy beats a ctypes call
+        return 0 in view.tobytes()
     if width != 1:
         count = size // width
         if width == ctypes.sizeof(ctypes.c_wchar):

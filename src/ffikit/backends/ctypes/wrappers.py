@@ -103,6 +103,21 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
     ]
 
 
+def _cstring_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
+    """Inline source for a C string: NUL-free bytes as they are, a bytearray holding a NUL
+    by address; the rest (str, other buffers, errors) through the full converter."""
+    full = f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"
+    if not rule.char_target:
+        return [full]
+    lines = [f"if type({pname}) is bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
+    if _BUF_OFFSET is not None:
+        env["_ffk_at"] = _c_void_p.from_address
+        env["_ffk_id"] = id
+        lines.append(f"elif type({pname}) is bytearray and 0 in {pname}: _ffk_k{i} = memoryview({pname}); "
+                     f"{pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})")
+    return lines + [f"else: {full}"]
+
+
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
     if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk"):
         name = f"arg{index + 1}"
@@ -217,7 +232,7 @@ def bind(
             env[f"_ffk_c{i}"] = pointer_converter(where, encoding, rule, nonnull=i in nonnull,
                                                   cstring=i in cstrings)
             if i in cstrings:
-                body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
+                body += _cstring_fast_path(rule, i, pname, env)
                 if i in sized_buffers:  # 'access (read_only, i)' alone: one item, still a C string
                     env["_ffk_ext"] = extent
                     body.append(f"_ffk_e{i} = _ffk_ext(_ffk_k{i})")

@@ -107,7 +107,7 @@ def _cstring_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     """Inline source for a C string: NUL-free bytes as they are, a bytearray holding a NUL
     by address; the rest (str, other buffers, errors) through the full converter."""
     full = f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"
-    if not rule.char_target:
+    if not rule.char_target or not rule.const:
         return [full]
     lines = [f"if type({pname}) is bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
     if _BUF_OFFSET is not None:

@@ -106,3 +106,10 @@ def test_glibc_headers():
     assert stdio.functions["fgets"].type.facts.access[0].mode == "write_only"
     regex = ffikit.include("regex.h")
     assert regex.functions["regexec"].type.facts.access[0].source == "the array bound [__nmatch]"
+
+
+def test_variable_length_rows():
+    defs = ffikit.cdef("void f(int n, double m[n][n]); void g(int n, double m[n][4]);")
+    f, g = defs.functions["f"].type, defs.functions["g"].type
+    assert f.params[1].c_name() == "double *" and not f.facts
+    assert g.params[1].c_name() == "double (*)[4]" and g.facts.access[0].size_param == 0

@@ -223,7 +223,15 @@ class _Builder:
     def array_param(self, node: c_ast.ArrayDecl, index: int, bounds: list) -> CType:
         """A ``T p[...]`` parameter: the pointer it decays to; its bound joins ``bounds``
         as ``(index, count or parameter name, spelling)``."""
-        item = self.type_of(node.type)
+        try:
+            item = self.type_of(node.type)
+        except DeclarationError:  # 'T m[n][n]': a pointer to T; its size is not one count
+            if not isinstance(node.type, c_ast.ArrayDecl):
+                raise
+            inner = node.type
+            while isinstance(inner, c_ast.ArrayDecl):
+                inner = inner.type
+            return Pointer(self.type_of(inner), "const" in (getattr(inner, "quals", None) or []))
         quals = set(getattr(node.type, "quals", None) or [])
         static = "static " if "static" in (node.dim_quals or []) else ""
         dim = node.dim

@@ -308,3 +308,19 @@ def test_access_without_a_size_means_one_item(cbuild):
     with pytest.raises(ffikit.BufferTooSmall, match="holds 0 ints.*C reads 1 int"):
         lib.first(np.zeros(0, dtype=np.intc))
     assert lib.first(np.array([9], dtype=np.intc)) == 9
+
+
+def test_two_dimensional_array_parameters(cbuild):
+    path = cbuild("void rows(int n, double m[n][4]) { for (int i = 0; i < n; i++) m[i][3] = i; }\n"
+                  "void square(int n, double m[n][n]) { m[n - 1][n - 1] = 1; }", name="vla2d")
+    lib = ffikit.load(path, "void rows(int n, double m[n][4]); void square(int n, double m[n][n]);")
+    whole = np.zeros((8, 4))
+    m = whole[:3]
+    lib.rows(3, m)
+    assert list(m[:, 3]) == [0.0, 1.0, 2.0]
+    with pytest.raises(ffikit.BufferTooSmall, match=r"holds 3 double\[4\] \(96 bytes\)"):
+        lib.rows(4, m)
+    assert not whole[3:].any()
+    s = np.zeros((2, 2))
+    lib.square(2, s)  # 'm[n][n]' parses (a double *); n * n is not one count: unchecked
+    assert s[1, 1] == 1.0

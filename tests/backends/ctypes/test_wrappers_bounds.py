@@ -324,3 +324,9 @@ def test_two_dimensional_array_parameters(cbuild):
     s = np.zeros((2, 2))
     lib.square(2, s)  # 'm[n][n]' parses (a double *); n * n is not one count: unchecked
     assert s[1, 1] == 1.0
+
+
+def test_relations_are_visible_on_the_function(lib):
+    (rel,) = lib.scale.relations
+    assert (rel.buffer_name, rel.size_name, rel.unit, rel.source) == ("a", "n", 8, "sizes= given to load")
+    assert lib.my_strlen.relations == ()

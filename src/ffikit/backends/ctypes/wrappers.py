@@ -177,8 +177,8 @@ def bind(
     -------
     function
         A plain Python function with attributes ``errors`` (the policy, or
-        None), ``declaration`` (the C text) and ``cfunc`` (the ctypes
-        function).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
+        None), ``declaration`` (the C text), ``cfunc`` (the ctypes
+        function) and ``relations`` (the size relations it checks).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
     """
     cfunc.argtypes = None
     cfunc.restype = _restype_for(ftype.result)
@@ -289,5 +289,6 @@ def bind(
     wrapper.declaration = declaration
     wrapper.cfunc = cfunc
     wrapper.source = source
+    wrapper.relations = rels  # the size relations checked before each call (rules.sizes)
     callbacks.register_wrapper(wrapper)
     return wrapper

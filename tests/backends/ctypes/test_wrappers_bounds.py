@@ -330,3 +330,24 @@ def test_relations_are_visible_on_the_function(lib):
     (rel,) = lib.scale.relations
     assert (rel.buffer_name, rel.size_name, rel.unit, rel.source) == ("a", "n", 8, "sizes= given to load")
     assert lib.my_strlen.relations == ()
+
+
+def test_access_modes_decide_writability(cbuild):
+    path = cbuild("#include <stddef.h>\n"
+                  "void rw(const char *p, size_t n) { (void)p; (void)n; }\n"
+                  "void ro(char *p, size_t n) { (void)p; (void)n; }\n"
+                  "void no(void *p, size_t n) { (void)p; (void)n; }", name="access_modes")
+    lib = ffikit.load(path, """
+        #include <stddef.h>
+        void rw(const char *p, size_t n) __attribute__((access(read_write, 1, 2)));
+        void ro(char *p, size_t n) __attribute__((access(read_only, 1, 2)));
+        void no(void *p, size_t n) __attribute__((access(none, 1, 2)));
+    """)
+    with pytest.raises(ffikit.ReadOnlyBuffer):
+        lib.rw(b"abcd", 4)  # read_write: C writes, whatever 'const' says
+    lib.rw(bytearray(4), 4)
+    lib.ro(b"abcd", 4)  # read_only: C promises not to write, so bytes may go
+    with pytest.raises(ffikit.BufferTooSmall, match="C reads 5 bytes"):
+        lib.ro(b"abcd", 5)
+    with pytest.raises(ffikit.BufferTooSmall, match="C accesses 5 bytes"):
+        lib.no(bytearray(4), 5)

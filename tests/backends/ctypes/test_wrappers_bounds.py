@@ -351,3 +351,15 @@ def test_access_modes_decide_writability(cbuild):
         lib.ro(b"abcd", 5)
     with pytest.raises(ffikit.BufferTooSmall, match="C accesses 5 bytes"):
         lib.no(bytearray(4), 5)
+
+
+def test_str_for_wchar_is_sized_by_its_characters():
+    lib = ffikit.load("c", "wchar_t *wcsncpy(wchar_t *d, const wchar_t *s, unsigned long n);",
+                      sizes={"wcsncpy": {"d": "n", "s": "n"}})
+    d = ffikit.new("wchar_t[8]")
+    lib.wcsncpy(d, "abc", 3)
+    assert d.value == "abc"
+    with pytest.raises(ffikit.BufferTooSmall, match="argument 2 's' of 'wcsncpy' holds 4 wchar_ts"):
+        lib.wcsncpy(d, "abc", 6)
+    with pytest.raises(ffikit.BufferTooSmall, match="argument 1 'd' of 'wcsncpy' holds 8 wchar_ts"):
+        lib.wcsncpy(d, "x" * 20, 9)

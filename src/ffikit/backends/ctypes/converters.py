@@ -309,6 +309,8 @@ def extent(keep: object) -> int:
         return keep.nbytes  # type: ignore[attr-defined]
     if kt is bytes:
         return len(keep)  # type: ignore[arg-type]
+    if isinstance(keep, ctypes.Array):  # made for the call (a str for 'wchar_t *')
+        return ctypes.sizeof(keep)
     return -1
 
 

@@ -29,6 +29,7 @@ from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.memory import tracking
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
@@ -300,7 +301,8 @@ class Library:
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
             wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name),
-                           sizes=self._sizes.get(name), resolve=self._deallocator)
+                           sizes=self._sizes.get(name), resolve=self._deallocator,
+                           hooks=_TRACK_OWNED)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -370,6 +372,17 @@ class Library:
         return new(spec, init, defs=self.defs)
 
 
+def _owned(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.record("owned result", owned, 0, owned.address)
+
+
+def _released(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.forget(owned)
+
+
+_TRACK_OWNED = (_owned, _released)  # ffikit.track() follows owned results like alloc/adopt
 _free = None
 
 

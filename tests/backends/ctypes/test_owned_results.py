@@ -92,3 +92,15 @@ def test_undeclared_deallocator_found_in_the_library(cbuild):
     del h
     gc.collect()
     assert lib.close_count() == before + 1
+
+
+def test_tracked_as_allocations(lib):
+    with ffikit.track() as tracker:
+        kept = lib.handle_open(5)
+        closed = lib.handle_open(6)
+        lib.handle_close(closed)
+    (leak,) = tracker.leaks()
+    assert leak.kind == "owned result"
+    assert "test_owned_results.py" in tracker.report()  # the line that called handle_open
+    lib.handle_close(kept)
+    assert tracker.leaks() == []

@@ -39,15 +39,21 @@ class OwnedPointer:
         True once the deallocator ran (or the pointer was detached).
     """
 
-    __slots__ = ("_pointer", "_releasers", "_finalizer", "_function", "_dealloc", "__weakref__")
+    __slots__ = ("_pointer", "_releasers", "_finalizer", "_function", "_dealloc", "_on_release",
+                 "__weakref__")
 
     def __init__(self, pointer: object, function: str, releasers: frozenset, dealloc: str,
-                 free: Callable[[], Callable]):
+                 free: Callable[[], Callable], on_release: Callable[[object], None] | None = None):
         self._pointer = pointer
         self._function = function
         self._releasers = releasers
         self._dealloc = dealloc
+        self._on_release = on_release
         self._finalizer = weakref.finalize(self, _release, free, pointer)
+
+    def _ended(self) -> None:
+        if self._on_release is not None:
+            self._on_release(self)
 
     def _released(self) -> MemoryReleased:
         return MemoryReleased(
@@ -79,12 +85,14 @@ class OwnedPointer:
             raise self._released()
         if (function, index) in self._releasers:
             self._finalizer.detach()
+            self._ended()
         return self._pointer
 
     def close(self) -> None:
         """Release it now with its deallocator (a no-op the second time)."""
         if self._finalizer.alive:
             self._finalizer()
+            self._ended()
 
     free = close
 
@@ -93,6 +101,7 @@ class OwnedPointer:
         if not self._finalizer.alive:
             raise self._released()
         self._finalizer.detach()
+        self._ended()
         return self._pointer
 
     def __enter__(self) -> OwnedPointer:
@@ -106,11 +115,12 @@ class OwnedPointer:
         return f"<ffikit owned pointer from {self._function}() {state}, freed by {self._dealloc}>"
 
 
-def owner(function: str, deallocators: tuple, resolve: Callable[[str], Callable]
-          ) -> Callable[[object], object]:
+def owner(function: str, deallocators: tuple, resolve: Callable[[str], Callable],
+          hooks: tuple[Callable, Callable] | None = None) -> Callable[[object], object]:
     """``result -> OwnedPointer`` (NULL results stay as they are) for ``function``
     whose declaration names ``deallocators`` (``(name, parameter index)``);
-    ``resolve(name)`` finds a deallocator when it is first needed."""
+    ``resolve(name)`` finds a deallocator when it is first needed.  ``hooks``
+    (``on_own(owned)``, ``on_release(owned)``) let a leak tracker follow them."""
     releasers = frozenset(deallocators)
     name, index = next(((n, i) for n, i in deallocators if n in ("free", "__builtin_free")),
                        deallocators[0])
@@ -126,9 +136,14 @@ def owner(function: str, deallocators: tuple, resolve: Callable[[str], Callable]
                                  f"'{name}' takes it as argument {index + 1}; call it yourself")
         return fn
 
+    on_own, on_release = hooks or (None, None)
+
     def own(result: object) -> object:
         if not result:
             return result
-        return OwnedPointer(result, function, releasers, name, free)
+        owned = OwnedPointer(result, function, releasers, name, free, on_release)
+        if on_own is not None:
+            on_own(owned)
+        return owned
 
     return own

@@ -149,6 +149,7 @@ def bind(
     errors: Callable | None = None,
     sizes: Mapping[str, object] | None = None,
     resolve: Callable[[str], Callable] | None = None,
+    hooks: tuple[Callable, Callable] | None = None,
 ) -> Callable:
     """Make the Python function that calls ``cfunc`` as ``ftype`` declares.
 
@@ -172,6 +173,8 @@ def bind(
     resolve
         Finds a function by name (the deallocator of a declared
         ``malloc (dealloc, i)`` result); without it results are not owned.
+    hooks
+        ``(on_own, on_release)`` called with each owned result (leak tracking).
 
     Returns
     -------
@@ -267,7 +270,7 @@ def bind(
     args_tuple = f"({call_args},)" if call_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
-        env["_ffk_own"] = owner(name, facts.deallocators, resolve)
+        env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]

@@ -224,3 +224,22 @@ def test_wchar_round_trip():
         w.wcslen(ctypes.create_unicode_buffer("abcd", 4))
     with pytest.raises(ffikit.ArgumentError, match="create_unicode_buffer"):
         w.wcscpy("immutable", "x")
+
+
+def test_fread_and_qsort_sized_by_a_product(tmp_path):
+    stdio = ffikit.load("c", ffikit.include("stdio.h"), sizes={"fread": {"__ptr": "__size * __n"}})
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(64)))
+    with stdio.fopen(str(path).encode(), b"rb") as f:
+        whole, buf = _room(16)
+        with pytest.raises(ffikit.BufferTooSmall, match=r"'__size' \* argument 3 '__n' is 4 \* 5"):
+            stdio.fread(buf, 4, 5, f)
+        assert bytes(whole[16:]) == b"\xaa" * 256
+        assert stdio.fread(buf, 4, 4, f) == 4 and bytes(buf) == bytes(range(16))
+    stdlib = ffikit.load("c", ffikit.include("stdlib.h"),
+                         sizes={"qsort": {"__base": ("__nmemb", "__size")}})
+    values = array.array("i", [3, 1, 2])
+    with pytest.raises(ffikit.BufferTooSmall, match="'qsort' holds 12 bytes"):
+        stdlib.qsort(values, 4, 4, compare_ints)
+    stdlib.qsort(values, 3, 4, compare_ints)
+    assert values.tolist() == [1, 2, 3]

@@ -82,3 +82,16 @@ def test_modes_and_c_strings():
     assert cstring_params(fn("len")) == {0}
     assert cstring_params(fn("count")) == frozenset()  # sized: a buffer, not a C string
     assert cstring_params(fn("peek")) == {0}  # access without a size does not size it
+
+
+def test_product_of_two_size_parameters():
+    defs = ffikit.cdef("unsigned long rd(void *p, unsigned long size, unsigned long n);")
+    ftype = defs.functions["rd"].type
+    for spec in ("size * n", ("size", "n")):
+        (rel,) = relations("rd", ftype, user_access("rd", ftype, {"p": spec}))
+        assert (rel.size, rel.factor, rel.needed(4, 5)) == (1, 2, 20)
+    with pytest.raises(ffikit.BufferTooSmall, match=r"argument 2 'size' \* argument 3 'n' is 4 \* 5"):
+        check((rel,), (None, 4, 5), (16, None, None))
+    check((rel,), (None, 4, 4), (16, None, None))
+    with pytest.raises(ffikit.ArgumentError, match="a product such as 'size \\* n'"):
+        user_access("rd", ftype, {"p": "size * n * n"})

@@ -26,14 +26,16 @@ ACCESS_MODES = ("read_only", "write_only", "read_write", "none")
 @dataclass(frozen=True)
 class Access:
     """One size fact: parameter ``param`` points at ``size_param``'s value (or ``count``)
-    elements; ``mode`` is an access mode or ``"bound"`` (an array declarator);
-    ``source`` says where the fact came from, for messages."""
+    elements -- times ``factor_param``'s value when set (``fread``'s size * n);
+    ``mode`` is an access mode or ``"bound"`` (an array declarator or a user's
+    relation); ``source`` says where the fact came from, for messages."""
 
     param: int
     mode: str
     size_param: int | None = None
     count: int | None = None
     source: str = ""
+    factor_param: int | None = None
 
     @property
     def sized(self) -> bool:

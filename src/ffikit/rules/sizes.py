@@ -31,7 +31,8 @@ _VERBS = {"read_only": "reads", "write_only": "writes", "read_write": "reads and
 @dataclass(frozen=True)
 class SizeRelation:
     """``buffer`` (a parameter index) must hold at least ``size``'s value (a parameter
-    index) -- or ``count`` -- elements of ``unit`` bytes (``unit_name``)."""
+    index) -- or ``count`` -- elements of ``unit`` bytes (``unit_name``), times
+    ``factor``'s value when that is set (``fread``'s ``size * n``)."""
 
     function: str
     buffer: int
@@ -43,10 +44,14 @@ class SizeRelation:
     unit_name: str
     mode: str
     source: str
+    factor: int | None = None
+    factor_name: str | None = None
 
-    def needed(self, size_value: int | None) -> int:
-        """Bytes the buffer must hold for this size argument."""
+    def needed(self, size_value: int | None, factor_value: int | None = None) -> int:
+        """Bytes the buffer must hold for these size arguments."""
         count = self.count if self.size is None else size_value
+        if self.factor is not None:
+            count = max(int(count or 0), 0) * max(int(factor_value or 0), 0)
         return max(int(count or 0), 0) * self.unit
 
 
@@ -74,8 +79,9 @@ def _is_integer(ptype: m.CType) -> bool:
 
 
 def user_access(function: str, ftype: m.FunctionType, spec: Mapping) -> tuple[Access, ...]:
-    """``{"a": "n", "buf": 16}`` (buffer parameter -> size parameter or element count)
-    as facts, checked against the declaration's parameter names."""
+    """``{"a": "n", "buf": 16, "ptr": "size * n"}`` (buffer parameter -> size
+    parameter, element count, or the product of two size parameters) as facts,
+    checked against the declaration's parameter names."""
     names = list(ftype.param_names)
     known = ", ".join(repr(n) for n in names if n) or "none"
     found = []
@@ -87,14 +93,18 @@ def user_access(function: str, ftype: m.FunctionType, spec: Mapping) -> tuple[Ac
         if _unit(ftype.params[index]) is None:
             raise ArgumentError(f"sizes= for '{function}': parameter {buffer!r} is "
                                 f"{ftype.params[index].c_name()}, not a pointer to sized items")
+        factors = [f.strip() for f in size.split("*")] if isinstance(size, str) else \
+            list(size) if isinstance(size, (tuple, list)) else None
         if isinstance(size, int) and not isinstance(size, bool):
             found.append(Access(index, "bound", None, size, USER_SOURCE))
-        elif isinstance(size, str) and size in names and _is_integer(ftype.params[names.index(size)]):
-            found.append(Access(index, "bound", names.index(size), None, USER_SOURCE))
+        elif factors and len(factors) <= 2 and all(
+                f in names and _is_integer(ftype.params[names.index(f)]) for f in factors):
+            found.append(Access(index, "bound", names.index(factors[0]), None, USER_SOURCE,
+                                names.index(factors[1]) if len(factors) == 2 else None))
         else:
             raise ArgumentError(f"sizes= for '{function}': {buffer!r} must map to the name of an "
-                                f"integer parameter or an element count (got {size!r}; its "
-                                f"parameters: {known})")
+                                f"integer parameter, an element count or a product such as "
+                                f"'size * n' (got {size!r}; its parameters: {known})")
     return tuple(found)
 
 
@@ -113,9 +123,11 @@ def relations(function: str, ftype: m.FunctionType,
             continue
         source = fact.source if fact.source == USER_SOURCE or fact.mode == "bound" \
             else fact.source.replace("the access", "the header's access")
+        factor = fact.factor_param
         out.append(SizeRelation(function, fact.param, names[fact.param], fact.size_param,
                                 None if fact.size_param is None else names[fact.size_param],
-                                fact.count, unit[0], unit[1], fact.mode, source))
+                                fact.count, unit[0], unit[1], fact.mode, source, factor,
+                                None if factor is None else names[factor]))
     return tuple(dict.fromkeys(out))
 
 
@@ -153,9 +165,10 @@ def _count(n: int, rel: SizeRelation) -> str:
     return f"{n} {rel.unit_name}{plural} ({n * rel.unit} bytes)"
 
 
-def refusal(rel: SizeRelation, size_value: int | None, extent: int) -> BufferTooSmall:
+def refusal(rel: SizeRelation, size_value: int | None, extent: int,
+            factor_value: int | None = None) -> BufferTooSmall:
     """The error for a buffer of ``extent`` bytes against this relation."""
-    need = rel.needed(size_value) // rel.unit
+    need = rel.needed(size_value, factor_value) // rel.unit
     holds = extent // rel.unit
     buffer = f"argument {rel.buffer + 1}" + (f" '{rel.buffer_name}'" if rel.buffer_name else "")
     verb = _VERBS.get(rel.mode, "accesses")
@@ -164,7 +177,12 @@ def refusal(rel: SizeRelation, size_value: int | None, extent: int) -> BufferToo
         fix = f"pass a buffer of at least {_count(need, rel)}"
     else:
         size = f"argument {rel.size + 1}" + (f" '{rel.size_name}'" if rel.size_name else "")
-        says = f"{size} is {size_value}, so C {verb} {_count(need, rel)} through it"
+        says = f"{size} is {size_value}"
+        if rel.factor is not None:
+            factor = f"argument {rel.factor + 1}" + (f" '{rel.factor_name}'" if rel.factor_name else "")
+            says = f"{size} * {factor} is {size_value} * {factor_value}"
+            size = f"{size} or {factor}"
+        says += f", so C {verb} {_count(need, rel)} through it"
         fix = f"pass a buffer of at least {_count(need, rel)}, or lower {size}"
     return BufferTooSmall(
         f"{buffer} of '{rel.function}' holds {_count(holds, rel)}, but {says} "
@@ -196,5 +214,6 @@ def check(rels: Sequence[SizeRelation], args: Sequence[object],
         if extent is None or extent < 0:
             continue
         value = None if rel.size is None else args[rel.size]
-        if rel.needed(value) > extent:  # type: ignore[arg-type]
-            raise refusal(rel, value, extent)  # type: ignore[arg-type]
+        factor = None if rel.factor is None else args[rel.factor]
+        if rel.needed(value, factor) > extent:  # type: ignore[arg-type]
+            raise refusal(rel, value, extent, factor)  # type: ignore[arg-type]

@@ -197,7 +197,7 @@ def bind(
     modes = param_modes(ftype, extra)
     cstrings = cstring_params(ftype, extra)
     nonnull = set(facts.nonnull)
-    size_params = {r.size for r in rels if r.size is not None}
+    size_params = {i for r in rels for i in (r.size, r.factor) if i is not None}
     sized_buffers = {r.buffer for r in rels}
     for i, (ptype, pname) in enumerate(zip(ftype.params, pnames)):
         where = Param(name, i, ftype.param_names[i], ptype)
@@ -255,7 +255,12 @@ def bind(
             body.append(f"if {rel.needed(None)} > _ffk_e{b} >= 0: raise _ffk_z{k}(None, _ffk_e{b})")
         else:
             need = f"_ffk_n{rel.size}" + (f" * {rel.unit}" if rel.unit != 1 else "")
-            body.append(f"if {need} > _ffk_e{b} >= 0: raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b})")
+            factor = "None"
+            if rel.factor is not None:  # 'size * n': both non-negative, or nothing is needed
+                factor = f"_ffk_n{rel.factor}"
+                need = f"max({need}, 0) * max({factor}, 0)"
+            body.append(f"if {need} > _ffk_e{b} >= 0: "
+                        f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:

@@ -198,6 +198,10 @@ def bound_facts(bounds, names) -> tuple[Access, ...]:
     return tuple(access)
 
 
+def _offset(call: CallAttribute) -> int:
+    return call.offset
+
+
 def declaration_attributes(pre, at: int | None) -> list[CallAttribute]:
     """The function attributes written in the declaration around text offset ``at`` of
     a preprocessed text ``pre`` (from the previous ``;``/``}`` to the next ``;``)."""
@@ -209,7 +213,7 @@ def declaration_attributes(pre, at: int | None) -> list[CallAttribute]:
     end = text.find(";", at)
     if end < 0:
         end = len(text)
-    lo = bisect.bisect_left([c.offset for c in calls], start)
+    lo = bisect.bisect_left(calls, start, key=_offset)
     found = []
     for call in calls[lo:]:
         if call.offset >= end:

@@ -104,3 +104,15 @@ def test_tracked_as_allocations(lib):
     assert "test_owned_results.py" in tracker.report()  # the line that called handle_open
     lib.handle_close(kept)
     assert tracker.leaks() == []
+
+
+def test_builtin_free_is_released_by_free(cbuild):
+    lib = ffikit.load(cbuild(SOURCE, name="owned_results"), """
+        char *dup_text(const char *s) __attribute__((__malloc__(__builtin_free, 1)));
+        void free(void *p);
+    """)
+    p = lib.dup_text(b"x")
+    lib.free(p)  # the declared 'free' releases it: no second free at GC
+    assert p.freed
+    with pytest.raises(ffikit.MemoryReleased):
+        lib.free(p)

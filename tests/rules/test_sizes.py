@@ -95,3 +95,11 @@ def test_product_of_two_size_parameters():
     check((rel,), (None, 4, 4), (16, None, None))
     with pytest.raises(ffikit.ArgumentError, match="a product such as 'size \\* n'"):
         user_access("rd", ftype, {"p": "size * n * n"})
+
+
+def test_unnamed_parameters_are_argN():
+    ftype = ffikit.cdef("void f(double *, unsigned long);").functions["f"].type
+    (rel,) = relations("f", ftype, user_access("f", ftype, {"arg1": "arg2"}))
+    assert (rel.buffer, rel.size) == (0, 1)
+    with pytest.raises(ffikit.ArgumentError, match="its parameters: 'arg1', 'arg2'"):
+        user_access("f", ftype, {"a": "arg2"})

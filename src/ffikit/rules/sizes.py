@@ -82,8 +82,9 @@ def user_access(function: str, ftype: m.FunctionType, spec: Mapping) -> tuple[Ac
     """``{"a": "n", "buf": 16, "ptr": "size * n"}`` (buffer parameter -> size
     parameter, element count, or the product of two size parameters) as facts,
     checked against the declaration's parameter names."""
-    names = list(ftype.param_names)
-    known = ", ".join(repr(n) for n in names if n) or "none"
+    # unnamed parameters are 'arg1', 'arg2', ... as in the bound function's signature
+    names = [n or f"arg{i + 1}" for i, n in enumerate(ftype.param_names)]
+    known = ", ".join(repr(n) for n in names) or "none"
     found = []
     for buffer, size in spec.items():
         if buffer not in names:

@@ -363,3 +363,22 @@ def test_str_for_wchar_is_sized_by_its_characters():
         lib.wcsncpy(d, "abc", 6)
     with pytest.raises(ffikit.BufferTooSmall, match="argument 1 'd' of 'wcsncpy' holds 8 wchar_ts"):
         lib.wcsncpy(d, "x" * 20, 9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.binary(max_size=24))
+def test_property_c_strings_are_whole_or_refused(lib, data):
+    """bytes reach a C string whole (strlen == len) or are refused: never cut short."""
+    try:
+        n = lib.my_strlen(data)
+    except ffikit.ArgumentError:
+        assert 0 in data
+    else:
+        assert 0 not in data and n == len(data)
+    buf = bytearray(data)
+    try:
+        n = lib.my_strlen(buf)
+    except ffikit.BufferTooSmall:
+        assert 0 not in data
+    else:
+        assert n == data.index(0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ffikit
 
@@ -76,3 +78,41 @@ def test_scanf_destinations_by_address_and_size(scan):
     with pytest.raises(ffikit.ReadOnlyBuffer):
         scan.sscanf(b"1", b"%d", memoryview(b"abcd"))
     assert whole == bytearray(b"\xaa") * 64
+
+
+_VALUES = st.one_of(
+    st.integers(-2**63, 2**64 - 1),
+    st.floats(-1e12, 1e12),
+    st.binary(max_size=6).filter(lambda b: 0 not in b),
+    st.none(),
+)
+_SPECS = ["%d", "%ld", "%lld", "%x", "%lu", "%s", "%.3f", "%e", "%c", "%p"]
+
+
+def _python_ok(spec: str, value: object) -> bool:
+    """Whether C's and Python's formatting agree that ``value`` suits ``spec``."""
+    if spec in ("%d", "%x", "%c"):
+        return isinstance(value, int) and -2**31 <= value < 2**31 and (spec != "%c" or 0 < value < 128)
+    if spec in ("%ld", "%lld", "%lu"):
+        return isinstance(value, int) and -2**63 <= value < 2**64 and (spec != "%lu" or value >= 0)
+    if spec in ("%.3f", "%e"):
+        return isinstance(value, (int, float))
+    if spec == "%s":
+        return isinstance(value, bytes)
+    return False  # %p: no portable expected text
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=st.sampled_from(_SPECS), value=_VALUES)
+def test_property_printf_checked_or_exact(lib, spec, value):
+    """A conversion and a value either print as Python's % does, or are refused before C runs."""
+    try:
+        got = call(lib, spec.encode(), value)
+    except (ffikit.ArgumentError, ffikit.BufferTooSmall):
+        assert not _python_ok(spec, value)  # refused only what does not suit the conversion
+        return
+    if _python_ok(spec, value):
+        py = spec.replace("l", "") % (value.decode("latin-1") if isinstance(value, bytes) else value)
+        if spec == "%x" and value < 0:
+            py = "%x" % (value & 0xFFFFFFFF)
+        assert got.decode("latin-1") == py

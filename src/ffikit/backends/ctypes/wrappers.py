@@ -169,7 +169,8 @@ def bind(
         ``wrapper.errors``.
     sizes
         Size relations added by the user for this function:
-        ``{"a": "n"}`` (buffer parameter -> size parameter or element count).
+        ``{"a": "n"}`` (buffer parameter -> size parameter, element count,
+        or ``"size * n"``).
     resolve
         Finds a function by name (the deallocator of a declared
         ``malloc (dealloc, i)`` result); without it results are not owned.
@@ -181,7 +182,8 @@ def bind(
     function
         A plain Python function with attributes ``errors`` (the policy, or
         None), ``declaration`` (the C text), ``cfunc`` (the ctypes
-        function) and ``relations`` (the size relations it checks).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
+        function) and ``relations`` (the size relations it checks).  It
+        releases the GIL while C runs, as ctypes' ``CDLL`` does.
     """
     cfunc.argtypes = None
     cfunc.restype = _restype_for(ftype.result)

@@ -23,6 +23,12 @@ Buffers reach ``T *`` parameters without a copy: the converter takes a
 ``memoryview`` of the object, checks contiguity, writability and item type,
 and passes the address of its first byte; the memoryview is held until the C
 function returns, which also stops a ``bytearray`` being resized meanwhile.
+
+What the declaration promises (:mod:`ffikit.rules.sizes`: array bounds,
+``access``/``nonnull``/``format``/``malloc`` attributes, ``sizes=``) adds
+lines only to the functions that have it: each size relation becomes one
+comparison after the arguments are converted (``if n * 8 > extent >= 0:
+raise ...``), so a function without relations runs exactly the code it did.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from ffikit.errors import (
     MemoryReleased,
     MisalignedBuffer,
     NotContiguous,
+    NotPicklable,
     ReadOnlyBuffer,
     SymbolNotFound,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "MemoryReleased",
     "CompileError",
     "LeakError",
+    "NotPicklable",
     "build",
     *_LAZY,
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "MemoryReleased",
     "CompileError",
     "LeakError",
+    "NotPicklable",
 ]
 
 
@@ -172,6 +173,11 @@ class LeakError(FFIError, AssertionError):
 
     def __str__(self) -> str:
         return self.args[0] + ("\n" + self.report if self.report else "")
+
+
+class NotPicklable(FFIError, TypeError):
+    """An object that cannot travel to another process by pickle (the message says why
+    and what to send instead); ``TypeError`` as for any unpicklable object."""
 
 
 for _cls in list(globals().values()):

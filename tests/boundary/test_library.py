@@ -157,3 +157,59 @@ class TestSymbols:
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         with pytest.raises(AttributeError, match="only declared extern variables are writable"):
             lib.x = 1
+
+
+class TestPickling:
+    """A Library and its bound functions pickle by recipe (path, declarations, options)."""
+
+    KERNEL = """
+        #include <stddef.h>
+        double dot(const double *a, const double *b, size_t n) {
+            double s = 0; for (size_t i = 0; i < n; i++) s += a[i] * b[i]; return s;
+        }
+        int fail(int code) { return code; }
+    """
+    DECL = "double dot(const double *a, const double *b, size_t n); int fail(int code);"
+
+    def test_bound_function_is_called_in_a_fresh_interpreter(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
+        out = in_fresh_interpreter(lib.dot, """
+            import array
+            a = array.array("d", [1.0, 2.0, 3.0])
+            print(obj.__name__, obj(a, a, 3), type(obj.library).__name__)
+        """, tmp_path)
+        assert out == "dot 14.0 Library"
+
+    def test_library_keeps_its_policies_across_processes(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL,
+                          errors={"fail": ffikit.check.nonzero})
+        out = in_fresh_interpreter(lib, """
+            import ffikit
+            assert obj.fail(0) == 0
+            try:
+                obj.fail(3)
+            except ffikit.CallError as exc:
+                print("CallError", exc.code)
+        """, tmp_path)
+        assert out == "CallError 3"
+
+    def test_unpickled_twice_loads_once(self, cbuild):
+        import pickle
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
+        data = pickle.dumps(lib.dot)
+        first, second = pickle.loads(data), pickle.loads(data)
+        assert first.library is second.library
+        assert first.library.defs is lib.defs  # declarations are memoised by their source
+
+    def test_errors_attribute_still_settable(self, cbuild):
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
+        lib.fail.errors = ffikit.check.nonzero
+        with pytest.raises(ffikit.CallError):
+            lib.fail(2)
+        lib.fail.errors = None
+        assert lib.fail(2) == 2 and "int fail(int code)" in repr(lib.fail)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import difflib
+import functools
 import os
 import re
 import sys
@@ -33,7 +34,7 @@ from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
 
-__all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
+__all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
@@ -289,7 +290,9 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            function = bind(cfunc, name, ftype, encoding=self.encoding,
+                            errors=self._policies.get(name))
+            wrapper = BoundFunction(function, self)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -348,6 +351,72 @@ class Library:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
         return new(spec, init, defs=self.defs)
 
+    # -- pickling: by recipe ----------------------------------------------------------
+    def __reduce__(self):
+        """Pickle as (path, name asked for, declarations, options); the receiving
+        process loads the library again (once per process) and binds on first use."""
+        name, mode = self.__dict__.get("_recipe") or (self.path, None)
+        return (_reload, (self.path, name, self.defs, mode, self._policies or None,
+                          self.encoding))
+
+
+_reloaded: dict = {}
+
+
+def _reload(path: str, name: str, defs: Any, mode: int | None, errors: Mapping | None,
+            encoding: str) -> Library:
+    """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process."""
+    try:
+        key = (path, name, id(defs), mode, encoding, tuple(sorted((errors or {}).items())))
+        hash(key)
+    except TypeError:  # an unhashable policy: load without memoising
+        key = None
+    found = _reloaded.get(key) if key is not None else None
+    if found is not None and found.defs is defs:
+        return found
+    try:
+        lib = load(path, defs, mode=mode, errors=errors, encoding=encoding)
+    except LibraryNotFound:
+        if name == path:
+            raise
+        lib = load(name, defs, mode=mode, errors=errors, encoding=encoding)
+    if key is not None:
+        _reloaded[key] = lib
+    return lib
+
+
+class BoundFunction(functools.partial):
+    """A declared C function bound to its library: call it as the C function.
+
+    Attributes: ``errors`` (the error policy, settable), ``declaration`` (the C
+    text), ``cfunc`` (the ctypes function), ``library``.  It pickles as
+    ``(library, name)`` — the library by recipe — so it can be sent to a
+    process pool or a Dask worker, where it is bound again on arrival.
+    """
+
+    def __new__(cls, function: Callable, library: Library):
+        self = super().__new__(cls, function)
+        self.__dict__.update(
+            __name__=function.__name__, __qualname__=function.__qualname__,
+            __doc__=function.__doc__, __wrapped__=function, library=library,
+            declaration=function.declaration, cfunc=function.cfunc,  # type: ignore[attr-defined]
+            source=function.source)  # type: ignore[attr-defined]
+        return self
+
+    @property
+    def errors(self) -> Callable | None:
+        return self.func.errors  # type: ignore[attr-defined]
+
+    @errors.setter
+    def errors(self, policy: Callable | None) -> None:
+        self.func.errors = policy  # type: ignore[attr-defined]
+
+    def __reduce__(self):
+        return (getattr, (self.library, self.__name__))
+
+    def __repr__(self) -> str:
+        return f"<ffikit function {self.declaration} from {os.path.basename(self.library.path)}>"
+
 
 def ctype_of_var(var: Any) -> type:
     from ffikit.backends.ctypes.types import ctype_of
@@ -399,7 +468,9 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
+            return lib
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
     hint = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -87,6 +88,16 @@ class SharedBlock:
         if self.owner:
             self.unlink()
 
+    def __reduce__(self):
+        """Pickle by name: the receiving process attaches to the same block (no copy)."""
+        if self.view is None:
+            from ffikit.errors import NotPicklable
+
+            raise NotPicklable(f"cannot pickle shared block {self.name!r}: it is closed in "
+                               "this process; pickle it while it is open")
+        item, count = self.__dict__.get("_item_count") or (type(self.view), 1)
+        return (_attach, (self.name, item, count))
+
     def __repr__(self) -> str:
         state = "closed" if self.view is None else f"{self.size} bytes"
         return f"<SharedBlock {self.name!r} {state}{' (owner)' if self.owner else ''}>"
@@ -141,9 +152,24 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
                 f"needs {size}")
     typed = view(shm.buf, item * count if count > 1 else item)
     block = SharedBlock(shm, typed, size, owner=create)
+    block._item_count = (item, count)  # its pickle recipe: attach by name
+    _open_blocks[shm.name] = weakref.ref(block)
     if tracking.ACTIVE:
         tracking.record("shared", block, size, ctypes.addressof(typed))
     return block
+
+
+_open_blocks: dict[str, weakref.ref] = {}  # name -> a block open in this process
+
+
+def _attach(name: str, item: type, count: int) -> SharedBlock:
+    """Unpickle a :class:`SharedBlock`: the block already open here, else attach by name."""
+    ref = _open_blocks.get(name)
+    block = ref() if ref is not None else None
+    if block is not None and block.view is not None and \
+            block.__dict__.get("_item_count") == (item, count):
+        return block
+    return shared(name, item, count, create=False)
 
 
 def _untrack(shm: shared_memory.SharedMemory) -> None:

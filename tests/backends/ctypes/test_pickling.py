@@ -6,9 +6,9 @@ import ctypes
 import pickle
 
 import pytest
-from pickle_helpers import in_fresh_interpreter
 
 import ffikit
+from pickle_helpers import in_fresh_interpreter
 
 SOURCE = """
     typedef struct { int id; char name[16]; double score; unsigned flags : 3; } Student;

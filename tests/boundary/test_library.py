@@ -205,11 +205,3 @@ class TestPickling:
         first, second = pickle.loads(data), pickle.loads(data)
         assert first.library is second.library
         assert first.library.defs is lib.defs  # declarations are memoised by their source
-
-    def test_errors_attribute_still_settable(self, cbuild):
-        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
-        lib.fail.errors = ffikit.check.nonzero
-        with pytest.raises(ffikit.CallError):
-            lib.fail(2)
-        lib.fail.errors = None
-        assert lib.fail(2) == 2 and "int fail(int code)" in repr(lib.fail)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import difflib
-import functools
 import os
 import re
 import sys
@@ -28,6 +27,7 @@ from typing import Any, NamedTuple
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.bound import BoundFunction
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound
 from ffikit.memory.new import new
@@ -383,39 +383,6 @@ def _reload(path: str, name: str, defs: Any, mode: int | None, errors: Mapping |
     if key is not None:
         _reloaded[key] = lib
     return lib
-
-
-class BoundFunction(functools.partial):
-    """A declared C function bound to its library: call it as the C function.
-
-    Attributes: ``errors`` (the error policy, settable), ``declaration`` (the C
-    text), ``cfunc`` (the ctypes function), ``library``.  It pickles as
-    ``(library, name)`` — the library by recipe — so it can be sent to a
-    process pool or a Dask worker, where it is bound again on arrival.
-    """
-
-    def __new__(cls, function: Callable, library: Library):
-        self = super().__new__(cls, function)
-        self.__dict__.update(
-            __name__=function.__name__, __qualname__=function.__qualname__,
-            __doc__=function.__doc__, __wrapped__=function, library=library,
-            declaration=function.declaration, cfunc=function.cfunc,  # type: ignore[attr-defined]
-            source=function.source)  # type: ignore[attr-defined]
-        return self
-
-    @property
-    def errors(self) -> Callable | None:
-        return self.func.errors  # type: ignore[attr-defined]
-
-    @errors.setter
-    def errors(self, policy: Callable | None) -> None:
-        self.func.errors = policy  # type: ignore[attr-defined]
-
-    def __reduce__(self):
-        return (getattr, (self.library, self.__name__))
-
-    def __repr__(self) -> str:
-        return f"<ffikit function {self.declaration} from {os.path.basename(self.library.path)}>"
 
 
 def ctype_of_var(var: Any) -> type:

@@ -187,20 +187,13 @@ class Declarations:
         """``sizeof`` a C type on this declarations' platform."""
         return _layout.sizeof(self.typeof(spec), self.platform)
 
-    # --- pickling: by recipe -----------------------------------------------------------
+    # --- pickling: by recipe (the source; re-declared, memoised, on arrival) -------------
     _recipe: tuple | None = None
 
     def __reduce__(self):
-        """Pickle as the source (C text, or header name and options), not the model.
-
-        The receiving process re-runs ``cdef``/``include`` (memoised there too),
-        so ``lib.defs``, struct types and bound functions travel to process
-        pools and Dask workers.
-        """
         if self._recipe is None:
-            raise NotPicklable("these declarations were not made by ffikit.cdef/ffikit.include, "
-                               "so there is no source to rebuild them from in another process; "
-                               "make them with ffikit.cdef(text) or ffikit.include(header)")
+            raise NotPicklable("these declarations were not made by ffikit.cdef/include, so "
+                               "there is no source to rebuild them from in another process")
         return (_rebuild, self._recipe)
 
     def __repr__(self) -> str:
@@ -334,9 +327,8 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
     key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name,
            cls)
     where = os.path.abspath(header) if line.startswith('#include "') else header
-    recipe = (cls, "include", (where,), {"include_dirs": include_dirs,
-                                          "defines": dict(defines or {}), "cpp": cpp,
-                                          "platform": platform})
+    recipe = (cls, "include", (where,), dict(include_dirs=include_dirs, cpp=cpp,
+                                             defines=dict(defines or {}), platform=platform))
     return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
                                            dict(defines or {}), include_dirs, cpp,
                                            own_depth1=True), recipe)

@@ -73,6 +73,12 @@ class SharedBlock:
         if tracking.ACTIVE:
             tracking.forget(self)
 
+    def __del__(self) -> None:
+        try:  # views first, then the mapping: SharedMemory's own __del__ would find them open
+            self.close()
+        except (BufferError, AttributeError):
+            pass
+
     def unlink(self) -> None:
         """Remove the name from the system (the creator's job; open mappings stay valid)."""
         try:

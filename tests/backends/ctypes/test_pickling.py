@@ -65,3 +65,12 @@ def test_other_ctypes_classes_pickle_as_before():
     with pytest.raises(pickle.PicklingError):
         pickle.dumps(ctypes.c_int * 3)  # a ctypes array class has no importable name
     assert pickle.loads(pickle.dumps(ctypes.c_double(2.5))).value == 2.5
+
+
+def test_cloudpickle_defers_to_the_recipe(defs):
+    """Dask and Ray pickle with cloudpickle, which copies unknown classes by value:
+    ffikit's classes are findable by name here, so it uses the recipe instead."""
+    cloudpickle = pytest.importorskip("cloudpickle", reason="cloudpickle comes with ffikit[dask]")
+    assert pickle.loads(cloudpickle.dumps(defs.Student)) is defs.Student
+    s = defs.Student(id=11)
+    assert pickle.loads(cloudpickle.dumps(s)).id == 11

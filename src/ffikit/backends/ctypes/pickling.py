@@ -15,6 +15,12 @@ The routes are registered in :mod:`copyreg` for ctypes' metaclasses when this
 backend is first imported (not by ``import ffikit``).  For a ctypes class
 ffikit did not build, the route answers exactly what pickle does by default
 (look the class up by module and name), so other code sees no change.
+
+cloudpickle (Dask, Ray) pickles any class it cannot find by module and name
+*by value*, which no ctypes class survives; so ffikit's classes are also
+findable by name in this process (``ffikit.types.Student``, the newest class
+of that name), which makes cloudpickle defer to the copyreg route above.  The
+name is never used on the receiving side: the recipe is.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ from __future__ import annotations
 import copyreg
 import ctypes
 import operator
+import sys
+import types
+import weakref
 
 from ffikit.cdecl import declarations as _model
 from ffikit.cdecl.model import Pointer, resolve
 from ffikit.errors import NotPicklable
 
-__all__ = ["reduce_struct", "register"]
+__all__ = ["reduce_struct", "register", "remember"]
 
 _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 
@@ -86,12 +95,14 @@ def _reduce_record_class(cls: type):
 
 def _innermost(cls: type) -> type:
     while isinstance(cls, type) and issubclass(cls, (ctypes.Array, ctypes._Pointer)):
+        if not hasattr(cls, "_type_"):  # ctypes.Array / ctypes._Pointer themselves
+            break
         cls = cls._type_
     return cls
 
 
 def _reduce_array_class(cls: type):
-    if not isinstance(_innermost(cls), type) or _ffikit_model(_innermost(cls)) is None:
+    if not hasattr(cls, "_type_") or not isinstance(_innermost(cls), type) or _ffikit_model(_innermost(cls)) is None:
         return cls.__qualname__
     return (operator.mul, (cls._type_, cls._length_))
 
@@ -137,6 +148,23 @@ def reduce_struct(self):
         ) from None
 
 
+_by_name: dict[str, weakref.ref] = {}
+
+
+def remember(cls: type) -> None:
+    """Make ``cls`` findable as ``ffikit.types.<qualname>`` in this process (newest wins)."""
+    _by_name[cls.__qualname__] = weakref.ref(cls)
+
+
+def _lookup(name: str) -> type:
+    ref = _by_name.get(name)
+    cls = ref() if ref is not None else None
+    if cls is None:
+        raise AttributeError(f"ffikit.types has no live class {name!r}; ffikit's classes "
+                             "are rebuilt from their declarations when unpickled")
+    return cls
+
+
 _registered = False
 
 
@@ -149,4 +177,9 @@ def register() -> None:
     copyreg.pickle(type(ctypes.Union), _reduce_record_class)
     copyreg.pickle(type(ctypes.Array), _reduce_array_class)
     copyreg.pickle(type(ctypes._Pointer), _reduce_pointer_class)
+    if "ffikit.types" not in sys.modules:
+        module = types.ModuleType("ffikit.types", "The ctypes classes ffikit built, by name "
+                                  "(for pickle's lookups in this process only).")
+        module.__getattr__ = _lookup  # type: ignore[method-assign]
+        sys.modules["ffikit.types"] = module
     _registered = True

@@ -175,6 +175,7 @@ def _struct_class(t: StructOrUnion, plat: Platform) -> type:
     cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name,
                                "__reduce__": _pickling.reduce_struct})  # by value, by recipe
     cls._ffikit_type_ = t
+    _pickling.remember(cls)
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
         cls._ffikit_layout_ = None

@@ -1,0 +1,62 @@
+"""Bound C functions as users hold them: ``lib.name``, callable, settable policy, picklable.
+
+A :class:`BoundFunction` wraps the generated wrapper of one declared C
+function (:func:`ffikit.backends.ctypes.wrappers.bind`) together with the
+:class:`~ffikit.boundary.library.Library` it came from, so that pickle can send
+it to another process as ``(library, name)`` — the library by its recipe —
+where it is bound again on arrival.  (A plain Python function can only be
+pickled by module and name, which a generated wrapper does not have.)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["BoundFunction"]
+
+
+def _rebind(library: Any, name: str, errors: Callable | None) -> BoundFunction:
+    """Unpickle a bound function whose error policy was set after ``load``."""
+    function = getattr(library, name)
+    function.errors = errors
+    return function
+
+
+class BoundFunction(functools.partial):
+    """A declared C function bound to its library: call it as the C function.
+
+    Attributes: ``errors`` (the error policy, settable), ``declaration`` (the C
+    text), ``cfunc`` (the ctypes function), ``library``.  It pickles as
+    ``(library, name)`` — the library by recipe — so it can be sent to a
+    process pool or a Dask worker, where it is bound again on arrival.
+    """
+
+    def __new__(cls, function: Callable, library: Any):
+        self = super().__new__(cls, function)
+        self.__dict__.update(
+            __name__=function.__name__, __qualname__=function.__qualname__,
+            __doc__=function.__doc__, __wrapped__=function, library=library,
+            declaration=function.declaration, cfunc=function.cfunc,  # type: ignore[attr-defined]
+            source=function.source)  # type: ignore[attr-defined]
+        return self
+
+    @property
+    def errors(self) -> Callable | None:
+        return self.func.errors  # type: ignore[attr-defined]
+
+    @errors.setter
+    def errors(self, policy: Callable | None) -> None:
+        self.func.errors = policy  # type: ignore[attr-defined]
+
+    def __reduce__(self):
+        policy = self.errors
+        if policy is self.library._policies.get(self.__name__) or \
+                type(policy).__name__ == "_Reraise":  # transient: a parked callback error
+            return (getattr, (self.library, self.__name__))
+        return (_rebind, (self.library, self.__name__, policy))  # a policy set after load
+
+    def __repr__(self) -> str:
+        return f"<ffikit function {self.declaration} from {os.path.basename(self.library.path)}>"

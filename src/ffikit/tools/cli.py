@@ -139,7 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "ctypes + memmove": np.abs(memmove_out.astype(int) - ffikit_out).max(),
         "2 workers": np.abs(parallel_out.astype(int) - ffikit_out).max(),
         "NumPy": np.abs(numpy_out.astype(int) - ffikit_out).max(),
-        **{"Dask": np.abs(results[k].astype(int) - ffikit_out).max()
+        **{k.split(" ")[0]: np.abs(results[k].astype(int) - ffikit_out).max()
            for k in results if k.startswith("Dask")},
         "pure Python (crop)": np.abs(python_out.astype(int) - im.gaussian_blur(crop)).max(),
     }

@@ -205,3 +205,26 @@ class TestPickling:
         first, second = pickle.loads(data), pickle.loads(data)
         assert first.library is second.library
         assert first.library.defs is lib.defs  # declarations are memoised by their source
+
+
+class TestHintFitsTheCause:
+    def test_missing_dependency_is_not_fixed_by_a_path(self, cbuild, tmp_path):
+        import shutil
+
+        dep = cbuild("int dep3(void) { return 1; }", name="ffkdep3")
+        shutil.copy(dep, tmp_path / "libffkdep3.so")
+        top = cbuild("int dep3(void); int top3(void) { return dep3(); }", name="ffktop3",
+                     flags=["-Wl,--no-as-needed", f"-L{tmp_path}", "-lffkdep3"])
+        (tmp_path / "libffkdep3.so").unlink()
+        with pytest.raises(ffikit.LibraryNotFound) as info:
+            ffikit.load(top)
+        hint = str(info.value).split("hint: ")[1]
+        assert hint.startswith("install libffkdep3.so, or put its directory on LD_LIBRARY_PATH")
+        assert "absolute path" not in hint
+
+    def test_not_a_library_and_a_miss(self, tmp_path):
+        (tmp_path / "libtext.so").write_text("hello")
+        with pytest.raises(ffikit.LibraryNotFound, match="hint: that file is not a shared library"):
+            ffikit.load(str(tmp_path / "libtext.so"))
+        with pytest.raises(ffikit.LibraryNotFound, match="hint: pass an absolute path"):
+            ffikit.load(str(tmp_path / "libnothing.so"))

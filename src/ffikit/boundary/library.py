@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -74,11 +75,24 @@ def _platform_names(name: str) -> list[str]:
     return names
 
 
+def _not_a_caller(filename: str) -> bool:
+    """Frames that are not the user's code: ffikit, ``<string>``/frozen code, the standard
+    library (runpy, multiprocessing) and console scripts (``.venv/bin/ffikit``)."""
+    path = os.path.abspath(filename)
+    return filename.startswith("<") or path.startswith(_PACKAGE_DIR + os.sep) or \
+        any(path.startswith(d + os.sep) for d in _NOT_CALLERS)
+
+
+_NOT_CALLERS = tuple(os.path.abspath(d) for d in {
+    sysconfig.get_path("stdlib"), sysconfig.get_path("scripts"), os.path.dirname(sys.executable)}
+    if d)
+
+
 def _caller_dir() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<"):
+        if not _not_a_caller(filename):
             return os.path.dirname(os.path.abspath(filename))
         frame = frame.f_back  # type: ignore[assignment]
     return None
@@ -118,6 +132,9 @@ def _try_file(path: str, mode: int) -> Candidate:
         mismatch = _elf.describe_mismatch(info)
         if mismatch:
             cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+        if info.elf_type == 1:  # ET_REL
+            cand.reason = "an object file (ELF relocatable), not a shared library"
             return cand
     return _dlopen(cand, path, mode)
 
@@ -440,13 +457,35 @@ def load(
             return lib
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
-    hint = (
-        "\nhint: pass an absolute path, a path relative to your file, or search_paths=[directory]"
-    )
+    hint = "\nhint: " + hint_for(tried)
     raise LibraryNotFound(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],
     )
+
+
+def hint_for(tried: list[Candidate]) -> str:
+    """What to do, from the most telling failure: a file that exists says more than a miss."""
+    found = [c for c in tried if c.reason and c.reason != "no such file"
+             and not c.reason.startswith("not found by the system loader")]
+    reason = found[0].reason if found else ""
+    if reason.startswith("missing dependency"):
+        dep = reason.split()[2]
+        return (f"install {dep}, or put its directory on LD_LIBRARY_PATH before Python starts, "
+                f"or load it first: ffikit.load('/path/to/{dep}', mode=ctypes.RTLD_GLOBAL)")
+    if reason.startswith("wrong architecture"):
+        host = _elf.host_elf()
+        this = f"{host[0]}-bit {host[1]}" if host else "this machine"
+        return (f"rebuild the library for this Python ({this}), or run a Python built for "
+                "the library's architecture")
+    if "no ELF header" in reason or "object file" in reason:
+        return ("that file is not a shared library; link one, e.g. "
+                "'cc -shared -fPIC -o libname.so name.c' (an object file .o cannot be loaded)")
+    if reason == "permission denied":
+        return "make the file readable (chmod a+r), or copy it somewhere you can read"
+    if reason == "is a directory":
+        return "pass the library file inside that directory, or search_paths=[directory]"
+    return "pass an absolute path, a path relative to your file, or search_paths=[directory]"
 
 
 def _loaded_path(handle: Any) -> str | None:

@@ -11,7 +11,9 @@ bytes copied per run:
   shown with the image already in shared memory, and with one copy in and
   one out;
 - Dask ``map_overlap`` on a ``distributed.LocalCluster`` of 2 worker
-  processes (loopback): chunks, halos and results travel over sockets.
+  processes (loopback): chunks, halos and results travel over sockets; shown
+  with the NumPy image in the graph, and with the image in an ``ffikit.shared``
+  block that the graph names (workers read their chunks in place).
 
 Not part of ``make bench``/the test suite (it starts processes and a
 cluster): run ``python benchmarks/scaleout.py [--size N] [--rounds R]``.
@@ -28,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "imaging"))
@@ -60,6 +63,7 @@ def main(argv=None) -> int:
     task = (lib.apply_convolution_rows, lib.defs.Image, src, dst, image.shape,
             imaging.gaussian_kernel(), 0, args.size // 2)
     per_task = len(pickle.dumps(task, protocol=5))
+    shared_image = dask_blur.SharedArray(src, image.shape)  # pickles as the block's name
 
     best: dict[str, float] = {}
     copied: dict[str, int] = {}
@@ -71,8 +75,10 @@ def main(argv=None) -> int:
             "ProcessPool x2, data in shared memory": lambda: dask_blur.pool_blur(
                 image, pool=pool, out=(src, dst)),
             "ProcessPool x2, copy in + out": lambda: dask_blur.pool_blur(image, pool=pool),
-            "Dask LocalCluster x2 processes": lambda: dask_blur.dask_blur(
+            "Dask LocalCluster x2, NumPy image": lambda: dask_blur.dask_blur(
                 image, chunks=chunks).compute(),
+            "Dask LocalCluster x2, image in shared": lambda: dask_blur.dask_blur(
+                da.from_array(shared_image, chunks=(*chunks, -1)), chunks=chunks).compute(),
         }
         for r in range(args.rounds):
             for label, run in runs.items():

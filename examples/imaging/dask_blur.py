@@ -75,6 +75,34 @@ def dask_blur(image: Any, ksize: int = 5, sigma: float = 1.0,
                            image_type=lib.defs.Image)
 
 
+class SharedArray:
+    """An array in an ``ffikit.shared`` block that pickles *by the block's name*.
+
+    ``da.from_array(SharedArray(block, shape), chunks)`` puts a name in the
+    task graph instead of the pixels: each worker attaches to the block (once
+    per process, kept for reuse) and reads its own chunk in place, so the
+    image never crosses a socket.
+    """
+
+    def __init__(self, block: Any, shape: tuple[int, ...], dtype: Any = np.uint8):
+        self.block, self.shape, self.dtype = block, tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.frombuffer(self.block.buf, self.dtype).reshape(self.shape)[index]
+
+    def __reduce__(self):
+        return (_shared_array, (self.block, self.shape, self.dtype.str))
+
+
+_kept: dict[str, Any] = {}  # in a worker: attached blocks, mapped for the process's life
+
+
+def _shared_array(block: Any, shape: tuple[int, ...], dtype: str) -> SharedArray:
+    _kept.setdefault(block.name, block)  # chunks are views of it: keep the mapping
+    return SharedArray(_kept[block.name], shape, dtype)
+
+
 def local_cluster(workers: int = 2) -> Any:
     """A ``distributed.Client`` on a new LocalCluster of worker *processes*, loopback only."""
     from distributed import Client, LocalCluster

@@ -6,11 +6,10 @@ starts and stops its own LocalCluster (processes, loopback, no dashboard).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import gc
 import pickle
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest

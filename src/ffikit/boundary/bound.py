@@ -1,4 +1,4 @@
-"""Bound C functions as users hold them: ``lib.name``, callable, settable policy, picklable.
+"""Bound C functions as users hold them, and how libraries and functions travel by pickle.
 
 A :class:`BoundFunction` wraps the generated wrapper of one declared C
 function (:func:`ffikit.backends.ctypes.wrappers.bind`) together with the
@@ -6,16 +6,45 @@ function (:func:`ffikit.backends.ctypes.wrappers.bind`) together with the
 it to another process as ``(library, name)`` — the library by its recipe —
 where it is bound again on arrival.  (A plain Python function can only be
 pickled by module and name, which a generated wrapper does not have.)
+:func:`reload` is the other half of ``Library.__reduce__``: the library
+loaded again in the receiving process, once per process.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["BoundFunction"]
+from ffikit.errors import LibraryNotFound
+
+__all__ = ["BoundFunction", "reload"]
+
+
+_reloaded: dict = {}
+
+
+def reload(load: Callable, path: str, name: str, defs: Any, mode: int | None,
+           errors: Mapping | None, encoding: str) -> Any:
+    """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process."""
+    try:
+        key = (path, name, id(defs), mode, encoding, tuple(sorted((errors or {}).items())))
+        hash(key)
+    except TypeError:  # an unhashable policy: load without memoising
+        key = None
+    found = _reloaded.get(key) if key is not None else None
+    if found is not None and found.defs is defs:
+        return found
+    try:
+        lib = load(path, defs, mode=mode, errors=errors, encoding=encoding)
+    except LibraryNotFound:
+        if name == path:
+            raise
+        lib = load(name, defs, mode=mode, errors=errors, encoding=encoding)
+    if key is not None:
+        _reloaded[key] = lib
+    return lib
 
 
 def _rebind(library: Any, name: str, errors: Callable | None) -> BoundFunction:

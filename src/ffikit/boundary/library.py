@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
-from ffikit.boundary.bound import BoundFunction
+from ffikit.boundary.bound import BoundFunction, reload
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound
 from ffikit.memory.new import new
@@ -373,33 +373,8 @@ class Library:
         """Pickle as (path, name asked for, declarations, options); the receiving
         process loads the library again (once per process) and binds on first use."""
         name, mode = self.__dict__.get("_recipe") or (self.path, None)
-        return (_reload, (self.path, name, self.defs, mode, self._policies or None,
-                          self.encoding))
-
-
-_reloaded: dict = {}
-
-
-def _reload(path: str, name: str, defs: Any, mode: int | None, errors: Mapping | None,
-            encoding: str) -> Library:
-    """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process."""
-    try:
-        key = (path, name, id(defs), mode, encoding, tuple(sorted((errors or {}).items())))
-        hash(key)
-    except TypeError:  # an unhashable policy: load without memoising
-        key = None
-    found = _reloaded.get(key) if key is not None else None
-    if found is not None and found.defs is defs:
-        return found
-    try:
-        lib = load(path, defs, mode=mode, errors=errors, encoding=encoding)
-    except LibraryNotFound:
-        if name == path:
-            raise
-        lib = load(name, defs, mode=mode, errors=errors, encoding=encoding)
-    if key is not None:
-        _reloaded[key] = lib
-    return lib
+        return (reload, (load, self.path, name, self.defs, mode, self._policies or None,
+                         self.encoding))
 
 
 def ctype_of_var(var: Any) -> type:
@@ -466,9 +441,8 @@ def load(
 
 def hint_for(tried: list[Candidate]) -> str:
     """What to do, from the most telling failure: a file that exists says more than a miss."""
-    found = [c for c in tried if c.reason and c.reason != "no such file"
-             and not c.reason.startswith("not found by the system loader")]
-    reason = found[0].reason if found else ""
+    reason = next((c.reason for c in tried if c.reason and c.reason != "no such file"
+                   and not c.reason.startswith("not found by the system loader")), "")
     if reason.startswith("missing dependency"):
         dep = reason.split()[2]
         return (f"install {dep}, or put its directory on LD_LIBRARY_PATH before Python starts, "
@@ -481,11 +455,10 @@ def hint_for(tried: list[Candidate]) -> str:
     if "no ELF header" in reason or "object file" in reason:
         return ("that file is not a shared library; link one, e.g. "
                 "'cc -shared -fPIC -o libname.so name.c' (an object file .o cannot be loaded)")
-    if reason == "permission denied":
-        return "make the file readable (chmod a+r), or copy it somewhere you can read"
-    if reason == "is a directory":
-        return "pass the library file inside that directory, or search_paths=[directory]"
-    return "pass an absolute path, a path relative to your file, or search_paths=[directory]"
+    return {"permission denied": "make the file readable (chmod a+r), or copy it somewhere "
+            "you can read", "is a directory": "pass the library file inside that directory, or "
+            "search_paths=[directory]"}.get(reason, "pass an absolute path, a path relative to "
+                                            "your file, or search_paths=[directory]")
 
 
 def _loaded_path(handle: Any) -> str | None:

@@ -315,3 +315,12 @@ class TestConventions:
                 f"cache_dir={str(tmp_path)!r}); print('built')")
         proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=120)
         assert proc.stdout == "built\n" and proc.stderr == ""  # compiled, and said nothing
+
+    def test_demo_dask_adds_its_row(self, tmp_path, build_cache):
+        pytest.importorskip("distributed", reason="Dask is not installed: pip install ffikit[dask]")
+        result = run("demo", "--quick", "--size", "96", "--dask", "--out", str(tmp_path),
+                     env_extra={"FFIKIT_CACHE_DIR": build_cache})
+        assert result.returncode == 0, result.stdout + result.stderr
+        row = next(line for line in result.stdout.splitlines() if "Dask LocalCluster" in line)
+        assert int(row.split("|")[4].replace(",", "")) > 0  # bytes moved between processes
+        assert ", Dask 0," in result.stdout  # agrees with ffikit exactly

@@ -74,3 +74,10 @@ def test_cloudpickle_defers_to_the_recipe(defs):
     assert pickle.loads(cloudpickle.dumps(defs.Student)) is defs.Student
     s = defs.Student(id=11)
     assert pickle.loads(cloudpickle.dumps(s)).id == 11
+
+
+def test_enum_members_pickle_by_declarations_and_name(tmp_path):
+    defs = ffikit.cdef("enum color { RED, GREEN = 5, BLUE };")
+    assert pickle.loads(pickle.dumps(defs.GREEN)) is defs.GREEN
+    out = in_fresh_interpreter(defs.BLUE, "print(type(obj).__name__, obj.name, int(obj))", tmp_path)
+    assert out == "color BLUE 6"

@@ -159,19 +159,18 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
     typed = view(shm.buf, item * count if count > 1 else item)
     block = SharedBlock(shm, typed, size, owner=create)
     block._item_count = (item, count)  # its pickle recipe: attach by name
-    _open_blocks[shm.name] = weakref.ref(block)
+    _open_blocks[shm.name] = block
     if tracking.ACTIVE:
         tracking.record("shared", block, size, ctypes.addressof(typed))
     return block
 
 
-_open_blocks: dict[str, weakref.ref] = {}  # name -> a block open in this process
+_open_blocks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # name -> open block
 
 
 def _attach(name: str, item: type, count: int) -> SharedBlock:
     """Unpickle a :class:`SharedBlock`: the block already open here, else attach by name."""
-    ref = _open_blocks.get(name)
-    block = ref() if ref is not None else None
+    block = _open_blocks.get(name)
     if block is not None and block.view is not None and \
             block.__dict__.get("_item_count") == (item, count):
         return block

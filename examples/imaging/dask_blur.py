@@ -108,7 +108,10 @@ def local_cluster(workers: int = 2) -> Any:
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address=None,
+                           # no dashboard; its HTTP server on loopback, any free port
+                           scheduler_kwargs={"dashboard": False,
+                                             "dashboard_address": "127.0.0.1:0"})
     return Client(cluster)
 
 

@@ -38,6 +38,7 @@ from ffikit.errors import (
     NotPicklable,
     ReadOnlyBuffer,
     SymbolNotFound,
+    UnsafeWarning,
 )
 
 __version__ = "0.1.0"
@@ -84,6 +85,7 @@ __all__ = [
     "CompileError",
     "LeakError",
     "NotPicklable",
+    "UnsafeWarning",
     "build",
     "enable_faulthandler",
     *_LAZY,

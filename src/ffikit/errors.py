@@ -24,6 +24,7 @@ __all__ = [
     "CompileError",
     "LeakError",
     "NotPicklable",
+    "UnsafeWarning",
 ]
 
 
@@ -180,7 +181,11 @@ class NotPicklable(FFIError, TypeError):
     and what to send instead); ``TypeError`` as for any unpicklable object."""
 
 
+class UnsafeWarning(UserWarning):
+    """An opt-in that steps outside ffikit's checks (raw access the caller must get right)."""
+
+
 for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, FFIError):
+    if isinstance(_cls, type) and issubclass(_cls, (FFIError, UnsafeWarning)):
         _cls.__module__ = "ffikit"
 del _cls

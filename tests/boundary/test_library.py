@@ -228,3 +228,16 @@ class TestHintFitsTheCause:
             ffikit.load(str(tmp_path / "libtext.so"))
         with pytest.raises(ffikit.LibraryNotFound, match="hint: pass an absolute path"):
             ffikit.load(str(tmp_path / "libnothing.so"))
+
+
+def test_raw_access_to_a_const_global_warns(cbuild):
+    lib = ffikit.load(cbuild("const int answer = 42; int counter = 1;", name="const_global"),
+                      "extern const int answer; extern int counter;")
+    with pytest.warns(ffikit.UnsafeWarning, match=r"lib.var\('answer'\) gives writable access"):
+        raw = lib.var("answer")
+    assert raw.value == 42
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lib.var("counter").value == 1  # not const: no warning

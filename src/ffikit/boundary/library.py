@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import sysconfig
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -30,7 +31,7 @@ from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
 from ffikit.boundary.bound import BoundFunction, reload
 from ffikit.cdecl import model as m
-from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
@@ -338,10 +339,15 @@ class Library:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
 
         For ``const`` globals write through ``lib.name`` is refused; this
-        object is the raw memory and is not protected.
+        object is the raw memory and is not protected, so asking for it warns
+        (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
             raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+        if getattr(self.defs.variables[name], "const", False):
+            warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
+                          "it is undefined behaviour (it may sit in read-only pages and fault)",
+                          UnsafeWarning, stacklevel=2)
         return self._variable(name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -81,3 +81,13 @@ def test_enum_members_pickle_by_declarations_and_name(tmp_path):
     assert pickle.loads(pickle.dumps(defs.GREEN)) is defs.GREEN
     out = in_fresh_interpreter(defs.BLUE, "print(type(obj).__name__, obj.name, int(obj))", tmp_path)
     assert out == "color BLUE 6"
+
+
+def test_a_struct_viewing_a_buffer_pickles_its_bytes_not_the_buffer(defs):
+    buf = bytearray(ctypes.sizeof(defs.Student))
+    view = ffikit.view(memoryview(buf), defs.Student)  # its __dict__ keeps the memoryview
+    view.id = 12
+    back = pickle.loads(pickle.dumps(view))
+    assert back.id == 12 and type(back) is defs.Student
+    back.id = 13
+    assert view.id == 12  # a copy, not the same memory

@@ -132,10 +132,18 @@ def _pointer_members(cls: type, prefix: str = "") -> list[str]:
     return found
 
 
+def _rebuild_struct(cls: type, data: bytes):
+    """Unpickle a struct/union instance: a new object holding a copy of the bytes."""
+    return cls.from_buffer_copy(data)
+
+
 def reduce_struct(self):
     """``__reduce__`` of ffikit struct/union instances: by value, pointers refused."""
     try:
-        return _CData.__reduce__(self)  # (ctypes._unpickle, (class, (__dict__, bytes)))
+        _CData.__reduce__(self)  # ctypes' own check: refuses any pointer inside
+        # The class and the bytes only: a view's __dict__ holds the buffer it views,
+        # which is this process's business (and often a memoryview, which cannot pickle).
+        return (_rebuild_struct, (type(self), bytes(memoryview(self).cast("B"))))
     except ValueError:  # "ctypes objects containing pointers cannot be pickled"
         cls = type(self)
         model = _ffikit_model(cls)

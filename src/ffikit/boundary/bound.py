@@ -65,11 +65,10 @@ class BoundFunction(functools.partial):
 
     def __new__(cls, function: Callable, library: Any):
         self = super().__new__(cls, function)
-        self.__dict__.update(
-            __name__=function.__name__, __qualname__=function.__qualname__,
-            __doc__=function.__doc__, __wrapped__=function, library=library,
-            declaration=function.declaration, cfunc=function.cfunc,  # type: ignore[attr-defined]
-            source=function.source)  # type: ignore[attr-defined]
+        self.__dict__.update(__wrapped__=function, library=library, __doc__=function.__doc__)
+        for attr in ("__name__", "__qualname__", "declaration", "cfunc", "source"):
+            if hasattr(function, attr):  # whatever the backend's function carries
+                self.__dict__[attr] = getattr(function, attr)
         return self
 
     @property

@@ -278,7 +278,11 @@ class TestConventions:
         assert "entries:  0" in run("cache", "info", env_extra=env).stdout
 
     def test_import_leaves_faulthandler_alone(self):
-        code = "import ffikit, faulthandler; assert not faulthandler.is_enabled(); print('ok')"
+        code = ("import copyreg, sys, warnings; table = dict(copyreg.dispatch_table)\n"
+                "filters = list(warnings.filters)\n"
+                "import ffikit, faulthandler; assert not faulthandler.is_enabled()\n"
+                "assert copyreg.dispatch_table == table and warnings.filters == filters\n"
+                "assert 'ffikit.types' not in sys.modules; print('ok')")
         proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
                               env={k: v for k, v in os.environ.items()
                                    if k not in ("FFIKIT_FAULTHANDLER", "PYTHONFAULTHANDLER")})

@@ -278,7 +278,7 @@ class TestConventions:
         assert "entries:  0" in run("cache", "info", env_extra=env).stdout
 
     def test_import_leaves_faulthandler_alone(self):
-        code = ("import copyreg, sys, warnings; table = dict(copyreg.dispatch_table)\n"
+        code = ("import copyreg, re, sys, warnings; table = dict(copyreg.dispatch_table)\n"
                 "filters = list(warnings.filters)\n"
                 "import ffikit, faulthandler; assert not faulthandler.is_enabled()\n"
                 "assert copyreg.dispatch_table == table and warnings.filters == filters\n"

@@ -52,6 +52,7 @@ _LAZY = {
     "Library": "boundary.library",
     "check": "boundary.policies",
     "new": "memory.new",
+    "string": "memory.strings",
     "callback": "backends.ctypes.callbacks",
     "callback_errors": "backends.ctypes.callbacks",
     "view": "memory.views",

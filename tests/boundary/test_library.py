@@ -197,6 +197,21 @@ class TestPickling:
         """, tmp_path)
         assert out == "CallError 3"
 
+    def test_size_relations_travel_too(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL,
+                          sizes={"dot": {"a": "n", "b": "n"}})
+        out = in_fresh_interpreter(lib.dot, """
+            import array, ffikit
+            one = array.array("d", [1.0])
+            try:
+                obj(one, one, 3)
+            except ffikit.BufferTooSmall:
+                print("refused")
+        """, tmp_path)
+        assert out == "refused"
+
     def test_unpickled_twice_loads_once(self, cbuild):
         import pickle
 
@@ -241,3 +256,10 @@ def test_raw_access_to_a_const_global_warns(cbuild):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert lib.var("counter").value == 1  # not const: no warning
+
+
+def test_sizes_names_are_checked_at_load():
+    with pytest.raises(ffikit.SymbolNotFound, match="sizes= names 'strln'.*did you mean 'strlen'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strln": {"s": 1}})
+    with pytest.raises(ffikit.ArgumentError, match="names parameter 'x'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strlen": {"x": 1}})

@@ -26,10 +26,13 @@ _reloaded: dict = {}
 
 
 def reload(load: Callable, path: str, name: str, defs: Any, mode: int | None,
-           errors: Mapping | None, encoding: str) -> Any:
-    """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process."""
+           options: Mapping[str, Any]) -> Any:
+    """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process.
+
+    ``options`` are ``load``'s keyword arguments (``errors``, ``encoding``, ``sizes``).
+    """
     try:
-        key = (path, name, id(defs), mode, encoding, tuple(sorted((errors or {}).items())))
+        key = (path, name, id(defs), mode, _frozen(options))
         hash(key)
     except TypeError:  # an unhashable policy: load without memoising
         key = None
@@ -37,14 +40,22 @@ def reload(load: Callable, path: str, name: str, defs: Any, mode: int | None,
     if found is not None and found.defs is defs:
         return found
     try:
-        lib = load(path, defs, mode=mode, errors=errors, encoding=encoding)
+        lib = load(path, defs, mode=mode, **options)
     except LibraryNotFound:
         if name == path:
             raise
-        lib = load(name, defs, mode=mode, errors=errors, encoding=encoding)
+        lib = load(name, defs, mode=mode, **options)
     if key is not None:
         _reloaded[key] = lib
     return lib
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _rebind(library: Any, name: str, errors: Callable | None) -> BoundFunction:

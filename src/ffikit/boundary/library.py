@@ -19,7 +19,6 @@ import difflib
 import os
 import re
 import sys
-import sysconfig
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,17 +29,20 @@ from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
 from ffikit.boundary.bound import BoundFunction, reload
+from ffikit.boundary.finding import caller_dir as _caller_dir
+from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
+from ffikit.memory import tracking
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
+from ffikit.rules.sizes import user_access
 
 __all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass
@@ -74,29 +76,6 @@ def _platform_names(name: str) -> list[str]:
         else:
             names += ["lib" + name + suffix, name + suffix]
     return names
-
-
-def _not_a_caller(filename: str) -> bool:
-    """Frames that are not the user's code: ffikit, ``<string>``/frozen code, the standard
-    library (runpy, multiprocessing) and console scripts (``.venv/bin/ffikit``)."""
-    path = os.path.abspath(filename)
-    return filename.startswith("<") or path.startswith(_PACKAGE_DIR + os.sep) or \
-        any(path.startswith(d + os.sep) for d in _NOT_CALLERS)
-
-
-_NOT_CALLERS = tuple(os.path.abspath(d) for d in {
-    sysconfig.get_path("stdlib"), sysconfig.get_path("scripts"), os.path.dirname(sys.executable)}
-    if d)
-
-
-def _caller_dir() -> str | None:
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not _not_a_caller(filename):
-            return os.path.dirname(os.path.abspath(filename))
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
 
 
 def _explain_dlerror(message: str, path: str) -> str:
@@ -246,8 +225,10 @@ class Library:
         *,
         errors: Mapping[str, Callable] | None = None,
         encoding: str = "utf-8",
+        sizes: Mapping[str, Mapping[str, object]] | None = None,
     ):
         object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_sizes", {k: dict(v) for k, v in (sizes or {}).items()})
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
@@ -258,6 +239,13 @@ class Library:
                 raise SymbolNotFound(
                     f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
                 )
+        for fname, spec in self._sizes.items():
+            if fname not in defs.functions:
+                raise SymbolNotFound(
+                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                )
+            decl = defs.functions[fname]
+            user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
         return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
@@ -309,7 +297,8 @@ class Library:
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
             function = bind(cfunc, name, ftype, encoding=self.encoding,
-                            errors=self._policies.get(name))
+                            errors=self._policies.get(name), sizes=self._sizes.get(name),
+                            resolve=self._deallocator, hooks=_TRACK_OWNED)
             wrapper = BoundFunction(function, self)
             object.__setattr__(self, name, wrapper)
             return wrapper
@@ -334,6 +323,16 @@ class Library:
             raise SymbolNotFound(
                 f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
             ) from None
+
+    def _deallocator(self, name: str) -> Callable:
+        """The function that frees a declared ``malloc (dealloc, i)`` result."""
+        if name in ("free", "__builtin_free") and "free" not in self.defs.functions:
+            return _libc_free()
+        if name in self.defs.functions:
+            return getattr(self, name)
+        raw = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
+        raw.argtypes, raw.restype = [ctypes.c_void_p], None
+        return raw
 
     def var(self, name: str) -> Any:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
@@ -379,8 +378,31 @@ class Library:
         """Pickle as (path, name asked for, declarations, options); the receiving
         process loads the library again (once per process) and binds on first use."""
         name, mode = self.__dict__.get("_recipe") or (self.path, None)
-        return (reload, (load, self.path, name, self.defs, mode, self._policies or None,
-                         self.encoding))
+        options = {"errors": self._policies or None, "encoding": self.encoding,
+                   "sizes": self._sizes or None}
+        return (reload, (load, self.path, name, self.defs, mode, options))
+
+
+def _owned(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.record("owned result", owned, 0, owned.address)
+
+
+def _released(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.forget(owned)
+
+
+_TRACK_OWNED = (_owned, _released)  # ffikit.track() follows owned results like alloc/adopt
+_free = None
+
+
+def _libc_free() -> Callable:
+    global _free
+    if _free is None:
+        _free = ctypes.CDLL(None).free
+        _free.argtypes, _free.restype = [ctypes.c_void_p], None
+    return _free
 
 
 def ctype_of_var(var: Any) -> type:
@@ -399,6 +421,7 @@ def load(
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
+    sizes: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Library:
     """Load a shared library and bind it to its declarations.
 
@@ -420,6 +443,11 @@ def load(
         Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
     encoding
         Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+    sizes
+        Size relations for declarations that carry none, per function:
+        ``{"scale": {"a": "n"}}`` says buffer ``a`` holds at least ``n``
+        elements; ``{"fill": {"buf": 16}}`` a constant count.  Checked before
+        each call like the header's own ``access`` attributes and array bounds.
 
     Raises
     ------
@@ -433,7 +461,7 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes)
             object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
             return lib
         tried.append(cand)
@@ -443,28 +471,6 @@ def load(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],
     )
-
-
-def hint_for(tried: list[Candidate]) -> str:
-    """What to do, from the most telling failure: a file that exists says more than a miss."""
-    reason = next((c.reason for c in tried if c.reason and c.reason != "no such file"
-                   and not c.reason.startswith("not found by the system loader")), "")
-    if reason.startswith("missing dependency"):
-        dep = reason.split()[2]
-        return (f"install {dep}, or put its directory on LD_LIBRARY_PATH before Python starts, "
-                f"or load it first: ffikit.load('/path/to/{dep}', mode=ctypes.RTLD_GLOBAL)")
-    if reason.startswith("wrong architecture"):
-        host = _elf.host_elf()
-        this = f"{host[0]}-bit {host[1]}" if host else "this machine"
-        return (f"rebuild the library for this Python ({this}), or run a Python built for "
-                "the library's architecture")
-    if "no ELF header" in reason or "object file" in reason:
-        return ("that file is not a shared library; link one, e.g. "
-                "'cc -shared -fPIC -o libname.so name.c' (an object file .o cannot be loaded)")
-    return {"permission denied": "make the file readable (chmod a+r), or copy it somewhere "
-            "you can read", "is a directory": "pass the library file inside that directory, or "
-            "search_paths=[directory]"}.get(reason, "pass an absolute path, a path relative to "
-                                            "your file, or search_paths=[directory]")
 
 
 def _loaded_path(handle: Any) -> str | None:

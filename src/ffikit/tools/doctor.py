@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ffikit.boundary import elf as _elf
-from ffikit.boundary.library import _loaded_path, candidates, hint_for
+from ffikit.boundary.finding import hint_for
+from ffikit.boundary.library import _loaded_path, candidates
 
 __all__ = ["Diagnosis", "diagnose"]
 

@@ -77,10 +77,13 @@ class BoundFunction(functools.partial):
     def __new__(cls, function: Callable, library: Any):
         self = super().__new__(cls, function)
         self.__dict__.update(__wrapped__=function, library=library, __doc__=function.__doc__)
-        for attr in ("__name__", "__qualname__", "declaration", "cfunc", "source"):
-            if hasattr(function, attr):  # whatever the backend's function carries
+        for attr in ("__name__", "__qualname__", "declaration"):
+            if hasattr(function, attr):
                 self.__dict__[attr] = getattr(function, attr)
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.func, name)  # whatever the backend's function carries (cfunc, ...)
 
     @property
     def errors(self) -> Callable | None:

@@ -93,8 +93,10 @@ def _python_ok(spec: str, value: object) -> bool:
     """Whether C's and Python's formatting agree that ``value`` suits ``spec``."""
     if spec in ("%d", "%x", "%c"):
         return isinstance(value, int) and -2**31 <= value < 2**31 and (spec != "%c" or 0 < value < 128)
-    if spec in ("%ld", "%lld", "%lu"):
-        return isinstance(value, int) and -2**63 <= value < 2**64 and (spec != "%lu" or value >= 0)
+    if spec in ("%ld", "%lld"):
+        return isinstance(value, int) and -2**63 <= value < 2**63
+    if spec == "%lu":
+        return isinstance(value, int) and 0 <= value < 2**64
     if spec in ("%.3f", "%e"):
         return isinstance(value, (int, float))
     if spec == "%s":

@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -27,19 +28,21 @@ from typing import Any, NamedTuple
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.bound import BoundFunction, reload
+from ffikit.boundary.finding import caller_dir as _caller_dir
+from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
-from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
 from ffikit.memory import tracking
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
 from ffikit.rules.sizes import user_access
 
-__all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
+__all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass
@@ -73,16 +76,6 @@ def _platform_names(name: str) -> list[str]:
         else:
             names += ["lib" + name + suffix, name + suffix]
     return names
-
-
-def _caller_dir() -> str | None:
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<"):
-            return os.path.dirname(os.path.abspath(filename))
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
 
 
 def _explain_dlerror(message: str, path: str) -> str:
@@ -119,6 +112,9 @@ def _try_file(path: str, mode: int) -> Candidate:
         mismatch = _elf.describe_mismatch(info)
         if mismatch:
             cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+        if info.elf_type == 1:  # ET_REL
+            cand.reason = "an object file (ELF relocatable), not a shared library"
             return cand
     return _dlopen(cand, path, mode)
 
@@ -300,9 +296,10 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name),
-                           sizes=self._sizes.get(name), resolve=self._deallocator,
-                           hooks=_TRACK_OWNED)
+            function = bind(cfunc, name, ftype, encoding=self.encoding,
+                            errors=self._policies.get(name), sizes=self._sizes.get(name),
+                            resolve=self._deallocator, hooks=_TRACK_OWNED)
+            wrapper = BoundFunction(function, self)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -341,10 +338,15 @@ class Library:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
 
         For ``const`` globals write through ``lib.name`` is refused; this
-        object is the raw memory and is not protected.
+        object is the raw memory and is not protected, so asking for it warns
+        (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
             raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+        if getattr(self.defs.variables[name], "const", False):
+            warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
+                          "it is undefined behaviour (it may sit in read-only pages and fault)",
+                          UnsafeWarning, stacklevel=2)
         return self._variable(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -370,6 +372,15 @@ class Library:
     def new(self, spec: object, init: object = None) -> Any:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
         return new(spec, init, defs=self.defs)
+
+    # -- pickling: by recipe ----------------------------------------------------------
+    def __reduce__(self):
+        """Pickle as (path, name asked for, declarations, options); the receiving
+        process loads the library again (once per process) and binds on first use."""
+        name, mode = self.__dict__.get("_recipe") or (self.path, None)
+        options = {"errors": self._policies or None, "encoding": self.encoding,
+                   "sizes": self._sizes or None}
+        return (reload, (load, self.path, name, self.defs, mode, options))
 
 
 def _owned(owned: Any) -> None:
@@ -450,12 +461,12 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes)
+            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes)
+            object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
+            return lib
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
-    hint = (
-        "\nhint: pass an absolute path, a path relative to your file, or search_paths=[directory]"
-    )
+    hint = "\nhint: " + hint_for(tried)
     raise LibraryNotFound(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],

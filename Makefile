@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo bench bench-scaleout lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m ffikit bench
+
+# one process vs a process pool vs a Dask LocalCluster on a 4096x4096x3 image (slow)
+bench-scaleout: $(STAMP)
+	$(PY) benchmarks/scaleout.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

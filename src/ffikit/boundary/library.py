@@ -18,28 +18,32 @@ import ctypes.util
 import difflib
 import os
 import re
-import stat
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from ffikit.backends.compiled import CompiledFunctions, choose_backend
+from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.bound import BoundFunction, bind_compiled, reload
+from ffikit.boundary.finding import caller_dir as _caller_dir
+from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
-from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
+from ffikit.memory import tracking
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
+from ffikit.rules.sizes import user_access
 
-__all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
+__all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass
@@ -75,16 +79,6 @@ def _platform_names(name: str) -> list[str]:
     return names
 
 
-def _caller_dir() -> str | None:
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<"):
-            return os.path.dirname(os.path.abspath(filename))
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
-
-
 def _explain_dlerror(message: str, path: str) -> str:
     match = _MISSING_DEP.match(message)
     if match and os.path.basename(match.group(1)) != os.path.basename(path):
@@ -96,12 +90,10 @@ def _explain_dlerror(message: str, path: str) -> str:
 
 def _try_file(path: str, mode: int) -> Candidate:
     cand = Candidate(path)
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
+    if not os.path.exists(path):
         cand.reason = "no such file"
         return cand
-    if stat.S_ISDIR(st.st_mode):
+    if os.path.isdir(path):
         cand.reason = "is a directory"
         return cand
     if not os.access(path, os.R_OK):
@@ -121,6 +113,9 @@ def _try_file(path: str, mode: int) -> Candidate:
         mismatch = _elf.describe_mismatch(info)
         if mismatch:
             cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+        if info.elf_type == 1:  # ET_REL
+            cand.reason = "an object file (ELF relocatable), not a shared library"
             return cand
     return _dlopen(cand, path, mode)
 
@@ -231,14 +226,14 @@ class Library:
         *,
         errors: Mapping[str, Callable] | None = None,
         encoding: str = "utf-8",
+        sizes: Mapping[str, Mapping[str, object]] | None = None,
         backend: str | None = None,
     ):
         object.__setattr__(self, "_handle", handle)
-        chosen, why, forced = choose_backend(backend)
-        object.__setattr__(self, "backend", chosen)
-        object.__setattr__(self, "backend_reason", why)
-        object.__setattr__(self, "_forced", forced)
-        object.__setattr__(self, "_compiled", None)
+        object.__setattr__(self, "_sizes", {k: dict(v) for k, v in (sizes or {}).items()})
+        for key, value in zip(("backend", "backend_reason", "_forced", "_compiled"),
+                              (*choose_backend(backend), None)):
+            object.__setattr__(self, key, value)
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
@@ -249,6 +244,13 @@ class Library:
                 raise SymbolNotFound(
                     f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
                 )
+        for fname, spec in self._sizes.items():
+            if fname not in defs.functions:
+                raise SymbolNotFound(
+                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                )
+            decl = defs.functions[fname]
+            user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
         return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
@@ -299,9 +301,12 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = self._bind_compiled(name, ftype, cfunc) if self.backend == "compiled" else None
-            if wrapper is None:
-                wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            wrapper = self.backend == "compiled" and bind_compiled(self, name, ftype, cfunc, _TRACK_OWNED)
+            if not wrapper:
+                function = bind(cfunc, name, ftype, encoding=self.encoding,
+                                errors=self._policies.get(name), sizes=self._sizes.get(name),
+                                resolve=self._deallocator, hooks=_TRACK_OWNED)
+                wrapper = BoundFunction(function, self)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -316,24 +321,6 @@ class Library:
             )
         raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}{self._suggest(name)}")
 
-    def _bind_compiled(self, name: str, ftype: m.FunctionType, cfunc: Any) -> Any:
-        """The compiled backend's function object, or None: the ctypes backend binds it."""
-        compiled = self._compiled
-        if compiled is None:
-            compiled = CompiledFunctions.for_declarations(self.defs, self.encoding)
-            object.__setattr__(self, "_compiled", compiled)
-        if not compiled.handles(name):
-            return None
-        encoding = self.encoding
-
-        def make_slow() -> Callable:
-            return bind(self._handle[name], name, ftype, encoding=encoding)
-
-        wrapper = compiled.get(name, ftype, cfunc, make_slow, self._policies.get(name))
-        if wrapper is None and compiled.error is not None and self._forced:
-            raise compiled.error
-        return wrapper
-
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
         ct = ctype_of_var(var)
@@ -344,14 +331,29 @@ class Library:
                 f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
             ) from None
 
+    def _deallocator(self, name: str) -> Callable:
+        """The function that frees a declared ``malloc (dealloc, i)`` result."""
+        if name in ("free", "__builtin_free") and "free" not in self.defs.functions:
+            return _libc_free()
+        if name in self.defs.functions:
+            return getattr(self, name)
+        raw = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
+        raw.argtypes, raw.restype = [ctypes.c_void_p], None
+        return raw
+
     def var(self, name: str) -> Any:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
 
         For ``const`` globals write through ``lib.name`` is refused; this
-        object is the raw memory and is not protected.
+        object is the raw memory and is not protected, so asking for it warns
+        (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
             raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+        if getattr(self.defs.variables[name], "const", False):
+            warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
+                          "it is undefined behaviour (it may sit in read-only pages and fault)",
+                          UnsafeWarning, stacklevel=2)
         return self._variable(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -378,6 +380,37 @@ class Library:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
         return new(spec, init, defs=self.defs)
 
+    # -- pickling: by recipe ----------------------------------------------------------
+    def __reduce__(self):
+        """Pickle as (path, name asked for, declarations, options); the receiving
+        process loads the library again (once per process) and binds on first use."""
+        name, mode = self.__dict__.get("_recipe") or (self.path, None)
+        options = {"errors": self._policies or None, "encoding": self.encoding,
+                   "sizes": self._sizes or None, "backend": self._forced and self.backend or None}
+        return (reload, (load, self.path, name, self.defs, mode, options))
+
+
+def _owned(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.record("owned result", owned, 0, owned.address)
+
+
+def _released(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.forget(owned)
+
+
+_TRACK_OWNED = (_owned, _released)  # ffikit.track() follows owned results like alloc/adopt
+_free = None
+
+
+def _libc_free() -> Callable:
+    global _free
+    if _free is None:
+        _free = ctypes.CDLL(None).free
+        _free.argtypes, _free.restype = [ctypes.c_void_p], None
+    return _free
+
 
 def ctype_of_var(var: Any) -> type:
     from ffikit.backends.ctypes.types import ctype_of
@@ -395,6 +428,7 @@ def load(
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
+    sizes: Mapping[str, Mapping[str, object]] | None = None,
     backend: str | None = None,
 ) -> Library:
     """Load a shared library and bind it to its declarations.
@@ -417,12 +451,14 @@ def load(
         Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
     encoding
         Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+    sizes
+        Size relations for declarations that carry none, per function:
+        ``{"scale": {"a": "n"}}`` says buffer ``a`` holds at least ``n``
+        elements; ``{"fill": {"buf": 16}}`` a constant count.  Checked before
+        each call like the header's own ``access`` attributes and array bounds.
     backend
-        ``"auto"`` (the compiled backend where a C compiler and Python's
-        headers exist, else ctypes), ``"compiled"`` or ``"ctypes"``; default
-        ``$FFIKIT_BACKEND``, else ``"auto"``.  Behaviour and messages are the
-        same; the compiled backend builds one extension module for the
-        declarations on first call (cached by content) and calls faster.
+        ``"auto"`` (compiled where a C compiler and Python.h exist, else ctypes),
+        ``"compiled"`` or ``"ctypes"``; default ``$FFIKIT_BACKEND``, else auto.
 
     Raises
     ------
@@ -431,19 +467,19 @@ def load(
     """
     defs = _as_declarations(declarations, header)
     tried: list[Candidate] = []
-    absolute = isinstance(name_or_path, str) and os.path.isabs(name_or_path)
-    caller = None if absolute else _caller_dir()  # only relative paths need it
+    caller = None if os.path.isabs(name_or_path) else _caller_dir()  # only relative paths need it
     for cand in _search(name_or_path, tuple(search_paths), caller, _mode(mode)):
         if cand.loaded:
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding, backend=backend)
+            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes,
+                          backend=backend)
+            object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
+            return lib
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
-    hint = (
-        "\nhint: pass an absolute path, a path relative to your file, or search_paths=[directory]"
-    )
+    hint = "\nhint: " + hint_for(tried)
     raise LibraryNotFound(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],

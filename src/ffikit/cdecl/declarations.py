@@ -25,7 +25,7 @@ from ffikit.cdecl.model import (
 from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
-from ffikit.errors import DeclarationError
+from ffikit.errors import DeclarationError, NotPicklable
 
 __all__ = ["Declarations", "cdef", "include", "typeof"]
 
@@ -187,6 +187,15 @@ class Declarations:
         """``sizeof`` a C type on this declarations' platform."""
         return _layout.sizeof(self.typeof(spec), self.platform)
 
+    # --- pickling: by recipe (the source; re-declared, memoised, on arrival) -------------
+    _recipe: tuple | None = None
+
+    def __reduce__(self):
+        if self._recipe is None:
+            raise NotPicklable("these declarations were not made by ffikit.cdef/include, so "
+                               "there is no source to rebuild them from in another process")
+        return (_rebuild, self._recipe)
+
     def __repr__(self) -> str:
         n_types = sum(1 for k in self.types if " " not in k or not k.startswith("enum"))
         return (f"<Declarations: {len(self.functions)} functions, {n_types} types, "
@@ -285,7 +294,9 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     pack = 1 if packed is True else (int(packed) if packed else None)
     cls = cls or Declarations
     key = ("cdef", text, plat.name, pack, cls)
-    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None))
+    recipe = (cls, "cdef", (text,), {"platform": platform, "packed": packed})
+    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None),
+                     recipe)
 
 
 def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
@@ -315,16 +326,20 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
     cls = cls or Declarations
     key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name,
            cls)
+    where = os.path.abspath(header) if line.startswith('#include "') else header
+    recipe = (cls, "include", (where,), dict(include_dirs=include_dirs, cpp=cpp,
+                                             defines=dict(defines or {}), platform=platform))
     return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
                                            dict(defines or {}), include_dirs, cpp,
-                                           own_depth1=True))
+                                           own_depth1=True), recipe)
 
 
-def _memoised(key, make) -> Declarations:
+def _memoised(key, make, recipe) -> Declarations:
     found = _memo.get(key)
     if found is not None:
         return found
     result = make()
+    result._recipe = recipe  # what rebuilds it in another process (see __reduce__)
     with _memo_lock:
         found = _memo.setdefault(key, result)
         if found is result:
@@ -353,6 +368,12 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
                    filename=filename)
     constants = _constants(pre.macros, own, result)
     return cls(result, constants, plat, text, frozenset(own))
+
+
+def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:
+    """Unpickle: re-declare from the recipe (memoised, so once per process)."""
+    make = cdef if kind == "cdef" else include
+    return make(*args, cls=cls, **options)
 
 
 def _directly_included(text: str, root: str) -> set[str]:

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.finding import hint_for
 from ffikit.boundary.library import _loaded_path, candidates
 from ffikit.errors import FFIError
 
@@ -38,6 +39,7 @@ class Diagnosis:
     elf: _elf.ElfInfo | None = None
     dependencies: list[tuple[str, str | None]] = field(default_factory=list)  # (name, path|None)
     problem: str | None = None
+    hint: str | None = None
     backend: tuple[str, str] = ("ctypes", "")  # (the backend load() would use, why)
 
     @property
@@ -70,6 +72,8 @@ class Diagnosis:
                          "its directory to LD_LIBRARY_PATH")
         elif self.problem:
             lines.append(f"problem: {self.problem}")
+            if self.hint:
+                lines.append(f"hint: {self.hint}")
         else:
             lines.append("ok: ffikit.load can load it")
         return "\n".join(lines)
@@ -127,11 +131,12 @@ def diagnose(name: str) -> Diagnosis:
             path = cand.path if not cand.system else (_loaded_path(cand.handle) or cand.path)
             diagnosis.chosen = path
             break
-    if path is None:  # nothing loaded: inspect the first existing file to say why
-        existing = [c.path for c in found if os.path.isfile(c.path)]
-        path = existing[0] if existing else None
-        reasons = [c.reason for c in found if c.reason]
-        diagnosis.problem = reasons[0] if existing and reasons else "no candidate file exists"
+    if path is None:  # nothing loaded: the first existing file says why (not the misses)
+        existing = [c for c in found if os.path.isfile(c.path)]
+        path = existing[0].path if existing else None
+        diagnosis.problem = (existing[0].reason or "it did not load") if existing else \
+            "no candidate file exists"
+        diagnosis.hint = hint_for(found)
     if path is not None and os.path.isfile(path):
         try:
             diagnosis.elf = _elf.read_elf(path)

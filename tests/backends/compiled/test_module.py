@@ -83,7 +83,7 @@ class TestCompiledFunctions:
             lib.mul  # noqa: B018 - binding is what builds
         auto = ffikit.load(path, decl, backend="auto")
         assert auto.mul(6, 7, 1) == 42  # auto: the ctypes backend binds it instead
-        assert type(auto.mul).__name__ == "function"
+        assert type(auto.mul).__name__ == "BoundFunction"
 
 
 def test_smoke_script_is_valid():

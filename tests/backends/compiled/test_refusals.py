@@ -138,4 +138,4 @@ def test_probe_functions_are_compiled(libs):
 
 def test_ctypes_backend_has_no_compiled_functions(libs):
     slow, _fast = libs
-    assert slow.backend == "ctypes" and type(slow.add).__name__ == "function"
+    assert slow.backend == "ctypes" and type(slow.add).__name__ == "BoundFunction"

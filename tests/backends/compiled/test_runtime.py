@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import pickle
 import subprocess
 import sys
 import weakref
@@ -42,7 +43,9 @@ class TestFunctionObject:
     def test_attributes(self, lib):
         f = lib.add
         assert f.__name__ == "add" and f.declaration == "int add(int a, int b);"
-        assert repr(f) == "<ffikit compiled function add>"
+        assert repr(f) == f"<ffikit function int add(int a, int b); from {os.path.basename(lib.path)}>"
+        again = pickle.loads(pickle.dumps(f))  # (library, name): loaded and bound again
+        assert f.library is lib and again(2, 3) == 5 and type(again).__name__ == "CompiledFunction"
         assert "int32_t (int32_t, int32_t)" in f.source and f.cfunc is not None
         assert weakref.ref(f)() is f
         assert str(inspect.signature(f)) == "(a, b, /)"

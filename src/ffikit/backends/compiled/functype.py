@@ -63,7 +63,12 @@ ffk_func_dealloc(ffk_func *self)
 static PyObject *
 ffk_func_repr(ffk_func *self)
 {
+    PyObject *text = self->dict ? PyDict_GetItemString(self->dict, "__ffikit_repr__") : NULL;
     PyObject *name = self->dict ? PyDict_GetItemString(self->dict, "__name__") : NULL;
+    if (text != NULL && PyUnicode_Check(text)) {  /* a bound function says where it is from */
+        Py_INCREF(text);
+        return text;
+    }
     if (name == NULL)
         return PyUnicode_FromString("<ffikit compiled function>");
     return PyUnicode_FromFormat("<ffikit compiled function %%S>", name);
@@ -109,6 +114,22 @@ ffk_get_slow(ffk_func *self, void *closure)
     return self->slow;
 }
 
+static PyObject *
+ffk_reduce(ffk_func *self, PyObject *unused)
+{
+    PyObject *hook = self->dict ? PyDict_GetItemString(self->dict, "__ffikit_reduce__") : NULL;
+    if (hook == NULL) {
+        PyErr_SetString(PyExc_TypeError, "cannot pickle a compiled function not bound to a library");
+        return NULL;
+    }
+    return PyObject_CallOneArg(hook, (PyObject *)self);
+}
+
+static PyMethodDef ffk_func_methods[] = {
+    {"__reduce__", (PyCFunction)ffk_reduce, METH_NOARGS, "pickle as (library, name)"},
+    {NULL}
+};
+
 static PyGetSetDef ffk_func_getset[] = {
     {"errors", (getter)ffk_get_errors, (setter)ffk_set_errors, "the error policy (None: none)", NULL},
     {"python", (getter)ffk_get_slow, NULL, "the ctypes backend's wrapper for the same function", NULL},
@@ -130,6 +151,7 @@ static PyTypeObject ffk_func_type = {
     .tp_clear = (inquiry)ffk_func_clear,
     .tp_weaklistoffset = offsetof(ffk_func, weakrefs),
     .tp_getset = ffk_func_getset,
+    .tp_methods = ffk_func_methods,
     .tp_dictoffset = offsetof(ffk_func, dict),
 };
 """

@@ -213,7 +213,8 @@ class CompiledFunctions:
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
                  "shape": self._shapes[index], "source": self.module.WRAPPERS[index],
-                 "__signature__": _signature(ftype)},
+                 "__signature__": _signature(ftype),
+                 "relations": ()},  # functions with size relations stay on the ctypes backend
             )
         address = _void_p.from_buffer(cfunc).value
         func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET)

@@ -25,6 +25,11 @@ _CTYPES_BASES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Arr
 class Declarations(_model.Declarations):
     __doc__ = _model.Declarations.__doc__
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for enum_class in self.enums.values():  # members pickle as (these declarations, name)
+            enum_class.__reduce_ex__ = _enum_reducer(self)
+
     def ctype(self, spec: str | CType | type) -> type:
         """The ctypes type for a C type name, model type or ctypes type."""
         if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
@@ -41,6 +46,12 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
             cpp: str | None = None, platform: str | None = None) -> Declarations:
     return _model.include(header, include_dirs=include_dirs, defines=defines, cpp=cpp,
                           platform=platform, cls=Declarations)  # type: ignore[return-value]
+
+
+def _enum_reducer(defs: Declarations):
+    def __reduce_ex__(member, protocol):
+        return (getattr, (defs, member.name))
+    return __reduce_ex__
 
 
 cdef.__doc__ = _model.cdef.__doc__

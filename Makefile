@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench bench-scaleout lint clean
+.PHONY: test test-ctypes demo bench bench-scaleout lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The whole suite on the ctypes backend only (what a machine without a compiler runs).
+test-ctypes: $(STAMP)
+	FFIKIT_BACKEND=ctypes $(PY) -m pytest
 
 demo: $(STAMP)
 	$(PY) -m ffikit demo

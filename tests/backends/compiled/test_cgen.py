@@ -20,11 +20,12 @@ class TestShapeOf:
 
     def test_pointers_carry_constness_and_formats(self):
         result, params = _shape("double sum(const double *p, unsigned long n);", "sum")
-        kind, ctype, const, cstring, formats, items_of = params[0]
+        kind, ctype, const, cstring, formats, items_of, nonnull = params[0]
         assert (kind, ctype, const, cstring) == ("ptr", "void *", True, False)
         assert "d" in formats and "<d" in formats and "f" not in formats and items_of == 0
-        assert _shape("void f(void *p);", "f")[1][0] == ("ptr", "void *", False, False, None, 0)
-        assert _shape("void f(const Point *p);", "f")[1][0][4:] == ((), 8)  # structs: by item size
+        assert _shape("void f(void *p);", "f")[1][0] == ("ptr", "void *", False, False, None, 0, False)
+        assert _shape("void f(const Point *p);", "f")[1][0][4:6] == ((), 8)  # structs: by item size
+        assert _shape("void f(void *p, void *q) __attribute__((nonnull(2)));", "f")[1][1][-1] is True
         assert _shape("void f(const char *s);", "f")[1][0][3] is True  # a C string: bytes only
 
     def test_what_stays_on_ctypes_says_why(self):

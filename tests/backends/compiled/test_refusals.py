@@ -35,6 +35,7 @@ class _Sub(np.ndarray):  # like np.memmap: an ndarray subclass
     pass
 
 
+_HELD = ffikit.callback("int (*)(int, int)", lambda a, b: a * b)
 _MEMORY = ffikit.alloc("char", 16)
 _READ_ONLY = ffikit.alloc("char", 4096, pages=True)
 _READ_ONLY.protect("r")
@@ -87,6 +88,11 @@ def _cases():
         ("set_int", (ctypes.c_int(), 2**40)),
         ("greet", ()), ("greet", (1,)), ("nothing", ()), ("px", (1,)), ("count", (1, "x")),
         ("px", (Other(),)), ("mkpoint", (2**31, 0)), ("mixed_sum", (None,)),
+        ("nn_first", (None, None)), ("nn_first", (f8, None)), ("nn_first", (f8, f8)),
+        ("nn_first", (ctypes.POINTER(ctypes.c_double)(), None)),
+        ("nn_first", (ctypes.pointer(ctypes.c_double(2.5)), None)), ("nn_apply", (None, 2)),
+        ("nn_apply", (ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)(), 2)),
+        ("nn_apply", (_HELD, 3)),
         ("sum", (ffikit.alloc("double", 4), 4)), ("where", (_MEMORY,)), ("where_mut", (_MEMORY,)),
         ("where_mut", (_READ_ONLY,)), ("where", (_READ_ONLY,)), ("where", (_FREED,)),
     ]

@@ -54,11 +54,11 @@ def _int_c(size: int, signed: bool) -> str:
 def _unknown_facts(name: str, ftype: m.FunctionType) -> str | None:
     """Why rules beyond the ParamRule (size relations, nonnull, ...) keep it in Python."""
     facts = getattr(ftype, "facts", None)
-    if facts is not None:
+    if facts is not None:  # nonnull is checked in C; any other promise keeps it in Python
         fields = dataclasses.fields(facts) if dataclasses.is_dataclass(facts) else ()
-        values = [getattr(facts, f.name) for f in fields] or [facts]
+        values = [getattr(facts, f.name) for f in fields if f.name != "nonnull"] or [facts]
         if any(values):
-            return "its declaration carries size/nonnull/ownership rules"
+            return "its declaration carries size/format/ownership rules"
     try:
         from ffikit.rules import sizes  # noqa: F401  (added by the bounds work)
     except ImportError:
@@ -145,10 +145,13 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     if reason:
         return reason
     params = []
-    for ptype in ftype.params:
+    nonnull = set(getattr(getattr(ftype, "facts", None), "nonnull", ()))
+    for i, ptype in enumerate(ftype.params):
         shape = _param_shape(param_rule(ptype))
         if isinstance(shape, str):
             return shape
+        if shape[0] == "ptr":  # None / a NULL ctypes pointer: the slow path refuses them
+            shape = shape + (i in nonnull,)
         params.append(shape)
     result = _result_shape(ftype.result)
     if isinstance(result, str):
@@ -195,7 +198,7 @@ def _wrapper(index: int, shape: tuple) -> str:
             convert.append(f"memcpy(&a{i}, *(void **)((char *)args[{i}] + self->bptr), sizeof a{i});")
             call_args.append(f"a{i}")
         else:  # ptr
-            _, _, const, cstring, formats, items_of = p
+            _, _, const, cstring, formats, items_of, nonnull = p
             if formats is None:
                 fmt = "NULL"
             else:
@@ -203,7 +206,7 @@ def _wrapper(index: int, shape: tuple) -> str:
                              + "".join(_c_string(f) + ", " for f in formats) + "NULL};")
                 fmt = f"ffk_fmt{index}_{i}"
             specs.append(f"static const ffk_pspec ffk_spec{index}_{i} = "
-                         f"{{{int(const)}, {int(cstring)}, {fmt}, {items_of}}};")
+                         f"{{{int(const)}, {int(cstring)}, {fmt}, {items_of}, {int(nonnull)}}};")
             decls.append(f"void *a{i}; Py_buffer v{i}; int h{i} = 0;")
             convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &v{i}, &h{i})) goto slow;")
             call_args.append(f"a{i}")

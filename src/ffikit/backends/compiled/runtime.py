@@ -46,6 +46,7 @@ typedef struct {
     int cstring;             /* plain char: only NUL-free bytes go fast */
     const char *const *formats;  /* NULL: any format (raw bytes) */
     Py_ssize_t items_of;     /* >0: structs/pointers: items of this size, format T{...}, P or & */
+    int nonnull;             /* declared nonnull: None and NULL pointers take the slow path */
 } ffk_pspec;
 
 typedef struct {
@@ -329,7 +330,7 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
     int mode;
     if (o == Py_None) {
         *out = NULL;
-        return 1;
+        return !spec->nonnull;
     }
     if (spec->cstring) {
         if (spec->is_const && PyBytes_CheckExact(o)) {
@@ -373,7 +374,7 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
     }
     if (mode == FFK_VALUE) {
         *out = **(void ***)((char *)o + self->bptr);
-        return 1;
+        return *out != NULL || !spec->nonnull;
     }
     if (mode == FFK_THUNK) {  /* the thunk stays alive: the callback object holds it */
         PyObject *thunk = ffk_str_thunk ? PyObject_GetAttr(o, ffk_str_thunk) : NULL;

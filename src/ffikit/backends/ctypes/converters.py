@@ -421,6 +421,9 @@ def function_pointer_converter(where: Param, fp_type: type, *, nonnull: bool = F
         if isinstance(value, callbacks.Callback):
             return value.thunk, value
         if isinstance(value, _CFuncPtr):
+            if nonnull and not value:  # a NULL ctypes function pointer: C would call address 0
+                raise ArgumentError(f"{where} must not be NULL (got {given(value)}): the "
+                                    "declaration says it is nonnull; pass a Python callable")
             return value, None
         if callable(value):
             thunk = callbacks.make_thunk(fp_type, func_type, value, on_error=0)

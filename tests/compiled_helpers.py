@@ -97,5 +97,5 @@ int count(int n, ...);
 """
 
 # Functions the compiled backend leaves wholly to ctypes, and why.
-PYTHON_ONLY = {"ld": "long double", "count": "variadic", "bits": "struct parameters",
+PYTHON_ONLY = {"count": "variadic", "bits": "struct parameters",
                "packed_x": "struct parameters"}

@@ -32,7 +32,8 @@ class TestShapeOf:
         assert _shape("int f(int n, ...);", "f") == "variadic"
         assert _shape("int f(Point p);", "f")[1][0][:2] == ("struct", _shape("Point f(int x);", "f")[0][1])
         assert _shape("typedef struct { int a : 3; } B; int f(B b);", "f").startswith("struct parameters")
-        assert "long double" in _shape("long double f(long double x);", "f")
+        assert _shape("long double f(long double x);", "f") == (("ldouble", "long double"),
+                                                                 (("ldouble", "long double"),))
 
 
 class TestGenerate:

@@ -60,6 +60,7 @@ def _cases():
         ("flip", (2,)), ("flip", (True,)), ("flip", (1,)),
         ("half", (1e39,)), ("half", (float("-inf"),)), ("half", (float("inf"),)), ("half", ("x",)),
         ("half", (2**1024,)), ("half", (3,)),
+        ("ld", (1.5,)), ("ld", (2**70,)), ("ld", ("x",)), ("ld", (2**1024,)), ("ld", (None,)),
         ("twice", (2**1024,)), ("twice", ("1.0",)), ("twice", (None,)), ("twice", (3,)), ("twice", (1.5,)),
         ("sum", (b"\0" * 16, 2)), ("sum", (array.array("i", [1, 2]), 2)), ("sum", (f8[::2], 2)),
         ("sum", (np.arange(4, dtype=">f8"), 4)), ("sum", ("abc", 1)), ("sum", (object(), 1)),

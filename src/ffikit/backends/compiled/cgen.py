@@ -88,7 +88,9 @@ def _param_shape(rule: ParamRule) -> tuple | str:
             return ("double", "double")
         if rule.size == 4:
             return ("float", "float")
-        return f"{rule.ctype.c_name()} (long double)"
+        if ctypes.sizeof(ctypes.c_longdouble) == rule.size:
+            return ("ldouble", "long double")
+        return f"{rule.ctype.c_name()} (long double of another size)"
     if rule.kind == "pointer":
         target = rule.pointee
         named = target.name if isinstance(target, m.Primitive) else None
@@ -125,6 +127,8 @@ def _result_shape(result: m.CType) -> tuple | str:
         return ("double", "double")
     if restype is ctypes.c_float:
         return ("float", "float")
+    if restype is ctypes.c_longdouble and restype is not ctypes.c_double:
+        return ("ldouble", "long double")
     if issubclass(restype, (ctypes.Structure, ctypes.Union)):
         definitions: list[str] = []
         tag = struct_c(m.resolve(result), definitions)  # type: ignore[arg-type]
@@ -188,6 +192,10 @@ def _wrapper(index: int, shape: tuple) -> str:
             decls.append(f"double a{i};")
             convert.append(f"if (!ffk_double(args[{i}], &a{i})) goto slow;")
             call_args.append(f"a{i}")
+        elif kind == "ldouble":  # converted as a double (as the ctypes backend does), then widened
+            decls.append(f"double a{i};")
+            convert.append(f"if (!ffk_double(args[{i}], &a{i})) goto slow;")
+            call_args.append(f"(long double)a{i}")
         elif kind == "float":
             decls.append(f"float a{i};")
             convert.append(f"if (!ffk_float(args[{i}], &a{i})) goto slow;")
@@ -229,6 +237,7 @@ def _wrapper(index: int, shape: tuple) -> str:
             "char": "PyBytes_FromStringAndSize(&r, 1)",
             "double": "PyFloat_FromDouble(r)",
             "float": "PyFloat_FromDouble((double)r)",
+            "ldouble": "PyFloat_FromDouble((double)r)",
             "int": "PyLong_FromLongLong((long long)r)",
             "uint": "PyLong_FromUnsignedLongLong((unsigned long long)r)",
             "struct": "ffk_struct_result(self, &r, sizeof r)",

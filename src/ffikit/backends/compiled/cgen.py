@@ -5,7 +5,7 @@ for each parameter (the same description the ctypes backend's wrapper
 generator reads) and reduces it to a *shape*: the C ABI type of each
 argument and the fast case the wrapper handles in C.  Functions whose
 declaration needs anything the C side does not implement (variadics,
-``long double``, structs whose layout needs attributes, rules from other
+structs whose layout needs attributes, rules from other
 layers such as size relations or ``nonnull``) get a reason string instead and
 stay wholly on the ctypes backend.  :func:`generate` writes the module:
 :data:`RUNTIME`, the struct definitions, one wrapper per distinct shape, then

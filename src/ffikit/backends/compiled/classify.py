@@ -6,8 +6,8 @@ type) and caches the answer:
 * ``BUFFER`` -- any type that is not ctypes (bytes, bytearray, memoryview,
   array, mmap, NumPy arrays and their subclasses such as ``np.memmap``; a
   non-buffer fails ``PyObject_GetBuffer`` and takes the slow path): C takes
-  the buffer protocol, checking writability,
-  contiguity and item format against the same :func:`accepted_formats`;
+  the buffer protocol, checking writability, contiguity and item format
+  against the same :func:`accepted_formats`;
 * ``ADDRESS`` -- a ctypes object the ctypes backend passes by the address of
   its own storage (an array of the declared struct, a struct, a ``c_double``
   for ``double *``, a pointer object as an out-slot for ``T **``);
@@ -15,8 +15,8 @@ type) and caches the answer:
   pointer it holds;
 * ``ADDRESS`` for a struct passed by value: exactly the declared struct's
   ctypes class, whose bytes C copies;
-* ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter (its ``thunk``):
-  C passes the thunk it holds (plain callables stay on the slow path);
+* ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter:
+  C passes the ``thunk`` it holds (plain callables stay on the slow path);
 * ``REGION`` -- ffikit memory (not a ctypes object, with ``__ffikit_region__``):
   the buffer checks on the region it exports, as the converter does;
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.

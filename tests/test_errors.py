@@ -11,6 +11,7 @@ EXPECTED_BASES = {
     "DeclarationError": ValueError,
     "ArgumentError": TypeError,
     "CallError": OSError,
+    "CallbackReleased": RuntimeError,
     "BufferTooSmall": ValueError,
     "ReadOnlyBuffer": TypeError,
     "NotContiguous": BufferError,

@@ -25,6 +25,7 @@ from ffikit.build import build
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
+    CallbackReleased,
     CallError,
     CompileError,
     DeclarationError,
@@ -74,6 +75,7 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "CallError",
+    "CallbackReleased",
     "BufferTooSmall",
     "ReadOnlyBuffer",
     "NotContiguous",

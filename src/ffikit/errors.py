@@ -16,6 +16,7 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "CallError",
+    "CallbackReleased",
     "BufferTooSmall",
     "ReadOnlyBuffer",
     "NotContiguous",
@@ -126,6 +127,11 @@ class CallError(FFIError, OSError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class CallbackReleased(FFIError, RuntimeError):
+    """C called a callback after ffikit released it (a plain callable after its call returned,
+    or a released or collected :func:`ffikit.callback`); C got the callback's ``on_error``."""
 
 
 class BufferTooSmall(FFIError, ValueError):

@@ -17,6 +17,7 @@ EXPECTED_BASES = {
     "NotContiguous": BufferError,
     "MisalignedBuffer": ValueError,
     "MemoryReleased": ValueError,
+    "InvalidAddress": ValueError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

@@ -22,6 +22,7 @@ __all__ = [
     "NotContiguous",
     "MisalignedBuffer",
     "MemoryReleased",
+    "InvalidAddress",
     "CompileError",
     "LeakError",
 ]
@@ -152,6 +153,12 @@ class MisalignedBuffer(FFIError, ValueError):
 
 class MemoryReleased(FFIError, ValueError):
     """Memory was used after it was freed or its arena was reset."""
+
+
+class InvalidAddress(FFIError, ValueError):
+    """A raw address cannot be trusted: NULL, unmapped, unreadable, read-only where a write
+    was asked for, or (a function pointer read from memory) not checkable at all; the
+    message names the ``unsafe=True`` opt-in."""
 
 
 class CompileError(FFIError, RuntimeError):

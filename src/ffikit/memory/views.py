@@ -18,7 +18,15 @@ import ctypes
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
-from ffikit.errors import BufferTooSmall, MisalignedBuffer, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import (
+    BufferTooSmall,
+    InvalidAddress,
+    MisalignedBuffer,
+    NotContiguous,
+    ReadOnlyBuffer,
+)
+from ffikit.memory.mappings import check_range
+from ffikit.memory.rawpointers import checked_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
 
@@ -196,7 +204,7 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
 
 
 def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
-         unaligned: bool = False, defs=None):
+         unaligned: bool = False, defs=None, unsafe: bool = False):
     """A ctypes object over the memory of any buffer, without copying.
 
     Parameters
@@ -215,6 +223,11 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     unaligned
         Allow an address that is not aligned for the type (x86-64 tolerates it;
         other CPUs may fault).
+    unsafe
+        For pointer types only: give plain ctypes pointers.  By default a
+        pointer read from the buffer is checked before each dereference (an
+        unmapped or unreadable target raises ``InvalidAddress``) and a
+        function pointer read from the buffer refuses to be called.
 
     Returns
     -------
@@ -247,7 +260,7 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     5
     """
     fast = _fast_cache.get(ctype) if type(obj) in _PLAIN_BUFFERS else None
-    if fast is not None and not (offset or count or defs or unaligned):
+    if fast is not None and not (offset or count or defs or unaligned or unsafe):
         # The common case: CPython's from_buffer checks size, writability and
         # contiguity, holds the export and keeps obj alive, all in C.  Anything
         # unusual falls through to the general path, which explains itself.
@@ -257,13 +270,14 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
             result = None
         if result is not None and _addressof(result) % fast[2] == 0:
             return result
-    return _view(obj, ctype, offset, count, unaligned, defs)
+    return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
 
 
-def _view(obj, ctype, offset, count, unaligned, defs):
+def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     spec = _spec_cache.get(ctype) if defs is None else None
     if spec is None:
         spec = _spec(ctype, defs)
+    item = spec.item if unsafe else checked_type(spec.item)
     if type(obj) in _PLAIN_BUFFERS:
         mv = memoryview(obj)
         if not mv.c_contiguous:
@@ -277,7 +291,7 @@ def _view(obj, ctype, offset, count, unaligned, defs):
     if count is not None:
         if count < 1:
             raise ValueError(f"ffikit.view: count must be >= 1, got {count}")
-        vtype = spec.item * count
+        vtype = item * count
         size = item_size * count
     elif spec.count is None:
         room = nbytes - offset
@@ -289,12 +303,12 @@ def _view(obj, ctype, offset, count, unaligned, defs):
             raise ValueError(
                 f"ffikit.view: {room} bytes at offset {offset} are not a whole number of "
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
-        vtype = spec.item * (room // item_size)
+        vtype = item * (room // item_size)
         size = room
     else:
-        vtype = spec.item
+        vtype = item
         size = spec.size
-        if defs is None and _spec_cache.get(ctype) is spec:  # only what _spec could cache
+        if defs is None and not unsafe and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)
     if offset + size > nbytes:
         n = count if count is not None else (None if spec.count else size // item_size)
@@ -359,7 +373,7 @@ def _address_slow(obj: object, t: type) -> int:
 
 
 def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = False,
-           owner: object = None) -> memoryview:
+           owner: object = None, unsafe: bool = False) -> memoryview:
     """A memoryview (format ``'B'``) over foreign memory, keeping ``owner`` alive.
 
     Parameters
@@ -374,6 +388,10 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
     owner
         An object that must stay alive while the memory is used (the memoryview,
         and every slice of it, keeps it alive).
+    unsafe
+        Skip the address check.  By default an integer address or a pointer's
+        target must be readable memory of this process (and writable unless
+        ``readonly``), else ``InvalidAddress`` is raised instead of a crash.
 
     Notes
     -----
@@ -392,16 +410,22 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
         readonly = readonly or is_readonly(obj)
         owner = (obj, owner) if owner is not None else obj
         addr = ctypes.addressof(obj)
+        checked = False  # a ctypes object's own memory
     else:
+        checked = True
         addr = address(obj)
         if size is None:
             raise TypeError("ffikit.buffer: size= is required for a raw address or pointer")
         if owner is None and isinstance(obj, _CData):
             owner = obj
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError(f"ffikit.buffer: size must be an int, got {type(size).__name__}")
     if size < 0:
         raise ValueError(f"ffikit.buffer: size must be >= 0, got {size}")
     if not addr and size:
-        raise ValueError("ffikit.buffer: NULL address")
+        raise InvalidAddress("ffikit.buffer: NULL address")
+    if checked and not unsafe:
+        check_range(addr, size, write=not readonly, what="ffikit.buffer")
     holder = (ctypes.c_ubyte * size).from_address(addr) if size else (ctypes.c_ubyte * 0)()
     holder.__dict__[_SOURCE] = owner
     mv = memoryview(holder).cast("B")

@@ -13,7 +13,7 @@ import ctypes
 
 from ffikit.cdecl import model as m
 
-__all__ = ["fits_signature", "same_signature", "signature_text"]
+__all__ = ["ctype_text", "fits_signature", "same_signature", "signature_text"]
 
 
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
@@ -88,7 +88,8 @@ def fits_signature(fptr: object, fp_type: type) -> bool:
     )
 
 
-def _ctype_text(t: type | None) -> str:
+def ctype_text(t: type | None) -> str:
+    """The C spelling of a ctypes type (``int``, ``double *``, a struct's declared name)."""
     if t is None:
         return "void"
     model = getattr(t, "_ffikit_type_", None)
@@ -97,9 +98,9 @@ def _ctype_text(t: type | None) -> str:
     if issubclass(t, _CFuncPtr):
         return signature_text(t)
     if issubclass(t, ctypes._Pointer):
-        return _ctype_text(t._type_) + " *"  # type: ignore[attr-defined]
+        return ctype_text(t._type_) + " *"  # type: ignore[attr-defined]
     if issubclass(t, ctypes.Array):
-        return f"{_ctype_text(t._type_)}[{t._length_}]"  # type: ignore[attr-defined]
+        return f"{ctype_text(t._type_)}[{t._length_}]"  # type: ignore[attr-defined]
     code = getattr(t, "_type_", None)
     return _C_NAMES.get(code, t.__name__) if isinstance(code, str) else t.__name__
 
@@ -112,5 +113,5 @@ def signature_text(fp: object, func_type: m.CType | None = None) -> str:
         args, restype = fp._argtypes_, fp._restype_  # type: ignore[attr-defined]
     else:
         args, restype = fp.argtypes, fp.restype  # type: ignore[attr-defined]
-    text = ", ".join(_ctype_text(t) for t in (args or ())) or "void"
-    return f"{_ctype_text(restype)} (*)({text})"
+    text = ", ".join(ctype_text(t) for t in (args or ())) or "void"
+    return f"{ctype_text(restype)} (*)({text})"

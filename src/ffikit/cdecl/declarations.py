@@ -23,11 +23,12 @@ from ffikit.cdecl.model import (
     resolve,
 )
 from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse
+from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError
 
-__all__ = ["Declarations", "cdef", "include", "typeof"]
+__all__ = ["Declarations", "cdef", "include", "typeof", "understood"]
 
 _WINDOWS_FILE = "<ffikit-windows>"
 
@@ -154,10 +155,11 @@ class Declarations:
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")
-        pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
-        result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
-                       sources={"<type>": f"void __ffikit_typeof({text});"},
-                       filename="<type>", known=self._result)
+        with understood(f"type {text!r}"):
+            pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
+            result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
+                           sources={"<type>": f"void __ffikit_typeof({text});"},
+                           filename="<type>", known=self._result)
         fn = result.functions.get("__ffikit_typeof")
         if fn is None or len(fn.type.params) != 1:
             raise DeclarationError(f"{spec!r} is not a single C type name")
@@ -176,7 +178,8 @@ class Declarations:
 
     def layout(self, name: str | CType | type) -> _layout.Layout:
         """The layout of a struct/union as data; ``str()`` of it is a table."""
-        return _layout.layout(self.typeof(name), self.platform)
+        with understood(f"layout of {name!r}"):
+            return _layout.layout(self.typeof(name), self.platform)
 
     def declares(self, name: str) -> bool:
         """True when ``name`` (a type, tag such as ``"struct x"``, function or variable) is
@@ -185,7 +188,8 @@ class Declarations:
 
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
-        return _layout.sizeof(self.typeof(spec), self.platform)
+        with understood(f"sizeof {spec!r}"):
+            return _layout.sizeof(self.typeof(spec), self.platform)
 
     def __repr__(self) -> str:
         n_types = sum(1 for k in self.types if " " not in k or not k.startswith("enum"))
@@ -342,6 +346,12 @@ _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 
 
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
+    with understood("cdef" if filename == "<cdef>" else "include"):
+        return _declare_text(cls, text, plat, pack, filename, defines, include_dirs, cpp,
+                             own_depth1)
+
+
+def _declare_text(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1):
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)

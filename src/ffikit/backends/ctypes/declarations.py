@@ -29,7 +29,8 @@ class Declarations(_model.Declarations):
         """The ctypes type for a C type name, model type or ctypes type."""
         if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
             return spec
-        return to_ctypes(self.typeof(spec), self.platform)
+        with _model.understood(f"the ctypes type of {spec!r}"):
+            return to_ctypes(self.typeof(spec), self.platform)
 
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None
@@ -53,4 +54,5 @@ def ctype_of(spec: str | CType | type, defs: _model.Declarations | None = None) 
     if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
         return spec
     owner = _model._owner(spec, defs)
-    return to_ctypes(owner.typeof(spec), owner.platform)
+    with _model.understood(f"the ctypes type of {spec!r}"):
+        return to_ctypes(owner.typeof(spec), owner.platform)

@@ -19,8 +19,10 @@ from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
 from ffikit.errors import (
+    ArgumentError,
     BufferTooSmall,
     InvalidAddress,
+    InvalidValue,
     MisalignedBuffer,
     NotContiguous,
     ReadOnlyBuffer,
@@ -94,7 +96,7 @@ def _spec(ctype: Any, defs=None) -> _Spec:
         from ffikit.cdecl.model import Array, CType
 
         if not isinstance(ctype, (str, CType)):
-            raise TypeError(
+            raise ArgumentError(
                 f"a C type is given as text ('double[]'), a ctypes type or a model type, "
                 f"not {type(ctype).__name__}")
         owner = _owner(ctype, defs)
@@ -191,7 +193,7 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
     try:
         mv = _export(obj)
     except TypeError:
-        raise TypeError(
+        raise ArgumentError(
             f"{who}: expected a buffer (bytes, bytearray, memoryview, array.array, "
             f"NumPy array, mmap, ctypes object, ffikit memory), got "
             f"{type(obj).__name__}") from None
@@ -273,6 +275,12 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
 
 
+def _whole(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(f"ffikit.view: {name} must be an int, got {type(value).__name__}")
+    return int(value)
+
+
 def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     spec = _spec_cache.get(ctype) if defs is None else None
     if spec is None:
@@ -285,12 +293,14 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     else:
         mv = _memoryview_of(obj, "ffikit.view")
     nbytes = mv.nbytes
+    if type(offset) is not int or (count is not None and type(count) is not int):
+        offset, count = _whole(offset, "offset"), None if count is None else _whole(count, "count")
     if offset < 0:
-        raise ValueError(f"ffikit.view: offset must be >= 0, got {offset}")
+        raise InvalidValue(f"ffikit.view: offset must be >= 0, got {offset}")
     item_size = spec.item_size
     if count is not None:
         if count < 1:
-            raise ValueError(f"ffikit.view: count must be >= 1, got {count}")
+            raise InvalidValue(f"ffikit.view: count must be >= 1, got {count}")
         vtype = item * count
         size = item_size * count
     elif spec.count is None:
@@ -300,7 +310,7 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
                 f"ffikit.view: no room for even one '{spec.text[:-2]}' ({item_size} bytes) at "
                 f"offset {offset} of a {nbytes}-byte buffer")
         if room % item_size:
-            raise ValueError(
+            raise InvalidValue(
                 f"ffikit.view: {room} bytes at offset {offset} are not a whole number of "
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
         vtype = item * (room // item_size)
@@ -368,7 +378,7 @@ def _address_slow(obj: object, t: type) -> int:
     try:
         return _memoryview_address(memoryview(obj))
     except TypeError:
-        raise TypeError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
+        raise ArgumentError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
                         "nor a pointer") from None
 
 
@@ -415,13 +425,13 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
         checked = True
         addr = address(obj)
         if size is None:
-            raise TypeError("ffikit.buffer: size= is required for a raw address or pointer")
+            raise ArgumentError("ffikit.buffer: size= is required for a raw address or pointer")
         if owner is None and isinstance(obj, _CData):
             owner = obj
     if not isinstance(size, int) or isinstance(size, bool):
-        raise TypeError(f"ffikit.buffer: size must be an int, got {type(size).__name__}")
+        raise ArgumentError(f"ffikit.buffer: size must be an int, got {type(size).__name__}")
     if size < 0:
-        raise ValueError(f"ffikit.buffer: size must be >= 0, got {size}")
+        raise InvalidValue(f"ffikit.buffer: size must be >= 0, got {size}")
     if not addr and size:
         raise InvalidAddress("ffikit.buffer: NULL address")
     if checked and not unsafe:

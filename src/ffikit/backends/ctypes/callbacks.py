@@ -41,7 +41,7 @@ from typing import Any
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import CallbackReleased
+from ffikit.errors import ArgumentError, CallbackReleased
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",
@@ -159,7 +159,7 @@ def _result_checker(restype: type | None, on_error: object) -> Callable[[object]
                 return value
             if isinstance(value, int) and lo <= value <= hi:
                 return int(value)
-            raise TypeError(
+            raise ArgumentError(
                 f"callback must return an int in [{lo}, {hi}] for C type "
                 f"{restype.__name__} (got {type(value).__name__} {value!r})"
             )
@@ -395,7 +395,7 @@ def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
             r = m.Pointer(r)
         if isinstance(r, m.Pointer) and isinstance(m.resolve(r.target), m.FunctionType):
             return ctype_of(r), m.resolve(r.target)  # type: ignore[return-value]
-    raise TypeError(
+    raise ArgumentError(
         f"ffikit.callback() needs a function-pointer type: a CFUNCTYPE class, a model type "
         f"or C text such as 'int (*)(int, int)' (got {spec!r})"
     )
@@ -426,7 +426,7 @@ def callback(fp_type_or_text: object, fn: Callable, on_error: object = 0, *, def
     >>> lib.find_max(arr, 5, cmp)
     """
     if not callable(fn):
-        raise TypeError(f"ffikit.callback() needs a callable (got {type(fn).__name__})")
+        raise ArgumentError(f"ffikit.callback() needs a callable (got {type(fn).__name__})")
     fp_type, func_type = _fp_type_of(fp_type_or_text, defs)
     return Callback(fp_type, func_type, fn, on_error)
 

@@ -78,3 +78,24 @@ class TestCheckRange:
     def test_ctypes_memory_is_writable(self):
         c = ctypes.c_int(3)
         mappings.check_range(ctypes.addressof(c), 4, write=True, what="t")
+
+
+class TestWritable:
+    def test_probe_sees_protection_changed_after_the_table_was_read(self):
+        m = mmap.mmap(-1, 4096)
+        addr = _address_of(m)
+        mappings.check_range(addr, 4096, write=True, what="t")  # the table says rw
+        m.close()
+        ro = mmap.mmap(-1, 4096, prot=mmap.PROT_READ)  # may land at the same address
+        raddr = _address_of(ro)
+        if mappings.is_writable(raddr, 16) is None:
+            pytest.skip("no MADV_POPULATE_WRITE on this kernel")
+        assert mappings.is_writable(raddr, 16) is False
+        with pytest.raises(ffikit.InvalidAddress, match="read-only memory"):
+            mappings.check_range(raddr, 16, write=True, what="t")
+
+    def test_large_ranges_probe_their_ends(self):
+        with mmap.mmap(-1, 128 * 4096) as m:
+            addr = _address_of(m)
+            assert mappings.is_writable(addr, 128 * 4096) in (None, True)
+            mappings.check_range(addr, 128 * 4096, write=True, what="t")

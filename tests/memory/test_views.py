@@ -252,13 +252,11 @@ class TestRawAddresses:
         assert ffikit.buffer(ffikit.address(data), 0).nbytes == 0
 
     def test_read_only_mapping_needs_readonly(self):
-        with mmap.mmap(-1, 4096, prot=mmap.PROT_READ) as m:
-            ro = np.frombuffer(m, np.uint8)
-            addr = ro.ctypes.data
-            with pytest.raises(ffikit.InvalidAddress, match="read-only memory.*readonly=True"):
-                ffikit.buffer(addr, 16)
-            assert ffikit.buffer(addr, 16, readonly=True)[0] == 0
-            del ro
+        m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ)  # left open: views of it may outlive the test
+        addr = np.frombuffer(m, np.uint8).ctypes.data
+        with pytest.raises(ffikit.InvalidAddress, match="read-only memory.*readonly=True"):
+            ffikit.buffer(addr, 16, owner=m)
+        assert ffikit.buffer(addr, 16, readonly=True, owner=m)[0] == 0
 
     def test_unsafe_skips_the_check(self):
         data = bytearray(b"abc")

@@ -268,7 +268,9 @@ class TestRawAddresses:
         p = ffikit.view(raw, "int*")
         assert isinstance(p, ctypes.POINTER(ctypes.c_int))
         assert (p[0], p[2], p[0:3], p.contents.value) == (7, 9, [7, 8, 9], 7)
-        p[1] = 80
+        with pytest.raises(ffikit.InvalidAddress, match="writing through"):
+            p[1] = 80
+        ffikit.view(raw, "int*", unsafe=True)[1] = 80
         assert target[1] == 80
         with pytest.raises(ffikit.InvalidAddress, match="dereferencing 'int \\*'"):
             ffikit.view(bytearray(8), "int*")[0]

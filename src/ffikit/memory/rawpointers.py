@@ -6,9 +6,10 @@ may hold anything, and raw ctypes dereferences whatever they say (``p[0]`` on
 ctypes pointer and function-pointer types (so ``isinstance`` and passing them
 to C still work) that check first:
 
-* a data pointer checks the bytes it is about to read or write with
-  :func:`ffikit.memory.mappings.check_range` on every ``p[i]``, ``p[a:b]``,
-  ``p[i] = v`` and ``p.contents``;
+* a data pointer checks the bytes it is about to read with
+  :func:`ffikit.memory.mappings.check_range` on every ``p[i]``, ``p[a:b]`` and
+  ``p.contents``; writing through it (``p[i] = v``) is refused, because a
+  mapped, writable address may still be the wrong object (silent corruption);
 * a function pointer read from memory cannot be checked at all (ffikit cannot
   know the code there has the declared signature), so calling it is refused
   unless the view was made with ``unsafe=True``.
@@ -81,7 +82,11 @@ def _checked_pointer(ptype: type) -> type:
     def setitem(self, index, value) -> None:
         address, nbytes = span(self, index)
         check_range(address, nbytes, write=True, what=what)
-        base_setitem(self, index, value)
+        raise InvalidAddress(
+            f"writing through '{ctype_text(ptype)}' read from memory ({address:#x}) is refused: "
+            "ffikit can check that the address is mapped and writable, not that it is the "
+            "object you mean, and a wrong one corrupts memory silently; view the memory with "
+            "unsafe=True to write through it, or pass the pointer to a declared C function")
 
     def contents(self):
         check_range(_target(self), size, write=False, what=what)

@@ -227,9 +227,10 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
         other CPUs may fault).
     unsafe
         For pointer types only: give plain ctypes pointers.  By default a
-        pointer read from the buffer is checked before each dereference (an
-        unmapped or unreadable target raises ``InvalidAddress``) and a
-        function pointer read from the buffer refuses to be called.
+        pointer read from the buffer is checked before each read through it
+        (an unmapped or unreadable target raises ``InvalidAddress``), writing
+        through it is refused, and a function pointer read from the buffer
+        refuses to be called.
 
     Returns
     -------

@@ -279,6 +279,15 @@ class TestRawAddresses:
         with pytest.raises(ffikit.InvalidAddress, match="NULL"):
             arr[1][0]
 
+    def test_read_only_pointer_views(self):
+        # a view of bytes is a read-only subclass: it must keep the pointer's target type
+        target = (ctypes.c_int * 2)(5, 6)
+        p = ffikit.view(ctypes.addressof(target).to_bytes(8, sys.byteorder), "int*")
+        assert ffikit.is_readonly(p) if hasattr(ffikit, "is_readonly") else True
+        assert p[1] == 6
+        with pytest.raises(ffikit.InvalidAddress, match="NULL"):
+            ffikit.view(bytes(8), "int(*)(int)")(1)
+
     def test_function_pointer_view_needs_unsafe(self):
         libc = ctypes.CDLL(None)
         address = ctypes.cast(libc.abs, ctypes.c_void_p).value

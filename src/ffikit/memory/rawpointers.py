@@ -59,7 +59,6 @@ def _checked_pointer(ptype: type) -> type:
     size = ctypes.sizeof(item)
     what = f"dereferencing '{ctype_text(ptype)}' read from memory"
     base_getitem = ptype.__getitem__
-    base_setitem = ptype.__setitem__
     base_contents = ptype.contents
 
     def span(self, index) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from ffikit.backends.ctypes import pybuffer as _pybuffer
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
+    DeclarationError,
     InvalidAddress,
     InvalidValue,
     MisalignedBuffer,
@@ -74,6 +75,10 @@ class _Spec:
         layout = getattr(item, "_ffikit_layout_", None)
         self.align = layout.alignment if layout is not None else ctypes.alignment(item)
         self.size = None if count is None else self.item_size * count
+        if self.align == 0 or (count is None and self.item_size == 0):
+            raise DeclarationError(
+                f"'{text}' has no size (an opaque struct, or items of size 0), so no memory "
+                "can be viewed as it", hint="declare its members, or view a pointer to it")
 
 
 _spec_cache: dict = {}
@@ -169,6 +174,11 @@ def _readonly_type(ctype: type) -> type:
                 offset = getattr(ctype, name).offset
                 namespace[name] = property(
                     lambda self, _t=ftype, _o=offset: _sub_view(self, _t, _o))
+    elif issubclass(ctype, ctypes._Pointer):  # a pointer subclass needs its own _type_
+        namespace["_type_"] = ctype._type_
+    elif issubclass(ctype, ctypes._CFuncPtr):  # and a function pointer its signature
+        namespace.update(_flags_=ctype._flags_, _restype_=ctype._restype_,
+                         _argtypes_=ctype._argtypes_)
     del namespace["__slots__"]
     cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
     _readonly_cache[ctype] = cls

@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo bench lint fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m ffikit bench
+
+# The crash-free fuzz targets with many more examples than the suite runs
+# (FFIKIT_FUZZ_EXAMPLES per target, FFIKIT_FUZZ_SEED to vary the run).
+FFIKIT_FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -v
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -24,7 +24,7 @@ from fuzz.fuzz_targets import FUZZ_C
 
 HERE = Path(__file__).resolve().parent
 # examples per target in the ordinary suite: about a minute of CI time in all
-DEFAULT_EXAMPLES = {"cdef": 300, "calls": 400, "views": 250}
+DEFAULT_EXAMPLES = {"cdef": 500, "calls": 1000, "views": 500}
 
 
 @pytest.fixture(scope="module")

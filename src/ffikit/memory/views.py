@@ -65,11 +65,12 @@ _WORDS = _word_reader()
 class _Spec:
     """A normalised view request: item type, fixed count or None for 'as many as fit'."""
 
-    __slots__ = ("text", "item", "count", "size", "align", "item_size")
+    __slots__ = ("text", "item", "count", "size", "align", "item_size", "checked_item")
 
     def __init__(self, text: str, item: type, count: int | None):
         self.text = text
         self.item = item
+        self.checked_item = checked_type(item)  # pointers read from memory check first
         self.count = count
         self.item_size = ctypes.sizeof(item)
         layout = getattr(item, "_ffikit_layout_", None)
@@ -296,7 +297,7 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     spec = _spec_cache.get(ctype) if defs is None else None
     if spec is None:
         spec = _spec(ctype, defs)
-    item = spec.item if unsafe else checked_type(spec.item)
+    item = spec.checked_item if not unsafe else spec.item
     if type(obj) in _PLAIN_BUFFERS:
         mv = memoryview(obj)
         if not mv.c_contiguous:

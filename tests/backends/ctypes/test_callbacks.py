@@ -144,6 +144,13 @@ class TestPersistentCallback:
         with pytest.raises(TypeError, match="needs a function-pointer type"):
             ffikit.callback("int", print)
 
+    def test_on_error_must_fit_the_result(self):
+        with pytest.raises(ffikit.ArgumentError, match="on_error='x'"):
+            ffikit.callback("int (*)(int)", print, on_error="x")
+        with pytest.raises(ffikit.ArgumentError, match="on_error=2147483648"):
+            ffikit.callback("int (*)(int)", print, on_error=2**31)
+        assert ffikit.callback("void (*)(int)", print, on_error="ignored").on_error == "ignored"
+
     def test_repr(self):
         def f(v):
             return v
@@ -270,6 +277,26 @@ class TestCallbacksCKeeps:
         for i in range(1000):
             assert lib.call_cb(lambda x, i=i: x + i, 1) == 1 + i
         assert sum(len(v) for v in fp.values()) == before
+
+
+def test_threads_borrow_their_own_thunks(lib):
+    """Python threads passing fresh lambdas at once never see each other's callable."""
+    import threading
+
+    errors = []
+
+    def work(k: int) -> None:
+        for i in range(2000):
+            got = lib.call_cb(lambda x, k=k, i=i: k * 100000 + i, 0)
+            if got != k * 100000 + i:
+                errors.append((k, i, got))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 def gc_collect() -> None:

@@ -329,6 +329,12 @@ class Callback:
         self.func_type = func_type
         self.function = fn
         self.on_error = on_error
+        if fp_type._restype_ is not None:  # type: ignore[attr-defined]
+            try:
+                _result_checker(fp_type._restype_, on_error)(on_error)  # type: ignore[attr-defined]
+            except ArgumentError as exc:
+                raise ArgumentError(f"ffikit.callback(): on_error={on_error!r} is what C gets "
+                                    f"when the callback fails, so it must fit: {exc}") from None
         self._slot: _Slot | None = _acquire(fp_type, fn, on_error, "ffikit.callback", True)
         self.thunk = self._slot.thunk
         self._as_parameter_ = self.thunk

@@ -227,6 +227,8 @@ def check_range(address: int, size: int, *, write: bool, what: str) -> None:
         writable = is_writable(address, size)
         if writable is False:
             perms = permissions(address, size, refresh=True) or "not mapped"
+            if "r" in perms and "w" in perms:  # device memory and the like: madvise cannot
+                return                         # prefault them, the kernel's table vouches
             raise InvalidAddress(
                 f"{what}: address {span} is read-only memory (protection '{perms}'); ask "
                 "for readonly=True, or pass unsafe=True if you know better")

@@ -299,6 +299,21 @@ def test_threads_borrow_their_own_thunks(lib):
     assert errors == []
 
 
+def test_held_callbacks_made_and_released_in_a_loop_stay_bounded(lib):
+    from ffikit.backends.ctypes import callbacks
+
+    fp = ffikit.callback("int (*)(int)", print).fp_type
+
+    def slots() -> int:
+        return len(callbacks._FREE.get(fp, ())) + sum(
+            s.fp_type is fp for s in callbacks._QUARANTINE)
+
+    for i in range(3 * callbacks.QUARANTINE_SIZE):
+        with ffikit.callback("int (*)(int)", lambda x, i=i: x + i) as cb:
+            assert lib.call_cb(cb, 1) == 1 + i
+    assert slots() <= callbacks.QUARANTINE_SIZE + 4
+
+
 def gc_collect() -> None:
     import gc
 

@@ -247,24 +247,31 @@ def _release(slot: _Slot) -> None:
             _QUARANTINE.append(slot)
             if len(_QUARANTINE) > QUARANTINE_SIZE:
                 old = _QUARANTINE.popleft()
+                old.fallback = None if old.fp_type._restype_ is None else 0  # type: ignore[attr-defined]
                 _FREE.setdefault(old.fp_type, []).append(old)
     else:
         free.append(slot)
 
 
-class _Lease:
-    """Held by a bound function for the length of one call; its end releases the thunk."""
+class _Lease(tuple):
+    """``(slot,)``, held by a bound function for the length of one call; its end releases
+    the thunk.  A tuple: made in C, with no ``__init__`` to run on every call."""
 
-    __slots__ = ("slot",)
-
-    def __init__(self, slot: _Slot):
-        self.slot = slot
+    __slots__ = ()
 
     def __del__(self) -> None:
         try:
-            _release(self.slot)
+            _release_plain(self[0])
         except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to release to
             pass
+
+
+def _release_plain(slot: _Slot) -> None:
+    fn = slot.fn
+    if fn is not None:
+        slot.name = getattr(fn, "__qualname__", None) or repr(fn)
+        slot.fn = None
+        _FREE[slot.fp_type].append(slot)
 
 
 def lend(fp_type: type, fn: Callable, owner: str) -> tuple[Any, _Lease]:
@@ -274,8 +281,16 @@ def lend(fp_type: type, fn: Callable, owner: str) -> tuple[Any, _Lease]:
     reused for the next plain callable of the same signature, so a fresh lambda
     per call costs no new C thunk and a late call from C never crashes.
     """
-    slot = _acquire(fp_type, fn, 0, owner, False)
-    return slot.thunk, _Lease(slot)
+    try:
+        slot = _FREE[fp_type].pop()
+    except (KeyError, IndexError):
+        _FREE.setdefault(fp_type, [])
+        slot = _Slot(fp_type)
+        slot.fallback = None if fp_type._restype_ is None else 0  # type: ignore[attr-defined]
+    slot.owner = owner
+    slot.held = False
+    slot.fn = fn
+    return slot.thunk, _Lease((slot,))
 
 
 def _late_call(slot: _Slot) -> object:

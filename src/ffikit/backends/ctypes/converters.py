@@ -31,6 +31,7 @@ _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _Pointer = ctypes._Pointer
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
+_FunctionType = type(lambda: None)
 _POINTERISH = (_Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, _CFuncPtr)
 
 # --------------------------------------------------------------------------------------
@@ -249,6 +250,8 @@ def function_pointer_converter(where: Param, fp_type: type) -> Callable[[object]
     lend = callbacks.lend
 
     def convert(value: object) -> tuple[object, object]:
+        if type(value) is _FunctionType:  # the common case: a def or a lambda
+            return lend(fp_type, value, owner)  # (thunk, lease): valid until C returns
         if value is None:
             return None, None
         if isinstance(value, held_type):

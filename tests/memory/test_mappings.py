@@ -99,3 +99,19 @@ class TestWritable:
             addr = _address_of(m)
             assert mappings.is_writable(addr, 128 * 4096) in (None, True)
             mappings.check_range(addr, 128 * 4096, write=True, what="t")
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4
+
+
+def test_checking_a_large_range_commits_no_memory():
+    m = mmap.mmap(-1, 256 << 20)  # untouched: no memory behind it yet
+    addr = _address_of(m)
+    before = _rss_kib()
+    ffikit.buffer(addr, 256 << 20, readonly=True, owner=m)
+    ffikit.buffer(addr, 256 << 20, owner=m)
+    assert _rss_kib() - before < 32 << 10  # KiB: far below the 256 MiB a page-by-page probe commits
+    with pytest.raises(ffikit.InvalidAddress):
+        mappings.check_range(addr, 1 << 45, write=False, what="t")

@@ -271,12 +271,20 @@ class TestCallbacksCKeeps:
     def test_thunks_are_reused_per_signature(self, lib):
         from ffikit.backends.ctypes import callbacks
 
-        lib.call_cb(lambda x: x, 1)
-        fp = callbacks._FREE
-        before = sum(len(v) for v in fp.values())
+        for _ in range(2 * callbacks.MIN_FREE):
+            lib.call_cb(lambda x: x, 1)
+        total = sum(len(v) for v in callbacks._FREE.values())
         for i in range(1000):
             assert lib.call_cb(lambda x, i=i: x + i, 1) == 1 + i
-        assert sum(len(v) for v in fp.values()) == before
+        assert sum(len(v) for v in callbacks._FREE.values()) == total
+
+    def test_a_kept_thunk_is_not_lent_to_the_next_call(self, lib):
+        # C keeps f's thunk and calls it while the next plain callable runs: that one has
+        # another thunk, so the late call still reports instead of reaching g
+        lib.store_cb(lambda x: x * 2)
+        with pytest.raises(ffikit.CallbackReleased):
+            lib.call_stored_and(lambda x: x + 1, 1)
+        ffikit.callback_errors(clear=True)
 
 
 def test_threads_borrow_their_own_thunks(lib):
@@ -311,7 +319,7 @@ def test_held_callbacks_made_and_released_in_a_loop_stay_bounded(lib):
     for i in range(3 * callbacks.QUARANTINE_SIZE):
         with ffikit.callback("int (*)(int)", lambda x, i=i: x + i) as cb:
             assert lib.call_cb(cb, 1) == 1 + i
-    assert slots() <= callbacks.QUARANTINE_SIZE + 4
+    assert slots() <= callbacks.QUARANTINE_SIZE + callbacks.MIN_FREE + 4
 
 
 def gc_collect() -> None:

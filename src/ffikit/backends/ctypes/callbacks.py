@@ -15,8 +15,10 @@ C function pointers are *thunks*: a ctypes ``CFUNCTYPE`` object around a Python
 function.  If C calls one after it was freed, the process dies.  So ffikit never
 frees a thunk C may hold: a plain callable passed to a bound function borrows a
 thunk of its signature for that call (:func:`lend`); when the call returns the
-thunk is retargeted to a stub and goes back to a per-signature free list, so
-the next plain callable reuses it (no new thunk per call, memory stays flat).
+thunk is retargeted to a stub and goes back to a per-signature queue, from
+which a later plain callable reuses it once ``MIN_FREE`` others wait (no new
+thunk per call, memory stays flat, and a thunk C kept by mistake stays a
+reporting stub for a while rather than being lent straight away).
 A held :class:`Callback` keeps its thunk until it is released or collected.
 A call from C to a released thunk never crashes: it reports
 :class:`~ffikit.CallbackReleased` (raised by the ffikit call it happens in, or
@@ -181,12 +183,13 @@ class _Slot:
     reaching freed memory.
     """
 
-    __slots__ = ("fp_type", "fn", "fallback", "name", "owner", "held", "thunk")
+    __slots__ = ("fp_type", "fn", "fallback", "zero", "name", "owner", "held", "thunk")
 
     def __init__(self, fp_type: type):
         self.fp_type = fp_type
         self.fn: Callable | None = None
-        self.fallback: object = None
+        self.zero = None if fp_type._restype_ is None else 0  # type: ignore[attr-defined]
+        self.fallback: object = self.zero
         self.name = "?"
         self.owner = ""
         self.held = False
@@ -209,7 +212,8 @@ class _Slot:
 
 
 _checks: dict[type, Callable[[object], object]] = {}
-_FREE: dict[type, list[_Slot]] = {}  # signature -> released slots; reused last-released first
+_FREE: dict[type, collections.deque[_Slot]] = {}  # signature -> released slots, oldest first
+MIN_FREE = 16  # a released thunk waits for this many later releases before it is lent again
 _QUARANTINE: collections.deque[_Slot] = collections.deque()  # released ffikit.callback slots
 QUARANTINE_SIZE = 256
 _STUCK: list[_Slot] = []  # slots C called after release: C holds them, never lent again
@@ -220,12 +224,25 @@ def _name(fn: object) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-def _acquire(fp_type: type, fn: Callable, on_error: object, owner: str, held: bool) -> _Slot:
+def _take(fp_type: type) -> _Slot:
+    """The free slot released longest ago, once ``MIN_FREE`` wait; else a new one.
+
+    Reusing the oldest, and only from a queue of at least ``MIN_FREE``, keeps a
+    thunk C kept by mistake free (so a late call reports) for as long as possible.
+    """
     free = _FREE.get(fp_type)
-    try:
-        slot = free.pop()  # type: ignore[union-attr]
-    except (AttributeError, IndexError):
-        slot = _Slot(fp_type)
+    if free is None:
+        free = _FREE.setdefault(fp_type, collections.deque())
+    if len(free) >= MIN_FREE:
+        try:
+            return free.popleft()
+        except IndexError:
+            pass
+    return _Slot(fp_type)
+
+
+def _acquire(fp_type: type, fn: Callable, on_error: object, owner: str, held: bool) -> _Slot:
+    slot = _take(fp_type)
     slot.fallback = None if fp_type._restype_ is None else on_error  # type: ignore[attr-defined]
     slot.owner = owner
     slot.held = held
@@ -239,18 +256,15 @@ def _release(slot: _Slot) -> None:
         return
     slot.name = _name(fn)
     slot.fn = None
-    free = _FREE.get(slot.fp_type)
-    if free is None:
-        free = _FREE.setdefault(slot.fp_type, [])
     if slot.held:  # C may well have kept it: lend it again only after many later releases
         with _slots_lock:
             _QUARANTINE.append(slot)
             if len(_QUARANTINE) > QUARANTINE_SIZE:
                 old = _QUARANTINE.popleft()
-                old.fallback = None if old.fp_type._restype_ is None else 0  # type: ignore[attr-defined]
-                _FREE.setdefault(old.fp_type, []).append(old)
+                old.fallback = old.zero
+                _FREE[old.fp_type].append(old)
     else:
-        free.append(slot)
+        _FREE[slot.fp_type].append(slot)
 
 
 class _Lease(tuple):
@@ -278,15 +292,11 @@ def lend(fp_type: type, fn: Callable, owner: str) -> tuple[Any, _Lease]:
     """A thunk calling ``fn`` for one C call: ``(thunk, lease)``; keep the lease until C returns.
 
     When the lease is dropped the thunk is retargeted to a reporting stub and
-    reused for the next plain callable of the same signature, so a fresh lambda
-    per call costs no new C thunk and a late call from C never crashes.
+    queued for reuse by a later plain callable of the same signature, so a fresh
+    lambda per call costs no new C thunk and a late call from C never crashes.
     """
-    try:
-        slot = _FREE[fp_type].pop()
-    except (KeyError, IndexError):
-        _FREE.setdefault(fp_type, [])
-        slot = _Slot(fp_type)
-        slot.fallback = None if fp_type._restype_ is None else 0  # type: ignore[attr-defined]
+    slot = _take(fp_type)
+    slot.fallback = slot.zero
     slot.owner = owner
     slot.held = False
     slot.fn = fn
@@ -296,7 +306,7 @@ def lend(fp_type: type, fn: Callable, owner: str) -> tuple[Any, _Lease]:
 def _late_call(slot: _Slot) -> object:
     """C called a released thunk: report it, keep the thunk out of reuse, give C ``on_error``."""
     with _slots_lock:
-        for pool in (_FREE.get(slot.fp_type, []), _QUARANTINE):
+        for pool in (_FREE[slot.fp_type], _QUARANTINE):
             try:
                 pool.remove(slot)
             except ValueError:

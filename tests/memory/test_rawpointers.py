@@ -36,6 +36,16 @@ def test_checked_pointer_reads_writes_and_refuses():
         p[0:]
 
 
+def test_pointing_elsewhere_is_writing_the_view_itself():
+    C = checked_type(ctypes.POINTER(ctypes.c_int))
+    raw = bytearray(8)
+    p = C.from_buffer(raw)
+    other = ctypes.c_int(42)
+    p.contents = other  # changes the pointer stored in raw, not memory it points at
+    assert int.from_bytes(raw, sys.byteorder) == ctypes.addressof(other)
+    assert p[0] == 42
+
+
 def test_checked_pointer_still_passes_to_c():
     libc = ctypes.CDLL(None)
     libc.strlen.restype = ctypes.c_size_t

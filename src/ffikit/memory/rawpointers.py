@@ -93,7 +93,7 @@ def _checked_pointer(ptype: type) -> type:
 
     return type(f"checked_{ptype.__name__}", (ptype,), {
         "_type_": item,  # a pointer subclass needs its own (ctypes keeps it per class)
-        "__getitem__": getitem, "__setitem__": setitem, "contents": property(contents),
+        "__getitem__": getitem, "__setitem__": setitem, "contents": property(contents, base_contents.__set__),
         "_ffikit_checked_": True, "__module__": "ffikit.types",
     })
 

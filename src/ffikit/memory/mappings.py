@@ -64,16 +64,24 @@ def _vm_reader():
 
 
 _readv = _vm_reader()
+_readv_raw = None
+if _readv is not None:  # the same function without argtypes: prebuilt arguments go straight in
+    _readv_raw = ctypes.CDLL(None, use_errno=True)["process_vm_readv"]
+    _readv_raw.restype = ctypes.c_ssize_t
 _BATCH = 1024  # IOV_MAX
 _scratch = (ctypes.c_char * _BATCH)()
 _local = (_IoVec * _BATCH)(*[_IoVec(ctypes.addressof(_scratch) + i, 1) for i in range(_BATCH)])
 _remote = (_IoVec * _BATCH)()
 _SMALL = 2 * _PAGE
 _small_scratch = (ctypes.c_char * _SMALL)()
-_one_local = _IoVec(ctypes.addressof(_small_scratch), 0)
-_one_remote = _IoVec(0, 0)
-_one_local_at = ctypes.addressof(_one_local)
-_one_remote_at = ctypes.addressof(_one_remote)
+# The one-range probe, kept cheap: [local iovec, remote iovec] as four machine words
+# (set by index, not through ctypes fields) and prebuilt ctypes arguments.
+_pair = (_IoVec * 2)(_IoVec(ctypes.addressof(_small_scratch), 0), _IoVec(0, 0))
+_one_words = (ctypes.c_size_t * 4).from_buffer(_pair)  # local.base, local.len, remote.base, .len
+_one_local_p = ctypes.c_void_p(ctypes.addressof(_pair))
+_one_remote_p = ctypes.c_void_p(ctypes.addressof(_pair) + ctypes.sizeof(_IoVec))
+_ONE = ctypes.c_ulong(1)
+_NO_FLAGS = ctypes.c_ulong(0)
 _probe_lock = threading.Lock()
 _probe_works: bool | None = None
 _populate = None  # set below, once the scratch page exists
@@ -87,9 +95,9 @@ def is_readable(address: int, size: int) -> bool | None:
     pid = os.getpid()
     if size <= _SMALL:  # one copy of the whole range into scratch memory
         with _probe_lock:
-            _one_remote.base = address
-            _one_remote.len = _one_local.len = size
-            got = _readv(pid, _one_local_at, 1, _one_remote_at, 1, 0)
+            _one_words[1] = _one_words[3] = size
+            _one_words[2] = address
+            got = _readv_raw(pid, _one_local_p, _ONE, _one_remote_p, _ONE, _NO_FLAGS)
         if got == size:
             _probe_works = True
             return True
@@ -231,8 +239,13 @@ def check_range(address: int, size: int, *, write: bool, what: str) -> None:
     ``what`` starts the message (``"ffikit.buffer"``); the message names the
     range, what is wrong with it and the ``unsafe=True`` opt-in.
     """
-    if not isinstance(address, int) or isinstance(address, bool):
-        raise InvalidAddress(f"{what}: an address is an int, not {type(address).__name__}")
+    if type(address) is not int:
+        if not isinstance(address, int) or isinstance(address, bool):
+            raise InvalidAddress(f"{what}: an address is an int, not {type(address).__name__}")
+        address = int(address)
+    if 0 < address and address + size <= _ADDRESS_LIMIT and 0 < size <= _SMALL and not write \
+            and _probe_works and is_readable(address, size):
+        return  # the common case, kept short: a small read-only range, readable now
     span = f"{address:#x} (+{size} bytes)" if address >= 0 else f"{address} (+{size} bytes)"
     if address <= 0 or address + size > _ADDRESS_LIMIT:
         why = "NULL" if address == 0 else "outside the address space"

@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint fuzz clean
+.PHONY: test demo bench bench-scaleout lint fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m ffikit bench
+
+# one process vs a process pool vs a Dask LocalCluster on a 4096x4096x3 image (slow)
+bench-scaleout: $(STAMP)
+	$(PY) benchmarks/scaleout.py
 
 # The crash-free fuzz targets with many more examples than the suite runs
 # (FFIKIT_FUZZ_EXAMPLES per target, FFIKIT_FUZZ_SEED to vary the run).

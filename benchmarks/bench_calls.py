@@ -1,7 +1,8 @@
 """Call overhead: ffikit bound functions vs raw ctypes and cffi (ABI mode).
 
 Groups: ``int add(int, int)`` and ``double sum(const double *, unsigned long)``
-on an 8-element NumPy array / bytearray.  Run standalone:
+on an 8-element NumPy array / bytearray, and the cost of a size check (``sum``
+declared with an ``access`` attribute, or sized by ``sizes=``, vs neither).  Run standalone:
 ``PYTHONPATH=src python benchmarks/bench_calls.py``.
 """
 
@@ -89,6 +90,15 @@ def _variants(path: str) -> list[tuple[str, str, object, str]]:
     c_ulong = ctypes.c_ulong
     out.append((group, "floor: no-argtypes call, pointer ready", lambda: sum_plain(ready, c_ulong(8)), anchor))
     out.append((group, "floor + memoryview(arr)", lambda: (memoryview(arr), sum_plain(ready, c_ulong(8))), anchor))
+
+    group = "sum(const double *, 8) size check"
+    checked = ffikit.load(path, "double sum(const double *p, unsigned long n) "
+                                "__attribute__((access(read_only, 1, 2)));").sum
+    user = ffikit.load(path, "double sum(const double *p, unsigned long n);",
+                       sizes={"sum": {"p": "n"}}).sum
+    out.append((group, "no relation", lambda: fsum(arr, 8), "no relation"))
+    out.append((group, "access attribute", lambda: checked(arr, 8), "no relation"))
+    out.append((group, "sizes= to load", lambda: user(arr, 8), "no relation"))
 
     ba = bytearray(arr.tobytes())
     doubles = memoryview(ba).cast("d")

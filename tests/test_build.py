@@ -85,3 +85,32 @@ class TestCacheKey:
         second = ffikit.build([src], name="value", cache_dir=tmp_path / "cache")
         assert first != second
         assert ctypes.CDLL(second).value() == 2
+
+
+def test_progress_line_only_on_a_terminal(tmp_path):
+    """Compiling shows a progress line on a terminal's stderr, erased when done."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    code = ("import ffikit; ffikit.build('int four(void) { return 4; }', name='tty_progress', "
+            f"cache_dir={str(tmp_path)!r})")
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], stderr=follower,
+                              stdout=subprocess.PIPE, timeout=120)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"ffikit: compiling tty_progress ..." in seen and seen.endswith(b"\r\x1b[K")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import faulthandler as _faulthandler
 import importlib as _importlib
+import os as _os
 import sys as _sys
 
 # ``build`` is both a submodule and a function: bind the function before anything
@@ -37,8 +38,10 @@ from ffikit.errors import (
     MemoryReleased,
     MisalignedBuffer,
     NotContiguous,
+    NotPicklable,
     ReadOnlyBuffer,
     SymbolNotFound,
+    UnsafeWarning,
 )
 
 __version__ = "0.1.0"
@@ -52,6 +55,7 @@ _LAZY = {
     "Library": "boundary.library",
     "check": "boundary.policies",
     "new": "memory.new",
+    "string": "memory.strings",
     "callback": "backends.ctypes.callbacks",
     "callback_errors": "backends.ctypes.callbacks",
     "view": "memory.views",
@@ -87,7 +91,10 @@ __all__ = [
     "MemoryReleased",
     "CompileError",
     "LeakError",
+    "NotPicklable",
+    "UnsafeWarning",
     "build",
+    "enable_faulthandler",
     *_LAZY,
 ]
 
@@ -105,9 +112,23 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-# A C function that crashes should at least say where (DESIGN.md, "Errors").
-if not _faulthandler.is_enabled() and _sys.stderr is not None:
+def enable_faulthandler() -> bool:
+    """Turn on :mod:`faulthandler`, so a C function that crashes at least says where.
+
+    ``import ffikit`` changes no process-wide state; the ``ffikit`` command, the
+    pytest plugin, ``FFIKIT_FAULTHANDLER=1`` or this call turn it on.  Returns
+    whether it is on (stderr may have no file descriptor, e.g. under pythonw).
+    """
+    if _faulthandler.is_enabled():
+        return True
+    if _sys.stderr is None:
+        return False
     try:
         _faulthandler.enable()
     except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
-        pass
+        return False
+    return True
+
+
+if _os.environ.get("FFIKIT_FAULTHANDLER", "") not in ("", "0"):
+    enable_faulthandler()  # asked for explicitly (DESIGN.md, "Errors")

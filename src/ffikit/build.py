@@ -5,11 +5,17 @@ build system.  The result is cached by a hash of everything that affects the
 output (sources, flags, include dirs, libraries, compiler identity), so a
 second call with the same input returns the same path without running the
 compiler.
+
+Logging (logger ``ffikit.build``, DEBUG): every compiler command line, and
+each cache hit or miss.  A one-line progress note goes to stderr while the
+compiler runs, only when stderr is a terminal.  :func:`cache_info` and
+:func:`cache_clear` back ``ffikit cache info|clear``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shlex
@@ -23,9 +29,11 @@ from pathlib import Path
 
 from ffikit.errors import CompileError
 
-__all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix"]
+__all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
+           "cache_info", "cache_clear"]
 
 DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
+log = logging.getLogger("ffikit.build")
 
 
 def shared_library_suffix(platform: str | None = None) -> str:
@@ -183,7 +191,9 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"lib{name}-{key}{shared_library_suffix()}"
     if target.exists():
+        log.debug("build cache hit: %s", target)
         return str(target)
+    log.debug("build cache miss: %s (compiling)", target)
 
     with tempfile.TemporaryDirectory(prefix="ffikit-build-") as tmp:
         inputs = []
@@ -204,6 +214,10 @@ def build(
             *inputs,
             *(f"-l{lib}" for lib in libraries),
         ]
+        log.debug("compiler: %s", " ".join(shlex.quote(a) for a in argv))
+        tty = _stderr_is_terminal()
+        if tty:
+            print(f"ffikit: compiling {name} ...", end="", file=sys.stderr, flush=True)
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         except OSError as exc:
@@ -211,6 +225,9 @@ def build(
                 f"ffikit.build: could not run the C compiler {command[0]!r}: {exc}",
                 command=argv,
             ) from None
+        finally:
+            if tty:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
         if proc.returncode != 0:
             raise CompileError(
                 f"ffikit.build: compiling {name!r} failed (exit {proc.returncode}): "
@@ -220,3 +237,39 @@ def build(
             )
         os.replace(partial, target)
     return str(target)
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cache_entries(cache_dir: str | os.PathLike | None) -> tuple[Path, list[Path]]:
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if not directory.is_dir():
+        return directory, []
+    suffix = shared_library_suffix()
+    return directory, sorted(p for p in directory.iterdir()
+                             if p.is_file() and p.name.startswith("lib") and p.suffix == suffix)
+
+
+def cache_info(cache_dir: str | os.PathLike | None = None) -> dict:
+    """The build cache: ``{"location", "entries", "bytes", "files": [(name, bytes), ...]}``."""
+    directory, files = _cache_entries(cache_dir)
+    sizes = [(p.name, p.stat().st_size) for p in files]
+    return {"location": str(directory), "entries": len(sizes),
+            "bytes": sum(size for _, size in sizes), "files": sizes}
+
+
+def cache_clear(cache_dir: str | os.PathLike | None = None) -> int:
+    """Delete the libraries :func:`build` cached (and leftover partial builds); returns how
+    many libraries were removed.  Processes that loaded one keep their mapping."""
+    directory, files = _cache_entries(cache_dir)
+    for path in files:
+        path.unlink(missing_ok=True)
+    for path in directory.glob(".*.partial") if directory.is_dir() else ():
+        path.unlink(missing_ok=True)
+    log.debug("build cache cleared: %s (%d libraries)", directory, len(files))
+    return len(files)

@@ -26,6 +26,8 @@ __all__ = [
     "MemoryReleased",
     "CompileError",
     "LeakError",
+    "NotPicklable",
+    "UnsafeWarning",
 ]
 
 
@@ -193,7 +195,16 @@ class LeakError(FFIError, AssertionError):
         return self.args[0] + ("\n" + self.report if self.report else "")
 
 
+class NotPicklable(FFIError, TypeError):
+    """An object that cannot travel to another process by pickle (the message says why
+    and what to send instead); ``TypeError`` as for any unpicklable object."""
+
+
+class UnsafeWarning(UserWarning):
+    """An opt-in that steps outside ffikit's checks (raw access the caller must get right)."""
+
+
 for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, FFIError):
+    if isinstance(_cls, type) and issubclass(_cls, (FFIError, UnsafeWarning)):
         _cls.__module__ = "ffikit"
 del _cls

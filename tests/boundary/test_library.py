@@ -157,3 +157,109 @@ class TestSymbols:
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         with pytest.raises(AttributeError, match="only declared extern variables are writable"):
             lib.x = 1
+
+
+class TestPickling:
+    """A Library and its bound functions pickle by recipe (path, declarations, options)."""
+
+    KERNEL = """
+        #include <stddef.h>
+        double dot(const double *a, const double *b, size_t n) {
+            double s = 0; for (size_t i = 0; i < n; i++) s += a[i] * b[i]; return s;
+        }
+        int fail(int code) { return code; }
+    """
+    DECL = "double dot(const double *a, const double *b, size_t n); int fail(int code);"
+
+    def test_bound_function_is_called_in_a_fresh_interpreter(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
+        out = in_fresh_interpreter(lib.dot, """
+            import array
+            a = array.array("d", [1.0, 2.0, 3.0])
+            print(obj.__name__, obj(a, a, 3), type(obj.library).__name__)
+        """, tmp_path)
+        assert out == "dot 14.0 Library"
+
+    def test_library_keeps_its_policies_across_processes(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL,
+                          errors={"fail": ffikit.check.nonzero})
+        out = in_fresh_interpreter(lib, """
+            import ffikit
+            assert obj.fail(0) == 0
+            try:
+                obj.fail(3)
+            except ffikit.CallError as exc:
+                print("CallError", exc.code)
+        """, tmp_path)
+        assert out == "CallError 3"
+
+    def test_size_relations_travel_too(self, cbuild, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL,
+                          sizes={"dot": {"a": "n", "b": "n"}})
+        out = in_fresh_interpreter(lib.dot, """
+            import array, ffikit
+            one = array.array("d", [1.0])
+            try:
+                obj(one, one, 3)
+            except ffikit.BufferTooSmall:
+                print("refused")
+        """, tmp_path)
+        assert out == "refused"
+
+    def test_unpickled_twice_loads_once(self, cbuild):
+        import pickle
+
+        lib = ffikit.load(cbuild(self.KERNEL, name="pickled_dot"), self.DECL)
+        data = pickle.dumps(lib.dot)
+        first, second = pickle.loads(data), pickle.loads(data)
+        assert first.library is second.library
+        assert first.library.defs is lib.defs  # declarations are memoised by their source
+
+
+class TestHintFitsTheCause:
+    def test_missing_dependency_is_not_fixed_by_a_path(self, cbuild, tmp_path):
+        import shutil
+
+        dep = cbuild("int dep3(void) { return 1; }", name="ffkdep3")
+        shutil.copy(dep, tmp_path / "libffkdep3.so")
+        top = cbuild("int dep3(void); int top3(void) { return dep3(); }", name="ffktop3",
+                     flags=["-Wl,--no-as-needed", f"-L{tmp_path}", "-lffkdep3"])
+        (tmp_path / "libffkdep3.so").unlink()
+        with pytest.raises(ffikit.LibraryNotFound) as info:
+            ffikit.load(top)
+        hint = str(info.value).split("hint: ")[1]
+        assert hint.startswith("install libffkdep3.so, or put its directory on LD_LIBRARY_PATH")
+        assert "absolute path" not in hint
+
+    def test_not_a_library_and_a_miss(self, tmp_path):
+        (tmp_path / "libtext.so").write_text("hello")
+        with pytest.raises(ffikit.LibraryNotFound, match="hint: that file is not a shared library"):
+            ffikit.load(str(tmp_path / "libtext.so"))
+        with pytest.raises(ffikit.LibraryNotFound, match="hint: pass an absolute path"):
+            ffikit.load(str(tmp_path / "libnothing.so"))
+
+
+def test_raw_access_to_a_const_global_warns(cbuild):
+    lib = ffikit.load(cbuild("const int answer = 42; int counter = 1;", name="const_global"),
+                      "extern const int answer; extern int counter;")
+    with pytest.warns(ffikit.UnsafeWarning, match=r"lib.var\('answer'\) gives writable access"):
+        raw = lib.var("answer")
+    assert raw.value == 42
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lib.var("counter").value == 1  # not const: no warning
+
+
+def test_sizes_names_are_checked_at_load():
+    with pytest.raises(ffikit.SymbolNotFound, match="sizes= names 'strln'.*did you mean 'strlen'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strln": {"s": 1}})
+    with pytest.raises(ffikit.ArgumentError, match="names parameter 'x'"):
+        ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strlen": {"x": 1}})

@@ -170,3 +170,32 @@ class TestDeclares:
         assert defs.declares("Logger") and defs.declares("log_line")
         assert not defs.declares("FILE") and not defs.declares("printf")
         assert not defs.declares("no_such_name")
+
+
+class TestPickling:
+    def test_pickle_as_source_and_rebuild_memoised(self, tmp_path):
+        import pickle
+
+        from pickle_helpers import in_fresh_interpreter
+
+        defs = ffikit.cdef("typedef struct { int x; double y; } P;\n#define N 7\nint f(int);")
+        data = pickle.dumps(defs)
+        assert b"typedef struct" in data and len(data) < 400  # the text, not the model
+        assert pickle.loads(data) is defs
+        out = in_fresh_interpreter(defs, "print(obj.sizeof('P'), obj.N, list(obj.functions))",
+                                   tmp_path)
+        assert out == "16 7 ['f']"
+
+    def test_headers_pickle_by_name_and_options(self):
+        import pickle
+
+        z = ffikit.include("zlib.h", defines={"ZLIB_CONST": 1})
+        data = pickle.dumps(z)
+        assert b"zlib.h" in data and len(data) < 400
+        assert pickle.loads(data) is z
+
+    def test_windows_platform_is_part_of_the_recipe(self):
+        import pickle
+
+        win = ffikit.cdef("typedef struct { long a; } W;", platform="windows")
+        assert pickle.loads(pickle.dumps(win)).sizeof("W") == 4

@@ -49,3 +49,26 @@ class TestShared:
         del arr
         block.close()
         block.unlink()
+
+
+class TestPickling:
+    def test_by_name_the_fresh_interpreter_sees_the_same_bytes(self, tmp_path):
+        from pickle_helpers import in_fresh_interpreter
+
+        with ffikit.shared(None, "int32_t", 4) as block:
+            block.view[:] = [5, 6, 7, 8]
+            out = in_fresh_interpreter(block, """
+                print(obj.name, list(obj.view), obj.owner)
+                obj.view[0] = 50          # the same memory: the creator sees it
+                obj.close()
+            """, tmp_path)
+            assert out == f"{block.name} [5, 6, 7, 8] False"
+            assert block.view[0] == 50
+
+    def test_in_the_same_process_it_is_the_open_block(self):
+        import pickle
+
+        with ffikit.shared(None, "double", 2) as block:
+            assert pickle.loads(pickle.dumps(block)) is block
+        with pytest.raises(ffikit.NotPicklable, match="closed"):
+            pickle.dumps(block)

@@ -1,9 +1,12 @@
-"""libc through its real header: qsort with a Python comparator over an array.array."""
+"""libc through its real headers: qsort with a Python comparator; sizes, nonnull, formats and
+ownership checked from glibc's own attributes."""
 
 from __future__ import annotations
 
 import array
 import ctypes
+import gc
+import os
 import random
 
 import pytest
@@ -58,3 +61,185 @@ def test_snprintf_variadic_promotions():
 def test_header_keyword():
     z = ffikit.load("z", header="zlib.h")
     assert z.compressBound(0) > 0
+
+
+# --- sizes, nonnull, formats and ownership from glibc's own attributes (issue 13) -----------
+
+
+
+@pytest.fixture(scope="module")
+def unistd():
+    return ffikit.load("c", ffikit.include("unistd.h"))
+
+
+@pytest.fixture(scope="module")
+def stdio():
+    return ffikit.load("c", ffikit.include("stdio.h"), sizes={"snprintf": {"__s": "__maxlen"}})
+
+
+def _room(size: int, room: int = 256) -> tuple[bytearray, memoryview]:
+    whole = bytearray(b"\xaa") * (size + room)
+    whole[:size] = bytes(size)
+    return whole, memoryview(whole)[:size]
+
+
+def test_read_write_sized_by_access_attributes(unistd):
+    r, w = os.pipe()
+    try:
+        os.write(w, b"x" * 100)
+        whole, buf = _room(10)
+        with pytest.raises(ffikit.BufferTooSmall) as e:
+            unistd.read(r, buf, 100)
+        text = str(e.value)
+        assert "argument 2 '__buf' of 'read' holds 10 bytes" in text
+        assert "argument 3 '__nbytes' is 100" in text
+        assert "from the header's access attribute (write_only, 2, 3)" in text
+        assert whole == bytearray(10) + bytearray(b"\xaa") * 256  # nothing read, nothing written
+        assert unistd.read(r, bytearray(100), 100) == 100
+        with pytest.raises(ffikit.BufferTooSmall, match="access attribute \\(read_only, 2, 3\\)"):
+            unistd.write(w, b"abc", 10)
+        assert unistd.write(w, b"abc", 3) == 3
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_fgets_and_fopen_owned(stdio, tmp_path):
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"first line\nsecond\n")
+    f = stdio.fopen(str(path).encode(), b"r")
+    fd = stdio.fileno(f)
+    whole, buf = _room(8)
+    with pytest.raises(ffikit.BufferTooSmall, match="'fgets' holds 8 bytes.*'__n' is 64"):
+        stdio.fgets(buf, 64, f)
+    assert bytes(whole[8:]) == b"\xaa" * 256
+    line = bytearray(64)
+    stdio.fgets(line, len(line), f)
+    assert ffikit.string(line) == b"first line\n"
+    assert stdio.fclose(f) == 0
+    with pytest.raises(ffikit.MemoryReleased, match="already released with 'fclose'"):
+        stdio.fclose(f)
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    g = stdio.fopen(str(path).encode(), b"r")  # dropped without fclose: closed at GC
+    fd = stdio.fileno(g)
+    os.fstat(fd)
+    del g
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    assert not stdio.fopen(b"/nonexistent/file", b"r")  # NULL stays a NULL pointer
+
+
+def test_fopen_opt_out_detach(stdio, tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"x")
+    with stdio.fopen(str(path).encode(), b"r") as f:
+        assert stdio.fgetc(f) == ord("x")
+    assert f.freed
+    g = stdio.fopen(str(path).encode(), b"r")
+    raw = g.detach()  # the raw FILE *: yours to fclose
+    assert stdio.fclose(raw) == 0
+
+
+def test_memccpy_and_strerror_r():
+    libc = ffikit.load("c", ffikit.include("string.h"))
+    whole, dest = _room(4)
+    with pytest.raises(ffikit.BufferTooSmall, match="'memccpy' holds 4 bytes"):
+        libc.memccpy(dest, b"hello world", ord(" "), 8)
+    assert bytes(whole[4:]) == b"\xaa" * 256
+    out = bytearray(16)
+    libc.memccpy(out, b"hello world", ord(" "), 16)
+    assert bytes(out[:6]) == b"hello "
+    whole, buf = _room(10)
+    with pytest.raises(ffikit.BufferTooSmall, match="'strerror_r' holds 10 bytes"):
+        libc.strerror_r(2, buf, 100)
+    libc.strerror_r(2, bytearray(100), 100)
+
+
+def test_memcpy_sized_by_user_relation():
+    libc = ffikit.load("c", ffikit.include("string.h"),
+                       sizes={"memcpy": {"__dest": "__n", "__src": "__n"}})
+    whole, dest = _room(4)
+    with pytest.raises(ffikit.BufferTooSmall, match="from sizes= given to load"):
+        libc.memcpy(dest, b"0123456789", 10)
+    with pytest.raises(ffikit.BufferTooSmall, match="argument 2 '__src' of 'memcpy' holds 3"):
+        libc.memcpy(bytearray(10), b"abc", 10)
+    assert bytes(whole[4:]) == b"\xaa" * 256
+    out = bytearray(10)
+    libc.memcpy(out, b"0123456789", 10)
+    assert out == b"0123456789"
+    with pytest.raises(ffikit.ArgumentError, match="'memcpy' names parameter 'dst'"):
+        ffikit.load("c", ffikit.include("string.h"), sizes={"memcpy": {"dst": "__n"}})
+
+
+def test_strlen_none_refused_by_nonnull():
+    libc = ffikit.load("c", ffikit.include("string.h"))
+    with pytest.raises(ffikit.ArgumentError, match="argument 1 '__s' of 'strlen' must not be NULL"):
+        libc.strlen(None)
+    assert libc.strlen(b"four") == 4
+
+
+def test_snprintf_format_checked_and_sized(stdio):
+    buf = bytearray(16)
+    n = stdio.snprintf(buf, len(buf), b"%d %s", 5, b"x")
+    assert bytes(buf[:n]) == b"5 x"
+    with pytest.raises(ffikit.ArgumentError, match="for '%s' in b'%s'.* must be bytes or str"):
+        stdio.snprintf(buf, len(buf), b"%s", 5)
+    with pytest.raises(ffikit.ArgumentError, match="has 2 conversions but 1 variadic argument"):
+        stdio.snprintf(buf, len(buf), b"%d %d", 1)
+    whole, small = _room(4)
+    with pytest.raises(ffikit.BufferTooSmall, match="'snprintf' holds 4 bytes"):
+        stdio.snprintf(small, 16, b"%d", 123456)
+    assert bytes(whole[4:]) == b"\xaa" * 256
+
+
+def test_regexec_pmatch_sized_by_nmatch():
+    rx = ffikit.load("c", ffikit.include("regex.h"))
+    preg = rx.new("regex_t")
+    assert rx.regcomp(preg, b"(a+)(b+)", 1) == 0  # REG_EXTENDED
+    try:
+        one = rx.new("regmatch_t[1]")
+        with pytest.raises(ffikit.BufferTooSmall, match=r"from the array bound \[__nmatch\]"):
+            rx.regexec(preg, b"xaab", 3, one, 0)
+        three = rx.new("regmatch_t[3]")
+        assert rx.regexec(preg, b"xaab", 3, three, 0) == 0
+        assert (three[0].rm_so, three[0].rm_eo, three[2].rm_so) == (1, 4, 3)
+    finally:
+        rx.regfree(preg)
+
+
+def test_wchar_round_trip():
+    import ctypes
+
+    w = ffikit.load("c", ffikit.include("wchar.h"))
+    assert w.wcslen("h\u00e9llo") == 5
+    assert w.wcslen(ctypes.c_wchar_p("abc")) == 3
+    assert w.wcslen(ctypes.create_unicode_buffer("abcd")) == 4
+    dst = ffikit.new("wchar_t[16]")
+    result = w.wcscpy(dst, "wide \u00e9")
+    assert dst.value == "wide \u00e9" and w.wcslen(dst) == 6
+    assert ffikit.string(result) == "wide \u00e9"
+    with pytest.raises(ffikit.BufferTooSmall, match="not NUL-terminated"):
+        w.wcslen(ctypes.create_unicode_buffer("abcd", 4))
+    with pytest.raises(ffikit.ArgumentError, match="create_unicode_buffer"):
+        w.wcscpy("immutable", "x")
+
+
+def test_fread_and_qsort_sized_by_a_product(tmp_path):
+    stdio = ffikit.load("c", ffikit.include("stdio.h"), sizes={"fread": {"__ptr": "__size * __n"}})
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(64)))
+    with stdio.fopen(str(path).encode(), b"rb") as f:
+        whole, buf = _room(16)
+        with pytest.raises(ffikit.BufferTooSmall, match=r"'__size' \* argument 3 '__n' is 4 \* 5"):
+            stdio.fread(buf, 4, 5, f)
+        assert bytes(whole[16:]) == b"\xaa" * 256
+        assert stdio.fread(buf, 4, 4, f) == 4 and bytes(buf) == bytes(range(16))
+    stdlib = ffikit.load("c", ffikit.include("stdlib.h"),
+                         sizes={"qsort": {"__base": ("__nmemb", "__size")}})
+    values = array.array("i", [3, 1, 2])
+    with pytest.raises(ffikit.BufferTooSmall, match="'qsort' holds 12 bytes"):
+        stdlib.qsort(values, 4, 4, compare_ints)
+    stdlib.qsort(values, 3, 4, compare_ints)
+    assert values.tolist() == [1, 2, 3]

@@ -37,3 +37,19 @@ class TestItemKind:
         assert format_kind("<i") == ("i", 4)
         assert format_kind(">i") is None  # big-endian on a little-endian host
         assert format_kind("T{i:x:}") is None
+
+    def test_native_and_standard_sizes(self):
+        """PEP 3118: no prefix or '@' is native ('l' is a C long), '<'/'=' standard."""
+        import ctypes
+        import struct
+
+        long_size = ctypes.sizeof(ctypes.c_long)
+        for fmt in ("l", "@l"):
+            assert format_kind(fmt) == ("i", long_size)
+        assert format_kind("L") == ("u", long_size)
+        assert format_kind("<l") == format_kind("=l") == ("i", 4)
+        assert format_kind("q") == format_kind("<q") == ("i", 8)
+        assert format_kind("n") == ("i", struct.calcsize("n"))
+        assert format_kind("=n") is None  # 'n' has no standard size
+        assert format_kind("P") == format_kind("<P") == ("u", ctypes.sizeof(ctypes.c_void_p))
+        assert format_kind("<u") == format_kind("w") == item_kind(Primitive("wchar_t"))

@@ -20,7 +20,7 @@ def lib_path(cbuild):
 
 
 def _child(lib_path: str, body: str) -> subprocess.CompletedProcess:
-    code = f"import ffikit\nlib = ffikit.load({lib_path!r}, {DECLARATIONS!r})\n"
+    code = f"import ffikit\nffikit.enable_faulthandler()\nlib = ffikit.load({lib_path!r}, {DECLARATIONS!r})\n"
     code += textwrap.dedent(body)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)

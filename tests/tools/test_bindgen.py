@@ -76,3 +76,19 @@ class TestGenerate:
         defs = ffikit.cdef("int f(int);")
         with pytest.raises(Exception, match="unterminated character set"):
             generate(defs, "x.h", "c", exclude="[")
+
+
+def test_function_facts_survive_re_spelling():
+    """Bounds, access, nonnull, format and deallocators: a bound module checks what the header did."""
+    defs = ffikit.cdef("""
+        #include <stddef.h>
+        typedef struct f FILE;
+        int fclose(FILE *f);
+        FILE *fopen(const char *p, const char *m) __attribute__((malloc(fclose, 1), nonnull(1, 2)));
+        void f(size_t n, const char a[n], int b[16]) __attribute__((access(write_only, 3)));
+        int pf(char *o, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+    """)
+    again = ffikit.cdef(c_text(defs, list(defs.functions), []))
+    for name, decl in defs.functions.items():
+        assert again.functions[name].type.facts == decl.type.facts, name
+    assert again.functions["f"].type.facts.access[0].source == "the array bound [n]"

@@ -252,3 +252,79 @@ class TestHeaderNames:
         assert cli.main(["layout", "no_such_header_ffikit.h"]) == 1
         err = capsys.readouterr().err
         assert "no such file: no_such_header_ffikit.h" in err and "/usr/include" in err
+
+
+class TestConventions:
+    def test_version(self):
+        import importlib.metadata
+
+        result = run("--version")
+        assert result.returncode == 0
+        assert result.stdout.strip() == f"ffikit {importlib.metadata.version('ffikit')}"
+
+    def test_cache_info_and_clear(self, tmp_path):
+        import ffikit
+
+        env = {"FFIKIT_CACHE_DIR": str(tmp_path / "cache")}
+        ffikit.build("int one(void) { return 1; }", name="cached_one", cache_dir=tmp_path / "cache")
+        info = run("cache", "info", "-v", env_extra=env)
+        assert info.returncode == 0
+        assert f"location: {tmp_path / 'cache'}" in info.stdout
+        assert "entries:  1" in info.stdout and "libcached_one-" in info.stdout
+        size = int(info.stdout.split("size:")[1].split("bytes")[0].replace(",", ""))
+        assert size > 1000
+        cleared = run("cache", "clear", env_extra=env)
+        assert cleared.returncode == 0 and "removed 1 cached library" in cleared.stdout
+        assert "entries:  0" in run("cache", "info", env_extra=env).stdout
+
+    def test_import_leaves_faulthandler_alone(self):
+        code = ("import copyreg, re, sys, warnings; table = dict(copyreg.dispatch_table)\n"
+                "filters = list(warnings.filters)\n"
+                "import ffikit, faulthandler; assert not faulthandler.is_enabled()\n"
+                "assert copyreg.dispatch_table == table and warnings.filters == filters\n"
+                "assert 'ffikit.types' not in sys.modules; print('ok')")
+        proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
+                              env={k: v for k, v in os.environ.items()
+                                   if k not in ("FFIKIT_FAULTHANDLER", "PYTHONFAULTHANDLER")})
+        assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+        code = "import ffikit, faulthandler; print(faulthandler.is_enabled())"
+        opted = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, FFIKIT_FAULTHANDLER="1"))
+        assert opted.stdout.strip() == "True"
+
+    def test_demo_without_numpy_is_one_line(self, tmp_path):
+        code = ("import sys; sys.modules['numpy'] = None\n"
+                "from ffikit.tools import cli\n"
+                f"cli.CHECKOUT = __import__('pathlib').Path({str(tmp_path)!r})\n"
+                "sys.exit(cli.main(['demo']))")
+        proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1
+        assert proc.stderr == "ffikit demo: the demo needs NumPy: pip install ffikit[numpy]\n"
+
+    def test_build_logs_commands_and_cache_hits_at_debug(self, tmp_path, caplog):
+        import logging
+
+        import ffikit
+
+        with caplog.at_level(logging.DEBUG, logger="ffikit"):
+            ffikit.build("int two(void) { return 2; }", name="logged", cache_dir=tmp_path)
+            ffikit.build("int two(void) { return 2; }", name="logged", cache_dir=tmp_path)
+        messages = [r.getMessage() for r in caplog.records if r.name.startswith("ffikit")]
+        assert any(m.startswith("build cache miss") for m in messages)
+        assert any(m.startswith("compiler: ") and "-shared" in m for m in messages)
+        assert any(m.startswith("build cache hit") for m in messages)
+
+    def test_no_progress_lines_when_stderr_is_not_a_terminal(self, tmp_path):
+        code = ("import ffikit; ffikit.build('int three(void) { return 3; }', name='quiet', "
+                f"cache_dir={str(tmp_path)!r}); print('built')")
+        proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.stdout == "built\n" and proc.stderr == ""  # compiled, and said nothing
+
+    def test_demo_dask_adds_its_row(self, tmp_path, build_cache):
+        pytest.importorskip("distributed", reason="Dask is not installed: pip install ffikit[dask]")
+        result = run("demo", "--quick", "--size", "96", "--dask", "--out", str(tmp_path),
+                     env_extra={"FFIKIT_CACHE_DIR": build_cache})
+        assert result.returncode == 0, result.stdout + result.stderr
+        row = next(line for line in result.stdout.splitlines() if "Dask LocalCluster" in line)
+        assert int(row.split("|")[4].replace(",", "")) > 0  # bytes moved between processes
+        assert ", Dask 0," in result.stdout  # agrees with ffikit exactly

@@ -45,6 +45,16 @@ def test_leaking_test_fails_with_the_report(tmp_path):
     assert "test_example.py:6" in proc.stdout and "256" in proc.stdout
 
 
+def test_the_failure_shows_the_tests_lines_first_and_no_plugin_frames(tmp_path):
+    proc = _run_pytest(tmp_path, LEAKY, "--ffikit-leaks")
+    failure = proc.stdout.split("_ test_leaks _")[1]
+    first = failure.strip("_ \n").splitlines()
+    assert first[0] == "leaked allocation 1 of 1 (256 bytes), allocated at:"
+    assert first[1].endswith("line 6, in test_leaks")
+    assert failure.index("in test_leaks") < failure.index("LeakError")
+    assert "pytest_plugin.py" not in proc.stdout
+
+
 def test_without_the_option_nothing_fails(tmp_path):
     proc = _run_pytest(tmp_path, LEAKY)
     assert proc.returncode == 0 and "2 passed" in proc.stdout

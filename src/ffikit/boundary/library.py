@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -27,17 +28,21 @@ from typing import Any, NamedTuple
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.bound import BoundFunction, reload
+from ffikit.boundary.finding import caller_dir as _caller_dir
+from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
-from ffikit.errors import LibraryNotFound, SymbolNotFound
+from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
+from ffikit.memory import tracking
 from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
+from ffikit.rules.sizes import user_access
 
-__all__ = ["Candidate", "Library", "Symbols", "candidates", "load"]
+__all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
 @dataclass
@@ -71,16 +76,6 @@ def _platform_names(name: str) -> list[str]:
         else:
             names += ["lib" + name + suffix, name + suffix]
     return names
-
-
-def _caller_dir() -> str | None:
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<"):
-            return os.path.dirname(os.path.abspath(filename))
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
 
 
 def _explain_dlerror(message: str, path: str) -> str:
@@ -117,6 +112,9 @@ def _try_file(path: str, mode: int) -> Candidate:
         mismatch = _elf.describe_mismatch(info)
         if mismatch:
             cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+        if info.elf_type == 1:  # ET_REL
+            cand.reason = "an object file (ELF relocatable), not a shared library"
             return cand
     return _dlopen(cand, path, mode)
 
@@ -227,8 +225,10 @@ class Library:
         *,
         errors: Mapping[str, Callable] | None = None,
         encoding: str = "utf-8",
+        sizes: Mapping[str, Mapping[str, object]] | None = None,
     ):
         object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_sizes", {k: dict(v) for k, v in (sizes or {}).items()})
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
@@ -239,6 +239,13 @@ class Library:
                 raise SymbolNotFound(
                     f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
                 )
+        for fname, spec in self._sizes.items():
+            if fname not in defs.functions:
+                raise SymbolNotFound(
+                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                )
+            decl = defs.functions[fname]
+            user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
         return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
@@ -289,7 +296,10 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = bind(cfunc, name, ftype, encoding=self.encoding, errors=self._policies.get(name))
+            function = bind(cfunc, name, ftype, encoding=self.encoding,
+                            errors=self._policies.get(name), sizes=self._sizes.get(name),
+                            resolve=self._deallocator, hooks=_TRACK_OWNED)
+            wrapper = BoundFunction(function, self)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -314,14 +324,29 @@ class Library:
                 f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
             ) from None
 
+    def _deallocator(self, name: str) -> Callable:
+        """The function that frees a declared ``malloc (dealloc, i)`` result."""
+        if name in ("free", "__builtin_free") and "free" not in self.defs.functions:
+            return _libc_free()
+        if name in self.defs.functions:
+            return getattr(self, name)
+        raw = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
+        raw.argtypes, raw.restype = [ctypes.c_void_p], None
+        return raw
+
     def var(self, name: str) -> Any:
         """The ctypes object living at the global ``name`` (reads and writes go to C).
 
         For ``const`` globals write through ``lib.name`` is refused; this
-        object is the raw memory and is not protected.
+        object is the raw memory and is not protected, so asking for it warns
+        (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
             raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+        if getattr(self.defs.variables[name], "const", False):
+            warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
+                          "it is undefined behaviour (it may sit in read-only pages and fault)",
+                          UnsafeWarning, stacklevel=2)
         return self._variable(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -348,6 +373,37 @@ class Library:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
         return new(spec, init, defs=self.defs)
 
+    # -- pickling: by recipe ----------------------------------------------------------
+    def __reduce__(self):
+        """Pickle as (path, name asked for, declarations, options); the receiving
+        process loads the library again (once per process) and binds on first use."""
+        name, mode = self.__dict__.get("_recipe") or (self.path, None)
+        options = {"errors": self._policies or None, "encoding": self.encoding,
+                   "sizes": self._sizes or None}
+        return (reload, (load, self.path, name, self.defs, mode, options))
+
+
+def _owned(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.record("owned result", owned, 0, owned.address)
+
+
+def _released(owned: Any) -> None:
+    if tracking.ACTIVE:
+        tracking.forget(owned)
+
+
+_TRACK_OWNED = (_owned, _released)  # ffikit.track() follows owned results like alloc/adopt
+_free = None
+
+
+def _libc_free() -> Callable:
+    global _free
+    if _free is None:
+        _free = ctypes.CDLL(None).free
+        _free.argtypes, _free.restype = [ctypes.c_void_p], None
+    return _free
+
 
 def ctype_of_var(var: Any) -> type:
     from ffikit.backends.ctypes.types import ctype_of
@@ -365,6 +421,7 @@ def load(
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
+    sizes: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Library:
     """Load a shared library and bind it to its declarations.
 
@@ -386,6 +443,11 @@ def load(
         Error policies per function name: ``{"compress": ffikit.check.nonzero}``.
     encoding
         Encoding of ``str`` passed to ``const char *`` (default UTF-8).
+    sizes
+        Size relations for declarations that carry none, per function:
+        ``{"scale": {"a": "n"}}`` says buffer ``a`` holds at least ``n``
+        elements; ``{"fill": {"buf": 16}}`` a constant count.  Checked before
+        each call like the header's own ``access`` attributes and array bounds.
 
     Raises
     ------
@@ -399,12 +461,12 @@ def load(
             path = cand.handle._name
             if cand.system:
                 path = _loaded_path(cand.handle) or path
-            return Library(cand.handle, path, defs, errors=errors, encoding=encoding)
+            lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes)
+            object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
+            return lib
         tried.append(cand)
     lines = "\n".join(f"  {c}" for c in tried)
-    hint = (
-        "\nhint: pass an absolute path, a path relative to your file, or search_paths=[directory]"
-    )
+    hint = "\nhint: " + hint_for(tried)
     raise LibraryNotFound(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],

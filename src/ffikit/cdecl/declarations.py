@@ -22,13 +22,12 @@ from ffikit.cdecl.model import (
     Typedef,
     resolve,
 )
-from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse
-from ffikit.cdecl.parse_errors import understood
+from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
-from ffikit.errors import DeclarationError
+from ffikit.errors import DeclarationError, NotPicklable
 
-__all__ = ["Declarations", "cdef", "include", "typeof", "understood"]
+__all__ = ["Declarations", "cdef", "include", "typeof"]
 
 _WINDOWS_FILE = "<ffikit-windows>"
 
@@ -155,11 +154,10 @@ class Declarations:
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")
-        with understood(f"type {text!r}"):
-            pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
-            result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
-                           sources={"<type>": f"void __ffikit_typeof({text});"},
-                           filename="<type>", known=self._result)
+        pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
+        result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
+                       sources={"<type>": f"void __ffikit_typeof({text});"},
+                       filename="<type>", known=self._result)
         fn = result.functions.get("__ffikit_typeof")
         if fn is None or len(fn.type.params) != 1:
             raise DeclarationError(f"{spec!r} is not a single C type name")
@@ -178,8 +176,7 @@ class Declarations:
 
     def layout(self, name: str | CType | type) -> _layout.Layout:
         """The layout of a struct/union as data; ``str()`` of it is a table."""
-        with understood(f"layout of {name!r}"):
-            return _layout.layout(self.typeof(name), self.platform)
+        return _layout.layout(self.typeof(name), self.platform)
 
     def declares(self, name: str) -> bool:
         """True when ``name`` (a type, tag such as ``"struct x"``, function or variable) is
@@ -188,8 +185,16 @@ class Declarations:
 
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
-        with understood(f"sizeof {spec!r}"):
-            return _layout.sizeof(self.typeof(spec), self.platform)
+        return _layout.sizeof(self.typeof(spec), self.platform)
+
+    # --- pickling: by recipe (the source; re-declared, memoised, on arrival) -------------
+    _recipe: tuple | None = None
+
+    def __reduce__(self):
+        if self._recipe is None:
+            raise NotPicklable("these declarations were not made by ffikit.cdef/include, so "
+                               "there is no source to rebuild them from in another process")
+        return (_rebuild, self._recipe)
 
     def __repr__(self) -> str:
         n_types = sum(1 for k in self.types if " " not in k or not k.startswith("enum"))
@@ -289,7 +294,9 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     pack = 1 if packed is True else (int(packed) if packed else None)
     cls = cls or Declarations
     key = ("cdef", text, plat.name, pack, cls)
-    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None))
+    recipe = (cls, "cdef", (text,), {"platform": platform, "packed": packed})
+    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None),
+                     recipe)
 
 
 def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
@@ -319,16 +326,20 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
     cls = cls or Declarations
     key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name,
            cls)
+    where = os.path.abspath(header) if line.startswith('#include "') else header
+    recipe = (cls, "include", (where,), dict(include_dirs=include_dirs, cpp=cpp,
+                                             defines=dict(defines or {}), platform=platform))
     return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
                                            dict(defines or {}), include_dirs, cpp,
-                                           own_depth1=True))
+                                           own_depth1=True), recipe)
 
 
-def _memoised(key, make) -> Declarations:
+def _memoised(key, make, recipe) -> Declarations:
     found = _memo.get(key)
     if found is not None:
         return found
     result = make()
+    result._recipe = recipe  # what rebuilds it in another process (see __reduce__)
     with _memo_lock:
         found = _memo.setdefault(key, result)
         if found is result:
@@ -345,13 +356,8 @@ _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 
 
+@understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
-    with understood("cdef" if filename == "<cdef>" else "include"):
-        return _declare_text(cls, text, plat, pack, filename, defines, include_dirs, cpp,
-                             own_depth1)
-
-
-def _declare_text(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1):
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
@@ -363,6 +369,12 @@ def _declare_text(cls, text, plat, pack, filename, defines, include_dirs, cpp, o
                    filename=filename)
     constants = _constants(pre.macros, own, result)
     return cls(result, constants, plat, text, frozenset(own))
+
+
+def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:
+    """Unpickle: re-declare from the recipe (memoised, so once per process)."""
+    make = cdef if kind == "cdef" else include
+    return make(*args, cls=cls, **options)
 
 
 def _directly_included(text: str, root: str) -> set[str]:

@@ -25,6 +25,7 @@ from .model import (
     Void,
     resolve,
 )
+from .parse_errors import understood
 from .platforms import Platform, get_platform, host_platform
 
 __all__ = [
@@ -98,6 +99,7 @@ def _enum_info(t: Enum, plat: Platform) -> tuple[int, bool]:
     return 8, True
 
 
+@understood("sizeof")
 def sizeof(ctype: CType, platform: Platform | str | None = None) -> int:
     """``sizeof`` the type on ``platform`` (raises for incomplete types)."""
     return _size_align(ctype, get_platform(platform))[0]
@@ -207,6 +209,7 @@ class Layout:
 _LAYOUT_CACHE: dict = {}
 
 
+@understood("layout")
 def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
     """Compute (and cache) the layout of a struct or union type on ``platform``."""
     plat = get_platform(platform)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .attributes import NO_FACTS, FunctionFacts
+
 __all__ = [
     "Coord",
     "CType",
@@ -340,10 +342,13 @@ class FunctionType(CType):
 
     ``params`` holds the parameter types after C's adjustments (array and
     function parameters decay to pointers; ``(void)`` is no parameters).
+    ``facts`` is what the declaration promises beyond its types (buffer sizes,
+    ``nonnull``, ``format``, deallocators: :class:`~ffikit.cdecl.attributes.FunctionFacts`);
+    like the names, it is not part of the type's identity.
     """
 
     _attrs_ = ("result", "params", "variadic")
-    __slots__ = ("result", "params", "variadic", "param_names")
+    __slots__ = ("result", "params", "variadic", "param_names", "facts")
 
     def __init__(
         self,
@@ -351,6 +356,7 @@ class FunctionType(CType):
         params: Iterable[CType],
         variadic: bool = False,
         param_names: Iterable[str | None] | None = None,
+        facts: FunctionFacts = NO_FACTS,
     ):
         params = tuple(params)
         names = tuple(param_names) if param_names is not None else (None,) * len(params)
@@ -360,9 +366,14 @@ class FunctionType(CType):
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "variadic", bool(variadic))
         object.__setattr__(self, "param_names", names)
+        object.__setattr__(self, "facts", facts)
 
     def __setattr__(self, key, value):
         raise AttributeError("model types are immutable")
+
+    def with_facts(self, facts: FunctionFacts) -> FunctionType:
+        """The same signature carrying ``facts``."""
+        return FunctionType(self.result, self.params, self.variadic, self.param_names, facts)
 
     def c_name(self, inner: str = "") -> str:
         parts = []

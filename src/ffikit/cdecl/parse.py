@@ -8,6 +8,7 @@ from pycparser import c_ast, c_parser
 
 from ..errors import DeclarationError
 from . import layout as _layout
+from .attributes import bound_facts, declaration_attributes, function_facts
 from .constexpr import NotConstant, eval_node
 from .model import (
     VOID,
@@ -26,7 +27,7 @@ from .model import (
     Void,
     resolve,
 )
-from .parse_errors import source_line, translate
+from .parse_errors import source_line, translate, understood
 from .preprocess import Preprocessed
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
@@ -128,11 +129,20 @@ class _Builder:
     def decl(self, node: c_ast.Decl) -> None:
         if isinstance(node.type, c_ast.FuncDecl):
             ftype = self.type_of(node.type)
+            pointers = tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer))
+            facts = function_facts(declaration_attributes(self.pre, self.pre.offset_of(node.coord)),
+                                   ftype.facts.access, pointers, len(ftype.params))
             existing = self.r.functions.get(node.name)
+            if existing is not None:  # GCC merges the attributes of every declaration
+                facts = existing.type.facts.merged(facts)
+            ftype = ftype.with_facts(facts)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
                 self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+            elif facts != existing.type.facts:
+                self.r.functions[node.name] = FunctionDecl(
+                    node.name, existing.type.with_facts(facts), existing.coord)
             return
         ctype = self.type_of(node.type)
         if node.name is None:
@@ -186,6 +196,7 @@ class _Builder:
     def function_type(self, node: c_ast.FuncDecl) -> FunctionType:
         result = self.type_of(node.type)
         params, names, variadic = [], [], False
+        bounds: list = []
         args = node.args.params if node.args is not None else []
         for param in args:
             if isinstance(param, c_ast.EllipsisParam):
@@ -194,7 +205,10 @@ class _Builder:
             if isinstance(param, c_ast.ID):
                 raise self.error(f"parameter '{param.name}' has no type (K&R style)",
                                  param.coord, hint="write prototypes: 'int f(int x)'")
-            ptype = self.type_of(param.type, decay=True)
+            if isinstance(param.type, c_ast.ArrayDecl):
+                ptype = self.array_param(param.type, len(params), bounds)
+            else:
+                ptype = self.type_of(param.type, decay=True)
             if isinstance(ptype, Void) and len(args) == 1 and not getattr(param, "name", None):
                 break  # f(void)
             if isinstance(resolve(ptype), Void):
@@ -203,7 +217,34 @@ class _Builder:
             names.append(getattr(param, "name", None))
         if isinstance(resolve(result), (Array, FunctionType)):
             raise self.error("a function cannot return an array or a function", node.coord)
-        return FunctionType(result, params, variadic, names)
+        return FunctionType(result, params, variadic, names).with_facts(
+            function_facts((), bound_facts(bounds, names), (), len(params)))
+
+    def array_param(self, node: c_ast.ArrayDecl, index: int, bounds: list) -> CType:
+        """A ``T p[...]`` parameter: the pointer it decays to; its bound joins ``bounds``
+        as ``(index, count or parameter name, spelling)``."""
+        try:
+            item = self.type_of(node.type)
+        except DeclarationError:  # 'T m[n][n]': a pointer to T; its size is not one count
+            if not isinstance(node.type, c_ast.ArrayDecl):
+                raise
+            inner = node.type
+            while isinstance(inner, c_ast.ArrayDecl):
+                inner = inner.type
+            return Pointer(self.type_of(inner), "const" in (getattr(inner, "quals", None) or []))
+        quals = set(getattr(node.type, "quals", None) or [])
+        static = "static " if "static" in (node.dim_quals or []) else ""
+        dim = node.dim
+        if isinstance(dim, c_ast.ID) and dim.name not in self.r.enum_values:
+            bounds.append((index, dim.name, static + dim.name))
+        elif dim is not None:
+            try:
+                count = self.const_int(dim, "array length")
+            except DeclarationError:  # 'T p[n * 2]': parsed, but no rule from it
+                count = None
+            if count is not None and count >= 0:
+                bounds.append((index, count, f"{static}{count}"))
+        return Pointer(item, "const" in quals, "volatile" in quals)
 
     def base_type(self, node, decl) -> CType:
         if isinstance(node, c_ast.IdentifierType):
@@ -439,7 +480,8 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
         raise translate(str(exc), sources, pre, builtins, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
-    return _Builder(pre, platform, builtins, sources, known).run(ast)
+    with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
+        return _Builder(pre, platform, builtins, sources, known).run(ast)
 
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float

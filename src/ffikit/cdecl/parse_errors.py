@@ -99,7 +99,7 @@ def understood(what: str):
         raise DeclarationError(
             f"{what}: the declarations nest too deeply for ffikit (Python's recursion limit)",
             hint="flatten the nesting with typedefs") from None
-    except (OverflowError, ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+    except (OverflowError, ValueError, IndexError, KeyError, AttributeError) as exc:
         raise DeclarationError(
             f"{what}: ffikit could not process this C ({type(exc).__name__}: {exc})",
             hint="if the C is valid, please report it as an ffikit bug") from exc

@@ -8,7 +8,8 @@
    ``__asm__``, ``__extension__``, ...), but the attributes that change layout
    (``packed``, ``aligned(n)``) and ``#pragma pack`` are *recorded* by text
    offset first; the replacement keeps every newline, so line numbers in
-   errors stay the user's.
+   errors stay the user's.  Function attributes (``access``, ``nonnull``,
+   ``format``, ``malloc``) are recorded the same way (:mod:`.attributes`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import DeclarationError
+from . import attributes as _attributes
 
 __all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs"]
 
@@ -46,6 +48,7 @@ class Preprocessed:
     attributes: list = field(default_factory=list)  # Attribute, sorted by offset
     packs: list = field(default_factory=list)  # (offset, pack or None), sorted
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
+    calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -220,6 +223,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     """Blank out what pycparser cannot parse; record layout attributes and markers."""
     out: list[str] = []
     attributes: list[Attribute] = []
+    calls: list = []
     packs: list = [(0, default_pack)] if default_pack else []
     pack_stack: list = []
     macros: list = []
@@ -271,6 +275,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                     if kind == "aligned":
                         value = _int_or_none(item.group(2)) or 16
                     attributes.append(Attribute(out_len, out_len + len(group), kind, value))
+                calls.extend(_attributes.record(group, out_len))
             elif word == "_Alignas":
                 if close == end:  # a bare _Alignas: no '(alignment)' follows
                     line_no = current_line + text.count("\n", line_cursor, start)
@@ -292,7 +297,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             pos = end
     emit(text[pos:])
     result = "".join(out)
-    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename))
+    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls)
 
 
 def _line_starts(text: str, filename: str) -> dict:

@@ -206,8 +206,48 @@ class Memory(mmap.mmap):
         return (f"<ffikit.Memory {state.size} bytes of {state.item.__name__} at "
                 f"{state.address:#x}{'' if state.protection == 'rw' else ' ' + state.protection}>")
 
+    def __reduce_ex__(self, protocol):
+        """Pickle by value: item type, count and the bytes (out of band with protocol 5)."""
+        return _reduce_memory(self, protocol)
+
     def __reduce__(self):
-        raise TypeError("ffikit.Memory cannot be pickled: it is this process's native memory")
+        return _reduce_memory(self, 2)
+
+
+def _reduce_memory(mem: Memory, protocol: int):
+    """``Memory`` pickles by value: ``(item type, count, bytes)``.
+
+    With pickle protocol 5 the bytes travel as a :class:`pickle.PickleBuffer`
+    over the region itself: no copy on the sending side, and none in transit
+    where the transport takes out-of-band buffers (``buffer_callback``,
+    multiprocessing with protocol 5, Dask); the receiver copies them once into
+    memory it owns.
+    """
+    import pickle
+
+    from ffikit.errors import NotPicklable
+
+    state = mem._ffikit_state
+    if state.freed:
+        raise NotPicklable("cannot pickle this ffikit.Memory: it was freed (use after free)")
+    if state.protection != "rw":
+        raise NotPicklable(
+            f"cannot pickle this ffikit.Memory: its pages are protected {state.protection!r}, "
+            "so reading them may fault and the copy could not keep the protection; "
+            "call protect('rw') first, or pickle bytes(m.region()) yourself")
+    data = mem._region()
+    payload = pickle.PickleBuffer(data) if protocol >= 5 else data.tobytes()
+    return (_rebuild_memory, (state.item, state.count, payload))
+
+
+def _rebuild_memory(item: type, count: int, data) -> Memory:
+    """Unpickle a :class:`Memory`: new owned memory holding a copy of ``data``."""
+    mem = alloc(item, count)
+    source = memoryview(data).cast("B")
+    region = mem._region()
+    region[:] = source
+    region.release()
+    return mem
 
 
 class _State:
@@ -345,6 +385,14 @@ class Adopted:
 
     def __exit__(self, *exc) -> None:
         self.free()
+
+    def __reduce__(self):
+        from ffikit.errors import NotPicklable
+
+        raise NotPicklable(
+            "cannot pickle ffikit.Adopted memory: it belongs to the C library that allocated it "
+            "and is freed by that library's deallocator in this process; copy the bytes "
+            "(bytes(m.buffer()), or ffikit.alloc + memmove) and pickle the copy")
 
     def __repr__(self) -> str:
         if self.freed:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -72,6 +73,12 @@ class SharedBlock:
         if tracking.ACTIVE:
             tracking.forget(self)
 
+    def __del__(self) -> None:
+        try:  # views first, then the mapping: SharedMemory's own __del__ would find them open
+            self.close()
+        except (BufferError, AttributeError):
+            pass
+
     def unlink(self) -> None:
         """Remove the name from the system (the creator's job; open mappings stay valid)."""
         try:
@@ -86,6 +93,16 @@ class SharedBlock:
         self.close()
         if self.owner:
             self.unlink()
+
+    def __reduce__(self):
+        """Pickle by name: the receiving process attaches to the same block (no copy)."""
+        if self.view is None:
+            from ffikit.errors import NotPicklable
+
+            raise NotPicklable(f"cannot pickle shared block {self.name!r}: it is closed in "
+                               "this process; pickle it while it is open")
+        item, count = self.__dict__.get("_item_count") or (type(self.view), 1)
+        return (_attach, (self.name, item, count))
 
     def __repr__(self) -> str:
         state = "closed" if self.view is None else f"{self.size} bytes"
@@ -141,9 +158,23 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
                 f"needs {size}")
     typed = view(shm.buf, item * count if count > 1 else item)
     block = SharedBlock(shm, typed, size, owner=create)
+    block._item_count = (item, count)  # its pickle recipe: attach by name
+    _open_blocks[shm.name] = block
     if tracking.ACTIVE:
         tracking.record("shared", block, size, ctypes.addressof(typed))
     return block
+
+
+_open_blocks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # name -> open block
+
+
+def _attach(name: str, item: type, count: int) -> SharedBlock:
+    """Unpickle a :class:`SharedBlock`: the block already open here, else attach by name."""
+    block = _open_blocks.get(name)
+    if block is not None and block.view is not None and \
+            block.__dict__.get("_item_count") == (item, count):
+        return block
+    return shared(name, item, count, create=False)
 
 
 def _untrack(shm: shared_memory.SharedMemory) -> None:

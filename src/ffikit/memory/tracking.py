@@ -167,8 +167,8 @@ class Tracker:
 
 def _user_frames(depth: int) -> tuple:
     frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, "<ffikit")):
+        frame = frame.f_back  # ffikit's modules and its generated call wrappers
     frames = []
     while frame is not None and len(frames) < depth:
         code = frame.f_code

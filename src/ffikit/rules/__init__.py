@@ -2,6 +2,8 @@
 
 ``kinds`` answers value facts (integer ranges, buffer item kinds),
 ``params`` classifies every declared parameter into a :class:`~ffikit.rules.params.ParamRule`
-(the DESIGN table as data), and ``messages`` words every refusal.  A backend
+(the DESIGN table as data), ``sizes`` holds the size relations of a function
+and the check over them, ``formats`` matches variadic arguments to a literal
+``printf``/``scanf`` format, and ``messages`` words every refusal.  A backend
 reads these; it decides nothing on its own.
 """

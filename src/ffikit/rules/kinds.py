@@ -42,18 +42,28 @@ _UNSIGNED_CODES = set("BHILQN")
 def format_kind(fmt: str) -> tuple[str, int] | None:
     """``("i"|"u"|"f"|"b"|"c", size)`` of a buffer's single-item format, or None.
 
-    Native (``@``, ``=``) and little-endian (``<``) standard sizes are accepted
-    on little-endian hosts; structured formats (``T{...}``) return None.
+    As PEP 3118 and :mod:`struct` say: no prefix or ``@`` means native sizes
+    (``'l'``, ``'L'``, ``'n'``, ``'P'`` are 8 bytes on LP64), ``=``/``<``
+    standard ones (``'<l'`` is 4 bytes); byte orders other than the host's
+    and structured formats (``T{...}``) return None.  ``'u'``/``'w'``
+    (wide characters) are the host's ``wchar_t``; ``'P'`` (ctypes writes
+    ``'<P'``) is always pointer-sized.
     """
     code = fmt
+    prefix = ""
     if code and code[0] in "@=<>!":
         prefix, code = code[0], code[1:]
-        if prefix in ">!" and struct.pack("=H", 1) == b"\x01\x00":
+        little = struct.pack("=H", 1) == b"\x01\x00"
+        if (prefix in ">!" and little) or (prefix == "<" and not little):
             return None
     if len(code) != 1:
         return None
+    if code in "uw":
+        return _wchar_kind() if code == "w" or prefix in ("", "@", "<", "=") else None
+    if code == "P":
+        return "u", struct.calcsize("P")
     try:
-        size = struct.calcsize(code) if fmt[:1] in ("", "@") else struct.calcsize("=" + code)
+        size = struct.calcsize(code) if prefix in ("", "@") else struct.calcsize("=" + code)
     except struct.error:
         return None
     if code in _FLOAT_CODES:
@@ -67,6 +77,10 @@ def format_kind(fmt: str) -> tuple[str, int] | None:
     if code in _UNSIGNED_CODES:
         return "u", size
     return None
+
+
+def _wchar_kind() -> tuple[str, int] | None:
+    return item_kind(m.Primitive("wchar_t"))
 
 
 def item_kind(t: m.CType) -> tuple[str, int] | None:

@@ -22,7 +22,7 @@ __all__ = ["ParamRule", "param_rule", "accepted_formats", "FLOAT_MAX"]
 FLOAT_MAX = 3.4028234663852886e38  # the largest finite C float
 
 # Buffer format letters a typed pointer may meet (PEP 3118 single items).
-_FORMAT_CODES = "bBhHiIlLqQnNfdeg?c"
+_FORMAT_CODES = "bBhHiIlLqQnNfdeg?cPuw"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def param_rule(ptype: m.CType) -> ParamRule:
             "pointer", r, const=r.const, pointee=target,
             raw_ok=is_void or named in RAW_BYTE_TARGETS,
             char_target=named == "char",
-            item_kind=item_kind(target),
+            item_kind=item_kind(_innermost(target)),  # 'double (*m)[4]' takes doubles
             pointee_size=0 if is_void or not _complete(target) else sizeof(target),
             target_is_pointer=isinstance(target, m.Pointer),
             target_is_struct=isinstance(target, m.StructOrUnion),
@@ -79,6 +79,12 @@ def param_rule(ptype: m.CType) -> ParamRule:
     if isinstance(r, m.StructOrUnion):
         return ParamRule("struct", r)
     return ParamRule("unsupported", r)
+
+
+def _innermost(t: m.CType) -> m.CType:
+    while isinstance(t, m.Array):
+        t = m.resolve(t.item)
+    return t
 
 
 def _complete(t: m.CType) -> bool:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 
 from ffikit.cdecl import model as m
+from ffikit.cdecl.attributes import spell
 from ffikit.cdecl.declarations import Declarations, _builtins
 
 __all__ = ["c_text", "generate"]
@@ -138,8 +139,35 @@ def c_text(defs: Declarations, functions: Iterable[str], types: Iterable[str]) -
     for name in functions:
         em.need(defs.functions[name].type, full=False)
     for name in functions:
-        em.lines.append(defs.functions[name].type.c_name(name) + ";")
+        em.lines.append(_function_text(name, defs.functions[name].type))
     return "\n".join(em.lines) + "\n"
+
+
+class _Bounded(m.CType):
+    """A pointer parameter spelled back as the array declarator it was (``T p[n]``)."""
+
+    def __init__(self, pointer: m.Pointer, dim: str):
+        self.pointer, self.dim = pointer, dim
+
+    def c_name(self, inner: str = "") -> str:
+        quals = "const " if self.pointer.const else ""
+        return quals + self.pointer.target.c_name(f"{inner}[{self.dim}]")
+
+
+def _function_text(name: str, ft: m.FunctionType) -> str:
+    """The prototype with its facts: array bounds as declarators, the rest as attributes."""
+    params = list(ft.params)
+    for fact in ft.facts.access:
+        p = params[fact.param]
+        if fact.mode != "bound" or not isinstance(p, m.Pointer) or \
+                (p.const and isinstance(m.resolve(p.target), m.Pointer)):
+            continue
+        if fact.size_param is not None and ft.param_names[fact.size_param]:
+            params[fact.param] = _Bounded(p, ft.param_names[fact.size_param])  # type: ignore[arg-type]
+        elif fact.count is not None:
+            params[fact.param] = _Bounded(p, str(fact.count))
+    spelled = m.FunctionType(ft.result, params, ft.variadic, ft.param_names)  # type: ignore[arg-type]
+    return spelled.c_name(name) + spell(ft.facts) + ";"
 
 
 # ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``ffikit`` command: ``demo``, ``bench``, ``layout``, ``bind``, ``doctor``.
+"""The ``ffikit`` command: ``demo``, ``bench``, ``layout``, ``bind``, ``doctor``, ``cache``.
 
 Exit codes: 0 success, 1 the check/command failed, 2 usage error (argparse's).
 ``demo`` and ``bench`` need a source checkout (they run ``examples/`` and
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -59,10 +60,9 @@ def _read_image(path: str):
 
 
 def _progress(text: str) -> None:
-    if sys.stderr.isatty():
+    """A progress line on long work, only when stderr is a terminal (quiet in logs and CI)."""
+    if sys.stderr is not None and sys.stderr.isatty():
         print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
-    else:
-        print(text, file=sys.stderr, flush=True)
 
 
 def _best_time(fn, repeats: int) -> tuple[float, object]:
@@ -74,8 +74,15 @@ def _best_time(fn, repeats: int) -> tuple[float, object]:
     return best, result
 
 
+class _Missing(Exception):
+    """An optional dependency is not installed: one line, exit 1."""
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError:
+        raise _Missing("the demo needs NumPy: pip install ffikit[numpy]") from None
 
     im = _load_imaging()
     write_png = _load_imaging("pngcodec").write_png
@@ -110,6 +117,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 best[label] = min(best[label], time.perf_counter() - start)
                 copied.setdefault(label, im.CopyMeter.take())
                 results.setdefault(label, result)
+        if args.dask:
+            dask_row = _dask_row(image, rounds)
+            if dask_row is not None:
+                methods[dask_row[0]] = (None, 1.0)
+                best[dask_row[0]], copied[dask_row[0]], results[dask_row[0]] = dask_row[1:]
         memmove_out = results["ctypes + memmove (tutorial)"]
         ffikit_out = results["ffikit zero-copy"]
         parallel_out = dst.array.copy()
@@ -127,6 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "ctypes + memmove": np.abs(memmove_out.astype(int) - ffikit_out).max(),
         "2 workers": np.abs(parallel_out.astype(int) - ffikit_out).max(),
         "NumPy": np.abs(numpy_out.astype(int) - ffikit_out).max(),
+        **{k.split(" ")[0]: np.abs(results[k].astype(int) - ffikit_out).max()
+           for k in results if k.startswith("Dask")},
         "pure Python (crop)": np.abs(python_out.astype(int) - im.gaussian_blur(crop)).max(),
     }
     base = rows[1][1]
@@ -147,6 +161,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_png(str(out / "after.png"), ffikit_out)
     print(f"wrote {out / 'before.png'} and {out / 'after.png'}")
     return 0 if agree else 1
+
+
+def _dask_row(image, rounds: int):
+    """``(label, best seconds, bytes moved, result)`` for Dask on 2 local worker processes,
+    or None (with a note) when Dask is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("ffikit demo: --dask: Dask is not installed (pip install ffikit[dask]); "
+              "row skipped", file=sys.stderr)
+        return None
+    db = _load_imaging("dask_blur")
+    _progress("[2/4] starting a Dask LocalCluster (2 worker processes, loopback)")
+    chunks = (max(64, image.shape[0] // 4), image.shape[1])
+    with db.local_cluster(2) as client:
+        db.dask_blur(image, chunks=chunks).compute()  # warm-up: workers load the library
+        best, result = _best_time(lambda: db.dask_blur(image, chunks=chunks).compute(), rounds)
+        _, moved = db.measure_bytes_moved(lambda: db.dask_blur(image, chunks=chunks).compute())
+        client.cluster.close()
+    return "Dask LocalCluster, 2 processes", best, moved, result
 
 
 # ---------------------------------------------------------------------------------------
@@ -278,6 +312,21 @@ def cmd_bind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from ffikit.build import cache_clear, cache_info
+    if args.action == "clear":
+        removed = cache_clear()
+        print(f"removed {removed} cached librar{'y' if removed == 1 else 'ies'} from "
+              f"{cache_info()['location']}")
+        return 0
+    info = cache_info()
+    print(f"location: {info['location']}\nentries:  {info['entries']}\n"
+          f"size:     {info['bytes']:,} bytes")
+    for name, size in info["files"] if args.verbose else ():
+        print(f"  {size:>12,}  {name}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ffikit.tools.doctor import diagnose
     diagnosis = diagnose(args.library)
@@ -292,6 +341,7 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ffikit`` command."""
     p = argparse.ArgumentParser(prog="ffikit", description="Safe, zero-copy, fast calls from "
                                 "Python to C: tools around the ffikit library.")
+    p.add_argument("--version", action="version", version=f"ffikit {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     d = sub.add_parser("demo", help="the zero-copy image convolution case study, timed",
@@ -301,6 +351,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--image", help="blur this image instead (needs Pillow)")
     d.add_argument("--out", default="demo-out", help="directory for the PNGs (default demo-out)")
     d.add_argument("--quick", action="store_true", help="a 256x256 image, one repeat")
+    d.add_argument("--dask", action="store_true",
+                   help="add a row: Dask map_overlap on a 2-process LocalCluster (ffikit[dask])")
     d.set_defaults(run=cmd_demo)
 
     b = sub.add_parser("bench", help="run every benchmarks/bench_*.py side by side",
@@ -341,7 +393,21 @@ def parser() -> argparse.ArgumentParser:
                          "architecture, dependencies (and which are missing), exports.")
     doc.add_argument("library", metavar="LIB")
     doc.set_defaults(run=cmd_doctor)
+
+    cache = sub.add_parser("cache", help="the build cache: where, how big, clear it",
+                           description="Show the ffikit.build cache (location, entries, size) "
+                           "or delete what it holds.")
+    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info")
+    cache.add_argument("-v", "--verbose", action="store_true", help="list each entry")
+    cache.set_defaults(run=cmd_cache)
     return p
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ffikit")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,8 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     from ffikit.errors import FFIError
+    _enable_faulthandler()
     try:
         return args.run(args)
+    except _Missing as exc:
+        print(f"ffikit {args.command}: {exc}", file=sys.stderr)
+        return 1
     except _UsageError as exc:
         p.print_usage(sys.stderr)
         print(f"ffikit {args.command}: error: {exc}", file=sys.stderr)
@@ -358,6 +428,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FFIError, OSError, ValueError, KeyError, re_error()) as exc:
         print(f"ffikit {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def _enable_faulthandler() -> None:
+    """What ``ffikit.enable_faulthandler()`` does (the package's top level is above this layer)."""
+    import faulthandler
+    if not faulthandler.is_enabled() and sys.stderr is not None:
+        try:
+            faulthandler.enable()
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 def re_error() -> type[Exception]:

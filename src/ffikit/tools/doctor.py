@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ffikit.boundary import elf as _elf
+from ffikit.boundary.finding import hint_for
 from ffikit.boundary.library import _loaded_path, candidates
 
 __all__ = ["Diagnosis", "diagnose"]
@@ -35,6 +36,7 @@ class Diagnosis:
     elf: _elf.ElfInfo | None = None
     dependencies: list[tuple[str, str | None]] = field(default_factory=list)  # (name, path|None)
     problem: str | None = None
+    hint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,8 @@ class Diagnosis:
                          "its directory to LD_LIBRARY_PATH")
         elif self.problem:
             lines.append(f"problem: {self.problem}")
+            if self.hint:
+                lines.append(f"hint: {self.hint}")
         else:
             lines.append("ok: ffikit.load can load it")
         return "\n".join(lines)
@@ -113,11 +117,12 @@ def diagnose(name: str) -> Diagnosis:
             path = cand.path if not cand.system else (_loaded_path(cand.handle) or cand.path)
             diagnosis.chosen = path
             break
-    if path is None:  # nothing loaded: inspect the first existing file to say why
-        existing = [c.path for c in found if os.path.isfile(c.path)]
-        path = existing[0] if existing else None
-        reasons = [c.reason for c in found if c.reason]
-        diagnosis.problem = reasons[0] if existing and reasons else "no candidate file exists"
+    if path is None:  # nothing loaded: the first existing file says why (not the misses)
+        existing = [c for c in found if os.path.isfile(c.path)]
+        path = existing[0].path if existing else None
+        diagnosis.problem = (existing[0].reason or "it did not load") if existing else \
+            "no candidate file exists"
+        diagnosis.hint = hint_for(found)
     if path is not None and os.path.isfile(path):
         try:
             diagnosis.elf = _elf.read_elf(path)

@@ -13,17 +13,24 @@ import operator
 from collections.abc import Callable
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, CallbackReleased, NotContiguous, ReadOnlyBuffer
-from ffikit.rules.kinds import format_kind, int_range
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    CallbackReleased,
+    NotContiguous,
+    ReadOnlyBuffer,
+)
+from ffikit.rules.kinds import format_kind
 from ffikit.rules.messages import Param, given, kind_name, type_name
-from ffikit.rules.params import FLOAT_MAX, param_rule
+from ffikit.rules.params import FLOAT_MAX, ParamRule, param_rule
 
 __all__ = [
     "int_slow", "float_slow", "struct_slow", "pointer_converter",
-    "function_pointer_converter", "variadic_converter",
+    "function_pointer_converter", "extent",
 ]
 
 _c_void_p = ctypes.c_void_p
@@ -107,9 +114,17 @@ def struct_slow(where: Param, struct_type: type) -> Callable[[object], object]:
     return convert
 
 
-def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[object, object]]:
-    """``value -> (what ctypes passes, what must stay alive until the call returns)``."""
-    rule = param_rule(where.type)
+def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None, *,
+                      nonnull: bool = False, cstring: bool = False
+                      ) -> Callable[[object], tuple[object, object]]:
+    """``value -> (what ctypes passes, what must stay alive until the call returns)``.
+
+    ``rule`` overrides the parameter's own (an access attribute may make a
+    pointer read-only or writable); ``nonnull`` refuses None and NULL;
+    ``cstring`` makes it an input C string (no NUL inside bytes/str, a NUL
+    within a buffer's bounds).
+    """
+    rule = rule or param_rule(where.type)
     ptr = rule.ctype
     assert isinstance(ptr, m.Pointer)
     target = rule.pointee
@@ -134,6 +149,8 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
             return ctypes.byref(value), value  # an out-slot for a pointer: pass its address
         if raw_ok or is_void or vt is ptr_ctype:
             return value, None
+        if vt is ctypes.c_wchar_p and target_ctype is ctypes.c_wchar:
+            return value, None
         if isinstance(value, _Pointer) and value._type_ is target_ctype:  # type: ignore[attr-defined]
             return value, None
         if isinstance(value, _Pointer) and _same_simple(value._type_, target_ctype):  # type: ignore[attr-defined]
@@ -141,12 +158,36 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
         raise refuse(f"a pointer to {pointee} (a {cname})", value)
 
     ptr_ctype = ctype_of(ptr) if not isinstance(target, m.FunctionType) else None
+    is_wchar = isinstance(target, m.Primitive) and target.name == "wchar_t"
+    # char ** / const char **: a list of strings becomes a NULL-terminated array
+    inner = m.resolve(target.target) if isinstance(target, m.Pointer) else None
+    strings_target = None
+    if isinstance(inner, m.Primitive) and inner.name == "char":
+        strings_target = "const" if target.const else "mutable"  # type: ignore[union-attr]
+    pointer_formats = {"P"} | ({"z"} if strings_target else set()) | \
+        ({"Z"} if isinstance(inner, m.Primitive) and inner.name == "wchar_t" else set())
+
+    def null(value: object) -> Exception:
+        return ArgumentError(
+            f"{where} must not be NULL (got {'None' if value is None else given(value)}): "
+            "the declaration says it is "
+            f"nonnull, and C would dereference it; pass a {cname}")
 
     def convert(value: object) -> tuple[object, object]:
         if value is None:
+            if nonnull:
+                raise null(value)
             return None, None
         vt = type(value)
+        if vt is OwnedPointer:
+            value = value.take(where.function, where.index)
+            vt = type(value)
         if vt is bytes:
+            if cstring and 0 in value:  # type: ignore[operator]
+                raise ArgumentError(
+                    f"{where} is a C string, but the bytes given contain NUL at index "
+                    f"{value.index(0)} (C would see only {value[:value.index(0)]!r}); "  # type: ignore[attr-defined]
+                    "pass bytes without NUL, or a buffer and its length to a sized parameter")
             if not const:
                 raise ReadOnlyBuffer(
                     f"{where} must be a writable buffer of {pointee} (got bytes, read-only); "
@@ -156,6 +197,10 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
                 return value, value  # ctypes passes bytes' own data: zero-copy
         elif vt is str:
             if is_char and const:
+                if cstring and "\0" in value:  # type: ignore[operator]
+                    raise ArgumentError(
+                        f"{where} is a C string, but the str given contains NUL at index "
+                        f"{value.index(chr(0))}; C would see only the text before it")  # type: ignore[attr-defined]
                 try:
                     data = value.encode(encoding)  # type: ignore[attr-defined]
                 except UnicodeEncodeError as exc:
@@ -164,9 +209,20 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
                         f"at position {exc.start}); pass bytes, or load(..., encoding=...)"
                     ) from None
                 return data, data
+            if is_wchar and const:
+                if cstring and "\0" in value:  # type: ignore[operator]
+                    raise ArgumentError(f"{where} is a C string, but the str given contains NUL")
+                data = ctypes.create_unicode_buffer(value)  # type: ignore[arg-type]
+                return data, data
             hint = "; pass a bytearray" if is_char else ""
+            if is_wchar:
+                hint = "; C may write through it: pass ctypes.create_unicode_buffer(text)"
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
+        elif (vt is list or vt is tuple) and strings_target is not None:
+            return _string_array(where, value, strings_target, encoding)
         if isinstance(value, _POINTERISH):
+            if nonnull and not value:
+                raise null(value)
             return from_ctypes_pointer(value)
         if vt is _CArgObject:  # ctypes.byref(obj): checked as obj would be
             inner = value._obj  # type: ignore[attr-defined]
@@ -206,15 +262,88 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
                         f"{kind_name(got, fmt)}, format {fmt!r}); convert it first, e.g. "
                         f"numpy.asarray(x, dtype=...) or array.array with the matching typecode"
                     )
-            elif view.itemsize != target_size or not (fmt.startswith("T{") or fmt in ("P",) or fmt.startswith("&")):
+            elif view.itemsize != target_size or not (fmt.startswith("T{") or fmt.startswith("&")
+                                                       or fmt.lstrip("<@=") in pointer_formats):
                 raise ArgumentError(
                     f"{where} must be a buffer of {pointee} items of {target_size} bytes "
                     f"(got {type_name(value)} with format {fmt!r}, itemsize {view.itemsize}); "
                     f"view raw bytes as {pointee} with ffikit.view(buf, '{pointee}[]')"
                 )
-        return _c_void_p(memoryview_address(view)), view
+        address = memoryview_address(view)
+        if cstring and not (0 in value if vt is bytearray else  # type: ignore[operator]
+                            _has_nul(address, view.nbytes, target_size if is_wchar else 1, view)):
+            raise BufferTooSmall(
+                f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
+                f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
+                "terminator, or pass bytes/str")
+        return _c_void_p(address), view
 
     return convert
+
+
+def _string_array(where: Param, items: list | tuple, kind: str, encoding: str
+                  ) -> tuple[object, object]:
+    """A NULL-terminated ``char *[]`` for the call (copies when C may write the strings)."""
+    data = []
+    for k, item in enumerate(items):
+        if type(item) is str:
+            item = item.encode(encoding)
+        if type(item) is not bytes:
+            raise ArgumentError(f"{where}: item {k} of the {type(items).__name__} must be bytes "
+                                f"or str (got {given(item)})")
+        if 0 in item:
+            raise ArgumentError(f"{where}: item {k} contains NUL; C would see only "
+                                f"{item[:item.index(0)]!r}")
+        data.append(item)
+    array = (ctypes.c_char_p * (len(data) + 1))()
+    keep: list = [array]
+    for k, item in enumerate(data):
+        if kind == "const":
+            array[k] = item  # points into the bytes object: zero-copy
+            keep.append(item)
+        else:  # 'char **': C may write into the strings, so each gets its own buffer
+            buf = ctypes.create_string_buffer(item)
+            keep.append(buf)
+            ctypes.c_void_p.from_address(ctypes.addressof(array) + k * ctypes.sizeof(ctypes.c_void_p)
+                                         ).value = ctypes.addressof(buf)
+    return array, tuple(keep)
+
+
+def extent(keep: object) -> int:
+    """Bytes a converter's keep-alive object shows C (-1: unknown, e.g. a raw pointer)."""
+    kt = type(keep)
+    if kt is memoryview:
+        return keep.nbytes  # type: ignore[attr-defined]
+    if kt is bytes:
+        return len(keep)  # type: ignore[arg-type]
+    if isinstance(keep, ctypes.Array):  # made for the call (a str for 'wchar_t *')
+        return ctypes.sizeof(keep)
+    return -1
+
+
+try:
+    _memchr = ctypes.CDLL(None).memchr
+    _memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    _memchr.restype = ctypes.c_void_p
+except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
+    _memchr = None
+
+
+def _has_nul(address: int, size: int, width: int = 1, view: memoryview | None = None) -> bool:
+    """True when a NUL character (``width`` bytes) lies within ``size`` bytes at ``address``."""
+    if size < width:
+        return False
+    if width == 1 and view is not None and size <= 512:  # small: a copy beats a ctypes call
+        return 0 in view.tobytes()
+    if width != 1:
+        count = size // width
+        if width == ctypes.sizeof(ctypes.c_wchar):
+            return "\0" in ctypes.wstring_at(address, count)
+        data = ctypes.string_at(address, count * width)
+        return any(data[k:k + width] == b"\0" * width for k in range(0, len(data), width))
+    if _memchr is not None:
+        return bool(_memchr(address, 0, size))
+    return 0 in ctypes.string_at(address, size)  # pragma: no cover
 
 
 def _same_simple(a: type, b: type | None) -> bool:
@@ -226,12 +355,13 @@ def _same_simple(a: type, b: type | None) -> bool:
     )
 
 
-def function_pointer_converter(where: Param, fp_type: type) -> Callable[[object], tuple[object, object]]:
+def function_pointer_converter(where: Param, fp_type: type, *, nonnull: bool = False
+                               ) -> Callable[[object], tuple[object, object]]:
     """Callables, callbacks and ctypes function pointers for a function-pointer parameter.
 
     A plain callable borrows a thunk for the call (:func:`callbacks.lend`); an
     ``ffikit.callback`` or a ctypes function pointer must have the declared
-    signature (a mismatch is refused, naming both).
+    signature (a mismatch is refused, naming both); ``nonnull`` refuses None.
     """
     func_type = m.resolve(m.resolve(where.type).target)  # type: ignore[attr-defined]
     owner = str(where)
@@ -253,6 +383,9 @@ def function_pointer_converter(where: Param, fp_type: type) -> Callable[[object]
         if type(value) is _FunctionType:  # the common case: a def or a lambda
             return lend(fp_type, value, owner)  # (thunk, lease): valid until C returns
         if value is None:
+            if nonnull:
+                raise ArgumentError(f"{where} must not be NULL (got None): the declaration says "
+                                    "it is nonnull; pass a Python callable")
             return None, None
         if isinstance(value, held_type):
             if value.fp_type is not fp_type and not callbacks.same_signature(value.fp_type, fp_type):
@@ -272,58 +405,5 @@ def function_pointer_converter(where: Param, fp_type: type) -> Callable[[object]
             f"{where} must be a Python callable, an ffikit.callback or None for C type "
             f"{where.type.c_name()} (got {given(value)})"
         )
-
-    return convert
-
-
-# --------------------------------------------------------------------------------------
-# variadic arguments: C default argument promotions
-
-_INT_MIN, _INT_MAX = int_range(m.Primitive("int"))
-_LONG_MIN, _LONG_MAX = int_range(m.Primitive("long long"))
-
-
-def variadic_converter(function: str, first_index: int, encoding: str):
-    def convert(extra: tuple) -> tuple[list, list]:
-        args: list = []
-        keep: list = []
-        for offset, value in enumerate(extra):
-            where = f"variadic argument {first_index + offset + 1} of '{function}'"
-            vt = type(value)
-            if vt is bool or vt is int or (isinstance(value, int)):
-                number = int(value)
-                if _INT_MIN <= number <= _INT_MAX:
-                    args.append(ctypes.c_int(number))
-                elif _LONG_MIN <= number <= _LONG_MAX:
-                    args.append(ctypes.c_longlong(number))
-                elif 0 <= number <= 2**64 - 1:
-                    args.append(ctypes.c_ulonglong(number))
-                else:
-                    raise ArgumentError(f"{where} does not fit any C integer type (got int {number})")
-            elif isinstance(value, float):
-                args.append(ctypes.c_double(value))
-            elif vt is bytes:
-                args.append(value)
-            elif vt is str:
-                data = value.encode(encoding)
-                keep.append(data)
-                args.append(data)
-            elif value is None:
-                args.append(None)
-            elif isinstance(value, _CData):
-                args.append(value)
-            else:
-                try:
-                    view = export(value)
-                except TypeError:
-                    raise ArgumentError(
-                        f"{where} must be an int, float, bytes, str, None, a buffer or a ctypes "
-                        f"object (got {given(value)})"
-                    ) from None
-                if not view.c_contiguous:
-                    raise NotContiguous(f"{where} must be a C-contiguous buffer (got {type_name(value)})")
-                keep.append(view)
-                args.append(_c_void_p(memoryview_address(view)))
-        return args, keep
 
     return convert

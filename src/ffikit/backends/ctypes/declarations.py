@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
 from ffikit.cdecl.model import CType
+from ffikit.cdecl.parse_errors import understood
 
 __all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
 
@@ -25,11 +26,16 @@ _CTYPES_BASES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Arr
 class Declarations(_model.Declarations):
     __doc__ = _model.Declarations.__doc__
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for enum_class in self.enums.values():  # members pickle as (these declarations, name)
+            enum_class.__reduce_ex__ = _enum_reducer(self)
+
     def ctype(self, spec: str | CType | type) -> type:
         """The ctypes type for a C type name, model type or ctypes type."""
         if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
             return spec
-        with _model.understood(f"the ctypes type of {spec!r}"):
+        with understood(f"the ctypes type of {spec!r}"):
             return to_ctypes(self.typeof(spec), self.platform)
 
 
@@ -44,6 +50,12 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
                           platform=platform, cls=Declarations)  # type: ignore[return-value]
 
 
+def _enum_reducer(defs: Declarations):
+    def __reduce_ex__(member, protocol):
+        return (getattr, (defs, member.name))
+    return __reduce_ex__
+
+
 cdef.__doc__ = _model.cdef.__doc__
 include.__doc__ = _model.include.__doc__
 typeof = _model.typeof
@@ -54,5 +66,5 @@ def ctype_of(spec: str | CType | type, defs: _model.Declarations | None = None) 
     if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
         return spec
     owner = _model._owner(spec, defs)
-    with _model.understood(f"the ctypes type of {spec!r}"):
+    with understood(f"the ctypes type of {spec!r}"):
         return to_ctypes(owner.typeof(spec), owner.platform)

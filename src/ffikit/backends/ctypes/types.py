@@ -16,6 +16,7 @@ import itertools
 import sys
 import threading
 
+from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
@@ -51,6 +52,7 @@ _NAMED = {
 }
 
 _cache: dict = {}
+_pickling.register()  # ffikit's classes pickle by (declarations, name): see pickling.py
 _hidden_names = itertools.count()
 
 
@@ -171,8 +173,10 @@ def _value_type(t: CType, plat: Platform) -> type:
 def _struct_class(t: StructOrUnion, plat: Platform) -> type:
     base = ctypes.Union if t.is_union else ctypes.Structure
     name = t.name or t.typedef_name or "anonymous_" + t.kind
-    cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name})
+    cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name,
+                               "__reduce__": _pickling.reduce_struct})  # by value, by recipe
     cls._ffikit_type_ = t
+    _pickling.remember(cls)
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
         cls._ffikit_layout_ = None

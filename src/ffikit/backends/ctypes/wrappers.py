@@ -23,30 +23,41 @@ Buffers reach ``T *`` parameters without a copy: the converter takes a
 ``memoryview`` of the object, checks contiguity, writability and item type,
 and passes the address of its first byte; the memoryview is held until the C
 function returns, which also stops a ``bytearray`` being resized meanwhile.
+
+What the declaration promises (:mod:`ffikit.rules.sizes`: array bounds,
+``access``/``nonnull``/``format``/``malloc`` attributes, ``sizes=``) adds
+lines only to the functions that have it: each size relation becomes one
+comparison after the arguments are converted (``if n * 8 > extent >= 0:
+raise ...``), so a function without relations runs exactly the code it did.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import functools
 import keyword
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import (
+    extent,
     float_slow,
     function_pointer_converter,
     int_slow,
     pointer_converter,
     struct_slow,
-    variadic_converter,
 )
+from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.types import ctype_of
+from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
+from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
 
 __all__ = ["bind"]
 
@@ -61,13 +72,21 @@ class _VoidPointerResult(ctypes.c_void_p):
 # generating the wrapper
 
 
-def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
+def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
+                       sized: bool = False) -> list[str]:
     """Inline source for the common case: a contiguous buffer of the right item type.
 
     Anything else (None, bytes, str, ctypes objects, errors) goes to the full
-    converter ``_ffk_c{i}``, which gives the same answers more slowly.
+    converter ``_ffk_c{i}``, which gives the same answers more slowly.  When a
+    size relation reads this buffer (``sized``), ``_ffk_e{i}`` is set to the
+    bytes it holds (-1: unknown).
     """
     full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
+    fast_extent = ""
+    if sized:
+        env["_ffk_ext"] = extent
+        full = [full[0] + f"; _ffk_e{i} = _ffk_ext(_ffk_k{i})"]
+        fast_extent = f"; _ffk_e{i} = _ffk_k{i}.nbytes"
     if _BUF_OFFSET is None:
         return full
     formats = accepted_formats(rule)
@@ -83,10 +102,26 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     return [
         f"if type({pname}) in _ffk_ft{i}:",
         f"    _ffk_k{i} = memoryview({pname})",
-        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
+        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})"
+        + fast_extent,
         f"    else: {full[0]}",
         f"else: {full[0]}",
     ]
+
+
+def _cstring_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
+    """Inline source for a C string: NUL-free bytes as they are, a bytearray holding a NUL
+    by address; the rest (str, other buffers, errors) through the full converter."""
+    full = f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"
+    if not rule.char_target or not rule.const:
+        return [full]
+    lines = [f"if type({pname}) is bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
+    if _BUF_OFFSET is not None:
+        env["_ffk_at"] = _c_void_p.from_address
+        env["_ffk_id"] = id
+        lines.append(f"elif type({pname}) is bytearray and 0 in {pname}: _ffk_k{i} = memoryview({pname}); "
+                     f"{pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})")
+    return lines + [f"else: {full}"]
 
 
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
@@ -118,6 +153,9 @@ def bind(
     *,
     encoding: str = "utf-8",
     errors: Callable | None = None,
+    sizes: Mapping[str, object] | None = None,
+    resolve: Callable[[str], Callable] | None = None,
+    hooks: tuple[Callable, Callable] | None = None,
 ) -> Callable:
     """Make the Python function that calls ``cfunc`` as ``ftype`` declares.
 
@@ -135,13 +173,23 @@ def bind(
     errors
         The initial error policy (see :data:`check`); also settable later as
         ``wrapper.errors``.
+    sizes
+        Size relations added by the user for this function:
+        ``{"a": "n"}`` (buffer parameter -> size parameter, element count,
+        or ``"size * n"``).
+    resolve
+        Finds a function by name (the deallocator of a declared
+        ``malloc (dealloc, i)`` result); without it results are not owned.
+    hooks
+        ``(on_own, on_release)`` called with each owned result (leak tracking).
 
     Returns
     -------
     function
         A plain Python function with attributes ``errors`` (the policy, or
-        None), ``declaration`` (the C text) and ``cfunc`` (the ctypes
-        function).  It releases the GIL while C runs, as ctypes' ``CDLL`` does.
+        None), ``declaration`` (the C text), ``cfunc`` (the ctypes
+        function) and ``relations`` (the size relations it checks).  It
+        releases the GIL while C runs, as ctypes' ``CDLL`` does.
     """
     cfunc.argtypes = None
     cfunc.restype = _restype_for(ftype.result)
@@ -151,6 +199,14 @@ def bind(
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
     body: list[str] = []
+    facts = ftype.facts
+    extra = user_access(name, ftype, sizes) if sizes else ()
+    rels = relations(name, ftype, extra)
+    modes = param_modes(ftype, extra)
+    cstrings = cstring_params(ftype, extra)
+    nonnull = set(facts.nonnull)
+    size_params = {i for r in rels for i in (r.size, r.factor) if i is not None}
+    sized_buffers = {r.buffer for r in rels}
     for i, (ptype, pname) in enumerate(zip(ftype.params, pnames)):
         where = Param(name, i, ftype.param_names[i], ptype)
         rule = param_rule(ptype)
@@ -161,6 +217,8 @@ def bind(
             env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
             check = f"if type({pname}) is not int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
             body.append(check)
+            if i in size_params:
+                body.append(f"_ffk_n{i} = {pname}")
             if ct is ctypes.c_char:
                 body.append(f"{pname} = _ffk_t{i}({pname} & 0xFF)")
                 env[f"_ffk_t{i}"] = ctypes.c_ubyte
@@ -177,11 +235,20 @@ def bind(
                 env[f"_ffk_s{i}"] = float_slow(where, ct)
                 body.append(f"{pname} = _ffk_s{i}({pname})")
         elif rule.kind == "function_pointer":
-            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r))
+            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r), nonnull=i in nonnull)
             body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
         elif rule.kind == "pointer":
-            env[f"_ffk_c{i}"] = pointer_converter(where, encoding)
-            body += _pointer_fast_path(rule, i, pname, env)
+            if i in modes and modes[i] == rule.const:  # an access mode overrides 'const'
+                rule = dataclasses.replace(rule, const=not modes[i])
+            env[f"_ffk_c{i}"] = pointer_converter(where, encoding, rule, nonnull=i in nonnull,
+                                                  cstring=i in cstrings)
+            if i in cstrings:
+                body += _cstring_fast_path(rule, i, pname, env)
+                if i in sized_buffers:  # 'access (read_only, i)' alone: one item, still a C string
+                    env["_ffk_ext"] = extent
+                    body.append(f"_ffk_e{i} = _ffk_ext(_ffk_k{i})")
+            else:
+                body += _pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":
             st = ctype_of(r)
             env[f"_ffk_t{i}"] = st
@@ -189,21 +256,39 @@ def bind(
             body.append(f"if type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
+    for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
+        env[f"_ffk_z{k}"] = functools.partial(refusal, rel)
+        b = rel.buffer
+        if rel.size is None:
+            body.append(f"if {rel.needed(None)} > _ffk_e{b} >= 0: raise _ffk_z{k}(None, _ffk_e{b})")
+        else:
+            need = f"_ffk_n{rel.size}" + (f" * {rel.unit}" if rel.unit != 1 else "")
+            factor = "None"
+            if rel.factor is not None:  # 'size * n': both non-negative, or nothing is needed
+                factor = f"_ffk_n{rel.factor}"
+                need = f"max({need}, 0) * max({factor}, 0)"
+            body.append(f"if {need} > _ffk_e{b} >= 0: "
+                        f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
-        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding)
+        fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
+        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
         signature += (", " if signature else "") + "*_ffk_extra"
-        body.append("_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra)")
+        body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
     fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
     if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
         fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
+    result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
+    if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
+        env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
+        result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [
-        f"        _ffk_result = _ffk_cfunc({call_args})",
+        result_line,
         f"        _ffk_policy = {fn_name}.errors",
         "        if _ffk_policy is None: return _ffk_result",
         f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",
@@ -220,5 +305,6 @@ def bind(
     wrapper.declaration = declaration
     wrapper.cfunc = cfunc
     wrapper.source = source
+    wrapper.relations = rels  # the size relations checked before each call (rules.sizes)
     callbacks.register_wrapper(wrapper)
     return wrapper

@@ -1,0 +1,153 @@
+"""Results a declaration says the caller owns: ``__attribute__ ((malloc (dealloc, i)))``.
+
+A function declared with a deallocator (glibc's ``fopen`` -> ``fclose``,
+``strdup``-like functions -> ``free``) returns an :class:`OwnedPointer`: it is
+passed to C like the pointer it holds, and released with its deallocator
+exactly once -- when the deallocator is called with it, on ``close()``, at
+the end of a ``with`` block, or at garbage collection.  Passing it anywhere
+after it was released raises :class:`~ffikit.errors.MemoryReleased`, so a
+second ``fclose`` is refused instead of corrupting the heap.  ``detach()``
+hands back the raw pointer and gives up ownership (the opt-out).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ffikit.errors import MemoryReleased
+
+__all__ = ["OwnedPointer", "owner"]
+
+
+def _release(free: Callable[[], Callable], pointer: object) -> None:
+    free()(pointer)
+
+
+class OwnedPointer:
+    """A pointer returned by a function with a declared deallocator; freed once.
+
+    Attributes
+    ----------
+    pointer
+        The ctypes pointer (borrowed: do not free it yourself).
+    address : int
+        Its address.
+    freed : bool
+        True once the deallocator ran (or the pointer was detached).
+    """
+
+    __slots__ = ("_pointer", "_releasers", "_finalizer", "_function", "_dealloc", "_on_release",
+                 "__weakref__")
+
+    def __init__(self, pointer: object, function: str, releasers: frozenset, dealloc: str,
+                 free: Callable[[], Callable], on_release: Callable[[object], None] | None = None):
+        self._pointer = pointer
+        self._function = function
+        self._releasers = releasers
+        self._dealloc = dealloc
+        self._on_release = on_release
+        self._finalizer = weakref.finalize(self, _release, free, pointer)
+
+    def _ended(self) -> None:
+        if self._on_release is not None:
+            self._on_release(self)
+
+    def _released(self) -> MemoryReleased:
+        return MemoryReleased(
+            f"this pointer returned by '{self._function}' was already released with "
+            f"'{self._dealloc}'; it can no longer be used (use after free / double free)")
+
+    @property
+    def pointer(self) -> Any:
+        if not self._finalizer.alive:
+            raise self._released()
+        return self._pointer
+
+    @property
+    def address(self) -> int:
+        return ctypes.cast(self.pointer, ctypes.c_void_p).value or 0
+
+    @property
+    def contents(self) -> Any:
+        return self.pointer.contents
+
+    @property
+    def freed(self) -> bool:
+        return not self._finalizer.alive
+
+    def take(self, function: str, index: int) -> Any:
+        """The pointer to pass as argument ``index`` of ``function``; if that is one of
+        its deallocators, ownership ends here (the deallocator frees it)."""
+        if not self._finalizer.alive:
+            raise self._released()
+        if (function, index) in self._releasers:
+            self._finalizer.detach()
+            self._ended()
+        return self._pointer
+
+    def close(self) -> None:
+        """Release it now with its deallocator (a no-op the second time)."""
+        if self._finalizer.alive:
+            self._finalizer()
+            self._ended()
+
+    free = close
+
+    def detach(self) -> Any:
+        """Give up ownership: the raw pointer, which you must now release yourself."""
+        if not self._finalizer.alive:
+            raise self._released()
+        self._finalizer.detach()
+        self._ended()
+        return self._pointer
+
+    def __enter__(self) -> OwnedPointer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "released" if self.freed else f"at {self.address:#x}"
+        return f"<ffikit owned pointer from {self._function}() {state}, freed by {self._dealloc}>"
+
+
+def owner(function: str, deallocators: tuple, resolve: Callable[[str], Callable],
+          hooks: tuple[Callable, Callable] | None = None) -> Callable[[object], object]:
+    """``result -> OwnedPointer`` (NULL results stay as they are) for ``function``
+    whose declaration names ``deallocators`` (``(name, parameter index)``);
+    ``resolve(name)`` finds a deallocator when it is first needed.  ``hooks``
+    (``on_own(owned)``, ``on_release(owned)``) let a leak tracker follow them."""
+    releasers = set(deallocators)
+    for dname, index in deallocators:  # GCC's '__builtin_free' is the C library's 'free'
+        if dname in ("free", "__builtin_free"):
+            releasers |= {("free", index), ("__builtin_free", index)}
+    releasers = frozenset(releasers)  # type: ignore[assignment]
+    name, index = next(((n, i) for n, i in deallocators if n in ("free", "__builtin_free")),
+                       deallocators[0])
+    cached: list = []
+
+    def free() -> Callable:
+        if not cached:
+            fn = resolve(name)
+            cached.append(fn if index == 0 else None)
+        fn = cached[0]
+        if fn is None:
+            raise MemoryReleased(f"cannot release a result of '{function}': its deallocator "
+                                 f"'{name}' takes it as argument {index + 1}; call it yourself")
+        return fn
+
+    on_own, on_release = hooks or (None, None)
+
+    def own(result: object) -> object:
+        if not result:
+            return result
+        owned = OwnedPointer(result, function, releasers, name, free, on_release)
+        if on_own is not None:
+            on_own(owned)
+        return owned
+
+    return own

@@ -1,0 +1,62 @@
+"""Bound functions: called like the C function, policy settable, pickled as (library, name)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import ffikit
+
+SOURCE = "int fail(int code) { return code; }\nint twice(int x) { return 2 * x; }"
+DECL = "int fail(int code); int twice(int x);"
+
+
+@pytest.fixture(scope="module")
+def lib(cbuild):
+    return ffikit.load(cbuild(SOURCE, name="bound_fns"), DECL)
+
+
+def test_called_like_the_function_with_its_name_and_declaration(lib):
+    assert lib.twice(21) == 42
+    assert lib.twice.__name__ == "twice" and lib.twice.declaration == "int twice(int x);"
+    assert repr(lib.twice) == "<ffikit function int twice(int x); from " \
+        f"{lib.path.rsplit('/', 1)[1]}>"
+    assert lib.twice is lib.twice  # bound once
+
+
+def test_errors_is_settable_and_read_by_the_call(lib):
+    lib.fail.errors = ffikit.check.nonzero
+    try:
+        with pytest.raises(ffikit.CallError, match="fail failed: returned 2"):
+            lib.fail(2)
+    finally:
+        lib.fail.errors = None
+    assert lib.fail(2) == 2
+
+
+def test_a_policy_set_after_load_travels_with_the_function(lib, tmp_path):
+    from pickle_helpers import in_fresh_interpreter
+
+    lib.fail.errors = ffikit.check.nonzero({3: "E_THREE"})
+    try:
+        out = in_fresh_interpreter(lib.fail, """
+            import ffikit
+            try:
+                obj(3)
+            except ffikit.CallError as exc:
+                print(exc.code_name)
+        """, tmp_path)
+    finally:
+        lib.fail.errors = None
+    assert out == "E_THREE"
+
+
+def test_an_unpicklable_policy_says_so(lib):
+    lib.twice.errors = lambda result, fn, args: result
+    try:
+        with pytest.raises((pickle.PicklingError, AttributeError, TypeError), match="lambda"):
+            pickle.dumps(lib.twice)
+    finally:
+        lib.twice.errors = None
+    assert pickle.loads(pickle.dumps(lib.twice))(4) == 8

@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-ctypes demo bench bench-scaleout lint clean
+.PHONY: test test-ctypes demo bench bench-scaleout lint fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ bench: $(STAMP)
 # one process vs a process pool vs a Dask LocalCluster on a 4096x4096x3 image (slow)
 bench-scaleout: $(STAMP)
 	$(PY) benchmarks/scaleout.py
+
+# The crash-free fuzz targets with many more examples than the suite runs
+# (FFIKIT_FUZZ_EXAMPLES per target, FFIKIT_FUZZ_SEED to vary the run).
+FFIKIT_FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -v
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

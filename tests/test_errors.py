@@ -11,11 +11,13 @@ EXPECTED_BASES = {
     "DeclarationError": ValueError,
     "ArgumentError": TypeError,
     "CallError": OSError,
+    "CallbackReleased": RuntimeError,
     "BufferTooSmall": ValueError,
     "ReadOnlyBuffer": TypeError,
     "NotContiguous": BufferError,
     "MisalignedBuffer": ValueError,
     "MemoryReleased": ValueError,
+    "InvalidAddress": ValueError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

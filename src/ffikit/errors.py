@@ -15,9 +15,12 @@ __all__ = [
     "SymbolNotFound",
     "DeclarationError",
     "ArgumentError",
+    "InvalidValue",
     "CallError",
     "BufferTooSmall",
+    "CallbackReleased",
     "ReadOnlyBuffer",
+    "InvalidAddress",
     "NotContiguous",
     "MisalignedBuffer",
     "MemoryReleased",
@@ -96,7 +99,12 @@ class DeclarationError(FFIError, ValueError):
 
 
 class ArgumentError(FFIError, TypeError):
-    """A Python value cannot be passed to a C parameter."""
+    """A Python value cannot be passed to a C parameter (or given to an ffikit function)."""
+
+
+class InvalidValue(ArgumentError, ValueError):
+    """An argument of the right type has a value ffikit cannot use (a negative count,
+    an unknown mode); also a ``ValueError``, as Python's own functions raise for such values."""
 
 
 class CallError(FFIError, OSError):
@@ -134,8 +142,19 @@ class BufferTooSmall(FFIError, ValueError):
     """A buffer is smaller than the C type or count asked for."""
 
 
+class CallbackReleased(FFIError, RuntimeError):
+    """C called a callback after ffikit released it (a plain callable after its call returned,
+    or a released or collected :func:`ffikit.callback`); C got the callback's ``on_error``."""
+
+
 class ReadOnlyBuffer(FFIError, TypeError):
     """Read-only memory was offered where C (or Python) would write to it."""
+
+
+class InvalidAddress(FFIError, ValueError):
+    """A raw address cannot be trusted: NULL, unmapped, unreadable, read-only where a write
+    was asked for, or (a function pointer read from memory) not checkable at all; the
+    message names the ``unsafe=True`` opt-in."""
 
 
 class NotContiguous(FFIError, BufferError):

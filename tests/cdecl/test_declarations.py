@@ -119,6 +119,50 @@ class TestNeverCrashes:
             pass
 
 
+class TestOneHierarchy:
+    """What escaped cdef as a builtin (issue 15 item 6) is a DeclarationError, with the place."""
+
+    def test_bare_alignas(self):
+        with pytest.raises(ffikit.DeclarationError) as e:
+            ffikit.cdef("struct s { int a; };\n_Alignas int x;")
+        assert (e.value.line, e.value.column) == (2, 1)
+        assert "'_Alignas' must be followed by '(alignment)'" in str(e.value)
+
+    @pytest.mark.parametrize("text", [
+        "int " + "*" * 5000 + "x;",
+        "typedef int x" + "[1]" * 5000 + ";",
+        "int " + "(*" * 5000 + "x" + ")" * 5000 + ";",
+    ])
+    def test_deep_declarators(self, text):
+        with pytest.raises(ffikit.DeclarationError, match="nest too deeply|recursion depth"):
+            ffikit.cdef(text)
+
+    def test_deep_type_text(self):
+        with pytest.raises(ffikit.DeclarationError):
+            ffikit.cdef("int y;").typeof("int " + "*" * 5000)
+
+    def test_sizes_beyond_the_address_space(self):
+        defs = ffikit.cdef("typedef int x[1ULL<<62][4];")
+        with pytest.raises(ffikit.DeclarationError, match="more than a 64-bit address space"):
+            defs.sizeof("x")
+        with pytest.raises(ffikit.DeclarationError, match="address space"):
+            defs.ctype("x")
+        with pytest.raises(ffikit.DeclarationError, match="address space"):
+            ffikit.cdef("int y;").sizeof("int[1ULL<<62][4]")
+
+    def test_huge_struct(self):
+        defs = ffikit.cdef("struct big { char a[1ULL<<62]; char b[1ULL<<62]; char c[1ULL<<62]; };")
+        for action in (lambda: defs.sizeof("struct big"), lambda: defs.layout("struct big"),
+                       lambda: defs.ctype("struct big")):
+            with pytest.raises(ffikit.DeclarationError, match="'struct big' would be"):
+                action()
+
+    def test_big_but_possible_struct_is_fast(self):
+        defs = ffikit.cdef("struct s { char a[1ULL<<40]; int b; char c; };")
+        assert defs.sizeof("struct s") == (1 << 40) + 8
+        assert defs.layout("struct s").holes == ((2**40 + 5, 3),)
+
+
 class TestDeclares:
     def test_own_names_versus_included_ones(self):
         defs = ffikit.cdef("#include <stdio.h>\ntypedef struct { FILE *f; } Logger;\n"

@@ -5,6 +5,7 @@ import ctypes
 import gc
 import mmap
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ffikit
+from crashproof import outcome
 
 STUDENT = ffikit.cdef("typedef struct { int id; char name[50]; double score; int is_active; }"
                       " Student;")
@@ -223,6 +225,96 @@ class TestBuffer:
             ffikit.buffer(ctypes.addressof(c))
         with pytest.raises(ffikit.BufferTooSmall):
             ffikit.buffer(c, 8)
+
+
+class TestRawAddresses:
+    """Bogus addresses raise InvalidAddress instead of killing the process (issue 15)."""
+
+    @pytest.mark.parametrize("line", ["ffikit.buffer(16, 8)[0]", "ffikit.buffer(-1, 8)[0]"])
+    def test_bogus_buffer_address_in_subprocess(self, line):
+        got, err = outcome("import ffikit", line)
+        assert got == "raised InvalidAddress", err
+
+    def test_pointer_view_dereference_in_subprocess(self):
+        got, err = outcome("import ffikit",
+                           'ffikit.view(bytearray(b"\\x10" + bytes(7)), "int*")[0]')
+        assert got == "raised InvalidAddress", err
+
+    def test_function_pointer_view_call_in_subprocess(self):
+        got, err = outcome("import ffikit", 'ffikit.view(bytearray(8), "int(*)(int)")(1)')
+        assert got == "raised InvalidAddress", err
+        got, err = outcome("import ffikit",
+                           'ffikit.view(bytearray(b"\\x10" + bytes(7)), "int(*)(int)")(1)')
+        assert got == "raised InvalidAddress", err
+
+    def test_buffer_messages(self):
+        with pytest.raises(ffikit.InvalidAddress, match=r"0x10 \(\+8 bytes\) is not readable.*unsafe=True"):
+            ffikit.buffer(16, 8)
+        with pytest.raises(ffikit.InvalidAddress, match="outside the address space"):
+            ffikit.buffer(-1, 8)
+        with pytest.raises(ffikit.InvalidAddress, match="NULL"):
+            ffikit.buffer(0, 8)
+        with pytest.raises(ffikit.InvalidAddress, match="not readable"):
+            ffikit.buffer(ctypes.cast(16, ctypes.POINTER(ctypes.c_int)), 4)
+        assert isinstance(ffikit.InvalidAddress("x"), ValueError)
+
+    def test_valid_addresses_still_work(self):
+        data = bytearray(b"hello")
+        mv = ffikit.buffer(ffikit.address(data), 5, owner=data)
+        mv[0] = ord("j")
+        assert data == b"jello"
+        c = ctypes.c_int(5)
+        assert ffikit.buffer(ctypes.pointer(c), 4).tobytes() == struct.pack("i", 5)
+        assert ffikit.buffer(ffikit.address(data), 0).nbytes == 0
+
+    def test_read_only_mapping_needs_readonly(self):
+        m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ)  # left open: views of it may outlive the test
+        addr = np.frombuffer(m, np.uint8).ctypes.data
+        with pytest.raises(ffikit.InvalidAddress, match="read-only memory.*readonly=True"):
+            ffikit.buffer(addr, 16, owner=m)
+        assert ffikit.buffer(addr, 16, readonly=True, owner=m)[0] == 0
+
+    def test_unsafe_skips_the_check(self):
+        data = bytearray(b"abc")
+        assert ffikit.buffer(ffikit.address(data), 3, unsafe=True, owner=data)[2] == ord("c")
+
+    def test_pointer_view_reads_through_a_valid_pointer(self):
+        target = (ctypes.c_int * 3)(7, 8, 9)
+        raw = bytearray(ctypes.addressof(target).to_bytes(8, sys.byteorder))
+        p = ffikit.view(raw, "int*")
+        assert isinstance(p, ctypes.POINTER(ctypes.c_int))
+        assert (p[0], p[2], p[0:3], p.contents.value) == (7, 9, [7, 8, 9], 7)
+        with pytest.raises(ffikit.InvalidAddress, match="writing through"):
+            p[1] = 80
+        ffikit.view(raw, "int*", unsafe=True)[1] = 80
+        assert target[1] == 80
+        with pytest.raises(ffikit.InvalidAddress, match="dereferencing 'int \\*'"):
+            ffikit.view(bytearray(8), "int*")[0]
+        arr = ffikit.view(raw + bytes(8), "int*[2]")
+        assert arr[0][1] == 80
+        with pytest.raises(ffikit.InvalidAddress, match="NULL"):
+            arr[1][0]
+
+    def test_read_only_pointer_views(self):
+        # a view of bytes is a read-only subclass: it must keep the pointer's target type
+        target = (ctypes.c_int * 2)(5, 6)
+        p = ffikit.view(ctypes.addressof(target).to_bytes(8, sys.byteorder), "int*")
+        assert ffikit.is_readonly(p) if hasattr(ffikit, "is_readonly") else True
+        assert p[1] == 6
+        with pytest.raises(ffikit.InvalidAddress, match="NULL"):
+            ffikit.view(bytes(8), "int(*)(int)")(1)
+
+    def test_function_pointer_view_needs_unsafe(self):
+        libc = ctypes.CDLL(None)
+        address = ctypes.cast(libc.abs, ctypes.c_void_p).value
+        raw = bytearray(address.to_bytes(8, sys.byteorder))
+        with pytest.raises(ffikit.InvalidAddress, match="view the memory with unsafe=True"):
+            ffikit.view(raw, "int(*)(int)")(-3)
+        assert ffikit.view(raw, "int(*)(int)", unsafe=True)(-3) == 3
+
+    def test_unsafe_pointer_view_is_plain_ctypes(self):
+        p = ffikit.view(bytearray(8), "int*", unsafe=True)
+        assert type(p) is ctypes.POINTER(ctypes.c_int)
 
 
 class TestConstantTimeCreation:

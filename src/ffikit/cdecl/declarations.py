@@ -22,7 +22,7 @@ from ffikit.cdecl.model import (
     Typedef,
     resolve,
 )
-from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse
+from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError, NotPicklable
@@ -356,6 +356,7 @@ _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 
 
+@understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,

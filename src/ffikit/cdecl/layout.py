@@ -25,6 +25,7 @@ from .model import (
     Void,
     resolve,
 )
+from .parse_errors import understood
 from .platforms import Platform, get_platform, host_platform
 
 __all__ = [
@@ -98,6 +99,7 @@ def _enum_info(t: Enum, plat: Platform) -> tuple[int, bool]:
     return 8, True
 
 
+@understood("sizeof")
 def sizeof(ctype: CType, platform: Platform | str | None = None) -> int:
     """``sizeof`` the type on ``platform`` (raises for incomplete types)."""
     return _size_align(ctype, get_platform(platform))[0]
@@ -120,7 +122,7 @@ def _size_align(ctype: CType, plat: Platform) -> tuple[int, int]:
         if t.length is None:
             raise _incomplete(t, "an array of unknown length", "array")
         size, align = _size_align(t.item, plat)
-        return size * t.length, align
+        return _within_address_space(size * t.length, t, plat), align
     if isinstance(t, StructOrUnion):
         if t.fields is None:
             raise _incomplete(t, "declared without its members", "struct")
@@ -207,6 +209,7 @@ class Layout:
 _LAYOUT_CACHE: dict = {}
 
 
+@understood("layout")
 def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
     """Compute (and cache) the layout of a struct or union type on ``platform``."""
     plat = get_platform(platform)
@@ -283,10 +286,21 @@ def _member_align(f, plat: Platform, pack: int | None, packed: bool) -> int:
     return align
 
 
+def _within_address_space(size: int, t: CType, plat: Platform) -> int:
+    """``size``, unless no object that big fits the platform (gcc: "size ... is too large")."""
+    limit = (1 << (8 * plat.pointer_size - 1)) - 1  # PTRDIFF_MAX, as the C compiler limits it
+    if size > limit:
+        raise DeclarationError(
+            f"type '{t.c_name()}' would be {size} bytes, more than a {plat.pointer_size * 8}-bit "
+            f"address space holds (at most {limit}); the C compiler refuses it too",
+            hint="check the array lengths")
+    return size
+
+
 def _finish(t: StructOrUnion, plat, end_bits: int, align: int, members) -> Layout:
     if t.aligned:
         align = max(align, t.aligned)
-    size = _round_up((end_bits + 7) // 8, align)
+    size = _within_address_space(_round_up((end_bits + 7) // 8, align), t, plat)
     flat = []
     for m in members:
         flat.append(m)
@@ -303,25 +317,22 @@ def _finish(t: StructOrUnion, plat, end_bits: int, align: int, members) -> Layou
 
 
 def _holes(members, size: int) -> tuple[tuple[int, int], ...]:
-    used = bytearray(size)
+    """Byte ranges no member covers, as ``(offset, length)``; by intervals, so a huge struct is cheap."""
+    spans = []
     for m in members:
         if m.is_bitfield:
             if m.bit_width:
-                for b in range(m.bit_offset // 8, (m.bit_offset + m.bit_width + 7) // 8):
-                    if b < size:
-                        used[b] = 1
-        else:
-            for b in range(m.offset, min(size, m.offset + m.size)):
-                used[b] = 1
-    holes, start = [], None
-    for i, u in enumerate(used):
-        if not u and start is None:
-            start = i
-        elif u and start is not None:
-            holes.append((start, i - start))
-            start = None
-    if start is not None:
-        holes.append((start, size - start))
+                spans.append((m.bit_offset // 8, (m.bit_offset + m.bit_width + 7) // 8))
+        elif m.size:
+            spans.append((m.offset, m.offset + m.size))
+    holes, cursor = [], 0
+    for lo, hi in sorted(spans):
+        lo, hi = min(lo, size), min(hi, size)
+        if lo > cursor:
+            holes.append((cursor, lo - cursor))
+        cursor = max(cursor, hi)
+    if cursor < size:
+        holes.append((cursor, size - cursor))
     return tuple(holes)
 
 

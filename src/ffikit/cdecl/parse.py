@@ -27,7 +27,7 @@ from .model import (
     Void,
     resolve,
 )
-from .parse_errors import source_line, translate
+from .parse_errors import source_line, translate, understood
 from .preprocess import Preprocessed
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
@@ -480,7 +480,8 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
         raise translate(str(exc), sources, pre, builtins, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
-    return _Builder(pre, platform, builtins, sources, known).run(ast)
+    with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
+        return _Builder(pre, platform, builtins, sources, known).run(ast)
 
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float

@@ -2,18 +2,20 @@
 
 pycparser says ``file:line:col: before: x``; this finds the line in the
 user's text, recognises C++ and names used as types that nobody declared,
-and says so with a hint.
+and says so with a hint.  :func:`understood` does the same for whatever else
+escapes at an entry point (deep nesting, huge numbers): a DeclarationError.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
 from ..errors import DeclarationError
 from .preprocess import strip_comments
 
-__all__ = ["source_line", "translate"]
+__all__ = ["source_line", "translate", "understood"]
 
 
 def source_line(sources: dict, file: str | None, line: int | None) -> str | None:
@@ -79,3 +81,25 @@ def _first_unknown_type(sources: dict, known: set, keywords) -> tuple | None:
             col = m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1) + 1
             return file, line, col, word
     return None
+
+
+@contextlib.contextmanager
+def understood(what: str):
+    """Turn what escapes ffikit's C handling (deep nesting, huge numbers) into DeclarationError.
+
+    Used at the entry points (``cdef``/``include``, ``typeof``, ``sizeof``,
+    ``layout``, a backend's ``ctype``), so ``except ffikit.FFIError`` catches
+    every failure to understand C text.
+    """
+    try:
+        yield
+    except DeclarationError:
+        raise
+    except RecursionError:
+        raise DeclarationError(
+            f"{what}: the declarations nest too deeply for ffikit (Python's recursion limit)",
+            hint="flatten the nesting with typedefs") from None
+    except (OverflowError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise DeclarationError(
+            f"{what}: ffikit could not process this C ({type(exc).__name__}: {exc})",
+            hint="if the C is valid, please report it as an ffikit bug") from exc

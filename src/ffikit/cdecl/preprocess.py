@@ -277,6 +277,14 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                     attributes.append(Attribute(out_len, out_len + len(group), kind, value))
                 calls.extend(_attributes.record(group, out_len))
             elif word == "_Alignas":
+                if close == end:  # a bare _Alignas: no '(alignment)' follows
+                    line_no = current_line + text.count("\n", line_cursor, start)
+                    raise DeclarationError(
+                        "'_Alignas' must be followed by '(alignment)' or '(type)'",
+                        filename=current_file, line=line_no,
+                        column=start - text.rfind("\n", 0, start),
+                        source_line=text[text.rfind("\n", 0, start) + 1:].split("\n", 1)[0],
+                        hint="write _Alignas(16) or _Alignas(double)")
                 value = _int_or_none(group[group.index("(") + 1:-1])
                 if value:
                     attributes.append(Attribute(out_len, out_len + len(group), "aligned", value))

@@ -20,7 +20,18 @@ from operator import attrgetter as _attrgetter
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
-from ffikit.errors import BufferTooSmall, MisalignedBuffer, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    DeclarationError,
+    InvalidAddress,
+    InvalidValue,
+    MisalignedBuffer,
+    NotContiguous,
+    ReadOnlyBuffer,
+)
+from ffikit.memory.mappings import check_range
+from ffikit.memory.rawpointers import checked_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
 
@@ -56,16 +67,21 @@ _WORDS = _word_reader()
 class _Spec:
     """A normalised view request: item type, fixed count or None for 'as many as fit'."""
 
-    __slots__ = ("text", "item", "count", "size", "align", "item_size")
+    __slots__ = ("text", "item", "count", "size", "align", "item_size", "checked_item")
 
     def __init__(self, text: str, item: type, count: int | None):
         self.text = text
         self.item = item
+        self.checked_item = checked_type(item)  # pointers read from memory check first
         self.count = count
         self.item_size = ctypes.sizeof(item)
         layout = getattr(item, "_ffikit_layout_", None)
         self.align = layout.alignment if layout is not None else ctypes.alignment(item)
         self.size = None if count is None else self.item_size * count
+        if self.align == 0 or (count is None and self.item_size == 0):
+            raise DeclarationError(
+                f"'{text}' has no size (an opaque struct, or items of size 0), so no memory "
+                "can be viewed as it", hint="declare its members, or view a pointer to it")
 
 
 _spec_cache: dict = {}
@@ -89,7 +105,7 @@ def _spec(ctype: Any, defs=None) -> _Spec:
         from ffikit.cdecl.model import Array, CType
 
         if not isinstance(ctype, (str, CType)):
-            raise TypeError(
+            raise ArgumentError(
                 f"a C type is given as text ('double[]'), a ctypes type or a model type, "
                 f"not {type(ctype).__name__}")
         owner = _owner(ctype, defs)
@@ -162,6 +178,11 @@ def _readonly_type(ctype: type) -> type:
                 offset = getattr(ctype, name).offset
                 namespace[name] = property(
                     lambda self, _t=ftype, _o=offset: _sub_view(self, _t, _o))
+    elif issubclass(ctype, ctypes._Pointer):  # a pointer subclass needs its own _type_
+        namespace["_type_"] = ctype._type_
+    elif issubclass(ctype, ctypes._CFuncPtr):  # and a function pointer its signature
+        namespace.update(_flags_=ctype._flags_, _restype_=ctype._restype_,
+                         _argtypes_=ctype._argtypes_)
     del namespace["__slots__"]
     cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
     _readonly_cache[ctype] = cls
@@ -186,7 +207,7 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
     try:
         mv = _export(obj)
     except TypeError:
-        raise TypeError(
+        raise ArgumentError(
             f"{who}: expected a buffer (bytes, bytearray, memoryview, array.array, "
             f"NumPy array, mmap, ctypes object, ffikit memory), got "
             f"{type(obj).__name__}") from None
@@ -199,7 +220,7 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
 
 
 def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
-         unaligned: bool = False, defs=None):
+         unaligned: bool = False, defs=None, unsafe: bool = False):
     """A ctypes object over the memory of any buffer, without copying.
 
     Parameters
@@ -218,6 +239,12 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     unaligned
         Allow an address that is not aligned for the type (x86-64 tolerates it;
         other CPUs may fault).
+    unsafe
+        For pointer types only: give plain ctypes pointers.  By default a
+        pointer read from the buffer is checked before each read through it
+        (an unmapped or unreadable target raises ``InvalidAddress``), writing
+        through it is refused, and a function pointer read from the buffer
+        refuses to be called.
 
     Returns
     -------
@@ -249,7 +276,7 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     >>> arr[1] = 5; buf[4]
     5
     """
-    if type(obj) in _PLAIN_BUFFERS and not (offset or count or defs or unaligned):
+    if type(obj) in _PLAIN_BUFFERS and not (offset or count or defs or unaligned or unsafe):
         # The common case: CPython's from_buffer checks size, writability and
         # contiguity, holds the export and keeps obj alive, all in C.  Anything
         # unusual falls through to the general path, which explains itself.
@@ -274,7 +301,7 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
             result = None
         if result is not None and _addressof(result) % align == 0:
             return result
-    return _view(obj, ctype, offset, count, unaligned, defs)
+    return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
 
 
 _open_types: dict = {}  # 'T[]' spec -> {nbytes: ((T * count).from_buffer, alignment)}
@@ -284,10 +311,9 @@ _GetSetDescriptor = _types.GetSetDescriptorType
 
 def _measure(tp: type) -> Any:
     """How to read the byte size of a plain buffer type cheaply (NumPy: ``.nbytes``)."""
-    found = _NBYTES[tp] = (
-        _attrgetter("nbytes") if isinstance(getattr(tp, "nbytes", None), _GetSetDescriptor)
-        else lambda o: memoryview(o).nbytes)
-    return found
+    nbytes = isinstance(getattr(tp, "nbytes", None), _GetSetDescriptor)
+    _NBYTES[tp] = _attrgetter("nbytes") if nbytes else (lambda o: memoryview(o).nbytes)
+    return _NBYTES[tp]
 
 
 def _open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
@@ -305,10 +331,17 @@ def _open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
     return found
 
 
-def _view(obj, ctype, offset, count, unaligned, defs):
+def _whole(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(f"ffikit.view: {name} must be an int, got {type(value).__name__}")
+    return int(value)
+
+
+def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     spec = _spec_cache.get(ctype) if defs is None else None
     if spec is None:
         spec = _spec(ctype, defs)
+    item = spec.checked_item if not unsafe else spec.item
     if type(obj) in _PLAIN_BUFFERS:
         mv = memoryview(obj)
         if not mv.c_contiguous:
@@ -316,13 +349,15 @@ def _view(obj, ctype, offset, count, unaligned, defs):
     else:
         mv = _memoryview_of(obj, "ffikit.view")
     nbytes = mv.nbytes
+    if type(offset) is not int or (count is not None and type(count) is not int):
+        offset, count = _whole(offset, "offset"), None if count is None else _whole(count, "count")
     if offset < 0:
-        raise ValueError(f"ffikit.view: offset must be >= 0, got {offset}")
+        raise InvalidValue(f"ffikit.view: offset must be >= 0, got {offset}")
     item_size = spec.item_size
     if count is not None:
         if count < 1:
-            raise ValueError(f"ffikit.view: count must be >= 1, got {count}")
-        vtype = spec.item * count
+            raise InvalidValue(f"ffikit.view: count must be >= 1, got {count}")
+        vtype = item * count
         size = item_size * count
     elif spec.count is None:
         room = nbytes - offset
@@ -331,17 +366,17 @@ def _view(obj, ctype, offset, count, unaligned, defs):
                 f"ffikit.view: no room for even one '{spec.text[:-2]}' ({item_size} bytes) at "
                 f"offset {offset} of a {nbytes}-byte buffer")
         if room % item_size:
-            raise ValueError(
+            raise InvalidValue(
                 f"ffikit.view: {room} bytes at offset {offset} are not a whole number of "
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
-        vtype = spec.item * (room // item_size)
+        vtype = item * (room // item_size)
         size = room
-        if defs is None and _spec_cache.get(ctype) is spec:
-            _open_cache[ctype] = (spec.item, item_size, spec.align)
+        if defs is None and not unsafe and _spec_cache.get(ctype) is spec:
+            _open_cache[ctype] = (item, item_size, spec.align)  # the checked item type
     else:
-        vtype = spec.item
+        vtype = item
         size = spec.size
-        if defs is None and _spec_cache.get(ctype) is spec:  # only what _spec could cache
+        if defs is None and not unsafe and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)
     if offset + size > nbytes:
         n = count if count is not None else (None if spec.count else size // item_size)
@@ -401,12 +436,12 @@ def _address_slow(obj: object, t: type) -> int:
     try:
         return _memoryview_address(memoryview(obj))
     except TypeError:
-        raise TypeError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
+        raise ArgumentError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
                         "nor a pointer") from None
 
 
 def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = False,
-           owner: object = None) -> memoryview:
+           owner: object = None, unsafe: bool = False) -> memoryview:
     """A memoryview (format ``'B'``) over foreign memory, keeping ``owner`` alive.
 
     Parameters
@@ -421,6 +456,10 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
     owner
         An object that must stay alive while the memory is used (the memoryview,
         and every slice of it, keeps it alive).
+    unsafe
+        Skip the address check.  By default an integer address or a pointer's
+        target must be readable memory of this process (and writable unless
+        ``readonly``), else ``InvalidAddress`` is raised instead of a crash.
 
     Notes
     -----
@@ -439,16 +478,22 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
         readonly = readonly or is_readonly(obj)
         owner = (obj, owner) if owner is not None else obj
         addr = ctypes.addressof(obj)
+        checked = False  # a ctypes object's own memory
     else:
+        checked = True
         addr = address(obj)
         if size is None:
-            raise TypeError("ffikit.buffer: size= is required for a raw address or pointer")
+            raise ArgumentError("ffikit.buffer: size= is required for a raw address or pointer")
         if owner is None and isinstance(obj, _CData):
             owner = obj
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise ArgumentError(f"ffikit.buffer: size must be an int, got {type(size).__name__}")
     if size < 0:
-        raise ValueError(f"ffikit.buffer: size must be >= 0, got {size}")
+        raise InvalidValue(f"ffikit.buffer: size must be >= 0, got {size}")
     if not addr and size:
-        raise ValueError("ffikit.buffer: NULL address")
+        raise InvalidAddress("ffikit.buffer: NULL address")
+    if checked and not unsafe:
+        check_range(addr, size, write=not readonly, what="ffikit.buffer")
     holder = (ctypes.c_ubyte * size).from_address(addr) if size else (ctypes.c_ubyte * 0)()
     holder.__dict__[_SOURCE] = owner
     mv = memoryview(holder).cast("B")

@@ -36,6 +36,11 @@ class _Sub(np.ndarray):  # like np.memmap: an ndarray subclass
 
 
 _HELD = ffikit.callback("int (*)(int, int)", lambda a, b: a * b)
+_RELEASED = ffikit.callback("int (*)(int, int)", lambda a, b: a + b)
+_RELEASED.release()
+_OTHER_SIGNATURE = ffikit.callback("double (*)(double, double)", lambda a, b: a - b)
+_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)(lambda a, b: a - b)
+_CFUNC_OTHER = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(lambda a: a)
 _MEMORY = ffikit.alloc("char", 16)
 _READ_ONLY = ffikit.alloc("char", 4096, pages=True)
 _READ_ONLY.protect("r")
@@ -93,7 +98,8 @@ def _cases():
         ("nn_first", (ctypes.POINTER(ctypes.c_double)(), None)),
         ("nn_first", (ctypes.pointer(ctypes.c_double(2.5)), None)), ("nn_apply", (None, 2)),
         ("nn_apply", (ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)(), 2)),
-        ("nn_apply", (_HELD, 3)),
+        ("nn_apply", (_HELD, 3)), ("apply", (_RELEASED, 1, 2)), ("apply", (_OTHER_SIGNATURE, 1, 2)),
+        ("apply", (_HELD, 2, 5)), ("apply", (_CFUNC, 2, 5)), ("apply", (_CFUNC_OTHER, 2, 5)),
         ("sum", (ffikit.alloc("double", 4), 4)), ("where", (_MEMORY,)), ("where_mut", (_MEMORY,)),
         ("where_mut", (_READ_ONLY,)), ("where", (_READ_ONLY,)), ("where", (_FREED,)),
     ]

@@ -285,14 +285,15 @@ static PyObject *
 ffk_make(PyObject *module, PyObject *args)
 {
     int index;
-    PyObject *address, *make_slow, *errors, *classify, *result;
+    PyObject *address, *make_slow, *errors, *classify, *result, *fptypes;
     Py_ssize_t bptr;
     ffk_func *f;
-    if (!PyArg_ParseTuple(args, "iOOOOOn", &index, &address, &make_slow, &errors, &classify,
-                          &result, &bptr))
+    if (!PyArg_ParseTuple(args, "iOOOOOnO!", &index, &address, &make_slow, &errors, &classify,
+                          &result, &bptr, &PyTuple_Type, &fptypes))
         return NULL;
-    if (index < 0 || index >= (int)(sizeof(ffk_nparams) / sizeof(int))) {
-        PyErr_SetString(PyExc_IndexError, "no such wrapper");
+    if (index < 0 || index >= (int)(sizeof(ffk_nparams) / sizeof(int))
+        || PyTuple_GET_SIZE(fptypes) != ffk_nparams[index]) {
+        PyErr_SetString(PyExc_IndexError, "no such wrapper, or fptypes of another length");
         return NULL;
     }
     f = PyObject_GC_New(ffk_func, &ffk_func_type);
@@ -310,6 +311,7 @@ ffk_make(PyObject *module, PyObject *args)
     Py_INCREF(errors); f->errors = errors;
     Py_INCREF(classify); f->classify = classify;
     Py_INCREF(result); f->result = result;
+    Py_INCREF(fptypes); f->fptypes = fptypes;
     if (f->seen == NULL || PyErr_Occurred()) {
         Py_DECREF(f);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
@@ -319,7 +321,8 @@ ffk_make(PyObject *module, PyObject *args)
 }
 
 static PyMethodDef ffk_methods[] = {
-    {"make", ffk_make, METH_VARARGS, "make(index, address, make_slow, errors, classify, result, bptr)"},
+    {"make", ffk_make, METH_VARARGS,
+     "make(index, address, make_slow, errors, classify, result, bptr, fptypes)"},
     {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
     {"setup", ffk_setup, METH_O, "setup(ctypes function pointer base class)"},
     {"errno_probe", ffk_errno_probe, METH_O, "errno_probe(enable): ctypes' errno copy here, or None"},

@@ -75,12 +75,10 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         rule = param_rule(ftype.params[index])
         if rule.kind == "struct":  # by value: exactly the declared struct's class, as ctypes wants
             return ADDRESS if tp is ctype_of(rule.ctype) else SLOW
-        if rule.kind == "function_pointer":
+        if rule.kind == "function_pointer":  # signatures are checked per object (C) or here
             if tp is callbacks.Callback:
                 return THUNK
-            if isinstance(tp, type) and issubclass(tp, _CFuncPtr):
-                return VALUE
-            return SLOW
+            return VALUE if tp is ctype_of(rule.ctype) else SLOW  # other types: the slow path checks
         if index in char_params:  # C strings: only the C side's bytes case is fast
             return SLOW
         learn_numpy()

@@ -26,6 +26,7 @@ ffk_func_traverse(ffk_func *self, visitproc visit, void *arg)
     Py_VISIT(self->errors);
     Py_VISIT(self->classify);
     Py_VISIT(self->result);
+    Py_VISIT(self->fptypes);
     Py_VISIT(self->dict);
     if (self->seen != NULL)
         for (k = 0; k < self->nparams * FFK_SEEN; k++)
@@ -42,6 +43,7 @@ ffk_func_clear(ffk_func *self)
     Py_CLEAR(self->errors);
     Py_CLEAR(self->classify);
     Py_CLEAR(self->result);
+    Py_CLEAR(self->fptypes);
     Py_CLEAR(self->dict);
     if (self->seen != NULL)
         for (k = 0; k < self->nparams * FFK_SEEN; k++)

@@ -33,10 +33,12 @@ from ffikit.backends.compiled.classify import (
     result_maker,
 )
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, compiler_command
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
+from ffikit.rules.params import param_rule
 
 __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside"]
 
@@ -209,6 +211,8 @@ class CompiledFunctions:
             static = self._static[name] = (
                 classifier(name, ftype, self.encoding, char_param_indexes(ftype)),
                 result_maker(_restype_for(ftype.result)),
+                tuple(ctype_of(p) if param_rule(p).kind == "function_pointer" else None
+                      for p in ftype.params),
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
@@ -217,9 +221,10 @@ class CompiledFunctions:
                  "relations": ()},  # functions with size relations stay on the ctypes backend
             )
         address = _void_p.from_buffer(cfunc).value
-        func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET)
+        func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
+                                static[2])
         attributes = func.__dict__
-        attributes.update(static[2])
+        attributes.update(static[3])
         attributes["cfunc"] = cfunc
         return func
 

@@ -58,6 +58,7 @@ typedef struct {
     PyObject *errors;        /* the error policy, or None */
     PyObject *classify;      /* (index, type) -> mode */
     PyObject *result;        /* int -> pointer result object, or None */
+    PyObject *fptypes;       /* per parameter: the ctypes function-pointer type, or None */
     PyObject *dict;
     PyObject *weakrefs;
     Py_ssize_t bptr;         /* offset of a ctypes object's data pointer; -1: unknown */
@@ -156,6 +157,8 @@ ffk_errno_probe(PyObject *module, PyObject *enable)
 /* ctypes' function-pointer base class, given by setup(): what a callback's thunk must be. */
 static PyTypeObject *ffk_cfuncptr = NULL;
 static PyObject *ffk_str_thunk = NULL;  /* "thunk", interned */
+static PyObject *ffk_str_fp_type = NULL;  /* "fp_type" */
+static PyObject *ffk_str_slot = NULL;  /* "_slot": None once the callback was released */
 
 static PyObject *
 ffk_setup(PyObject *module, PyObject *cfuncptr)
@@ -165,6 +168,10 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
         return NULL;
     }
     if (ffk_str_thunk == NULL && (ffk_str_thunk = PyUnicode_InternFromString("thunk")) == NULL)
+        return NULL;
+    if (ffk_str_fp_type == NULL && (ffk_str_fp_type = PyUnicode_InternFromString("fp_type")) == NULL)
+        return NULL;
+    if (ffk_str_slot == NULL && (ffk_str_slot = PyUnicode_InternFromString("_slot")) == NULL)
         return NULL;
     Py_INCREF(cfuncptr);
     Py_XSETREF(ffk_cfuncptr, (PyTypeObject *)cfuncptr);
@@ -377,8 +384,23 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
         return *out != NULL || !spec->nonnull;
     }
     if (mode == FFK_THUNK) {  /* the thunk stays alive: the callback object holds it */
-        PyObject *thunk = ffk_str_thunk ? PyObject_GetAttr(o, ffk_str_thunk) : NULL;
-        if (thunk == NULL) {
+        /* Only a live callback made with exactly the parameter's type goes fast; a
+           released one, or another (even compatible) signature, is the slow path's call. */
+        PyObject *want = PyTuple_GET_ITEM(self->fptypes, index), *have, *slot, *thunk;
+        int ok;
+        if (ffk_str_thunk == NULL || (have = PyObject_GetAttr(o, ffk_str_fp_type)) == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        ok = have == want;
+        Py_DECREF(have);
+        if (!ok || (slot = PyObject_GetAttr(o, ffk_str_slot)) == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        ok = slot != Py_None;
+        Py_DECREF(slot);
+        if (!ok || (thunk = PyObject_GetAttr(o, ffk_str_thunk)) == NULL) {
             PyErr_Clear();
             return 0;
         }

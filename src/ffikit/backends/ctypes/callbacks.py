@@ -11,6 +11,20 @@ a garbage result.  ffikit catches it inside the thunk, gives C the callback's
 * otherwise (a thread started in C, a call made later through raw ctypes) it
   goes to :data:`sys.unraisablehook` and is kept for :func:`callback_errors`.
 
+C function pointers are *thunks*: a ctypes ``CFUNCTYPE`` object around a Python
+function.  If C calls one after it was freed, the process dies.  So ffikit never
+frees a thunk C may hold: a plain callable passed to a bound function borrows a
+thunk of its signature for that call (:func:`lend`); when the call returns the
+thunk is retargeted to a stub and goes back to a per-signature queue, from
+which a later plain callable reuses it once ``MIN_FREE`` others wait (no new
+thunk per call, memory stays flat, and a thunk C kept by mistake stays a
+reporting stub for a while rather than being lent straight away).
+A held :class:`Callback` keeps its thunk until it is released or collected.
+A call from C to a released thunk never crashes: it reports
+:class:`~ffikit.CallbackReleased` (raised by the ffikit call it happens in, or
+through :data:`sys.unraisablehook`; kept for :func:`callback_errors`), returns
+``on_error``, and that thunk is never lent again.
+
 The per-call cost for bound functions is one truth test of :data:`PENDING`.
 Which case applies is found only when an exception happens, by looking for an
 ffikit wrapper frame below the callback's frame.
@@ -18,16 +32,22 @@ ffikit wrapper frame below the callback's frame.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.cdecl import model as m
+from ffikit.errors import ArgumentError, CallbackReleased
 
-__all__ = ["Callback", "callback", "callback_errors", "make_thunk", "PENDING", "reraise_pending"]
+__all__ = [
+    "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",
+    "fits_signature", "same_signature", "signature_text",
+]
 
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
@@ -125,9 +145,10 @@ def _unraisable_args_type() -> type:
     return _unraisable_type
 
 
-def _report(exc: BaseException, callback_name: str) -> None:
-    with _kept_lock:
-        _KEPT.append(exc)
+def _report(exc: BaseException, callback_name: str, keep: bool = True) -> None:
+    if keep:
+        with _kept_lock:
+            _KEPT.append(exc)
     message = f"Exception ignored in ffikit callback {callback_name} (called from C outside any ffikit call)"
     args = _unraisable_args_type()((type(exc), exc, exc.__traceback__, message, None))
     sys.unraisablehook(args)
@@ -160,7 +181,7 @@ def _result_checker(restype: type | None, on_error: object) -> Callable[[object]
                 return value
             if isinstance(value, int) and lo <= value <= hi:
                 return int(value)
-            raise TypeError(
+            raise ArgumentError(
                 f"callback must return an int in [{lo}, {hi}] for C type "
                 f"{restype.__name__} (got {type(value).__name__} {value!r})"
             )
@@ -169,41 +190,227 @@ def _result_checker(restype: type | None, on_error: object) -> Callable[[object]
     return lambda value: value
 
 
-def make_thunk(fp_type: type, func_type: m.CType | None, fn: Callable, on_error: object = 0) -> Any:
-    """A ctypes function pointer of ``fp_type`` that calls ``fn`` safely.
+# --------------------------------------------------------------------------------------
+# thunks: made once per signature, retargeted, never freed while C may hold them
 
-    Exceptions never reach ctypes: C gets ``on_error`` (None for ``void``).
-    The returned object must stay alive as long as C may call it.
+
+class _Slot:
+    """One C thunk of one signature, kept for the life of the process.
+
+    Its target changes: a callable while it is lent (for one call, or to a held
+    :class:`Callback`), ``None`` once released, when a call from C reports
+    :class:`~ffikit.CallbackReleased` and returns ``on_error`` instead of
+    reaching freed memory.
     """
-    name = getattr(fn, "__qualname__", None) or repr(fn)
-    check = _result_checker(fp_type._restype_, on_error)  # type: ignore[attr-defined]
-    fallback = None if fp_type._restype_ is None else on_error  # type: ignore[attr-defined]
 
-    def thunk(*args: object) -> object:
+    __slots__ = ("fp_type", "fn", "fallback", "zero", "name", "owner", "held", "thunk")
+
+    def __init__(self, fp_type: type):
+        self.fp_type = fp_type
+        self.fn: Callable | None = None
+        self.zero = None if fp_type._restype_ is None else 0  # type: ignore[attr-defined]
+        self.fallback: object = self.zero
+        self.name = "?"
+        self.owner = ""
+        self.held = False
+        check = _checks.get(fp_type)
+        if check is None:
+            check = _checks[fp_type] = _result_checker(fp_type._restype_, 0)  # type: ignore[attr-defined]
+        slot = self
+
+        def thunk(*args: object) -> object:
+            fn = slot.fn
+            if fn is None:
+                return _late_call(slot)
+            try:
+                return check(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
+                _park(exc, _name(fn))
+                return slot.fallback
+
+        self.thunk = fp_type(thunk)
+
+
+_checks: dict[type, Callable[[object], object]] = {}
+_FREE: dict[type, collections.deque[_Slot]] = {}  # signature -> released slots, oldest first
+MIN_FREE = 16  # a released thunk waits for this many later releases before it is lent again
+_QUARANTINE: collections.deque[_Slot] = collections.deque()  # released ffikit.callback slots
+QUARANTINE_SIZE = 256
+_STUCK: list[_Slot] = []  # slots C called after release: C holds them, never lent again
+_slots_lock = threading.Lock()
+
+
+def _name(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _take(fp_type: type) -> _Slot:
+    """The free slot released longest ago, once ``MIN_FREE`` wait; else a new one.
+
+    Reusing the oldest, and only from a queue of at least ``MIN_FREE``, keeps a
+    thunk C kept by mistake free (so a late call reports) for as long as possible.
+    """
+    free = _FREE.get(fp_type)
+    if free is None:
+        free = _FREE.setdefault(fp_type, collections.deque())
+    if len(free) >= MIN_FREE:
         try:
-            return check(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
-            _park(exc, name)
-            return fallback
+            return free.popleft()
+        except IndexError:
+            pass
+    return _Slot(fp_type)
 
-    return fp_type(thunk)
+
+def _acquire(fp_type: type, fn: Callable, on_error: object, owner: str, held: bool) -> _Slot:
+    slot = _take(fp_type)
+    slot.fallback = None if fp_type._restype_ is None else on_error  # type: ignore[attr-defined]
+    slot.owner = owner
+    slot.held = held
+    slot.fn = fn
+    return slot
+
+
+def _release(slot: _Slot) -> None:
+    fn = slot.fn
+    if fn is None:
+        return
+    slot.name = _name(fn)
+    slot.fn = None
+    if slot.held:  # C may well have kept it: lend it again only after many later releases
+        with _slots_lock:
+            _QUARANTINE.append(slot)
+            if len(_QUARANTINE) > QUARANTINE_SIZE:
+                old = _QUARANTINE.popleft()
+                old.fallback = old.zero
+                _FREE[old.fp_type].append(old)
+    else:
+        _FREE[slot.fp_type].append(slot)
+
+
+class _Lease(tuple):
+    """``(slot,)``, held by a bound function for the length of one call; its end releases
+    the thunk.  A tuple: made in C, with no ``__init__`` to run on every call."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        try:
+            _release_plain(self[0])
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to release to
+            pass
+
+
+def _release_plain(slot: _Slot) -> None:
+    fn = slot.fn
+    if fn is not None:
+        slot.name = getattr(fn, "__qualname__", None) or repr(fn)
+        slot.fn = None
+        _FREE[slot.fp_type].append(slot)
+
+
+def lend(fp_type: type, fn: Callable, owner: str) -> tuple[Any, _Lease]:
+    """A thunk calling ``fn`` for one C call: ``(thunk, lease)``; keep the lease until C returns.
+
+    When the lease is dropped the thunk is retargeted to a reporting stub and
+    queued for reuse by a later plain callable of the same signature, so a fresh
+    lambda per call costs no new C thunk and a late call from C never crashes.
+    """
+    slot = _take(fp_type)
+    slot.fallback = slot.zero
+    slot.owner = owner
+    slot.held = False
+    slot.fn = fn
+    return slot.thunk, _Lease((slot,))
+
+
+def _late_call(slot: _Slot) -> object:
+    """C called a released thunk: report it, keep the thunk out of reuse, give C ``on_error``."""
+    with _slots_lock:
+        for pool in (_FREE[slot.fp_type], _QUARANTINE):
+            try:
+                pool.remove(slot)
+            except ValueError:
+                continue
+            _STUCK.append(slot)
+            break
+    if slot.held:
+        why = "its ffikit.callback was released (release(), the end of a with block, or garbage collection)"
+    else:
+        why = f"a plain callable passed as {slot.owner} is valid only until that call returns"
+    exc = CallbackReleased(
+        f"ffikit callback {slot.name} was called from C after it was released: {why}; "
+        f"C got on_error ({slot.fallback!r}). If C keeps a callback to call later, pass "
+        "ffikit.callback(...) and keep it (hold the object) for as long as C may call it"
+    )
+    with _kept_lock:
+        _KEPT.append(exc)
+    found = _enclosing_call()
+    if found is None:
+        _report(exc, slot.name, keep=False)
+    else:
+        _park(exc, slot.name)
+    return slot.fallback
+
+
+def make_thunk(fp_type: type, func_type: m.CType | None, fn: Callable, on_error: object = 0) -> Callback:
+    """A :class:`Callback` of ``fp_type`` calling ``fn``: pass it to ctypes and keep it alive."""
+    return Callback(fp_type, func_type, fn, on_error)
 
 
 class Callback:
     """A persistent C function pointer wrapping a Python callable.
 
-    Keep this object alive for as long as C may call it (e.g. a callback
-    registered with a library and called later): when it is collected, the
-    C thunk is freed and a later call from C would crash.  Pass it wherever
-    the function-pointer type is expected; ``address`` is the C pointer.
+    It stays valid for as long as this object is held.  ``release()`` (or the
+    end of a ``with`` block, or garbage collection) retargets the C thunk to a
+    stub: a later call from C then reports :class:`~ffikit.CallbackReleased`
+    (through the ffikit call it happens in, or :data:`sys.unraisablehook`, and
+    :func:`callback_errors`) and returns ``on_error`` — it never crashes.  Pass
+    it wherever the function-pointer type is expected; ``address`` is the C
+    pointer.
     """
 
     def __init__(self, fp_type: type, func_type: m.CType | None, fn: Callable, on_error: object = 0):
         self.fp_type = fp_type
+        self.func_type = func_type
         self.function = fn
         self.on_error = on_error
-        self.thunk = make_thunk(fp_type, func_type, fn, on_error)
+        if fp_type._restype_ is not None:  # type: ignore[attr-defined]
+            try:
+                _result_checker(fp_type._restype_, on_error)(on_error)  # type: ignore[attr-defined]
+            except ArgumentError as exc:
+                raise ArgumentError(f"ffikit.callback(): on_error={on_error!r} is what C gets "
+                                    f"when the callback fails, so it must fit: {exc}") from None
+        self._slot: _Slot | None = _acquire(fp_type, fn, on_error, "ffikit.callback", True)
+        self.thunk = self._slot.thunk
         self._as_parameter_ = self.thunk
+
+    @property
+    def released(self) -> bool:
+        """True once :meth:`release` ran: C must no longer call it."""
+        return self._slot is None
+
+    def release(self) -> None:
+        """Stop calling the Python function: a later call from C reports instead (idempotent)."""
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            _release(slot)
+
+    def __del__(self) -> None:
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def __enter__(self) -> Callback:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    @property
+    def signature(self) -> str:
+        """The C signature, e.g. ``int (*)(int, int)``."""
+        return signature_text(self.fp_type, self.func_type)
 
     @property
     def address(self) -> int:
@@ -214,7 +421,8 @@ class Callback:
 
     def __repr__(self) -> str:
         name = getattr(self.function, "__qualname__", repr(self.function))
-        return f"<ffikit.callback {name} at 0x{self.address:x}>"
+        state = " (released)" if self.released else ""
+        return f"<ffikit.callback {name} at 0x{self.address:x}{state}>"
 
 
 def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
@@ -238,7 +446,7 @@ def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
             r = m.Pointer(r)
         if isinstance(r, m.Pointer) and isinstance(m.resolve(r.target), m.FunctionType):
             return ctype_of(r), m.resolve(r.target)  # type: ignore[return-value]
-    raise TypeError(
+    raise ArgumentError(
         f"ffikit.callback() needs a function-pointer type: a CFUNCTYPE class, a model type "
         f"or C text such as 'int (*)(int, int)' (got {spec!r})"
     )
@@ -269,7 +477,7 @@ def callback(fp_type_or_text: object, fn: Callable, on_error: object = 0, *, def
     >>> lib.find_max(arr, 5, cmp)
     """
     if not callable(fn):
-        raise TypeError(f"ffikit.callback() needs a callable (got {type(fn).__name__})")
+        raise ArgumentError(f"ffikit.callback() needs a callable (got {type(fn).__name__})")
     fp_type, func_type = _fp_type_of(fp_type_or_text, defs)
     return Callback(fp_type, func_type, fn, on_error)
 

@@ -17,7 +17,13 @@ from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    CallbackReleased,
+    NotContiguous,
+    ReadOnlyBuffer,
+)
 from ffikit.rules.kinds import format_kind
 from ffikit.rules.messages import Param, given, kind_name, type_name
 from ffikit.rules.params import FLOAT_MAX, ParamRule, param_rule
@@ -33,6 +39,7 @@ _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _Pointer = ctypes._Pointer
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
+_FunctionType = type(lambda: None)
 _POINTERISH = (_Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, _CFuncPtr)
 
 # --------------------------------------------------------------------------------------
@@ -410,24 +417,53 @@ def _same_simple(a: type, b: type | None) -> bool:
 
 def function_pointer_converter(where: Param, fp_type: type, *, nonnull: bool = False
                                ) -> Callable[[object], tuple[object, object]]:
+    """Callables, callbacks and ctypes function pointers for a function-pointer parameter.
+
+    A plain callable borrows a thunk for the call (:func:`callbacks.lend`); an
+    ``ffikit.callback`` or a ctypes function pointer must have the declared
+    signature (a mismatch is refused, naming both); ``nonnull`` refuses None.
+    """
     func_type = m.resolve(m.resolve(where.type).target)  # type: ignore[attr-defined]
+    owner = str(where)
+    wanted = callbacks.signature_text(fp_type, func_type)
+
+    def mismatch(value: object, got: str) -> ArgumentError:
+        return ArgumentError(
+            f"{where} must be a function pointer of type {wanted} (got "
+            f"{'an ffikit.callback' if isinstance(value, callbacks.Callback) else type_name(value)} of "
+            f"type {got}); C would call it with the wrong arguments or read the wrong result: "
+            f"make the callback with the parameter's type, e.g. ffikit.callback({wanted!r}, fn), "
+            "or pass a plain Python callable"
+        )
+
+    held_type = callbacks.Callback
+    lend = callbacks.lend
 
     def convert(value: object) -> tuple[object, object]:
+        if type(value) is _FunctionType:  # the common case: a def or a lambda
+            return lend(fp_type, value, owner)  # (thunk, lease): valid until C returns
         if value is None:
             if nonnull:
                 raise ArgumentError(f"{where} must not be NULL (got None): the declaration says "
                                     "it is nonnull; pass a Python callable")
             return None, None
-        if isinstance(value, callbacks.Callback):
+        if isinstance(value, held_type):
+            if value.fp_type is not fp_type and not callbacks.same_signature(value.fp_type, fp_type):
+                raise mismatch(value, value.signature)
+            if value._slot is None:
+                raise CallbackReleased(
+                    f"{where}: {value!r} was released; make a new ffikit.callback(...) to pass it again"
+                )
             return value.thunk, value
         if isinstance(value, _CFuncPtr):
             if nonnull and not value:  # a NULL ctypes function pointer: C would call address 0
                 raise ArgumentError(f"{where} must not be NULL (got {given(value)}): the "
                                     "declaration says it is nonnull; pass a Python callable")
+            if type(value) is not fp_type and not callbacks.fits_signature(value, fp_type):
+                raise mismatch(value, callbacks.signature_text(value))
             return value, None
         if callable(value):
-            thunk = callbacks.make_thunk(fp_type, func_type, value, on_error=0)
-            return thunk, thunk  # alive until the C function returns
+            return lend(fp_type, value, owner)  # (thunk, lease): valid until C returns
         raise ArgumentError(
             f"{where} must be a Python callable, an ffikit.callback or None for C type "
             f"{where.type.c_name()} (got {given(value)})"

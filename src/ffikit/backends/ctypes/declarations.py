@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
 from ffikit.cdecl.model import CType
+from ffikit.cdecl.parse_errors import understood
 
 __all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
 
@@ -34,7 +35,8 @@ class Declarations(_model.Declarations):
         """The ctypes type for a C type name, model type or ctypes type."""
         if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
             return spec
-        return to_ctypes(self.typeof(spec), self.platform)
+        with understood(f"the ctypes type of {spec!r}"):
+            return to_ctypes(self.typeof(spec), self.platform)
 
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None
@@ -64,4 +66,5 @@ def ctype_of(spec: str | CType | type, defs: _model.Declarations | None = None) 
     if isinstance(spec, type) and issubclass(spec, _CTYPES_BASES):
         return spec
     owner = _model._owner(spec, defs)
-    return to_ctypes(owner.typeof(spec), owner.platform)
+    with understood(f"the ctypes type of {spec!r}"):
+        return to_ctypes(owner.typeof(spec), owner.platform)

@@ -18,7 +18,7 @@ import threading
 
 from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
-from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout
+from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
     Array,
     CType,
@@ -144,6 +144,7 @@ def _build(ctype: CType, plat: Platform) -> type:
                 f"'{t.c_name()}' has no length, so it has no ctypes type",
                 hint="give a length, or view a buffer with 'T[]' to fit its size",
             )
+        sizeof(t, plat)  # refuses arrays beyond the address space (ctypes says only "too large")
         return to_ctypes(t.item, plat) * t.length
     if isinstance(t, StructOrUnion):
         return _struct_class(t, plat)

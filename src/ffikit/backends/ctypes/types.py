@@ -63,6 +63,9 @@ def _hidden(kind: str) -> str:
     """
     return f"_ffikit_{kind}_{next(_hidden_names)}"
 _lock = threading.RLock()
+_depth = 0  # nesting of to_ctypes calls (under _lock)
+_pending: list = []  # (struct, platform) whose classes exist only for pointers so far
+_building: set = set()  # classes whose members are being filled
 
 
 def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
@@ -71,19 +74,27 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
     Typedefs resolve to their target's ctypes type; ``void *`` is ``c_void_p``;
     function pointers are ``CFUNCTYPE`` classes; enums are their integer type.
     """
+    global _depth
     plat = get_platform(platform)
     key = (ctype, plat.name)
     found = _cache.get(key)
-    if found is not None:
-        if isinstance(ctype, StructOrUnion) and found._ffikit_layout_ is None \
-                and ctype.fields is not None:
-            _complete_class(found, ctype, plat)  # it was opaque when first mapped
+    if found is not None and not (isinstance(ctype, StructOrUnion)
+                                  and found._ffikit_layout_ is None and ctype.fields is not None):
         return found
     with _lock:
-        found = _cache.get(key)
-        if found is None:
-            found = _build(ctype, plat)
-            _cache[key] = found
+        _depth += 1
+        try:
+            found = _cache.get(key)
+            if found is None:
+                found = _build(ctype, plat)
+                _cache[key] = found
+            elif found._ffikit_layout_ is None and found not in _building:
+                _complete_class(found, ctype, plat)  # opaque when first mapped, or a shell
+            if _depth == 1:
+                while _pending:  # struct classes made for pointers, filled now
+                    to_ctypes(*_pending.pop())
+        finally:
+            _depth -= 1
     return found
 
 
@@ -135,6 +146,13 @@ def _build(ctype: CType, plat: Platform) -> type:
             return _function_pointer(target, plat)
         if isinstance(target, Array) and target.length is None:
             return ctypes.POINTER(to_ctypes(target.item, plat))
+        if isinstance(target, StructOrUnion) and target.fields is not None \
+                and (target, plat.name) not in _cache:
+            # Only a class is needed here, not its members: filling them now could
+            # need, by value, a struct whose own members are half built (A -> B * ->
+            # B holds an A): fill it once the outermost type is done.
+            _pending.append((target, plat))
+            return ctypes.POINTER(_struct_class(target, plat, fill=False))
         return ctypes.POINTER(to_ctypes(t.target, plat))
     if isinstance(t, Array):
         if t.length is None:
@@ -167,24 +185,138 @@ def _value_type(t: CType, plat: Platform) -> type:
     return to_ctypes(t, plat)
 
 
-def _struct_class(t: StructOrUnion, plat: Platform) -> type:
+_HAS_ALIGN = sys.version_info >= (3, 13)  # ctypes' _align_ (gh-112433)
+_ALIGN_ITEMS = {ctypes.alignment(c): c for c in (
+    ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_longdouble)}
+_CTYPES_MAX_ALIGN = max(_ALIGN_ITEMS)  # 16 on x86-64 and AArch64
+_aligners: dict = {}
+_ALIGN_NOTE = (
+    "\n\nC alignment is {want} bytes; ctypes on this Python can express at most {most}, "
+    "so ctypes.alignment() says {most}.  ffikit's own answers (layout(), alignof, dtype) "
+    "and ffikit structs that embed this one are exact.")
+
+
+def expressible_alignment(align: int) -> int:
+    """The alignment a ctypes class can carry on this Python (``align`` itself from 3.13)."""
+    return align if _HAS_ALIGN else min(align, _CTYPES_MAX_ALIGN)
+
+
+def _aligner(base: type, align: int) -> type:
+    """An empty base class whose only effect is alignment ``align`` (Python < 3.13).
+
+    ctypes starts a subclass's layout at the end of its base (here offset 0)
+    with the base's alignment, and ``_pack_`` only limits the subclass's own
+    members, so ``class S(_aligner(Structure, 8)): _pack_ = 1`` is aligned to 8.
+    """
+    key = (base, align)
+    found = _aligners.get(key)
+    if found is None:
+        found = type(f"_ffikit_align{align}_{base.__name__}", (base,),
+                     {"_fields_": [("_ffikit_align", _ALIGN_ITEMS[align] * 0)],
+                      "__module__": "ffikit.types"})
+        _aligners[key] = found
+    return found
+
+
+def _predicted_align(t: CType, plat: Platform) -> int:
+    """``ctypes.alignment(to_ctypes(t))`` without building a struct class."""
+    r = resolve(t)
+    while isinstance(r, Array):
+        r = resolve(r.item)
+    if isinstance(r, StructOrUnion):
+        built = _cache.get((r, plat.name))
+        if built is not None and built._ffikit_layout_ is not None:
+            return ctypes.alignment(built)
+        return expressible_alignment(layout(r, plat).alignment) if r.fields is not None else 1
+    if isinstance(r, (Pointer, FunctionType)):
+        return ctypes.alignment(ctypes.c_void_p)
+    return ctypes.alignment(to_ctypes(r, plat))
+
+
+def _plan(t: StructOrUnion, lay: Layout, plat: Platform) -> tuple[bool, int]:
+    """``(natural, align)``: whether ctypes' own placement reproduces ``lay`` with no
+    ``_pack_``, and the alignment the class must carry."""
+    want = expressible_alignment(lay.alignment)
+    aligns = []
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
+            aligns.append((off, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment))))
+        else:
+            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            aligns.append((off, _predicted_align(item, plat)))
+    most = max((a for _, a in aligns), default=1)
+    natural = most <= want and all(off % a == 0 for off, a in aligns)
+    return natural, want
+
+
+def _members(t: StructOrUnion, lay: Layout):
+    """``(kind, member, offset, nbytes)`` for each ctypes field a class will have:
+    ``"bits"`` for a run of bitfields (one storage field), ``"field"`` otherwise."""
+    run: list = []
+    out: list = []
+
+    def store_run() -> None:
+        sized = [m for m in run if m.bit_width]
+        if sized:
+            first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
+            last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
+            out.append(("bits", tuple(sized), first, last - first))
+        run.clear()
+
+    for m in lay.members:
+        if m.is_bitfield:
+            run.append(m)
+            if t.is_union:
+                store_run()
+            continue
+        store_run()
+        out.append(("field", m, m.offset, m.size))
+    store_run()
+    return out
+
+
+def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     base = ctypes.Union if t.is_union else ctypes.Structure
     name = t.name or t.typedef_name or "anonymous_" + t.kind
-    cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name})
+    namespace = {"__module__": "ffikit.types", "__qualname__": name}
+    lay = layout(t, plat) if t.fields is not None else None
+    natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
+    if lay is not None and not _HAS_ALIGN and align > 1 and (
+            not natural or _natural_align(t, lay, plat) < align):
+        base = _aligner(base, align)
+    if lay is not None and lay.alignment != align:
+        namespace["__doc__"] = f"C {t.c_name()}." + _ALIGN_NOTE.format(
+            want=lay.alignment, most=align)
+    cls = type(name, (base,), namespace)
     cls._ffikit_type_ = t
+    cls._ffikit_layout_ = None
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
-        cls._ffikit_layout_ = None
         cls.__init__ = _opaque_init
         return cls
+    if not fill:
+        return cls
+    _building.add(cls)
     try:
-        lay = layout(t, plat)
-        cls._ffikit_layout_ = lay
         _fill_struct(cls, t, lay, plat)
+        cls._ffikit_layout_ = lay
     except BaseException:
         _cache.pop((t, plat.name), None)  # no half-built class for the next caller
         raise
+    finally:
+        _building.discard(cls)
     return cls
+
+
+def _natural_align(t: StructOrUnion, lay: Layout, plat: Platform) -> int:
+    most = 1
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
+            most = max(most, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment)))
+        else:
+            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            most = max(most, _predicted_align(item, plat))
+    return most
 
 
 def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
@@ -193,8 +325,14 @@ def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
         if cls._ffikit_layout_ is not None:
             return
         lay = layout(t, plat)
-        del cls.__init__
-        _fill_struct(cls, t, lay, plat)
+        if "__init__" in cls.__dict__:
+            del cls.__init__
+        _building.add(cls)
+        try:
+            _fill_struct(cls, t, lay, plat, check_align=_HAS_ALIGN or "_ffikit_align" in dir(cls)
+                         or _plan(t, lay, plat) == (True, _natural_align(t, lay, plat)))
+        finally:
+            _building.discard(cls)
         cls._ffikit_layout_ = lay
 
 
@@ -208,29 +346,18 @@ def _opaque_init(self, *args, **kwargs) -> None:
     )
 
 
-def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> None:
+def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
+                 check_align: bool = True) -> None:
     fields: list = []  # (name, ctype, offset)
     anonymous: list[str] = []
     bitfields = []  # (member layout, storage name, storage first byte)
-    run: list = []  # consecutive bitfields, stored together as raw bytes
-
-    def store_run() -> None:
-        sized = [m for m in run if m.bit_width]
-        if sized:
-            first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
-            last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
+    natural, align = _plan(t, lay, plat)
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
             store = _hidden("bits")
-            fields.append((store, _bit_storage(last - first, first, lay.alignment), first))
-            bitfields.extend((m, store, first) for m in sized if m.name is not None)
-        run.clear()
-
-    for m in lay.members:
-        if m.is_bitfield:
-            run.append(m)
-            if t.is_union:
-                store_run()
+            fields.append((store, _bit_storage(nbytes, off, lay.alignment), off))
+            bitfields.extend((b, store, off) for b in m if b.name is not None)
             continue
-        store_run()
         if _is_flexible(m.type):
             ctype = to_ctypes(resolve(m.type).item, plat) * 0
         else:
@@ -240,14 +367,8 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
             anonymous.append(fname)
         else:
             fname = m.name
-        fields.append((fname, ctype, m.offset))
-    store_run()
+        fields.append((fname, ctype, off))
 
-    # Natural alignment reproduces the layout unless a member sits off its alignment
-    # (packing): only then fall back to _pack_ = 1 with explicit padding.
-    natural = all(off % ctypes.alignment(ct) == 0 for _, ct, off in fields) and (
-        lay.size % max((ctypes.alignment(ct) for _, ct, _ in fields), default=1) == 0
-    )
     ordered: list = []
     cursor = 0
     for fname, ctype, off in fields if t.is_union else sorted(fields, key=lambda f: f[2]):
@@ -263,8 +384,13 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     if anonymous:
         cls._anonymous_ = anonymous
     if not natural:
+        # Members off their ctypes alignment, or a lower alignment than ctypes' own:
+        # pack to 1 (explicit padding places every member) and let the base class
+        # (or _align_) give the alignment.
         cls._pack_ = 1
         cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
+    if _HAS_ALIGN and align > 1:
+        cls._align_ = align
     cls._fields_ = ordered
     storage = dict(ordered)
     for m, store, first in bitfields:
@@ -282,10 +408,11 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):
                 setattr(cls, attr, _forward_property(fname, attr))
-    if ctypes.sizeof(cls) != lay.size:  # pragma: no cover - a layout/backend mismatch is a bug
+    if ctypes.sizeof(cls) != lay.size or (  # pragma: no cover - a bug if it happens
+            ctypes.alignment(cls) != align and check_align):
         raise AssertionError(
-            f"ffikit bug: ctypes size {ctypes.sizeof(cls)} != computed size {lay.size} "
-            f"for {t.c_name()}"
+            f"ffikit bug: ctypes size/alignment {ctypes.sizeof(cls)}/{ctypes.alignment(cls)} "
+            f"!= computed {lay.size}/{align} for {t.c_name()}"
         )
 
 

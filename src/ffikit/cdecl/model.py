@@ -27,6 +27,7 @@ __all__ = [
     "Primitive",
     "Pointer",
     "Array",
+    "Vector",
     "Field",
     "StructOrUnion",
     "Enum",
@@ -221,6 +222,21 @@ class Array(CType):
         return self.item.c_name(f"{inner}[{size}]")
 
 
+class Vector(Array):
+    """A GCC vector, ``item __attribute__((vector_size(length * sizeof item)))``.
+
+    Laid out like ``item[length]`` but aligned to its whole size (gcc's
+    ``__alignof__``); never decays to a pointer.
+    """
+
+    __slots__ = ()
+
+    def c_name(self, inner: str = "") -> str:
+        return self.item.c_name(
+            f"__attribute__((vector_size({self.length}*sizeof({self.item.c_name()})))) {inner}"
+            .rstrip())
+
+
 @dataclass(frozen=True)
 class Field:
     """A member of a struct or union.
@@ -247,11 +263,13 @@ class StructOrUnion(CType):
     is opaque (``struct sqlite3;``).  ``pack`` is the ``#pragma pack(n)`` in
     force at the definition (``__attribute__((packed))`` on the struct marks
     every member ``packed`` instead, as gcc does);
-    ``aligned`` is an ``__attribute__((aligned(n)))`` on the type.
+    ``aligned`` is an ``__attribute__((aligned(n)))`` on the type; ``rules`` is
+    ``"msvc"`` for ``__attribute__((ms_struct))``, ``"sysv"`` for ``gcc_struct``
+    and None for the platform's own.
     """
 
     __slots__ = ("kind", "name", "fields", "pack", "aligned", "coord", "typedef_name",
-                 "__weakref__")
+                 "rules", "__weakref__")
 
     def __init__(self, kind: str, name: str | None, coord: Coord | None = None):
         if kind not in ("struct", "union"):
@@ -263,6 +281,7 @@ class StructOrUnion(CType):
         self.aligned: int | None = None
         self.coord = coord
         self.typedef_name: str | None = None  # 'Student' in 'typedef struct {...} Student;'
+        self.rules: str | None = None
 
     def complete(
         self,
@@ -271,6 +290,7 @@ class StructOrUnion(CType):
         pack: int | None = None,
         aligned: int | None = None,
         coord: Coord | None = None,
+        rules: str | None = None,
     ) -> None:
         """Give an opaque struct its members (once)."""
         if self.fields is not None:
@@ -278,6 +298,7 @@ class StructOrUnion(CType):
         self.fields = tuple(fields)
         self.pack = pack
         self.aligned = aligned
+        self.rules = rules
         if coord is not None:
             self.coord = coord
 
@@ -377,14 +398,20 @@ class FunctionType(CType):
 
 
 class Typedef(CType):
-    """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``."""
+    """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``.
 
-    _attrs_ = ("name", "type")
+    ``aligned`` is an ``__attribute__((aligned(n)))`` on the typedef: as in gcc
+    it *sets* the alignment, lowering it too (``typedef unsigned long ul4
+    __attribute__((aligned(4)))``).
+    """
+
+    _attrs_ = ("name", "type", "aligned")
     __slots__ = _attrs_
 
-    def __init__(self, name: str, type: CType):
+    def __init__(self, name: str, type: CType, aligned: int | None = None):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
+        object.__setattr__(self, "aligned", aligned)
 
     def __setattr__(self, key, value):
         raise AttributeError("model types are immutable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
@@ -23,6 +24,7 @@ from .model import (
     Primitive,
     StructOrUnion,
     Typedef,
+    Vector,
     Void,
     resolve,
 )
@@ -88,18 +90,23 @@ class _Builder:
     def typedef(self, node: c_ast.Typedef) -> None:
         ctype = self.type_of(node.type)
         name = node.name
+        attrs = self.typedef_attributes(node)
+        ctype = self.apply_type_attributes(ctype, attrs, node.coord, f"typedef '{name}'")
+        aligned = [self.attr_int(a, node.coord, "alignment") for a in attrs
+                   if a.kind == "aligned"]
         target = resolve(ctype)
         if isinstance(target, (StructOrUnion, Enum)) and target.name is None \
                 and target.typedef_name is None:
             target.typedef_name = name
         if name in self.builtins:
-            if not self._compatible(self.builtins[name], ctype):
+            if not self._compatible(self.builtins[name], ctype) and not \
+                    self._foreign_system_header(node):
                 raise self.error(
                     f"typedef '{name}' conflicts with the built-in '{name}' "
                     f"('{self.builtins[name].c_name()}' vs '{ctype.c_name()}')", node.coord)
             return
         existing = self.r.types.get(name)
-        new = Typedef(name, ctype)
+        new = Typedef(name, ctype, aligned[-1] if aligned else None)
         if existing is not None and not self._compatible(existing, new):
             raise self.error(
                 f"conflicting typedef '{name}': was '{resolve(existing).c_name()}', "
@@ -107,6 +114,17 @@ class _Builder:
         if existing is None:
             self.r.types[name] = new
             self.r.decl_files[name] = node.coord.file if node.coord else None
+
+    def _foreign_system_header(self, node) -> bool:
+        """True for a system header's typedef when the target is not the host: a
+        Linux ``<stdint.h>`` read for ``platform="windows"`` spells ``int64_t`` as
+        ``long``; the platform's built-in definition stands."""
+        from .layout import host_platform
+        from .preprocess import system_include_dirs
+
+        file = getattr(node.coord, "file", None) or ""
+        return self.platform != host_platform() and file.startswith(
+            tuple(d.rstrip("/") + "/" for d in system_include_dirs()))
 
     def _compatible(self, a: CType, b: CType) -> bool:
         ra, rb = resolve(a), resolve(b)
@@ -129,6 +147,8 @@ class _Builder:
         if isinstance(node.type, c_ast.FuncDecl):
             ftype = self.type_of(node.type)
             existing = self.r.functions.get(node.name)
+            if existing is not None:
+                self.check_redeclaration(existing, ftype, node)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
@@ -143,6 +163,21 @@ class _Builder:
         self.r.variables[node.name] = GlobalVar(node.name, ctype, "const" in quals,
                                                 self.coord(node))
         self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+
+    def check_redeclaration(self, existing: FunctionDecl, ftype: FunctionType, node) -> None:
+        """``int foo(void); long foo(void);`` is an error, as in gcc (both places named)."""
+        old = existing.type
+        unprototyped = node.type.args is None or existing.type.param_names == ("__ffikit_kr",)
+        same = self._compatible(old.result, ftype.result) and (
+            unprototyped or (len(old.params) == len(ftype.params)
+                             and old.variadic == ftype.variadic
+                             and all(self._compatible(a, b)
+                                     for a, b in zip(old.params, ftype.params))))
+        if not same:
+            raise self.error(
+                f"conflicting types for '{node.name}': '{ftype.c_name(node.name)}' here, "
+                f"'{old.c_name(node.name)}' at {existing.coord}", node.coord,
+                hint="keep one declaration (the one that matches the library)")
 
     def funcdef(self, node: c_ast.FuncDef) -> None:
         # 'static inline' helpers in headers have no exported symbol: not callable.
@@ -195,8 +230,10 @@ class _Builder:
                 raise self.error(f"parameter '{param.name}' has no type (K&R style)",
                                  param.coord, hint="write prototypes: 'int f(int x)'")
             ptype = self.type_of(param.type, decay=True)
-            if isinstance(ptype, Void) and len(args) == 1 and not getattr(param, "name", None):
-                break  # f(void)
+            if isinstance(resolve(ptype), Void) and len(args) == 1 \
+                    and not getattr(param, "name", None):
+                break  # f(void), or f(void_t) with 'typedef void void_t'
+            ptype = _decay_typedef_array(ptype, param)
             if isinstance(resolve(ptype), Void):
                 raise self.error("a parameter cannot have type void", param.coord)
             params.append(ptype)
@@ -312,12 +349,21 @@ class _Builder:
             if member.name is None and bitwidth is None and not isinstance(r, StructOrUnion):
                 continue  # 'int;' declares nothing
             attrs = self.member_attributes(member)
-            aligned = max((a.value for a in attrs if a.kind == "aligned"), default=None)
+            what = f"member '{member.name or '(anonymous)'}'"
+            ftype = self.apply_type_attributes(ftype, attrs, member.coord, what)
+            aligned = max((self.attr_int(a, member.coord, "alignment") for a in attrs
+                           if a.kind == "aligned"), default=None)
             packed = packed_struct or any(a.kind == "packed" for a in attrs)
             fields.append(Field(member.name, ftype, bitwidth, aligned, packed, self.coord(member)))
-        aligned = max((a.value for a in struct_attrs if a.kind == "aligned"), default=None)
+        self.refuse_unsupported(struct_attrs, node.coord, f"{kind} {node.name or ''}".strip())
+        aligned = max((self.attr_int(a, node.coord, "alignment") for a in struct_attrs
+                       if a.kind == "aligned"), default=None)
+        rules = None
+        for a in struct_attrs:
+            if a.kind in ("ms_struct", "gcc_struct"):
+                rules = "msvc" if a.kind == "ms_struct" else "sysv"
         pack = self.pre.pack_at(brace) if brace is not None else None
-        st.complete(fields, pack=pack, aligned=aligned, coord=self.coord(node))
+        st.complete(fields, pack=pack, aligned=aligned, coord=self.coord(node), rules=rules)
         return st
 
     def enum_type(self, node: c_ast.Enum) -> Enum:
@@ -409,6 +455,121 @@ class _Builder:
                 found.append(attr)
         return found, brace
 
+    def typedef_attributes(self, node):
+        """Attributes of a typedef's declarator (not those of a struct it defines)."""
+        text = self.pre.text
+        at = self.pre.offset_of(node.coord)
+        if at is None or not self.pre.attributes:
+            return []
+        start = max(text.rfind(";", 0, at), text.rfind("{", 0, at), text.rfind("}", 0, at)) + 1
+        after_brace = text[start - 1:start] == "}"
+        ends = [e for e in (text.find(";", at), text.find(",", at)) if e >= 0]
+        end = min(ends) if ends else len(text)
+        return [a for a in self.pre.attributes if start <= a.offset < end
+                and not (after_brace and not text[start:a.offset].strip())]
+
+    def refuse_unsupported(self, attrs, coord, what: str) -> None:
+        for a in attrs:
+            if a.kind == "unsupported" or (a.kind == "vector_size" and what.startswith(
+                    ("struct", "union"))):
+                name = a.expr if a.kind == "unsupported" else a.kind
+                raise self.error(
+                    f"__attribute__(({name})) on {what} changes its layout in a way ffikit "
+                    "does not compute", coord,
+                    hint="remove the attribute if the C side is built without it, or declare "
+                         "the layout it produces explicitly")
+
+    def apply_type_attributes(self, ctype: CType, attrs, coord, what: str) -> CType:
+        """``mode`` and ``vector_size`` make a new type; unsupported ones are refused."""
+        self.refuse_unsupported(attrs, coord, what)
+        for a in attrs:
+            if a.kind == "mode":
+                ctype = self.mode_type(ctype, (a.expr or "").strip("_ "), coord, what)
+        for a in attrs:
+            if a.kind == "vector_size":
+                size = self.attr_int(a, coord, "vector size")
+                item = _layout.sizeof(ctype, self.platform)
+                r = resolve(ctype)
+                if not isinstance(r, Primitive) or size <= 0 or size % item or \
+                        size & (size - 1):
+                    raise self.error(f"vector_size({size}) on {what} of type "
+                                     f"'{ctype.c_name()}' is not a valid vector", coord,
+                                     hint="a power-of-two multiple of an arithmetic type")
+                ctype = Vector(ctype, size // item)
+        return ctype
+
+    _MODES = {"QI": 1, "HI": 2, "SI": 4, "DI": 8, "TI": 16, "byte": 1, "word": 8,
+              "pointer": 8, "unwind_word": 8, "SF": 4, "DF": 8, "XF": 16, "TF": 16}
+
+    def mode_type(self, ctype: CType, mode: str, coord, what: str) -> CType:
+        """``__attribute__((mode(DI)))``: the integer (or float) type of that size."""
+        r = resolve(ctype)
+        size = self._MODES.get(mode)
+        if size is None or not isinstance(r, (Primitive, Enum)):
+            raise self.error(f"__attribute__((mode({mode}))) on {what} is not understood",
+                             coord, hint="declare the member with a type of the right size")
+        if isinstance(r, Primitive) and r.is_float:
+            return Primitive({4: "float", 8: "double"}.get(size, "long double"))
+        signed = _layout.int_info(r, self.platform)[1]
+        names = {1: "char", 2: "short", 4: "int", 8: "long long", 16: "__int128"}
+        name = names[size]
+        if size == 1:
+            return Primitive("signed char" if signed else "unsigned char")
+        return Primitive(name if signed else "unsigned " + name)
+
+    def attr_int(self, attr, coord, what: str) -> int:
+        """The value of an attribute's argument: any integer constant expression
+        (``2*32``, ``sizeof(long)``, ``__alignof__(long long)``, an enum constant);
+        ``aligned`` alone is the target's biggest alignment (16)."""
+        if attr.value is not None:
+            return attr.value
+        if attr.expr is None:
+            return 16
+        text = _ALIGNOF.sub("_Alignof", attr.expr)
+        names = {n for n in re.findall(r"[A-Za-z_]\w*", text)
+                 if (n in self.r.types or n in self.builtins) and n not in _KEYWORDS}
+        prefix = "".join(f"typedef int {n};\n" for n in sorted(names))
+        node = None
+        for source in (f"int __ffikit_e = ({text});", f"int __ffikit_e = _Alignof({text});"):
+            try:
+                node = c_parser.CParser().parse(prefix + source).ext[-1].init
+                break
+            except c_parser.ParseError:
+                continue
+        if node is None:
+            raise self.error(f"{what} '{attr.expr}' is not a constant expression", coord)
+        try:
+            value = eval_node(self._fold_alignof(node), self._lookup, self._sizeof)
+        except (NotConstant, DeclarationError) as exc:
+            raise self.error(f"{what} '{attr.expr}' is not a constant expression: "
+                             f"{getattr(exc, 'message', exc)}", coord) from None
+        if not isinstance(value, int) or value <= 0 or value & (value - 1):
+            raise self.error(f"{what} '{attr.expr}' = {value!r} is not a power of two", coord)
+        return value
+
+    def _fold_alignof(self, node):
+        """Replace ``_Alignof(type)`` by its value (gcc's ``__alignof__``)."""
+        if isinstance(node, c_ast.UnaryOp) and node.op == "_Alignof":
+            if not isinstance(node.expr, c_ast.Typename):
+                raise NotConstant("_Alignof of an expression")
+            value = _layout.alignof(self.type_of(node.expr), self.platform)
+            return c_ast.Constant("int", str(value))
+        for name in ("expr", "left", "right", "cond", "iftrue", "iffalse"):
+            child = getattr(node, name, None)
+            if isinstance(child, c_ast.Node) and not isinstance(child, c_ast.Typename):
+                setattr(node, name, self._fold_alignof(child))
+        return node
+
+    def _lookup(self, name):
+        if name in self.r.enum_values:
+            return self.r.enum_values[name][0]
+        raise NotConstant(f"'{name}' is not a known constant")
+
+    def _sizeof(self, expr):
+        if isinstance(expr, c_ast.Typename):
+            return _layout.sizeof(self.type_of(expr), self.platform)
+        raise NotConstant("sizeof of an expression")
+
     def member_attributes(self, member):
         text = self.pre.text
         at = self.pre.offset_of(member.coord)
@@ -423,6 +584,15 @@ class _Builder:
         if inner >= 0:
             start = inner + 1
         return [a for a in self.pre.attributes if start <= a.offset < end]
+
+
+def _decay_typedef_array(ptype: CType, param) -> CType:
+    """A parameter of array typedef type (``uuid_t out``) is a pointer to its item."""
+    r = resolve(ptype)
+    if isinstance(r, Array) and not isinstance(r, Vector):
+        quals = set(getattr(getattr(param, "type", None), "quals", None) or [])
+        return Pointer(r.item, "const" in quals, "volatile" in quals)
+    return ptype
 
 
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
@@ -441,6 +611,8 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
     return _Builder(pre, platform, builtins, sources, known).run(ast)
 
+
+_ALIGNOF = re.compile(r"\b(?:__alignof__|__alignof|alignof)\b")
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float
 for goto if inline int long register restrict return short signed sizeof static struct switch

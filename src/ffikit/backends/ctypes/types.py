@@ -185,6 +185,9 @@ def _value_type(t: CType, plat: Platform) -> type:
     return to_ctypes(t, plat)
 
 
+_type_modified = ctypes.pythonapi.PyType_Modified
+_type_modified.argtypes = [ctypes.py_object]
+_type_modified.restype = None
 _HAS_ALIGN = sys.version_info >= (3, 13)  # ctypes' _align_ (gh-112433)
 _ALIGN_ITEMS = {ctypes.alignment(c): c for c in (
     ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_longdouble)}
@@ -299,13 +302,20 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     _building.add(cls)
     try:
         _fill_struct(cls, t, lay, plat)
-        cls._ffikit_layout_ = lay
+        _set_layout(cls, lay)
     except BaseException:
         _cache.pop((t, plat.name), None)  # no half-built class for the next caller
         raise
     finally:
         _building.discard(cls)
     return cls
+
+
+def _set_layout(cls: type, lay: Layout) -> None:
+    # On 3.11 ctypes' Union metaclass sets attributes without invalidating the type
+    # attribute cache, so a read of the earlier None would stick: invalidate it.
+    cls._ffikit_layout_ = lay
+    _type_modified(cls)
 
 
 def _natural_align(t: StructOrUnion, lay: Layout, plat: Platform) -> int:
@@ -333,7 +343,7 @@ def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
                          or _plan(t, lay, plat) == (True, _natural_align(t, lay, plat)))
         finally:
             _building.discard(cls)
-        cls._ffikit_layout_ = lay
+        _set_layout(cls, lay)
 
 
 def _opaque_init(self, *args, **kwargs) -> None:

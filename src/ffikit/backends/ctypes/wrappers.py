@@ -81,8 +81,8 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     if not rule.const:
         checks.append(f"not _ffk_k{i}.readonly")
     return [
-        f"if type({pname}) in _ffk_ft{i}:",
-        f"    _ffk_k{i} = memoryview({pname})",
+        f"if _ffk_type({pname}) in _ffk_ft{i}:",
+        f"    _ffk_k{i} = _ffk_memoryview({pname})",
         f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})",
         f"    else: {full[0]}",
         f"else: {full[0]}",
@@ -90,7 +90,8 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
 
 
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
-    if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk"):
+    if not name or not name.isidentifier() or keyword.iskeyword(name) \
+            or name.startswith("_ffk") or name == "__debug__":
         name = f"arg{index + 1}"
     while name in taken:
         name += "_"
@@ -145,8 +146,12 @@ def bind(
     """
     cfunc.argtypes = None
     cfunc.restype = _restype_for(ftype.result)
+    # Everything the generated code uses is an '_ffk_' name (builtins included), and
+    # no C name may start with '_ffk': a parameter or function called 'type',
+    # 'memoryview', 'int' or 'len' shadows nothing.
     env: dict[str, Any] = {
-        "_ffk_cfunc": cfunc,
+        "_ffk_cfunc": cfunc, "_ffk_type": type, "_ffk_int": int, "_ffk_float": float,
+        "_ffk_memoryview": memoryview,
     }
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
@@ -159,7 +164,7 @@ def bind(
             ct = ctype_of(r)
             lo, hi = rule.lo, rule.hi
             env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
-            check = f"if type({pname}) is not int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
+            check = f"if _ffk_type({pname}) is not _ffk_int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
             body.append(check)
             if ct is ctypes.c_char:
                 body.append(f"{pname} = _ffk_t{i}({pname} & 0xFF)")
@@ -172,7 +177,7 @@ def bind(
             if ct is ctypes.c_double:  # ctypes passes no float without argtypes: wrap it
                 env[f"_ffk_s{i}"] = float_slow(where, None)
                 env[f"_ffk_t{i}"] = ct
-                body.append(f"{pname} = _ffk_t{i}({pname} if type({pname}) is float else _ffk_s{i}({pname}))")
+                body.append(f"{pname} = _ffk_t{i}({pname} if _ffk_type({pname}) is _ffk_float else _ffk_s{i}({pname}))")
             else:
                 env[f"_ffk_s{i}"] = float_slow(where, ct)
                 body.append(f"{pname} = _ffk_s{i}({pname})")
@@ -186,7 +191,7 @@ def bind(
             st = ctype_of(r)
             env[f"_ffk_t{i}"] = st
             env[f"_ffk_s{i}"] = struct_slow(where, st)
-            body.append(f"if type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
+            body.append(f"if _ffk_type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
     call_args = ", ".join(pnames)
@@ -196,8 +201,9 @@ def bind(
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append("_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra)")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
-    fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
-    if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
+    fn_name = name
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk") \
+            or name == "__debug__" or name in taken:  # 'int x(int x)': it must see itself
         fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
@@ -214,6 +220,7 @@ def bind(
     exec(compile(source, f"<ffikit wrapper {name}>", "exec"), namespace)  # noqa: S102
     wrapper = namespace["_ffk_make"](**env)
     wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__code__ = wrapper.__code__.replace(co_name=name)
     declaration = ftype.c_name(name) + ";"
     wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
     wrapper.errors = errors

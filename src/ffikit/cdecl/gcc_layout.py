@@ -23,7 +23,7 @@ def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
 
-def _finish(t: StructOrUnion, plat, end_bits: int, align: int, members) -> Layout:
+def _finish(t: StructOrUnion, plat, end_bits: int, align: int, members) -> _layout.Layout:
     if t.aligned:
         align = max(align, t.aligned)
     size = _round_up((end_bits + 7) // 8, align)
@@ -79,7 +79,7 @@ def _flex_align(f, plat) -> tuple[int, int]:
     return _size_align(f.type, plat)
 
 
-def sysv_layout(t: StructOrUnion, plat: Platform) -> Layout:
+def sysv_layout(t: StructOrUnion, plat: Platform) -> _layout.Layout:
     """gcc's rules (stor-layout.c, PCC_BITFIELD_TYPE_MATTERS) for SysV targets."""
     pack = t.pack
     bits = 0
@@ -142,7 +142,7 @@ def sysv_layout(t: StructOrUnion, plat: Platform) -> Layout:
     return _finish(t, plat, end, align, members)
 
 
-def msvc_layout(t: StructOrUnion, plat: Platform) -> Layout:
+def msvc_layout(t: StructOrUnion, plat: Platform) -> _layout.Layout:
     """MSVC's rules: a bitfield run shares one unit of its declared type's size."""
     pack = t.pack
     offset = 0  # bytes

@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass
 
 from ffikit.build import build
-from ffikit.errors import CompileError
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import int_info
+from ffikit.errors import CompileError
 
 __all__ = ["Difference", "check_layouts", "struct_names"]
 

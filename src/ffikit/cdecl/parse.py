@@ -521,10 +521,14 @@ class _Builder:
         """The value of an attribute's argument: any integer constant expression
         (``2*32``, ``sizeof(long)``, ``__alignof__(long long)``, an enum constant);
         ``aligned`` alone is the target's biggest alignment (16)."""
-        if attr.value is not None:
-            return attr.value
         if attr.expr is None:
             return 16
+        value = attr.value if attr.value is not None else self._attr_expr(attr, coord, what)
+        if not isinstance(value, int) or value <= 0 or value & (value - 1):
+            raise self.error(f"{what} '{attr.expr}' = {value!r} is not a power of two", coord)
+        return value
+
+    def _attr_expr(self, attr, coord, what: str):
         text = _ALIGNOF.sub("_Alignof", attr.expr)
         names = {n for n in re.findall(r"[A-Za-z_]\w*", text)
                  if (n in self.r.types or n in self.builtins) and n not in _KEYWORDS}
@@ -539,13 +543,10 @@ class _Builder:
         if node is None:
             raise self.error(f"{what} '{attr.expr}' is not a constant expression", coord)
         try:
-            value = eval_node(self._fold_alignof(node), self._lookup, self._sizeof)
+            return eval_node(self._fold_alignof(node), self._lookup, self._sizeof)
         except (NotConstant, DeclarationError) as exc:
             raise self.error(f"{what} '{attr.expr}' is not a constant expression: "
                              f"{getattr(exc, 'message', exc)}", coord) from None
-        if not isinstance(value, int) or value <= 0 or value & (value - 1):
-            raise self.error(f"{what} '{attr.expr}' = {value!r} is not a power of two", coord)
-        return value
 
     def _fold_alignof(self, node):
         """Replace ``_Alignof(type)`` by its value (gcc's ``__alignof__``)."""

@@ -217,3 +217,13 @@ class TestRealHeaderConstructs:
         e = ev()
         e.data.quote.event = ctypes.pointer(e)
         assert e.data.quote.event.contents.type == 0
+
+    def test_alignof_in_constant_expressions(self):
+        defs = ffikit.cdef("struct s { char pad[(__alignof__(void *) < sizeof(short) ? "
+                           "sizeof(short) : __alignof__(void *))]; long double x[_Alignof(int)]; };")
+        assert defs.layout("struct s").field("x").offset == 16
+
+    def test_invalid_expression_has_a_position(self):
+        with pytest.raises(ffikit.DeclarationError) as err:
+            ffikit.cdef("int ok;\nint a[(3 +)];")
+        assert (err.value.line, err.value.column) == (2, 11)

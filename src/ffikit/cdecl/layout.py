@@ -10,9 +10,8 @@ can be printed, compared with a compiler, or fed to another backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DeclarationError
+from .gcc_layout import FieldLayout, Layout, msvc_layout, sysv_layout
 from .model import (
     Array,
     CType,
@@ -142,74 +141,6 @@ def _size_align(ctype: CType, plat: Platform) -> tuple[int, int]:
     raise TypeError(f"cannot size {ctype!r}")
 
 
-@dataclass(frozen=True)
-class FieldLayout:
-    """Where one member lives: byte ``offset`` and ``size``; bit position for bitfields.
-
-    For a bitfield, ``offset``/``size`` describe the declared type's storage
-    unit that holds it, and ``bit_offset`` counts bits from the start of the
-    whole struct (little-endian bit numbering).
-    """
-
-    name: str | None
-    type: CType
-    offset: int
-    size: int
-    bit_offset: int | None = None
-    bit_width: int | None = None
-
-    @property
-    def is_bitfield(self) -> bool:
-        return self.bit_width is not None
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A struct's or union's layout as data: fields, padding holes, size, alignment.
-
-    ``fields`` lists members in declaration order; members of anonymous nested
-    structs/unions appear flattened (they are reachable from the outer type).
-    ``holes`` are ``(offset, size)`` byte ranges no member occupies, trailing
-    padding included.
-    """
-
-    type: CType
-    size: int
-    alignment: int
-    fields: tuple[FieldLayout, ...]
-    holes: tuple[tuple[int, int], ...]
-    members: tuple[FieldLayout, ...] = ()  # direct members (anonymous ones unflattened)
-
-    def field(self, name: str) -> FieldLayout:
-        """The layout of the member called ``name``."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(f"{self.type.c_name()} has no member {name!r}")
-
-    def __str__(self) -> str:
-        rows = []
-        for f in self.fields:
-            if f.is_bitfield:
-                where = f"{f.bit_offset // 8}+{f.bit_offset % 8}b"
-                size = f"{f.bit_width}b"
-            else:
-                where, size = str(f.offset), str(f.size)
-            rows.append((int(f.bit_offset / 8 if f.is_bitfield else f.offset), where, size,
-                         f.name or "(unnamed)", f.type.c_name()))
-        for off, n in self.holes:
-            rows.append((off, str(off), str(n), "(padding)", ""))
-        rows.sort(key=lambda r: (r[0], r[3] == "(padding)"))
-        head = ("offset", "size", "field", "type")
-        widths = [max(len(head[i]), *(len(r[i + 1]) for r in rows)) if rows else len(head[i])
-                  for i in range(4)]
-        out = [self.type.c_name(), "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
-        for r in rows:
-            out.append("  ".join(c.ljust(w) for c, w in zip(r[1:], widths)).rstrip())
-        out.append(f"size {self.size}, alignment {self.alignment}")
-        return "\n".join(out)
-
-
 _LAYOUT_CACHE: dict = {}
 
 
@@ -226,10 +157,8 @@ def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
     if t.fields is None:
         raise _incomplete(t, "declared without its members", "struct")
     _check_members(t, plat)
-    from .gcc_layout import msvc_layout, sysv_layout
-
     ms = plat.is_windows if t.rules is None else t.rules == "msvc"
-    result = (msvc_layout if ms else sysv_layout)(t, plat)
+    result = (msvc_layout if ms else sysv_layout)(t, plat, _size_align, layout)
     _LAYOUT_CACHE[key] = result
     return result
 

@@ -168,9 +168,9 @@ def _run_pcpp(text, filename, include_dirs, defines, missing) -> str:
 # --- scrubbing ---------------------------------------------------------------
 
 _WITH_PARENS = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm",
-                "__typeof__", "__typeof", "typeof", "_Alignas", "__alignof__"}
+                "__typeof__", "__typeof", "typeof", "_Alignas"}
 _REPLACE = {
-    "__extension__": "", "__restrict": "", "__restrict__": "", "restrict": "",
+    "__extension__": "", "__alignof__": "_Alignof", "__alignof": "_Alignof", "__restrict": "", "__restrict__": "", "restrict": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
     "__const": "const", "__volatile__": "volatile", "__volatile": "volatile",
     "__signed__": "signed", "__signed": "signed",

@@ -16,6 +16,9 @@ import itertools
 import sys
 import threading
 
+from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
+from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
+from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout
 from ffikit.cdecl.model import (
@@ -429,92 +432,6 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
 def _is_flexible(t: CType) -> bool:
     r = resolve(t)
     return isinstance(r, Array) and r.length is None
-
-
-_WORDS = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
-
-
-def _bit_storage(nbytes: int, offset: int, struct_align: int) -> type:
-    """The ctypes member holding a run of bitfields.
-
-    An unsigned integer when it is 1/2/4/8 bytes at an offset aligned for it
-    and no more aligned than the struct (fast: one ctypes read); raw bytes
-    otherwise.  Either way ctypes' own bitfield placement is never used.
-    """
-    word = _WORDS.get(nbytes)
-    if word is not None and offset % nbytes == 0 and nbytes <= struct_align:
-        return word
-    return ctypes.c_uint8 * nbytes
-
-
-def _bit_property(m, store: str, first_byte: int, plat: Platform, storage: type) -> property:
-    shift = m.bit_offset - first_byte * 8
-    width = m.bit_width
-    mask = (1 << width) - 1
-    clear = ~(mask << shift)
-    sign_bit = 1 << (width - 1)
-    r = resolve(m.type)
-    signed = isinstance(r, (Primitive, Enum)) and r != Primitive("_Bool") and int_info(r, plat)[1]
-    is_bool = isinstance(r, Primitive) and r.name == "_Bool"
-    lo, hi = (-sign_bit, sign_bit - 1) if signed else (0, mask)
-    name = m.name
-    as_word = not issubclass(storage, ctypes.Array)
-    if sys.byteorder != "little":  # pragma: no cover - every supported ABI is little-endian
-        raise NotImplementedError("bitfields on big-endian hosts")
-
-    def read_raw(self) -> int:
-        if as_word:
-            return getattr(self, store)
-        return int.from_bytes(bytes(getattr(self, store)), "little")
-
-    if as_word and not signed and not is_bool:
-        def get(self):  # the common case, kept to one ctypes read and two int ops
-            return (getattr(self, store) >> shift) & mask
-    else:
-        def get(self):
-            value = (read_raw(self) >> shift) & mask
-            if signed and value & sign_bit:
-                value -= 1 << width
-            return bool(value) if is_bool else value
-
-    def set_(self, value):
-        if value.__class__ is not int:
-            if isinstance(value, bool):
-                value = int(value)
-            elif not isinstance(value, int):
-                raise TypeError(
-                    f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
-                    f"not {type(value).__name__}"
-                )
-        if not lo <= value <= hi:
-            raise ValueError(
-                f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
-                f"which holds {lo}..{hi}"
-            )
-        raw = (read_raw(self) & clear) | ((value & mask) << shift)
-        if as_word:
-            setattr(self, store, raw)
-        else:
-            buf = getattr(self, store)
-            ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
-
-    return _BitfieldProperty(get, set_, None, f"bitfield {r.c_name()} {name} : {width}")
-
-
-class _BitfieldProperty(property):
-    """A property that reads/writes one bitfield; marked so nested structs forward it."""
-
-    _ffikit_bitfield_ = True
-
-
-def _forward_property(member: str, attr: str) -> property:
-    def get(self):
-        return getattr(getattr(self, member), attr)
-
-    def set_(self, value):
-        setattr(getattr(self, member), attr, value)
-
-    return _BitfieldProperty(get, set_)
 
 
 def ctype_of(t: CType) -> type | None:

@@ -10,6 +10,8 @@ can be printed, compared with a compiler, or fed to another backend.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..errors import DeclarationError
 from .gcc_layout import FieldLayout, Layout, msvc_layout, sysv_layout
 from .model import (
@@ -145,8 +147,17 @@ _LAYOUT_CACHE: dict = {}
 
 
 def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
-    """Compute (and cache) the layout of a struct or union type on ``platform``."""
+    """Compute (and cache) the layout of a struct or union type on ``platform``.
+
+    Through a typedef with ``__attribute__((aligned(n)))`` the alignment is the
+    typedef's (gcc keeps the struct's size: ``sizeof`` is not rounded up).
+    """
     plat = get_platform(platform)
+    t = ctype
+    while isinstance(t, Typedef):
+        if t.aligned is not None:
+            return dataclasses.replace(layout(t.type, plat), alignment=t.aligned)
+        t = t.type
     t = resolve(ctype)
     if not isinstance(t, StructOrUnion):
         raise TypeError(f"'{ctype.c_name()}' is not a struct or union")

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ffikit.cdecl import layout as _layout
-from ffikit.cdecl.constexpr import NotConstant, eval_macro
+from ffikit.cdecl.constexpr import NotConstant, cast_constant, eval_macro
 from ffikit.cdecl.model import (
     Array,
+    CastConstant,
     CType,
     Enum,
     FunctionDecl,
@@ -102,7 +103,7 @@ class Declarations:
         if name in self.enums:
             return self.enums[name]
         if name in self.constants:
-            return self.constants[name]
+            return self.constant_value(self.constants[name])
         candidates = [k for k in self.types if " " not in k] + list(self.constants) + \
             list(self.functions)
         close = difflib.get_close_matches(name, candidates, n=3)
@@ -164,6 +165,14 @@ class Declarations:
         model = fn.type.params[0]
         self._typeof_cache[text] = model
         return model
+
+    def constant_value(self, value: Any) -> Any:
+        """A constant as users get it; a backend turns a :class:`CastConstant` into a value."""
+        return value
+
+    def cast_constant(self, type_text: str, value: int) -> Any:
+        """``((type_text) value)`` as a typed constant (what ``ffikit bind`` writes)."""
+        return self.constant_value(CastConstant(self.typeof(type_text), value))
 
     def ctype(self, spec: str | CType | type) -> Any:
         """The backend type for a C type; model-only declarations have none.
@@ -425,6 +434,9 @@ def _constants(macros, own: set[str], result: ParseResult) -> dict:
         cache[name] = value
         return value
 
+    def value_of_text(text):
+        return eval_macro(text, value_of, casts)
+
     constants = {}
     for name, _body, file, _line in macros:
         if file not in own:
@@ -432,7 +444,9 @@ def _constants(macros, own: set[str], result: ParseResult) -> dict:
         try:
             constants[name] = value_of(name)
         except (NotConstant, RecursionError):
-            continue
+            found = cast_constant(bodies[name], result.types.get, value_of_text)
+            if found is not None:
+                constants[name] = found
     return constants
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "Typedef",
     "FunctionDecl",
     "GlobalVar",
+    "CastConstant",
     "PRIMITIVE_NAMES",
     "INTEGER_NAMES",
     "FLOAT_NAMES",
@@ -454,3 +455,16 @@ class GlobalVar:
 
     def __str__(self) -> str:
         return ("const " if self.const else "") + self.type.c_name(self.name) + ";"
+
+
+@dataclass(frozen=True)
+class CastConstant:
+    """A macro that casts a number to a pointer type: ``SQLITE_TRANSIENT`` is
+    ``((sqlite3_destructor_type)-1)``, ``MAP_FAILED`` is ``((void *) -1)``.
+
+    Backends turn it into a typed value (ctypes: a function pointer or pointer
+    object with that address), so it can be passed where its type is expected.
+    """
+
+    type: CType
+    value: int

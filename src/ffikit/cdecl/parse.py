@@ -55,6 +55,7 @@ class _Builder(LayoutAttributes):
         self.builtins = builtins
         self.sources = sources  # filename -> text, for quoting lines in errors
         self.r = ParseResult()
+        self._anonymous: dict = {}  # (kind, coord) -> an anonymous struct already built
         if known is not None:  # extend earlier declarations (typeof on a Declarations)
             self.r.types.update(known.types)
             self.r.enum_values.update(known.enum_values)
@@ -278,6 +279,10 @@ class _Builder(LayoutAttributes):
         kind = "union" if isinstance(node, c_ast.Union) else "struct"
         key = f"{kind} {node.name}" if node.name else None
         existing = self.r.types.get(key) if key else None
+        if key is None and node.decls is not None:  # 'typedef struct {...} P, *PP;': one type
+            existing = self._anonymous.get((kind, self.coord(node)))
+            if existing is not None:
+                return existing
         if node.decls is None:
             if existing is None:
                 existing = StructOrUnion(kind, node.name, self.coord(node))
@@ -292,6 +297,8 @@ class _Builder(LayoutAttributes):
             raise self.error(f"redefinition of '{kind} {node.name}'", node.coord,
                              hint=f"it was first defined at {existing.coord}")
         st = existing or StructOrUnion(kind, node.name, self.coord(node))
+        if key is None:
+            self._anonymous[(kind, self.coord(node))] = st
         if key and existing is None:
             self.r.types[key] = st
             self.r.decl_files[key] = getattr(node.coord, "file", None)

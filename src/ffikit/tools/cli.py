@@ -219,7 +219,7 @@ def _header_path(name: str, include_dirs=()) -> str:
     from ffikit.cdecl.preprocess import system_include_dirs
 
     searched = [*include_dirs, *system_include_dirs()]
-    if os.sep not in name:
+    if not os.path.isabs(name):  # 'zlib.h', 'uuid/uuid.h'
         for directory in searched:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):

@@ -111,7 +111,7 @@ class TestGeneratedModulesImport:
     def test_sqlite3_with_cast_constant(self, tmp_path):
         s = _import(tmp_path, "sqlite3.h", "sqlite3", "bind_sqlite3")
         assert isinstance(s.SQLITE_TRANSIENT, s.defs.ctype("sqlite3_destructor_type"))
-        assert "SQLITE_TRANSIENT = defs.cast_constant('sqlite3_destructor_type', -1)" in \
+        assert "SQLITE_TRANSIENT = defs.constant_value(_m.CastConstant(" in \
             open(s.__file__).read()
         db, stmt = s.lib.new("sqlite3 *"), s.lib.new("sqlite3_stmt *")
         assert s.sqlite3_open(b":memory:", db) == s.SQLITE_OK
@@ -148,6 +148,35 @@ class TestGeneratedModulesImport:
         out = bytearray(16)
         uuid.uuid_generate(out)
         assert out != bytearray(16)
+
+
+def test_import_parses_no_c(tmp_path, monkeypatch):
+    """The module carries the model: importing it never calls the C parser."""
+    import ffikit.cdecl.declarations as model_declarations
+    import ffikit.cdecl.parse as parse_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the binding parsed C at import")
+
+    header = tmp_path / "shapes.h"
+    header.write_text("typedef struct node { struct node *next; int v : 4; } node, *nodep;\n"
+                      "typedef union { float f; unsigned u; } bits;\n"
+                      "size_t strlen(const char *s);\n#define MAGIC ((void *) -1)\n")
+    module, _stub = generate(ffikit.include(str(header)), "shapes.h", "c")
+    (tmp_path / "bind_shapes.py").write_text(module)
+    monkeypatch.setattr(parse_module, "parse", refuse)
+    monkeypatch.setattr(model_declarations, "parse", refuse)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import bind_shapes
+
+    assert bind_shapes.strlen(b"four") == 4
+    import ctypes
+
+    node = bind_shapes.node()
+    node.v = -3
+    assert ctypes.sizeof(bind_shapes.node) == 16 and node.v == -3
+    assert bind_shapes.MAGIC.value == (1 << 64) - 1
+    assert "nodep" in dir(bind_shapes)
 
 
 def test_typedef_struct_and_pointer_typedef_in_one_declaration():

@@ -185,3 +185,27 @@ def test_typedef_struct_and_pointer_typedef_in_one_declaration():
     text = c_text(defs, ["use"], ["P", "PP"])
     assert "typedef P *PP;" in text and "<anonymous>" not in text
     assert ffikit.cdef(text).sizeof("P") == 4
+
+
+def test_generated_stub_passes_mypy_strict_on_use(tmp_path):
+    """A program using the zlib binding type-checks under ``mypy --strict``; a wrong type fails."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    module, stub = generate(ffikit.include("zlib.h"), "zlib.h", "z")
+    (tmp_path / "bind_z.py").write_text(module)
+    (tmp_path / "bind_z.pyi").write_text(stub)
+    (tmp_path / "use.py").write_text("import bind_z\n\nbound: int = bind_z.compressBound(10)\n"
+                                     "version: bytes | None = bind_z.zlibVersion()\n"
+                                     "print(bound, version, bind_z.Z_OK + 1)\n")
+    (tmp_path / "bad.py").write_text("import bind_z\n\nbad: str = bind_z.compressBound(10)\n")
+
+    def mypy(name):
+        return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                               name], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    good = mypy("use.py")
+    assert good.returncode == 0, good.stdout
+    bad = mypy("bad.py")
+    assert bad.returncode == 1 and "Incompatible types in assignment" in bad.stdout

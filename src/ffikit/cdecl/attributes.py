@@ -10,6 +10,7 @@ compute, and checks that a function is not redeclared with another type.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from pycparser import c_ast, c_parser
@@ -65,8 +66,16 @@ class LayoutAttributes:
         after_brace = text[start - 1:start] == "}"
         ends = [e for e in (text.find(";", at), text.find(",", at)) if e >= 0]
         end = min(ends) if ends else len(text)
-        return [a for a in self.pre.attributes if start <= a.offset < end
-                and not (after_brace and not text[start:a.offset].strip())]
+        return [a for a in self.attributes_between(start, end)
+                if not (after_brace and not text[start:a.offset].strip())]
+
+    def attributes_between(self, start: int, end: int) -> list:
+        """The recorded attributes with ``start <= offset < end`` (they are sorted)."""
+        offsets = getattr(self, "_attribute_offsets", None)
+        if offsets is None:
+            offsets = self._attribute_offsets = [a.offset for a in self.pre.attributes]
+        attrs = self.pre.attributes
+        return attrs[bisect.bisect_left(offsets, start):bisect.bisect_left(offsets, end)]
 
     def refuse_unsupported(self, attrs, coord, what: str) -> None:
         for a in attrs:

@@ -459,7 +459,7 @@ class _Builder(LayoutAttributes):
         inner = text.rfind("}", start, at)
         if inner >= 0:
             start = inner + 1
-        return [a for a in self.pre.attributes if start <= a.offset < end]
+        return self.attributes_between(start, end)
 
 
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,

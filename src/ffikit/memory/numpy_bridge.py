@@ -46,7 +46,10 @@ def dtype(ctype_spec: Any, *, defs=None):
     run becomes one unsigned integer field over its storage bytes, named
     ``"a|b|c"`` after the bitfields it holds, and listed in the dtype's
     ``metadata["bitfields"]`` (NumPy has no bitfields; read them through the
-    ctypes view).
+    ctypes view).  ``dtype.alignment`` is the C alignment (an aligned dtype);
+    where the members alone would give NumPy less, a zero-length
+    ``_ffikit_align`` field raises it, and where C packs members below their
+    own alignment the dtype is unaligned (alignment 1), as NumPy's packed ones are.
     """
     np = _np()
     return _dtype_of(_spec(ctype_spec, defs).item, np)

@@ -110,3 +110,17 @@ def test_windows_platform_reads_stdint():
     defs = ffikit.cdef("#include <stdint.h>\nstruct s { int64_t a; intptr_t p; long l; };",
                        platform="windows")
     assert defs.sizeof("struct s") == 24
+
+
+def test_vector_values_parse_and_are_refused_at_the_call(cbuild):
+    source = """
+        typedef float v4 __attribute__((vector_size(16)));
+        v4 twice(v4 a) { return a + a; }
+        int lanes(void) { return sizeof(v4) / sizeof(float); }
+    """
+    header = source.replace("{ return a + a; }", ";").replace(
+        "{ return sizeof(v4) / sizeof(float); }", ";")
+    lib = ffikit.load(cbuild(source, name="vectors"), header)
+    assert lib.lanes() == 4 and lib.defs.sizeof("v4") == 16
+    with pytest.raises(ffikit.ArgumentError, match="GCC vector"):
+        lib.twice

@@ -24,6 +24,7 @@ from .model import (
     Primitive,
     StructOrUnion,
     Typedef,
+    Vector,
     Void,
     resolve,
 )
@@ -223,7 +224,8 @@ class _Builder(LayoutAttributes):
                 raise self.error("a parameter cannot have type void", param.coord)
             params.append(ptype)
             names.append(getattr(param, "name", None))
-        if isinstance(resolve(result), (Array, FunctionType)):
+        if isinstance(resolve(result), (Array, FunctionType)) \
+                and not isinstance(resolve(result), Vector):  # GCC vectors are values
             raise self.error("a function cannot return an array or a function", node.coord)
         return FunctionType(result, params, variadic, names)
 

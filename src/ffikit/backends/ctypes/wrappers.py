@@ -103,6 +103,9 @@ def _restype_for(result: m.CType) -> type | None:
     r = m.resolve(result)
     if isinstance(r, m.Void):
         return None
+    if isinstance(r, m.Array):  # a GCC vector: returned in vector registers, which ctypes lacks
+        raise ArgumentError(f"functions returning C type {result.c_name()} (a GCC vector) "
+                            "cannot be called through ctypes")
     if isinstance(r, m.Pointer):
         target = m.resolve(r.target)
         if isinstance(target, m.Primitive) and target.name == "char" and r.const:

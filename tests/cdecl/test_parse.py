@@ -192,8 +192,11 @@ class TestRealHeaderConstructs:
 
     def test_compatible_redeclarations_are_fine(self):
         defs = ffikit.cdef("int foo(int);\nint foo(int x);\nint foo();\n"
-                           "typedef int myint; myint foo(myint y);")
+                           "typedef int myint; myint foo(myint y);\n"
+                           "int kr();\nint kr(int a, double b);\n"
+                           "enum e { A }; enum e en(void);\nunsigned en(void);")
         assert defs.functions["foo"].type.param_names == ("x",)
+        assert defs.functions["kr"].type.param_names == ("a", "b")
 
     def test_line_markers_set_error_positions(self):
         with pytest.raises(ffikit.DeclarationError) as err:

@@ -44,17 +44,33 @@ class LayoutAttributes:
     def check_redeclaration(self, existing: FunctionDecl, ftype: FunctionType, node) -> None:
         """``int foo(void); long foo(void);`` is an error, as in gcc (both places named)."""
         old = existing.type
-        unprototyped = node.type.args is None or existing.type.param_names == ("__ffikit_kr",)
-        same = self._compatible(old.result, ftype.result) and (
-            unprototyped or (len(old.params) == len(ftype.params)
-                             and old.variadic == ftype.variadic
-                             and all(self._compatible(a, b)
-                                     for a, b in zip(old.params, ftype.params))))
+        unprototyped = getattr(self, "_unprototyped", set())
+        same = self._same_type(old.result, ftype.result) and (
+            node.name in unprototyped or node.type.args is None
+            or (len(old.params) == len(ftype.params) and old.variadic == ftype.variadic
+                and all(self._same_type(a, b) for a, b in zip(old.params, ftype.params))))
         if not same:
             raise self.error(
                 f"conflicting types for '{node.name}': '{ftype.c_name(node.name)}' here, "
                 f"'{old.c_name(node.name)}' at {existing.coord}", node.coord,
                 hint="keep one declaration (the one that matches the library)")
+
+    def note_prototype(self, node) -> None:
+        """Remember functions first declared without a prototype (``int f();``)."""
+        if node.type.args is None and node.name not in self.r.functions:
+            if not hasattr(self, "_unprototyped"):
+                self._unprototyped: set = set()
+            self._unprototyped.add(node.name)
+
+    def _same_type(self, a: CType, b: CType) -> bool:
+        """Compatible enough for a redeclaration (an enum is its integer type)."""
+        ra, rb = resolve(a), resolve(b)
+        if isinstance(ra, Enum) or isinstance(rb, Enum):
+            try:
+                return _layout.int_info(ra, self.platform) == _layout.int_info(rb, self.platform)
+            except TypeError:
+                return False
+        return self._compatible(a, b)
 
     def typedef_attributes(self, node):
         """Attributes of a typedef's declarator (not those of a struct it defines)."""

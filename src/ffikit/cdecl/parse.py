@@ -150,6 +150,7 @@ class _Builder(LayoutAttributes):
             existing = self.r.functions.get(node.name)
             if existing is not None:
                 self.check_redeclaration(existing, ftype, node)
+            self.note_prototype(node)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))

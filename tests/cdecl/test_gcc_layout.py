@@ -38,6 +38,7 @@ struct packed_aligned { char c; int i; } __attribute__((packed, aligned(4)));
 struct __attribute__((ms_struct)) ms { char a : 4; short b : 4; int c; };
 struct __attribute__((gcc_struct)) gs { char a : 4; short b : 4; int c; };
 struct i128 { char c; __int128 x; unsigned __int128 y; };
+struct cplx { char c; double _Complex z; float _Complex f; long double _Complex l; char e; };
 #pragma pack(3)
 struct pack3 { char c; double d; };
 #pragma pack()
@@ -66,7 +67,7 @@ def header(tmp_path_factory):
 def test_every_extension_matches_gcc(header, build_cache):
     defs = ffikit.include(header)
     names = struct_names(defs)
-    assert len(names) == 25
+    assert len(names) == 26
     assert [str(d) for d in check_layouts(defs, header, names)] == []
 
 
@@ -124,3 +125,15 @@ def test_vector_values_parse_and_are_refused_at_the_call(cbuild):
     assert lib.lanes() == 4 and lib.defs.sizeof("v4") == 16
     with pytest.raises(ffikit.ArgumentError, match="GCC vector"):
         getattr(lib, "twice")  # noqa: B009 - binding it is what fails
+
+
+def test_complex_members_and_refused_calls():
+    assert ffikit.include("complex.h").sizeof("double _Complex") == 16
+    m = ffikit.load("m", "double cabs(double _Complex z); double _Complex csqrt(double _Complex z);"
+                         "double sqrt(double x);")
+    assert str(m.defs.functions["cabs"]) == "double cabs(double _Complex z);"
+    assert m.sqrt(4.0) == 2.0
+    with pytest.raises(ffikit.ArgumentError, match="not supported"):
+        m.cabs  # noqa: B018 - binding it is what fails: ctypes cannot pass a complex
+    with pytest.raises(ffikit.ArgumentError, match="complex number"):
+        m.csqrt  # noqa: B018

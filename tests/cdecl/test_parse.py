@@ -144,7 +144,7 @@ class TestErrors:
         ("typedef int T; typedef char T;", "conflicting typedef 'T'"),
         ("struct s { int a; }; struct s { int b; };", "redefinition of 'struct s'"),
         ("int a[-1];", "negative"),
-        ("_Complex double z;", "complex types are not supported"),
+        ("_Complex int z;", "complex type '_Complex int' is not supported"),
     ])
     def test_semantic_errors(self, text, message):
         with pytest.raises(ffikit.DeclarationError, match=message):

@@ -15,7 +15,7 @@ def test_header_list_takes_top_level_and_samples_folders(tmp_path):
 def test_gcc_accepts_and_parse_header(tmp_path):
     (tmp_path / "ok.h").write_text("struct s { int a; };\n")
     (tmp_path / "bad.h").write_text("this is not C;\n")
-    (tmp_path / "cplx.h").write_text("double _Complex c(void);\n")
+    (tmp_path / "cplx.h").write_text("int _Complex c(void);\n")
     assert gcc_accepts("ok.h", str(tmp_path)) == (True, "")
     ok, why = gcc_accepts("bad.h", str(tmp_path))
     assert not ok and "error" in why

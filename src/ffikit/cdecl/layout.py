@@ -16,6 +16,7 @@ from ..errors import DeclarationError
 from .gcc_layout import FieldLayout, Layout, msvc_layout, sysv_layout
 from .model import (
     Array,
+    Complex,
     CType,
     Enum,
     FunctionType,
@@ -119,6 +120,9 @@ def _size_align(ctype: CType, plat: Platform) -> tuple[int, int]:
     if isinstance(t, Vector):
         size = _size_align(t.item, plat)[0] * (t.length or 0)
         return size, size
+    if isinstance(t, Complex):
+        size, align = _size_align(t.base, plat)
+        return 2 * size, align
     if isinstance(t, Primitive):
         return plat.primitives[t.name]
     if isinstance(t, Pointer):

@@ -28,6 +28,7 @@ __all__ = [
     "Pointer",
     "Array",
     "Vector",
+    "Complex",
     "Field",
     "StructOrUnion",
     "Enum",
@@ -236,6 +237,26 @@ class Vector(Array):
         return self.item.c_name(
             f"__attribute__((vector_size({self.length}*sizeof({self.item.c_name()})))) {inner}"
             .rstrip())
+
+
+class Complex(CType):
+    """``double _Complex`` (``float``/``long double`` too): two ``base`` values in a row.
+
+    Laid out as ``base[2]`` with ``base``'s alignment; ctypes cannot pass one
+    by value, so calls that do are refused (members and pointers are fine).
+    """
+
+    _attrs_ = ("base",)
+    __slots__ = _attrs_
+
+    def __init__(self, base: CType):
+        object.__setattr__(self, "base", base)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    def c_name(self, inner: str = "") -> str:
+        return self.base.c_name(f"_Complex {inner}".rstrip())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .constexpr import NotConstant, eval_node
 from .model import (
     VOID,
     Array,
+    Complex,
     Coord,
     CType,
     Enum,
@@ -240,6 +241,13 @@ class _Builder(LayoutAttributes):
         raise self.error(f"unsupported type {type(node).__name__}", getattr(node, "coord", None))
 
     def identifier_type(self, names: list[str], coord) -> CType:
+        if "_Complex" in names or "__complex__" in names:
+            rest = [n for n in names if n not in ("_Complex", "__complex__")] or ["double"]
+            base = self.identifier_type(rest, coord)
+            if not (isinstance(resolve(base), Primitive) and resolve(base).is_float):
+                raise self.error(f"complex type '{' '.join(names)}' is not supported", coord,
+                                 hint="only float, double and long double _Complex are")
+            return Complex(base)
         words = [n for n in names if n not in ("signed", "unsigned", "short", "long", "int",
                                                 "char", "float", "double", "void", "_Bool",
                                                 "_Complex", "__complex__")]
@@ -253,9 +261,6 @@ class _Builder(LayoutAttributes):
                     f"unknown type name '{name}'", coord,
                     hint="declare it with typedef, or include the header that does")
             return found
-        if "_Complex" in names or "__complex__" in names:
-            raise self.error("complex types are not supported", coord,
-                             hint="pass the real and imaginary parts as two doubles")
         unsigned = "unsigned" in names
         signed = "signed" in names
         longs = names.count("long")

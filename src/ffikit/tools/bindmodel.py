@@ -36,6 +36,8 @@ class _Writer:
         if isinstance(t, m.Array):
             cls = "Vector" if isinstance(t, m.Vector) else "Array"
             return f"_m.{cls}({self.expr(t.item)}, {t.length!r})"
+        if isinstance(t, m.Complex):
+            return f"_m.Complex({self.expr(t.base)})"
         if isinstance(t, m.Typedef):
             return f"_m.Typedef({t.name!r}, {self.expr(t.type)}, {t.aligned!r})"
         if isinstance(t, m.FunctionType):

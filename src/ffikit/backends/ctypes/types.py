@@ -23,6 +23,7 @@ from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout
 from ffikit.cdecl.model import (
     Array,
+    Complex,
     CType,
     Enum,
     FunctionType,
@@ -138,6 +139,8 @@ def _build(ctype: CType, plat: Platform) -> type:
         return to_ctypes(t.type, plat)
     if isinstance(t, Primitive):
         return _primitive(t, plat, host)
+    if isinstance(t, Complex):
+        return to_ctypes(t.base, plat) * 2
     if isinstance(t, Enum):
         size, signed = int_info(t, plat)
         return _INTS[(size, signed)]

@@ -103,8 +103,9 @@ def _restype_for(result: m.CType) -> type | None:
     r = m.resolve(result)
     if isinstance(r, m.Void):
         return None
-    if isinstance(r, m.Array):  # a GCC vector: returned in vector registers, which ctypes lacks
-        raise ArgumentError(f"functions returning C type {result.c_name()} (a GCC vector) "
+    if isinstance(r, (m.Array, m.Complex)):  # vector / complex registers: ctypes has none
+        what = "a GCC vector" if isinstance(r, m.Array) else "a complex number"
+        raise ArgumentError(f"functions returning C type {result.c_name()} ({what}) "
                             "cannot be called through ctypes")
     if isinstance(r, m.Pointer):
         target = m.resolve(r.target)

@@ -408,3 +408,35 @@ class TestAlignment:
         x = b()
         x.a.b = ctypes.pointer(x)
         assert x.a.b.contents.a.tag == 0
+
+
+class TestPositionalInitializers:
+    """Hidden padding and bitfield storage never take a positional argument's place."""
+
+    def test_padded_struct(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; int n; } PaddedInit;")
+        p = defs.PaddedInit(b"a", 2.5, 7)
+        assert (p.c, p.x, p.n) == (b"a", 2.5, 7)
+        assert (defs.PaddedInit(x=1.5).x, defs.PaddedInit(x=1.5).c) == (1.5, b"\0")
+
+    def test_bitfields_and_arrays(self):
+        defs = ffikit.cdef("typedef struct { int a : 3; int b : 5; char s[3]; } BitsInit;")
+        b = defs.BitsInit(3, 7, b"hi")
+        assert (b.a, b.b, b.s) == (3, 7, b"hi")
+
+    def test_too_many_and_twice(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; } PairInit;")
+        with pytest.raises(TypeError, match=r"at most 2 positional initializers \(c, x\), got 3"):
+            defs.PairInit(b"a", 1.0, 2)
+        with pytest.raises(TypeError, match="member 'c' given twice"):
+            defs.PairInit(b"a", c=b"b")
+
+    def test_subclass_and_union(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; } SubInit;"
+                           "typedef union { char c; struct { char k; int v; } s; } UInit;")
+
+        class Mine(defs.SubInit):
+            pass
+
+        assert Mine(b"z", 4.0).x == 4.0
+        assert defs.UInit(b"q").c == b"q"

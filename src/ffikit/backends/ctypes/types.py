@@ -429,12 +429,33 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):
                 setattr(cls, attr, _forward_property(fname, attr))
+    if any(name.startswith("_ffikit_") for name, _ in ordered):
+        # Hidden padding/storage fields come first in _fields_: positional arguments
+        # must still fill the C members in declaration order, as ctypes does without them.
+        cls._ffikit_members_ = tuple(f.name for f in t.fields if f.name)
+        cls.__init__ = _members_init
     if ctypes.sizeof(cls) != lay.size or (  # pragma: no cover - a bug if it happens
             ctypes.alignment(cls) != align and check_align):
         raise AssertionError(
             f"ffikit bug: ctypes size/alignment {ctypes.sizeof(cls)}/{ctypes.alignment(cls)} "
             f"!= computed {lay.size}/{align} for {t.c_name()}"
         )
+
+
+def _members_init(self, *args, **kwargs) -> None:
+    """``Struct(1, 2.0, name=b"x")``: the C members in declaration order, then by name."""
+    members = type(self)._ffikit_members_
+    if len(args) > len(members):
+        raise TypeError(f"{type(self).__name__} takes at most {len(members)} positional "
+                        f"initializers ({', '.join(members)}), got {len(args)}")
+    for name in kwargs:
+        if name in members[:len(args)]:
+            raise TypeError(f"{type(self).__name__}: member {name!r} given twice")
+    (ctypes.Union if isinstance(self, ctypes.Union) else ctypes.Structure).__init__(self)
+    for name, value in zip(members, args):
+        setattr(self, name, value)
+    for name, value in kwargs.items():
+        setattr(self, name, value)
 
 
 def _is_flexible(t: CType) -> bool:

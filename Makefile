@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-ctypes demo bench bench-scaleout lint fuzz clean
+.PHONY: test test-ctypes demo bench bench-scaleout lint fuzz clean system-deps headers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,31 @@ bench-scaleout: $(STAMP)
 FFIKIT_FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
 	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -v
+
+# Development headers the real-library tests use (tests/realworld/test_libraries.py).
+# Installed with apt-get only where a header is missing and apt-get exists (as root,
+# or through sudo); otherwise those tests skip and say why.
+SYSTEM_DEPS := openssl/evp.h:libssl-dev uuid/uuid.h:uuid-dev bzlib.h:libbz2-dev lzma.h:liblzma-dev
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+	    header=$${dep%%:*}; package=$${dep##*:}; \
+	    echo "#include <$$header>" | $${CC:-cc} -fsyntax-only -x c - 2>/dev/null \
+	        || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system-deps: every header is installed"; \
+	elif ! command -v apt-get >/dev/null; then \
+	    echo "system-deps: missing$$missing, and no apt-get: those tests will skip"; \
+	else \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	    echo "system-deps: apt-get install$$missing"; \
+	    $$sudo apt-get install -y --no-install-recommends $$missing \
+	        || echo "system-deps: apt-get failed: those tests will skip"; \
+	fi
+
+# Which headers under /usr/include gcc compiles alone, and which ffikit parses (or why not).
+HEADERS_DIR ?= /usr/include
+headers: $(STAMP)
+	$(PY) -m ffikit check-headers $(HEADERS_DIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

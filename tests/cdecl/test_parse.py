@@ -144,7 +144,7 @@ class TestErrors:
         ("typedef int T; typedef char T;", "conflicting typedef 'T'"),
         ("struct s { int a; }; struct s { int b; };", "redefinition of 'struct s'"),
         ("int a[-1];", "negative"),
-        ("_Complex double z;", "complex types are not supported"),
+        ("_Complex int z;", "complex type '_Complex int' is not supported"),
     ])
     def test_semantic_errors(self, text, message):
         with pytest.raises(ffikit.DeclarationError, match=message):
@@ -156,3 +156,77 @@ class TestErrors:
             defs.layout("struct opaque")
         assert defs.ctype("struct opaque *")  # usable behind a pointer
         assert isinstance(defs.types["struct opaque"], StructOrUnion)
+
+
+class TestRealHeaderConstructs:
+    """What real headers contain and gcc accepts."""
+
+    def test_array_typedef_parameters_decay(self):
+        fn = ffikit.cdef("typedef unsigned char uuid_t[16];\n"
+                         "void gen(uuid_t out); int cmp(const uuid_t a, const uuid_t b);")
+        assert fn.functions["gen"].type.params == (Pointer(Primitive("unsigned char")),)
+        assert fn.functions["cmp"].type.params[0] == Pointer(Primitive("unsigned char"),
+                                                             const=True)
+
+    def test_void_typedef_as_empty_parameter_list(self):
+        defs = ffikit.cdef("typedef void void_t; int f(void_t); int (*g)(void_t);")
+        assert defs.functions["f"].type.params == ()
+
+    def test_static_inline_bodies_are_skipped_whatever_they_hold(self):
+        defs = ffikit.cdef("""
+            static inline int rot(int x) { __asm__ volatile("rolq $3, %%rdi" : : : "memory");
+                                           return ({ int y = x; y; }); }
+            static __inline__ unsigned char inb(unsigned short port) {
+                unsigned char v; __asm__ __volatile__ ("inb %w1,%0":"=a" (v):"Nd" (port));
+                return v; }
+            static inline void s(void) __attribute__((always_inline)) { struct { int a; } q; }
+            int after(void);
+        """)
+        assert list(defs.functions) == ["after"]
+
+    def test_conflicting_redeclaration_names_both_lines(self):
+        with pytest.raises(ffikit.DeclarationError) as err:
+            ffikit.cdef("int foo(void);\nlong foo(void);")
+        assert err.value.line == 2 and "<cdef>:1" in str(err.value)
+        assert "int foo(void)" in str(err.value) and "long foo(void)" in str(err.value)
+
+    def test_compatible_redeclarations_are_fine(self):
+        defs = ffikit.cdef("int foo(int);\nint foo(int x);\nint foo();\n"
+                           "typedef int myint; myint foo(myint y);\n"
+                           "int kr();\nint kr(int a, double b);\n"
+                           "enum e { A }; enum e en(void);\nunsigned en(void);")
+        assert defs.functions["foo"].type.param_names == ("x",)
+        assert defs.functions["kr"].type.param_names == ("a", "b")
+
+    def test_line_markers_set_error_positions(self):
+        with pytest.raises(ffikit.DeclarationError) as err:
+            ffikit.cdef('# 42 "foobar"\nint x;\nint y(;')
+        assert (err.value.filename, err.value.line) == ("foobar", 43)
+
+    def test_alignas_anywhere_in_the_text(self):
+        defs = ffikit.cdef("#define A _Alignas\n/* _Alignas */ struct s { _Alignas(8) char c; };")
+        assert defs.layout("struct s").alignment == 8
+
+    def test_self_referencing_structs_through_pointers(self):
+        defs = ffikit.cdef("""
+            struct ev;
+            typedef struct q { int origin; unsigned short v; struct ev *event; }
+                __attribute__((packed)) q_t;
+            struct ev { int type; union { q_t quote; int x; } data; struct ev *next; };
+        """)
+        q, ev = defs.ctype("q_t"), defs.ctype("struct ev")  # q first: it needs ev, which holds q
+        assert ctypes.sizeof(q) == 14 and ctypes.alignment(q) == 1
+        assert ctypes.sizeof(ev) == 32 and ctypes.alignment(ev) == 8
+        e = ev()
+        e.data.quote.event = ctypes.pointer(e)
+        assert e.data.quote.event.contents.type == 0
+
+    def test_alignof_in_constant_expressions(self):
+        defs = ffikit.cdef("struct s { char pad[(__alignof__(void *) < sizeof(short) ? "
+                           "sizeof(short) : __alignof__(void *))]; long double x[_Alignof(int)]; };")
+        assert defs.layout("struct s").field("x").offset == 16
+
+    def test_invalid_expression_has_a_position(self):
+        with pytest.raises(ffikit.DeclarationError) as err:
+            ffikit.cdef("int ok;\nint a[(3 +)];")
+        assert (err.value.line, err.value.column) == (2, 11)

@@ -2,6 +2,7 @@
 
 import pytest
 
+import ffikit
 from ffikit import DeclarationError
 from ffikit.cdecl.preprocess import needs_cpp, preprocess, scrub, strip_comments
 
@@ -51,3 +52,27 @@ class TestPreprocess:
         message = str(info.value)
         assert "no_such_header_ffikit.h" in message
         assert "/opt/nowhere" in message and "searched:" in message
+
+
+class TestGccRules:
+    def test_line_comment_continued_by_backslash(self):
+
+        text = "// a comment \\\ncontinued int broken(\nint h(void);"
+        assert strip_comments(text).split("\n")[1].strip() == ""
+        assert "h" in ffikit.cdef(text).functions
+
+    def test_pragma_pack_follows_gcc(self):
+
+        pre = scrub("#pragma pack(push, 2)\nA\n#pragma pack(3)\nB\n#pragma pack(push, x, 1)\nC\n"
+                    "#pragma pack(push, 8)\nD\n#pragma pack(pop, x)\nE\n#pragma pack(pop)\nF\n")
+        at = {c: pre.pack_at(pre.text.index(c)) for c in "ABCDEF"}
+        assert at == {"A": 2, "B": 2, "C": 1, "D": 8, "E": 2, "F": None}
+
+    def test_layout_attributes_recorded_with_their_expressions(self):
+
+        pre = scrub("int x __attribute__((__aligned__(2 * (16)), unused, vector_size(16)));"
+                    " struct __attribute__((ms_struct, packed)) s;")
+        assert [(a.kind, a.expr) for a in pre.attributes] == [
+            ("aligned", "2 * (16)"), ("vector_size", "16"), ("ms_struct", None),
+            ("packed", None)]
+        assert "__attribute__" not in pre.text

@@ -41,7 +41,7 @@ class TestDtype:
             assert dt.itemsize == ctypes.sizeof(cls)
             runs = (dt.metadata or {}).get("bitfields", {})
             for name in dt.names:
-                if name in runs:
+                if name in runs or name == "_ffikit_align":
                     continue
                 assert dt.fields[name][1] == defs.layout(f"{s.kind} {s.name}").field(name).offset
 
@@ -79,3 +79,15 @@ class TestAsarray:
     def test_too_small(self):
         with pytest.raises(ffikit.BufferTooSmall):
             ffikit.asarray(bytearray(4), "double[2]")
+
+
+class TestAlignment:
+    def test_dtype_and_asarray_carry_the_c_alignment(self):
+        defs = ffikit.cdef("struct v { int a; } __attribute__((aligned(16)));"
+                           "typedef struct { char c; double d; } plain;"
+                           "struct p { char c; int i; } __attribute__((packed));")
+        assert ffikit.dtype(defs.ctype("struct v")).alignment == 16
+        assert ffikit.dtype(defs.ctype("struct v")).itemsize == 16
+        table = ffikit.asarray((defs.plain * 3)())
+        assert table.dtype.alignment == 8 and table.dtype.isalignedstruct
+        assert ffikit.dtype(defs.ctype("struct p")).alignment == 1

@@ -92,3 +92,136 @@ def test_function_facts_survive_re_spelling():
     for name, decl in defs.functions.items():
         assert again.functions[name].type.facts == decl.type.facts, name
     assert again.functions["f"].type.facts.access[0].source == "the array bound [n]"
+
+
+def _import(tmp_path, header, library, name, **kw):
+    """``ffikit bind`` a system header, then import the module it wrote."""
+    import importlib.util
+    import os
+
+    from ffikit.cdecl.preprocess import system_include_dirs
+    from ffikit.tools.bindgen import generate
+
+    if not any(os.path.isfile(os.path.join(d, header)) for d in system_include_dirs()):
+        pytest.skip(f"<{header}> is not installed")
+    module, stub = generate(ffikit.include(header), header, library, **kw)
+    path = tmp_path / f"{name}.py"
+    path.write_text(module)
+    (tmp_path / f"{name}.pyi").write_text(stub)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except ffikit.LibraryNotFound as exc:
+        pytest.skip(f"lib{library} is not installed: {exc}")
+    return mod
+
+
+class TestGeneratedModulesImport:
+    """Bindings of real headers import and make one real call each."""
+
+    def test_zlib(self, tmp_path):
+        z = _import(tmp_path, "zlib.h", "z", "bind_zlib")
+        assert z.compressBound(1000) >= 1000 and z.zlibVersion().startswith(b"1.")
+
+    def test_sqlite3_with_cast_constant(self, tmp_path):
+        s = _import(tmp_path, "sqlite3.h", "sqlite3", "bind_sqlite3")
+        assert isinstance(s.SQLITE_TRANSIENT, s.defs.ctype("sqlite3_destructor_type"))
+        assert "SQLITE_TRANSIENT = defs.constant_value(_m.CastConstant(" in \
+            open(s.__file__).read()
+        db, stmt = s.lib.new("sqlite3 *"), s.lib.new("sqlite3_stmt *")
+        assert s.sqlite3_open(b":memory:", db) == s.SQLITE_OK
+        try:
+            assert s.sqlite3_prepare_v2(db, b"select ?", -1, stmt, None) == s.SQLITE_OK
+            text = bytearray(b"copied\0")  # -1: sqlite reads up to the NUL
+            assert s.sqlite3_bind_text(stmt, 1, text, -1, s.SQLITE_TRANSIENT) == s.SQLITE_OK
+            text[:6] = b"XXXXXX"  # SQLITE_TRANSIENT: sqlite copied the text before returning
+            assert s.sqlite3_step(stmt) == s.SQLITE_ROW
+            assert s.sqlite3_column_text(stmt, 0) is not None
+            assert s.sqlite3_column_bytes(stmt, 0) == 6
+        finally:
+            s.sqlite3_finalize(stmt)
+            s.sqlite3_close(db)
+
+    def test_png_typedef_struct_with_pointer_typedef(self, tmp_path):
+        png = _import(tmp_path, "png.h", "png16", "bind_png")
+        text = png.DECLARATIONS
+        assert "<anonymous>" not in text
+        assert "} png_image;" in text and "typedef png_image *png_imagep;" in text
+        assert png.png_access_version_number() >= 10000
+
+    def test_lzma_anonymous_union_array_member(self, tmp_path):
+        xz = _import(tmp_path, "lzma.h", "lzma", "bind_lzma")
+        assert "<anonymous>" not in xz.DECLARATIONS
+        assert xz.lzma_version_number() > 50000000
+
+    def test_bzlib_void_typedef(self, tmp_path):
+        bz = _import(tmp_path, "bzlib.h", "bz2", "bind_bzlib")
+        assert bz.BZ2_bzlibVersion().startswith(b"1.")
+
+    def test_uuid(self, tmp_path):
+        uuid = _import(tmp_path, "uuid/uuid.h", "uuid", "bind_uuid")
+        out = bytearray(16)
+        uuid.uuid_generate(out)
+        assert out != bytearray(16)
+
+
+def test_import_parses_no_c(tmp_path, monkeypatch):
+    """The module carries the model: importing it never calls the C parser."""
+    import ffikit.cdecl.declarations as model_declarations
+    import ffikit.cdecl.parse as parse_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the binding parsed C at import")
+
+    header = tmp_path / "shapes.h"
+    header.write_text("typedef struct node { struct node *next; int v : 4; } node, *nodep;\n"
+                      "typedef union { float f; unsigned u; } bits;\n"
+                      "size_t strlen(const char *s);\n#define MAGIC ((void *) -1)\n")
+    module, _stub = generate(ffikit.include(str(header)), "shapes.h", "c")
+    (tmp_path / "bind_shapes.py").write_text(module)
+    monkeypatch.setattr(parse_module, "parse", refuse)
+    monkeypatch.setattr(model_declarations, "parse", refuse)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import bind_shapes
+
+    assert bind_shapes.strlen(b"four") == 4
+    import ctypes
+
+    node = bind_shapes.node()
+    node.v = -3
+    assert ctypes.sizeof(bind_shapes.node) == 16 and node.v == -3
+    assert bind_shapes.MAGIC.value == (1 << 64) - 1
+    assert "nodep" in dir(bind_shapes)
+
+
+def test_typedef_struct_and_pointer_typedef_in_one_declaration():
+    defs = ffikit.cdef("typedef struct { int a; } P, *PP; int use(PP p);")
+    assert defs.types["PP"].type.target is defs.types["P"].type
+    text = c_text(defs, ["use"], ["P", "PP"])
+    assert "typedef P *PP;" in text and "<anonymous>" not in text
+    assert ffikit.cdef(text).sizeof("P") == 4
+
+
+def test_generated_stub_passes_mypy_strict_on_use(tmp_path):
+    """A program using the zlib binding type-checks under ``mypy --strict``; a wrong type fails."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    module, stub = generate(ffikit.include("zlib.h"), "zlib.h", "z")
+    (tmp_path / "bind_z.py").write_text(module)
+    (tmp_path / "bind_z.pyi").write_text(stub)
+    (tmp_path / "use.py").write_text("import bind_z\n\nbound: int = bind_z.compressBound(10)\n"
+                                     "version: bytes | None = bind_z.zlibVersion()\n"
+                                     "print(bound, version, bind_z.Z_OK + 1)\n")
+    (tmp_path / "bad.py").write_text("import bind_z\n\nbad: str = bind_z.compressBound(10)\n")
+
+    def mypy(name):
+        return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                               name], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    good = mypy("use.py")
+    assert good.returncode == 0, good.stdout
+    bad = mypy("bad.py")
+    assert bad.returncode == 1 and "Incompatible types in assignment" in bad.stdout

@@ -347,3 +347,20 @@ class TestConventions:
         row = next(line for line in result.stdout.splitlines() if "Dask LocalCluster" in line)
         assert int(row.split("|")[4].replace(",", "")) > 0  # bytes moved between processes
         assert ", Dask 0," in result.stdout  # agrees with ffikit exactly
+
+
+class TestCheckHeaders:
+    def test_counts_and_reasons(self, tmp_path, capsys):
+        (tmp_path / "good.h").write_text("struct g { int a; };\n")
+        (tmp_path / "refused.h").write_text(
+            "struct s { int a; } __attribute__((scalar_storage_order(\"big-endian\")));\n")
+        (tmp_path / "broken.h").write_text("this is not C;\n")
+        assert cli.main(["check-headers", str(tmp_path), "-j", "1"]) == 1
+        out = capsys.readouterr().out
+        assert out.splitlines()[0] == ("3 headers: 1 parsed, 1 refused, 0 crashed, "
+                                       "1 gcc-rejects")
+        assert "refused: refused.h: " in out and "scalar_storage_order" in out
+
+    def test_all_parsed_exits_0(self, tmp_path, capsys):
+        (tmp_path / "good.h").write_text("struct g { int a; };\n")
+        assert cli.main(["check-headers", str(tmp_path), "good.h", "-j", "1"]) == 0

@@ -35,8 +35,8 @@ class TestCheckLayouts:
         defs = ffikit.include(mine)
         assert check_layouts(defs, mine, ["P"], against=real) == []
         _write(tmp_path, "real.h", "typedef struct { int64_t x; } P;")
-        assert [d.what for d in check_layouts(defs, mine, ["P"], against=real)] == ["size",
-                                                                                    "alignment"]
+        assert [d.what for d in check_layouts(defs, mine, ["P"], against=real)] == [
+            "size", "alignment", "ctypes size", "ctypes alignment"]
 
 
 class TestStructNames:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["NotConstant", "eval_macro", "parse_number", "eval_node"]
+__all__ = ["NotConstant", "eval_macro", "parse_number", "eval_node", "cast_constant"]
 
 
 class NotConstant(Exception):
@@ -315,3 +315,45 @@ def eval_node(node, lookup: Callable[[str], object], sizeof: Callable[[object], 
     if isinstance(node, c_ast.Typename):
         raise NotConstant("a type is not a value")
     raise NotConstant(f"{type(node).__name__} is not a constant expression")
+
+
+_CAST = re.compile(r"\(\s*((?:const\s+)?[A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*)\s*((?:\*\s*)*)\)(.+)",
+                   re.S)
+
+
+def _strip_parens(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, c in enumerate(text):
+            depth += c == "("
+            depth -= c == ")"
+            if depth == 0 and i < len(text) - 1:
+                return text
+        text = text[1:-1].strip()
+    return text
+
+
+def cast_constant(body: str, lookup_type: Callable, evaluate: Callable):
+    """A :class:`~ffikit.cdecl.model.CastConstant` for a macro body that casts a
+    constant to a pointer type (``((sqlite3_destructor_type)-1)``, ``((void *) -1)``),
+    else None.  ``lookup_type`` finds a typedef by name, ``evaluate`` the operand."""
+    from .model import PRIMITIVE_NAMES, VOID, CastConstant, Pointer, Primitive, resolve
+
+    m = _CAST.fullmatch(_strip_parens(body))
+    if m is None:
+        return None
+    name = m.group(1).replace("const ", "").strip()
+    target = lookup_type(name) or (VOID if name == "void" else
+                                   Primitive(name) if name in PRIMITIVE_NAMES else None)
+    if target is None:
+        return None
+    for _ in range(m.group(2).count("*")):
+        target = Pointer(target)
+    try:
+        value = evaluate(m.group(3))
+    except (NotConstant, RecursionError):
+        return None
+    if not isinstance(resolve(target), Pointer) or not isinstance(value, int):
+        return None
+    return CastConstant(target, value)

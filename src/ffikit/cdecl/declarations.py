@@ -12,15 +12,13 @@ from typing import Any
 
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
+from ffikit.cdecl.header_scope import directly_included, header_constants, with_quote_includes
 from ffikit.cdecl.model import (
     Array,
+    CastConstant,
     CType,
-    Enum,
     FunctionDecl,
     GlobalVar,
-    StructOrUnion,
-    Typedef,
-    resolve,
 )
 from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
@@ -102,7 +100,7 @@ class Declarations:
         if name in self.enums:
             return self.enums[name]
         if name in self.constants:
-            return self.constants[name]
+            return self.constant_value(self.constants[name])
         candidates = [k for k in self.types if " " not in k] + list(self.constants) + \
             list(self.functions)
         close = difflib.get_close_matches(name, candidates, n=3)
@@ -164,6 +162,14 @@ class Declarations:
         model = fn.type.params[0]
         self._typeof_cache[text] = model
         return model
+
+    def constant_value(self, value: Any) -> Any:
+        """A constant as users get it; a backend turns a :class:`CastConstant` into a value."""
+        return value
+
+    def cast_constant(self, type_text: str, value: int) -> Any:
+        """``((type_text) value)`` as a typed constant (what ``ffikit bind`` writes)."""
+        return self.constant_value(CastConstant(self.typeof(type_text), value))
 
     def ctype(self, spec: str | CType | type) -> Any:
         """The backend type for a C type; model-only declarations have none.
@@ -352,8 +358,6 @@ def _memoised(key, make, recipe) -> Declarations:
 _recent: list[Declarations] = []
 
 
-_QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 
 
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
@@ -363,11 +367,11 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
     own = {filename}
     if own_depth1:
-        own = _directly_included(pre.text, filename)
-    own = _with_quote_includes(own, include_dirs)
+        own = directly_included(pre.text, filename)
+    own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename)
-    constants = _constants(pre.macros, own, result)
+    constants = header_constants(pre.macros, own, result)
     return cls(result, constants, plat, text, frozenset(own))
 
 
@@ -375,87 +379,6 @@ def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:
     """Unpickle: re-declare from the recipe (memoised, so once per process)."""
     make = cdef if kind == "cdef" else include
     return make(*args, cls=cls, **options)
-
-
-def _directly_included(text: str, root: str) -> set[str]:
-    """Files the root text includes itself (depth 1 in the preprocessor's markers)."""
-    stack: list[str] = []
-    found = set()
-    for m in _ENTER_FILE.finditer(text):
-        name, flags = m.group(1), m.group(2).split()
-        if "1" in flags:
-            stack.append(name)
-            if len(stack) == 1:
-                found.add(name)
-        elif "2" in flags and stack:
-            stack.pop()
-    return found or {root}
-
-
-def _with_quote_includes(files: set[str], include_dirs) -> set[str]:
-    result = set(files)
-    todo = [f for f in files if os.path.isfile(f)]
-    while todo:
-        path = todo.pop()
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                body = fh.read()
-        except OSError:
-            continue
-        for name in _QUOTE_INCLUDE.findall(body):
-            for base in (os.path.dirname(path), *include_dirs):
-                candidate = os.path.normpath(os.path.join(base, name))
-                if os.path.isfile(candidate):
-                    if candidate not in result:
-                        result.add(candidate)
-                        todo.append(candidate)
-                    break
-    return result
-
-
-def _constants(macros, own: set[str], result: ParseResult) -> dict:
-    bodies = {name: body for name, body, _file, _line in macros}
-    casts = {}
-    for name, t in result.types.items():
-        r = resolve(t)
-        if " " not in name and isinstance(t, Typedef):
-            try:
-                size, signed = _layout.int_info(r)
-                casts[name] = (size * 8, signed)
-            except TypeError:
-                pass
-    cache: dict = {}
-    active: set = set()
-
-    def value_of(name):
-        if name in cache:
-            if isinstance(cache[name], NotConstant):
-                raise cache[name]
-            return cache[name]
-        if name in result.enum_values:
-            return result.enum_values[name][0]
-        if name not in bodies or name in active:
-            raise NotConstant(f"'{name}' is not a constant")
-        active.add(name)
-        try:
-            value = eval_macro(bodies[name], value_of, casts)
-        except NotConstant as exc:
-            cache[name] = exc
-            raise
-        finally:
-            active.discard(name)
-        cache[name] = value
-        return value
-
-    constants = {}
-    for name, _body, file, _line in macros:
-        if file not in own:
-            continue
-        try:
-            constants[name] = value_of(name)
-        except (NotConstant, RecursionError):
-            continue
-    return constants
 
 
 _default_lock = threading.Lock()
@@ -497,4 +420,3 @@ def _owner(spec, defs: Declarations | None) -> Declarations:
 
 
 # Keep the names used only by type checkers and re-exports referenced.
-_unused = (Array, Enum, StructOrUnion, Any)

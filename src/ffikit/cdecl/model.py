@@ -23,24 +23,9 @@ from dataclasses import dataclass
 from .attributes import NO_FACTS, FunctionFacts
 
 __all__ = [
-    "Coord",
-    "CType",
-    "Void",
-    "Primitive",
-    "Pointer",
-    "Array",
-    "Field",
-    "StructOrUnion",
-    "Enum",
-    "FunctionType",
-    "Typedef",
-    "FunctionDecl",
-    "GlobalVar",
-    "PRIMITIVE_NAMES",
-    "INTEGER_NAMES",
-    "FLOAT_NAMES",
-    "VOID",
-    "resolve",
+    "Coord", "CType", "Void", "Primitive", "Pointer", "Array", "Vector", "Complex", "Field",
+    "StructOrUnion", "Enum", "FunctionType", "Typedef", "FunctionDecl", "GlobalVar",
+    "CastConstant", "PRIMITIVE_NAMES", "INTEGER_NAMES", "FLOAT_NAMES", "VOID", "resolve",
 ]
 
 INTEGER_NAMES = frozenset(
@@ -223,6 +208,41 @@ class Array(CType):
         return self.item.c_name(f"{inner}[{size}]")
 
 
+class Vector(Array):
+    """A GCC vector, ``item __attribute__((vector_size(length * sizeof item)))``.
+
+    Laid out like ``item[length]`` but aligned to its whole size (gcc's
+    ``__alignof__``); never decays to a pointer.
+    """
+
+    __slots__ = ()
+
+    def c_name(self, inner: str = "") -> str:
+        return self.item.c_name(
+            f"__attribute__((vector_size({self.length}*sizeof({self.item.c_name()})))) {inner}"
+            .rstrip())
+
+
+class Complex(CType):
+    """``double _Complex`` (``float``/``long double`` too): two ``base`` values in a row.
+
+    Laid out as ``base[2]`` with ``base``'s alignment; ctypes cannot pass one
+    by value, so calls that do are refused (members and pointers are fine).
+    """
+
+    _attrs_ = ("base",)
+    __slots__ = _attrs_
+
+    def __init__(self, base: CType):
+        object.__setattr__(self, "base", base)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("model types are immutable")
+
+    def c_name(self, inner: str = "") -> str:
+        return self.base.c_name(f"_Complex {inner}".rstrip())
+
+
 @dataclass(frozen=True)
 class Field:
     """A member of a struct or union.
@@ -249,11 +269,13 @@ class StructOrUnion(CType):
     is opaque (``struct sqlite3;``).  ``pack`` is the ``#pragma pack(n)`` in
     force at the definition (``__attribute__((packed))`` on the struct marks
     every member ``packed`` instead, as gcc does);
-    ``aligned`` is an ``__attribute__((aligned(n)))`` on the type.
+    ``aligned`` is an ``__attribute__((aligned(n)))`` on the type; ``rules`` is
+    ``"msvc"`` for ``__attribute__((ms_struct))``, ``"sysv"`` for ``gcc_struct``
+    and None for the platform's own.
     """
 
     __slots__ = ("kind", "name", "fields", "pack", "aligned", "coord", "typedef_name",
-                 "__weakref__")
+                 "rules", "__weakref__")
 
     def __init__(self, kind: str, name: str | None, coord: Coord | None = None):
         if kind not in ("struct", "union"):
@@ -265,6 +287,7 @@ class StructOrUnion(CType):
         self.aligned: int | None = None
         self.coord = coord
         self.typedef_name: str | None = None  # 'Student' in 'typedef struct {...} Student;'
+        self.rules: str | None = None
 
     def complete(
         self,
@@ -273,6 +296,7 @@ class StructOrUnion(CType):
         pack: int | None = None,
         aligned: int | None = None,
         coord: Coord | None = None,
+        rules: str | None = None,
     ) -> None:
         """Give an opaque struct its members (once)."""
         if self.fields is not None:
@@ -280,6 +304,7 @@ class StructOrUnion(CType):
         self.fields = tuple(fields)
         self.pack = pack
         self.aligned = aligned
+        self.rules = rules
         if coord is not None:
             self.coord = coord
 
@@ -388,14 +413,20 @@ class FunctionType(CType):
 
 
 class Typedef(CType):
-    """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``."""
+    """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``.
 
-    _attrs_ = ("name", "type")
+    ``aligned`` is an ``__attribute__((aligned(n)))`` on the typedef: as in gcc
+    it *sets* the alignment, lowering it too (``typedef unsigned long ul4
+    __attribute__((aligned(4)))``).
+    """
+
+    _attrs_ = ("name", "type", "aligned")
     __slots__ = _attrs_
 
-    def __init__(self, name: str, type: CType):
+    def __init__(self, name: str, type: CType, aligned: int | None = None):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
+        object.__setattr__(self, "aligned", aligned)
 
     def __setattr__(self, key, value):
         raise AttributeError("model types are immutable")
@@ -438,3 +469,16 @@ class GlobalVar:
 
     def __str__(self) -> str:
         return ("const " if self.const else "") + self.type.c_name(self.name) + ";"
+
+
+@dataclass(frozen=True)
+class CastConstant:
+    """A macro that casts a number to a pointer type: ``SQLITE_TRANSIENT`` is
+    ``((sqlite3_destructor_type)-1)``, ``MAP_FAILED`` is ``((void *) -1)``.
+
+    Backends turn it into a typed value (ctypes: a function pointer or pointer
+    object with that address), so it can be passed where its type is expected.
+    """
+
+    type: CType
+    value: int

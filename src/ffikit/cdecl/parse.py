@@ -9,14 +9,14 @@ from pycparser import c_ast, c_parser
 from ..errors import DeclarationError
 from . import layout as _layout
 from .attributes import bound_facts, declaration_attributes, function_facts
-from .constexpr import NotConstant, eval_node
+from .layout_attributes import decay_typedef_array, with_position
 from .model import (
     VOID,
     Array,
+    Complex,
     Coord,
     CType,
     Enum,
-    Field,
     FunctionDecl,
     FunctionType,
     GlobalVar,
@@ -24,10 +24,12 @@ from .model import (
     Primitive,
     StructOrUnion,
     Typedef,
+    Vector,
     Void,
     resolve,
 )
 from .parse_errors import source_line, translate, understood
+from .parse_records import RecordBuilder
 from .preprocess import Preprocessed
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
@@ -47,7 +49,7 @@ class ParseResult:
     decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
 
 
-class _Builder:
+class _Builder(RecordBuilder):
     def __init__(self, pre: Preprocessed, platform, builtins: dict, sources: dict,
                  known: ParseResult | None):
         self.pre = pre
@@ -55,6 +57,7 @@ class _Builder:
         self.builtins = builtins
         self.sources = sources  # filename -> text, for quoting lines in errors
         self.r = ParseResult()
+        self._anonymous: dict = {}  # (kind, coord) -> an anonymous struct already built
         if known is not None:  # extend earlier declarations (typeof on a Declarations)
             self.r.types.update(known.types)
             self.r.enum_values.update(known.enum_values)
@@ -89,18 +92,23 @@ class _Builder:
     def typedef(self, node: c_ast.Typedef) -> None:
         ctype = self.type_of(node.type)
         name = node.name
+        attrs = self.typedef_attributes(node)
+        ctype = self.apply_type_attributes(ctype, attrs, node.coord, f"typedef '{name}'")
+        aligned = [self.attr_int(a, node.coord, "alignment") for a in attrs
+                   if a.kind == "aligned"]
         target = resolve(ctype)
         if isinstance(target, (StructOrUnion, Enum)) and target.name is None \
                 and target.typedef_name is None:
             target.typedef_name = name
         if name in self.builtins:
-            if not self._compatible(self.builtins[name], ctype):
+            if not self._compatible(self.builtins[name], ctype) and not \
+                    self._foreign_system_header(node):
                 raise self.error(
                     f"typedef '{name}' conflicts with the built-in '{name}' "
                     f"('{self.builtins[name].c_name()}' vs '{ctype.c_name()}')", node.coord)
             return
         existing = self.r.types.get(name)
-        new = Typedef(name, ctype)
+        new = Typedef(name, ctype, aligned[-1] if aligned else None)
         if existing is not None and not self._compatible(existing, new):
             raise self.error(
                 f"conflicting typedef '{name}': was '{resolve(existing).c_name()}', "
@@ -108,6 +116,17 @@ class _Builder:
         if existing is None:
             self.r.types[name] = new
             self.r.decl_files[name] = node.coord.file if node.coord else None
+
+    def _foreign_system_header(self, node) -> bool:
+        """True for a system header's typedef when the target is not the host: a
+        Linux ``<stdint.h>`` read for ``platform="windows"`` spells ``int64_t`` as
+        ``long``; the platform's built-in definition stands."""
+        from .layout import host_platform
+        from .preprocess import system_include_dirs
+
+        file = getattr(node.coord, "file", None) or ""
+        return self.platform != host_platform() and file.startswith(
+            tuple(d.rstrip("/") + "/" for d in system_include_dirs()))
 
     def _compatible(self, a: CType, b: CType) -> bool:
         ra, rb = resolve(a), resolve(b)
@@ -134,8 +153,10 @@ class _Builder:
                                    ftype.facts.access, pointers, len(ftype.params))
             existing = self.r.functions.get(node.name)
             if existing is not None:  # GCC merges the attributes of every declaration
+                self.check_redeclaration(existing, ftype, node)
                 facts = existing.type.facts.merged(facts)
             ftype = ftype.with_facts(facts)
+            self.note_prototype(node)
             if existing is None or (not any(existing.type.param_names)
                                     and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
@@ -209,13 +230,16 @@ class _Builder:
                 ptype = self.array_param(param.type, len(params), bounds)
             else:
                 ptype = self.type_of(param.type, decay=True)
-            if isinstance(ptype, Void) and len(args) == 1 and not getattr(param, "name", None):
-                break  # f(void)
+            if isinstance(resolve(ptype), Void) and len(args) == 1 \
+                    and not getattr(param, "name", None):
+                break  # f(void), or f(void_t) with 'typedef void void_t'
+            ptype = decay_typedef_array(ptype, param)
             if isinstance(resolve(ptype), Void):
                 raise self.error("a parameter cannot have type void", param.coord)
             params.append(ptype)
             names.append(getattr(param, "name", None))
-        if isinstance(resolve(result), (Array, FunctionType)):
+        if isinstance(resolve(result), (Array, FunctionType)) \
+                and not isinstance(resolve(result), Vector):  # GCC vectors are values
             raise self.error("a function cannot return an array or a function", node.coord)
         return FunctionType(result, params, variadic, names).with_facts(
             function_facts((), bound_facts(bounds, names), (), len(params)))
@@ -256,6 +280,13 @@ class _Builder:
         raise self.error(f"unsupported type {type(node).__name__}", getattr(node, "coord", None))
 
     def identifier_type(self, names: list[str], coord) -> CType:
+        if "_Complex" in names or "__complex__" in names:
+            rest = [n for n in names if n not in ("_Complex", "__complex__")] or ["double"]
+            base = self.identifier_type(rest, coord)
+            if not (isinstance(resolve(base), Primitive) and resolve(base).is_float):
+                raise self.error(f"complex type '{' '.join(names)}' is not supported", coord,
+                                 hint="only float, double and long double _Complex are")
+            return Complex(base)
         words = [n for n in names if n not in ("signed", "unsigned", "short", "long", "int",
                                                 "char", "float", "double", "void", "_Bool",
                                                 "_Complex", "__complex__")]
@@ -269,9 +300,6 @@ class _Builder:
                     f"unknown type name '{name}'", coord,
                     hint="declare it with typedef, or include the header that does")
             return found
-        if "_Complex" in names or "__complex__" in names:
-            raise self.error("complex types are not supported", coord,
-                             hint="pass the real and imaginary parts as two doubles")
         unsigned = "unsigned" in names
         signed = "signed" in names
         longs = names.count("long")
@@ -294,177 +322,6 @@ class _Builder:
             return Primitive(prefix + "long")
         return Primitive(prefix + "int")
 
-    def struct_type(self, node) -> StructOrUnion:
-        kind = "union" if isinstance(node, c_ast.Union) else "struct"
-        key = f"{kind} {node.name}" if node.name else None
-        existing = self.r.types.get(key) if key else None
-        if node.decls is None:
-            if existing is None:
-                existing = StructOrUnion(kind, node.name, self.coord(node))
-                if key:
-                    self.r.types[key] = existing
-                    self.r.decl_files[key] = getattr(node.coord, "file", None)
-            return existing
-        if existing is not None and existing.fields is not None:
-            here = self.coord(node)
-            if here is not None and here == existing.coord:
-                return existing  # the same definition met twice (a header read twice)
-            raise self.error(f"redefinition of '{kind} {node.name}'", node.coord,
-                             hint=f"it was first defined at {existing.coord}")
-        st = existing or StructOrUnion(kind, node.name, self.coord(node))
-        if key and existing is None:
-            self.r.types[key] = st
-            self.r.decl_files[key] = getattr(node.coord, "file", None)
-        fields = []
-        names = set()
-        struct_attrs, brace = self.struct_attributes(node)
-        packed_struct = any(a.kind == "packed" for a in struct_attrs)
-        for member in node.decls:
-            if isinstance(member, c_ast.Pragma):
-                continue
-            if isinstance(member, c_ast.StaticAssert):
-                continue
-            ftype = self.type_of(member.type)
-            bitwidth = None
-            if member.bitsize is not None:
-                bitwidth = self.const_int(member.bitsize, "bitfield width")
-                r = resolve(ftype)
-                if not (isinstance(r, Enum) or (isinstance(r, Primitive) and r.is_integer)):
-                    raise self.error(f"bitfield '{member.name}' must have an integer type, "
-                                     f"not '{ftype.c_name()}'", member.coord)
-                width_limit = _layout.sizeof(r, self.platform) * 8
-                if bitwidth < 0 or bitwidth > width_limit or (bitwidth == 0 and member.name):
-                    raise self.error(
-                        f"bitfield '{member.name}' has width {bitwidth}; '{ftype.c_name()}' "
-                        f"allows 1..{width_limit} (0 only for an unnamed bitfield)",
-                        member.coord)
-            if member.name in names:
-                raise self.error(f"duplicate member '{member.name}'", member.coord)
-            if member.name:
-                names.add(member.name)
-            r = resolve(ftype)
-            if isinstance(r, Array) and r.length is None and member is not node.decls[-1]:
-                raise self.error(f"flexible array member '{member.name}' must be last",
-                                 member.coord)
-            if not r.is_complete and not (isinstance(r, Array) and r.length is None):
-                raise self.error(
-                    f"member '{member.name}' has incomplete type '{ftype.c_name()}'",
-                    member.coord, hint="use a pointer to it, or define it before this struct")
-            if member.name is None and bitwidth is None and not isinstance(r, StructOrUnion):
-                continue  # 'int;' declares nothing
-            attrs = self.member_attributes(member)
-            aligned = max((a.value for a in attrs if a.kind == "aligned"), default=None)
-            packed = packed_struct or any(a.kind == "packed" for a in attrs)
-            fields.append(Field(member.name, ftype, bitwidth, aligned, packed, self.coord(member)))
-        aligned = max((a.value for a in struct_attrs if a.kind == "aligned"), default=None)
-        pack = self.pre.pack_at(brace) if brace is not None else None
-        st.complete(fields, pack=pack, aligned=aligned, coord=self.coord(node))
-        return st
-
-    def enum_type(self, node: c_ast.Enum) -> Enum:
-        key = f"enum {node.name}" if node.name else None
-        if node.values is None:
-            existing = self.r.types.get(key) if key else None
-            if existing is None:
-                existing = Enum(node.name, None, self.coord(node))
-                if key:
-                    self.r.types[key] = existing
-            return existing
-        members = []
-        value = -1
-        file = getattr(node.coord, "file", None)
-        for item in node.values.enumerators:
-            if isinstance(item, c_ast.Pragma):
-                continue
-            if item.value is not None:
-                value = self.const_int(item.value, f"value of enumerator '{item.name}'")
-            else:
-                value += 1
-            if item.name in self.r.enum_values and self.r.enum_values[item.name][0] != value:
-                raise self.error(f"redefinition of enumerator '{item.name}'", item.coord)
-            members.append((item.name, value))
-            self.r.enum_values[item.name] = (value, file)
-        existing = self.r.types.get(key) if key else None
-        if existing is not None and existing.members is not None:
-            if existing.members == tuple(members):
-                return existing
-            raise self.error(f"redefinition of 'enum {node.name}'", node.coord)
-        if existing is not None:
-            existing.members = tuple(members)
-            enum = existing
-        else:
-            enum = Enum(node.name, members, self.coord(node))
-            if key:
-                self.r.types[key] = enum
-                self.r.decl_files[key] = file
-        self.r.enum_types.append((enum, file))
-        return enum
-
-    # --- constants and attributes --------------------------------------------------------
-    def const_int(self, node, what: str) -> int:
-        def lookup(name):
-            if name in self.r.enum_values:
-                return self.r.enum_values[name][0]
-            raise NotConstant(f"'{name}' is not a known constant")
-
-        def sizeof(expr):
-            if isinstance(expr, c_ast.Typename):
-                return _layout.sizeof(self.type_of(expr), self.platform)
-            raise NotConstant("sizeof of an expression")
-
-        try:
-            value = eval_node(node, lookup, sizeof)
-        except NotConstant as exc:
-            raise self.error(f"{what} is not a constant expression: {exc}",
-                             getattr(node, "coord", None)) from None
-        if not isinstance(value, int):
-            raise self.error(f"{what} must be an integer, not {value!r}",
-                             getattr(node, "coord", None))
-        return value
-
-    def struct_attributes(self, node):
-        """Attributes on the struct itself, and the offset of its opening brace."""
-        text = self.pre.text
-        at = self.pre.offset_of(node.coord)
-        if at is None:
-            return [], None
-        keyword = max(text.rfind("struct", 0, at + 1), text.rfind("union", 0, at + 1))
-        brace = text.find("{", at)
-        if brace < 0:
-            return [], None
-        depth, close = 0, None
-        for i in range(brace, len(text)):
-            c = text[i]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    close = i
-                    break
-        found = []
-        for attr in self.pre.attributes:
-            if keyword <= attr.offset < brace:
-                found.append(attr)
-            elif close is not None and attr.offset > close and not text[close + 1:attr.offset].strip():
-                found.append(attr)
-        return found, brace
-
-    def member_attributes(self, member):
-        text = self.pre.text
-        at = self.pre.offset_of(member.coord)
-        if at is None or not self.pre.attributes:
-            return []
-        start = max(text.rfind(";", 0, at), text.rfind("{", 0, at)) + 1
-        end = text.find(";", at)
-        if end < 0:
-            end = len(text)
-        # A nested struct definition's own attributes belong to it, not to this member.
-        inner = text.rfind("}", start, at)
-        if inner >= 0:
-            start = inner + 1
-        return [a for a in self.pre.attributes if start <= a.offset < end]
-
 
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
           filename: str = "<cdef>", known: ParseResult | None = None) -> ParseResult:
@@ -474,10 +331,12 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)
     text = prefix + f'# 1 "{filename}"\n' + pre.text if not pre.text.lstrip().startswith("#") \
         else prefix + pre.text
+    parser = c_parser.CParser()
     try:
-        ast = c_parser.CParser().parse(text, filename)
+        ast = parser.parse(text, filename)
     except c_parser.ParseError as exc:
-        raise translate(str(exc), sources, pre, builtins, known, _KEYWORDS) from None
+        raise translate(with_position(str(exc), parser), sources, pre, builtins, known,
+                        _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses

@@ -31,12 +31,20 @@ __all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments",
 
 @dataclass
 class Attribute:
-    """A layout attribute found in the text: ``packed`` or ``aligned`` (with ``value``)."""
+    """A layout attribute found in the text, by offset.
+
+    ``kind`` is ``packed``, ``aligned``, ``vector_size``, ``mode``, ``ms_struct``,
+    ``gcc_struct`` or ``unsupported`` (one that changes layouts in ways ffikit
+    does not compute: ``expr`` names it).  ``expr`` is the argument's C text
+    (``"2*32"``, ``"sizeof(long)"``), evaluated by the parser, which knows the
+    types; ``value`` is set when the text is a plain number.
+    """
 
     offset: int
     end: int
     kind: str
     value: int | None = None
+    expr: str | None = None
 
 
 @dataclass
@@ -163,9 +171,9 @@ def _run_pcpp(text, filename, include_dirs, defines, missing) -> str:
 # --- scrubbing ---------------------------------------------------------------
 
 _WITH_PARENS = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm",
-                "__typeof__", "__typeof", "typeof", "_Alignas", "__alignof__"}
+                "__typeof__", "__typeof", "typeof", "_Alignas"}
 _REPLACE = {
-    "__extension__": "", "__restrict": "", "__restrict__": "", "restrict": "",
+    "__extension__": "", "__alignof__": "_Alignof", "__alignof": "_Alignof", "__restrict": "", "__restrict__": "", "restrict": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
     "__const": "const", "__volatile__": "volatile", "__volatile": "volatile",
     "__signed__": "signed", "__signed": "signed",
@@ -216,11 +224,121 @@ def _balanced_end(text: str, start: int) -> int:
     raise DeclarationError("unbalanced parentheses in an attribute or asm label")
 
 
-_ATTR_ITEM = re.compile(r"\b(__packed__|packed|__aligned__|aligned)\b\s*(?:\(\s*([^()]*)\s*\))?")
+_ASM = {"__asm__", "__asm", "asm"}
+_ASM_QUALIFIERS = re.compile(r"(?:\s*\b(?:volatile|__volatile__|__volatile|inline|goto)\b)*")
+_LAYOUT_KINDS = {"packed", "aligned", "vector_size", "mode", "ms_struct", "gcc_struct"}
+# Attributes that change a layout in ways ffikit does not compute: refused, never ignored.
+_UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
+                       "randomize_layout", "preserve_access_index"}
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at commas outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None]]:
+    """``(kind, argument text)`` of the layout attributes in one ``__attribute__((...))``
+    (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped."""
+    inner = group[group.index("(") + 1:group.rindex(")")].strip()
+    if not declspec:
+        if not (inner.startswith("(") and inner.endswith(")")):
+            return []
+        inner = inner[1:-1]
+    found = []
+    for item in _split_top(inner):
+        m = re.match(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", item, re.S)
+        if m is None:
+            continue
+        name, arg = m.group(1), m.group(2)
+        if name.startswith("__") and name.endswith("__") and len(name) > 4:
+            name = name[2:-2]
+        if declspec:
+            if name == "align":
+                found.append(("aligned", arg))
+            continue
+        if name in _LAYOUT_KINDS:
+            found.append((name, arg.strip() if arg is not None else None))
+        elif name in _UNSUPPORTED_LAYOUT:
+            found.append(("unsupported", name))
+    return found
+
+
+_BODY_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|^[ \t]*#[^\n]*|[{}]',
+                        re.M)
+_NOT_DECLARATOR = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm"}
+
+
+def _is_function_body(text: str, brace: int) -> bool:
+    """Whether the ``{`` at ``brace`` (file scope) opens a function body: it follows a
+    parameter list's ``)``, attributes and asm labels aside."""
+    i = brace - 1
+    while True:
+        while i >= 0 and text[i] in " \t\r\n":
+            i -= 1
+        if i < 0 or text[i] != ")":
+            return False
+        depth = 0
+        while i >= 0:
+            if text[i] == ")":
+                depth += 1
+            elif text[i] == "(":
+                depth -= 1
+                if depth == 0:
+                    break
+            i -= 1
+        j = i - 1
+        while j >= 0 and text[j] in " \t\r\n":
+            j -= 1
+        k = j
+        while k >= 0 and (text[k].isalnum() or text[k] == "_"):
+            k -= 1
+        if text[k + 1:j + 1] not in _NOT_DECLARATOR:
+            return True
+        i = k
+
+
+def _blank_bodies(text: str) -> str:
+    """Blank the statements of every function defined in the text (``static inline``
+    helpers in headers: asm, statement expressions, anything), keeping ``{}``, the
+    newlines, and preprocessor lines (line markers, ``#define``\\ s)."""
+    ranges, depth, start = [], 0, None
+    for m in _BODY_SCAN.finditer(text):
+        c = m.group(0)
+        if c == "{":
+            if depth == 0 and _is_function_body(text, m.start()):
+                start = m.end()
+            depth += 1
+        elif c == "}":
+            depth = max(depth - 1, 0)
+            if depth == 0 and start is not None:
+                ranges.append((start, m.start()))
+                start = None
+    if not ranges:
+        return text
+    out, pos = [], 0
+    for a, b in ranges:
+        out.append(text[pos:a])
+        out.append("\n".join(line if line.lstrip().startswith("#") else " " * len(line)
+                             for line in text[a:b].split("\n")))
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") -> Preprocessed:
     """Blank out what pycparser cannot parse; record layout attributes and markers."""
+    text = _blank_bodies(text)
     out: list[str] = []
     attributes: list[Attribute] = []
     calls: list = []
@@ -266,18 +384,17 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             continue
         word = match.group(1)
         if word in _WITH_PARENS:
-            close = _balanced_end(text, end)
+            close = _balanced_end(text, _ASM_QUALIFIERS.match(text, end).end()
+                                  if word in _ASM else end)
             group = text[start:close]
-            if word.startswith("__attribute"):
-                for item in _ATTR_ITEM.finditer(group):
-                    kind = "packed" if "packed" in item.group(1) else "aligned"
-                    value = None
-                    if kind == "aligned":
-                        value = _int_or_none(item.group(2)) or 16
-                    attributes.append(Attribute(out_len, out_len + len(group), kind, value))
-                calls.extend(_attributes.record(group, out_len))
+            if word.startswith("__attribute") or word == "__declspec":
+                for kind, expr in _layout_attributes(group, word == "__declspec"):
+                    attributes.append(Attribute(out_len, out_len + len(group), kind,
+                                                _int_or_none(expr), expr))
+                if word.startswith("__attribute"):
+                    calls.extend(_attributes.record(group, out_len))
             elif word == "_Alignas":
-                if close == end:  # a bare _Alignas: no '(alignment)' follows
+                if "(" not in group:  # a bare _Alignas: no '(alignment)' follows
                     line_no = current_line + text.count("\n", line_cursor, start)
                     raise DeclarationError(
                         "'_Alignas' must be followed by '(alignment)' or '(type)'",
@@ -285,9 +402,9 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                         column=start - text.rfind("\n", 0, start),
                         source_line=text[text.rfind("\n", 0, start) + 1:].split("\n", 1)[0],
                         hint="write _Alignas(16) or _Alignas(double)")
-                value = _int_or_none(group[group.index("(") + 1:-1])
-                if value:
-                    attributes.append(Attribute(out_len, out_len + len(group), "aligned", value))
+                expr = group[group.index("(") + 1:-1].strip()
+                attributes.append(Attribute(out_len, out_len + len(group), "aligned",
+                                            _int_or_none(expr), expr))
             emit(_blank(group))
             pos = close
         else:
@@ -325,19 +442,33 @@ def _int_or_none(text: str | None) -> int | None:
 
 
 def _pack_value(args: str, stack: list, current, default):
+    """The pack in force after ``#pragma pack(args)``, by gcc's rules: ``push``/``pop``
+    (optionally with an identifier), and a value that is not 1, 2, 4, 8 or 16 is
+    ignored (gcc warns and keeps the current packing)."""
     parts = [p.strip() for p in args.split(",") if p.strip()]
     if not parts:
         return default
+    numbers = [_int_or_none(p) for p in parts if p[0].isdigit()]
+    value = numbers[0] if numbers else None
+    valid = value in (1, 2, 4, 8, 16)
     if parts[0] == "push":
-        stack.append(current)
-        return _int_or_none(parts[1]) if len(parts) > 1 else current
+        label = next((p for p in parts[1:] if not p[0].isdigit()), None)
+        stack.append((label, current))
+        return value if valid else current
     if parts[0] == "pop":
-        return stack.pop() if stack else default
-    return _int_or_none(parts[0])
+        label = next((p for p in parts[1:] if not p[0].isdigit()), None)
+        if label is not None and any(entry[0] == label for entry in stack):
+            while stack and stack[-1][0] != label:
+                stack.pop()
+        restored = stack.pop()[1] if stack else default
+        return value if valid else restored
+    if parts[0] == "show":
+        return current
+    return value if valid else current
 
 
 _COMMENT_OR_STRING = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//[^\n]*|/\*.*?\*/', re.S
+    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//(?:\\\n|[^\n])*|/\*.*?\*/', re.S
 )
 
 

@@ -46,7 +46,10 @@ def dtype(ctype_spec: Any, *, defs=None):
     run becomes one unsigned integer field over its storage bytes, named
     ``"a|b|c"`` after the bitfields it holds, and listed in the dtype's
     ``metadata["bitfields"]`` (NumPy has no bitfields; read them through the
-    ctypes view).
+    ctypes view).  ``dtype.alignment`` is the C alignment (an aligned dtype);
+    where the members alone would give NumPy less, a zero-length
+    ``_ffikit_align`` field raises it, and where C packs members below their
+    own alignment the dtype is unaligned (alignment 1), as NumPy's packed ones are.
     """
     np = _np()
     return _dtype_of(_spec(ctype_spec, defs).item, np)
@@ -119,9 +122,42 @@ def _struct_dtype(ct: type, np):
             formats.append(_dtype_of(ftype, np))
             offsets.append(descriptor.offset)
     metadata = {"bitfields": bitfields} if bitfields else None
+    align = _aligned_spec(names, formats, offsets, layout, np)
     spec = {"names": names, "formats": formats, "offsets": offsets,
             "itemsize": ctypes.sizeof(ct)}
-    return np.dtype(spec, metadata=metadata) if metadata else np.dtype(spec, align=False)
+    if metadata:
+        return np.dtype(spec, align=align, metadata=metadata)
+    return np.dtype(spec, align=align)
+
+
+_ALIGN_DTYPES = {1: "u1", 2: "u2", 4: "u4", 8: "u8"}
+
+
+def _aligned_spec(names, formats, offsets, layout, np) -> bool:
+    """Whether the dtype can carry the C alignment (``align=True``); may add a
+    zero-length ``_ffikit_align`` field to raise NumPy's alignment to the C one.
+
+    NumPy takes a structured dtype's alignment from its fields, so C alignment
+    *below* a member's own (``#pragma pack``, a lowering ``aligned``) cannot be
+    said: such dtypes are unaligned (alignment 1), like NumPy's packed dtypes.
+    """
+    if layout is None:
+        return False
+    want = layout.alignment
+    dtypes = [np.dtype(f) for f in formats]
+    most = max((d.alignment for d in dtypes), default=1)
+    if most > want or any(off % d.alignment for off, d in zip(offsets, dtypes)):
+        return False
+    if most < want:
+        code = _ALIGN_DTYPES.get(want)
+        if code is None and np.dtype(np.longdouble).alignment == want:
+            code = np.longdouble
+        if code is None:
+            return want == 1
+        names.append("_ffikit_align")
+        formats.append(np.dtype((np.dtype(code), (0,))))
+        offsets.append(0)
+    return True
 
 
 def _member_types(ct: type) -> dict:

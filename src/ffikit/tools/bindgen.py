@@ -25,6 +25,7 @@ from ffikit.backends.compiled.cgen import shape_of
 from ffikit.cdecl import model as m
 from ffikit.cdecl.attributes import spell
 from ffikit.cdecl.declarations import Declarations, _builtins
+from ffikit.tools.bindmodel import _Writer, model_source
 
 __all__ = ["c_text", "generate", "compiled_source"]
 
@@ -106,8 +107,10 @@ class _Emitter:
         parts = []
         for f in t.fields:
             ft = f.type
-            if isinstance(ft, m.StructOrUnion) and ft.name is None and not ft.typedef_name:
-                decl = self.body(ft) + (f" {f.name}" if f.name else "")
+            inner = _anonymous_inside(ft)
+            if inner is not None:  # 'union { ... } internal[6];', 'struct { ... } *p;'
+                decl = ft.c_name(f.name or "").replace(f"{inner.kind} <anonymous>",
+                                                       self.body(inner), 1)
             else:
                 self.need(ft, full=True)
                 decl = ft.c_name(f.name or "")
@@ -130,9 +133,22 @@ class _Emitter:
         return text
 
 
-def c_text(defs: Declarations, functions: Iterable[str], types: Iterable[str]) -> str:
-    """C declarations for ``functions`` and ``types`` and everything they reach."""
+def _anonymous_inside(t: m.CType) -> m.StructOrUnion | None:
+    """The anonymous, untypedef'd struct a member's type is built on, if any."""
+    while isinstance(t, (m.Array, m.Pointer)):
+        t = t.item if isinstance(t, m.Array) else t.target
+    if isinstance(t, m.StructOrUnion) and t.name is None and not t.typedef_name:
+        return t
+    return None
+
+
+def c_text(defs: Declarations, functions: Iterable[str], types: Iterable[str],
+           extra: Iterable[m.CType] = ()) -> str:
+    """C declarations for ``functions``, ``types`` (and ``extra`` model types) and
+    everything they reach."""
     em = _Emitter(_builtins(defs.platform))
+    for t in extra:
+        em.need(t, full=False)
     for name in types:
         t = defs.types[name]
         em.need(m.Typedef(name, t) if " " not in name and not isinstance(t, m.Typedef) else t,
@@ -227,43 +243,42 @@ def _literal_constants(defs: Declarations, keep) -> dict:
     return out
 
 
-def _select(defs: Declarations, prefix: str, exclude: str | None):
-    """The functions, type names, enums, constants and C text a binding keeps."""
+def _cast_expr(v: m.CastConstant) -> str:
+    """The typed value of a cast constant, built from the model where that is self-contained."""
+    writer = _Writer()
+    expr = writer.expr(v.type)
+    if writer.structs or writer.enums:  # its type names a struct: look it up by name
+        return f"defs.cast_constant({v.type.c_name()!r}, {v.value!r})"
+    return f"defs.constant_value(_m.CastConstant({expr}, {v.value!r}))"
+
+
+def _selected_functions(defs: Declarations, prefix: str, exclude: str | None) -> list[str]:
+    """The function names a binding keeps (the same rule :func:`generate` applies)."""
     pattern = re.compile(exclude) if exclude else None
-
-    def keep(name: str) -> bool:
-        base = name.split(" ", 1)[-1]
-        return base.lower().startswith(prefix.lower()) and not (pattern and pattern.search(base))
-
-    builtins = _builtins(defs.platform)
-    functions = sorted(n for n in defs.functions if keep(n))
-    type_names = [n for n in defs.types if " " not in n and keep(n) and n not in builtins
-                  and defs.declares(n)]
-    enums = {n: cls for n, cls in defs.enums.items() if keep(n) and n.isidentifier()}
-    constants = _literal_constants(defs, keep)
-    return functions, type_names, enums, constants, c_text(defs, functions, type_names)
+    return sorted(n for n in defs.functions
+                  if n.lower().startswith(prefix.lower()) and not (pattern and pattern.search(n)))
 
 
 def compiled_source(defs: Declarations, *, prefix: str = "", exclude: str | None = None,
                     encoding: str = "utf-8") -> tuple[str, str]:
     """``(module name, C source)`` of the compiled backend's extension for a binding.
 
-    It is the module ``ffikit.load`` would build for the generated module's
-    declarations; ``ffikit bind --compiled`` writes it beside the Python
-    module and builds it there, so importing the binding compiles nothing.
+    It is the module ``ffikit.load`` builds for the generated module's
+    functions (the same shapes, in the same order); ``ffikit bind --compiled``
+    writes it beside the Python module and builds it there, so importing the
+    binding compiles nothing.
     """
     from ffikit.backends.compiled.cgen import generate as generate_c
-    from ffikit.backends.ctypes.declarations import cdef
 
-    text = _select(defs, prefix, exclude)[4]
-    bound = cdef(text)
     shapes: dict = {}
-    for name, decl in bound.functions.items():
-        shape = shape_of(name, decl.type)
+    for name in _selected_functions(defs, prefix, exclude):
+        shape = shape_of(name, defs.functions[name].type)
         if not isinstance(shape, str):
             shapes.setdefault(shape, len(shapes))
     name, source, _wrappers = generate_c(list(shapes))
     return name, source
+
+
 
 
 def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
@@ -285,13 +300,32 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
         The module first looks beside itself for the compiled backend's
         extension (``ffikit bind --compiled`` builds it there).
     """
-    functions, type_names, enums, constants, text = _select(defs, prefix, exclude)
+    pattern = re.compile(exclude) if exclude else None
 
+    def keep(name: str) -> bool:
+        base = name.split(" ", 1)[-1]
+        return base.lower().startswith(prefix.lower()) and not (pattern and pattern.search(base))
+
+    builtins = _builtins(defs.platform)
+    functions = sorted(n for n in defs.functions if keep(n))
+    type_names = [n for n in defs.types if " " not in n and keep(n) and n not in builtins
+                  and defs.declares(n)
+                  and not isinstance(m.resolve(defs.types[n]), (m.Void, m.FunctionType))]
+    enums = {n: cls for n, cls in defs.enums.items() if keep(n) and n.isidentifier()}
+    constants = _literal_constants(defs, keep)
+    casts = {n: v for n, v in defs.constants.items()
+             if isinstance(v, m.CastConstant) and keep(n) and n.isidentifier()}
+    text = c_text(defs, functions, type_names, [v.type for v in casts.values()])
+
+    model = model_source({n: defs.types[n] for n in type_names},
+                         {n: defs.functions[n].type for n in functions})
     module = [
         f'"""ffikit bindings for {header} in {library!r}, generated by `ffikit bind`.',
         "",
-        "Regenerate instead of editing.  DECLARATIONS is the C this module binds:",
-        "the selected functions and every type they use, re-spelled from the header.",
+        "Regenerate instead of editing.  DECLARATIONS is the C this module binds (the",
+        "selected functions and every type they use, re-spelled from the header); the",
+        "same declarations follow as model objects, so importing parses no C.  Functions",
+        "and ctypes types are made on first use (module __getattr__).",
         '"""',
         "",
         "from __future__ import annotations",
@@ -299,11 +333,14 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
         "import enum",
         "",
         "import ffikit",
+        "from ffikit.cdecl import model as _m",
+        "from ffikit.tools.bindmodel import declarations as _declarations",
         "",
         f"LIBRARY = {library!r}",
         f"DECLARATIONS = r'''\n{text}'''",
         "",
-        "defs = ffikit.cdef(DECLARATIONS)",
+        model,
+        f"defs = _declarations(_TYPES, _FUNCTIONS, platform={defs.platform.name!r}, enums=_E)",
         *([
             "# The compiled backend's extension for these declarations, built beside this file",
             "# by `ffikit bind --compiled` (used when it matches this Python; else built or ctypes).",
@@ -315,19 +352,34 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
         "# Constants (#define and enum members)",
     ]
     module += [f"{name} = {value!r}" for name, value in constants.items()]
+    module += [f"{name} = {_cast_expr(v)}" for name, v in casts.items()]
     module += ["", "# Enums"]
     for name, cls in enums.items():
         members = {member.name: int(member) for member in cls}
         module.append(f"{name} = enum.IntEnum({name!r}, {pprint.pformat(members, width=90)})")
-    module += ["", "# Types: ctypes classes"]
-    module += [f"{name} = defs.ctype({name!r})" for name in type_names if name not in enums]
-    module += ["", "# Functions: bound from the library when it exports them",
+    types_left = tuple(name for name in type_names if name not in enums)
+    module += ["", "# Types (ctypes classes) and functions: made on first use",
+               f"TYPES = {pprint.pformat(types_left, width=90)}",
                f"FUNCTIONS = {pprint.pformat(tuple(functions), width=90)}",
-               "_exports = lib.exports()",
-               "for _name in FUNCTIONS:",
-               "    if _name in _exports:",
-               "        globals()[_name] = getattr(lib, _name)",
-               "del _name, _exports", ""]
+               "",
+               "",
+               "def __getattr__(name: str):",
+               "    if name in FUNCTIONS:",
+               "        try:",
+               "            value = getattr(lib, name)",
+               "        except ffikit.SymbolNotFound as exc:  # declared, but not exported",
+               "            raise AttributeError(str(exc)) from None",
+               "    elif name in TYPES:",
+               "        value = defs.ctype(name)",
+               "    else:",
+               "        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')",
+               "    globals()[name] = value",
+               "    return value",
+               "",
+               "",
+               "def __dir__() -> list[str]:",
+               "    return sorted({*globals(), *TYPES, *FUNCTIONS})",
+               ""]
 
     stub = [f'"""Type stub for the ffikit bindings of {header} (generated)."""', "",
             "import ctypes", "import enum", "from typing import Any", "",
@@ -335,6 +387,7 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
             "LIBRARY: str", "DECLARATIONS: str", "defs: ffikit.Declarations", "lib: ffikit.Library",
             "FUNCTIONS: tuple[str, ...]", ""]
     stub += [f"{name}: {type(value).__name__}" for name, value in constants.items()]
+    stub += [f"{name}: Any  # (({v.type.c_name()}){v.value})" for name, v in casts.items()]
     stub.append("")
     for name, cls in enums.items():
         stub.append(f"class {name}(enum.IntEnum):")

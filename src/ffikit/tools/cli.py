@@ -1,4 +1,5 @@
-"""The ``ffikit`` command: ``demo``, ``bench``, ``layout``, ``bind``, ``doctor``, ``cache``.
+"""The ``ffikit`` command: ``demo``, ``bench``, ``layout``, ``bind``, ``check-headers``, ``doctor``,
+``cache``.
 
 Exit codes: 0 success, 1 the check/command failed, 2 usage error (argparse's).
 ``demo`` and ``bench`` need a source checkout (they run ``examples/`` and
@@ -257,7 +258,7 @@ def _header_path(name: str, include_dirs=()) -> str:
     from ffikit.cdecl.preprocess import system_include_dirs
 
     searched = [*include_dirs, *system_include_dirs()]
-    if os.sep not in name:
+    if not os.path.isabs(name):  # 'zlib.h', 'uuid/uuid.h'
         for directory in searched:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
@@ -343,6 +344,16 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_headers(args: argparse.Namespace) -> int:
+    from ffikit.tools.headersweep import header_list, summary, sweep
+    if not os.path.isdir(args.directory):
+        raise _UsageError(f"not a directory: {args.directory}")
+    headers = args.headers or header_list(args.directory, args.per_dir)
+    results = sweep(args.directory, headers, jobs=args.jobs)
+    print(summary(results))
+    return 1 if any(r.status in ("refused", "crashed") for r in results) else 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ffikit.tools.doctor import diagnose
     diagnosis = diagnose(args.library)
@@ -407,6 +418,18 @@ def parser() -> argparse.ArgumentParser:
                       help="also write the compiled backend's C extension source beside the "
                       "module and build it there (importing the binding then compiles nothing)")
     bind.set_defaults(run=cmd_bind)
+
+    chk = sub.add_parser("check-headers", help="which headers gcc compiles alone and ffikit "
+                         "parses", description="Compile '#include <h>' alone for every header "
+                         "under DIR (top level and sys/ whole, PER_DIR of each other folder); "
+                         "parse the ones gcc accepts; print parsed / refused (with the reason) "
+                         "/ crashed / gcc-rejects counts.  Exit 1 if any is refused or crashes.")
+    chk.add_argument("directory", metavar="DIR")
+    chk.add_argument("headers", nargs="*", metavar="HEADER", help="only these (relative to DIR)")
+    chk.add_argument("--per-dir", type=int, default=2, metavar="N",
+                     help="headers taken from each sub-folder (default 2)")
+    chk.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
+    chk.set_defaults(run=cmd_check_headers)
 
     doc = sub.add_parser("doctor", help="explain how a library is found and loaded",
                          description="Show the candidates tried, the chosen file, its "

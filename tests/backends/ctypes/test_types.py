@@ -339,3 +339,104 @@ class TestStructsAgainstC:
     def test_packed_struct_by_value_layout(self):
         cls = ffikit.cdef("struct __attribute__((packed)) p { char c; int i; };").ctype("struct p")
         assert ctypes.sizeof(cls) == 5 and cls.i.offset == 1
+
+
+ALIGNMENT_CASES = """
+struct a16 { int a; } __attribute__((aligned(16)));
+struct a32 { int a; } __attribute__((aligned(32)));
+struct packed_in_aligned { char c; int i __attribute__((packed)); } __attribute__((aligned(8)));
+struct bits { int x : 3; int y : 7; };
+struct bytes_bits { char c; unsigned long long v : 40; };
+struct i128 { char c; __int128 x; };
+typedef unsigned long ul4 __attribute__((aligned(4)));
+struct lowered { int a; ul4 b; };
+#pragma pack(2)
+struct pack2 { char c; double d; };
+#pragma pack()
+union u { char c; struct a16 s; };
+"""
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return ffikit.cdef(ALIGNMENT_CASES)
+
+
+class TestAlignment:
+    """ctypes.alignment(class) is gcc's alignment, raised or lowered as needed."""
+
+    @pytest.mark.parametrize("name", ["struct a16", "struct a32", "struct packed_in_aligned",
+                                      "struct bits", "struct bytes_bits", "struct i128",
+                                      "struct lowered", "struct pack2", "union u"])
+    def test_class_alignment_is_the_layouts(self, defs, name):
+        from ffikit.backends.ctypes.types import expressible_alignment
+
+        cls, lay = defs.ctype(name), defs.layout(name)
+        assert ctypes.sizeof(cls) == lay.size
+        assert ctypes.alignment(cls) == expressible_alignment(lay.alignment)
+
+    def test_user_structure_embedding_an_ffikit_type(self, defs):
+        class Outer(ctypes.Structure):
+            _fields_ = [("c", ctypes.c_char), ("s", defs.ctype("struct a16")),
+                        ("p", defs.ctype("struct pack2"))]
+
+        assert Outer.s.offset == 16 and Outer.p.offset == 32 and ctypes.sizeof(Outer) == 48
+
+    def test_ffikit_struct_embedding_a32_is_exact_even_where_ctypes_caps(self):
+        defs = ffikit.cdef("struct a32 { int a; } __attribute__((aligned(32)));"
+                           "struct outer { char c; struct a32 s; };")
+        cls = defs.ctype("struct outer")
+        assert cls.s.offset == 32 and ctypes.sizeof(cls) == 64
+
+    def test_alignof_and_dtype_agree(self, defs):
+        pytest.importorskip("numpy")
+        for name in ("struct a16", "struct bits", "struct i128"):
+            assert ffikit.dtype(defs.ctype(name)).alignment == defs.layout(name).alignment
+        assert defs.layout("struct lowered").alignment == 4
+        from ffikit.cdecl.layout import alignof
+        assert alignof(defs.typeof("ul4")) == 4
+
+    def test_pointer_cycle_through_a_member_struct(self):
+        """A -> B * -> B holds an A by value: once a ZeroDivisionError in the builder."""
+        defs = ffikit.cdef("""
+            struct B;
+            struct A { int tag; struct B *b; };
+            struct B { struct A a; struct A *others[2]; struct B *next; };
+        """)
+        a, b = defs.ctype("struct A"), defs.ctype("struct B")
+        assert ctypes.sizeof(a) == 16 and ctypes.sizeof(b) == 40
+        x = b()
+        x.a.b = ctypes.pointer(x)
+        assert x.a.b.contents.a.tag == 0
+
+
+class TestPositionalInitializers:
+    """Hidden padding and bitfield storage never take a positional argument's place."""
+
+    def test_padded_struct(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; int n; } PaddedInit;")
+        p = defs.PaddedInit(b"a", 2.5, 7)
+        assert (p.c, p.x, p.n) == (b"a", 2.5, 7)
+        assert (defs.PaddedInit(x=1.5).x, defs.PaddedInit(x=1.5).c) == (1.5, b"\0")
+
+    def test_bitfields_and_arrays(self):
+        defs = ffikit.cdef("typedef struct { int a : 3; int b : 5; char s[3]; } BitsInit;")
+        b = defs.BitsInit(3, 7, b"hi")
+        assert (b.a, b.b, b.s) == (3, 7, b"hi")
+
+    def test_too_many_and_twice(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; } PairInit;")
+        with pytest.raises(TypeError, match=r"at most 2 positional initializers \(c, x\), got 3"):
+            defs.PairInit(b"a", 1.0, 2)
+        with pytest.raises(TypeError, match="member 'c' given twice"):
+            defs.PairInit(b"a", c=b"b")
+
+    def test_subclass_and_union(self):
+        defs = ffikit.cdef("typedef struct { char c; double x; } SubInit;"
+                           "typedef union { char c; struct { char k; int v; } s; } UInit;")
+
+        class Mine(defs.SubInit):
+            pass
+
+        assert Mine(b"z", 4.0).x == 4.0
+        assert defs.UInit(b"q").c == b"q"

@@ -341,3 +341,43 @@ class TestCtypesObjects:
         with pytest.raises(ArgumentError, match="structs are matched by declaration"):
             tut.get_average_score((other.Student * 1)(), 1)
         assert tut.get_average_score((tut.defs.Student * 1)(), 1) == 0.0
+
+
+class TestShadowing:
+    """C names never shadow what the generated wrapper uses (builtins, its own name)."""
+
+    NAMES = ["type", "memoryview", "len", "str", "bytes", "object", "self", "lambda", "None",
+             "True", "id", "errors", "result", "arg1", "__debug__", "print", "isinstance"]
+
+    def test_parameters_and_functions_named_like_builtins(self, cbuild):
+        params = ", ".join(f"int {n}" for n in self.NAMES)
+        source = f"""
+            #include <string.h>
+            #include <stddef.h>
+            int sum_all({params}) {{ return {' + '.join(self.NAMES)}; }}
+            size_t type(const char *type) {{ return strlen(type); }}
+            size_t memoryview(unsigned char *memoryview, size_t len) {{
+                for (size_t i = 0; i < len; i++) memoryview[i] = (unsigned char)i;
+                return len;
+            }}
+            double id(double float_, double id) {{ return float_ * id; }}
+            int lambda(int None, int self) {{ return None - self; }}
+        """
+        header = f"""
+            int sum_all({params});
+            size_t type(const char *type);
+            size_t memoryview(unsigned char *memoryview, size_t len);
+            double id(double float_, double id);
+            int lambda(int None, int self);
+        """
+        lib = ffikit.load(cbuild(source, name="shadowing"), header)
+        values = range(1, len(self.NAMES) + 1)
+        assert lib.sum_all(*values) == sum(values)
+        assert lib.type(b"hello") == 5 and lib.type("abc") == 3  # no recursion into itself
+        buf = bytearray(4)
+        assert lib.memoryview(buf, 4) == 4 and list(buf) == [0, 1, 2, 3]
+        assert lib.id(1.5, 4.0) == 6.0
+        assert getattr(lib, "lambda")(7, 2) == 5
+        assert lib.type.__name__ == "type"
+        with pytest.raises(ffikit.ArgumentError, match="'type'"):
+            lib.type(5)

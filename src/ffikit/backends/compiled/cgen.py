@@ -28,6 +28,7 @@ from ffikit.backends.compiled.cstructs import struct_c
 from ffikit.backends.compiled.runtime import RUNTIME, SEEN
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
 from ffikit.cdecl import model as m
+from ffikit.errors import ArgumentError
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
 
 __all__ = ["shape_of", "generate", "KNOWN_RULE_FIELDS", "CHAR_TARGETS"]
@@ -112,7 +113,10 @@ def _param_shape(rule: ParamRule) -> tuple | str:
 
 
 def _result_shape(result: m.CType) -> tuple | str:
-    restype = _restype_for(result)
+    try:
+        restype = _restype_for(result)
+    except ArgumentError:  # vectors, complex numbers: the ctypes backend refuses them at binding
+        return f"results of C type {result.c_name()}"
     if restype is None:
         return ("void", "void")
     if restype is ctypes.c_char_p:

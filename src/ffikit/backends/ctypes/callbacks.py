@@ -56,14 +56,14 @@ _kept_lock = threading.Lock()
 _unraisable_type: type | None = None
 
 
-def register_wrapper(wrapper: Callable) -> None:
+def register_wrapper(wrapper: Callable, self_name: str | None = None) -> None:
     """Record a generated wrapper (see :mod:`ffikit.backends.ctypes.wrappers`) so callbacks can find their call.
 
-    Wrappers of the same source share one code object; a running wrapper is
-    found from its frame's code, and *which* wrapper it is from the closure
-    variable by which it names itself.
+    A running wrapper is found from its frame's code, and *which* wrapper it is
+    from ``self_name``, the closure variable by which it names itself (its
+    code's name by default).
     """
-    _WRAPPERS[wrapper.__code__] = wrapper.__code__.co_name
+    _WRAPPERS[wrapper.__code__] = self_name or wrapper.__code__.co_name
 
 
 class _Reraise:

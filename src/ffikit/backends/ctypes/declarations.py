@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
-from ffikit.cdecl.model import CType
+from ffikit.cdecl.model import CastConstant, CType
 from ffikit.cdecl.parse_errors import understood
 
 __all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
@@ -37,6 +37,14 @@ class Declarations(_model.Declarations):
             return spec
         with understood(f"the ctypes type of {spec!r}"):
             return to_ctypes(self.typeof(spec), self.platform)
+
+    def constant_value(self, value):
+        """Cast constants (``SQLITE_TRANSIENT``, ``MAP_FAILED``) as ctypes values."""
+        if not isinstance(value, CastConstant):
+            return value
+        ct = to_ctypes(value.type, self.platform)
+        address = value.value & ((1 << (8 * self.platform.pointer_size)) - 1)
+        return ctypes.cast(address, ct) if issubclass(ct, ctypes._Pointer) else ct(address)
 
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None

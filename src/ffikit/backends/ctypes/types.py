@@ -17,10 +17,14 @@ import sys
 import threading
 
 from ffikit.backends.ctypes import pickling as _pickling
+from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
+from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
+from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
     Array,
+    Complex,
     CType,
     Enum,
     FunctionType,
@@ -65,6 +69,9 @@ def _hidden(kind: str) -> str:
     """
     return f"_ffikit_{kind}_{next(_hidden_names)}"
 _lock = threading.RLock()
+_depth = 0  # nesting of to_ctypes calls (under _lock)
+_pending: list = []  # (struct, platform) whose classes exist only for pointers so far
+_building: set = set()  # classes whose members are being filled
 
 
 def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
@@ -73,19 +80,27 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
     Typedefs resolve to their target's ctypes type; ``void *`` is ``c_void_p``;
     function pointers are ``CFUNCTYPE`` classes; enums are their integer type.
     """
+    global _depth
     plat = get_platform(platform)
     key = (ctype, plat.name)
     found = _cache.get(key)
-    if found is not None:
-        if isinstance(ctype, StructOrUnion) and found._ffikit_layout_ is None \
-                and ctype.fields is not None:
-            _complete_class(found, ctype, plat)  # it was opaque when first mapped
+    if found is not None and not (isinstance(ctype, StructOrUnion)
+                                  and found._ffikit_layout_ is None and ctype.fields is not None):
         return found
     with _lock:
-        found = _cache.get(key)
-        if found is None:
-            found = _build(ctype, plat)
-            _cache[key] = found
+        _depth += 1
+        try:
+            found = _cache.get(key)
+            if found is None:
+                found = _build(ctype, plat)
+                _cache[key] = found
+            elif found._ffikit_layout_ is None and found not in _building:
+                _complete_class(found, ctype, plat)  # opaque when first mapped, or a shell
+            if _depth == 1:
+                while _pending:  # struct classes made for pointers, filled now
+                    to_ctypes(*_pending.pop())
+        finally:
+            _depth -= 1
     return found
 
 
@@ -126,6 +141,8 @@ def _build(ctype: CType, plat: Platform) -> type:
         return to_ctypes(t.type, plat)
     if isinstance(t, Primitive):
         return _primitive(t, plat, host)
+    if isinstance(t, Complex):
+        return to_ctypes(t.base, plat) * 2
     if isinstance(t, Enum):
         size, signed = int_info(t, plat)
         return _INTS[(size, signed)]
@@ -137,6 +154,13 @@ def _build(ctype: CType, plat: Platform) -> type:
             return _function_pointer(target, plat)
         if isinstance(target, Array) and target.length is None:
             return ctypes.POINTER(to_ctypes(target.item, plat))
+        if isinstance(target, StructOrUnion) and target.fields is not None \
+                and (target, plat.name) not in _cache:
+            # Only a class is needed here, not its members: filling them now could
+            # need, by value, a struct whose own members are half built (A -> B * ->
+            # B holds an A): fill it once the outermost type is done.
+            _pending.append((target, plat))
+            return ctypes.POINTER(_struct_class(target, plat, fill=False))
         return ctypes.POINTER(to_ctypes(t.target, plat))
     if isinstance(t, Array):
         if t.length is None:
@@ -170,26 +194,150 @@ def _value_type(t: CType, plat: Platform) -> type:
     return to_ctypes(t, plat)
 
 
-def _struct_class(t: StructOrUnion, plat: Platform) -> type:
+_type_modified = ctypes.pythonapi.PyType_Modified
+_type_modified.argtypes = [ctypes.py_object]
+_type_modified.restype = None
+_HAS_ALIGN = sys.version_info >= (3, 13)  # ctypes' _align_ (gh-112433)
+_ALIGN_ITEMS = {ctypes.alignment(c): c for c in (
+    ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_longdouble)}
+_CTYPES_MAX_ALIGN = max(_ALIGN_ITEMS)  # 16 on x86-64 and AArch64
+_aligners: dict = {}
+_ALIGN_NOTE = (
+    "\n\nC alignment is {want} bytes; ctypes on this Python can express at most {most}, "
+    "so ctypes.alignment() says {most}.  ffikit's own answers (layout(), alignof, dtype) "
+    "and ffikit structs that embed this one are exact.")
+
+
+def expressible_alignment(align: int) -> int:
+    """The alignment a ctypes class can carry on this Python (``align`` itself from 3.13)."""
+    return align if _HAS_ALIGN else min(align, _CTYPES_MAX_ALIGN)
+
+
+def _aligner(base: type, align: int) -> type:
+    """An empty base class whose only effect is alignment ``align`` (Python < 3.13).
+
+    ctypes starts a subclass's layout at the end of its base (here offset 0)
+    with the base's alignment, and ``_pack_`` only limits the subclass's own
+    members, so ``class S(_aligner(Structure, 8)): _pack_ = 1`` is aligned to 8.
+    """
+    key = (base, align)
+    found = _aligners.get(key)
+    if found is None:
+        found = type(f"_ffikit_align{align}_{base.__name__}", (base,),
+                     {"_fields_": [("_ffikit_align", _ALIGN_ITEMS[align] * 0)],
+                      "__module__": "ffikit.types"})
+        _aligners[key] = found
+    return found
+
+
+def _predicted_align(t: CType, plat: Platform) -> int:
+    """``ctypes.alignment(to_ctypes(t))`` without building a struct class."""
+    r = resolve(t)
+    while isinstance(r, Array):
+        r = resolve(r.item)
+    if isinstance(r, StructOrUnion):
+        built = _cache.get((r, plat.name))
+        if built is not None and built._ffikit_layout_ is not None:
+            return ctypes.alignment(built)
+        return expressible_alignment(layout(r, plat).alignment) if r.fields is not None else 1
+    if isinstance(r, (Pointer, FunctionType)):
+        return ctypes.alignment(ctypes.c_void_p)
+    return ctypes.alignment(to_ctypes(r, plat))
+
+
+def _plan(t: StructOrUnion, lay: Layout, plat: Platform) -> tuple[bool, int]:
+    """``(natural, align)``: whether ctypes' own placement reproduces ``lay`` with no
+    ``_pack_``, and the alignment the class must carry."""
+    want = expressible_alignment(lay.alignment)
+    aligns = []
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
+            aligns.append((off, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment))))
+        else:
+            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            aligns.append((off, _predicted_align(item, plat)))
+    most = max((a for _, a in aligns), default=1)
+    natural = most <= want and all(off % a == 0 for off, a in aligns)
+    return natural, want
+
+
+def _members(t: StructOrUnion, lay: Layout):
+    """``(kind, member, offset, nbytes)`` for each ctypes field a class will have:
+    ``"bits"`` for a run of bitfields (one storage field), ``"field"`` otherwise."""
+    run: list = []
+    out: list = []
+
+    def store_run() -> None:
+        sized = [m for m in run if m.bit_width]
+        if sized:
+            first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
+            last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
+            out.append(("bits", tuple(sized), first, last - first))
+        run.clear()
+
+    for m in lay.members:
+        if m.is_bitfield:
+            run.append(m)
+            if t.is_union:
+                store_run()
+            continue
+        store_run()
+        out.append(("field", m, m.offset, m.size))
+    store_run()
+    return out
+
+
+def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     base = ctypes.Union if t.is_union else ctypes.Structure
     name = t.name or t.typedef_name or "anonymous_" + t.kind
-    cls = type(name, (base,), {"__module__": "ffikit.types", "__qualname__": name,
-                               "__reduce__": _pickling.reduce_struct})  # by value, by recipe
+    namespace = {"__module__": "ffikit.types", "__qualname__": name,
+                 "__reduce__": _pickling.reduce_struct}  # by value, by recipe
+    lay = layout(t, plat) if t.fields is not None else None
+    natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
+    if lay is not None and not _HAS_ALIGN and align > 1 and (
+            not natural or _natural_align(t, lay, plat) < align):
+        base = _aligner(base, align)
+    if lay is not None and lay.alignment != align:
+        namespace["__doc__"] = f"C {t.c_name()}." + _ALIGN_NOTE.format(
+            want=lay.alignment, most=align)
+    cls = type(name, (base,), namespace)
     cls._ffikit_type_ = t
+    cls._ffikit_layout_ = None
     _pickling.remember(cls)
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     if t.fields is None:
-        cls._ffikit_layout_ = None
         cls.__init__ = _opaque_init
         return cls
+    if not fill:
+        return cls
+    _building.add(cls)
     try:
-        lay = layout(t, plat)
-        cls._ffikit_layout_ = lay
         _fill_struct(cls, t, lay, plat)
+        _set_layout(cls, lay)
     except BaseException:
         _cache.pop((t, plat.name), None)  # no half-built class for the next caller
         raise
+    finally:
+        _building.discard(cls)
     return cls
+
+
+def _set_layout(cls: type, lay: Layout) -> None:
+    # On 3.11 ctypes' Union metaclass sets attributes without invalidating the type
+    # attribute cache, so a read of the earlier None would stick: invalidate it.
+    cls._ffikit_layout_ = lay
+    _type_modified(cls)
+
+
+def _natural_align(t: StructOrUnion, lay: Layout, plat: Platform) -> int:
+    most = 1
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
+            most = max(most, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment)))
+        else:
+            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            most = max(most, _predicted_align(item, plat))
+    return most
 
 
 def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
@@ -198,9 +346,15 @@ def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
         if cls._ffikit_layout_ is not None:
             return
         lay = layout(t, plat)
-        del cls.__init__
-        _fill_struct(cls, t, lay, plat)
-        cls._ffikit_layout_ = lay
+        if "__init__" in cls.__dict__:
+            del cls.__init__
+        _building.add(cls)
+        try:
+            _fill_struct(cls, t, lay, plat, check_align=_HAS_ALIGN or "_ffikit_align" in dir(cls)
+                         or _plan(t, lay, plat) == (True, _natural_align(t, lay, plat)))
+        finally:
+            _building.discard(cls)
+        _set_layout(cls, lay)
 
 
 def _opaque_init(self, *args, **kwargs) -> None:
@@ -213,29 +367,18 @@ def _opaque_init(self, *args, **kwargs) -> None:
     )
 
 
-def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> None:
+def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
+                 check_align: bool = True) -> None:
     fields: list = []  # (name, ctype, offset)
     anonymous: list[str] = []
     bitfields = []  # (member layout, storage name, storage first byte)
-    run: list = []  # consecutive bitfields, stored together as raw bytes
-
-    def store_run() -> None:
-        sized = [m for m in run if m.bit_width]
-        if sized:
-            first = 0 if t.is_union else min(m.bit_offset for m in sized) // 8
-            last = max((m.bit_offset + m.bit_width + 7) // 8 for m in sized)
+    natural, align = _plan(t, lay, plat)
+    for kind, m, off, nbytes in _members(t, lay):
+        if kind == "bits":
             store = _hidden("bits")
-            fields.append((store, _bit_storage(last - first, first, lay.alignment), first))
-            bitfields.extend((m, store, first) for m in sized if m.name is not None)
-        run.clear()
-
-    for m in lay.members:
-        if m.is_bitfield:
-            run.append(m)
-            if t.is_union:
-                store_run()
+            fields.append((store, _bit_storage(nbytes, off, lay.alignment), off))
+            bitfields.extend((b, store, off) for b in m if b.name is not None)
             continue
-        store_run()
         if _is_flexible(m.type):
             ctype = to_ctypes(resolve(m.type).item, plat) * 0
         else:
@@ -245,14 +388,8 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
             anonymous.append(fname)
         else:
             fname = m.name
-        fields.append((fname, ctype, m.offset))
-    store_run()
+        fields.append((fname, ctype, off))
 
-    # Natural alignment reproduces the layout unless a member sits off its alignment
-    # (packing): only then fall back to _pack_ = 1 with explicit padding.
-    natural = all(off % ctypes.alignment(ct) == 0 for _, ct, off in fields) and (
-        lay.size % max((ctypes.alignment(ct) for _, ct, _ in fields), default=1) == 0
-    )
     ordered: list = []
     cursor = 0
     for fname, ctype, off in fields if t.is_union else sorted(fields, key=lambda f: f[2]):
@@ -268,8 +405,13 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
     if anonymous:
         cls._anonymous_ = anonymous
     if not natural:
+        # Members off their ctypes alignment, or a lower alignment than ctypes' own:
+        # pack to 1 (explicit padding places every member) and let the base class
+        # (or _align_) give the alignment.
         cls._pack_ = 1
         cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
+    if _HAS_ALIGN and align > 1:
+        cls._align_ = align
     cls._fields_ = ordered
     storage = dict(ordered)
     for m, store, first in bitfields:
@@ -287,102 +429,38 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform) -> No
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):
                 setattr(cls, attr, _forward_property(fname, attr))
-    if ctypes.sizeof(cls) != lay.size:  # pragma: no cover - a layout/backend mismatch is a bug
+    if any(name.startswith("_ffikit_") for name, _ in ordered):
+        # Hidden padding/storage fields come first in _fields_: positional arguments
+        # must still fill the C members in declaration order, as ctypes does without them.
+        cls._ffikit_members_ = tuple(f.name for f in t.fields if f.name)
+        cls.__init__ = _members_init
+    if ctypes.sizeof(cls) != lay.size or (  # pragma: no cover - a bug if it happens
+            ctypes.alignment(cls) != align and check_align):
         raise AssertionError(
-            f"ffikit bug: ctypes size {ctypes.sizeof(cls)} != computed size {lay.size} "
-            f"for {t.c_name()}"
+            f"ffikit bug: ctypes size/alignment {ctypes.sizeof(cls)}/{ctypes.alignment(cls)} "
+            f"!= computed {lay.size}/{align} for {t.c_name()}"
         )
+
+
+def _members_init(self, *args, **kwargs) -> None:
+    """``Struct(1, 2.0, name=b"x")``: the C members in declaration order, then by name."""
+    members = type(self)._ffikit_members_
+    if len(args) > len(members):
+        raise TypeError(f"{type(self).__name__} takes at most {len(members)} positional "
+                        f"initializers ({', '.join(members)}), got {len(args)}")
+    for name in kwargs:
+        if name in members[:len(args)]:
+            raise TypeError(f"{type(self).__name__}: member {name!r} given twice")
+    (ctypes.Union if isinstance(self, ctypes.Union) else ctypes.Structure).__init__(self)
+    for name, value in zip(members, args):
+        setattr(self, name, value)
+    for name, value in kwargs.items():
+        setattr(self, name, value)
 
 
 def _is_flexible(t: CType) -> bool:
     r = resolve(t)
     return isinstance(r, Array) and r.length is None
-
-
-_WORDS = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
-
-
-def _bit_storage(nbytes: int, offset: int, struct_align: int) -> type:
-    """The ctypes member holding a run of bitfields.
-
-    An unsigned integer when it is 1/2/4/8 bytes at an offset aligned for it
-    and no more aligned than the struct (fast: one ctypes read); raw bytes
-    otherwise.  Either way ctypes' own bitfield placement is never used.
-    """
-    word = _WORDS.get(nbytes)
-    if word is not None and offset % nbytes == 0 and nbytes <= struct_align:
-        return word
-    return ctypes.c_uint8 * nbytes
-
-
-def _bit_property(m, store: str, first_byte: int, plat: Platform, storage: type) -> property:
-    shift = m.bit_offset - first_byte * 8
-    width = m.bit_width
-    mask = (1 << width) - 1
-    clear = ~(mask << shift)
-    sign_bit = 1 << (width - 1)
-    r = resolve(m.type)
-    signed = isinstance(r, (Primitive, Enum)) and r != Primitive("_Bool") and int_info(r, plat)[1]
-    is_bool = isinstance(r, Primitive) and r.name == "_Bool"
-    lo, hi = (-sign_bit, sign_bit - 1) if signed else (0, mask)
-    name = m.name
-    as_word = not issubclass(storage, ctypes.Array)
-    if sys.byteorder != "little":  # pragma: no cover - every supported ABI is little-endian
-        raise NotImplementedError("bitfields on big-endian hosts")
-
-    def read_raw(self) -> int:
-        if as_word:
-            return getattr(self, store)
-        return int.from_bytes(bytes(getattr(self, store)), "little")
-
-    if as_word and not signed and not is_bool:
-        def get(self):  # the common case, kept to one ctypes read and two int ops
-            return (getattr(self, store) >> shift) & mask
-    else:
-        def get(self):
-            value = (read_raw(self) >> shift) & mask
-            if signed and value & sign_bit:
-                value -= 1 << width
-            return bool(value) if is_bool else value
-
-    def set_(self, value):
-        if value.__class__ is not int:
-            if isinstance(value, bool):
-                value = int(value)
-            elif not isinstance(value, int):
-                raise TypeError(
-                    f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
-                    f"not {type(value).__name__}"
-                )
-        if not lo <= value <= hi:
-            raise ValueError(
-                f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
-                f"which holds {lo}..{hi}"
-            )
-        raw = (read_raw(self) & clear) | ((value & mask) << shift)
-        if as_word:
-            setattr(self, store, raw)
-        else:
-            buf = getattr(self, store)
-            ctypes.memmove(buf, raw.to_bytes(len(buf), "little"), len(buf))
-
-    return _BitfieldProperty(get, set_, None, f"bitfield {r.c_name()} {name} : {width}")
-
-
-class _BitfieldProperty(property):
-    """A property that reads/writes one bitfield; marked so nested structs forward it."""
-
-    _ffikit_bitfield_ = True
-
-
-def _forward_property(member: str, attr: str) -> property:
-    def get(self):
-        return getattr(getattr(self, member), attr)
-
-    def set_(self, value):
-        setattr(getattr(self, member), attr, value)
-
-    return _BitfieldProperty(get, set_)
 
 
 def ctype_of(t: CType) -> type | None:

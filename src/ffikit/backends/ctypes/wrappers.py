@@ -105,7 +105,7 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
             f"    else: {full[0]}",
         ]
     if _BUF_OFFSET is None:
-        return [f"_ffk_t{i} = type({pname})", f"if _ffk_t{i} is None: pass", *ctypes_paths]
+        return [f"_ffk_t{i} = _ffk_type({pname})", f"if _ffk_t{i} is None: pass", *ctypes_paths]
     formats = accepted_formats(rule)
     env[f"_ffk_ft{i}"] = PLAIN_TYPES  # shared and live: NumPy joins when it is imported
     env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
@@ -122,9 +122,9 @@ def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
     if not rule.const:
         checks.append(f"not _ffk_k{i}.readonly")
     return [
-        f"_ffk_t{i} = type({pname})",
+        f"_ffk_t{i} = _ffk_type({pname})",
         f"if _ffk_t{i} in _ffk_ft{i}:",
-        f"    _ffk_k{i} = memoryview({pname})",
+        f"    _ffk_k{i} = _ffk_memoryview({pname})",
         f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})"
         + fast_extent,
         f"    else: {full[0]}",
@@ -138,17 +138,18 @@ def _cstring_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[s
     full = f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"
     if not rule.char_target or not rule.const:
         return [full]
-    lines = [f"if type({pname}) is bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
+    lines = [f"if _ffk_type({pname}) is _ffk_bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
     if _BUF_OFFSET is not None:
         env["_ffk_at"] = _c_void_p.from_address
         env["_ffk_id"] = id
-        lines.append(f"elif type({pname}) is bytearray and 0 in {pname}: _ffk_k{i} = memoryview({pname}); "
+        lines.append(f"elif _ffk_type({pname}) is _ffk_bytearray and 0 in {pname}: _ffk_k{i} = _ffk_memoryview({pname}); "
                      f"{pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})")
     return lines + [f"else: {full}"]
 
 
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
-    if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk"):
+    if not name or not name.isidentifier() or keyword.iskeyword(name) \
+            or name.startswith("_ffk") or name == "__debug__":
         name = f"arg{index + 1}"
     while name in taken:
         name += "_"
@@ -160,6 +161,10 @@ def _restype_for(result: m.CType) -> type | None:
     r = m.resolve(result)
     if isinstance(r, m.Void):
         return None
+    if isinstance(r, (m.Array, m.Complex)):  # vector / complex registers: ctypes has none
+        what = "a GCC vector" if isinstance(r, m.Array) else "a complex number"
+        raise ArgumentError(f"functions returning C type {result.c_name()} ({what}) "
+                            "cannot be called through ctypes")
     if isinstance(r, m.Pointer):
         target = m.resolve(r.target)
         if isinstance(target, m.Primitive) and target.name == "char" and r.const:
@@ -218,18 +223,19 @@ def bind(
         template = _build_template(name, ftype, encoding, sizes, resolve, hooks)
     else:
         template = _template(name, ftype, encoding)
-    make, env, restype, declaration, source, rels = template
+    make, env, restype, declaration, source, rels, self_name = template
     cfunc.argtypes = None
     cfunc.restype = restype
     wrapper = make(_ffk_cfunc=cfunc, **env)
     wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__code__ = wrapper.__code__.replace(co_name=name)  # tracebacks name the C function
     wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
     wrapper.errors = errors
     wrapper.declaration = declaration
     wrapper.cfunc = cfunc
     wrapper.source = source
     wrapper.relations = rels  # the size relations checked before each call (rules.sizes)
-    callbacks.register_wrapper(wrapper)
+    callbacks.register_wrapper(wrapper, self_name)
     return wrapper
 
 
@@ -237,7 +243,7 @@ _TEMPLATES: dict[tuple, tuple] = {}  # (id(ftype), name, encoding) -> (ftype, te
 
 
 def _template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
-    """``(make, env, restype, declaration, source, relations)`` for a declaration, built once.
+    """``(make, env, restype, declaration, source, relations, self name)``, built once.
 
     Binding the same declaration again (another ``load`` of the same
     declarations) reuses the converters, the generated source and its code;
@@ -259,8 +265,14 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                     sizes: Mapping[str, object] | None = None,
                     resolve: Callable[[str], Callable] | None = None,
                     hooks: tuple[Callable, Callable] | None = None) -> tuple:
+    restype = _restype_for(ftype.result)  # first: a result ctypes cannot carry is refused as such
+    # Everything the generated code uses is an '_ffk_' name (builtins included), and
+    # no C name may start with '_ffk': a parameter or function called 'type',
+    # 'memoryview', 'int' or 'len' shadows nothing.
     env: dict[str, Any] = {
         "_ffk_cfunc": None,  # each bind passes its own
+        "_ffk_type": type, "_ffk_int": int, "_ffk_float": float,
+        "_ffk_memoryview": memoryview, "_ffk_bytes": bytes, "_ffk_bytearray": bytearray,
     }
     taken: set[str] = set()
     pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
@@ -281,7 +293,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             ct = ctype_of(r)
             lo, hi = rule.lo, rule.hi
             env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
-            check = f"if type({pname}) is not int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
+            check = f"if _ffk_type({pname}) is not _ffk_int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
             body.append(check)
             if i in size_params:
                 body.append(f"_ffk_n{i} = {pname}")
@@ -296,7 +308,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             if ct is ctypes.c_double:  # ctypes passes no float without argtypes: wrap it
                 env[f"_ffk_s{i}"] = float_slow(where, None)
                 env[f"_ffk_t{i}"] = ct
-                body.append(f"{pname} = _ffk_t{i}({pname} if type({pname}) is float else _ffk_s{i}({pname}))")
+                body.append(f"{pname} = _ffk_t{i}({pname} if _ffk_type({pname}) is _ffk_float else _ffk_s{i}({pname}))")
             else:
                 env[f"_ffk_s{i}"] = float_slow(where, ct)
                 body.append(f"{pname} = _ffk_s{i}({pname})")
@@ -319,7 +331,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             st = ctype_of(r)
             env[f"_ffk_t{i}"] = st
             env[f"_ffk_s{i}"] = struct_slow(where, st)
-            body.append(f"if type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
+            body.append(f"if _ffk_type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
     for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
@@ -332,7 +344,8 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             factor = "None"
             if rel.factor is not None:  # 'size * n': both non-negative, or nothing is needed
                 factor = f"_ffk_n{rel.factor}"
-                need = f"max({need}, 0) * max({factor}, 0)"
+                need = f"_ffk_max({need}, 0) * _ffk_max({factor}, 0)"
+                env["_ffk_max"] = max
             body.append(f"if {need} > _ffk_e{b} >= 0: "
                         f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
     call_args = ", ".join(pnames)
@@ -343,8 +356,9 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
-    fn_name = name if name.isidentifier() and not keyword.iskeyword(name) else "_ffk_function"
-    if fn_name in taken:  # 'int x(int x)': the wrapper must still see itself
+    fn_name = name
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk") \
+            or name == "__debug__" or name in taken:  # 'int x(int x)': it must see itself
         fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
@@ -371,4 +385,4 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     exec(code, namespace)  # noqa: S102
     del env["_ffk_cfunc"]
     declaration = ftype.c_name(name) + ";"
-    return namespace["_ffk_make"], env, _restype_for(ftype.result), declaration, source, rels
+    return namespace["_ffk_make"], env, restype, declaration, source, rels, fn_name

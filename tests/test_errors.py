@@ -16,6 +16,10 @@ EXPECTED_BASES = {
     "NotContiguous": BufferError,
     "MisalignedBuffer": ValueError,
     "MemoryReleased": ValueError,
+    "MemoryInUse": BufferError,
+    "ProtectedMemory": PermissionError,
+    "OutOfMemory": MemoryError,
+    "InvalidValue": ValueError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

@@ -15,12 +15,16 @@ __all__ = [
     "SymbolNotFound",
     "DeclarationError",
     "ArgumentError",
+    "InvalidValue",
     "CallError",
     "BufferTooSmall",
     "ReadOnlyBuffer",
     "NotContiguous",
     "MisalignedBuffer",
     "MemoryReleased",
+    "MemoryInUse",
+    "ProtectedMemory",
+    "OutOfMemory",
     "CompileError",
     "LeakError",
 ]
@@ -94,7 +98,12 @@ class DeclarationError(FFIError, ValueError):
 
 
 class ArgumentError(FFIError, TypeError):
-    """A Python value cannot be passed to a C parameter."""
+    """A Python value cannot be passed to a C parameter (or given to an ffikit function)."""
+
+
+class InvalidValue(ArgumentError, ValueError):
+    """An argument of the right type has a value ffikit cannot use (a negative count,
+    an unknown mode); also a ``ValueError``, as Python's own functions raise for such values."""
 
 
 class CallError(FFIError, OSError):
@@ -146,6 +155,18 @@ class MisalignedBuffer(FFIError, ValueError):
 
 class MemoryReleased(FFIError, ValueError):
     """Memory was used after it was freed or its arena was reset."""
+
+
+class MemoryInUse(FFIError, BufferError):
+    """Memory cannot be freed, reset, released or re-protected while views of it are alive."""
+
+
+class ProtectedMemory(FFIError, PermissionError):
+    """Python tried to read memory protected ``"none"`` or to write memory protected ``"r"``."""
+
+
+class OutOfMemory(FFIError, MemoryError):
+    """Native memory could not be allocated (the system refused, or an arena or pool is full)."""
 
 
 class CompileError(FFIError, RuntimeError):

@@ -1,44 +1,115 @@
-"""Native memory with an owner and a lifetime: ``alloc``, ``adopt``, page protection.
+"""Native memory with an owner and a lifetime: ``alloc`` and page protection.
 
 Design
 ------
-Python 3.10/3.11 classes cannot export buffers themselves, yet ``memoryview(m)``
-must work and ``free()`` must never pull memory from under a live export.
-:class:`Memory` therefore *is* an anonymous ``mmap``: CPython counts its
-exports and refuses to unmap while any memoryview, ctypes view or NumPy array
-of it is alive — ffikit turns that refusal into a clear ``BufferError``.  The
-memory is page-aligned and zero-filled by the kernel.  Many small blocks
-belong in an :class:`Arena` or a :class:`Pool`, which carve one ``Memory``.
+:class:`Memory` is its own buffer object.  It inherits
+:class:`~ffikit.memory.exporter.Exporter`, which forwards every export
+(``memoryview(m)``, NumPy, ``ffikit.view``, a C call) to one *target* that
+ffikit chooses, so each of them sees exactly the region — never a guard
+page, never alignment padding — and is counted:
+
+* heap memory (the default, ``malloc``-cheap): the target is a ``bytearray``
+  of exactly the region.  ``free()`` empties it, which CPython refuses while
+  any export is alive.
+* page memory (``pages=True``, ``guard=True``, ``guard_before=True``, and
+  requests too big or too aligned for the heap): an anonymous ``mmap``; the
+  target is a ``memoryview`` of the region inside it, read-only while the
+  pages are protected ``"r"``/``"rx"``, and none at all while ``"none"``.
+
+Protection follows one rule, the one ``free()`` has always had:
+:meth:`Memory.protect` is refused while any export is alive, and the target
+is exchanged before the pages change.  So an export taken before
+``protect()`` can never meet protected pages, and one asked for afterwards
+is read-only (``"r"``) or refused (``"none"``).  Python never faults on
+ffikit memory; C still does when it writes past a guard or into protected
+pages, which is what they are for.
 
 Ownership: ``alloc`` memory is freed by ``free()``, by leaving its ``with``
 block, or when the object is garbage-collected — whichever comes first.
-``adopt`` memory is released by the deallocator you name, exactly once.
+Many small blocks belong in an :class:`~ffikit.Arena` or :class:`~ffikit.Pool`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
-import weakref
-from collections.abc import Callable
+import operator
+import sys
 from typing import Any
 
-from ffikit.errors import MemoryReleased, ReadOnlyBuffer
+from ffikit.backends.ctypes.pybuffer import memoryview_address
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    InvalidValue,
+    MemoryInUse,
+    MemoryReleased,
+    OutOfMemory,
+    ProtectedMemory,
+)
 from ffikit.memory import pages as _pages
 from ffikit.memory import tracking
-from ffikit.memory.views import _readonly_type, _spec
+from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
+from ffikit.memory.views import _SOURCE, _readonly_type, _spec, _spec_cache
 
-__all__ = ["Memory", "Adopted", "alloc", "adopt", "released", "round_up"]
+__all__ = ["Memory", "alloc", "released", "round_up", "whole"]
 
 PAGE = mmap.PAGESIZE
+HEAP_ALIGN = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 8  # what PyObject_Malloc gives
+HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as malloc does
+_MODES = ("rw", "r", "rx", "none")
+_IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
+           "delete them first — nothing was {}")
 
 
 def released(what: str) -> MemoryReleased:
     return MemoryReleased(f"{what} was freed; it can no longer be used (use after free)")
 
 
-class Memory(mmap.mmap):
+def whole(value: object, who: str, what: str, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``; else ArgumentError (not an int) or InvalidValue."""
+    if type(value) is not int:
+        if isinstance(value, float):
+            raise ArgumentError(f"{who}: {what} must be an int, got float {value!r}")
+        try:
+            value = operator.index(value)  # type: ignore[call-overload]
+        except TypeError:
+            raise ArgumentError(f"{who}: {what} must be an int, got {type(value).__name__}"
+                                ) from None
+    if value < minimum:  # type: ignore[operator]
+        raise InvalidValue(f"{who}: {what} must be >= {minimum}, got {value}")
+    return value  # type: ignore[return-value]
+
+
+# An export of memory protected "none" is refused by CPython, which names the
+# type of what the memory holds instead of a buffer: this one.
+_NoAccess = type("ffikit.Memory protected 'none' (call m.protect('r') to read it)", (),
+                 {"__slots__": ()})
+_NO_ACCESS = _NoAccess()
+
+
+class _Pages:
+    """Where page memory lives: its mapping, the region's offset, the pages under it."""
+
+    __slots__ = ("mapping", "offset", "first", "length", "protectable")
+
+    def __init__(self, mapping, offset, first, length, protectable):
+        self.mapping, self.offset, self.first, self.length = mapping, offset, first, length
+        self.protectable = protectable
+
+    def target(self, size: int, mode: str):
+        if mode == "none":
+            return None
+        region = memoryview(self.mapping)[self.offset:self.offset + size]
+        return region if mode == "rw" else region.toreadonly()
+
+
+class Memory(Exporter):
     """Owned, zeroed native memory; ``memoryview(m)`` and C calls take it zero-copy.
+
+    Every way to its bytes — ``memoryview(m)``, ``m[i]``, ``bytes(m)``,
+    ``m.view``, ``ffikit.view``/``asarray``, passing ``m`` to C — sees exactly
+    the region, and honours :meth:`protect`.
 
     Attributes
     ----------
@@ -48,120 +119,164 @@ class Memory(mmap.mmap):
         Bytes in the region.
     ctype : type
         The ctypes type of one item.
+    protection : str
+        ``"rw"``, ``"r"``, ``"rx"``, ``"none"``, or ``"freed"``.
     view
         A typed ctypes object over the region (``ctype * count``).
     """
 
-    def __new__(cls, size: int, item: type, count: int, *, align: int = 1, guard: bool = False,
-                guard_before: bool = False):
-        lead = PAGE if guard_before else 0
-        span = max(size, 1)
-        offset = 0
-        if guard:  # right-align the region so its last byte touches the guard page
-            mapped = lead + round_up(span, PAGE)
-            offset = mapped - lead - span
-            offset -= offset % max(align, 1)
-            total = mapped + PAGE
-        elif align > PAGE or lead:
-            mapped = lead + span + (align if align > PAGE else 0)
-            total = mapped
-        else:  # the common case: the mapping is exactly the region
-            mapped = total = span
-        self = super().__new__(cls, -1, total)
-        base = _pages.address_of(self)
-        offset += lead
-        if align > PAGE:
-            offset += (-(base + offset)) % align
-        self._ffikit_state = _State(base, base + offset, size, item, count)
-        if guard:
-            _pages.protect(base + mapped, PAGE, "none")  # memoryview(m) spans it: use .region()
-        if guard_before:
-            _pages.protect(base, PAGE, "none")
-        return self
-
-    def resize(self, newsize: int) -> None:
-        raise BufferError("ffikit.Memory cannot be resized: C may hold its address; "
-                          "allocate a new block and copy")
-
-    def __init__(self, *args, **kwargs):  # mmap.__init__ takes the mapping arguments
-        pass
+    __slots__ = ("_target", "_spec", "_count", "_size", "_address", "_mode", "_pages",
+                 "__weakref__")
 
     # --- properties ------------------------------------------------------------
     @property
     def address(self) -> int:
-        state = self._ffikit_state
-        if state.freed:
+        if self._mode == "freed":
             raise released("this ffikit.Memory")
-        return state.address
+        address = self._address
+        if not address:  # heap memory: learnt on first use (the bytearray never moves)
+            address = self._address = memoryview_address(memoryview(self._target))
+        return address
 
     @property
     def size(self) -> int:
-        return self._ffikit_state.size
+        return self._size
 
     @property
     def ctype(self) -> type:
-        return self._ffikit_state.item
+        return self._spec.item
 
     @property
     def freed(self) -> bool:
-        return self._ffikit_state.freed
+        return self._mode == "freed"
+
+    @property
+    def protection(self) -> str:
+        return self._mode
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _unusable(self) -> Exception:
+        if self._mode == "none":
+            return ProtectedMemory("this ffikit.Memory is protected 'none': Python can neither "
+                                   "read nor write it; call protect('r') or protect('rw') first")
+        return released("this ffikit.Memory")
+
+    def region(self) -> memoryview:
+        """A memoryview (format 'B') of exactly the region, read-only while protected
+        ``"r"``/``"rx"``.  It is an export: ``free()`` and ``protect()`` wait for it."""
+        if self._target is None:
+            raise self._unusable()
+        try:
+            mv = memoryview(self)
+        except (ValueError, TypeError):  # freed or protected by another thread meanwhile
+            raise self._unusable() from None
+        if mv.nbytes != self._size:  # a heap block emptied by a racing free()
+            raise released("this ffikit.Memory")
+        return mv
+
+    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
 
     @property
     def view(self):
         """A typed ctypes view of the region (read-only while protected read-only).
 
-        Each access makes a new view; a view holds an export, so ``free()`` is
-        refused while one is alive.
+        Each access makes a new view; a view holds an export, so ``free()`` and
+        ``protect()`` are refused while one is alive.
         """
-        state = self._ffikit_state
-        if state.freed:
-            raise released("this ffikit.Memory")
-        vtype = state.item if state.count == 1 else state.item * state.count
-        if state.protection != "rw":
-            vtype = _readonly_type(vtype)
-        result = vtype.from_address(state.address)
-        result.__dict__["_ffikit_source"] = self._region()
+        mv = self.region()
+        item, count = self._spec.item, self._count
+        vtype = item if count == 1 else item * count
+        if mv.readonly:
+            vtype = _readonly_type(vtype, protected=True)
+        result = vtype.from_address(memoryview_address(mv))
+        result.__dict__[_SOURCE] = mv
         return result
 
-    def region(self) -> memoryview:
-        """A memoryview (format 'B') of exactly the region (``memoryview(m)`` is larger
-        when a guard page or alignment padding surrounds it)."""
-        if self._ffikit_state.freed:
-            raise released("this ffikit.Memory")
-        mv = self._region()
-        return mv.toreadonly() if self._ffikit_state.protection in ("r", "rx") else mv
+    # --- bytes, bounded to the region -------------------------------------------
+    def __getitem__(self, index):
+        target = self._target
+        if target is None:
+            raise self._unusable()
+        if type(index) is slice:
+            return bytes(target[index])  # a copy, as mmap gave: a view would escape protect()
+        return target[index]
 
-    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
+    def __setitem__(self, index, value) -> None:
+        target = self._target
+        if target is None or self._mode != "rw":
+            if self._mode in ("r", "rx"):
+                raise ProtectedMemory(f"this ffikit.Memory is protected {self._mode!r}; call "
+                                      "protect('rw') before writing")
+            raise self._unusable()
+        if type(index) is not slice:
+            target[index] = value
+            return
+        window = memoryview(target)[index]  # a fixed window: the region never resizes
+        try:
+            data = memoryview(value).cast("B")
+        except TypeError:
+            raise ArgumentError("ffikit.Memory: a slice takes a contiguous bytes-like object, "
+                                f"not {type(value).__name__}") from None
+        if data.nbytes != window.nbytes:
+            raise BufferTooSmall(f"ffikit.Memory: {data.nbytes} bytes given for a slice of "
+                                 f"{window.nbytes}; native memory never changes size")
+        window[:] = data
 
-    def _region(self) -> memoryview:
-        state = self._ffikit_state
-        start = state.address - state.base
-        return memoryview(self)[start:start + state.size]
+    def __bytes__(self) -> bytes:
+        target = self._target
+        if target is None:
+            raise self._unusable()
+        return bytes(target)
 
     # --- lifetime --------------------------------------------------------------
     def free(self) -> None:
-        """Unmap the memory now.  A second call does nothing.
+        """Release the memory now.  A second call does nothing.
 
         Raises
         ------
-        BufferError
+        MemoryInUse
             While a memoryview, typed view or NumPy array of it is alive:
             nothing is freed under a live export.
         """
-        state = self._ffikit_state
-        if state.freed:
+        target = self._target
+        if self._pages is None and target is not None:  # heap: the common, lock-free case
+            release(self)
+            try:
+                target.clear()  # refused while an export is alive
+            except BufferError:
+                with LOCK:
+                    hold(self, target)
+                raise MemoryInUse("ffikit.Memory.free: " + _IN_USE.format("freed")) from None
+            self._target = None
+            self._mode = "freed"
+            if tracking.ACTIVE:
+                tracking.forget(self)
             return
-        try:
-            mmap.mmap.close(self)
-        except BufferError:
-            raise BufferError(
-                "ffikit.Memory.free: views of this memory are still alive (a memoryview, "
-                ".view object or NumPy array); delete them first — nothing was freed") from None
-        state.freed = True
+        with LOCK:
+            if self._mode == "freed":
+                return
+            self._stop_exporting("ffikit.Memory.free: " + _IN_USE.format("freed"))
+            if self._pages is not None:
+                self._pages.mapping.close()
+            self._mode = "freed"
         if tracking.ACTIVE:
             tracking.forget(self)
 
     close = free
+
+    def _stop_exporting(self, refusal: str) -> None:
+        """Take back the target (with LOCK held); MemoryInUse while exports of it live."""
+        target = self._target
+        release(self)
+        if target is not None:
+            try:
+                target.release()
+            except BufferError:
+                hold(self, target)
+                raise MemoryInUse(refusal) from None
+            self._target = None
 
     def __enter__(self) -> Memory:
         return self
@@ -174,54 +289,111 @@ class Memory(mmap.mmap):
         """Set page protection: ``"r"``, ``"rw"``, ``"rx"`` or ``"none"``.
 
         ``mprotect`` on POSIX, ``VirtualProtect`` on Windows.  C writes to
-        read-only memory fault; Python writes through ``m.view`` or ``m[i] = x``
-        raise ``ReadOnlyBuffer`` instead.  Applies to whole pages: allocate with
-        ``pages=True`` so the region owns its pages.
+        read-only memory fault.  From Python, reading ``"none"`` memory or
+        writing ``"r"`` memory raises :class:`ffikit.ProtectedMemory` (CPython's
+        own ``memoryview(m)`` is read-only, or refused, instead).
+
+        Raises
+        ------
+        MemoryInUse
+            While an export (memoryview, view, NumPy array) is alive: it was
+            taken under the old protection and would fault under the new one.
+        InvalidValue
+            For memory not allocated with ``pages=True`` (or a guard): only
+            then does the region own its pages.
         """
-        state = self._ffikit_state
-        if state.freed:
-            raise released("this ffikit.Memory")
-        if mode not in ("r", "rw", "rx", "none"):
-            raise ValueError(f"protect: mode must be 'r', 'rw', 'rx' or 'none', not {mode!r}")
-        start = state.address - (state.address - state.base) % PAGE
-        length = round_up(state.address + state.size, PAGE) - start
-        _pages.protect(start, length, mode)
-        state.protection = mode
+        if mode not in _MODES:
+            raise InvalidValue(f"protect: mode must be 'r', 'rw', 'rx' or 'none', not {mode!r}")
+        pages = self._pages
+        if pages is None or not pages.protectable:
+            if self._mode == "freed":
+                raise released("this ffikit.Memory")
+            raise InvalidValue("protect() needs memory that owns its pages: allocate it with "
+                               "ffikit.alloc(..., pages=True)")
+        with LOCK:
+            if self._mode == "freed":
+                raise released("this ffikit.Memory")
+            if mode == self._mode:
+                return
+            old = self._mode
+            self._stop_exporting("ffikit.Memory.protect: " + _IN_USE.format("changed"))
+            try:
+                _pages.protect(pages.first, pages.length, mode)
+            except OSError:
+                self._export(old)
+                raise
+            self._export(mode)
 
-    def __setitem__(self, index, value) -> None:
-        if self._ffikit_state.protection != "rw":
-            raise ReadOnlyBuffer(f"this memory is protected {self._ffikit_state.protection!r}; "
-                                 "call protect('rw') before writing")
-        mmap.mmap.__setitem__(self, index, value)
-
-    def __getitem__(self, index):
-        if self._ffikit_state.protection == "none":
-            raise ReadOnlyBuffer("this memory is protected 'none'; call protect('r') to read it")
-        return mmap.mmap.__getitem__(self, index)
+    def _export(self, mode: str) -> None:
+        target = self._pages.target(self._size, mode)
+        if target is None:
+            hold_refusal(self, _NO_ACCESS)
+        else:
+            hold(self, target)
+        self._target = target
+        self._mode = mode
 
     def __repr__(self) -> str:
-        state = self._ffikit_state
-        if state.freed:
+        if self._mode == "freed":
             return "<ffikit.Memory freed>"
-        return (f"<ffikit.Memory {state.size} bytes of {state.item.__name__} at "
-                f"{state.address:#x}{'' if state.protection == 'rw' else ' ' + state.protection}>")
+        protection = "" if self._mode == "rw" else " " + self._mode
+        return (f"<ffikit.Memory {self._size} bytes of {self._spec.item.__name__} at "
+                f"{self.address:#x}{protection}>")
 
     def __reduce__(self):
         raise TypeError("ffikit.Memory cannot be pickled: it is this process's native memory")
 
 
-class _State:
-    __slots__ = ("base", "address", "size", "item", "count", "freed", "protection")
-
-    def __init__(self, base, address, size, item, count):
-        self.base, self.address, self.size = base, address, size
-        self.item, self.count = item, count
-        self.freed = False
-        self.protection = "rw"
-
-
 def round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
+
+
+def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bool = False,
+             guard_before: bool = False) -> Memory:
+    """A :class:`Memory` of ``count`` items of ``spec`` (untracked: callers record it)."""
+    size = spec.item_size * count
+    if not (pages or guard or guard_before) and size <= HEAP_MAX and align <= HEAP_ALIGN:
+        try:
+            target = bytearray(size)
+        except MemoryError:
+            raise OutOfMemory(f"ffikit: no memory for {size} bytes") from None
+        mem = Memory(target)
+        mem._target, mem._spec, mem._count, mem._size = target, spec, count, size
+        mem._address, mem._mode, mem._pages = 0, "rw", None
+        return mem
+    if size > sys.maxsize - 4 * PAGE - align:
+        raise OutOfMemory(f"ffikit: {size} bytes is more than this process can address")
+    lead = PAGE if guard_before else 0
+    span = max(size, 1)
+    offset = 0
+    if guard:  # right-align the region so its last byte touches the guard page
+        mapped = lead + round_up(span, PAGE)
+        offset = mapped - lead - span
+        offset -= offset % align
+        total = mapped + PAGE
+    else:
+        mapped = total = lead + span + (align if align > PAGE else 0)
+    try:
+        mapping = mmap.mmap(-1, total)
+    except OSError as exc:
+        raise OutOfMemory(f"ffikit: the system refused {size} bytes ({exc.strerror})") from None
+    base = _pages.address_of(mapping)
+    offset += lead
+    if align > PAGE:
+        offset += (-(base + offset)) % align
+    if guard:
+        _pages.protect(base + mapped, PAGE, "none")
+    if guard_before:
+        _pages.protect(base, PAGE, "none")
+    start = base + offset
+    first = start - start % PAGE
+    place = _Pages(mapping, offset, first, round_up(start + size, PAGE) - first,
+                   pages or guard or guard_before)
+    target = place.target(size, "rw")
+    mem = Memory(target)
+    mem._target, mem._spec, mem._count, mem._size = target, spec, count, size
+    mem._address, mem._mode, mem._pages = start, "rw", place
+    return mem
 
 
 def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = None,
@@ -234,163 +406,48 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
     ctype
         Item type: C text (``"double"``, ``"Student"`` with ``defs``), ctypes or model type.
     count
-        Number of items.
+        Number of items (an int >= 1).
     zero
-        Memory is always zero-filled (fresh anonymous pages); kept for API symmetry.
+        Memory is always zero-filled; kept for API symmetry.
     align
-        Required alignment in bytes (a power of two).  Memory is page-aligned,
-        so anything up to the page size is free.
+        Required alignment in bytes (a power of two); at least the item type's.
     pages
-        Whole pages for this region, so :meth:`Memory.protect` affects nothing
-        else.  (Every ``alloc`` is page-backed today; the flag documents intent.)
+        Whole pages for this region (an anonymous mapping), so that
+        :meth:`Memory.protect` may change them.  Without it, small requests
+        come from the heap, as ``malloc`` would give them.
     guard, guard_before
         An inaccessible page right after (and before) the region, which ends
         exactly at the guard page: a C overflow by one byte faults at the bad
-        write (and ``faulthandler`` shows where).
+        write (and ``faulthandler`` shows where).  Implies ``pages``.
 
     Returns
     -------
     Memory
         Freed by ``free()``, at the end of a ``with`` block, or at garbage
         collection, whichever comes first.
+
+    Raises
+    ------
+    ArgumentError, InvalidValue
+        A count or alignment that is not an int, or out of range.
+    OutOfMemory
+        The system refused the memory.
     """
-    spec = _spec(ctype, defs)
+    spec = _spec_cache.get(ctype) if type(ctype) is str and defs is None else None
+    if spec is None:
+        spec = _spec(ctype, defs)
     if spec.count is None:
-        raise ValueError("ffikit.alloc: give an item type and count=, not an open array 'T[]'")
-    if count < 1:
-        raise ValueError(f"ffikit.alloc: count must be >= 1, got {count}")
-    if align is not None and (align < 1 or align & (align - 1)):
-        raise ValueError(f"ffikit.alloc: align must be a power of two, got {align}")
-    size = spec.item_size * count
-    mem = Memory(size, spec.item, count, align=max(align or 1, spec.align), guard=guard,
-                 guard_before=guard_before)
-    if tracking.ACTIVE:
-        tracking.record("alloc", mem, size, mem.address)
-    return mem
-
-
-# --- adopted memory -------------------------------------------------------------------------------
-
-_libc = None
-
-
-def _libc_free() -> Callable[[int], None]:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None)
-        _libc.free.argtypes = [ctypes.c_void_p]
-        _libc.free.restype = None
-    return _libc.free
-
-
-class Adopted:
-    """Memory a C library returned, released with its own deallocator exactly once.
-
-    ``free`` runs on explicit :meth:`free`, at the end of a ``with`` block, or
-    at garbage collection — whichever comes first, and never twice.
-    """
-
-    __slots__ = ("_address", "size", "ctype", "_count", "_finalizer", "_view", "__weakref__")
-
-    def __init__(self, address: int, size: int | None, deallocate: Callable, item: type | None,
-                 count: int):
-        self._address = address
-        self.size = size
-        self.ctype = item
-        self._count = count
-        self._view = None
-        self._finalizer = weakref.finalize(self, _call_free, deallocate, address)
-
-    @property
-    def address(self) -> int:
-        if not self._finalizer.alive:
-            raise released("this adopted memory")
-        return self._address
-
-    @property
-    def freed(self) -> bool:
-        return not self._finalizer.alive
-
-    @property
-    def view(self):
-        """A typed ctypes view (needs ``ctype=`` at adoption)."""
-        if self.ctype is None:
-            raise TypeError("adopt(..., ctype=...) was not given, so there is no typed view; "
-                            "use ffikit.buffer(m.address, m.size) for bytes")
-        address = self.address
-        if self._view is None:
-            vtype = self.ctype if self._count == 1 else self.ctype * self._count
-            self._view = vtype.from_address(address)
-            self._view.__dict__["_ffikit_source"] = self
-        return self._view
-
-    def buffer(self) -> memoryview:
-        """A memoryview (format 'B') of the adopted bytes; it keeps this object alive."""
-        from ffikit.memory.views import buffer
-
-        if self.size is None:
-            raise TypeError("adopt(..., size=...) was not given, so the length is unknown")
-        return buffer(self.address, self.size, owner=self)
-
-    def free(self) -> None:
-        """Release the memory now with its deallocator (a no-op the second time)."""
-        self._view = None
-        if self._finalizer.alive:
-            self._finalizer()
-            if tracking.ACTIVE:
-                tracking.forget(self)
-
-    def __enter__(self) -> Adopted:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.free()
-
-    def __repr__(self) -> str:
-        if self.freed:
-            return "<ffikit.Adopted freed>"
-        return f"<ffikit.Adopted {self.size} bytes at {self._address:#x}>"
-
-
-def _call_free(deallocate: Callable, address: int) -> None:
-    # C deallocators (ffikit-bound or raw ctypes) take a pointer; Python ones an int.
-    if hasattr(deallocate, "cfunc") or isinstance(deallocate, ctypes._CFuncPtr):
-        deallocate(ctypes.c_void_p(address))
+        raise InvalidValue("ffikit.alloc: give an item type and count=, not an open array 'T[]'")
+    if type(count) is not int or count < 1:
+        count = whole(count, "ffikit.alloc", "count", 1)
+    if align is None:
+        align = spec.align
     else:
-        deallocate(address)
-
-
-def adopt(address_or_pointer: Any, size: int | None = None, *, free: Any, ctype: Any = None,
-          count: int = 1, defs=None) -> Adopted:
-    """Take ownership of memory a C library allocated.
-
-    Parameters
-    ----------
-    address_or_pointer
-        An int address, a ctypes pointer or ``c_void_p``.
-    size
-        Bytes, if known (needed for ``buffer()``); defaults to ``sizeof(ctype) * count``.
-    free
-        The deallocator: a bound ffikit function, a ctypes function, any Python
-        callable taking the address, or ``"libc"`` for the C library's ``free``.
-    ctype
-        Item type, for ``.view``.
-    """
-    from ffikit.memory.views import address as address_of
-
-    addr = address_of(address_or_pointer)
-    if not addr:
-        raise ValueError("ffikit.adopt: the pointer is NULL; there is nothing to own")
-    if isinstance(free, str):
-        if free != "libc":
-            raise ValueError(f"ffikit.adopt: free must be a callable or 'libc', not {free!r}")
-        free = _libc_free()
-    if not callable(free):
-        raise TypeError(f"ffikit.adopt: free must be callable, got {type(free).__name__}")
-    item = _spec(ctype, defs).item if ctype is not None else None
-    if size is None and item is not None:
-        size = ctypes.sizeof(item) * count
-    mem = Adopted(addr, size, free, item, count)
+        align = whole(align, "ffikit.alloc", "align", 1)
+        if align & (align - 1):
+            raise InvalidValue(f"ffikit.alloc: align must be a power of two, got {align}")
+        align = max(align, spec.align)
+    mem = allocate(spec, count, align, pages=pages, guard=guard, guard_before=guard_before)
     if tracking.ACTIVE:
-        tracking.record("adopt", mem, size or 0, addr)
+        tracking.record("alloc", mem, mem._size, mem.address)
     return mem

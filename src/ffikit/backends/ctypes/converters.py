@@ -16,7 +16,13 @@ from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import (
+    ArgumentError,
+    MemoryReleased,
+    NotContiguous,
+    ProtectedMemory,
+    ReadOnlyBuffer,
+)
 from ffikit.rules.kinds import format_kind, int_range
 from ffikit.rules.messages import Param, given, kind_name, type_name
 from ffikit.rules.params import FLOAT_MAX, param_rule
@@ -185,6 +191,8 @@ def pointer_converter(where: Param, encoding: str) -> Callable[[object], tuple[o
             view = export(value)  # ffikit memory: its region; read-only views: read-only
         except TypeError:
             raise refuse(f"a buffer of {pointee}, a ctypes pointer or None for C type {cname}", value) from None
+        except (MemoryReleased, ProtectedMemory) as exc:  # freed or 'none' ffikit memory
+            raise type(exc)(f"{where}: {exc}") from None
         if not view.c_contiguous:
             raise NotContiguous(
                 f"{where} must be a C-contiguous buffer of {pointee} (got {type_name(value)}, "

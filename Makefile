@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo bench lint fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m ffikit bench
+
+# A longer, random run of the crash-free fuzz tests (CI runs a short, fixed one).
+fuzz: $(STAMP)
+	FFIKIT_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/memory/test_fuzz_memory.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

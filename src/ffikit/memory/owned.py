@@ -32,9 +32,7 @@ Many small blocks belong in an :class:`~ffikit.Arena` or :class:`~ffikit.Pool`.
 from __future__ import annotations
 
 import ctypes
-import mmap
 import operator
-import sys
 from typing import Any
 
 from ffikit.backends.ctypes.pybuffer import memoryview_address
@@ -47,17 +45,17 @@ from ffikit.errors import (
     OutOfMemory,
     ProtectedMemory,
 )
-from ffikit.memory import pages as _pages
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
+from ffikit.memory.pages import Pages
 from ffikit.memory.views import _SOURCE, _readonly_type, _spec, _spec_cache
 
-__all__ = ["Memory", "alloc", "released", "round_up", "whole"]
+__all__ = ["Memory", "PagedMemory", "alloc", "allocate", "released", "whole"]
 
-PAGE = mmap.PAGESIZE
 HEAP_ALIGN = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 8  # what PyObject_Malloc gives
 HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as malloc does
 _MODES = ("rw", "r", "rx", "none")
+_HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
 _IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
            "delete them first — nothing was {}")
 
@@ -81,27 +79,11 @@ def whole(value: object, who: str, what: str, minimum: int = 0) -> int:
     return value  # type: ignore[return-value]
 
 
-# An export of memory protected "none" is refused by CPython, which names the
-# type of what the memory holds instead of a buffer: this one.
+# While memory is protected "none" its exporter holds this non-buffer, so CPython
+# refuses every export of it, naming this type.
 _NoAccess = type("ffikit.Memory protected 'none' (call m.protect('r') to read it)", (),
                  {"__slots__": ()})
 _NO_ACCESS = _NoAccess()
-
-
-class _Pages:
-    """Where page memory lives: its mapping, the region's offset, the pages under it."""
-
-    __slots__ = ("mapping", "offset", "first", "length", "protectable")
-
-    def __init__(self, mapping, offset, first, length, protectable):
-        self.mapping, self.offset, self.first, self.length = mapping, offset, first, length
-        self.protectable = protectable
-
-    def target(self, size: int, mode: str):
-        if mode == "none":
-            return None
-        region = memoryview(self.mapping)[self.offset:self.offset + size]
-        return region if mode == "rw" else region.toreadonly()
 
 
 class Memory(Exporter):
@@ -125,18 +107,23 @@ class Memory(Exporter):
         A typed ctypes object over the region (``ctype * count``).
     """
 
-    __slots__ = ("_target", "_spec", "_count", "_size", "_address", "_mode", "_pages",
-                 "__weakref__")
+    # Heap memory needs only these slots; PagedMemory adds the rest, which heap
+    # memory reads from the class (each store left out makes alloc() cheaper).
+    __slots__ = ("_target", "_spec", "_size", "__weakref__")
+    _mode = "rw"  # protection
+    _pages = None  # where page memory lives (a pages.Pages)
+    _address = 0  # page memory's start; heap memory asks its bytearray
 
     # --- properties ------------------------------------------------------------
     @property
     def address(self) -> int:
-        if self._mode == "freed":
-            raise released("this ffikit.Memory")
         address = self._address
-        if not address:  # heap memory: learnt on first use (the bytearray never moves)
-            address = self._address = memoryview_address(memoryview(self._target))
-        return address
+        if address and self._mode != "freed":
+            return address
+        target = self._target
+        if target is None or address:
+            raise released("this ffikit.Memory")
+        return memoryview_address(memoryview(target))  # the bytearray never moves
 
     @property
     def size(self) -> int:
@@ -148,11 +135,12 @@ class Memory(Exporter):
 
     @property
     def freed(self) -> bool:
-        return self._mode == "freed"
+        return self.protection == "freed"
 
     @property
     def protection(self) -> str:
-        return self._mode
+        mode = self._mode
+        return "freed" if mode == "rw" and self._target is None else mode
 
     def __len__(self) -> int:
         return self._size
@@ -186,8 +174,9 @@ class Memory(Exporter):
         ``protect()`` are refused while one is alive.
         """
         mv = self.region()
-        item, count = self._spec.item, self._count
-        vtype = item if count == 1 else item * count
+        spec = self._spec
+        count = self._size // spec.item_size if spec.item_size else 1
+        vtype = spec.item if count == 1 else spec.item * count
         if mv.readonly:
             vtype = _readonly_type(vtype, protected=True)
         result = vtype.from_address(memoryview_address(mv))
@@ -241,7 +230,9 @@ class Memory(Exporter):
             nothing is freed under a live export.
         """
         target = self._target
-        if self._pages is None and target is not None:  # heap: the common, lock-free case
+        if self._pages is None:  # heap: the common, lock-free case
+            if target is None:
+                return
             release(self)
             try:
                 target.clear()  # refused while an export is alive
@@ -250,7 +241,6 @@ class Memory(Exporter):
                     hold(self, target)
                 raise MemoryInUse("ffikit.Memory.free: " + _IN_USE.format("freed")) from None
             self._target = None
-            self._mode = "freed"
             if tracking.ACTIVE:
                 tracking.forget(self)
             return
@@ -258,8 +248,7 @@ class Memory(Exporter):
             if self._mode == "freed":
                 return
             self._stop_exporting("ffikit.Memory.free: " + _IN_USE.format("freed"))
-            if self._pages is not None:
-                self._pages.mapping.close()
+            self._pages.mapping.close()
             self._mode = "freed"
         if tracking.ACTIVE:
             tracking.forget(self)
@@ -306,7 +295,7 @@ class Memory(Exporter):
             raise InvalidValue(f"protect: mode must be 'r', 'rw', 'rx' or 'none', not {mode!r}")
         pages = self._pages
         if pages is None or not pages.protectable:
-            if self._mode == "freed":
+            if self.freed:
                 raise released("this ffikit.Memory")
             raise InvalidValue("protect() needs memory that owns its pages: allocate it with "
                                "ffikit.alloc(..., pages=True)")
@@ -318,7 +307,7 @@ class Memory(Exporter):
             old = self._mode
             self._stop_exporting("ffikit.Memory.protect: " + _IN_USE.format("changed"))
             try:
-                _pages.protect(pages.first, pages.length, mode)
+                pages.protect(mode)
             except OSError:
                 self._export(old)
                 raise
@@ -334,7 +323,7 @@ class Memory(Exporter):
         self._mode = mode
 
     def __repr__(self) -> str:
-        if self._mode == "freed":
+        if self.freed:
             return "<ffikit.Memory freed>"
         protection = "" if self._mode == "rw" else " " + self._mode
         return (f"<ffikit.Memory {self._size} bytes of {self._spec.item.__name__} at "
@@ -344,8 +333,11 @@ class Memory(Exporter):
         raise TypeError("ffikit.Memory cannot be pickled: it is this process's native memory")
 
 
-def round_up(value: int, align: int) -> int:
-    return (value + align - 1) // align * align
+class PagedMemory(Memory):
+    """:class:`Memory` in pages of its own (``alloc(..., pages=True)``, guards, big
+    or over-aligned requests): an anonymous mapping, which ``protect()`` may change."""
+
+    __slots__ = ("_mode", "_pages", "_address")
 
 
 def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bool = False,
@@ -358,41 +350,14 @@ def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bo
         except MemoryError:
             raise OutOfMemory(f"ffikit: no memory for {size} bytes") from None
         mem = Memory(target)
-        mem._target, mem._spec, mem._count, mem._size = target, spec, count, size
-        mem._address, mem._mode, mem._pages = 0, "rw", None
+        mem._target, mem._spec, mem._size = target, spec, size
         return mem
-    if size > sys.maxsize - 4 * PAGE - align:
-        raise OutOfMemory(f"ffikit: {size} bytes is more than this process can address")
-    lead = PAGE if guard_before else 0
-    span = max(size, 1)
-    offset = 0
-    if guard:  # right-align the region so its last byte touches the guard page
-        mapped = lead + round_up(span, PAGE)
-        offset = mapped - lead - span
-        offset -= offset % align
-        total = mapped + PAGE
-    else:
-        mapped = total = lead + span + (align if align > PAGE else 0)
-    try:
-        mapping = mmap.mmap(-1, total)
-    except OSError as exc:
-        raise OutOfMemory(f"ffikit: the system refused {size} bytes ({exc.strerror})") from None
-    base = _pages.address_of(mapping)
-    offset += lead
-    if align > PAGE:
-        offset += (-(base + offset)) % align
-    if guard:
-        _pages.protect(base + mapped, PAGE, "none")
-    if guard_before:
-        _pages.protect(base, PAGE, "none")
-    start = base + offset
-    first = start - start % PAGE
-    place = _Pages(mapping, offset, first, round_up(start + size, PAGE) - first,
-                   pages or guard or guard_before)
+    place = Pages.map(size, align, guard=guard, guard_before=guard_before,
+                      protectable=pages or guard or guard_before)
     target = place.target(size, "rw")
-    mem = Memory(target)
-    mem._target, mem._spec, mem._count, mem._size = target, spec, count, size
-    mem._address, mem._mode, mem._pages = start, "rw", place
+    mem = PagedMemory(target)
+    mem._target, mem._spec, mem._size = target, spec, size
+    mem._address, mem._mode, mem._pages = place.start, "rw", place
     return mem
 
 
@@ -433,13 +398,31 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
     OutOfMemory
         The system refused the memory.
     """
-    spec = _spec_cache.get(ctype) if type(ctype) is str and defs is None else None
-    if spec is None:
-        spec = _spec(ctype, defs)
+    try:
+        spec = _HEAP_SPECS.get(ctype)
+    except TypeError:  # unhashable: _spec() explains what it takes
+        spec = None
+    if (spec is not None and type(count) is int and 0 < count <= HEAP_MAX // spec.item_size
+            and align is None and defs is None and not (pages or guard or guard_before)):
+        # allocate()'s heap case, inlined: this is the path every plain alloc() takes
+        size = spec.item_size * count
+        try:
+            target = bytearray(size)
+        except MemoryError:
+            raise OutOfMemory(f"ffikit.alloc: no memory for {size} bytes") from None
+        mem = Memory(target)
+        mem._target, mem._spec, mem._size = target, spec, size
+        if tracking.ACTIVE:
+            tracking.record("alloc", mem, size, mem.address)
+        return mem
+    spec = _spec(ctype, defs)
     if spec.count is None:
         raise InvalidValue("ffikit.alloc: give an item type and count=, not an open array 'T[]'")
     if type(count) is not int or count < 1:
         count = whole(count, "ffikit.alloc", "count", 1)
+    if (defs is None and spec.align <= HEAP_ALIGN and spec.item_size
+            and _spec_cache.get(ctype) is spec):  # only what _spec() itself caches
+        _HEAP_SPECS[ctype] = spec
     if align is None:
         align = spec.align
     else:

@@ -19,7 +19,8 @@ from typing import Any
 
 from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
-from ffikit.memory.owned import allocate, released, round_up, whole
+from ffikit.memory.owned import allocate, released, whole
+from ffikit.memory.pages import round_up
 from ffikit.memory.views import _SOURCE, _spec, _spec_cache
 
 _BYTE = _spec(ctypes.c_ubyte)

@@ -262,6 +262,19 @@ class TestAdopt:
         with pytest.raises(ffikit.InvalidValue, match="count must be >= 1"):
             ffikit.adopt(1234, ctype="int", count=0, free="libc")
 
+    @pytest.mark.parametrize("export", ["view", "buffer"])
+    def test_a_view_keeps_the_memory_alive(self, clib, export):
+        before = clib.free_count()
+        m = ffikit.adopt(clib.allocate_buffer(8), 8, free=clib.free_buffer, ctype="uint8_t",
+                         count=8)
+        alive = m.view if export == "view" else m.buffer()
+        del m
+        gc.collect()
+        assert clib.free_count() == before and alive[0] == 7  # not freed under the view
+        del alive
+        gc.collect()
+        assert clib.free_count() == before + 1
+
     def test_free_waits_for_views_and_buffers(self, clib):
         before = clib.free_count()
         m = ffikit.adopt(clib.allocate_buffer(16), 16, free=clib.free_buffer, ctype="uint8_t",

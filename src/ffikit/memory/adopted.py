@@ -3,7 +3,10 @@
 An :class:`Adopted` block is released with the deallocator its library
 names, exactly once.  Its views and ``buffer()`` memoryviews are exports of
 one region memoryview that counts them, so ``free()`` is refused while any
-is alive — the rule every ffikit allocator follows.
+is alive — the rule every ffikit allocator follows.  The region keeps the
+:class:`Adopted` alive (so garbage collection cannot free memory under a
+view); the :class:`Adopted` refers to the region only weakly, so no cycle
+delays the free when the last reference goes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from ffikit.errors import ArgumentError, InvalidValue, MemoryInUse
 from ffikit.memory import tracking
+from ffikit.memory.exporter import LOCK
 from ffikit.memory.owned import released, whole
 from ffikit.memory.views import _SOURCE, _spec
 
@@ -48,7 +52,7 @@ class Adopted:
         self.size = size
         self.ctype = item
         self._count = count
-        self._region = None
+        self._region = None  # a weak reference to the region while exports of it live
         self._finalizer = weakref.finalize(self, _call_free, deallocate, address)
 
     @property
@@ -63,14 +67,17 @@ class Adopted:
 
     def _export(self) -> memoryview:
         """A new export (format 'B') of the region; ``free()`` waits for it."""
-        address = self.address
         if self.size is None:
             raise ArgumentError("adopt(..., size=...) was not given, so the length is unknown")
-        region = self._region
-        if region is None:
-            holder = (ctypes.c_ubyte * self.size).from_address(address)
-            region = self._region = memoryview(holder).cast("B")
-        return memoryview(pickle.PickleBuffer(region))
+        with LOCK:  # not while free() runs
+            address = self.address
+            region = self._region() if self._region is not None else None
+            if region is None:
+                holder = (ctypes.c_ubyte * self.size).from_address(address)
+                holder.__dict__[_SOURCE] = self  # exports keep this memory's owner alive
+                region = memoryview(holder).cast("B")
+                self._region = weakref.ref(region)
+            return memoryview(pickle.PickleBuffer(region))
 
     @property
     def view(self):
@@ -93,16 +100,18 @@ class Adopted:
 
         Raises MemoryInUse while a view or buffer of it is alive.
         """
-        region = self._region
-        if region is not None:
-            try:
-                region.release()
-            except BufferError:
-                raise MemoryInUse("Adopted.free: views of this memory are still alive; delete "
-                                  "them first — nothing was freed") from None
+        with LOCK:
+            region = self._region() if self._region is not None else None
+            if region is not None:
+                try:
+                    region.release()
+                except BufferError:
+                    raise MemoryInUse("Adopted.free: views of this memory are still alive; "
+                                      "delete them first — nothing was freed") from None
             self._region = None
-        if self._finalizer.alive:
-            self._finalizer()
+            alive = self._finalizer.detach()  # only one caller gets to free it
+        if alive is not None:
+            _call_free(*alive[2])
             if tracking.ACTIVE:
                 tracking.forget(self)
 

@@ -37,8 +37,14 @@ import threading
 
 __all__ = ["Exporter", "release", "hold", "hold_refusal", "held", "LOCK"]
 
-_api = ctypes.pythonapi
 _PickleBuffer = pickle.PickleBuffer
+
+
+def _api(name: str, restype, *argtypes):
+    """A private prototype of a C-API function: ``ctypes.pythonapi.<name>`` is one object
+    shared by every module, whose ``argtypes`` any of them may set."""
+    return ctypes.PYFUNCTYPE(restype, *argtypes)((name, ctypes.pythonapi))
+
 
 # Include/typeslots.h: stable numbers, part of the limited API.
 _BF_GETBUFFER, _BF_RELEASEBUFFER = 1, 2
@@ -56,12 +62,8 @@ class _Spec(ctypes.Structure):
 
 
 def _make_type() -> type:
-    get_slot = _api.PyType_GetSlot
-    get_slot.argtypes = [ctypes.py_object, ctypes.c_int]
-    get_slot.restype = ctypes.c_void_p
-    from_spec = _api.PyType_FromSpec
-    from_spec.argtypes = [ctypes.POINTER(_Spec)]
-    from_spec.restype = ctypes.py_object
+    get_slot = _api("PyType_GetSlot", ctypes.c_void_p, ctypes.py_object, ctypes.c_int)
+    from_spec = _api("PyType_FromSpec", ctypes.py_object, ctypes.POINTER(_Spec))
     wanted = [_BF_GETBUFFER, _BF_RELEASEBUFFER, _TP_NEW, _TP_TRAVERSE, _TP_CLEAR, _TP_METHODS]
     entries = [_Slot(slot, get_slot(_PickleBuffer, slot)) for slot in wanted]
     if sys.platform in ("emscripten", "wasi"):  # calls through a mismatched type trap there
@@ -87,12 +89,9 @@ del Exporter.release, Exporter.raw
 _VIEW = object.__basicsize__  # the held Py_buffer follows the object header ...
 _OBJ = _VIEW + ctypes.sizeof(ctypes.c_void_p)  # ... and its ``obj`` is the second field
 _PyBUF_FULL_RO = 0x0100 | 0x0018 | 0x0004  # INDIRECT | STRIDES | FORMAT
-_get_buffer = _api.PyObject_GetBuffer
-_get_buffer.argtypes = [ctypes.py_object, ctypes.c_void_p, ctypes.c_int]
-_get_buffer.restype = ctypes.c_int
-_incref = _api.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_incref.restype = None
+_get_buffer = _api("PyObject_GetBuffer", ctypes.c_int, ctypes.py_object, ctypes.c_void_p,
+                   ctypes.c_int)
+_incref = _api("Py_IncRef", None, ctypes.py_object)
 _word = ctypes.c_void_p.from_address
 
 # Every change of what an exporter holds, other than the cheap ``release`` on a

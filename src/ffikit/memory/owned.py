@@ -154,15 +154,26 @@ class Memory(Exporter):
     def region(self) -> memoryview:
         """A memoryview (format 'B') of exactly the region, read-only while protected
         ``"r"``/``"rx"``.  It is an export: ``free()`` and ``protect()`` wait for it."""
-        if self._target is None:
+        target = self._target
+        if target is None:
             raise self._unusable()
         try:
             mv = memoryview(self)
-        except (ValueError, TypeError):  # freed or protected by another thread meanwhile
-            raise self._unusable() from None
+        except (ValueError, TypeError):  # another thread's protect()/free() is under way
+            with LOCK:
+                target = self._target
+                if target is None:
+                    raise self._unusable() from None
+                hold(self, target)  # (a free() that failed may not have taken it back yet)
+                mv = memoryview(self)
         if mv.nbytes != self._size:  # a heap block emptied by a racing free()
             raise released("this ffikit.Memory")
         return mv
+
+    def _lost(self, target) -> bool:
+        """Did another thread's protect()/free() take ``target`` away meanwhile?"""
+        with LOCK:  # wait for it to finish
+            return self._target is not target or len(target) != self._size
 
     __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
 
@@ -184,40 +195,69 @@ class Memory(Exporter):
         return result
 
     # --- bytes, bounded to the region -------------------------------------------
+    # One item, or bytes(m), is a single C call on the target.  A slice goes
+    # through region(): a view made from the target itself (a memoryview, for page
+    # memory) would not count as its export, and protect() could change the pages
+    # under it.  When another thread's protect()/free() takes the target away
+    # meanwhile, CPython's error becomes the reason (ProtectedMemory, MemoryReleased).
     def __getitem__(self, index):
         target = self._target
         if target is None:
             raise self._unusable()
-        if type(index) is slice:
-            return bytes(target[index])  # a copy, as mmap gave: a view would escape protect()
-        return target[index]
+        if type(index) is slice:  # a copy, as mmap gave
+            return bytes(self.region()[index])
+        try:
+            return target[index]
+        except (ValueError, IndexError):
+            if self._lost(target):
+                raise self._unusable() from None
+            raise
 
     def __setitem__(self, index, value) -> None:
         target = self._target
         if target is None or self._mode != "rw":
-            if self._mode in ("r", "rx"):
-                raise ProtectedMemory(f"this ffikit.Memory is protected {self._mode!r}; call "
-                                      "protect('rw') before writing")
-            raise self._unusable()
-        if type(index) is not slice:
-            target[index] = value
+            raise self._unwritable()
+        if type(index) is slice:
+            window = self.region()[index]  # a fixed window: the region never resizes
+            if window.readonly:
+                raise self._unwritable()
+            try:
+                data = memoryview(value).cast("B")
+            except TypeError:
+                raise ArgumentError(f"ffikit.Memory: a slice takes a bytes-like object, not "
+                                    f"{type(value).__name__}") from None
+            if data.nbytes != window.nbytes:
+                raise BufferTooSmall(f"ffikit.Memory: {data.nbytes} bytes given for a slice of "
+                                     f"{window.nbytes}; native memory never changes size")
+            window[:] = data
             return
-        window = memoryview(target)[index]  # a fixed window: the region never resizes
         try:
-            data = memoryview(value).cast("B")
-        except TypeError:
-            raise ArgumentError("ffikit.Memory: a slice takes a contiguous bytes-like object, "
-                                f"not {type(value).__name__}") from None
-        if data.nbytes != window.nbytes:
-            raise BufferTooSmall(f"ffikit.Memory: {data.nbytes} bytes given for a slice of "
-                                 f"{window.nbytes}; native memory never changes size")
-        window[:] = data
+            target[index] = value
+        except (ValueError, TypeError, IndexError) as exc:
+            if self._lost(target):
+                raise self._unusable() from None
+            if isinstance(exc, IndexError):
+                raise
+            raise ArgumentError(f"ffikit.Memory[{index!r}] = {value!r:.40}: an item is an "
+                                "int 0..255") from None
+
+    def _unwritable(self) -> Exception:
+        if self._mode in ("r", "rx"):
+            return ProtectedMemory(f"this ffikit.Memory is protected {self._mode!r}; call "
+                                   "protect('rw') before writing")
+        return self._unusable()
 
     def __bytes__(self) -> bytes:
         target = self._target
         if target is None:
             raise self._unusable()
-        return bytes(target)
+        try:
+            data = bytes(target)
+        except ValueError:
+            data = b""
+        if len(data) != self._size and self._lost(target):
+            raise self._unusable()
+        return data
 
     # --- lifetime --------------------------------------------------------------
     def free(self) -> None:

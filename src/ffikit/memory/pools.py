@@ -17,6 +17,7 @@ import pickle
 import threading
 from typing import Any
 
+from ffikit.backends.ctypes.pybuffer import memoryview_address
 from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
 from ffikit.memory.owned import allocate, released, whole
@@ -55,15 +56,19 @@ class Block:
         """A typed ctypes view (bytes when no type was given); an export of the owner's
         memory, so ``reset()``/``close()`` (and ``Pool.release`` of this block) are
         refused while it lives."""
-        address = self.address
         if self.ctype is None:
             vtype = ctypes.c_ubyte * self.size
         else:
             vtype = self.ctype if self.count == 1 else self.ctype * self.count
         source = self._owner._export(self, ctypes.sizeof(vtype))
-        result = vtype.from_address(address)
+        result = vtype.from_address(memoryview_address(source))  # exactly what is held
         result.__dict__[_SOURCE] = source
         return result
+
+    def _check(self) -> None:
+        """MemoryReleased unless the block is still its owner's (call with its lock)."""
+        if self._generation != self._owner._generation:
+            raise released(f"this block of {type(self._owner).__name__}")
 
     def __repr__(self) -> str:
         return f"<ffikit.Block {self.size} bytes at {self.address_:#x}>"
@@ -123,19 +128,19 @@ class Arena:
             self.used = end
             if end > self.high_water:
                 self.high_water = end
+            generation, address = self._generation, self._base + start  # of this memory
         finally:
             lock.release()
-        block = Block(self, self._generation, self._base + start, size, item, count)
+        block = Block(self, generation, address, size, item, count)
         if tracking.ACTIVE:
-            tracking.record("arena block", block, size, self._base + start)
+            tracking.record("arena block", block, size, address)
         return block
 
     def _export(self, block: Block, size: int) -> memoryview:
-        start = block.address_ - self._base
-        try:
+        with self._lock:  # not while reset() exchanges the memory
+            block._check()
+            start = block.address_ - self._base
             return memoryview(self._memory)[start:start + size]
-        except (ValueError, TypeError):  # reset or closed by another thread meanwhile
-            raise released(f"this block of {type(self).__name__}") from None
 
     def reset(self) -> None:
         """Free every block at once; old blocks raise MemoryReleased from now on.
@@ -231,17 +236,14 @@ class Pool:
         return block
 
     def _export(self, block: Block, size: int) -> memoryview:
-        with self._lock:
+        with self._lock:  # not while release()/close() take it back
+            block._check()
             region = block._region
             if region is None:
                 start = block.address_ - self._base
-                try:
-                    region = memoryview(self._memory)[start:start + self.block_size]
-                except (ValueError, TypeError):  # closed by another thread meanwhile
-                    raise released("this block of Pool") from None
-                block._region = region
-        # An export of the block's own region, so release() can count them.
-        return memoryview(pickle.PickleBuffer(region))[:size]
+                region = block._region = memoryview(self._memory)[start:start + self.block_size]
+            # An export of the block's own region, so release() can count them.
+            return memoryview(pickle.PickleBuffer(region))[:size]
 
     def release(self, block: Block) -> None:
         """Give a block back (it raises MemoryReleased afterwards).

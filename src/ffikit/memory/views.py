@@ -129,21 +129,15 @@ _readonly_cache: dict = {}
 
 def _refuse(self, *args) -> None:
     raise ReadOnlyBuffer(
-        f"this view of '{_c_spelling(_writable_type(type(self)))}' is read-only: its memory "
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory "
         "belongs to a read-only buffer (bytes, a read-only memoryview or array); view a "
         "bytearray or a writable array to modify it, or copy with bytearray(...)")
 
 
 def _refuse_protected(self, *args) -> None:
     raise ProtectedMemory(
-        f"this view of '{_c_spelling(_writable_type(type(self)))}' is read-only: its memory is "
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory is "
         "protected read-only; call protect('rw') on the ffikit.Memory, then take a new view")
-
-
-def _writable_type(cls: type) -> type:
-    while getattr(cls, "_ffikit_readonly_", False):
-        cls = cls.__mro__[1]
-    return cls
 
 
 def _readonly_type(ctype: type, protected: bool = False) -> type:

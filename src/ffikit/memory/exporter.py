@@ -20,6 +20,10 @@ The target is always one of:
   every export, naming the sentinel's type;
 * nothing, after ``release(m)`` (freed memory): CPython raises ``ValueError``.
 
+Only exports *asked of* a target count: a memoryview sliced from a memoryview
+target shares its buffer uncounted, so ffikit takes every view of its memory
+through ``memoryview(m)``, never from the target itself.
+
 Two facts are checked when this module is imported, never assumed: where the
 held ``Py_buffer`` sits in an instance, and that deleting an instance gives
 its export back.  (Deallocation releases it through the type's finalizer,

@@ -70,6 +70,16 @@ class Block:
         if self._generation != self._owner._generation:
             raise released(f"this block of {type(self._owner).__name__}")
 
+    def _take_back(self, refusal: str) -> None:
+        """Stop exporting the block (call with its owner's lock); MemoryInUse while a view
+        of it is alive."""
+        if self._region is not None:
+            try:
+                self._region.release()
+            except BufferError:
+                raise MemoryInUse(refusal) from None
+            self._region = None
+
     def __repr__(self) -> str:
         return f"<ffikit.Block {self.size} bytes at {self.address_:#x}>"
 
@@ -257,17 +267,12 @@ class Pool:
         with self._lock:
             if self._live.get(index) is not block:
                 raise released("this block of Pool (Pool.release: block already released)")
-            if block._region is not None:
-                try:
-                    block._region.release()
-                except BufferError:
-                    raise MemoryInUse("Pool.release: views of this block are still alive; "
-                                      "delete them first — nothing was released") from None
-                block._region = None
+            block._take_back("Pool.release: views of this block are still alive; delete them "
+                             "first — nothing was released")
+            block._generation = -1  # before the lock goes: no view of it from now on
             del self._live[index]
             self._free.append(index)
             self.in_use -= 1
-        block._generation = -1
         if tracking.ACTIVE:
             tracking.forget(block)
 
@@ -292,13 +297,8 @@ class Pool:
             if self._memory.freed:
                 return
             for block in self._live.values():
-                if block._region is not None:
-                    try:
-                        block._region.release()
-                    except BufferError:
-                        raise MemoryInUse("Pool.close: views of its blocks are still alive; "
-                                          "delete them first — nothing was freed") from None
-                    block._region = None
+                block._take_back("Pool.close: views of its blocks are still alive; delete "
+                                 "them first — nothing was freed")
             _free(self._memory, "Pool.close")
             self._generation += 1
             self._live.clear()

@@ -26,6 +26,7 @@ from ffikit.errors import (
     InvalidValue,
     MisalignedBuffer,
     NotContiguous,
+    ProtectedMemory,
     ReadOnlyBuffer,
 )
 from ffikit.memory.mappings import check_range
@@ -139,17 +140,27 @@ _readonly_cache: dict = {}
 
 def _refuse(self, *args) -> None:
     raise ReadOnlyBuffer(
-        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory belongs "
-        "to a read-only buffer (bytes, a read-only memoryview or array); view a bytearray or "
-        "a writable array to modify it, or copy with bytearray(...)")
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory "
+        "belongs to a read-only buffer (bytes, a read-only memoryview or array); view a "
+        "bytearray or a writable array to modify it, or copy with bytearray(...)")
 
 
-def _readonly_type(ctype: type) -> type:
-    """A subclass of ``ctype`` whose Python-level write paths all raise ReadOnlyBuffer."""
-    found = _readonly_cache.get(ctype)
+def _refuse_protected(self, *args) -> None:
+    raise ProtectedMemory(
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory is "
+        "protected read-only; call protect('rw') on the ffikit.Memory, then take a new view")
+
+
+def _readonly_type(ctype: type, protected: bool = False) -> type:
+    """A subclass of ``ctype`` whose Python-level write paths all raise ReadOnlyBuffer
+    (ProtectedMemory for ``protected`` memory)."""
+    key = (ctype, protected)
+    found = _readonly_cache.get(key)
     if found is not None:
         return found
-    namespace: dict = {"__setattr__": _refuse, "__slots__": (), "_ffikit_readonly_": True,
+    refuse = _refuse_protected if protected else _refuse
+    namespace: dict = {"__setattr__": refuse, "__slots__": (),
+                       "_ffikit_readonly_": "protected" if protected else True,
                        "__ffikit_region__": lambda self: memoryview(self).toreadonly()}
     if issubclass(ctype, ctypes.Array):
         item = ctype._type_
@@ -168,7 +179,7 @@ def _readonly_type(ctype: type) -> type:
             return _sub_view(self, _item, index * item_size)
 
         namespace["__getitem__"] = getitem
-        namespace["__setitem__"] = _refuse
+        namespace["__setitem__"] = refuse
     elif issubclass(ctype, (ctypes.Structure, ctypes.Union)):
         for name, ftype, *_ in getattr(ctype, "_fields_", ()):
             if issubclass(ftype, (ctypes.Structure, ctypes.Union, ctypes.Array)):
@@ -182,20 +193,21 @@ def _readonly_type(ctype: type) -> type:
                          _argtypes_=ctype._argtypes_)
     del namespace["__slots__"]
     cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
-    _readonly_cache[ctype] = cls
+    _readonly_cache[key] = cls
     return cls
 
 
 def _sub_view(parent, ctype: type, offset: int):
     """A read-only view of a member of a read-only view; keeps the parent alive."""
-    child = _readonly_type(ctype).from_address(ctypes.addressof(parent) + offset)
+    protected = type(parent)._ffikit_readonly_ == "protected"
+    child = _readonly_type(ctype, protected).from_address(ctypes.addressof(parent) + offset)
     child.__dict__[_SOURCE] = parent
     return child
 
 
 def is_readonly(cobj: object) -> bool:
     """True for ctypes views that ffikit made read-only."""
-    return getattr(type(cobj), "_ffikit_readonly_", False)
+    return bool(getattr(type(cobj), "_ffikit_readonly_", False))
 
 
 # --- view -----------------------------------------------------------------------------------
@@ -346,7 +358,8 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
             f"'{spec.text.removesuffix('[]')}'; pass unaligned=True to allow it, or copy into "
             "aligned memory (ffikit.alloc)")
     if mv.readonly:
-        result = _readonly_type(vtype).from_address(addr)
+        protected = getattr(obj, "protection", "rw") in ("r", "rx")  # ffikit.Memory
+        result = _readonly_type(vtype, protected).from_address(addr)
     else:
         result = vtype.from_address(addr)
     result.__dict__[_SOURCE] = mv  # keeps obj alive and its export held

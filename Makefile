@@ -38,7 +38,7 @@ bench-scaleout: $(STAMP)
 # (FFIKIT_FUZZ_EXAMPLES per target, FFIKIT_FUZZ_SEED to vary the run).
 FFIKIT_FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
-	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -v
+	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz tests/memory/test_fuzz_memory.py -v
 
 # Development headers the real-library tests use (tests/realworld/test_libraries.py).
 # Installed with apt-get only where a header is missing and apt-get exists (as root,

@@ -1,4 +1,4 @@
-"""Allocate + free 64 bytes, side by side; and the tracker's cost.
+"""Allocate + free 64 bytes, side by side; the tracker's cost; Memory's checks on access.
 
 Run: ``python benchmarks/bench_memory.py``.
 """
@@ -37,6 +37,9 @@ def rows(quick: bool = False) -> list[Row]:
     def alloc_cycle():
         ffikit.alloc("uint8_t", 64).free()
 
+    def alloc_pages_cycle():
+        ffikit.alloc("uint8_t", 64, pages=True).free()
+
     rounds = 3 if quick else 7
     anchor = "ctypes.create_string_buffer"
     result = compare("alloc+free 64 bytes", {
@@ -44,7 +47,8 @@ def rows(quick: bool = False) -> list[Row]:
         "bytearray(64)": lambda: bytearray(64),
         "libc malloc/free via ctypes": lambda: libc.free(libc.malloc(64)),
         "cffi ffi.new('char[64]')": lambda: ffi.new("char[64]"),
-        "ffikit.alloc (page-backed)": alloc_cycle,
+        "ffikit.alloc (heap, the default)": alloc_cycle,
+        "ffikit.alloc(pages=True)": alloc_pages_cycle,
         "ffikit Arena.alloc": arena_alloc,
         "ffikit Pool.alloc+release": pool_cycle,
     }, anchor, rounds=rounds)
@@ -58,6 +62,20 @@ def rows(quick: bool = False) -> list[Row]:
                    "ffikit.alloc, tracking off"),
                Row("tracking", "ffikit.alloc, tracking on", min(on),
                    "ffikit.alloc, tracking off")]
+    # What Memory's bounds and protection checks cost next to a plain buffer.
+    heap, plain = ffikit.alloc("uint8_t", 64), bytearray(64)
+    paged = ffikit.alloc("uint8_t", 64, guard=True)
+    ffikit.view(plain, "uint8_t[64]")  # warm the type cache
+    result += compare("m[3] read", {
+        "bytearray": lambda: plain[3],
+        "ffikit.Memory (heap)": lambda: heap[3],
+        "ffikit.Memory (guarded pages)": lambda: paged[3],
+    }, "bytearray", rounds=rounds)
+    result += compare("ffikit.view(m, 'uint8_t[64]')", {
+        "bytearray": lambda: ffikit.view(plain, "uint8_t[64]"),
+        "ffikit.Memory (heap)": lambda: ffikit.view(heap, "uint8_t[64]"),
+        "ffikit.Memory (guarded pages)": lambda: ffikit.view(paged, "uint8_t[64]"),
+    }, "bytearray", rounds=rounds)
     arena.close()
     pool.close()
     return finish(result)

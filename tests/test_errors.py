@@ -18,6 +18,10 @@ EXPECTED_BASES = {
     "MisalignedBuffer": ValueError,
     "MemoryReleased": ValueError,
     "InvalidAddress": ValueError,
+    "MemoryInUse": BufferError,
+    "ProtectedMemory": PermissionError,
+    "OutOfMemory": MemoryError,
+    "InvalidValue": ValueError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

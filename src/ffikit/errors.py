@@ -24,6 +24,9 @@ __all__ = [
     "NotContiguous",
     "MisalignedBuffer",
     "MemoryReleased",
+    "MemoryInUse",
+    "ProtectedMemory",
+    "OutOfMemory",
     "CompileError",
     "LeakError",
     "NotPicklable",
@@ -167,6 +170,18 @@ class MisalignedBuffer(FFIError, ValueError):
 
 class MemoryReleased(FFIError, ValueError):
     """Memory was used after it was freed or its arena was reset."""
+
+
+class MemoryInUse(FFIError, BufferError):
+    """Memory cannot be freed, reset, released or re-protected while views of it are alive."""
+
+
+class ProtectedMemory(FFIError, PermissionError):
+    """Python tried to read memory protected ``"none"`` or to write memory protected ``"r"``."""
+
+
+class OutOfMemory(FFIError, MemoryError):
+    """Native memory could not be allocated (the system refused, or an arena or pool is full)."""
 
 
 class CompileError(FFIError, RuntimeError):

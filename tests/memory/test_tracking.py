@@ -62,3 +62,36 @@ class TestTrack:
             assert len(t.leaks()) == 800
         assert tracking.ACTIVE is False
         kept.clear()
+
+
+class TestThreads:
+    def test_current_thread_only_when_asked(self):
+        made_elsewhere = []
+
+        def work():
+            made_elsewhere.append(ffikit.alloc("char", 16))
+
+        with ffikit.track(threads="current") as mine, ffikit.track() as everyone:
+            here = ffikit.alloc("char", 8)
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+        assert [a.size for a in mine.leaks()] == [8]
+        assert sorted(a.size for a in everyone.leaks()) == [8, 16]  # "all" is the default
+        assert mine.thread == threading.get_ident() and everyone.thread is None
+        made_elsewhere.clear()
+        del here
+
+    def test_a_free_in_another_thread_still_counts(self):
+        with ffikit.track(threads="current") as t:
+            m = ffikit.alloc("char", 4)
+            thread = threading.Thread(target=m.free)
+            thread.start()
+            thread.join()
+        assert t.leaks() == [] and m.freed
+
+    def test_unknown_choice(self):
+        with pytest.raises(ffikit.InvalidValue, match="'all' or 'current'"):
+            with ffikit.track(threads="mine"):
+                pass
+        assert tracking.ACTIVE is False

@@ -79,3 +79,38 @@ def test_arena_and_pool_statistics_after_a_mixed_workload():
     assert arena.used == 0 and arena.high_water > 0
     pool.close()
     arena.close()
+
+
+def test_protection_is_real_for_c_and_never_faults_python(lib_path):
+    """The same 'none' pages: Python is refused with ProtectedMemory, a raw C read faults."""
+    proc = _child(lib_path, """
+        import ctypes
+        m = ffikit.alloc("uint8_t", 4096, pages=True)
+        lib.poke(m, 0, 9)
+        m.protect("none")
+        for attempt in (lambda: bytes(m), lambda: m[0], lambda: m.view, lambda: lib.poke(m, 0, 1)):
+            try:
+                attempt()
+            except ffikit.ProtectedMemory:
+                print("refused", flush=True)
+        raw = ctypes.cast(m.address, ctypes.POINTER(ctypes.c_uint8))
+        print(raw[0])              # a raw pointer gets through: the read faults
+    """)
+    assert proc.returncode == -signal.SIGSEGV, proc.stderr
+    assert proc.stdout.split() == ["refused"] * 4
+
+
+def test_heap_memory_by_default_pages_when_protected(lib_path):
+    ok = _child(lib_path, """
+        plain = ffikit.alloc("uint8_t", 64)
+        try:
+            plain.protect("r")
+        except ffikit.InvalidValue as exc:
+            print("pages=True" in str(exc))
+        paged = ffikit.alloc("uint8_t", 64, pages=True)
+        paged.protect("r")
+        paged.protect("rw")
+        lib.fill(paged, 64, 3)
+        print(paged[63])
+    """)
+    assert ok.returncode == 0 and ok.stdout.split() == ["True", "3"], ok.stderr

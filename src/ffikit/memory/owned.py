@@ -1,44 +1,77 @@
-"""Native memory with an owner and a lifetime: ``alloc``, ``adopt``, page protection.
+"""Native memory with an owner and a lifetime: ``alloc`` and page protection.
 
 Design
 ------
-Python 3.10/3.11 classes cannot export buffers themselves, yet ``memoryview(m)``
-must work and ``free()`` must never pull memory from under a live export.
-:class:`Memory` therefore *is* an anonymous ``mmap``: CPython counts its
-exports and refuses to unmap while any memoryview, ctypes view or NumPy array
-of it is alive — ffikit turns that refusal into a clear ``BufferError``.  The
-memory is page-aligned and zero-filled by the kernel.  Many small blocks
-belong in an :class:`Arena` or a :class:`Pool`, which carve one ``Memory``.
+:class:`Memory` is its own buffer object.  It inherits
+:class:`~ffikit.memory.exporter.Exporter`, which forwards every export
+(``memoryview(m)``, NumPy, ``ffikit.view``, a C call) to one *target* that
+ffikit chooses, so each of them sees exactly the region — never a guard
+page, never alignment padding — and is counted:
+
+* heap memory (the default, ``malloc``-cheap): the target is a ``bytearray``
+  of exactly the region.  ``free()`` empties it, which CPython refuses while
+  any export is alive.
+* page memory (``pages=True``, ``guard=True``, ``guard_before=True``, and
+  requests too big or too aligned for the heap): an anonymous ``mmap``; the
+  target is a ``memoryview`` of the region inside it, read-only while the
+  pages are protected ``"r"``/``"rx"``, and none at all while ``"none"``.
+
+Protection follows one rule, the one ``free()`` has always had:
+:meth:`Memory.protect` is refused while any export is alive, and the target
+is exchanged before the pages change.  So an export taken before
+``protect()`` can never meet protected pages, and one asked for afterwards
+is read-only (``"r"``) or refused (``"none"``).  Python never faults on
+ffikit memory; C still does when it writes past a guard or into protected
+pages, which is what they are for.
 
 Ownership: ``alloc`` memory is freed by ``free()``, by leaving its ``with``
 block, or when the object is garbage-collected — whichever comes first.
-``adopt`` memory is released by the deallocator you name, exactly once.
+Many small blocks belong in an :class:`~ffikit.Arena` or :class:`~ffikit.Pool`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import mmap
-import weakref
-from collections.abc import Callable
 from typing import Any
 
-from ffikit.errors import MemoryReleased, ReadOnlyBuffer
-from ffikit.memory import pages as _pages
+from ffikit.backends.ctypes.pybuffer import memoryview_address
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    InvalidValue,
+    MemoryInUse,
+    OutOfMemory,
+    ProtectedMemory,
+)
 from ffikit.memory import tracking
-from ffikit.memory.views import _readonly_type, _spec
+from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
+from ffikit.memory.pages import Pages
+from ffikit.memory.views import _SOURCE, _readonly_type, _spec, _spec_cache
+from ffikit.rules.counts import released, whole
 
-__all__ = ["Memory", "Adopted", "alloc", "adopt", "released", "round_up"]
+__all__ = ["Memory", "PagedMemory", "alloc", "allocate"]
 
-PAGE = mmap.PAGESIZE
+HEAP_ALIGN = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 8  # what PyObject_Malloc gives
+HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as malloc does
+_MODES = ("rw", "r", "rx", "none")
+_HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
+_IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
+           "delete them first — nothing was {}")
 
 
-def released(what: str) -> MemoryReleased:
-    return MemoryReleased(f"{what} was freed; it can no longer be used (use after free)")
+# While memory is protected "none" its exporter holds this non-buffer, so CPython
+# refuses every export of it, naming this type.
+_NoAccess = type("ffikit.Memory protected 'none' (call m.protect('r') to read it)", (),
+                 {"__slots__": ()})
+_NO_ACCESS = _NoAccess()
 
 
-class Memory(mmap.mmap):
+class Memory(Exporter):
     """Owned, zeroed native memory; ``memoryview(m)`` and C calls take it zero-copy.
+
+    Every way to its bytes — ``memoryview(m)``, ``m[i]``, ``bytes(m)``,
+    ``m.view``, ``ffikit.view``/``asarray``, passing ``m`` to C — sees exactly
+    the region, and honours :meth:`protect`.
 
     Attributes
     ----------
@@ -48,120 +81,211 @@ class Memory(mmap.mmap):
         Bytes in the region.
     ctype : type
         The ctypes type of one item.
+    protection : str
+        ``"rw"``, ``"r"``, ``"rx"``, ``"none"``, or ``"freed"``.
     view
         A typed ctypes object over the region (``ctype * count``).
     """
 
-    def __new__(cls, size: int, item: type, count: int, *, align: int = 1, guard: bool = False,
-                guard_before: bool = False):
-        lead = PAGE if guard_before else 0
-        span = max(size, 1)
-        offset = 0
-        if guard:  # right-align the region so its last byte touches the guard page
-            mapped = lead + round_up(span, PAGE)
-            offset = mapped - lead - span
-            offset -= offset % max(align, 1)
-            total = mapped + PAGE
-        elif align > PAGE or lead:
-            mapped = lead + span + (align if align > PAGE else 0)
-            total = mapped
-        else:  # the common case: the mapping is exactly the region
-            mapped = total = span
-        self = super().__new__(cls, -1, total)
-        base = _pages.address_of(self)
-        offset += lead
-        if align > PAGE:
-            offset += (-(base + offset)) % align
-        self._ffikit_state = _State(base, base + offset, size, item, count)
-        if guard:
-            _pages.protect(base + mapped, PAGE, "none")  # memoryview(m) spans it: use .region()
-        if guard_before:
-            _pages.protect(base, PAGE, "none")
-        return self
-
-    def resize(self, newsize: int) -> None:
-        raise BufferError("ffikit.Memory cannot be resized: C may hold its address; "
-                          "allocate a new block and copy")
-
-    def __init__(self, *args, **kwargs):  # mmap.__init__ takes the mapping arguments
-        pass
+    # Heap memory needs only these slots; PagedMemory adds the rest, which heap
+    # memory reads from the class (each store left out makes alloc() cheaper).
+    __slots__ = ("_target", "_spec", "_size", "__weakref__")
+    _mode = "rw"  # protection
+    _pages = None  # where page memory lives (a pages.Pages)
+    _address = 0  # page memory's start; heap memory asks its bytearray
 
     # --- properties ------------------------------------------------------------
     @property
     def address(self) -> int:
-        state = self._ffikit_state
-        if state.freed:
+        address = self._address
+        if address and self._mode != "freed":
+            return address
+        target = self._target
+        if target is None or address:
             raise released("this ffikit.Memory")
-        return state.address
+        return memoryview_address(memoryview(target))  # the bytearray never moves
 
     @property
     def size(self) -> int:
-        return self._ffikit_state.size
+        return self._size
 
     @property
     def ctype(self) -> type:
-        return self._ffikit_state.item
+        return self._spec.item
 
     @property
     def freed(self) -> bool:
-        return self._ffikit_state.freed
+        return self.protection == "freed"
+
+    @property
+    def protection(self) -> str:
+        mode = self._mode
+        return "freed" if mode == "rw" and self._target is None else mode
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _unusable(self) -> Exception:
+        if self._mode == "none":
+            return ProtectedMemory("this ffikit.Memory is protected 'none': Python can neither "
+                                   "read nor write it; call protect('r') or protect('rw') first")
+        return released("this ffikit.Memory")
+
+    def region(self) -> memoryview:
+        """A memoryview (format 'B') of exactly the region, read-only while protected
+        ``"r"``/``"rx"``.  It is an export: ``free()`` and ``protect()`` wait for it."""
+        target = self._target
+        if target is None:
+            raise self._unusable()
+        try:
+            mv = memoryview(self)
+        except (ValueError, TypeError):  # another thread's protect()/free() is under way
+            with LOCK:
+                target = self._target
+                if target is None:
+                    raise self._unusable() from None
+                hold(self, target)  # (a free() that failed may not have taken it back yet)
+                mv = memoryview(self)
+        if mv.nbytes != self._size:  # a heap block emptied by a racing free()
+            raise released("this ffikit.Memory")
+        return mv
+
+    def _lost(self, target) -> bool:
+        """Did another thread's protect()/free() take ``target`` away meanwhile?"""
+        with LOCK:  # wait for it to finish
+            return self._target is not target or len(target) != self._size
+
+    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
 
     @property
     def view(self):
         """A typed ctypes view of the region (read-only while protected read-only).
 
-        Each access makes a new view; a view holds an export, so ``free()`` is
-        refused while one is alive.
+        Each access makes a new view; a view holds an export, so ``free()`` and
+        ``protect()`` are refused while one is alive.
         """
-        state = self._ffikit_state
-        if state.freed:
-            raise released("this ffikit.Memory")
-        vtype = state.item if state.count == 1 else state.item * state.count
-        if state.protection != "rw":
-            vtype = _readonly_type(vtype)
-        result = vtype.from_address(state.address)
-        result.__dict__["_ffikit_source"] = self._region()
+        mv = self.region()
+        spec = self._spec
+        count = self._size // spec.item_size if spec.item_size else 1
+        vtype = spec.item if count == 1 else spec.item * count
+        if mv.readonly:
+            vtype = _readonly_type(vtype, protected=True)
+        result = vtype.from_address(memoryview_address(mv))
+        result.__dict__[_SOURCE] = mv
         return result
 
-    def region(self) -> memoryview:
-        """A memoryview (format 'B') of exactly the region (``memoryview(m)`` is larger
-        when a guard page or alignment padding surrounds it)."""
-        if self._ffikit_state.freed:
-            raise released("this ffikit.Memory")
-        mv = self._region()
-        return mv.toreadonly() if self._ffikit_state.protection in ("r", "rx") else mv
+    # --- bytes, bounded to the region -------------------------------------------
+    # One item, or bytes(m), is a single C call on the target.  A slice goes
+    # through region(): a view made from the target itself (a memoryview, for page
+    # memory) would not count as its export, and protect() could change the pages
+    # under it.  When another thread's protect()/free() takes the target away
+    # meanwhile, CPython's error becomes the reason (ProtectedMemory, MemoryReleased).
+    def __getitem__(self, index):
+        target = self._target
+        if target is None:
+            raise self._unusable()
+        if type(index) is slice:  # a copy, as mmap gave
+            return bytes(self.region()[index])
+        try:
+            return target[index]
+        except (ValueError, IndexError):
+            if self._lost(target):
+                raise self._unusable() from None
+            raise
 
-    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
+    def __setitem__(self, index, value) -> None:
+        target = self._target
+        if target is None or self._mode != "rw":
+            raise self._unwritable()
+        if type(index) is slice:
+            window = self.region()[index]  # a fixed window: the region never resizes
+            if window.readonly:
+                raise self._unwritable()
+            try:
+                data = memoryview(value).cast("B")
+            except TypeError:
+                raise ArgumentError(f"ffikit.Memory: a slice takes a bytes-like object, not "
+                                    f"{type(value).__name__}") from None
+            if data.nbytes != window.nbytes:
+                raise BufferTooSmall(f"ffikit.Memory: {data.nbytes} bytes given for a slice of "
+                                     f"{window.nbytes}; native memory never changes size")
+            window[:] = data
+            return
+        try:
+            target[index] = value
+        except (ValueError, TypeError, IndexError) as exc:
+            if self._lost(target):
+                raise self._unusable() from None
+            if isinstance(exc, IndexError):
+                raise
+            raise ArgumentError(f"ffikit.Memory[{index!r}] = {value!r:.40}: an item is an "
+                                "int 0..255") from None
 
-    def _region(self) -> memoryview:
-        state = self._ffikit_state
-        start = state.address - state.base
-        return memoryview(self)[start:start + state.size]
+    def _unwritable(self) -> Exception:
+        if self._mode in ("r", "rx"):
+            return ProtectedMemory(f"this ffikit.Memory is protected {self._mode!r}; call "
+                                   "protect('rw') before writing")
+        return self._unusable()
+
+    def __bytes__(self) -> bytes:
+        target = self._target
+        if target is None:
+            raise self._unusable()
+        try:
+            data = bytes(target)
+        except ValueError:
+            data = b""
+        if len(data) != self._size and self._lost(target):
+            raise self._unusable()
+        return data
 
     # --- lifetime --------------------------------------------------------------
     def free(self) -> None:
-        """Unmap the memory now.  A second call does nothing.
+        """Release the memory now.  A second call does nothing.
 
         Raises
         ------
-        BufferError
+        MemoryInUse
             While a memoryview, typed view or NumPy array of it is alive:
             nothing is freed under a live export.
         """
-        state = self._ffikit_state
-        if state.freed:
+        target = self._target
+        if self._pages is None:  # heap: the common, lock-free case
+            if target is None:
+                return
+            release(self)
+            try:
+                target.clear()  # refused while an export is alive
+            except BufferError:
+                with LOCK:
+                    hold(self, target)
+                raise MemoryInUse("ffikit.Memory.free: " + _IN_USE.format("freed")) from None
+            self._target = None
+            if tracking.ACTIVE:
+                tracking.forget(self)
             return
-        try:
-            mmap.mmap.close(self)
-        except BufferError:
-            raise BufferError(
-                "ffikit.Memory.free: views of this memory are still alive (a memoryview, "
-                ".view object or NumPy array); delete them first — nothing was freed") from None
-        state.freed = True
+        with LOCK:
+            if self._mode == "freed":
+                return
+            self._stop_exporting("ffikit.Memory.free: " + _IN_USE.format("freed"))
+            self._pages.mapping.close()
+            self._mode = "freed"
         if tracking.ACTIVE:
             tracking.forget(self)
 
     close = free
+
+    def _stop_exporting(self, refusal: str) -> None:
+        """Take back the target (with LOCK held); MemoryInUse while exports of it live."""
+        target = self._target
+        release(self)
+        if target is not None:
+            try:
+                target.release()
+            except BufferError:
+                hold(self, target)
+                raise MemoryInUse(refusal) from None
+            self._target = None
 
     def __enter__(self) -> Memory:
         return self
@@ -174,37 +298,56 @@ class Memory(mmap.mmap):
         """Set page protection: ``"r"``, ``"rw"``, ``"rx"`` or ``"none"``.
 
         ``mprotect`` on POSIX, ``VirtualProtect`` on Windows.  C writes to
-        read-only memory fault; Python writes through ``m.view`` or ``m[i] = x``
-        raise ``ReadOnlyBuffer`` instead.  Applies to whole pages: allocate with
-        ``pages=True`` so the region owns its pages.
+        read-only memory fault.  From Python, reading ``"none"`` memory or
+        writing ``"r"`` memory raises :class:`ffikit.ProtectedMemory` (CPython's
+        own ``memoryview(m)`` is read-only, or refused, instead).
+
+        Raises
+        ------
+        MemoryInUse
+            While an export (memoryview, view, NumPy array) is alive: it was
+            taken under the old protection and would fault under the new one.
+        InvalidValue
+            For memory not allocated with ``pages=True`` (or a guard): only
+            then does the region own its pages.
         """
-        state = self._ffikit_state
-        if state.freed:
-            raise released("this ffikit.Memory")
-        if mode not in ("r", "rw", "rx", "none"):
-            raise ValueError(f"protect: mode must be 'r', 'rw', 'rx' or 'none', not {mode!r}")
-        start = state.address - (state.address - state.base) % PAGE
-        length = round_up(state.address + state.size, PAGE) - start
-        _pages.protect(start, length, mode)
-        state.protection = mode
+        if mode not in _MODES:
+            raise InvalidValue(f"protect: mode must be 'r', 'rw', 'rx' or 'none', not {mode!r}")
+        pages = self._pages
+        if pages is None or not pages.protectable:
+            if self.freed:
+                raise released("this ffikit.Memory")
+            raise InvalidValue("protect() needs memory that owns its pages: allocate it with "
+                               "ffikit.alloc(..., pages=True)")
+        with LOCK:
+            if self._mode == "freed":
+                raise released("this ffikit.Memory")
+            if mode == self._mode:
+                return
+            old = self._mode
+            self._stop_exporting("ffikit.Memory.protect: " + _IN_USE.format("changed"))
+            try:
+                pages.protect(mode)
+            except OSError:
+                self._export(old)
+                raise
+            self._export(mode)
 
-    def __setitem__(self, index, value) -> None:
-        if self._ffikit_state.protection != "rw":
-            raise ReadOnlyBuffer(f"this memory is protected {self._ffikit_state.protection!r}; "
-                                 "call protect('rw') before writing")
-        mmap.mmap.__setitem__(self, index, value)
-
-    def __getitem__(self, index):
-        if self._ffikit_state.protection == "none":
-            raise ReadOnlyBuffer("this memory is protected 'none'; call protect('r') to read it")
-        return mmap.mmap.__getitem__(self, index)
+    def _export(self, mode: str) -> None:
+        target = self._pages.target(self._size, mode)
+        if target is None:
+            hold_refusal(self, _NO_ACCESS)
+        else:
+            hold(self, target)
+        self._target = target
+        self._mode = mode
 
     def __repr__(self) -> str:
-        state = self._ffikit_state
-        if state.freed:
+        if self.freed:
             return "<ffikit.Memory freed>"
-        return (f"<ffikit.Memory {state.size} bytes of {state.item.__name__} at "
-                f"{state.address:#x}{'' if state.protection == 'rw' else ' ' + state.protection}>")
+        protection = "" if self._mode == "rw" else " " + self._mode
+        return (f"<ffikit.Memory {self._size} bytes of {self._spec.item.__name__} at "
+                f"{self.address:#x}{protection}>")
 
     def __reduce_ex__(self, protocol):
         """Pickle by value: item type, count and the bytes (out of band with protocol 5)."""
@@ -227,41 +370,55 @@ def _reduce_memory(mem: Memory, protocol: int):
 
     from ffikit.errors import NotPicklable
 
-    state = mem._ffikit_state
-    if state.freed:
+    mode = mem.protection
+    if mode == "freed":
         raise NotPicklable("cannot pickle this ffikit.Memory: it was freed (use after free)")
-    if state.protection != "rw":
+    if mode != "rw":
         raise NotPicklable(
-            f"cannot pickle this ffikit.Memory: its pages are protected {state.protection!r}, "
-            "so reading them may fault and the copy could not keep the protection; "
-            "call protect('rw') first, or pickle bytes(m.region()) yourself")
-    data = mem._region()
+            f"cannot pickle this ffikit.Memory: its pages are protected {mode!r}, "
+            "so the copy could not keep the protection; call protect('rw') first, "
+            "or pickle bytes(m.region()) yourself")
+    data = mem.region()
+    item_size = mem._spec.item_size or 1
     payload = pickle.PickleBuffer(data) if protocol >= 5 else data.tobytes()
-    return (_rebuild_memory, (state.item, state.count, payload))
+    return (_rebuild_memory, (mem.ctype, mem.size // item_size, payload))
 
 
 def _rebuild_memory(item: type, count: int, data) -> Memory:
     """Unpickle a :class:`Memory`: new owned memory holding a copy of ``data``."""
     mem = alloc(item, count)
-    source = memoryview(data).cast("B")
-    region = mem._region()
-    region[:] = source
+    region = mem.region()
+    region[:] = memoryview(data).cast("B")
     region.release()
     return mem
 
 
-class _State:
-    __slots__ = ("base", "address", "size", "item", "count", "freed", "protection")
+class PagedMemory(Memory):
+    """:class:`Memory` in pages of its own (``alloc(..., pages=True)``, guards, big
+    or over-aligned requests): an anonymous mapping, which ``protect()`` may change."""
 
-    def __init__(self, base, address, size, item, count):
-        self.base, self.address, self.size = base, address, size
-        self.item, self.count = item, count
-        self.freed = False
-        self.protection = "rw"
+    __slots__ = ("_mode", "_pages", "_address")
 
 
-def round_up(value: int, align: int) -> int:
-    return (value + align - 1) // align * align
+def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bool = False,
+             guard_before: bool = False) -> Memory:
+    """A :class:`Memory` of ``count`` items of ``spec`` (untracked: callers record it)."""
+    size = spec.item_size * count
+    if not (pages or guard or guard_before) and size <= HEAP_MAX and align <= HEAP_ALIGN:
+        try:
+            target = bytearray(size)
+        except MemoryError:
+            raise OutOfMemory(f"ffikit: no memory for {size} bytes") from None
+        mem = Memory(target)
+        mem._target, mem._spec, mem._size = target, spec, size
+        return mem
+    place = Pages.map(size, align, guard=guard, guard_before=guard_before,
+                      protectable=pages or guard or guard_before)
+    target = place.target(size, "rw")
+    mem = PagedMemory(target)
+    mem._target, mem._spec, mem._size = target, spec, size
+    mem._address, mem._mode, mem._pages = place.start, "rw", place
+    return mem
 
 
 def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = None,
@@ -274,171 +431,66 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
     ctype
         Item type: C text (``"double"``, ``"Student"`` with ``defs``), ctypes or model type.
     count
-        Number of items.
+        Number of items (an int >= 1).
     zero
-        Memory is always zero-filled (fresh anonymous pages); kept for API symmetry.
+        Memory is always zero-filled; kept for API symmetry.
     align
-        Required alignment in bytes (a power of two).  Memory is page-aligned,
-        so anything up to the page size is free.
+        Required alignment in bytes (a power of two); at least the item type's.
     pages
-        Whole pages for this region, so :meth:`Memory.protect` affects nothing
-        else.  (Every ``alloc`` is page-backed today; the flag documents intent.)
+        Whole pages for this region (an anonymous mapping), so that
+        :meth:`Memory.protect` may change them.  Without it, small requests
+        come from the heap, as ``malloc`` would give them.
     guard, guard_before
         An inaccessible page right after (and before) the region, which ends
         exactly at the guard page: a C overflow by one byte faults at the bad
-        write (and ``faulthandler`` shows where).
+        write (and ``faulthandler`` shows where).  Implies ``pages``.
 
     Returns
     -------
     Memory
         Freed by ``free()``, at the end of a ``with`` block, or at garbage
         collection, whichever comes first.
+
+    Raises
+    ------
+    ArgumentError, InvalidValue
+        A count or alignment that is not an int, or out of range.
+    OutOfMemory
+        The system refused the memory.
     """
+    try:
+        spec = _HEAP_SPECS.get(ctype)
+    except TypeError:  # unhashable: _spec() explains what it takes
+        spec = None
+    if (spec is not None and type(count) is int and 0 < count <= HEAP_MAX // spec.item_size
+            and align is None and defs is None and not (pages or guard or guard_before)):
+        # allocate()'s heap case, inlined: this is the path every plain alloc() takes
+        size = spec.item_size * count
+        try:
+            target = bytearray(size)
+        except MemoryError:
+            raise OutOfMemory(f"ffikit.alloc: no memory for {size} bytes") from None
+        mem = Memory(target)
+        mem._target, mem._spec, mem._size = target, spec, size
+        if tracking.ACTIVE:
+            tracking.record("alloc", mem, size, mem.address)
+        return mem
     spec = _spec(ctype, defs)
     if spec.count is None:
-        raise ValueError("ffikit.alloc: give an item type and count=, not an open array 'T[]'")
-    if count < 1:
-        raise ValueError(f"ffikit.alloc: count must be >= 1, got {count}")
-    if align is not None and (align < 1 or align & (align - 1)):
-        raise ValueError(f"ffikit.alloc: align must be a power of two, got {align}")
-    size = spec.item_size * count
-    mem = Memory(size, spec.item, count, align=max(align or 1, spec.align), guard=guard,
-                 guard_before=guard_before)
-    if tracking.ACTIVE:
-        tracking.record("alloc", mem, size, mem.address)
-    return mem
-
-
-# --- adopted memory -------------------------------------------------------------------------------
-
-_libc = None
-
-
-def _libc_free() -> Callable[[int], None]:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None)
-        _libc.free.argtypes = [ctypes.c_void_p]
-        _libc.free.restype = None
-    return _libc.free
-
-
-class Adopted:
-    """Memory a C library returned, released with its own deallocator exactly once.
-
-    ``free`` runs on explicit :meth:`free`, at the end of a ``with`` block, or
-    at garbage collection — whichever comes first, and never twice.
-    """
-
-    __slots__ = ("_address", "size", "ctype", "_count", "_finalizer", "_view", "__weakref__")
-
-    def __init__(self, address: int, size: int | None, deallocate: Callable, item: type | None,
-                 count: int):
-        self._address = address
-        self.size = size
-        self.ctype = item
-        self._count = count
-        self._view = None
-        self._finalizer = weakref.finalize(self, _call_free, deallocate, address)
-
-    @property
-    def address(self) -> int:
-        if not self._finalizer.alive:
-            raise released("this adopted memory")
-        return self._address
-
-    @property
-    def freed(self) -> bool:
-        return not self._finalizer.alive
-
-    @property
-    def view(self):
-        """A typed ctypes view (needs ``ctype=`` at adoption)."""
-        if self.ctype is None:
-            raise TypeError("adopt(..., ctype=...) was not given, so there is no typed view; "
-                            "use ffikit.buffer(m.address, m.size) for bytes")
-        address = self.address
-        if self._view is None:
-            vtype = self.ctype if self._count == 1 else self.ctype * self._count
-            self._view = vtype.from_address(address)
-            self._view.__dict__["_ffikit_source"] = self
-        return self._view
-
-    def buffer(self) -> memoryview:
-        """A memoryview (format 'B') of the adopted bytes; it keeps this object alive."""
-        from ffikit.memory.views import buffer
-
-        if self.size is None:
-            raise TypeError("adopt(..., size=...) was not given, so the length is unknown")
-        return buffer(self.address, self.size, owner=self)
-
-    def free(self) -> None:
-        """Release the memory now with its deallocator (a no-op the second time)."""
-        self._view = None
-        if self._finalizer.alive:
-            self._finalizer()
-            if tracking.ACTIVE:
-                tracking.forget(self)
-
-    def __enter__(self) -> Adopted:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.free()
-
-    def __reduce__(self):
-        from ffikit.errors import NotPicklable
-
-        raise NotPicklable(
-            "cannot pickle ffikit.Adopted memory: it belongs to the C library that allocated it "
-            "and is freed by that library's deallocator in this process; copy the bytes "
-            "(bytes(m.buffer()), or ffikit.alloc + memmove) and pickle the copy")
-
-    def __repr__(self) -> str:
-        if self.freed:
-            return "<ffikit.Adopted freed>"
-        return f"<ffikit.Adopted {self.size} bytes at {self._address:#x}>"
-
-
-def _call_free(deallocate: Callable, address: int) -> None:
-    # C deallocators (ffikit-bound or raw ctypes) take a pointer; Python ones an int.
-    if hasattr(deallocate, "cfunc") or isinstance(deallocate, ctypes._CFuncPtr):
-        deallocate(ctypes.c_void_p(address))
+        raise InvalidValue("ffikit.alloc: give an item type and count=, not an open array 'T[]'")
+    if type(count) is not int or count < 1:
+        count = whole(count, "ffikit.alloc", "count", 1)
+    if (defs is None and spec.align <= HEAP_ALIGN and spec.item_size
+            and _spec_cache.get(ctype) is spec):  # only what _spec() itself caches
+        _HEAP_SPECS[ctype] = spec
+    if align is None:
+        align = spec.align
     else:
-        deallocate(address)
-
-
-def adopt(address_or_pointer: Any, size: int | None = None, *, free: Any, ctype: Any = None,
-          count: int = 1, defs=None) -> Adopted:
-    """Take ownership of memory a C library allocated.
-
-    Parameters
-    ----------
-    address_or_pointer
-        An int address, a ctypes pointer or ``c_void_p``.
-    size
-        Bytes, if known (needed for ``buffer()``); defaults to ``sizeof(ctype) * count``.
-    free
-        The deallocator: a bound ffikit function, a ctypes function, any Python
-        callable taking the address, or ``"libc"`` for the C library's ``free``.
-    ctype
-        Item type, for ``.view``.
-    """
-    from ffikit.memory.views import address as address_of
-
-    addr = address_of(address_or_pointer)
-    if not addr:
-        raise ValueError("ffikit.adopt: the pointer is NULL; there is nothing to own")
-    if isinstance(free, str):
-        if free != "libc":
-            raise ValueError(f"ffikit.adopt: free must be a callable or 'libc', not {free!r}")
-        free = _libc_free()
-    if not callable(free):
-        raise TypeError(f"ffikit.adopt: free must be callable, got {type(free).__name__}")
-    item = _spec(ctype, defs).item if ctype is not None else None
-    if size is None and item is not None:
-        size = ctypes.sizeof(item) * count
-    mem = Adopted(addr, size, free, item, count)
+        align = whole(align, "ffikit.alloc", "align", 1)
+        if align & (align - 1):
+            raise InvalidValue(f"ffikit.alloc: align must be a power of two, got {align}")
+        align = max(align, spec.align)
+    mem = allocate(spec, count, align, pages=pages, guard=guard, guard_before=guard_before)
     if tracking.ACTIVE:
-        tracking.record("adopt", mem, size or 0, addr)
+        tracking.record("alloc", mem, mem._size, mem.address)
     return mem

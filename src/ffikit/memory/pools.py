@@ -3,17 +3,29 @@
 Both carve one :class:`~ffikit.memory.owned.Memory`; their blocks carry a
 generation, so a block used after ``reset()``/``release()`` raises
 :class:`ffikit.MemoryReleased` instead of touching memory someone else owns.
+
+One rule for every allocator: nothing is given back while a view of it is
+alive.  ``Arena.reset``/``close`` and ``Pool.close`` wait for every view of
+their memory; ``Pool.release(block)`` for the views of that block, which are
+exports of the block's own region (a ``memoryview`` that counts them).
 """
 
 from __future__ import annotations
 
 import ctypes
+import pickle
 import threading
 from typing import Any
 
+from ffikit.backends.ctypes.pybuffer import memoryview_address
+from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
-from ffikit.memory.owned import Memory, released, round_up
-from ffikit.memory.views import _spec, _spec_cache
+from ffikit.memory.owned import allocate
+from ffikit.memory.pages import round_up
+from ffikit.memory.views import _SOURCE, _spec, _spec_cache
+from ffikit.rules.counts import released, whole
+
+_BYTE = _spec(ctypes.c_ubyte)
 
 __all__ = ["Block", "Arena", "Pool"]
 
@@ -21,7 +33,8 @@ __all__ = ["Block", "Arena", "Pool"]
 class Block:
     """A piece of an :class:`Arena` or :class:`Pool`: a real address C can use."""
 
-    __slots__ = ("_owner", "_generation", "address_", "size", "ctype", "count", "__weakref__")
+    __slots__ = ("_owner", "_generation", "address_", "size", "ctype", "count", "_region",
+                 "__weakref__")
 
     def __init__(self, owner, generation: int, address: int, size: int, item: type | None,
                  count: int = 1):
@@ -31,6 +44,7 @@ class Block:
         self.size = size
         self.ctype = item
         self.count = count
+        self._region = None  # Pool blocks: the memoryview whose exports are this block's views
 
     @property
     def address(self) -> int:
@@ -41,17 +55,31 @@ class Block:
     @property
     def view(self):
         """A typed ctypes view (bytes when no type was given); an export of the owner's
-        memory, so ``reset()``/``close()`` are refused while it lives."""
-        address = self.address
+        memory, so ``reset()``/``close()`` (and ``Pool.release`` of this block) are
+        refused while it lives."""
         if self.ctype is None:
             vtype = ctypes.c_ubyte * self.size
         else:
             vtype = self.ctype if self.count == 1 else self.ctype * self.count
-        result = vtype.from_address(address)
-        start = address - self._owner._base
-        result.__dict__["_ffikit_source"] = memoryview(self._owner._memory)[
-            start:start + ctypes.sizeof(vtype)]
+        source = self._owner._export(self, ctypes.sizeof(vtype))
+        result = vtype.from_address(memoryview_address(source))  # exactly what is held
+        result.__dict__[_SOURCE] = source
         return result
+
+    def _check(self) -> None:
+        """MemoryReleased unless the block is still its owner's (call with its lock)."""
+        if self._generation != self._owner._generation:
+            raise released(f"this block of {type(self._owner).__name__}")
+
+    def _take_back(self, refusal: str) -> None:
+        """Stop exporting the block (call with its owner's lock); MemoryInUse while a view
+        of it is alive."""
+        if self._region is not None:
+            try:
+                self._region.release()
+            except BufferError:
+                raise MemoryInUse(refusal) from None
+            self._region = None
 
     def __repr__(self) -> str:
         return f"<ffikit.Block {self.size} bytes at {self.address_:#x}>"
@@ -70,9 +98,11 @@ class Arena:
     """
 
     def __init__(self, capacity: int, *, align: int = 16):
-        if capacity < 1:
-            raise ValueError(f"Arena: capacity must be >= 1, got {capacity}")
-        self._memory = Memory(capacity, ctypes.c_ubyte, capacity)
+        capacity = whole(capacity, "Arena", "capacity", 1)
+        align = whole(align, "Arena", "align", 1)
+        if align & (align - 1):
+            raise InvalidValue(f"Arena: align must be a power of two, got {align}")
+        self._memory = allocate(_BYTE, capacity, align)
         self._base = self._memory.address
         self.capacity = capacity
         self.align = align
@@ -87,6 +117,8 @@ class Arena:
         """``count`` items of ``ctype`` (or ``count`` bytes when ``ctype`` is None)."""
         if self._memory.freed:
             raise released("this Arena")
+        if type(count) is not int or count < 0:
+            count = whole(count, "Arena.alloc", "count")
         if ctype is None:
             item, size, align = None, count, self.align
         elif type(ctype) is str and defs is None and ctype in _spec_cache:
@@ -97,46 +129,52 @@ class Arena:
             item, size, align = spec.item, spec.item_size * count, max(spec.align, self.align)
         lock = self._lock
         lock.acquire()  # (not 'with': the context manager doubles the cost of a bump)
-        start = (self.used + align - 1) & -align
-        end = start + size
-        if end > self.capacity:
+        try:
+            start = (self.used + align - 1) & -align
+            end = start + size
+            if end > self.capacity:
+                raise OutOfMemory(
+                    f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
+                    f"{self.capacity} free); reset() it or make a bigger Arena")
+            self.used = end
+            if end > self.high_water:
+                self.high_water = end
+            generation, address = self._generation, self._base + start  # of this memory
+        finally:
             lock.release()
-            raise MemoryError(
-                f"Arena: {size} bytes do not fit ({self.capacity - self.used} of "
-                f"{self.capacity} free); reset() it or make a bigger Arena")
-        self.used = end
-        if end > self.high_water:
-            self.high_water = end
-        lock.release()
-        block = Block(self, self._generation, self._base + start, size, item, count)
+        block = Block(self, generation, address, size, item, count)
         if tracking.ACTIVE:
-            tracking.record("arena block", block, size, self._base + start)
+            tracking.record("arena block", block, size, address)
         return block
+
+    def _export(self, block: Block, size: int) -> memoryview:
+        with self._lock:  # not while reset() exchanges the memory
+            block._check()
+            start = block.address_ - self._base
+            return memoryview(self._memory)[start:start + size]
 
     def reset(self) -> None:
         """Free every block at once; old blocks raise MemoryReleased from now on.
 
-        Raises ``BufferError`` while views of the arena's memory are exported.
+        Raises MemoryInUse while views of the arena's memory are alive.
         """
-        if self._memory.freed:
-            raise released("this Arena")
-        try:
-            self._memory.free()
-        except BufferError:
-            raise BufferError("Arena.reset: views of its memory are still alive; delete them "
-                              "first") from None
-        self._memory = Memory(self.capacity, ctypes.c_ubyte, self.capacity)
-        self._base = self._memory.address
-        self._generation += 1
-        self.used = 0
+        with self._lock:
+            if self._memory.freed:
+                raise released("this Arena")
+            _free(self._memory, "Arena.reset")
+            self._memory = allocate(_BYTE, self.capacity, self.align)
+            self._base = self._memory.address
+            self._generation += 1
+            self.used = 0
 
     def close(self) -> None:
-        """Free the arena's memory for good (refused while views are exported)."""
-        if not self._memory.freed:
-            self._memory.free()
-            self._generation += 1
-            if tracking.ACTIVE:
-                tracking.forget(self)
+        """Free the arena's memory for good (refused while views are alive)."""
+        with self._lock:
+            if not self._memory.freed:
+                _free(self._memory, "Arena.close")
+                self._generation += 1
+                if tracking.ACTIVE:
+                    tracking.forget(self)
 
     def __enter__(self) -> Arena:
         return self
@@ -163,12 +201,11 @@ class Pool:
     """
 
     def __init__(self, block_size: int, blocks: int):
-        if block_size < 1 or blocks < 1:
-            raise ValueError(f"Pool: block_size and blocks must be >= 1, got {block_size}, "
-                             f"{blocks}")
+        block_size = whole(block_size, "Pool", "block_size", 1)
+        blocks = whole(blocks, "Pool", "blocks", 1)
         self.block_size = round_up(block_size, 16)
         self.blocks = blocks
-        self._memory = Memory(self.block_size * blocks, ctypes.c_ubyte, self.block_size * blocks)
+        self._memory = allocate(_BYTE, self.block_size * blocks, 16)
         self._base = self._memory.address
         self._free = list(range(blocks - 1, -1, -1))
         self._live: dict[int, Block] = {}
@@ -186,21 +223,22 @@ class Pool:
             spec = _spec(ctype, defs)
             item = spec.item
             if spec.item_size > self.block_size:
-                raise ValueError(f"Pool.alloc: '{spec.text}' is {spec.item_size} bytes, blocks "
-                                 f"are {self.block_size}")
+                raise InvalidValue(f"Pool.alloc: '{spec.text}' is {spec.item_size} bytes, "
+                                   f"blocks are {self.block_size}")
         if self._memory.freed:
             raise released("this Pool")
         lock = self._lock
         lock.acquire()
-        if not self._free:
+        try:
+            if not self._free:
+                raise OutOfMemory(f"Pool: all {self.blocks} blocks are in use; release() some "
+                                  "or make a bigger Pool")
+            index = self._free.pop()
+            self.in_use += 1
+            if self.in_use > self.high_water:
+                self.high_water = self.in_use
+        finally:
             lock.release()
-            raise MemoryError(f"Pool: all {self.blocks} blocks are in use; release() some "
-                              "or make a bigger Pool")
-        index = self._free.pop()
-        self.in_use += 1
-        if self.in_use > self.high_water:
-            self.high_water = self.in_use
-        lock.release()
         block = Block(self, self._generation, self._base + index * self.block_size,
                       self.block_size, item)
         self._live[index] = block
@@ -208,18 +246,34 @@ class Pool:
             tracking.record("pool block", block, self.block_size, block.address_)
         return block
 
+    def _export(self, block: Block, size: int) -> memoryview:
+        with self._lock:  # not while release()/close() take it back
+            block._check()
+            region = block._region
+            if region is None:
+                start = block.address_ - self._base
+                region = block._region = memoryview(self._memory)[start:start + self.block_size]
+            # An export of the block's own region, so release() can count them.
+            return memoryview(pickle.PickleBuffer(region))[:size]
+
     def release(self, block: Block) -> None:
-        """Give a block back (it raises MemoryReleased afterwards)."""
-        if block._owner is not self:
-            raise ValueError("Pool.release: this block belongs to another pool or arena")
+        """Give a block back (it raises MemoryReleased afterwards).
+
+        Raises MemoryInUse while a view of the block is alive, and
+        MemoryReleased for a block already given back.
+        """
+        if not isinstance(block, Block) or block._owner is not self:
+            raise InvalidValue("Pool.release: this block belongs to another pool or arena")
         index = (block.address_ - self._base) // self.block_size
         with self._lock:
             if self._live.get(index) is not block:
-                raise ValueError("Pool.release: block already released")
+                raise released("this block of Pool (Pool.release: block already released)")
+            block._take_back("Pool.release: views of this block are still alive; delete them "
+                             "first — nothing was released")
+            block._generation = -1  # before the lock goes: no view of it from now on
             del self._live[index]
             self._free.append(index)
             self.in_use -= 1
-        block._generation = -1
         if tracking.ACTIVE:
             tracking.forget(block)
 
@@ -236,9 +290,17 @@ class Pool:
         return 1.0 - longest / free
 
     def close(self) -> None:
-        """Free the pool's memory; every block raises MemoryReleased afterwards."""
-        if not self._memory.freed:
-            self._memory.free()
+        """Free the pool's memory; every block raises MemoryReleased afterwards.
+
+        Raises MemoryInUse while a view of any block is alive.
+        """
+        with self._lock:
+            if self._memory.freed:
+                return
+            for block in self._live.values():
+                block._take_back("Pool.close: views of its blocks are still alive; delete "
+                                 "them first — nothing was freed")
+            _free(self._memory, "Pool.close")
             self._generation += 1
             self._live.clear()
             if tracking.ACTIVE:
@@ -253,3 +315,11 @@ class Pool:
     def __repr__(self) -> str:
         return (f"<ffikit.Pool {self.in_use}/{self.blocks} blocks of {self.block_size} bytes, "
                 f"high water {self.high_water}>")
+
+
+def _free(memory, who: str) -> None:
+    try:
+        memory.free()
+    except MemoryInUse:
+        raise MemoryInUse(f"{who}: views of its memory are still alive; delete them first — "
+                          "nothing was freed") from None

@@ -20,7 +20,7 @@ import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
-from ffikit.errors import BufferTooSmall
+from ffikit.errors import BufferTooSmall, MemoryInUse
 from ffikit.memory import tracking
 from ffikit.memory.views import _spec, view
 
@@ -57,8 +57,9 @@ class SharedBlock:
     def close(self) -> None:
         """Unmap the block in this process.
 
-        Raises ``BufferError`` while views made from ``view``/``buf`` (ctypes
-        objects, NumPy arrays) are still alive: nothing is unmapped under them.
+        Raises :class:`ffikit.MemoryInUse` (a ``BufferError``) while views made from
+        ``view``/``buf`` (ctypes objects, NumPy arrays) are still alive: nothing is
+        unmapped under them.
         """
         if self.view is None:
             return
@@ -67,7 +68,7 @@ class SharedBlock:
         try:
             self._shm.close()
         except BufferError:
-            raise BufferError(
+            raise MemoryInUse(
                 f"ffikit.shared: cannot close {self.name!r} while views of it are alive; "
                 "delete the arrays/views made from it first") from None
         if tracking.ACTIVE:

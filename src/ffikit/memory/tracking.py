@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ffikit.errors import LeakError
+from ffikit.errors import InvalidValue, LeakError
 
 __all__ = ["ACTIVE", "record", "forget", "track", "Tracker", "Allocation"]
 
@@ -38,8 +38,10 @@ _lock = threading.Lock()
 
 def record(kind: str, owner: object, size: int, address: int) -> None:
     """Tell every open tracker that ``owner`` now holds ``size`` bytes at ``address``."""
+    thread = threading.get_ident()
     for tracker in list(_trackers):
-        tracker._record(kind, owner, size, address)
+        if tracker.thread is None or tracker.thread == thread:
+            tracker._record(kind, owner, size, address)
 
 
 def forget(owner: object) -> None:
@@ -83,11 +85,13 @@ class Tracker:
 
     Use :func:`track`.  ``leaks()`` lists allocations still alive and not
     freed; ``report()`` groups them by source line; ``assert_no_leaks()``
-    raises :class:`~ffikit.LeakError` carrying the report.
+    raises :class:`~ffikit.LeakError` carrying the report.  ``thread`` is the
+    ident of the only thread it records (None: every thread).
     """
 
-    def __init__(self, depth: int = 8):
+    def __init__(self, depth: int = 8, thread: int | None = None):
         self.depth = depth
+        self.thread = thread
         self._live: dict[int, tuple[weakref.ref, Allocation]] = {}
         self._lock = threading.Lock()
         self.total_allocations = 0
@@ -179,8 +183,19 @@ def _user_frames(depth: int) -> tuple:
 
 
 @contextlib.contextmanager
-def track(depth: int = 8) -> Iterator[Tracker]:
+def track(depth: int = 8, *, threads: str = "all") -> Iterator[Tracker]:
     """Track every ffikit allocation (alloc, adopt, arena, pool, new, shared) made inside.
+
+    Parameters
+    ----------
+    depth
+        Frames of the allocating traceback kept per allocation.
+    threads
+        ``"all"`` (the default): allocations made by any thread while the
+        tracker is open count, so work handed to a thread pool is included.
+        ``"current"``: only those made by the thread that opened it, so a test
+        is not blamed for a background thread's memory.  Frees count from any
+        thread either way.
 
     Examples
     --------
@@ -189,7 +204,9 @@ def track(depth: int = 8) -> Iterator[Tracker]:
     >>> t.leaks()            # m is still alive: listed with this file and line
     """
     global ACTIVE
-    tracker = Tracker(depth)
+    if threads not in ("all", "current"):
+        raise InvalidValue(f"ffikit.track: threads must be 'all' or 'current', not {threads!r}")
+    tracker = Tracker(depth, threading.get_ident() if threads == "current" else None)
     with _lock:
         _trackers.append(tracker)
         ACTIVE = True

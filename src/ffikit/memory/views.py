@@ -15,8 +15,6 @@ both are re-exported here.
 from __future__ import annotations
 
 import ctypes
-import types as _types
-from operator import attrgetter as _attrgetter
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
@@ -28,9 +26,11 @@ from ffikit.errors import (
     InvalidValue,
     MisalignedBuffer,
     NotContiguous,
+    ProtectedMemory,
     ReadOnlyBuffer,
 )
 from ffikit.memory.mappings import check_range
+from ffikit.memory.openviews import NBYTES, OPEN_SPECS, OPEN_TYPES, nbytes_reader, open_type
 from ffikit.memory.rawpointers import checked_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
@@ -86,7 +86,7 @@ class _Spec:
 
 _spec_cache: dict = {}
 _fast_cache: dict = {}  # ctype spec -> (ctypes type, size, alignment) for fixed-size specs
-_open_cache: dict = {}  # ctype spec -> (item ctypes type, item size, alignment) for 'T[]' specs
+_open_cache = OPEN_SPECS  # ctype spec -> (item ctypes type, item size, alignment) for 'T[]' specs
 
 
 def _spec(ctype: Any, defs=None) -> _Spec:
@@ -142,17 +142,27 @@ _readonly_cache: dict = {}
 
 def _refuse(self, *args) -> None:
     raise ReadOnlyBuffer(
-        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory belongs "
-        "to a read-only buffer (bytes, a read-only memoryview or array); view a bytearray or "
-        "a writable array to modify it, or copy with bytearray(...)")
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory "
+        "belongs to a read-only buffer (bytes, a read-only memoryview or array); view a "
+        "bytearray or a writable array to modify it, or copy with bytearray(...)")
 
 
-def _readonly_type(ctype: type) -> type:
-    """A subclass of ``ctype`` whose Python-level write paths all raise ReadOnlyBuffer."""
-    found = _readonly_cache.get(ctype)
+def _refuse_protected(self, *args) -> None:
+    raise ProtectedMemory(
+        f"this view of '{_c_spelling(type(self).__mro__[1])}' is read-only: its memory is "
+        "protected read-only; call protect('rw') on the ffikit.Memory, then take a new view")
+
+
+def _readonly_type(ctype: type, protected: bool = False) -> type:
+    """A subclass of ``ctype`` whose Python-level write paths all raise ReadOnlyBuffer
+    (ProtectedMemory for ``protected`` memory)."""
+    key = (ctype, protected)
+    found = _readonly_cache.get(key)
     if found is not None:
         return found
-    namespace: dict = {"__setattr__": _refuse, "__slots__": (), "_ffikit_readonly_": True,
+    refuse = _refuse_protected if protected else _refuse
+    namespace: dict = {"__setattr__": refuse, "__slots__": (),
+                       "_ffikit_readonly_": "protected" if protected else True,
                        "__ffikit_region__": lambda self: memoryview(self).toreadonly()}
     if issubclass(ctype, ctypes.Array):
         item = ctype._type_
@@ -171,7 +181,7 @@ def _readonly_type(ctype: type) -> type:
             return _sub_view(self, _item, index * item_size)
 
         namespace["__getitem__"] = getitem
-        namespace["__setitem__"] = _refuse
+        namespace["__setitem__"] = refuse
     elif issubclass(ctype, (ctypes.Structure, ctypes.Union)):
         for name, ftype, *_ in getattr(ctype, "_fields_", ()):
             if issubclass(ftype, (ctypes.Structure, ctypes.Union, ctypes.Array)):
@@ -185,20 +195,21 @@ def _readonly_type(ctype: type) -> type:
                          _argtypes_=ctype._argtypes_)
     del namespace["__slots__"]
     cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
-    _readonly_cache[ctype] = cls
+    _readonly_cache[key] = cls
     return cls
 
 
 def _sub_view(parent, ctype: type, offset: int):
     """A read-only view of a member of a read-only view; keeps the parent alive."""
-    child = _readonly_type(ctype).from_address(ctypes.addressof(parent) + offset)
+    protected = type(parent)._ffikit_readonly_ == "protected"
+    child = _readonly_type(ctype, protected).from_address(ctypes.addressof(parent) + offset)
     child.__dict__[_SOURCE] = parent
     return child
 
 
 def is_readonly(cobj: object) -> bool:
     """True for ctypes views that ffikit made read-only."""
-    return getattr(type(cobj), "_ffikit_readonly_", False)
+    return bool(getattr(type(cobj), "_ffikit_readonly_", False))
 
 
 # --- view -----------------------------------------------------------------------------------
@@ -284,14 +295,12 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
         if fast is not None:
             from_buffer, align = fast[0].from_buffer, fast[2]
         else:
-            measure = _NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
-            if measure is None:
-                measure = _measure(type(obj))
-            nbytes = measure(obj)
-            sizes = _open_types.get(ctype)
+            measure = NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
+            nbytes = (measure or nbytes_reader(type(obj)))(obj)
+            sizes = OPEN_TYPES.get(ctype)
             fast = sizes.get(nbytes) if sizes is not None else None
             if fast is None:
-                fast = _open_type(ctype, nbytes)
+                fast = open_type(ctype, nbytes)
                 if fast is None:
                     return _view(obj, ctype, offset, count, unaligned, defs)
             from_buffer, align = fast
@@ -302,33 +311,6 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
         if result is not None and _addressof(result) % align == 0:
             return result
     return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
-
-
-_open_types: dict = {}  # 'T[]' spec -> {nbytes: ((T * count).from_buffer, alignment)}
-_NBYTES = {bytes: len, bytearray: len, memoryview: memoryview.nbytes.__get__}
-_GetSetDescriptor = _types.GetSetDescriptorType
-
-
-def _measure(tp: type) -> Any:
-    """How to read the byte size of a plain buffer type cheaply (NumPy: ``.nbytes``)."""
-    nbytes = isinstance(getattr(tp, "nbytes", None), _GetSetDescriptor)
-    _NBYTES[tp] = _attrgetter("nbytes") if nbytes else (lambda o: memoryview(o).nbytes)
-    return _NBYTES[tp]
-
-
-def _open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
-    """The array type a 'T[]' view of ``nbytes`` bytes has, once the spec is known."""
-    spec = _open_cache.get(ctype)
-    if spec is None:
-        return None
-    items, rest = divmod(nbytes, spec[1])
-    if rest or not items:
-        return None
-    sizes = _open_types.setdefault(ctype, {})
-    if len(sizes) > 64:  # many buffer sizes: stay small
-        sizes.clear()
-    found = sizes[nbytes] = ((spec[0] * items).from_buffer, spec[2])
-    return found
 
 
 def _whole(value: object, name: str) -> int:
@@ -392,7 +374,8 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
             f"'{spec.text.removesuffix('[]')}'; pass unaligned=True to allow it, or copy into "
             "aligned memory (ffikit.alloc)")
     if mv.readonly:
-        result = _readonly_type(vtype).from_address(addr)
+        protected = getattr(obj, "protection", "rw") in ("r", "rx")  # ffikit.Memory
+        result = _readonly_type(vtype, protected).from_address(addr)
     else:
         result = vtype.from_address(addr)
     result.__dict__[_SOURCE] = mv  # keeps obj alive and its export held

@@ -177,6 +177,8 @@ class TestOutParameters:
         seen = []
 
         class Recorder:
+            thread = None  # every thread
+
             def _record(self, kind, owner, size, address):
                 seen.append((kind, owner, size, address))
 

@@ -21,7 +21,9 @@ from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
     CallbackReleased,
+    MemoryReleased,
     NotContiguous,
+    ProtectedMemory,
     ReadOnlyBuffer,
 )
 from ffikit.rules.kinds import format_kind
@@ -243,6 +245,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             view = export(value)  # ffikit memory: its region; read-only views: read-only
         except TypeError:
             raise refuse(f"a buffer of {pointee}, a ctypes pointer or None for C type {cname}", value) from None
+        except (MemoryReleased, ProtectedMemory) as exc:  # freed or 'none' ffikit memory
+            raise type(exc)(f"{where}: {exc}") from None
         if not view.c_contiguous:
             raise NotContiguous(
                 f"{where} must be a C-contiguous buffer of {pointee} (got {type_name(value)}, "

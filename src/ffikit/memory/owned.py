@@ -54,6 +54,7 @@ __all__ = ["Memory", "PagedMemory", "alloc", "allocate"]
 HEAP_ALIGN = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 8  # what PyObject_Malloc gives
 HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as malloc does
 _MODES = ("rw", "r", "rx", "none")
+_CASTABLE = frozenset("bBhHiIlLqQfd?P")  # simple ctypes items memoryview.cast takes
 _HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
 _IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
            "delete them first — nothing was {}")
@@ -155,7 +156,10 @@ class Memory(Exporter):
         with LOCK:  # wait for it to finish
             return self._target is not target or len(target) != self._size
 
-    __ffikit_region__ = region  # what ffikit.view / asarray / C calls see of this memory
+    def __ffikit_region__(self) -> memoryview:
+        """The region as ffikit.view / asarray / C calls see it: typed as its items."""
+        code = getattr(self._spec.item, "_type_", None)  # alloc("double") -> 'd', for double *
+        return self.region().cast(code) if code in _CASTABLE else self.region()
 
     @property
     def view(self):

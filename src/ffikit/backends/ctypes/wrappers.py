@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.byvalue import by_value_class
 from ffikit.backends.ctypes.converters import (
     AS_IS,
     BYREF,
@@ -171,7 +172,13 @@ def _restype_for(result: m.CType) -> type | None:
             return ctypes.c_char_p  # bytes (a copy) or None
         if isinstance(target, m.Void):
             return _VoidPointerResult
-    return ctype_of(result)
+    found = ctype_of(result)
+    if found is not None and by_value_class(found) is None:
+        raise ArgumentError(f"functions returning {result.c_name()} by value cannot be called "
+                            "through ctypes: its layout (packed, raised alignment or anonymous "
+                            "members) is one ctypes cannot return correctly; return it through "
+                            "a pointer instead")
+    return found
 
 
 def bind(
@@ -329,9 +336,18 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 body += _pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":
             st = ctype_of(r)
+            twin = by_value_class(st)
+            if twin is None:
+                raise ArgumentError(
+                    f"{where}: {ptype.c_name()} is passed by value, and its layout (packed, "
+                    "raised alignment or anonymous members) is one ctypes cannot pass by value "
+                    "correctly; declare the parameter as a pointer, or pass it from a C shim")
             env[f"_ffk_t{i}"] = st
             env[f"_ffk_s{i}"] = struct_slow(where, st)
             body.append(f"if _ffk_type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
+            if twin is not st:  # the same bytes, in a class libffi classifies as C does
+                env[f"_ffk_v{i}"] = twin.from_buffer_copy
+                body.append(f"{pname} = _ffk_v{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
     for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
@@ -362,6 +378,11 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         fn_name = "_ffk_function"
     args_tuple = f"({call_args},)" if call_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
+    twin = by_value_class(restype) if isinstance(restype, type) else restype
+    if twin is not restype:  # a struct result: libffi fills the twin, users get their class
+        env["_ffk_rv"] = restype.from_buffer_copy
+        restype = twin
+        result_line = f"        _ffk_result = _ffk_rv(_ffk_cfunc({call_args}))"
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"

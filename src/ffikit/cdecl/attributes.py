@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["Access", "FunctionFacts", "NO_FACTS", "CallAttribute", "record", "function_facts",
-           "parse_items", "bound_facts", "declaration_attributes", "spell"]
+           "parse_items", "bound_facts", "declaration_attributes", "spell", "split_top"]
 
 ACCESS_MODES = ("read_only", "write_only", "read_write", "none")
 
@@ -108,7 +108,7 @@ def parse_items(group: str) -> list[tuple[str, tuple[str, ...]]]:
             while j < n and depth:
                 depth += {"(": 1, ")": -1}.get(body[j], 0)
                 j += 1
-            args = tuple(a.strip() for a in _split(body[i:j - 1]) if a.strip())
+            args = tuple(split_top(body[i:j - 1]))
             i = j
         items.append((name, args))
         comma = body.find(",", i)
@@ -116,18 +116,19 @@ def parse_items(group: str) -> list[tuple[str, tuple[str, ...]]]:
     return items
 
 
-def _split(text: str) -> list[str]:
-    parts, depth, last = [], 0, 0
-    for k, c in enumerate(text):
+def split_top(text: str) -> list[str]:
+    """``text`` split at commas outside parentheses, each part stripped, empty ones dropped."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
         if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
         elif c == "," and depth == 0:
-            parts.append(text[last:k])
-            last = k + 1
-    parts.append(text[last:])
-    return parts
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 def record(group: str, offset: int) -> list[CallAttribute]:

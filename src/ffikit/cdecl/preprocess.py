@@ -232,21 +232,6 @@ _UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
                        "randomize_layout", "preserve_access_index"}
 
 
-def _split_top(text: str) -> list[str]:
-    """``text`` split at commas outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, c in enumerate(text):
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
-
-
 def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None]]:
     """``(kind, argument text)`` of the layout attributes in one ``__attribute__((...))``
     (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped."""
@@ -256,7 +241,7 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
             return []
         inner = inner[1:-1]
     found = []
-    for item in _split_top(inner):
+    for item in _attributes.split_top(inner):
         m = re.match(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", item, re.S)
         if m is None:
             continue

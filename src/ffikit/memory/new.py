@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from ffikit.backends.ctypes.declarations import ctype_of as declared_ctype_of
-from ffikit.backends.ctypes.types import ctype_of
+from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.cdecl import model as m
 from ffikit.cdecl.declarations import _default_declarations, _owner
 from ffikit.errors import ArgumentError, BufferTooSmall
@@ -31,7 +31,6 @@ from ffikit.rules.params import FLOAT_MAX
 __all__ = ["new"]
 
 _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
-_FLOAT_MAX = {ctypes.sizeof(ctypes.c_float): FLOAT_MAX}  # by size: double has no limit here
 
 
 def new(ctype_or_text: object, init: object = None, *, defs: object = None) -> Any:
@@ -148,15 +147,8 @@ def _scalar(ct: type, value: object, what: str) -> object:
                 number = None
         if number is None:
             raise ArgumentError(f"ffikit.new('{what}'): needs an int, got {given(value)}")
-        bits = ctypes.sizeof(ct) * 8
-        if code == "?":
-            lo, hi = 0, 1
-        elif code.islower() or code == "c":
-            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        else:
-            lo, hi = 0, (1 << bits) - 1
-        if code == "c":
-            lo, hi = -128, 255  # a char holds either reading of a byte
+        # the call boundary's ranges; a char holds either reading of a byte
+        lo, hi = (-128, 255) if code == "c" else ctype_int_range(ct)
         if not lo <= number <= hi:
             raise ArgumentError(f"ffikit.new('{what}'): {number} is out of range, not in "
                                 f"[{lo}, {hi}] (ctypes would wrap it silently)")
@@ -169,7 +161,7 @@ def _scalar(ct: type, value: object, what: str) -> object:
         except (TypeError, ValueError, OverflowError):
             raise ArgumentError(f"ffikit.new('{what}'): needs a float or int, got "
                                 f"{given(value)}") from None
-        limit = _FLOAT_MAX.get(ctypes.sizeof(ct)) if code == "f" else None
+        limit = FLOAT_MAX if code == "f" else None  # C float; double and long double: none
         if limit is not None and abs(number) > limit and number != float("inf"):
             raise ArgumentError(f"ffikit.new('{what}'): {number!r} overflows float")
         return number

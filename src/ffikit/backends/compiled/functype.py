@@ -98,22 +98,9 @@ ffk_set_errors(ffk_func *self, PyObject *value, void *closure)
 static PyObject *
 ffk_get_slow(ffk_func *self, void *closure)
 {
-    if (self->slow == NULL) {  /* made as ffk_slow makes it (another thread may win the race) */
-        PyObject *slow = PyObject_CallNoArgs(self->make_slow);
-        if (slow == NULL)
-            return NULL;
-        if (self->slow == NULL) {
-            if (PyObject_SetAttrString(slow, "errors", self->errors) < 0) {
-                Py_DECREF(slow);
-                return NULL;
-            }
-            self->slow = slow;
-        } else {
-            Py_DECREF(slow);
-        }
-    }
-    Py_INCREF(self->slow);
-    return self->slow;
+    PyObject *slow = ffk_slow_wrapper(self);
+    Py_XINCREF(slow);
+    return slow;
 }
 
 static PyObject *

@@ -186,8 +186,10 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
 #define FFK_THUNK 4   /* an ffikit.callback: its .thunk is the C function pointer */
 #define FFK_REGION 5  /* ffikit memory: the buffer its __ffikit_region__() gives */
 
+/* The ctypes backend's wrapper for this function, made on first need (borrowed; NULL
+   with an exception set on failure).  Another thread may make it too: one wins. */
 static PyObject *
-ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+ffk_slow_wrapper(ffk_func *self)
 {
     if (self->slow == NULL) {
         PyObject *slow = PyObject_CallNoArgs(self->make_slow);
@@ -203,7 +205,14 @@ ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames
             Py_DECREF(slow);
         }
     }
-    return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+    return self->slow;
+}
+
+static PyObject *
+ffk_slow(ffk_func *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *slow = ffk_slow_wrapper(self);
+    return slow == NULL ? NULL : PyObject_Vectorcall(slow, args, nargsf, kwnames);
 }
 
 static inline int

@@ -19,12 +19,15 @@ typedef struct { int a : 3; int b : 5; float x; } BF;
 double bf_sum(BF v) { return v.a + v.b + v.x; }
 typedef struct __attribute__((packed)) { char c; int x; } Packed;
 int packed_x(Packed p) { return p.x; }
+double call_fd(double (*cb)(FD), float f, double d) { FD v = {f, d}; return cb(v); }
 """
 HEADER = """
 typedef struct { float f; double d; } FD; double fd_sum(FD v); FD fd_make(float f, double d);
 typedef struct { char c; double d; int n; } CDN; double cdn_sum(CDN v);
 typedef struct { int a : 3; int b : 5; float x; } BF; double bf_sum(BF v);
 typedef struct __attribute__((packed)) { char c; int x; } Packed; int packed_x(Packed p);
+double call_fd(double (*cb)(FD), float f, double d);
+typedef FD (*make_fd)(double);
 """
 
 
@@ -60,3 +63,22 @@ def test_twin_has_the_same_bytes_and_only_c_members():
     assert bytes(twin.from_buffer_copy(value)) == bytes(value)
     plain = ffikit.cdef("typedef struct { int a; int b; } TwinPlain;").TwinPlain
     assert by_value_class(plain) is plain  # no hidden members: passed as it is
+
+
+def test_callbacks_receive_structs_from_the_right_registers(lib):
+    """C calls back with a struct by value: the callable gets its own class, right values."""
+    seen = []
+
+    def total(v):
+        seen.append(type(v))
+        return v.f + v.d
+
+    assert lib.call_fd(total, 1.5, 2.25) == 3.75
+    held = ffikit.callback(lib.defs.ctype("double (*)(FD)"), total)
+    assert lib.call_fd(held, 0.5, 4.0) == 4.5
+    assert seen == [lib.defs.FD, lib.defs.FD]
+
+
+def test_callbacks_cannot_return_structs(lib):
+    with pytest.raises(ffikit.ArgumentError, match=r"FD \(\*\)\(double\) cannot be made.*through a pointer"):
+        ffikit.callback(lib.defs.make_fd, lambda x: lib.defs.FD(x, x))

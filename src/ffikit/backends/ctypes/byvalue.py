@@ -1,5 +1,8 @@
 """Structs passed and returned by value: the class libffi must see to use C's registers.
 
+Used for calls into C (the wrappers), and inside every function-pointer type
+ffikit makes, so callbacks receive struct arguments from the right registers.
+
 ffikit's struct classes spell out padding and bitfield storage as bytes, which
 is right for memory but not for a by-value call: libffi picks registers from
 the member types, so ``struct { float f; double d; }`` would travel wrongly.
@@ -9,10 +12,10 @@ from __future__ import annotations
 
 import ctypes
 
-from ffikit.backends.ctypes.types import to_ctypes
-from ffikit.cdecl.layout import Layout
+from ffikit.cdecl.layout import Layout, int_info
+from ffikit.cdecl.model import resolve
 
-__all__ = ["by_value_class"]
+__all__ = ["by_value_class", "struct_arguments"]
 
 
 _BY_VALUE: dict = {}
@@ -33,10 +36,11 @@ def by_value_class(cls: type) -> type | None:
         return cls
     if cls in _BY_VALUE:
         return _BY_VALUE[cls]
-    _BY_VALUE[cls] = None  # a struct cannot contain itself by value: no recursion
     lay = getattr(cls, "_ffikit_layout_", None)
-    twin = None if lay is None else _twin(cls, lay)
-    _BY_VALUE[cls] = twin
+    if lay is None:  # opaque, or still being built (a member refers back to it): not yet
+        return None
+    _BY_VALUE[cls] = None  # a struct cannot contain itself by value: no recursion
+    twin = _BY_VALUE[cls] = _twin(cls, lay)
     return twin
 
 
@@ -46,10 +50,11 @@ def _twin(cls: type, lay: Layout) -> type | None:
                                                                      ctypes.Union):
         return cls  # ctypes laid it out itself: it passes as it is
     fields = []
+    declared = dict(cls._fields_)  # every named member but bitfields has its own field
     for m in lay.members:
         if m.name is None:
             return None
-        ct = to_ctypes(m.type)
+        ct = declared[m.name] if not m.is_bitfield else _bitfield_type(m)
         item, dims = ct, []
         while issubclass(item, ctypes.Array):
             dims.append(item._length_)
@@ -63,7 +68,8 @@ def _twin(cls: type, lay: Layout) -> type | None:
             ct = item
         fields.append((m.name, ct, m.bit_width) if m.is_bitfield else (m.name, ct))
     base = ctypes.Union if issubclass(cls, ctypes.Union) else ctypes.Structure
-    twin = type(cls.__name__, (base,), {"_fields_": fields, "__module__": "ffikit.types"})
+    twin = type(cls.__name__, (base,), {"_fields_": fields, "__module__": "ffikit.types",
+                                        "_ffikit_original_": cls})
     if ctypes.sizeof(twin) != lay.size or ctypes.alignment(twin) != lay.alignment:
         return None
     for m in lay.members:
@@ -72,6 +78,14 @@ def _twin(cls: type, lay: Layout) -> type | None:
         if m.is_bitfield and not _same_bits(cls, twin, m.name):
             return None
     return twin
+
+
+def _bitfield_type(m) -> type:
+    """The ctypes integer of a bitfield's declared type (ctypes then places it as gcc does)."""
+    if getattr(resolve(m.type), "name", None) == "_Bool":
+        return ctypes.c_bool
+    size, signed = int_info(m.type)
+    return getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}")
 
 
 def _same_bits(cls: type, twin: type, name: str) -> bool:
@@ -86,3 +100,16 @@ def _same_bits(cls: type, twin: type, name: str) -> bool:
     theirs = twin.from_buffer_copy(bytes(ours))
     return getattr(theirs, name) == getattr(ours, name) != 0 and \
         bytes(cls.from_buffer_copy(bytes(theirs))) == bytes(ours)
+
+
+def struct_arguments(fp_type: type):
+    """For a callback whose struct arguments arrive in twin classes: a function giving
+    the callable its own classes back (same bytes); None when there are none."""
+    originals = [getattr(t, "_ffikit_original_", None) for t in fp_type._argtypes_]
+    if not any(originals):
+        return None
+
+    def restore(args: tuple) -> tuple:
+        return tuple(a if o is None else o.from_buffer_copy(a) for o, a in zip(originals, args))
+
+    return restore

@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ffikit.backends.ctypes.byvalue import struct_arguments
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.cdecl import model as m
@@ -218,17 +219,24 @@ class _Slot:
             check = _checks[fp_type] = _result_checker(fp_type._restype_, 0)  # type: ignore[attr-defined]
         slot = self
 
+        restore = struct_arguments(fp_type)  # struct arguments: the callable's own classes
+
         def thunk(*args: object) -> object:
             fn = slot.fn
             if fn is None:
                 return _late_call(slot)
             try:
+                args = args if restore is None else restore(args)
                 return check(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
                 _park(exc, _name(fn))
                 return slot.fallback
 
-        self.thunk = fp_type(thunk)
+        try:
+            self.thunk = fp_type(thunk)
+        except TypeError as exc:  # ctypes makes no callback that returns a struct by value
+            raise ArgumentError(f"a Python callback of type {signature_text(fp_type)} cannot be "
+                                f"made: {exc}; have C fill a struct through a pointer") from None
 
 
 _checks: dict[type, Callable[[object], object]] = {}

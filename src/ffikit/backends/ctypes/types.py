@@ -20,6 +20,7 @@ from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
+from ffikit.backends.ctypes.byvalue import by_value_class
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
@@ -183,7 +184,9 @@ def _function_pointer(fn: FunctionType, plat: Platform) -> type:
     result = resolve(fn.result)
     restype = None if isinstance(result, Void) else _value_type(fn.result, plat)
     argtypes = [_value_type(p, plat) for p in fn.params]
-    return ctypes.CFUNCTYPE(restype, *argtypes)
+    # structs by value in the classes libffi reads from the right registers
+    return ctypes.CFUNCTYPE(*[t if t is None else by_value_class(t) or t
+                              for t in (restype, *argtypes)])
 
 
 def _value_type(t: CType, plat: Platform) -> type:

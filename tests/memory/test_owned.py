@@ -416,6 +416,24 @@ class TestMemoryAtTheBoundary:
         lib.touch(m)
         assert m.view[0] == 1
 
+    TYPED = "#include <stdint.h>\n#include <stddef.h>\n" \
+            "uintptr_t dwhere(const double *p) { return (uintptr_t)p; }\n" \
+            "double dsum(const double *p, size_t n) { double s = 0; while (n--) s += p[n]; return s; }\n"
+
+    @pytest.mark.parametrize("kw", [{}, {"pages": True}, {"guard": True}])
+    def test_typed_memory_reaches_a_typed_pointer_in_place(self, cbuild, kw):
+        """alloc("double") is doubles to C: the same address, no copy, gone once freed."""
+        lib = ffikit.load(cbuild(self.TYPED, name="typed_mem"),
+                          "uintptr_t dwhere(const double *p); double dsum(const double *p, size_t n);")
+        m = ffikit.alloc("double", 4, **kw)
+        m.view[:] = [1.0, 2.0, 3.0, 4.5]
+        assert lib.dwhere(m) == m.address and lib.dsum(m, 4) == 10.5
+        with pytest.raises(ffikit.ArgumentError, match="must be a buffer of double .*int32"):
+            lib.dsum(ffikit.alloc("int32_t", 2), 1)  # typed the other way: still refused
+        m.free()
+        with pytest.raises(ffikit.FFIError):
+            lib.dsum(m, 4)
+
 
 class TestPickling:
     """Owned memory pickles by value; foreign or protected memory is refused."""

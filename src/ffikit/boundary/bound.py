@@ -146,3 +146,29 @@ class BoundFunction(functools.partial):
 
     def __repr__(self) -> str:
         return _describe(self.declaration, self.library)
+
+
+def _keep_vectorcall(cls: type) -> None:
+    """Call a ``partial`` subclass as fast as ``partial`` itself on Python 3.11.
+
+    ``partial`` objects are called through vectorcall, but before 3.12 a Python
+    subclass does not inherit the flag that says so, and every call goes through
+    ``tp_call`` with a new argument tuple (about 20-40 ns per call).  The
+    subclass changes nothing about calling, so the flag is set on it; the flags
+    word is found and checked against ``cls.__flags__`` before anything is written.
+    """
+    import ctypes
+    import sys
+
+    have_vectorcall = 1 << 11  # Py_TPFLAGS_HAVE_VECTORCALL
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or \
+            not functools.partial.__flags__ & have_vectorcall or cls.__flags__ & have_vectorcall:
+        return
+    words = ctypes.c_ulong.from_address(id(cls) + 21 * ctypes.sizeof(ctypes.c_void_p))  # tp_flags
+    if words.value != cls.__flags__:
+        return  # not the layout expected: leave the type alone
+    words.value |= have_vectorcall
+    ctypes.pythonapi.PyType_Modified(ctypes.py_object(cls))
+
+
+_keep_vectorcall(BoundFunction)

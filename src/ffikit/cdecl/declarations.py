@@ -12,7 +12,13 @@ from typing import Any
 
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
-from ffikit.cdecl.header_scope import directly_included, header_constants, with_quote_includes
+from ffikit.cdecl.header_scope import (
+    directly_included,
+    final_macros,
+    header_constants,
+    is_noise,
+    with_quote_includes,
+)
 from ffikit.cdecl.model import (
     Array,
     CastConstant,
@@ -43,12 +49,17 @@ class Declarations:
         Typedef names and ``"struct X"``/``"union X"``/``"enum X"`` tags ->
         model types (every type seen, including those of included headers).
     functions : dict
-        Name -> :class:`~ffikit.cdecl.model.FunctionDecl`, for the functions
-        the text (or the named header) declares itself.
+        Name -> :class:`~ffikit.cdecl.model.FunctionDecl`, for every function
+        the text declares, through every header it reaches (``include("math.h")``
+        has ``cos``, declared in ``<bits/mathcalls.h>``); :meth:`declares` tells
+        the header's own names apart and :meth:`where` says where each is declared.
     variables : dict
         Name -> :class:`~ffikit.cdecl.model.GlobalVar` (``extern`` globals).
     constants : dict
-        ``#define`` constants (int, float or str) and enum members (int).
+        ``#define`` constants (int, float or str) and enum members (int), from
+        every header reached, without the noise: macros the compiler predefines,
+        reserved ``__`` names of system headers, feature-test macros and include
+        guards (those are in :attr:`all_macros`).
     enums : dict
         Enum tag or typedef name -> an ``IntEnum`` class.
     platform : Platform
@@ -56,19 +67,17 @@ class Declarations:
     """
 
     def __init__(self, result: ParseResult, constants: dict, platform, source: str,
-                 own_files: frozenset):
+                 own_files: frozenset, macros: dict | None = None):
         self._result = result
         self.types: dict[str, CType] = result.types
-        self.functions: dict[str, FunctionDecl] = {
-            k: v for k, v in result.functions.items() if result.decl_files.get(k) in own_files}
-        self.variables: dict[str, GlobalVar] = {
-            k: v for k, v in result.variables.items() if result.decl_files.get(k) in own_files}
+        self.functions: dict[str, FunctionDecl] = result.functions
+        self.variables: dict[str, GlobalVar] = result.variables
         self.platform = platform
+        self._macros = macros or {}  # name -> (body, file, line), as final_macros gives
+        self._all_macros: dict | None = None
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
-        for etype, file in result.enum_types:
-            if file not in own_files:
-                continue
+        for etype, _file in result.enum_types:
             name = etype.name or etype.typedef_name
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
@@ -188,6 +197,36 @@ class Declarations:
         """True when ``name`` (a type, tag such as ``"struct x"``, function or variable) is
         declared by the text or header itself, not by something it ``#include``s."""
         return self._result.decl_files.get(name, "\0") in self._own_files
+
+    def where(self, name: str) -> tuple[str, int] | None:
+        """``(file, line)`` where ``name`` is declared: a function, variable, type, tag
+        (``"struct x"``), ``#define`` or enum member; None when unknown."""
+        coord = None
+        if name in self.functions:
+            coord = self.functions[name].coord
+        elif name in self.variables:
+            coord = self.variables[name].coord
+        elif name in self._macros:
+            _body, file, line = self._macros[name]
+            return file, line
+        elif name in self._result.typedef_coords:
+            coord = self._result.typedef_coords[name]
+        elif name in self.types:
+            coord = getattr(self.types[name], "coord", None)
+        elif name in self._result.enum_values:
+            coord = next((getattr(e, "coord", None) for e, _f in self._result.enum_types
+                          if any(n == name for n, _v in e.members or ())), None)
+        if coord is None or coord.file is None:
+            return None
+        return coord.file, coord.line
+
+    @property
+    def all_macros(self) -> dict[str, Any]:
+        """Every object-like ``#define`` that is a constant, noise included
+        (``__GNUC__``, ``_GNU_SOURCE``, ``__WORDSIZE``); computed on first use."""
+        if self._all_macros is None:
+            self._all_macros = header_constants(self._macros, self._result)
+        return self._all_macros
 
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
@@ -371,8 +410,11 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename)
-    constants = header_constants(pre.macros, own, result)
-    return cls(result, constants, plat, text, frozenset(own))
+    macros = final_macros(pre.macros)
+    constants = header_constants(
+        macros, result,
+        lambda name: not is_noise(name, macros[name][0], macros[name][1], pre.system_files))
+    return cls(result, constants, plat, text, frozenset(own), macros)
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

@@ -1,8 +1,19 @@
-"""Which files a header owns, and the ``#define`` constants they contribute.
+"""What a translation unit declares for its user: its macros minus the noise, and
+which files are the header's own.
 
-``include("zlib.h")`` declares the functions of ``zlib.h`` and of the headers
-it includes with quotes (``zconf.h``), not everything the preprocessor pulled
-in; the constants follow the same rule.
+``include("math.h")`` keeps every function, variable, type, enum and ``#define``
+of every header the preprocessor read (glibc declares ``cos`` in
+``<bits/mathcalls.h>``, ``ENOENT`` in ``<asm-generic/errno-base.h>``).  What
+is *noise* stays out of ``constants`` (it is in ``all_macros``): macros the
+compiler predefines (``__GNUC__``, ``unix``) or ``<stdc-predef.h>`` defines,
+reserved ``__`` names of system headers (``__USE_MISC``, ``__WORDSIZE``),
+feature-test macros (``_GNU_SOURCE``, ``_FILE_OFFSET_BITS``) and include
+guards (``_MATH_H``).  A macro ``#undef``-ed by the end of the text is gone,
+as it is for C.
+
+The header's *own* files (the named header and those it includes with quotes)
+are still told apart: :meth:`Declarations.declares` answers from them, so
+``ffikit bind`` and the layout checker keep to the library's own names.
 """
 
 from __future__ import annotations
@@ -18,10 +29,39 @@ from ffikit.cdecl.model import (
 )
 from ffikit.cdecl.parse import ParseResult
 
-__all__ = ["directly_included", "with_quote_includes", "header_constants"]
+__all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
+           "is_noise"]
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+_PREDEFINED_FILES = ("<built-in>", "<command-line>")
+_FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
+                           r"_THREAD_SAFE|_LARGEFILE_SOURCE")
+_GUARD = re.compile(r"_*\w*?_(?:H|HPP|INCLUDED|DEFINED|DECLARED)_*", re.I)
+
+
+def is_noise(name: str, body: str, file: str, system_files) -> bool:
+    """Whether a macro is the compiler's or the C library's business, not a constant
+    a user of the header asks for (see the module docstring)."""
+    if file in _PREDEFINED_FILES or file.endswith("/stdc-predef.h"):
+        return True
+    if name.startswith("__") and file in system_files:
+        return True
+    if _FEATURE_TEST.fullmatch(name):
+        return True
+    return body in ("", "1") and _GUARD.fullmatch(name) is not None
+
+
+def final_macros(macros) -> dict:
+    """Name -> ``(body, file, line)`` of the macros still defined at the end (a later
+    ``#define`` replaces, ``#undef`` removes)."""
+    found: dict = {}
+    for name, body, file, line in macros:
+        if body is None:
+            found.pop(name, None)
+        else:
+            found[name] = (body, file, line)
+    return found
 
 
 def directly_included(text: str, root: str) -> set[str]:
@@ -60,8 +100,10 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
     return result
 
 
-def header_constants(macros, own: set[str], result: ParseResult) -> dict:
-    bodies = {name: body for name, body, _file, _line in macros}
+def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
+    """The constants among ``macros`` (as :func:`final_macros` returns them) whose names
+    ``keep`` accepts (all by default): name -> int, float, str or cast constant."""
+    bodies = {name: body for name, (body, _file, _line) in macros.items()}
     casts = {}
     for name, t in result.types.items():
         r = resolve(t)
@@ -98,8 +140,8 @@ def header_constants(macros, own: set[str], result: ParseResult) -> dict:
         return eval_macro(text, value_of, casts)
 
     constants = {}
-    for name, _body, file, _line in macros:
-        if file not in own:
+    for name in bodies:
+        if keep is not None and not keep(name):
             continue
         try:
             constants[name] = value_of(name)

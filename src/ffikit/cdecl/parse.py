@@ -47,6 +47,7 @@ class ParseResult:
     enum_types: list = field(default_factory=list)  # (Enum, file)
     enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
     decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
+    typedef_coords: dict = field(default_factory=dict)  # typedef name -> Coord
 
 
 class _Builder(RecordBuilder):
@@ -116,6 +117,7 @@ class _Builder(RecordBuilder):
         if existing is None:
             self.r.types[name] = new
             self.r.decl_files[name] = node.coord.file if node.coord else None
+            self.r.typedef_coords[name] = self.coord(node)
 
     def _foreign_system_header(self, node) -> bool:
         """True for a system header's typedef when the target is not the host: a

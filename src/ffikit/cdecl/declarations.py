@@ -349,10 +349,13 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
             cls: type[Declarations] | None = None) -> Declarations:
     """Parse a real header (``"zlib.h"``, or a path) into :class:`Declarations`.
 
-    Functions, variables, enums and ``#define`` constants come from the named
-    header and the headers it includes with quotes (``#include "zconf.h"``);
-    types come from everything it includes, so every declared function can be
-    bound.  ``include_dirs``/``defines``/``cpp`` are passed to the
+    Functions, variables, types, enums and ``#define`` constants come from
+    every header the preprocessor reads (``include("math.h")`` has ``cos``,
+    which glibc declares in ``<bits/mathcalls.h>``), without the macros that
+    are noise (see :attr:`Declarations.constants`); :meth:`Declarations.declares`
+    tells the named header's own names (and those of the headers it includes
+    with quotes) apart, :meth:`Declarations.where` gives each name's file and
+    line.  ``include_dirs``/``defines``/``cpp`` are passed to the
     preprocessor.
 
     Raises
@@ -404,12 +407,10 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
-    own = {filename}
-    if own_depth1:
-        own = directly_included(pre.text, filename)
-    own = with_quote_includes(own, include_dirs)
+    own = with_quote_includes(directly_included(pre.text, filename, 1 if own_depth1 else 0),
+                              include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
-                   filename=filename)
+                   filename=filename, own_files=frozenset(own))
     macros = final_macros(pre.macros)
     constants = header_constants(
         macros, result,

@@ -64,18 +64,23 @@ def final_macros(macros) -> dict:
     return found
 
 
-def directly_included(text: str, root: str) -> set[str]:
-    """Files the root text includes itself (depth 1 in the preprocessor's markers)."""
-    stack: list[str] = []
-    found = set()
+def directly_included(text: str, root: str, depth: int = 1) -> set[str]:
+    """Files whose text sits at include ``depth`` of the preprocessor's output: 0 is the
+    text itself (under every name ``#line`` gives it), 1 the headers it includes.
+    What the compiler includes before the text (``<stdc-predef.h>``) is at no depth."""
+    enclosing: list[str] = []
+    current = root
+    found = {root} if depth == 0 else set()
     for m in _ENTER_FILE.finditer(text):
         name, flags = m.group(1), m.group(2).split()
         if "1" in flags:
-            stack.append(name)
-            if len(stack) == 1:
-                found.add(name)
-        elif "2" in flags and stack:
-            stack.pop()
+            enclosing.append(current)
+        elif "2" in flags and enclosing:
+            enclosing.pop()
+        current = name
+        if len(enclosing) == depth and not name.startswith("<") and \
+                "<command-line>" not in enclosing:
+            found.add(name)
     return found or {root}
 
 

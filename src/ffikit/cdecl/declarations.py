@@ -7,7 +7,7 @@ import enum
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ffikit.cdecl import layout as _layout
@@ -344,19 +344,21 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
                      recipe)
 
 
-def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
-            cpp: str | None = None, platform: str | None = None,
+def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_dirs=(),
+            defines: Mapping | None = None, cpp: str | None = None,
+            platform: str | None = None,
             cls: type[Declarations] | None = None) -> Declarations:
-    """Parse a real header (``"zlib.h"``, or a path) into :class:`Declarations`.
+    """Parse a real header (``"zlib.h"``, or a path), or several, into :class:`Declarations`.
 
     Functions, variables, types, enums and ``#define`` constants come from
     every header the preprocessor reads (``include("math.h")`` has ``cos``,
     which glibc declares in ``<bits/mathcalls.h>``), without the macros that
     are noise (see :attr:`Declarations.constants`); :meth:`Declarations.declares`
-    tells the named header's own names (and those of the headers it includes
+    tells the named headers' own names (and those of the headers they include
     with quotes) apart, :meth:`Declarations.where` gives each name's file and
-    line.  ``include_dirs``/``defines``/``cpp`` are passed to the
-    preprocessor.
+    line.  A list (``["archive.h", "archive_entry.h"]``) is one translation
+    unit, the headers included in that order.  ``include_dirs``/``defines``/
+    ``cpp`` are passed to the preprocessor.
 
     Raises
     ------
@@ -364,22 +366,24 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
         The header was not found (the message lists the include path searched)
         or does not parse.
     """
-    header = os.fspath(header)
+    single = isinstance(header, (str, os.PathLike))
+    headers = [os.fspath(h) for h in ([header] if single else header)]  # type: ignore[union-attr]
+    if not headers or not all(isinstance(h, str) and h.strip() for h in headers):
+        raise TypeError("include() takes a header name or path, or a non-empty list of them")
     plat = _layout.get_platform(platform)
     include_dirs = tuple(os.fspath(d) for d in include_dirs)
-    if os.path.sep in header and os.path.exists(header):
-        line = f'#include "{os.path.abspath(header)}"'
-    else:
-        line = f"#include <{header}>"
+    where = [os.path.abspath(h) if os.path.sep in h and os.path.exists(h) else h for h in headers]
+    text = "".join(f'#include "{w}"\n' if os.path.isabs(w) and w != h else f"#include <{h}>\n"
+                   for h, w in zip(headers, where))
     cls = cls or Declarations
-    key = ("include", header, include_dirs, tuple(sorted((defines or {}).items())), cpp, plat.name,
-           cls)
-    where = os.path.abspath(header) if line.startswith('#include "') else header
-    recipe = (cls, "include", (where,), dict(include_dirs=include_dirs, cpp=cpp,
-                                             defines=dict(defines or {}), platform=platform))
-    return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
+    key = ("include", tuple(headers), include_dirs, tuple(sorted((defines or {}).items())), cpp,
+           plat.name, cls)
+    recipe = (cls, "include", (where[0] if single else where,),
+              dict(include_dirs=include_dirs, cpp=cpp, defines=dict(defines or {}),
+                   platform=platform))
+    return _memoised(key, lambda: _declare(cls, text, plat, None, "<include>",
                                            dict(defines or {}), include_dirs, cpp,
-                                           own_depth1=True), recipe)
+                                           own_depth1=True, named=where), recipe)
 
 
 def _memoised(key, make, recipe) -> Declarations:
@@ -403,12 +407,13 @@ _recent: list[Declarations] = []
 
 
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
-def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False):
+def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
+             named=()):
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
-    own = with_quote_includes(directly_included(pre.text, filename, 1 if own_depth1 else 0),
-                              include_dirs)
+    own = directly_included(pre.text, filename, 1 if own_depth1 else 0, named)
+    own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename, own_files=frozenset(own))
     macros = final_macros(pre.macros)

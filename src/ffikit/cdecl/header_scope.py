@@ -64,15 +64,20 @@ def final_macros(macros) -> dict:
     return found
 
 
-def directly_included(text: str, root: str, depth: int = 1) -> set[str]:
+def directly_included(text: str, root: str, depth: int = 1, named=()) -> set[str]:
     """Files whose text sits at include ``depth`` of the preprocessor's output: 0 is the
     text itself (under every name ``#line`` gives it), 1 the headers it includes.
-    What the compiler includes before the text (``<stdc-predef.h>``) is at no depth."""
+    What the compiler includes before the text (``<stdc-predef.h>``) is at no depth.
+    A file that is one of the ``named`` headers (``"libxml/tree.h"``) counts at any
+    depth: another named header may have included it first."""
     enclosing: list[str] = []
     current = root
     found = {root} if depth == 0 else set()
+    suffixes = tuple("/" + n.lstrip("/") for n in named)
     for m in _ENTER_FILE.finditer(text):
         name, flags = m.group(1), m.group(2).split()
+        if suffixes and (name in named or os.path.normpath(name).endswith(suffixes)):
+            found.add(name)
         if "1" in flags:
             enclosing.append(current)
         elif "2" in flags and enclosing:

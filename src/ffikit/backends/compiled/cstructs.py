@@ -69,13 +69,15 @@ def struct_c(t: m.StructOrUnion, definitions: list[str]) -> str | None:
         return None
     body = " ".join(f"{text};" for text in members)
     tag = f"{t.kind} ffk_s{hashlib.sha256(f'{t.kind}{body}'.encode()).hexdigest()[:12]}"
-    checks = [f"_Static_assert(sizeof({tag}) == {size}, \"size of {t.c_name()}\");"]
+    # The definition depends on the body alone, as the tag does: two C structs with the
+    # same members (lldiv_t, imaxdiv_t) share one definition, never define one tag twice.
+    checks = [f"_Static_assert(sizeof({tag}) == {size}, \"size of {tag}\");"]
     placed = lay.members or lay.fields
     if len(placed) != len(t.fields):
         return None
     for index, f in enumerate(placed):
         checks.append(f"_Static_assert(offsetof({tag}, m{index}) == {f.offset}, "
-                      f"\"offset of {t.c_name()}.{f.name}\");")
+                      f"\"offset of {tag}.m{index}\");")
     definition = f"{tag} {{ {body} }};\n" + "\n".join(checks)
     if definition not in definitions:
         definitions.append(definition)

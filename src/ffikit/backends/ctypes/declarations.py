@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
@@ -52,8 +52,9 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     return _model.cdef(text, platform=platform, packed=packed, cls=Declarations)  # type: ignore[return-value]
 
 
-def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
-            cpp: str | None = None, platform: str | None = None) -> Declarations:
+def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_dirs=(),
+            defines: Mapping | None = None, cpp: str | None = None,
+            platform: str | None = None) -> Declarations:
     return _model.include(header, include_dirs=include_dirs, defines=defines, cpp=cpp,
                           platform=platform, cls=Declarations)  # type: ignore[return-value]
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
-import sys
 import threading
 
 from ffikit.backends.ctypes import pickling as _pickling
+from ffikit.backends.ctypes import shared as _shared
+from ffikit.backends.ctypes.alignment import ALIGN_NOTE, HAS_ALIGN, aligner, expressible_alignment
 from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
@@ -200,39 +201,6 @@ def _value_type(t: CType, plat: Platform) -> type:
 _type_modified = ctypes.pythonapi.PyType_Modified
 _type_modified.argtypes = [ctypes.py_object]
 _type_modified.restype = None
-_HAS_ALIGN = sys.version_info >= (3, 13)  # ctypes' _align_ (gh-112433)
-_ALIGN_ITEMS = {ctypes.alignment(c): c for c in (
-    ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_longdouble)}
-_CTYPES_MAX_ALIGN = max(_ALIGN_ITEMS)  # 16 on x86-64 and AArch64
-_aligners: dict = {}
-_ALIGN_NOTE = (
-    "\n\nC alignment is {want} bytes; ctypes on this Python can express at most {most}, "
-    "so ctypes.alignment() says {most}.  ffikit's own answers (layout(), alignof, dtype) "
-    "and ffikit structs that embed this one are exact.")
-
-
-def expressible_alignment(align: int) -> int:
-    """The alignment a ctypes class can carry on this Python (``align`` itself from 3.13)."""
-    return align if _HAS_ALIGN else min(align, _CTYPES_MAX_ALIGN)
-
-
-def _aligner(base: type, align: int) -> type:
-    """An empty base class whose only effect is alignment ``align`` (Python < 3.13).
-
-    ctypes starts a subclass's layout at the end of its base (here offset 0)
-    with the base's alignment, and ``_pack_`` only limits the subclass's own
-    members, so ``class S(_aligner(Structure, 8)): _pack_ = 1`` is aligned to 8.
-    """
-    key = (base, align)
-    found = _aligners.get(key)
-    if found is None:
-        found = type(f"_ffikit_align{align}_{base.__name__}", (base,),
-                     {"_fields_": [("_ffikit_align", _ALIGN_ITEMS[align] * 0)],
-                      "__module__": "ffikit.types"})
-        _aligners[key] = found
-    return found
-
-
 def _predicted_align(t: CType, plat: Platform) -> int:
     """``ctypes.alignment(to_ctypes(t))`` without building a struct class."""
     r = resolve(t)
@@ -291,23 +259,30 @@ def _members(t: StructOrUnion, lay: Layout):
 
 
 def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
+    cls = _shared.find(t, plat, fill and _complete_class)  # the same C type, reached before
+    if cls is not None:
+        _cache[(t, plat.name)] = cls
+        if fill and t.fields is not None and cls._ffikit_layout_ is None and cls not in _building:
+            _complete_class(cls, t, plat)
+        return cls
     base = ctypes.Union if t.is_union else ctypes.Structure
     name = t.name or t.typedef_name or "anonymous_" + t.kind
     namespace = {"__module__": "ffikit.types", "__qualname__": name,
                  "__reduce__": _pickling.reduce_struct}  # by value, by recipe
     lay = layout(t, plat) if t.fields is not None else None
     natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
-    if lay is not None and not _HAS_ALIGN and align > 1 and (
+    if lay is not None and not HAS_ALIGN and align > 1 and (
             not natural or _natural_align(t, lay, plat) < align):
-        base = _aligner(base, align)
+        base = aligner(base, align)
     if lay is not None and lay.alignment != align:
-        namespace["__doc__"] = f"C {t.c_name()}." + _ALIGN_NOTE.format(
+        namespace["__doc__"] = f"C {t.c_name()}." + ALIGN_NOTE.format(
             want=lay.alignment, most=align)
     cls = type(name, (base,), namespace)
     cls._ffikit_type_ = t
     cls._ffikit_layout_ = None
     _pickling.remember(cls)
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
+    _shared.remember(cls, t, plat)
     if t.fields is None:
         cls.__init__ = _opaque_init
         return cls
@@ -319,6 +294,7 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
         _set_layout(cls, lay)
     except BaseException:
         _cache.pop((t, plat.name), None)  # no half-built class for the next caller
+        _shared.forget(cls)
         raise
     finally:
         _building.discard(cls)
@@ -353,7 +329,7 @@ def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
             del cls.__init__
         _building.add(cls)
         try:
-            _fill_struct(cls, t, lay, plat, check_align=_HAS_ALIGN or "_ffikit_align" in dir(cls)
+            _fill_struct(cls, t, lay, plat, check_align=HAS_ALIGN or "_ffikit_align" in dir(cls)
                          or _plan(t, lay, plat) == (True, _natural_align(t, lay, plat)))
         finally:
             _building.discard(cls)
@@ -413,7 +389,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
         # (or _align_) give the alignment.
         cls._pack_ = 1
         cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
-    if _HAS_ALIGN and align > 1:
+    if HAS_ALIGN and align > 1:
         cls._align_ = align
     cls._fields_ = ordered
     storage = dict(ordered)

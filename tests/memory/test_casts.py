@@ -7,9 +7,9 @@ import ctypes
 import gc
 
 import pytest
-from crashproof import outcome
 
 import ffikit
+from crashproof import outcome
 
 SOURCE = r"""
 typedef struct { int kind; } base;

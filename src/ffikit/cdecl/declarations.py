@@ -20,6 +20,7 @@ from ffikit.cdecl.model import (
     FunctionDecl,
     GlobalVar,
     Pointer,
+    Typedef,
 )
 from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.parse_result import ParseResult
@@ -68,17 +69,23 @@ class Declarations:
         self.platform = platform
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
+        classes: dict[int, type[enum.IntEnum]] = {}
         for etype, file in result.enum_types:
             if file not in own_files:
                 continue
             name = etype.name or etype.typedef_name
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
-                self.enums[name] = cls
+                self.enums[name] = classes[id(etype)] = cls
                 for member in cls:
                     self._enum_members.setdefault(member.name, member)
             for member_name, value in etype.members or ():
                 constants.setdefault(member_name, value)
+        for alias, t in result.types.items():  # by typedef name too: enums["yaml_event_type_t"]
+            while isinstance(t, Typedef) and id(t.type) not in classes:
+                t = t.type
+            if isinstance(t, Typedef) and " " not in alias:
+                self.enums.setdefault(alias, classes[id(t.type)])
         self.constants: dict[str, Any] = constants
         self._source = source
         self._own_files = own_files

@@ -85,6 +85,26 @@ class TestStructPointers:
         _churn(lib.defs.derived)
         assert back.contents.extra == 6 and lib.extra_of(back) == 6
 
+    def test_user_data_round_trip_through_an_address(self, lib):
+        """A void * that comes back from C as a number casts back while its object lives."""
+        d = _derived(lib, 8, 9)
+        number = ffikit.cast("void *", d).value  # what C hands back: an address
+        back = ffikit.cast("derived *", number, defs=lib.defs)
+        del d
+        _churn(lib.defs.derived)
+        assert lib.extra_of(back) == 9  # the cast holds the object now
+        inner = ffikit.cast("uintptr_t", back).value + 4
+        with pytest.raises(ffikit.ArgumentError, match="knows no live object there"):
+            ffikit.cast("int *", inner)  # only the start of an object it handed out
+
+    def test_an_address_whose_object_died_is_refused(self, lib):
+        d = _derived(lib, 1, 2)
+        number = ffikit.cast("void *", d).value
+        del d
+        gc.collect()
+        with pytest.raises(ffikit.ArgumentError, match="knows no live object there"):
+            ffikit.cast("derived *", number, defs=lib.defs)
+
     def test_none_is_null(self, lib):
         assert not ffikit.cast("base *", None, defs=lib.defs)
         assert ffikit.cast("uintptr_t", None).value == 0
@@ -155,7 +175,7 @@ class TestIntegers:
 
 
 class TestRefused:
-    @pytest.mark.parametrize("value", [0x1000, 0, 1.5, "text"])
+    @pytest.mark.parametrize("value", [0x1000, 0, -1, 2**70, 1.5, "text", True])
     def test_numbers_and_text_are_not_pointers(self, value):
         with pytest.raises(ffikit.ArgumentError, match="cannot cast"):
             ffikit.cast("int *", value)

@@ -4,9 +4,9 @@ handlers that C keeps, attributes as a NULL-terminated array, errors with their 
 from __future__ import annotations
 
 import pytest
-from corpus_helpers import require
 
 import ffikit
+from corpus_helpers import require
 
 DOCUMENT = b"""<?xml version="1.0"?>
 <library name="ffikit">

@@ -4,9 +4,9 @@ decompress safely, and a corrupted block reported as a negative result."""
 from __future__ import annotations
 
 import pytest
-from corpus_helpers import require
 
 import ffikit
+from corpus_helpers import require
 
 DATA = b"LZ4 is a fast compression algorithm. " * 300
 

@@ -5,9 +5,9 @@ streaming API's in/out buffer structs, and error codes with their names."""
 from __future__ import annotations
 
 import pytest
-from corpus_helpers import require
 
 import ffikit
+from corpus_helpers import require
 
 DATA = b"".join(b"line %d: zstd through ffikit\n" % i for i in range(2000))
 

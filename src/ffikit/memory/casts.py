@@ -22,8 +22,16 @@ ffikit error instead:
   since nothing stops a write through the new pointer;
 * a pointer to an integer type narrower than a pointer, or an integer that
   does not fit the integer type asked for - :class:`~ffikit.errors.InvalidValue`;
-* a plain Python integer to a pointer, and anything to a function pointer:
-  ffikit cannot know what lives at that address - :class:`~ffikit.errors.ArgumentError`.
+* a plain Python integer to a pointer, unless it is the address of a live object an
+  earlier cast pointed at (below), and anything to a function pointer: ffikit cannot know
+  what lives at that address - :class:`~ffikit.errors.ArgumentError`.
+
+User data round-trips: ``timer.data = ffikit.cast("void *", box)`` hands C the
+address of ``box``; ``void *`` comes back from C as a number (a callback's
+argument, a struct's ``void *`` field), and ``ffikit.cast("int *", number)``
+turns it back into a pointer to ``box`` (keeping it alive) for as long as
+``box`` lives.  ffikit remembers, weakly, which objects its casts pointed at;
+a number it does not know is refused rather than trusted.
 
 A cast to a pointer from a pointer (whose extent ffikit does not know, e.g. a
 ``uv_handle_t *`` given to a callback, cast to the ``uv_timer_t *`` it is)
@@ -33,6 +41,8 @@ is C's responsibility, as in C.
 from __future__ import annotations
 
 import ctypes
+import threading
+import weakref
 from typing import Any
 
 from ffikit.backends.ctypes.signatures import ctype_text
@@ -70,8 +80,9 @@ def cast(ctype_or_text: object, obj: object, *, defs: object = None) -> Any:
     obj
         A ctypes pointer (any pointer type), a C object (a struct from
         ``new()``, a view, an array: its address, as it goes to a ``T *``
-        parameter), a writable buffer (its first byte), or ``None`` (NULL).
-        Cast to an integer type, a Python ``int`` is range-checked.
+        parameter), a writable buffer (its first byte), ``None`` (NULL), or
+        an ``int`` that is the address of a live object an earlier cast
+        pointed at.  Cast to an integer type, a Python ``int`` is range-checked.
     defs
         The :class:`ffikit.Declarations` that define the names in the text.
 
@@ -122,11 +133,10 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
     if isinstance(obj, _CFuncPtr):
         raise ArgumentError(f"{what}: a function pointer is not a data pointer; C code is "
                             "not data ffikit can check")
-    if isinstance(obj, (int, float, str)):
-        raise ArgumentError(
-            f"{what}: cannot cast {given(obj)} to a pointer: a number says nothing about what "
-            "lives there; use ffikit.buffer(address, size) for memory you know, or pass the "
-            "object itself")
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        obj = _handed_out(obj, what)
+    if isinstance(obj, (float, str, bool)):
+        raise ArgumentError(f"{what}: cannot cast {given(obj)} to a pointer")
     if isinstance(obj, _CData):
         if is_readonly(obj):
             raise ReadOnlyBuffer(f"{what}: the {type(obj).__name__} view is read-only, and a "
@@ -154,7 +164,38 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
     address = ctypes.addressof(source)
     if not _aligned(ct, address):
         raise _misaligned(ct, address, what)
+    _remember(address, source)
     return ctypes.cast(ctypes.pointer(source), ct)  # result -> pointer -> source
+
+
+# Addresses cast() made pointers to, while their objects live: a ``void *`` that comes back
+# from C as a number (user data in a callback, a struct's ``void *data`` field) casts back.
+_known: dict[int, weakref.ref] = {}
+_known_lock = threading.Lock()
+
+
+def _remember(address: int, source: object) -> None:
+    def forget(ref: weakref.ref, address: int = address) -> None:
+        with _known_lock:
+            if _known.get(address) is ref:
+                del _known[address]
+
+    with _known_lock:
+        _known[address] = weakref.ref(source, forget)
+
+
+def _handed_out(address: int, what: str) -> object:
+    """The live object at ``address`` that an earlier cast pointed at, or an ArgumentError."""
+    with _known_lock:
+        ref = _known.get(address)
+    source = ref() if ref is not None else None
+    if source is None:
+        raise ArgumentError(
+            f"{what}: cannot cast int {address:#x} to a pointer: ffikit knows no live object "
+            "there; only an address that ffikit.cast(...) made from an object that is still "
+            "alive casts back (the 'void *' user-data round trip); for other memory you know "
+            "the size of, use ffikit.buffer(address, size)")
+    return source
 
 
 def _int_range(ct: type) -> tuple[int, int] | None:

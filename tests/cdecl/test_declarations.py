@@ -206,3 +206,59 @@ class TestPickling:
 
         win = ffikit.cdef("typedef struct { long a; } W;", platform="windows")
         assert pickle.loads(pickle.dumps(win)).sizeof("W") == 4
+
+
+class TestOwnTextWins:
+    """A declaration in cdef text wins over a header's; #line sets positions, not what is kept."""
+
+    def test_redeclared_libc_function_is_the_users(self):
+        defs = ffikit.cdef("#include <stdio.h>\nFILE *fopen(const char *path, const char *mode);")
+        assert str(defs.functions["fopen"]) == "FILE *fopen(const char *path, const char *mode);"
+        assert defs.where("fopen") == ("<cdef>", 2) and defs.declares("fopen")
+        assert "fclose" in defs.functions and not defs.declares("fclose")
+        # the header's own promises still hold for the user's declaration (gcc merges them)
+        header = ffikit.cdef("#include <stdio.h>\n").functions["fopen"].type.facts
+        assert defs.functions["fopen"].type.facts == header
+
+    def test_conflicting_redeclaration_names_both_lines(self):
+        with pytest.raises(ffikit.DeclarationError) as info:
+            ffikit.cdef("#include <stdio.h>\nint fopen(const char *, const char *);")
+        text = str(info.value)
+        assert text.startswith("<cdef>:2:") and "conflicting types for 'fopen'" in text
+        assert "/stdio.h:" in text
+
+    def test_redeclared_variable_is_the_users(self):
+        defs = ffikit.cdef("#include <stdio.h>\nextern FILE *stdin;\n")
+        assert defs.where("stdin") == ("<cdef>", 2) and defs.declares("stdin")
+
+    def test_line_directive_renames_but_keeps(self):
+        defs = ffikit.cdef('#line 1 "x.h"\nint f(int);\n#include <stddef.h>\nint g(void);')
+        assert set(defs.functions) == {"f", "g"}
+        assert defs.declares("f") and defs.declares("g")
+        assert defs.where("f") == ("x.h", 1) and defs.where("g") == ("x.h", 3)
+
+    def test_line_directive_positions_errors(self):
+        with pytest.raises(ffikit.DeclarationError) as info:
+            ffikit.cdef('int ok(void);\n#line 40 "api.h"\nint f(int) oops;')
+        assert info.value.filename == "api.h" and info.value.line == 40
+
+    def test_preprocessed_translation_unit(self, tmp_path):
+        import subprocess
+
+        from ffikit.cdecl.preprocess import compiler
+
+        (tmp_path / "pool.h").write_text(
+            "#include <stddef.h>\ntypedef unsigned long ulong;\nvoid pool_init();\n"
+            "void *pool_alloc(ulong nbytes);\nvoid pool_free(void *ap);\nvoid pool_stats();\n")
+        (tmp_path / "pool.c").write_text(
+            '#include <stdio.h>\n#include "pool.h"\nstatic char arena[64];\n'
+            "void pool_init() { }\nvoid *pool_alloc(ulong nbytes) { return nbytes ? arena : 0; }\n"
+            "void pool_free(void *ap) { (void)ap; }\n"
+            'void pool_stats() { printf("%d\\n", 1); }\n')
+        text = subprocess.run([*compiler(), "-E", str(tmp_path / "pool.c")], capture_output=True,
+                              text=True, check=True).stdout
+        defs = ffikit.cdef(text)
+        for name in ("pool_init", "pool_alloc", "pool_free", "pool_stats"):
+            assert name in defs.functions and defs.declares(name), name
+        assert defs.where("pool_alloc")[0].endswith("pool.h")
+        assert "printf" in defs.functions and not defs.declares("printf")

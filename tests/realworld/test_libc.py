@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import array
 import ctypes
+import errno
 import gc
+import math
+import mmap
 import os
 import random
+import select
+import signal
+import socket
+import sys
 
 import pytest
 
@@ -243,3 +250,51 @@ def test_fread_and_qsort_sized_by_a_product(tmp_path):
         stdlib.qsort(values, 4, 4, compare_ints)
     stdlib.qsort(values, 3, 4, compare_ints)
     assert values.tolist() == [1, 2, 3]
+
+
+# --- a header declares everything it reaches (issue 18) ---------------------------------------
+
+def test_math_h_binds_what_its_sub_headers_declare(backend):
+    m = ffikit.load("m", ffikit.include("math.h"), backend=backend)
+    assert m.cos(0.0) == 1.0  # declared in <bits/mathcalls.h>, not in math.h itself
+    exponent = m.new("int")
+    assert m.frexp(8.0, exponent) == 0.5 and exponent.value == 4
+    assert m.defs.M_PI == math.pi
+
+
+@pytest.mark.parametrize(("header", "name", "expected"), [
+    ("errno.h", "ENOENT", errno.ENOENT),
+    ("errno.h", "EAGAIN", errno.EAGAIN),
+    ("fcntl.h", "O_RDONLY", os.O_RDONLY),
+    ("fcntl.h", "O_CREAT", os.O_CREAT),
+    ("sys/socket.h", "AF_INET", socket.AF_INET),
+    ("sys/socket.h", "SOCK_STREAM", socket.SOCK_STREAM),
+    ("signal.h", "SIGINT", signal.SIGINT),
+    ("sys/mman.h", "PROT_READ", mmap.PROT_READ),
+    ("sys/mman.h", "MAP_PRIVATE", mmap.MAP_PRIVATE),
+    ("stdint.h", "INT32_MAX", 2**31 - 1),
+    ("stdint.h", "SIZE_MAX", sys.maxsize * 2 + 1),
+    ("limits.h", "INT_MIN", -2**31),
+    ("unistd.h", "SEEK_END", os.SEEK_END),
+])
+def test_constants_from_sub_headers_equal_pythons(header, name, expected):
+    defs = ffikit.include(header)
+    assert defs.constants[name] == expected
+    assert getattr(defs, name) == expected
+
+
+def test_poll_from_poll_h(backend):
+    libc = ffikit.load("c", ffikit.include("poll.h"), backend=backend)
+    r, w = os.pipe()
+    try:
+        fds = libc.new("struct pollfd[2]")
+        fds[0].fd, fds[0].events = r, libc.defs.POLLIN
+        fds[1].fd, fds[1].events = w, libc.defs.POLLOUT
+        assert libc.poll(fds, 2, 0) == 1  # only the write end is ready
+        assert fds[1].revents & libc.defs.POLLOUT and fds[0].revents == 0
+        os.write(w, b"x")
+        assert libc.poll(fds, 2, 0) == 2
+        assert fds[0].revents & select.POLLIN
+    finally:
+        os.close(r)
+        os.close(w)

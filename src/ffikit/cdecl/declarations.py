@@ -12,7 +12,13 @@ from typing import Any
 
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
-from ffikit.cdecl.header_scope import directly_included, header_constants, with_quote_includes
+from ffikit.cdecl.header_scope import (
+    directly_included,
+    final_macros,
+    header_constants,
+    is_noise,
+    with_quote_includes,
+)
 from ffikit.cdecl.model import (
     Array,
     CastConstant,
@@ -46,12 +52,17 @@ class Declarations:
         Typedef names and ``"struct X"``/``"union X"``/``"enum X"`` tags ->
         model types (every type seen, including those of included headers).
     functions : dict
-        Name -> :class:`~ffikit.cdecl.model.FunctionDecl`, for the functions
-        the text (or the named header) declares itself.
+        Name -> :class:`~ffikit.cdecl.model.FunctionDecl`, for every function
+        the text declares, through every header it reaches (``include("math.h")``
+        has ``cos``, declared in ``<bits/mathcalls.h>``); :meth:`declares` tells
+        the header's own names apart and :meth:`where` says where each is declared.
     variables : dict
         Name -> :class:`~ffikit.cdecl.model.GlobalVar` (``extern`` globals).
     constants : dict
-        ``#define`` constants (int, float or str) and enum members (int).
+        ``#define`` constants (int, float or str) and enum members (int), from
+        every header reached, without the noise: macros the compiler predefines,
+        reserved ``__`` names of system headers, feature-test macros and include
+        guards (those are in :attr:`all_macros`).
     enums : dict
         Enum tag or typedef name -> an ``IntEnum`` class.
     platform : Platform
@@ -59,20 +70,18 @@ class Declarations:
     """
 
     def __init__(self, result: ParseResult, constants: dict, platform, source: str,
-                 own_files: frozenset):
+                 own_files: frozenset, macros: dict | None = None):
         self._result = result
         self.types: dict[str, CType] = result.types
-        self.functions: dict[str, FunctionDecl] = {
-            k: v for k, v in result.functions.items() if result.decl_files.get(k) in own_files}
-        self.variables: dict[str, GlobalVar] = {
-            k: v for k, v in result.variables.items() if result.decl_files.get(k) in own_files}
+        self.functions: dict[str, FunctionDecl] = result.functions
+        self.variables: dict[str, GlobalVar] = result.variables
         self.platform = platform
+        self._macros = macros or {}  # name -> (body, file, line), as final_macros gives
+        self._all_macros: dict | None = None
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
         classes: dict[int, type[enum.IntEnum]] = {}
-        for etype, file in result.enum_types:
-            if file not in own_files:
-                continue
+        for etype, _file in result.enum_types:
             name = etype.name or etype.typedef_name
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
@@ -207,6 +216,36 @@ class Declarations:
         declared by the text or header itself, not by something it ``#include``s."""
         return self._result.decl_files.get(name, "\0") in self._own_files
 
+    def where(self, name: str) -> tuple[str, int] | None:
+        """``(file, line)`` where ``name`` is declared: a function, variable, type, tag
+        (``"struct x"``), ``#define`` or enum member; None when unknown."""
+        coord = None
+        if name in self.functions:
+            coord = self.functions[name].coord
+        elif name in self.variables:
+            coord = self.variables[name].coord
+        elif name in self._macros:
+            _body, file, line = self._macros[name]
+            return file, line
+        elif name in self._result.typedef_coords:
+            coord = self._result.typedef_coords[name]
+        elif name in self.types:
+            coord = getattr(self.types[name], "coord", None)
+        elif name in self._result.enum_values:
+            coord = next((getattr(e, "coord", None) for e, _f in self._result.enum_types
+                          if any(n == name for n, _v in e.members or ())), None)
+        if coord is None or coord.file is None:
+            return None
+        return coord.file, coord.line
+
+    @property
+    def all_macros(self) -> dict[str, Any]:
+        """Every object-like ``#define`` that is a constant, noise included
+        (``__GNUC__``, ``_GNU_SOURCE``, ``__WORDSIZE``); computed on first use."""
+        if self._all_macros is None:
+            self._all_macros = header_constants(self._macros, self._result)
+        return self._all_macros
+
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
         return _layout.sizeof(self.typeof(spec), self.platform)
@@ -337,10 +376,13 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
             cls: type[Declarations] | None = None) -> Declarations:
     """Parse a real header (``"zlib.h"``, or a path) into :class:`Declarations`.
 
-    Functions, variables, enums and ``#define`` constants come from the named
-    header and the headers it includes with quotes (``#include "zconf.h"``);
-    types come from everything it includes, so every declared function can be
-    bound.  ``include_dirs``/``defines``/``cpp`` are passed to the
+    Functions, variables, types, enums and ``#define`` constants come from
+    every header the preprocessor reads (``include("math.h")`` has ``cos``,
+    which glibc declares in ``<bits/mathcalls.h>``), without the macros that
+    are noise (see :attr:`Declarations.constants`); :meth:`Declarations.declares`
+    tells the named header's own names (and those of the headers it includes
+    with quotes) apart, :meth:`Declarations.where` gives each name's file and
+    line.  ``include_dirs``/``defines``/``cpp`` are passed to the
     preprocessor.
 
     Raises
@@ -392,14 +434,15 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)
-    own = {filename}
-    if own_depth1:
-        own = directly_included(pre.text, filename)
-    own = with_quote_includes(own, include_dirs)
+    own = with_quote_includes(directly_included(pre.text, filename, 1 if own_depth1 else 0),
+                              include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
-                   filename=filename)
-    constants = header_constants(pre.macros, own, result)
-    return cls(result, constants, plat, text, frozenset(own))
+                   filename=filename, own_files=frozenset(own))
+    macros = final_macros(pre.macros)
+    constants = header_constants(
+        macros, result,
+        lambda name: not is_noise(name, macros[name][0], macros[name][1], pre.system_files))
+    return cls(result, constants, plat, text, frozenset(own), macros)
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

@@ -1,8 +1,19 @@
-"""Which files a header owns, and the ``#define`` constants they contribute.
+"""What a translation unit declares for its user: its macros minus the noise, and
+which files are the header's own.
 
-``include("zlib.h")`` declares the functions of ``zlib.h`` and of the headers
-it includes with quotes (``zconf.h``), not everything the preprocessor pulled
-in; the constants follow the same rule.
+``include("math.h")`` keeps every function, variable, type, enum and ``#define``
+of every header the preprocessor read (glibc declares ``cos`` in
+``<bits/mathcalls.h>``, ``ENOENT`` in ``<asm-generic/errno-base.h>``).  What
+is *noise* stays out of ``constants`` (it is in ``all_macros``): macros the
+compiler predefines (``__GNUC__``, ``unix``) or ``<stdc-predef.h>`` defines,
+reserved ``__`` names of system headers (``__USE_MISC``, ``__WORDSIZE``),
+feature-test macros (``_GNU_SOURCE``, ``_FILE_OFFSET_BITS``) and include
+guards (``_MATH_H``).  A macro ``#undef``-ed by the end of the text is gone,
+as it is for C.
+
+The header's *own* files (the named header and those it includes with quotes)
+are still told apart: :meth:`Declarations.declares` answers from them, so
+``ffikit bind`` and the layout checker keep to the library's own names.
 """
 
 from __future__ import annotations
@@ -18,24 +29,58 @@ from ffikit.cdecl.model import (
 )
 from ffikit.cdecl.parse_result import ParseResult
 
-__all__ = ["directly_included", "with_quote_includes", "header_constants"]
+__all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
+           "is_noise"]
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+_PREDEFINED_FILES = ("<built-in>", "<command-line>")
+_FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
+                           r"_THREAD_SAFE|_LARGEFILE_SOURCE")
+_GUARD = re.compile(r"_*\w*?_(?:H|HPP|INCLUDED|DEFINED|DECLARED)_*", re.I)
 
 
-def directly_included(text: str, root: str) -> set[str]:
-    """Files the root text includes itself (depth 1 in the preprocessor's markers)."""
-    stack: list[str] = []
-    found = set()
+def is_noise(name: str, body: str, file: str, system_files) -> bool:
+    """Whether a macro is the compiler's or the C library's business, not a constant
+    a user of the header asks for (see the module docstring)."""
+    if file in _PREDEFINED_FILES or file.endswith("/stdc-predef.h"):
+        return True
+    if name.startswith("__") and file in system_files:
+        return True
+    if _FEATURE_TEST.fullmatch(name):
+        return True
+    return body in ("", "1") and _GUARD.fullmatch(name) is not None
+
+
+def final_macros(macros) -> dict:
+    """Name -> ``(body, file, line)`` of the macros still defined at the end (a later
+    ``#define`` replaces, ``#undef`` removes)."""
+    found: dict = {}
+    for name, body, file, line in macros:
+        if body is None:
+            found.pop(name, None)
+        else:
+            found[name] = (body, file, line)
+    return found
+
+
+def directly_included(text: str, root: str, depth: int = 1) -> set[str]:
+    """Files whose text sits at include ``depth`` of the preprocessor's output: 0 is the
+    text itself (under every name ``#line`` gives it), 1 the headers it includes.
+    What the compiler includes before the text (``<stdc-predef.h>``) is at no depth."""
+    enclosing: list[str] = []
+    current = root
+    found = {root} if depth == 0 else set()
     for m in _ENTER_FILE.finditer(text):
         name, flags = m.group(1), m.group(2).split()
         if "1" in flags:
-            stack.append(name)
-            if len(stack) == 1:
-                found.add(name)
-        elif "2" in flags and stack:
-            stack.pop()
+            enclosing.append(current)
+        elif "2" in flags and enclosing:
+            enclosing.pop()
+        current = name
+        if len(enclosing) == depth and not name.startswith("<") and \
+                "<command-line>" not in enclosing:
+            found.add(name)
     return found or {root}
 
 
@@ -60,8 +105,10 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
     return result
 
 
-def header_constants(macros, own: set[str], result: ParseResult) -> dict:
-    bodies = {name: body for name, body, _file, _line in macros}
+def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
+    """The constants among ``macros`` (as :func:`final_macros` returns them) whose names
+    ``keep`` accepts (all by default): name -> int, float, str or cast constant."""
+    bodies = {name: body for name, (body, _file, _line) in macros.items()}
     casts = {}
     for name, t in result.types.items():
         r = resolve(t)
@@ -98,8 +145,8 @@ def header_constants(macros, own: set[str], result: ParseResult) -> dict:
         return eval_macro(text, value_of, casts)
 
     constants = {}
-    for name, _body, file, _line in macros:
-        if file not in own:
+    for name in bodies:
+        if keep is not None and not keep(name):
             continue
         try:
             constants[name] = value_of(name)

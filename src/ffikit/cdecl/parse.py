@@ -38,8 +38,9 @@ BUILTIN_FILE = "<ffikit-builtins>"
 
 class _Builder(RecordBuilder):
     def __init__(self, pre: Preprocessed, platform, builtins: dict, sources: dict,
-                 known: ParseResult | None):
+                 known: ParseResult | None, own_files=frozenset()):
         self.pre = pre
+        self.own_files = own_files  # the user's own text: its declarations win
         self.platform = platform
         self.builtins = builtins
         self.sources = sources  # filename -> text, for quoting lines in errors
@@ -103,6 +104,7 @@ class _Builder(RecordBuilder):
         if existing is None:
             self.r.types[name] = new
             self.r.decl_files[name] = node.coord.file if node.coord else None
+            self.r.typedef_coords[name] = self.coord(node)
 
     def _foreign_system_header(self, node) -> bool:
         """True for a system header's typedef when the target is not the host: a
@@ -144,10 +146,11 @@ class _Builder(RecordBuilder):
                 facts = existing.type.facts.merged(facts)
             ftype = ftype.with_facts(facts)
             self.note_prototype(node)
-            if existing is None or (not any(existing.type.param_names)
-                                    and any(ftype.param_names)):
+            file = node.coord.file if node.coord else None
+            if existing is None or self.wins(node.name, file) or (
+                    not any(existing.type.param_names) and any(ftype.param_names)):
                 self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
-                self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+                self.declared_in(node.name, file)
             elif facts != existing.type.facts:
                 self.r.functions[node.name] = FunctionDecl(
                     node.name, existing.type.with_facts(facts), existing.coord)
@@ -158,9 +161,23 @@ class _Builder(RecordBuilder):
         if "typedef" in node.storage or "static" in node.storage:
             return
         quals = getattr(node.type, "quals", []) or []
+        file = node.coord.file if node.coord else None
+        if node.name in self.r.variables and not self.wins(node.name, file):
+            return
         self.r.variables[node.name] = GlobalVar(node.name, ctype, "const" in quals,
                                                 self.coord(node))
-        self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+        self.declared_in(node.name, file)
+
+    def wins(self, name: str, file: str | None) -> bool:
+        """Whether a declaration in ``file`` replaces an earlier one of ``name``: the
+        user's own text wins over the headers it includes (``fopen`` declared again
+        after ``#include <stdio.h>`` is the user's, with the user's names)."""
+        return file in self.own_files and self.r.decl_files.get(name) not in self.own_files
+
+    def declared_in(self, name: str, file: str | None) -> None:
+        """Record where ``name`` was declared: the first place, or the user's own text."""
+        if name not in self.r.decl_files or file in self.own_files:
+            self.r.decl_files[name] = file
 
     def funcdef(self, node: c_ast.FuncDef) -> None:
         # 'static inline' helpers in headers have no exported symbol: not callable.
@@ -311,7 +328,8 @@ class _Builder(RecordBuilder):
 
 
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
-          filename: str = "<cdef>", known: ParseResult | None = None) -> ParseResult:
+          filename: str = "<cdef>", known: ParseResult | None = None,
+          own_files=frozenset()) -> ParseResult:
     """Parse preprocessed text into a :class:`ParseResult` (raises DeclarationError)."""
     typedef_names = sorted(set(builtins) | ({n for n in known.types if " " not in n}
                                             if known else set()))
@@ -327,7 +345,7 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
-        return _Builder(pre, platform, builtins, sources, known).run(ast)
+        return _Builder(pre, platform, builtins, sources, known, own_files).run(ast)
 
 
 _KEYWORDS = set("""auto break case char const continue default do double else enum extern float

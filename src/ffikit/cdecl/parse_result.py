@@ -22,3 +22,4 @@ class ParseResult:
     enum_types: list = field(default_factory=list)  # (Enum, file)
     enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
     decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
+    typedef_coords: dict = field(default_factory=dict)  # typedef name -> Coord

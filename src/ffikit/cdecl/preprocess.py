@@ -57,6 +57,7 @@ class Preprocessed:
     packs: list = field(default_factory=list)  # (offset, pack or None), sorted
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
+    system_files: set = field(default_factory=set)  # files the markers flag as system headers
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -193,6 +194,7 @@ _WORD = re.compile(
 _PRAGMA_PACK = re.compile(r"#\s*pragma\s+pack\s*\(\s*(.*?)\s*\)")
 _MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
 _DEFINE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\(?)(.*)")
+_UNDEF = re.compile(r"#\s*undef\s+([A-Za-z_]\w*)")
 
 
 def _blank(s: str) -> str:
@@ -329,7 +331,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     calls: list = []
     packs: list = [(0, default_pack)] if default_pack else []
     pack_stack: list = []
-    macros: list = []
+    macros: list = []  # (name, body or None for '#undef', file, line), in order
+    system_files: set = set()
     pos = 0
     out_len = 0
     current_file, current_line = filename, 1
@@ -351,12 +354,15 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             marker = _MARKER.match(directive)
             if marker:
                 current_line, current_file = int(marker.group(1)), marker.group(2)
+                if " 3" in directive[marker.end():]:  # gcc's flag: a system header
+                    system_files.add(current_file)
                 line_cursor = end + 1
                 emit(token)  # pycparser reads markers: coords stay the user's file and line
                 pos = end
                 continue
             pack = _PRAGMA_PACK.match(directive)
             define = _DEFINE.match(directive)
+            undef = _UNDEF.match(directive)
             if pack:
                 value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
                                     default_pack)
@@ -364,6 +370,9 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             elif define and not define.group(2):
                 line_no = current_line + text.count("\n", line_cursor, start)
                 macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            elif undef:
+                line_no = current_line + text.count("\n", line_cursor, start)
+                macros.append((undef.group(1), None, current_file, line_no))
             emit(_blank(token))
             pos = end
             continue
@@ -399,7 +408,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             pos = end
     emit(text[pos:])
     result = "".join(out)
-    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls)
+    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls,
+                        system_files)
 
 
 def _line_starts(text: str, filename: str) -> dict:

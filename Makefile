@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 # The whole suite on the ctypes backend only (what a machine without a compiler runs).
@@ -40,24 +40,34 @@ FFIKIT_FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
 	FFIKIT_FUZZ_EXAMPLES=$(FFIKIT_FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz tests/memory/test_fuzz_memory.py -v
 
-# Development headers the real-library tests use (tests/realworld/test_libraries.py).
-# Installed with apt-get only where a header is missing and apt-get exists (as root,
-# or through sudo); otherwise those tests skip and say why.
-SYSTEM_DEPS := openssl/evp.h:libssl-dev uuid/uuid.h:uuid-dev bzlib.h:libbz2-dev lzma.h:liblzma-dev
+# Development headers the real-library tests use (tests/realworld/): header:package.
+# Installed with apt-get (an `apt-get update` first if the package lists are stale)
+# where a header is missing, as root or through sudo; the log goes to
+# $(SYSTEM_DEPS_LOG), only its tail is shown on failure.  Where apt-get is absent
+# those tests skip and say why; where it is present they fail naming the package.
+SYSTEM_DEPS := openssl/evp.h:libssl-dev uuid/uuid.h:uuid-dev bzlib.h:libbz2-dev \
+	lzma.h:liblzma-dev sqlite3.h:libsqlite3-dev zlib.h:zlib1g-dev png.h:libpng-dev \
+	sodium.h:libsodium-dev yaml.h:libyaml-dev curl/curl.h:libcurl4-openssl-dev \
+	zstd.h:libzstd-dev lz4.h:liblz4-dev expat.h:libexpat1-dev uv.h:libuv1-dev \
+	cjson/cJSON.h:libcjson-dev git2.h:libgit2-dev turbojpeg.h:libturbojpeg0-dev \
+	gmp.h:libgmp-dev archive.h:libarchive-dev libxml/parser.h:libxml2-dev pcre2.h:libpcre2-dev
+SYSTEM_DEPS_LOG ?= /tmp/ffikit-system-deps.log
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 	    header=$${dep%%:*}; package=$${dep##*:}; \
-	    echo "#include <$$header>" | $${CC:-cc} -fsyntax-only -x c - 2>/dev/null \
-	        || missing="$$missing $$package"; \
+	    echo "#include <$$header>" | $${CC:-cc} -fsyntax-only -DPCRE2_CODE_UNIT_WIDTH=8 \
+	        -I/usr/include/libxml2 -x c - 2>/dev/null || missing="$$missing $$package"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "system-deps: every header is installed"; \
 	elif ! command -v apt-get >/dev/null; then \
 	    echo "system-deps: missing$$missing, and no apt-get: those tests will skip"; \
 	else \
-	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
-	    echo "system-deps: apt-get install$$missing"; \
-	    $$sudo apt-get install -y --no-install-recommends $$missing \
-	        || echo "system-deps: apt-get failed: those tests will skip"; \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	    echo "system-deps: apt-get install$$missing (log: $(SYSTEM_DEPS_LOG))"; \
+	    install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends$$missing"; \
+	    { $$install || { $$sudo apt-get update -q && $$install; }; } >$(SYSTEM_DEPS_LOG) 2>&1 \
+	        || { tail -n 5 $(SYSTEM_DEPS_LOG); \
+	             echo "system-deps: apt-get failed: the tests needing$$missing will fail"; }; \
 	fi
 
 # Which headers under /usr/include gcc compiles alone, and which ffikit parses (or why not).

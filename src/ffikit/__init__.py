@@ -58,6 +58,7 @@ _LAZY = {
     "Library": "boundary.library",
     "check": "boundary.policies",
     "new": "memory.new",
+    "cast": "memory.casts",
     "string": "memory.strings",
     "callback": "backends.ctypes.callbacks",
     "callback_errors": "backends.ctypes.callbacks",

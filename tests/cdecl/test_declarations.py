@@ -35,6 +35,13 @@ class TestDeclarations:
         assert "NOT_A_CONSTANT" not in defs.constants
         assert defs.enums["color"].GREEN == 5 and defs.GREEN == 5
 
+    def test_enums_by_tag_and_by_typedef_name(self):
+        defs = ffikit.cdef("typedef enum mode_e { FAST = 1, SAFE } mode_t2; typedef mode_t2 again;"
+                           "typedef enum { ON } switch_t; enum bare { X }; typedef int not_enum;")
+        assert defs.enums["mode_e"] is defs.enums["mode_t2"] is defs.enums["again"]
+        assert defs.enums["mode_t2"].SAFE == 2 and defs.enums["switch_t"].ON == 0
+        assert "bare" in defs.enums and "not_enum" not in defs.enums
+
     def test_typeof_and_ctype(self):
         defs = ffikit.cdef(TUTORIAL)
         assert defs.typeof("Student[]") == Array(defs.types["Student"], None)

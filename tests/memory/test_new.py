@@ -5,6 +5,7 @@ import ctypes
 import pytest
 
 import ffikit
+from crashproof import outcome
 
 POINTERS = r"""
 #include <stddef.h>
@@ -80,6 +81,23 @@ class TestPointers:
         slot = ffikit.new("char *")  # a char * to a zeroed char; passed to char ** by address
         lib.make_buffer(slot)
         assert ctypes.string_at(ctypes.cast(slot, ctypes.c_void_p).value) == b"made by C"
+
+    @pytest.mark.parametrize("backend_name", ["ctypes", "compiled"])
+    def test_a_pointer_to_a_pointer_goes_by_value(self, cbuild, backend_name):
+        """cffi's idiom ``new("unsigned char **")`` for ``unsigned char **out`` (turbojpeg's
+        jpegBuf): C gets the slot, never the address of the Python pointer object (which C
+        would overwrite).  In a child process: the bug was a heap overwrite."""
+        path = cbuild(r"""
+            static unsigned char data[] = "hello";
+            void give(unsigned char **out, unsigned long *n) { *out = data; *n = 5; }
+        """, name="new_give")
+        result, err = outcome(f"""
+            import ffikit
+            lib = ffikit.load({path!r}, "void give(unsigned char **out, unsigned long *n);")
+            out, n = lib.new("unsigned char **"), lib.new("unsigned long *")
+            lib.give(out, n)
+        """, "(bytes(out[0][:n[0]]), n[0])", FFIKIT_BACKEND=backend_name)
+        assert result == "returned (b'hello', 5)", err
 
     def test_sizeless_targets_give_a_null_slot(self):
         assert ffikit.new("void *").value is None

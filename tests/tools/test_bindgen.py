@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import ffikit
@@ -159,11 +161,59 @@ class TestGeneratedModulesImport:
         bz = _import(tmp_path, "bzlib.h", "bz2", "bind_bzlib")
         assert bz.BZ2_bzlibVersion().startswith(b"1.")
 
+    def test_git2_array_of_anonymous_struct_typedef(self, tmp_path):
+        """git2.h: ``typedef struct {...} git_oid``-style arrays; binding imports and calls."""
+        git = _import(tmp_path, "git2.h", "git2", "bind_git2")
+        assert git.git_libgit2_init() >= 1
+        try:
+            major, minor, rev = (git.lib.new("int") for _ in range(3))
+            assert git.git_libgit2_version(major, minor, rev) == 0
+            assert major.value >= 1
+        finally:
+            git.git_libgit2_shutdown()
+
+    def test_turbojpeg(self, tmp_path):
+        tj = _import(tmp_path, "turbojpeg.h", "turbojpeg", "bind_turbojpeg")
+        handle = tj.tjInitCompress()
+        assert handle is not None
+        assert tj.tjBufSize(16, 16, tj.TJSAMP_444) > 16 * 16 * 3
+        assert tj.tjDestroy(handle) == 0
+
+    def test_gmp_imports(self, tmp_path):
+        """gmp.h's functions are all ``__gmp*`` names (reached through macros)."""
+        gmp = _import(tmp_path, "gmp.h", "gmp", "bind_gmp")
+        assert "__gmpz_init" in gmp.FUNCTIONS and gmp.defs.sizeof("mpz_t") == 16
+
     def test_uuid(self, tmp_path):
         uuid = _import(tmp_path, "uuid/uuid.h", "uuid", "bind_uuid")
         out = bytearray(16)
         uuid.uuid_generate(out)
         assert out != bytearray(16)
+
+
+class TestArrayOfAnonymousStructTypedef:
+    """``typedef struct {...} R; typedef R A[1];`` (git2.h, gmp.h, turbojpeg.h) re-spells once."""
+
+    SOURCE = "typedef struct { int x; } R; typedef R A[1]; void f(A p); int g(R *r, A a);"
+
+    def test_spelled_once_and_parses_back(self):
+        defs = ffikit.cdef(self.SOURCE)
+        text = c_text(defs, ["f", "g"], ["R", "A"])
+        assert text.count("typedef struct {") == 1 and "typedef R A[1];" in text
+        again = ffikit.cdef(text)
+        assert again.sizeof("A") == 4 and _layout_facts(again, "R") == _layout_facts(defs, "R")
+
+    def test_module_generates(self):
+        module, stub = generate(ffikit.cdef(self.SOURCE), "r.h", "c")
+        assert "def f(p: Any, /) -> None: ..." in stub and "'A': _m.Typedef('A'" in module
+
+    def test_nested_levels(self):
+        """Arrays of arrays of the typedef, and a pointer to it inside another anonymous struct."""
+        defs = ffikit.cdef("typedef struct { int x; } R; typedef R A[2][3];"
+                           "typedef struct { A *rows; R one; } T; typedef T TT[1]; void h(TT t);")
+        text = c_text(defs, ["h"], ["TT", "A", "T", "R"])
+        again = ffikit.cdef(text)
+        assert again.sizeof("A") == 24 and _layout_facts(again, "T") == _layout_facts(defs, "T")
 
 
 def test_import_parses_no_c(tmp_path, monkeypatch):
@@ -225,3 +275,28 @@ def test_generated_stub_passes_mypy_strict_on_use(tmp_path):
     assert good.returncode == 0, good.stdout
     bad = mypy("bad.py")
     assert bad.returncode == 1 and "Incompatible types in assignment" in bad.stdout
+
+
+def test_import_loads_neither_pycparser_nor_the_parser(tmp_path):
+    """A binding of sqlite3.h imports (and calls) without loading pycparser or ffikit's parser."""
+    from crashproof import run_isolated
+    from ffikit.cdecl.preprocess import system_include_dirs
+
+    if not any((Path(d) / "sqlite3.h").is_file() for d in system_include_dirs()):
+        pytest.skip("<sqlite3.h> is not installed")
+    module, _stub = generate(ffikit.include("sqlite3.h"), "sqlite3.h", "sqlite3")
+    (tmp_path / "bind_sq.py").write_text(module)
+    result = run_isolated(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import bind_sq
+        parsers = ("pycparser", "ffikit.cdecl.parse")
+        print("import", [m for m in parsers if m in sys.modules])
+        db = bind_sq.lib.new("sqlite3 *")
+        assert bind_sq.sqlite3_open(b":memory:", db) == bind_sq.SQLITE_OK
+        assert bind_sq.sqlite3_libversion_number() > 3000000
+        assert bind_sq.sqlite3_close(db) == bind_sq.SQLITE_OK
+        print("call", [m for m in parsers if m in sys.modules])
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "import []" in result.stdout and "call []" in result.stdout, result.stdout

@@ -25,8 +25,11 @@ from ffikit.cdecl.model import (
     CType,
     FunctionDecl,
     GlobalVar,
+    Pointer,
+    Typedef,
 )
-from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
+from ffikit.cdecl.parse_errors import understood
+from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError, NotPicklable
@@ -77,15 +80,21 @@ class Declarations:
         self._all_macros: dict | None = None
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
+        classes: dict[int, type[enum.IntEnum]] = {}
         for etype, _file in result.enum_types:
             name = etype.name or etype.typedef_name
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
-                self.enums[name] = cls
+                self.enums[name] = classes[id(etype)] = cls
                 for member in cls:
                     self._enum_members.setdefault(member.name, member)
             for member_name, value in etype.members or ():
                 constants.setdefault(member_name, value)
+        for alias, t in result.types.items():  # by typedef name too: enums["yaml_event_type_t"]
+            while isinstance(t, Typedef) and id(t.type) not in classes:
+                t = t.type
+            if isinstance(t, Typedef) and " " not in alias:
+                self.enums.setdefault(alias, classes[id(t.type)])
         self.constants: dict[str, Any] = constants
         self._source = source
         self._own_files = own_files
@@ -148,8 +157,17 @@ class Declarations:
             model = _with_dims(self.typeof(dims.group(1)), dims.group(2), text, self)
             self._typeof_cache[text] = model
             return model
+        stars = _POINTER_TO_NAME.fullmatch(text)
+        named = stars and (self.types.get(stars.group(1)) or _builtins(self.platform).get(stars.group(1)))
+        if named is not None and text.count("*") <= 3:  # 'T *', 'struct s **': no parsing
+            model = named
+            for _ in range(text.count("*")):
+                model = Pointer(model)
+            self._typeof_cache[text] = model
+            return model
         lead = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", text)
         if lead is not None:
+            from ffikit.cdecl.parse import _KEYWORDS
             name = lead.group(1)
             if name not in _KEYWORDS and name not in self.types and \
                     name not in _builtins(self.platform):
@@ -248,6 +266,7 @@ class Declarations:
                 f"{', platform ' + self.platform.name if self.platform != _layout.host_platform() else ''}>")
 
 
+_POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
 _ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
 
 
@@ -277,6 +296,14 @@ def _constant(defs: Declarations, name: str):
 
 
 # --- entry points --------------------------------------------------------------------
+
+def parse(pre, **options) -> ParseResult:
+    """The parser, imported on first use: holding declarations (a generated binding)
+    loads neither it nor pycparser."""
+    from ffikit.cdecl.parse import parse as parse_unit
+
+    return parse_unit(pre, **options)
+
 
 _builtins_cache: dict = {}
 

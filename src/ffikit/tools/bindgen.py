@@ -45,12 +45,13 @@ class _Emitter:
             target = t.type
             if t.name in self.builtins:
                 return
+            anonymous = isinstance(target, (m.StructOrUnion, m.Enum)) and target.name is None
             if ("typedef", t.name) in self.done:
-                if full:  # declared earlier through a pointer; now its target must be complete
+                if full and not anonymous:  # declared earlier through a pointer: complete it now
                     self.need(target, full=True)
-                return
+                return  # (an anonymous body was defined with its typedef)
             self.done.add(("typedef", t.name))
-            if isinstance(target, (m.StructOrUnion, m.Enum)) and target.name is None:
+            if anonymous:
                 text = f"typedef {self.body(target)} {t.name};"
                 if isinstance(target, m.StructOrUnion):
                     text = self.define(target, text)

@@ -98,7 +98,7 @@ def declarations(types: Mapping[str, m.CType], functions: Mapping[str, m.Functio
     """:class:`ffikit.Declarations` made from model objects, with no C parsing."""
     from ffikit.backends.ctypes.declarations import Declarations
     from ffikit.cdecl.layout import get_platform
-    from ffikit.cdecl.parse import ParseResult
+    from ffikit.cdecl.parse_result import ParseResult
 
     result = ParseResult(types=dict(types),
                          functions={n: m.FunctionDecl(n, ft) for n, ft in functions.items()})

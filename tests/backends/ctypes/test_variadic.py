@@ -13,11 +13,13 @@ SOURCE = r"""
 #include <stdio.h>
 int fmt(char *out, unsigned long n, const char *f, ...) { va_list ap; va_start(ap, f); int r = vsnprintf(out, n, f, ap); va_end(ap); return r; }
 long long second_ll(int n, ...) { va_list ap; va_start(ap, n); va_arg(ap, int); long long v = va_arg(ap, long long); va_end(ap); return v; }
+int apply_fn(int x, ...) { va_list ap; va_start(ap, x); int (*f)(int) = va_arg(ap, int (*)(int)); va_end(ap); return f(x); }
 """
 
 DECLS = """
 int fmt(char *out, unsigned long n, const char *f, ...) __attribute__((format(printf, 3, 4)));
 long long second_ll(int n, ...);
+int apply_fn(int x, ...);
 """
 
 
@@ -54,6 +56,19 @@ def test_without_a_literal_format_promotions_apply(lib):
     f = bytearray(b"%d\0")
     assert lib.fmt(out, len(out), f, 42) == 2  # a buffer, not a literal: unchecked
     assert lib.second_ll(2, 1, 2**40) == 2**40
+
+
+def test_a_held_callback_goes_as_its_function_pointer(lib):
+    """curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb)-style: the callback's C pointer."""
+    with ffikit.callback("int (*)(int)", lambda x: x * 3) as triple:
+        assert lib.apply_fn(14, triple) == 42
+    with pytest.raises(ffikit.CallbackReleased, match="was released"):
+        lib.apply_fn(14, triple)  # C would call a stub: refused before C runs
+
+
+def test_a_plain_callable_is_refused_with_the_fix(lib):
+    with pytest.raises(ffikit.ArgumentError, match=r"pass ffikit\.callback\("):
+        lib.apply_fn(14, lambda x: x)
 
 
 @pytest.fixture(scope="module")

@@ -149,6 +149,9 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
     def from_ctypes_pointer(value: object) -> tuple[object, object]:
         vt = type(value)
         if target_is_pointer and (vt is target_ctype or isinstance(value, (_Pointer, _c_void_p))):
+            if vt is ptr_ctype or (isinstance(value, _Pointer) and _same_ctype(
+                    value._type_, target_ctype)):  # type: ignore[attr-defined]
+                return value, None  # already a 'T **' (new("T **")): its value is the slot
             return ctypes.byref(value), value  # an out-slot for a pointer: pass its address
         if raw_ok or is_void or vt is ptr_ctype:
             return value, None
@@ -408,6 +411,14 @@ def _has_nul(address: int, size: int, width: int = 1, view: memoryview | None = 
     if _memchr is not None:
         return bool(_memchr(address, 0, size))
     return 0 in ctypes.string_at(address, size)  # pragma: no cover
+
+
+def _same_ctype(a: type, b: type | None) -> bool:
+    """The same C type: one class, the same simple type, or pointers to the same type."""
+    if a is b or _same_simple(a, b):
+        return True
+    return (b is not None and issubclass(a, _Pointer) and issubclass(b, _Pointer)
+            and _same_ctype(a._type_, b._type_))  # type: ignore[attr-defined]
 
 
 def _same_simple(a: type, b: type | None) -> bool:

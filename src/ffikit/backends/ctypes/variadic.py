@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import ctypes
 
+from ffikit.backends.ctypes.callbacks import Callback
 from ffikit.backends.ctypes.converters import _CData, _has_nul
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import sizeof
-from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    CallbackReleased,
+    NotContiguous,
+    ReadOnlyBuffer,
+)
 from ffikit.rules.formats import Conversion, check_printf, check_scanf
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given, type_name
@@ -77,6 +84,15 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             args.append(None)
         elif isinstance(value, _CData):
             args.append(value)
+        elif isinstance(value, Callback):  # curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb)
+            if value.released:
+                raise CallbackReleased(f"{where}: {value!r} was released; make a new "
+                                       "ffikit.callback(...) to pass it again")
+            args.append(value.thunk)
+        elif callable(value):
+            raise ArgumentError(f"{where}: a variadic argument has no declared C type, so a "
+                                f"Python callable ({given(value)}) cannot be wrapped; pass "
+                                "ffikit.callback('its function-pointer type', fn) and keep it")
         else:
             try:
                 view = export(value)

@@ -34,6 +34,12 @@ class Policy:
         self.kind = kind
         self.codes = dict(codes or {})
 
+    @property
+    def __ffikit_policy__(self) -> str:
+        """The kind, by which the compiled backend judges results in C: a call that
+        passes never reaches Python; one that fails calls this policy to raise."""
+        return self.kind
+
     def __repr__(self) -> str:
         codes = f"({self.codes!r})" if self.codes else ""
         return f"ffikit.check.{self.kind}{codes}"

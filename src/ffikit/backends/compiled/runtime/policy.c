@@ -1,0 +1,63 @@
+/* Error policies, evaluated in C on the C result: only a failing call reaches Python.
+ *
+ * ffikit.check's policies carry __ffikit_policy__ ("nonzero", "negative", "null", "errno");
+ * the wrapper decides success from the raw C value with the same comparison the Python
+ * policy makes on the converted result, and calls the policy (which builds the exception)
+ * only when it fails.  Any other callable -- a user's policy, a parked callback exception --
+ * is called after every call, as ctypes' errcheck is.  The generated wrapper tests each
+ * policy only for result kinds where C and Python agree; for the rest it calls Python.
+ */
+
+FFK_FN int
+ffk_policy_of(PyObject *errors)
+{
+    PyObject *kind;
+    int policy = FFK_POLICY_CALL;
+    if (errors == Py_None)
+        return FFK_POLICY_NONE;
+    if (ffk_str_policy == NULL)
+        return FFK_POLICY_CALL;
+    kind = PyObject_GetAttr(errors, ffk_str_policy);
+    if (kind == NULL) {
+        PyErr_Clear();
+        return FFK_POLICY_CALL;
+    }
+    if (PyUnicode_Check(kind)) {
+        if (PyUnicode_CompareWithASCIIString(kind, "nonzero") == 0)
+            policy = FFK_POLICY_NONZERO;
+        else if (PyUnicode_CompareWithASCIIString(kind, "negative") == 0)
+            policy = FFK_POLICY_NEGATIVE;
+        else if (PyUnicode_CompareWithASCIIString(kind, "null") == 0)
+            policy = FFK_POLICY_NULL;
+        else if (PyUnicode_CompareWithASCIIString(kind, "errno") == 0)
+            policy = FFK_POLICY_ERRNO;
+    }
+    Py_DECREF(kind);
+    return policy;
+}
+
+/* A failed call (or a policy C cannot judge): the Python policy decides, and raises. */
+FFK_FN PyObject *
+ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *tuple, *out, *errors;
+    Py_ssize_t k;
+    if (result == NULL || self->errors == Py_None)
+        return result;
+    tuple = PyTuple_New(nargs);
+    if (tuple == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    for (k = 0; k < nargs; k++) {
+        Py_INCREF(args[k]);
+        PyTuple_SET_ITEM(tuple, k, args[k]);
+    }
+    errors = self->errors;
+    Py_INCREF(errors);  /* the policy may replace itself (a parked exception does) */
+    out = PyObject_CallFunctionObjArgs(errors, result, (PyObject *)self, tuple, NULL);
+    Py_DECREF(errors);
+    Py_DECREF(tuple);
+    Py_DECREF(result);
+    return out;
+}

@@ -19,6 +19,9 @@ __all__ = ["Policy", "check"]
 
 _c_void_p = ctypes.c_void_p
 _Pointer = ctypes._Pointer
+_get_errno = ctypes.get_errno
+_errorcode = _errno_mod.errorcode
+_strerror = os.strerror
 
 
 class Policy:
@@ -45,25 +48,28 @@ class Policy:
         return f"ffikit.check.{self.kind}{codes}"
 
     def __call__(self, *args: object) -> object:
+        if len(args) == 3:
+            return self.judge(args[0], args[1])
         if len(args) == 1 and isinstance(args[0], Mapping):
             return Policy(self.kind, args[0])
-        if len(args) != 3:
-            raise TypeError(f"{self!r} takes a {{code: name}} mapping, or (result, function, args)")
-        result, function, _call_args = args
-        name = getattr(function, "__name__", str(function))
+        raise TypeError(f"{self!r} takes a {{code: name}} mapping, or (result, function, args)")
+
+    def judge(self, result: object, function: object) -> object:
+        """``result`` if the call succeeded, else raise :class:`ffikit.CallError`
+        (what a call does; the compiled backend calls it only for a failing result)."""
         if self.kind == "errno":
             failed = result is None or result == -1 or (isinstance(result, _c_void_p) and not result.value)
             if isinstance(result, _Pointer):
                 failed = not result
             if failed:
-                number = ctypes.get_errno()
-                symbol = self.codes.get(number) or _errno_mod.errorcode.get(number, "")
-                text = os.strerror(number)
+                number = _get_errno()
+                symbol = self.codes.get(number) or _errorcode.get(number, "")
+                text = _strerror(number)
+                name = getattr(function, "__name__", None) or str(function)
                 label = f" ({symbol})" if symbol else ""
-                raise CallError(
-                    f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
-                    function=name, code=result, code_name=symbol or None, errno=number, strerror=text,
-                )
+                raise CallError.lazily(
+                    lambda: f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
+                    name, result, symbol or None, number, text)
             return result
         if self.kind == "nonzero":
             failed = result != 0
@@ -74,12 +80,11 @@ class Policy:
         else:  # pragma: no cover - constructed only below
             raise AssertionError(self.kind)
         if failed:
+            name = getattr(function, "__name__", None) or str(function)
             code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
             label = f" ({code_name})" if code_name else ""
-            raise CallError(
-                f"{name} failed: returned {_result_text(result)}{label}",
-                function=name, code=result, code_name=code_name,
-            )
+            raise CallError.lazily(lambda: f"{name} failed: returned {_result_text(result)}{label}",
+                                   name, result, code_name)
         return result
 
 

@@ -361,10 +361,14 @@ def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
     """
     wrappers = [_wrapper(i, s) for i, s in enumerate(shapes)]
     definitions: list[str] = []
+    defined: set[str] = set()  # by tag: two structs of one layout (under two names) share it
     for result, params in shapes:
         for part in (result, *params):
             if part[0] == "struct":
-                definitions += [d for d in part[2] if d not in definitions]
+                for d in part[2]:
+                    if d.split("{", 1)[0] not in defined:
+                        defined.add(d.split("{", 1)[0])
+                        definitions.append(d)
     tables = "\n".join([
         f"#define FFK_NWRAPPERS {len(shapes)}",
         "static vectorcallfunc ffk_wrappers[] = {"

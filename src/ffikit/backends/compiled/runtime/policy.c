@@ -36,7 +36,8 @@ ffk_policy_of(PyObject *errors)
     return policy;
 }
 
-/* A failed call (or a policy C cannot judge): the Python policy decides, and raises. */
+/* A failed call (or a policy C cannot judge): the Python policy decides, and raises.
+   ffikit.check's policies are asked through judge(result, function): no argument tuple. */
 FFK_FN PyObject *
 ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -44,20 +45,19 @@ ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t na
     Py_ssize_t k;
     if (result == NULL || self->errors == Py_None)
         return result;
-    tuple = PyTuple_New(nargs);
-    if (tuple == NULL) {
-        Py_DECREF(result);
-        return NULL;
-    }
-    for (k = 0; k < nargs; k++) {
-        Py_INCREF(args[k]);
-        PyTuple_SET_ITEM(tuple, k, args[k]);
-    }
     errors = self->errors;
     Py_INCREF(errors);  /* the policy may replace itself (a parked exception does) */
-    out = PyObject_CallFunctionObjArgs(errors, result, (PyObject *)self, tuple, NULL);
+    if (self->policy >= FFK_POLICY_NONZERO && self->policy <= FFK_POLICY_ERRNO && ffk_str_judge != NULL) {
+        out = PyObject_CallMethodObjArgs(errors, ffk_str_judge, result, (PyObject *)self, NULL);
+    } else if ((tuple = PyTuple_New(nargs)) != NULL) {
+        for (k = 0; k < nargs; k++)
+            PyTuple_SET_ITEM(tuple, k, Py_NewRef(args[k]));
+        out = PyObject_CallFunctionObjArgs(errors, result, (PyObject *)self, tuple, NULL);
+        Py_DECREF(tuple);
+    } else {
+        out = NULL;
+    }
     Py_DECREF(errors);
-    Py_DECREF(tuple);
     Py_DECREF(result);
     return out;
 }

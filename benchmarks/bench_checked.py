@@ -234,7 +234,7 @@ def callgrind_counts() -> dict[tuple[str, str], float]:
             text = open(os.path.join(tmp, name)).read()  # noqa: SIM115
             trigger = [ln for ln in text.splitlines() if ln.startswith("desc: Trigger:")]
             total = [ln for ln in text.splitlines() if ln.startswith(("summary:", "totals:"))]
-            label = trigger[0].rsplit("'", 2)[-2] if trigger and "'" in trigger[0] else ""
+            label = trigger[0].rsplit(":", 1)[-1].strip().strip("'") if trigger else ""
             if label.isdigit() and total:
                 totals[int(label)] = int(total[0].split()[1])
         with tempfile.TemporaryDirectory(prefix="ffikit-bench-") as tmp2:

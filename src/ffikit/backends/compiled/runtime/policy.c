@@ -37,7 +37,8 @@ ffk_policy_of(PyObject *errors)
 }
 
 /* A failed call (or a policy C cannot judge): the Python policy decides, and raises.
-   ffikit.check's policies are asked through judge(result, function): no argument tuple. */
+   ffikit.check's policies are asked failure(result, function) -- no argument tuple -- and
+   the exception it gives is raised here, with no Python frame in its traceback. */
 FFK_FN PyObject *
 ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -47,8 +48,19 @@ ffk_after(ffk_func *self, PyObject *result, PyObject *const *args, Py_ssize_t na
         return result;
     errors = self->errors;
     Py_INCREF(errors);  /* the policy may replace itself (a parked exception does) */
-    if (self->policy >= FFK_POLICY_NONZERO && self->policy <= FFK_POLICY_ERRNO && ffk_str_judge != NULL) {
-        out = PyObject_CallMethodObjArgs(errors, ffk_str_judge, result, (PyObject *)self, NULL);
+    if (self->policy >= FFK_POLICY_NONZERO && self->policy <= FFK_POLICY_ERRNO && ffk_str_failure != NULL) {
+        PyObject *error = PyObject_CallMethodObjArgs(errors, ffk_str_failure, result, (PyObject *)self, NULL);
+        if (error == NULL || error == Py_None) {  /* an error of its own, or the call passed */
+            out = error == NULL ? NULL : Py_NewRef(result);
+            Py_XDECREF(error);
+        } else {
+            if (PyExceptionInstance_Check(error))
+                PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+            else
+                PyErr_SetString(PyExc_TypeError, "an error policy's failure() gave no exception");
+            Py_DECREF(error);
+            out = NULL;
+        }
     } else if ((tuple = PyTuple_New(nargs)) != NULL) {
         for (k = 0; k < nargs; k++)
             PyTuple_SET_ITEM(tuple, k, Py_NewRef(args[k]));

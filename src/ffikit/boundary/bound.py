@@ -114,6 +114,7 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     attributes["__wrapped__"] = wrapper  # already the fast function (help() reads __signature__)
     attributes["__ffikit_reduce__"] = reduce_function
     attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
+    wrapper.crash_label = f"{wrapper.declaration} from {os.path.basename(library.path)}"
     return wrapper
 
 

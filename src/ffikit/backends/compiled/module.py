@@ -41,12 +41,14 @@ from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
 
-__all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside"]
+__all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside",
+           "report_crashes"]
 
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
+_crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
@@ -127,11 +129,22 @@ def load_module(shapes: list[tuple]) -> Any:
             loader.exec_module(module)
             module.setup(_CFuncPtr)
             _check_errno(module)
+            if _crash_reports:  # ffikit.enable_faulthandler() was called
+                module.report_crashes()
             module.C_SOURCE = source
             module.WRAPPERS = wrappers
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
+
+
+def report_crashes() -> None:
+    """A fatal signal during a compiled call names the C function (every module, now and later)."""
+    with _lock:
+        if not _crash_reports:
+            _crash_reports.append(True)
+        for module in _modules.values():
+            module.report_crashes()
 
 
 def _signature(ftype: m.FunctionType) -> inspect.Signature:
@@ -239,6 +252,7 @@ class CompiledFunctions:
         attributes = func.__dict__
         attributes.update(static[3])
         attributes["cfunc"] = cfunc
+        func.crash_label = static[3]["declaration"]
         attributes["relations"] = rels  # the size relations checked before each call (in C)
         return func
 

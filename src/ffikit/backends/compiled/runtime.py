@@ -12,6 +12,7 @@ The runtime is C written as C files, shipped as package data, one file per job:
 * ``policy.c`` -- ``ffikit.check`` policies judged on the C result;
 * ``results.c`` -- pointer, struct and string results built in C;
 * ``slow.c`` -- the ctypes backend's wrapper, where every refusal is raised;
+* ``crash.c`` -- a fatal signal names the C function running on that thread;
 * ``functype.c`` -- the ``ffikit.CompiledFunction`` type;
 * ``module.c`` -- ``make()`` and the module definition (after the wrappers).
 
@@ -31,7 +32,7 @@ __all__ = ["RUNTIME_DIR", "HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HEADER = "ffikit_rt.h"
 BEFORE_WRAPPERS = ("errno.c", "convert.c", "pointer.c", "checks.c", "policy.c", "results.c",
-                   "slow.c", "functype.c")
+                   "slow.c", "crash.c", "functype.c")
 AFTER_WRAPPERS = ("module.c",)
 
 

@@ -1,7 +1,8 @@
 /* ffikit compiled backend: what every file of the runtime and every generated wrapper shares.
  *
  * A generated module is one translation unit: it includes this header, the runtime's .c
- * files (errno.c, convert.c, pointer.c, checks.c, results.c, slow.c, functype.c), then its
+ * files (errno.c, convert.c, pointer.c, checks.c, policy.c, results.c, slow.c, crash.c,
+ * functype.c), then its
  * own wrappers, then module.c.  Everything is static: each module has its own copy, and
  * no symbol but PyInit_<name> leaves it.
  */
@@ -86,6 +87,7 @@ typedef struct {
     int nrels;
     ffk_rel *rels;           /* the size relations checked before the call */
     ffk_seen *seen;          /* FFK_SEEN per parameter */
+    char label[192];         /* what a crash report names (crash.c): declaration and library */
 } ffk_func;
 
 #endif

@@ -135,6 +135,8 @@ static PyGetSetDef ffk_func_getset[] = {
     {"policy_in_c", ffk_get_policy, NULL,
      "how the wrapper judges results: 0 no policy, 1-4 check.nonzero/negative/null/errno in C, "
      "5 a Python callable after every call", NULL},
+    {"crash_label", ffk_get_label, ffk_set_label,
+     "what a fatal signal during the call names (ffikit.enable_faulthandler())", NULL},
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };

@@ -43,6 +43,7 @@ ffk_make(PyObject *module, PyObject *args)
     f->rels = NULL;
     f->nrels = 0;
     f->bptr = bptr;
+    f->label[0] = 0;
     f->make_slow = Py_NewRef(make_slow);
     f->errors = Py_NewRef(errors);
     f->policy = ffk_policy_of(errors);
@@ -64,6 +65,8 @@ static PyMethodDef ffk_methods[] = {
      "result_size)"},
     {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
     {"setup", ffk_setup, METH_O, "setup(ctypes function pointer base class)"},
+    {"report_crashes", ffk_report_crashes, METH_NOARGS,
+     "name the running C function on a fatal signal (chained before the previous handler)"},
     {"errno_probe", ffk_errno_probe, METH_O, "errno_probe(enable): ctypes' errno copy here, or None"},
     {NULL, NULL, 0, NULL}
 };

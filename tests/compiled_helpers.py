@@ -100,3 +100,62 @@ int count(int n, ...);
 PYTHON_ONLY = {"count": "variadic", "bits": "struct parameters"}
 # Functions neither backend binds: a packed struct by value (ctypes would pass it wrongly).
 REFUSED = {"packed_x"}
+
+# Functions whose declarations carry facts (sizes, nonnull, owned results) and results of
+# every kind: both backends must agree on each call, and the compiled one keeps them in C.
+FACTS_C = r"""
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+typedef struct { int x, y; } Pair;
+typedef union { int i; float f; } Num;
+double s_access(const double *p, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s += p[i]; return s; }
+void w_access(double *p, int n) { for (int i = 0; i < n; i++) p[i] = i; }
+double s_fixed(const double p[4]) { return p[0] + p[3]; }
+double s_vla(int n, const double p[n]) { double s = 0; for (int i = 0; i < n; i++) s += p[i]; return s; }
+double s_user(const double *p, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s += p[i]; return s; }
+double s_count(const double *p) { return p[0] + p[2]; }
+size_t s_prod(const unsigned char *p, size_t size, long n) { size_t s = 0; for (size_t i = 0; i < size * (size_t)n; i++) s += p[i]; return s; }
+size_t nn_len(const char *s) { return strlen(s); }
+char *dup(const char *s) { return strdup(s); }
+int *same_int(int *p) { return p; }
+void *same_void(void *p) { return p; }
+char *same_char(char *p) { return p; }
+Pair make_pair(int x) { Pair p = {x, x + 1}; return p; }
+Num make_num(int i) { Num n; n.i = i; return n; }
+int ret_int(int v) { return v; }
+unsigned ret_uint(unsigned v) { return v; }
+_Bool ret_bool(int v) { return v != 0; }
+double ret_double(double v) { return v; }
+const char *ret_str(int v) { return v ? "yes" : NULL; }
+int set_errno(int e, int r) { errno = e; return r; }
+"""
+
+FACTS_H = """
+typedef struct { int x, y; } Pair;
+typedef union { int i; float f; } Num;
+double s_access(const double *p, size_t n) __attribute__((access(read_only, 1, 2)));
+void w_access(double *p, int n) __attribute__((access(write_only, 1, 2)));
+double s_fixed(const double p[4]);
+double s_vla(int n, const double p[n]);
+double s_user(const double *p, size_t n);
+double s_count(const double *p);
+size_t s_prod(const unsigned char *p, size_t size, long n);
+size_t nn_len(const char *s) __attribute__((nonnull));
+void free(void *);
+char *dup(const char *s) __attribute__((malloc, malloc(free, 1)));
+int *same_int(int *p);
+void *same_void(void *p);
+char *same_char(char *p);
+Pair make_pair(int x);
+Num make_num(int i);
+int ret_int(int v);
+unsigned ret_uint(unsigned v);
+_Bool ret_bool(int v);
+double ret_double(double v);
+const char *ret_str(int v);
+int set_errno(int e, int r);
+"""
+
+FACTS_SIZES = {"s_user": {"p": "n"}, "s_count": {"p": 3}, "s_prod": {"p": "size * n"}}

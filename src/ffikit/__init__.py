@@ -122,18 +122,23 @@ def __dir__() -> list[str]:
 def enable_faulthandler() -> bool:
     """Turn on :mod:`faulthandler`, so a C function that crashes at least says where.
 
+    On the compiled backend a fatal signal also prints the C function that was
+    running on that thread (``ffikit: fatal signal 11 in C function ... from ...``)
+    before faulthandler's Python traceback.
+
     ``import ffikit`` changes no process-wide state; the ``ffikit`` command, the
     pytest plugin, ``FFIKIT_FAULTHANDLER=1`` or this call turn it on.  Returns
     whether it is on (stderr may have no file descriptor, e.g. under pythonw).
     """
-    if _faulthandler.is_enabled():
-        return True
-    if _sys.stderr is None:
-        return False
-    try:
-        _faulthandler.enable()
-    except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
-        return False
+    if not _faulthandler.is_enabled():
+        if _sys.stderr is None:
+            return False
+        try:
+            _faulthandler.enable()
+        except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
+            return False
+    # the compiled backend runs no Python frame during a call: its modules name the C function
+    _importlib.import_module("ffikit.backends.compiled").report_crashes()
     return True
 
 

@@ -9,6 +9,8 @@ fix it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "FFIError",
     "LibraryNotFound",
@@ -115,7 +117,9 @@ class CallError(FFIError, OSError):
 
     ``function``, ``code`` and ``code_name`` say which function returned which
     code; when errno is involved the exception also carries ``errno`` and
-    ``strerror`` like any ``OSError``.
+    ``strerror`` like any ``OSError``.  The message may be worded lazily (on
+    first ``str()`` or ``.message``): a caller that catches the error and
+    goes on does not pay for the words.
     """
 
     def __init__(
@@ -137,8 +141,51 @@ class CallError(FFIError, OSError):
         self.code = code
         self.code_name = code_name
 
+    @classmethod
+    def lazily(cls, words: Callable[[], str], function: str, code: object, code_name: str | None,
+               errno: int | None = None, strerror: str | None = None) -> CallError:
+        """The error, its message worded by ``words()`` only when first read."""
+        if errno is not None:
+            exc = _oserror_new(cls, errno, strerror or "")
+            _oserror_init(exc, errno, strerror or "")
+        else:
+            exc = _oserror_new(cls)
+        attributes = exc.__dict__
+        attributes["_words"] = words
+        attributes["function"] = function
+        attributes["code"] = code
+        attributes["code_name"] = code_name
+        return exc
+
+    @property
+    def message(self) -> str:
+        found = self.__dict__.get("_message")
+        if found is None:
+            found = self.__dict__["_message"] = self.__dict__.pop("_words")()
+            if self.errno is None:
+                self.args = (found,)
+        return found
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self.__dict__["_message"] = value
+
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple:
+        return (_call_error, (self.message, self.function, self.code, self.code_name, self.errno,
+                              self.strerror))
+
+
+def _call_error(message: str, function: str | None, code: object, code_name: str | None,
+                errno: int | None, strerror: str | None) -> CallError:
+    return CallError(message, function=function, code=code, code_name=code_name, errno=errno,
+                     strerror=strerror)
+
+
+_oserror_new = OSError.__new__
+_oserror_init = OSError.__init__
 
 
 class BufferTooSmall(FFIError, ValueError):

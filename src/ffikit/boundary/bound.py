@@ -18,8 +18,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.compiled import CompiledFunctions
+from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.wrappers import bind
+from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
+from ffikit.rules.sizes import relations, user_access
 
 __all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled"]
 
@@ -83,8 +86,6 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     :class:`BoundFunction` does (``library``, ``errors``, ``declaration``,
     ``cfunc``) and pickles the same way, without a Python-level call layer.
     """
-    if library._sizes.get(name):  # sizes= relations: the ctypes backend checks them
-        return None
     compiled = library._compiled
     if compiled is None:
         compiled = CompiledFunctions.for_declarations(library.defs, library.encoding)
@@ -92,11 +93,18 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     if not compiled.handles(name):
         return None
 
+    sizes = library._sizes.get(name)
+
     def make_slow() -> Callable:  # the ctypes backend's wrapper: the compiled one's slow path
-        return bind(library._handle[name], name, ftype, encoding=library.encoding,
+        return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
                     resolve=library._deallocator, hooks=hooks)
 
-    wrapper = compiled.get(name, ftype, cfunc, make_slow, library._policies.get(name))
+    # the size relations (the header's and sizes='s) and the owner of an owned result are
+    # checked and made in C; their refusals come from make_slow's wrapper, word for word
+    rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ())
+    own = owner(name, ftype.facts.deallocators, library._deallocator, hooks) \
+        if ftype.facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
+    wrapper = compiled.get(name, ftype, cfunc, make_slow, library._policies.get(name), rels, own)
     if wrapper is None:
         if compiled.error is not None and library._forced:
             raise compiled.error
@@ -106,6 +114,7 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     attributes["__wrapped__"] = wrapper  # already the fast function (help() reads __signature__)
     attributes["__ffikit_reduce__"] = reduce_function
     attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
+    wrapper.crash_label = f"{wrapper.declaration} from {os.path.basename(library.path)}"
     return wrapper
 
 

@@ -19,6 +19,8 @@ __all__ = ["Policy", "check"]
 
 _c_void_p = ctypes.c_void_p
 _Pointer = ctypes._Pointer
+_get_errno = ctypes.get_errno
+_errorcode = _errno_mod.errorcode
 
 
 class Policy:
@@ -34,31 +36,48 @@ class Policy:
         self.kind = kind
         self.codes = dict(codes or {})
 
+    @property
+    def __ffikit_policy__(self) -> str:
+        """The kind, by which the compiled backend judges results in C: a call that
+        passes never reaches Python; one that fails asks :meth:`failure` for the error."""
+        return self.kind
+
     def __repr__(self) -> str:
         codes = f"({self.codes!r})" if self.codes else ""
         return f"ffikit.check.{self.kind}{codes}"
 
     def __call__(self, *args: object) -> object:
+        if len(args) == 3:
+            return self.judge(args[0], args[1])
         if len(args) == 1 and isinstance(args[0], Mapping):
             return Policy(self.kind, args[0])
-        if len(args) != 3:
-            raise TypeError(f"{self!r} takes a {{code: name}} mapping, or (result, function, args)")
-        result, function, _call_args = args
-        name = getattr(function, "__name__", str(function))
+        raise TypeError(f"{self!r} takes a {{code: name}} mapping, or (result, function, args)")
+
+    def judge(self, result: object, function: object) -> object:
+        """``result`` if the call succeeded, else raise :class:`ffikit.CallError`."""
+        error = self.failure(result, function)
+        if error is not None:
+            raise error
+        return result
+
+    def failure(self, result: object, function: object) -> CallError | None:
+        """The error for a failed call, None for a successful one (the compiled
+        backend asks only for failing results, and raises it from C: no Python
+        frame joins the traceback)."""
         if self.kind == "errno":
             failed = result is None or result == -1 or (isinstance(result, _c_void_p) and not result.value)
             if isinstance(result, _Pointer):
                 failed = not result
-            if failed:
-                number = ctypes.get_errno()
-                symbol = self.codes.get(number) or _errno_mod.errorcode.get(number, "")
-                text = os.strerror(number)
-                label = f" ({symbol})" if symbol else ""
-                raise CallError(
-                    f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
-                    function=name, code=result, code_name=symbol or None, errno=number, strerror=text,
-                )
-            return result
+            if not failed:
+                return None
+            number = _get_errno()
+            symbol = self.codes.get(number) or _errorcode.get(number, "")
+            text = _strerror(number)
+            name = getattr(function, "__name__", None) or str(function)
+            label = f" ({symbol})" if symbol else ""
+            return CallError.lazily(
+                lambda: f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
+                name, result, symbol or None, number, text)
         if self.kind == "nonzero":
             failed = result != 0
         elif self.kind == "negative":
@@ -67,14 +86,27 @@ class Policy:
             failed = result is None or (isinstance(result, (_c_void_p, _Pointer)) and not result)
         else:  # pragma: no cover - constructed only below
             raise AssertionError(self.kind)
-        if failed:
-            code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
-            label = f" ({code_name})" if code_name else ""
-            raise CallError(
-                f"{name} failed: returned {_result_text(result)}{label}",
-                function=name, code=result, code_name=code_name,
-            )
-        return result
+        if not failed:
+            return None
+        name = getattr(function, "__name__", None) or str(function)
+        code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
+        label = f" ({code_name})" if code_name else ""
+        return CallError.lazily(lambda: f"{name} failed: returned {_result_text(result)}{label}",
+                                name, result, code_name)
+
+
+def _strerror(number: int) -> str:
+    """``os.strerror``, remembered per number (decoding the C library's text per failure
+    costs more than the rest of a failing call)."""
+    text = _STRERROR.get(number)
+    if text is None:
+        text = os.strerror(number)
+        if len(_STRERROR) < 4096:
+            _STRERROR[number] = text
+    return text
+
+
+_STRERROR: dict[int, str] = {}
 
 
 def _result_text(result: object) -> str:

@@ -476,11 +476,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _enable_faulthandler() -> None:
     """What ``ffikit.enable_faulthandler()`` does (the package's top level is above this layer)."""
     import faulthandler
+
+    from ffikit.backends.compiled import report_crashes
     if not faulthandler.is_enabled() and sys.stderr is not None:
         try:
             faulthandler.enable()
         except (AttributeError, ValueError, OSError):
-            pass
+            return
+    report_crashes()
 
 
 def re_error() -> type[Exception]:

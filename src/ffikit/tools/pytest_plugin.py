@@ -20,11 +20,14 @@ from ffikit.memory.tracking import track
 def pytest_configure(config) -> None:
     """A C crash in a test names the call (``import ffikit`` itself leaves faulthandler alone;
     this is ``ffikit.enable_faulthandler()``, which this layer cannot import)."""
+    from ffikit.backends.compiled import report_crashes
+
     if not faulthandler.is_enabled() and sys.stderr is not None:
         try:
             faulthandler.enable()
         except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
-            pass
+            return
+    report_crashes()  # the compiled backend names the C function a fatal signal hit
 
 
 def pytest_addoption(parser) -> None:

@@ -67,8 +67,11 @@ class TestClassifier:
 
 
 class TestResultMaker:
-    def test_pointer_results_as_ctypes_returns_them(self):
-        make = result_maker(ctypes.POINTER(ctypes.c_int))
-        assert not make(0) and ctypes.cast(make(64), ctypes.c_void_p).value == 64
-        assert result_maker(ctypes.c_void_p)(5).value == 5
-        assert result_maker(ctypes.c_int) is None
+    def test_results_c_builds_are_their_ctypes_classes(self):
+        class S(ctypes.Structure):
+            _fields_ = [("x", ctypes.c_int)]
+
+        for cls in (ctypes.POINTER(ctypes.c_int), ctypes.c_void_p, S):
+            assert result_maker(cls) is cls
+        assert result_maker(ctypes.c_int) is None and result_maker(ctypes.c_char_p) is None
+        assert result_maker(None) is None

@@ -88,3 +88,34 @@ class TestCompiledFunctions:
 
 def test_smoke_script_is_valid():
     compile(textwrap.dedent(SCRIPT), "<smoke>", "exec")
+
+
+CRASH = """
+import ctypes, ffikit
+lib = ffikit.load({path!r}, "int boom(int *p);", backend={backend!r})
+{enable}
+lib.boom(ctypes.cast(16, ctypes.POINTER(ctypes.c_int)))
+"""
+
+
+@pytest.mark.parametrize("order", ["enabled before load", "enabled after load"])
+def test_fatal_signal_names_the_c_function(cbuild, order):
+    """Issue 19.20: no Python frame runs during a compiled call, so the module names it."""
+    from crashproof import run_isolated
+
+    path = cbuild("int boom(int *p) { return *p; }", name="boom")
+    code = CRASH.format(path=path, backend="compiled", enable="ffikit.enable_faulthandler()")
+    if order == "enabled before load":
+        code = "import ffikit\nffikit.enable_faulthandler()\n" + code.replace("ffikit.enable_faulthandler()", "")
+    proc = run_isolated(code)
+    assert proc.returncode != 0
+    assert f"ffikit: fatal signal 11 in C function int boom(int *p); from {os.path.basename(path)}" in proc.stderr
+    assert "Fatal Python error: Segmentation fault" in proc.stderr  # faulthandler's report follows
+
+
+def test_no_report_unless_asked(cbuild):
+    from crashproof import run_isolated
+
+    path = cbuild("int boom(int *p) { return *p; }", name="boom")
+    proc = run_isolated(CRASH.format(path=path, backend="compiled", enable=""), PYTHONFAULTHANDLER="")
+    assert proc.returncode != 0 and "ffikit: fatal signal" not in proc.stderr

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import array
 import ctypes
+import re
 
 import numpy as np
 import pytest
 
 import ffikit
-from compiled_helpers import PYTHON_ONLY, REFUSED, C, H
+from compiled_helpers import FACTS_C, FACTS_H, FACTS_SIZES, PYTHON_ONLY, REFUSED, C, H
 from ffikit.backends.compiled import available
 
 pytestmark = pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")
@@ -161,3 +162,159 @@ def test_packed_struct_by_value_is_refused_in_both(libs):
     for lib in libs:
         with pytest.raises(ffikit.ArgumentError, match="'packed_x': Packed is passed by value"):
             _ = lib.packed_x  # binding it refuses
+
+
+# ---- facts: every size relation, nonnull and C string checked in C, refused in the same words
+
+
+@pytest.fixture(scope="module")
+def fact_libs(cbuild):
+    path = cbuild(FACTS_C, name="compiled_facts")
+    defs = ffikit.cdef(FACTS_H)
+    return tuple(ffikit.load(path, defs, backend=b, sizes=FACTS_SIZES) for b in ("ctypes", "compiled"))
+
+
+_D4 = np.arange(4.0)
+_U8 = (ctypes.c_uint8 * 6)(*range(6))
+
+
+def _fact_cases():
+    d = np.arange(8.0)
+    return [
+        *[("s_access", (d, n)) for n in (0, 1, 7, 8, 9, 2**40, 2**64 - 1, -1, 2**64)],
+        ("s_access", (d[::2], 4)), ("s_access", (d[1:], 7)), ("s_access", (d[1:], 8)),
+        ("s_access", (None, 0)), ("s_access", (b"\0" * 16, 2)),
+        ("s_access", (b"\0" * 16, 3)), ("s_access", ((ctypes.c_double * 3)(), 3)),
+        ("s_access", ((ctypes.c_double * 3)(), 4)), ("s_access", (ctypes.c_double(1.5), 1)),
+        ("s_access", (ctypes.c_double(1.5), 2)), ("s_access", (memoryview(d).toreadonly(), 8)),
+        ("s_access", (array.array("d", [1, 2]), 3)), ("s_access", (ffikit.alloc("double", 2), 3)),
+        ("w_access", (bytearray(16), 2)), ("w_access", (bytearray(16), 3)), ("w_access", (bytes(16), 2)),
+        ("w_access", (np.zeros(3), 3)), ("w_access", (np.zeros(3), -1)), ("w_access", (np.zeros(3), 2**31)),
+        ("s_fixed", (_D4,)), ("s_fixed", (_D4[:3],)), ("s_fixed", (np.arange(5.0),)),
+        ("s_vla", (3, _D4)), ("s_vla", (5, _D4)), ("s_vla", (-1, _D4)), ("s_vla", (0, None)),
+        ("s_user", (_D4, 4)), ("s_user", (_D4, 5)), ("s_user", (_D4[::2], 2)),
+        ("s_count", (_D4,)), ("s_count", (_D4[:2],)), ("s_count", (np.arange(3.0),)),
+        ("s_prod", (bytes(range(6)), 2, 3)), ("s_prod", (bytes(range(6)), 7, 1)),
+        ("s_prod", (bytes(range(6)), 2**63, 2)),
+        ("s_prod", (bytearray(6), 3, 3)), ("s_prod", (_U8, 2, 3)), ("s_prod", (_U8, 2, 4)),
+        ("nn_len", (b"abc",)), ("nn_len", (None,)), ("nn_len", (b"a\0b",)), ("nn_len", ("h\u00e9",)),
+        ("nn_len", (bytearray(b"ab"),)), ("nn_len", (bytearray(b"ab\0"),)),
+        ("nn_len", (ctypes.c_char_p(None),)), ("nn_len", (ctypes.create_string_buffer(b"xy"),)),
+    ]
+
+
+@pytest.mark.parametrize(("name", "args"), _fact_cases(), ids=lambda v: v if isinstance(v, str) else None)
+def test_facts_same_answer_in_c(fact_libs, name, args):
+    slow, fast = fact_libs
+    assert type(getattr(fast, name)).__name__ == "CompiledFunction"  # the facts no longer divert it
+    assert _outcome(getattr(fast, name), args) == _outcome(getattr(slow, name), args)
+
+
+def test_write_only_buffer_is_written_by_both(fact_libs):
+    for lib in fact_libs:
+        out = np.full(4, -1.0)
+        lib.w_access(out, 3)
+        assert out.tolist() == [0.0, 1.0, 2.0, -1.0]
+
+
+def test_relations_are_attributes(fact_libs):
+    slow, fast = fact_libs
+    for name in ("s_access", "s_fixed", "s_vla", "s_user", "s_count", "s_prod"):
+        assert getattr(fast, name).relations == getattr(slow, name).relations != ()
+
+
+# ---- results built in C: the same classes, values and ownership as the ctypes backend
+
+
+def _result_view(value):
+    if isinstance(value, (ctypes._Pointer, ctypes.c_void_p)):
+        return type(value), ctypes.cast(value, ctypes.c_void_p).value
+    if isinstance(value, (ctypes.Structure, ctypes.Union)):
+        return type(value), bytes(value)
+    return type(value), value
+
+
+def test_results_same_in_both(fact_libs):
+    slow, fast = fact_libs
+    target = ctypes.c_int(42)
+    chars = ctypes.create_string_buffer(b"hey")
+    calls = [("same_int", (ctypes.pointer(target),)), ("same_int", (None,)), ("same_void", (None,)),
+             ("same_void", (chars,)), ("same_char", (chars,)), ("make_pair", (7,)), ("make_num", (9,)),
+             ("ret_str", (1,)), ("ret_str", (0,)), ("ret_bool", (3,)), ("ret_uint", (2**32 - 1,))]
+    for name, args in calls:
+        assert type(getattr(fast, name)).__name__ == "CompiledFunction", name
+        assert _result_view(getattr(fast, name)(*args)) == _result_view(getattr(slow, name)(*args)), name
+    p = fast.same_int(ctypes.pointer(target))
+    assert p[0] == 42 and p.contents.value == 42
+    assert fast.same_char(chars)[0] == b"h" and fast.make_pair(7).y == 8
+
+
+def test_owned_results_built_in_c(fact_libs):
+    _slow, fast = fact_libs
+    assert type(fast.dup).__name__ == "CompiledFunction"
+    owned = fast.dup(b"hello")
+    assert type(owned).__name__ == "OwnedPointer" and ctypes.string_at(owned.address) == b"hello"
+    fast.free(owned)  # its deallocator: released once
+    assert owned.freed
+    with pytest.raises(ffikit.MemoryReleased, match="already released with 'free'"):
+        fast.free(owned)
+
+
+# ---- error policies judged in C: the same answers, Python reached only to raise
+
+_POLICIES = {"nonzero": 1, "negative": 2, "null": 3, "errno": 4}
+
+
+def _no_address(outcome):
+    return tuple(re.sub(r"0x[0-9a-f]+", "0x?", v) if isinstance(v, str) else v for v in outcome)
+
+
+@pytest.mark.parametrize("policy", sorted(_POLICIES))
+def test_policies_same_in_both(fact_libs, policy):
+    slow, fast = fact_libs
+    calls = [("ret_int", v) for v in (0, 1, -1, -5)] + [("ret_uint", v) for v in (0, 2**32 - 1)] + \
+        [("ret_bool", v) for v in (0, 1)] + [("ret_double", v) for v in (0.0, -1.0, 2.5, float("nan"))] + \
+        [("ret_str", v) for v in (0, 1)] + [("same_void", None), ("same_int", None), ("make_pair", 1)] + \
+        [("same_int", ctypes.pointer(ctypes.c_int(1)))]
+    try:
+        for lib in fact_libs:
+            for name, _ in calls:
+                getattr(lib, name).errors = getattr(ffikit.check, policy)
+        assert fast.ret_int.policy_in_c == _POLICIES[policy]
+        for name, arg in calls:
+            got, expected = _outcome(getattr(fast, name), (arg,)), _outcome(getattr(slow, name), (arg,))
+            if got[0] == "returned" and isinstance(got[2], float) and got[2] != got[2]:
+                assert expected[0] == "returned" and expected[2] != expected[2]
+            elif got[0] == "returned" and isinstance(got[2], (ctypes.Structure, ctypes._Pointer)):
+                assert _result_view(got[2]) == _result_view(expected[2])
+            else:  # (a struct's repr names its address)
+                assert _no_address(got) == _no_address(expected), (name, arg)
+    finally:
+        for lib in fact_libs:
+            for name, _ in calls:
+                getattr(lib, name).errors = None
+
+
+def test_errno_policy_reads_what_c_left(fact_libs):
+    for lib in fact_libs:
+        lib.set_errno.errors = ffikit.check.errno({2: "NOPE"})
+        try:
+            assert lib.set_errno(5, 0) == 0  # success: errno ignored
+            with pytest.raises(ffikit.CallError) as e:
+                lib.set_errno(2, -1)
+            assert (e.value.errno, e.value.code_name, e.value.code) == (2, "NOPE", -1)
+            assert str(e.value) == "set_errno failed: returned -1, errno 2 (NOPE): No such file or directory"
+        finally:
+            lib.set_errno.errors = None
+
+
+def test_user_policy_gets_the_arguments(fact_libs):
+    _slow, fast = fact_libs
+    seen = []
+    fast.ret_int.errors = lambda result, function, args: seen.append((result, function, args)) or result * 2
+    try:
+        assert fast.ret_int.policy_in_c == 5 and fast.ret_int(4) == 8
+        assert seen == [(4, fast.ret_int, (4,))]
+    finally:
+        fast.ret_int.errors = None
+    assert fast.ret_int.policy_in_c == 0 and fast.ret_int(4) == 4

@@ -126,3 +126,43 @@ class TestErrno:
         worker.join()
         assert seen == [9] and ctypes.get_errno() == 42  # per thread
         assert (type(lib.read_errno).__name__ == "CompiledFunction") == (backend == "compiled")
+
+
+class TestRuntimeFiles:
+    """The runtime is C files (package data), and it compiles warning-free with every shape."""
+
+    def test_files_are_package_data(self):
+        from ffikit.backends.compiled import runtime
+
+        names = (runtime.HEADER, *runtime.BEFORE_WRAPPERS, *runtime.AFTER_WRAPPERS)
+        assert all((runtime.RUNTIME_DIR / n).is_file() for n in names)
+        text = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "pyproject.toml")).read()
+        assert '"ffikit.backends.compiled" = ["runtime/*.c", "runtime/*.h"]' in text
+
+    def test_generated_module_has_only_wrappers(self):
+        from ffikit.backends.compiled.cgen import generate, shape_of
+
+        defs = ffikit.cdef("int add(int a, int b);")
+        _name, source, _wrappers = generate([shape_of("add", defs.functions["add"].type)])
+        assert '#include "ffikit_rt.h"' in source and '#include "module.c"' in source
+        assert "ffk_pointer(" not in source and "PyTypeObject ffk_func_type" not in source
+
+    @pytest.mark.parametrize("shapes", ["every", "none"])
+    def test_compiles_with_all_warnings_as_errors(self, cbuild, shapes):
+        import sysconfig
+
+        from compiled_helpers import FACTS_H, H
+        from ffikit.backends.compiled.cgen import generate, shape_of
+        from ffikit.backends.compiled.runtime import RUNTIME_DIR
+
+        found = []
+        if shapes == "every":
+            for text in (H, FACTS_H):
+                defs = ffikit.cdef(text)
+                found += [s for n, d in defs.functions.items()
+                          if not isinstance(s := shape_of(n, d.type), str) and s not in found]
+            assert len(found) > 30
+        _name, source, _wrappers = generate(found)
+        path = cbuild(source, name=f"werror_{shapes}", include_dirs=[sysconfig.get_paths()["include"], RUNTIME_DIR],
+                      flags=["-Wall", "-Wextra", "-Werror", "-std=c11"])
+        assert os.path.exists(path)

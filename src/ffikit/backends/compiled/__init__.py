@@ -22,12 +22,13 @@ from ffikit.backends.compiled.module import (
     CompiledFunctions,
     available,
     build_beside,
+    report_crashes,
     search_prebuilt,
 )
 from ffikit.errors import ArgumentError, CompileError
 
 __all__ = ["CompiledFunctions", "available", "choose_backend", "BACKENDS", "search_prebuilt",
-           "build_beside"]
+           "build_beside", "report_crashes"]
 
 BACKENDS = ("auto", "ctypes", "compiled")
 

@@ -23,15 +23,18 @@ import ctypes
 import dataclasses
 import hashlib
 import sys
+from collections.abc import Sequence
 
+from ffikit.backends.compiled import runtime
 from ffikit.backends.compiled.cstructs import struct_c
-from ffikit.backends.compiled.runtime import RUNTIME, SEEN
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
+from ffikit.rules.sizes import SizeRelation, param_modes, relations
 
-__all__ = ["shape_of", "generate", "KNOWN_RULE_FIELDS", "CHAR_TARGETS"]
+__all__ = ["shape_of", "generate", "relation_table", "KNOWN_RULE_FIELDS", "KNOWN_FACTS",
+           "CHAR_TARGETS"]
 
 # ParamRule fields this generator understands; a rule with any other field set
 # (a newer rule this C does not implement) keeps the function on the ctypes backend.
@@ -52,24 +55,45 @@ def _int_c(size: int, signed: bool) -> str:
     return f"{'' if signed else 'u'}int{size * 8}_t"
 
 
-def _unknown_facts(name: str, ftype: m.FunctionType) -> str | None:
-    """Why rules beyond the ParamRule (size relations, nonnull, ...) keep it in Python."""
-    facts = getattr(ftype, "facts", None)
-    if facts is not None:  # nonnull is checked in C; any other promise keeps it in Python
-        fields = dataclasses.fields(facts) if dataclasses.is_dataclass(facts) else ()
-        values = [getattr(facts, f.name) for f in fields if f.name != "nonnull"] or [facts]
-        if any(values):
-            return "its declaration carries size/format/ownership rules"
-    try:
-        from ffikit.rules import sizes  # noqa: F401  (added by the bounds work)
-    except ImportError:
-        return None
-    try:  # C strings need no fallback: the C side passes only NUL-free bytes to plain char
-        if sizes.relations(name, ftype, ()) or sizes.param_modes(ftype, ()):
-            return "size relations or access modes apply"
-    except Exception:  # noqa: BLE001 - an API we do not know: be safe, stay in Python
-        return "rules this compiler does not know apply"
+# FunctionFacts fields the compiled wrapper enforces: ``access`` (size relations, checked
+# in C from the table make() is given, and access modes, which set const-ness), ``nonnull``
+# (in the pointer rule), ``deallocators`` (owned results: the owner maker runs on the
+# result) and ``format`` (a variadic function's: variadics stay on ctypes).  A fact this
+# generator does not know keeps the function wholly on the ctypes backend.
+KNOWN_FACTS = frozenset({"access", "nonnull", "deallocators", "format"})
+
+
+def _unknown_facts(ftype: m.FunctionType) -> str | None:
+    """Why facts this generator does not implement keep the function in Python."""
+    facts = ftype.facts
+    fields = dataclasses.fields(facts) if dataclasses.is_dataclass(facts) else ()
+    unknown = [f.name for f in fields if f.name not in KNOWN_FACTS and getattr(facts, f.name)]
+    if unknown:
+        return f"its declaration carries facts the compiled backend does not check ({', '.join(unknown)})"
     return None
+
+
+def relation_table(rels: Sequence[SizeRelation], params: Sequence[tuple]) -> tuple | str:
+    """The size relations as the numbers ``make()`` takes, or why C cannot check them.
+
+    Each is ``(buffer, size, factor, count, unit, size unsigned, factor unsigned)``
+    (-1: no size / factor parameter); the buffer must be a pointer parameter and the
+    sizes integer parameters of the wrapper's shape.
+    """
+    table = []
+    for rel in rels:
+        if rel.size is None and not rel.count:
+            continue  # 'access (read_only, i)' alone: nothing to compare
+        if params[rel.buffer][0] != "ptr":
+            return f"a size relation on parameter {rel.buffer + 1}, which C does not pass as a buffer"
+        sizes = [i for i in (rel.size, rel.factor) if i is not None]
+        if any(params[i][0] not in ("int", "u64") for i in sizes):
+            return "a size relation whose size is not an integer parameter"
+        table.append((rel.buffer, -1 if rel.size is None else rel.size,
+                      -1 if rel.factor is None else rel.factor, int(rel.count or 0), rel.unit,
+                      rel.size is not None and params[rel.size][0] == "u64",
+                      rel.factor is not None and params[rel.factor][0] == "u64"))
+    return tuple(table)
 
 
 def _param_shape(rule: ParamRule) -> tuple | str:
@@ -149,13 +173,17 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     """The wrapper shape for ``ftype``, or a reason string: why it stays on ctypes."""
     if ftype.variadic:
         return "variadic"
-    reason = _unknown_facts(name, ftype)
+    reason = _unknown_facts(ftype)
     if reason:
         return reason
     params = []
-    nonnull = set(getattr(getattr(ftype, "facts", None), "nonnull", ()))
+    nonnull = set(ftype.facts.nonnull)
+    modes = param_modes(ftype)
     for i, ptype in enumerate(ftype.params):
-        shape = _param_shape(param_rule(ptype))
+        rule = param_rule(ptype)
+        if rule.kind == "pointer" and i in modes and modes[i] == rule.const:
+            rule = dataclasses.replace(rule, const=not modes[i])  # an access mode overrides 'const'
+        shape = _param_shape(rule)
         if isinstance(shape, str):
             return shape
         if shape[0] == "ptr":  # None / a NULL ctypes pointer: the slow path refuses them
@@ -164,6 +192,9 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     result = _result_shape(ftype.result)
     if isinstance(result, str):
         return result
+    table = relation_table(relations(name, ftype), params)
+    if isinstance(table, str):
+        return table
     return (result, tuple(params))
 
 
@@ -175,88 +206,122 @@ def _c_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# What each error policy's failure is on the C result ``r``, per result kind
+# (ffikit.boundary.policies, compared on the converted result); "0": never fails;
+# missing: only the Python policy can tell (it is called).
+_FAILS = {
+    "int": {"NONZERO": "r != 0", "NEGATIVE": "r < 0", "NULL": "0", "ERRNO": "r == -1"},
+    "uint": {"NONZERO": "r != 0", "NEGATIVE": "0", "NULL": "0", "ERRNO": "0"},
+    "bool": {"NONZERO": "r != 0", "NEGATIVE": "0", "NULL": "0", "ERRNO": "0"},
+    "double": {"NONZERO": "r != 0", "NEGATIVE": "r < 0", "NULL": "0", "ERRNO": "r == -1"},
+    "float": {"NONZERO": "r != 0", "NEGATIVE": "r < 0", "NULL": "0", "ERRNO": "r == -1"},
+    "ldouble": {"NONZERO": "(double)r != 0", "NEGATIVE": "(double)r < 0", "NULL": "0",
+                "ERRNO": "(double)r == -1"},
+    "pointer": {"NULL": "r == NULL", "ERRNO": "r == NULL"},
+    "string": {"NULL": "r == NULL", "ERRNO": "r == NULL"},
+}
+_RESULT_VALUES = {
+    "string": "ffk_string_result(r)",
+    "pointer": "ffk_pointer_result(self, r)",
+    "bool": "PyBool_FromLong(r)",
+    "char": "PyBytes_FromStringAndSize(&r, 1)",
+    "double": "PyFloat_FromDouble(r)",
+    "float": "PyFloat_FromDouble((double)r)",
+    "ldouble": "PyFloat_FromDouble((double)r)",
+    "int": "PyLong_FromLongLong((long long)r)",
+    "uint": "PyLong_FromUnsignedLongLong((unsigned long long)r)",
+    "struct": "ffk_struct_result(self, &r, sizeof r)",
+}
+
+
+def _policy_switch(rkind: str, n: int) -> list[str]:
+    """After the call: no policy, or one C can judge and that passed, returns the result."""
+    lines = ["    switch (self->policy) {", "    case FFK_POLICY_NONE: return out;"]
+    for policy, failed in _FAILS.get(rkind, {}).items():
+        lines.append(f"    case FFK_POLICY_{policy}: "
+                     + ("return out;" if failed == "0" else f"if (!({failed})) return out; break;"))
+    lines += ["    default: break;", "    }", f"    return ffk_after(self, out, args, {n});"]
+    return lines
+
+
+def _convert(i: int, p: tuple, index: int, recorded: bool, decls: list, convert: list,
+             call_args: list, release: list, specs: list) -> None:
+    """One argument's conversion (a fast case, or ``goto slow``)."""
+    kind = p[0]
+    if kind == "int":
+        decls.append(f"long long a{i};")
+        lo = "LLONG_MIN" if p[2] == -(1 << 63) else f"{p[2]}LL"
+        convert.append(f"if (!ffk_int(args[{i}], {lo}, {p[3]}LL, &a{i})) goto slow;")
+        if recorded:
+            convert.append(f"v[{i}] = a{i};")
+        call_args.append(f"({p[1]})a{i}")
+    elif kind == "u64":
+        decls.append(f"unsigned long long a{i};")
+        convert.append(f"if (!ffk_uint64(args[{i}], &a{i})) goto slow;")
+        if recorded:
+            convert.append(f"v[{i}] = (long long)a{i};")
+        call_args.append(f"(uint64_t)a{i}")
+    elif kind in ("double", "ldouble"):  # long double: converted as a double (as ctypes does), widened
+        decls.append(f"double a{i};")
+        convert.append(f"if (!ffk_double(args[{i}], &a{i})) goto slow;")
+        call_args.append(f"(long double)a{i}" if kind == "ldouble" else f"a{i}")
+    elif kind == "float":
+        decls.append(f"float a{i};")
+        convert.append(f"if (!ffk_float(args[{i}], &a{i})) goto slow;")
+        call_args.append(f"a{i}")
+    elif kind == "struct":
+        decls.append(f"{p[1]} a{i};")
+        convert.append(f"if (ffk_mode(self, {i}, Py_TYPE(args[{i}])) != FFK_ADDRESS) goto slow;")
+        convert.append(f"memcpy(&a{i}, *(void **)((char *)args[{i}] + self->bptr), sizeof a{i});")
+        call_args.append(f"a{i}")
+    else:  # ptr
+        _, _, const, cstring, formats, items_of, nonnull = p
+        if formats is None:
+            fmt = "NULL"
+        else:
+            specs.append(f"static const char *const ffk_fmt{index}_{i}[] = {{"
+                         + "".join(_c_string(f) + ", " for f in formats) + "NULL};")
+            fmt = f"ffk_fmt{index}_{i}"
+        specs.append(f"static const ffk_pspec ffk_spec{index}_{i} = "
+                     f"{{{int(const)}, {int(cstring)}, {fmt}, {items_of}, {int(nonnull)}}};")
+        decls.append(f"void *a{i}; Py_buffer b{i}; int h{i} = 0;")
+        convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &b{i}, "
+                       f"&h{i}, &v[{i}])) goto slow;")
+        call_args.append(f"a{i}")
+        release.append(f"if (h{i}) PyBuffer_Release(&b{i});")
+
+
 def _wrapper(index: int, shape: tuple) -> str:
     result, params = shape
     n = len(params)
-    decls, convert, call_args, release = [], [], [], []
-    specs = []
+    decls, convert, call_args, release, specs = [], [], [], [], []
+    # v[]: what the size relations read (integer values, buffer extents); only wrappers
+    # with a pointer parameter can have relations
+    recorded = any(p[0] == "ptr" for p in params)
+    if recorded:
+        decls.append(f"long long v[{n}];")
     for i, p in enumerate(params):
-        kind = p[0]
-        if kind == "int":
-            decls.append(f"long long a{i};")
-            convert.append(f"if (!ffk_int(args[{i}], {p[2]}LL, {p[3]}LL, &a{i})) goto slow;"
-                           if p[2] != -(1 << 63) else
-                           f"if (!ffk_int(args[{i}], LLONG_MIN, {p[3]}LL, &a{i})) goto slow;")
-            call_args.append(f"({p[1]})a{i}")
-        elif kind == "u64":
-            decls.append(f"unsigned long long a{i};")
-            convert.append(f"if (!ffk_uint64(args[{i}], &a{i})) goto slow;")
-            call_args.append(f"(uint64_t)a{i}")
-        elif kind == "double":
-            decls.append(f"double a{i};")
-            convert.append(f"if (!ffk_double(args[{i}], &a{i})) goto slow;")
-            call_args.append(f"a{i}")
-        elif kind == "ldouble":  # converted as a double (as the ctypes backend does), then widened
-            decls.append(f"double a{i};")
-            convert.append(f"if (!ffk_double(args[{i}], &a{i})) goto slow;")
-            call_args.append(f"(long double)a{i}")
-        elif kind == "float":
-            decls.append(f"float a{i};")
-            convert.append(f"if (!ffk_float(args[{i}], &a{i})) goto slow;")
-            call_args.append(f"a{i}")
-        elif kind == "struct":
-            decls.append(f"{p[1]} a{i};")
-            convert.append(f"if (ffk_mode(self, {i}, Py_TYPE(args[{i}])) != FFK_ADDRESS) goto slow;")
-            convert.append(f"memcpy(&a{i}, *(void **)((char *)args[{i}] + self->bptr), sizeof a{i});")
-            call_args.append(f"a{i}")
-        else:  # ptr
-            _, _, const, cstring, formats, items_of, nonnull = p
-            if formats is None:
-                fmt = "NULL"
-            else:
-                specs.append(f"static const char *const ffk_fmt{index}_{i}[] = {{"
-                             + "".join(_c_string(f) + ", " for f in formats) + "NULL};")
-                fmt = f"ffk_fmt{index}_{i}"
-            specs.append(f"static const ffk_pspec ffk_spec{index}_{i} = "
-                         f"{{{int(const)}, {int(cstring)}, {fmt}, {items_of}, {int(nonnull)}}};")
-            decls.append(f"void *a{i}; Py_buffer v{i}; int h{i} = 0;")
-            convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &v{i}, &h{i})) goto slow;")
-            call_args.append(f"a{i}")
-            release.append(f"if (h{i}) PyBuffer_Release(&v{i});")
+        _convert(i, p, index, recorded, decls, convert, call_args, release, specs)
+    if recorded:
+        convert.append("if (self->nrels && !ffk_sizes_ok(self, v)) goto slow;")
     rkind, rc = result[0], result[1]
     ptypes = ", ".join(p[1] for p in params) or "void"
-    fptr = f"(({rc} (*)({ptypes}))self->cfn)"
-    call = f"{fptr}({', '.join(call_args)})"
+    call = f"(({rc} (*)({ptypes}))self->cfn)({', '.join(call_args)})"
     if rkind == "void":
-        invoke = [f"    {call};"]
-        value = "Py_NewRef(Py_None)"
-        rdecl = ""
+        invoke, value, rdecl = f"    {call};", "Py_NewRef(Py_None)", ""
     else:
-        rdecl = f"    {rc} r;"
-        invoke = [f"    r = {call};"]
-        value = {
-            "string": "ffk_string_result(r)",
-            "pointer": "ffk_pointer_result(self, r)",
-            "bool": "PyBool_FromLong(r)",
-            "char": "PyBytes_FromStringAndSize(&r, 1)",
-            "double": "PyFloat_FromDouble(r)",
-            "float": "PyFloat_FromDouble((double)r)",
-            "ldouble": "PyFloat_FromDouble((double)r)",
-            "int": "PyLong_FromLongLong((long long)r)",
-            "uint": "PyLong_FromUnsignedLongLong((unsigned long long)r)",
-            "struct": "ffk_struct_result(self, &r, sizeof r)",
-        }[rkind]
-    ret = f"return ffk_after(self, {value}, args, {n});"
+        invoke, value, rdecl = f"    r = {call};", _RESULT_VALUES[rkind], f"    {rc} r;"
     lines = specs + [
         f"/* {rc} ({ptypes}) */",
         "static PyObject *",
         f"ffk_w{index}(PyObject *fself, PyObject *const *args, size_t nargsf, PyObject *kwnames)",
         "{",
         "    ffk_func *self = (ffk_func *)fself, *outer;",
+        "    PyObject *out;",
         "    int *errno_space;",
         *(f"    {d}" for d in decls),
         rdecl,
-        f"    if (PyVectorcall_NARGS(nargsf) != {n} || kwnames != NULL || self->errors != Py_None)",
+        f"    if (PyVectorcall_NARGS(nargsf) != {n} || kwnames != NULL)",
         "        return ffk_slow(self, args, nargsf, kwnames);",
         *(f"    {c}" for c in convert),
         "    errno_space = ffk_errno_space();",
@@ -264,12 +329,13 @@ def _wrapper(index: int, shape: tuple) -> str:
         "    ffk_current = self;",
         "    Py_BEGIN_ALLOW_THREADS",
         "    FFK_SWAP_ERRNO(errno_space)",
-        *invoke,
+        invoke,
         "    FFK_SWAP_ERRNO(errno_space)",
         "    Py_END_ALLOW_THREADS",
         "    ffk_current = outer;",
         *(f"    {r}" for r in release),
-        f"    {ret}",
+        f"    out = {value};",
+        *_policy_switch(rkind, n),
     ]
     if params:
         lines += [
@@ -281,92 +347,49 @@ def _wrapper(index: int, shape: tuple) -> str:
     return "\n".join(line for line in lines if line)
 
 
-_TAIL = r"""
-static vectorcallfunc ffk_wrappers[] = {%(table)s};
-static const int ffk_nparams[] = {%(nparams)s};
-
-static PyObject *
-ffk_make(PyObject *module, PyObject *args)
-{
-    int index;
-    PyObject *address, *make_slow, *errors, *classify, *result, *fptypes;
-    Py_ssize_t bptr;
-    ffk_func *f;
-    if (!PyArg_ParseTuple(args, "iOOOOOnO!", &index, &address, &make_slow, &errors, &classify,
-                          &result, &bptr, &PyTuple_Type, &fptypes))
-        return NULL;
-    if (index < 0 || index >= (int)(sizeof(ffk_nparams) / sizeof(int))
-        || PyTuple_GET_SIZE(fptypes) != ffk_nparams[index]) {
-        PyErr_SetString(PyExc_IndexError, "no such wrapper, or fptypes of another length");
-        return NULL;
-    }
-    f = PyObject_GC_New(ffk_func, &ffk_func_type);
-    if (f == NULL)
-        return NULL;
-    f->vectorcall = ffk_wrappers[index];
-    f->cfn = PyLong_AsVoidPtr(address);
-    f->nparams = ffk_nparams[index];
-    f->seen = PyMem_Calloc((size_t)(f->nparams ? f->nparams : 1) * FFK_SEEN, sizeof(ffk_seen));
-    f->slow = NULL;
-    f->dict = NULL;
-    f->weakrefs = NULL;
-    f->bptr = bptr;
-    Py_INCREF(make_slow); f->make_slow = make_slow;
-    Py_INCREF(errors); f->errors = errors;
-    Py_INCREF(classify); f->classify = classify;
-    Py_INCREF(result); f->result = result;
-    Py_INCREF(fptypes); f->fptypes = fptypes;
-    if (f->seen == NULL || PyErr_Occurred()) {
-        Py_DECREF(f);
-        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
-    }
-    PyObject_GC_Track(f);
-    return (PyObject *)f;
-}
-
-static PyMethodDef ffk_methods[] = {
-    {"make", ffk_make, METH_VARARGS,
-     "make(index, address, make_slow, errors, classify, result, bptr, fptypes)"},
-    {"current", ffk_current_call, METH_NOARGS, "the compiled function running C on this thread, or None"},
-    {"setup", ffk_setup, METH_O, "setup(ctypes function pointer base class)"},
-    {"errno_probe", ffk_errno_probe, METH_O, "errno_probe(enable): ctypes' errno copy here, or None"},
-    {NULL}
-};
-
-static struct PyModuleDef ffk_module = {
-    PyModuleDef_HEAD_INIT, "%(modname)s", "ffikit compiled backend wrappers", -1, ffk_methods
-};
-
-PyMODINIT_FUNC
-PyInit_%(modname)s(void)
-{
-    if (PyType_Ready(&ffk_func_type) < 0)
-        return NULL;
-    return PyModule_Create(&ffk_module);
-}
-"""
+def _result_size(result: tuple) -> str:
+    return f"sizeof({result[1]})" if result[0] == "struct" else "0"
 
 
 def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
     """``(module name, C source, each wrapper's C)`` for a module with one wrapper per shape.
 
-    The name carries a hash of the source (and the Python ABI), so a module
-    is only ever built once per content and never clashes with another.
+    The source includes the runtime files (:mod:`~ffikit.backends.compiled.runtime`,
+    compiled with ``-I`` its directory) around the wrappers.  The name carries a hash
+    of the source, the runtime files and the Python ABI, so a module is only ever
+    built once per content and never clashes with another.
     """
     wrappers = [_wrapper(i, s) for i, s in enumerate(shapes)]
     definitions: list[str] = []
+    defined: set[str] = set()  # by tag: two structs of one layout (under two names) share it
     for result, params in shapes:
         for part in (result, *params):
             if part[0] == "struct":
-                definitions += [d for d in part[2] if d not in definitions]
+                for d in part[2]:
+                    if d.split("{", 1)[0] not in defined:
+                        defined.add(d.split("{", 1)[0])
+                        definitions.append(d)
+    tables = "\n".join([
+        f"#define FFK_NWRAPPERS {len(shapes)}",
+        "static vectorcallfunc ffk_wrappers[] = {"
+        + (", ".join(f"ffk_w{i}" for i in range(len(shapes))) or "NULL") + "};",
+        "static const int ffk_nparams[] = {" + (", ".join(str(len(s[1])) for s in shapes) or "0") + "};",
+        "static const Py_ssize_t ffk_rsizes[] = {"
+        + (", ".join(_result_size(s[0]) for s in shapes) or "0") + "};",
+    ])
     body = "\n\n".join(definitions + wrappers)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
-    digest = hashlib.sha256((abi + RUNTIME + body + _TAIL).encode()).hexdigest()[:16]
+    digest = hashlib.sha256((abi + runtime.digest() + body + tables).encode()).hexdigest()[:16]
     modname = f"_ffikit_c_{digest}"
-    tail = _TAIL % {
-        "table": ", ".join(f"ffk_w{i}" for i in range(len(shapes))) or "NULL",
-        "nparams": ", ".join(str(len(s[1])) for s in shapes) or "0",
-        "modname": modname,
-    }
-    source = "\n".join([abi, RUNTIME % {"seen": SEEN}, body, tail])
+    source = "\n\n".join([
+        abi,
+        f'#include "{runtime.HEADER}"',
+        runtime.includes(runtime.BEFORE_WRAPPERS),
+        body,
+        tables,
+        f'#define FFK_MODNAME "{modname}"',
+        runtime.includes(runtime.AFTER_WRAPPERS),
+        f"PyMODINIT_FUNC PyInit_{modname}(void);\nPyMODINIT_FUNC\nPyInit_{modname}(void)\n{{\n"
+        "    return ffk_init();\n}",
+    ])
     return modname, source, wrappers

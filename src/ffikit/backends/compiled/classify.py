@@ -110,14 +110,9 @@ def char_param_indexes(ftype: m.FunctionType) -> frozenset[int]:
 
 
 def result_maker(restype: type | None) -> object:
-    """``address -> result object`` for pointer results, as ctypes would return them."""
+    """The ctypes class C builds a pointer, ``void *``, struct or union result as (None: other results)."""
     if restype is None or not isinstance(restype, type):
         return None
-    if issubclass(restype, ctypes._Pointer):
-        cast, void_p = ctypes.cast, ctypes.c_void_p
-        return lambda address: cast(void_p(address), restype)
-    if issubclass(restype, ctypes.c_void_p):
+    if issubclass(restype, (ctypes._Pointer, ctypes.c_void_p, ctypes.Structure, ctypes.Union)):
         return restype
-    if issubclass(restype, (ctypes.Structure, ctypes.Union)):
-        return restype.from_buffer_copy
     return None

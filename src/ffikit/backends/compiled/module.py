@@ -25,13 +25,14 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ffikit.backends.compiled.cgen import generate, shape_of
+from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
     char_param_indexes,
     classifier,
     result_maker,
 )
+from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
@@ -40,12 +41,14 @@ from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
 
-__all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside"]
+__all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside",
+           "report_crashes"]
 
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 _available: tuple[bool, str] | None = None
+_crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
@@ -63,7 +66,7 @@ def _extension_path(directory: str, modname: str) -> str:
 
 def build_beside(directory: str, modname: str, source: str) -> str:
     """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
-    built = build(source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
+    built = build(source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
     target = _extension_path(directory, modname)
     shutil.copyfile(built, target + ".partial")
     os.replace(target + ".partial", target)
@@ -72,6 +75,11 @@ def build_beside(directory: str, modname: str, source: str) -> str:
 
 def python_include() -> str:
     return sysconfig.get_paths()["include"]
+
+
+def _include_dirs() -> list[str]:
+    """Python.h's directory and the runtime's C files (package data)."""
+    return [python_include(), str(RUNTIME_DIR)]
 
 
 def _flags() -> list[str]:
@@ -114,18 +122,29 @@ def load_module(shapes: list[tuple]) -> Any:
         if module is None:
             prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
             path = prebuilt[0] if prebuilt else build(
-                source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
+                source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
             loader = importlib.machinery.ExtensionFileLoader(modname, path)
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             loader.exec_module(module)
             module.setup(_CFuncPtr)
             _check_errno(module)
+            if _crash_reports:  # ffikit.enable_faulthandler() was called
+                module.report_crashes()
             module.C_SOURCE = source
             module.WRAPPERS = wrappers
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
+
+
+def report_crashes() -> None:
+    """A fatal signal during a compiled call names the C function (every module, now and later)."""
+    with _lock:
+        if not _crash_reports:
+            _crash_reports.append(True)
+        for module in _modules.values():
+            module.report_crashes()
 
 
 def _signature(ftype: m.FunctionType) -> inspect.Signature:
@@ -201,31 +220,40 @@ class CompiledFunctions:
         return name in self._index
 
     def get(self, name: str, ftype: m.FunctionType, cfunc: Any, make_slow: Callable[[], Callable],
-            errors: Callable | None) -> Any:
+            errors: Callable | None, rels: tuple = (), own: Callable | None = None) -> Any:
+        """The compiled function, or None; ``rels`` are its size relations
+        (:func:`ffikit.rules.sizes.relations`, with any ``sizes=``), ``own`` the
+        owner maker for a result the caller owns."""
         index = self._index.get(name)
         if index is None or self.module is None:
+            return None
+        table = relation_table(rels, self._shapes[index][1])
+        if isinstance(table, str):  # (a sizes= relation C cannot check): the ctypes backend binds it
             return None
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
             declaration = ftype.c_name(name) + ";"
+            restype = _restype_for(ftype.result)
             static = self._static[name] = (
                 classifier(name, ftype, self.encoding, char_param_indexes(ftype)),
-                result_maker(_restype_for(ftype.result)),
+                result_maker(restype),
                 tuple(ctype_of(p) if param_rule(p).kind == "function_pointer" else None
                       for p in ftype.params),
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
                  "shape": self._shapes[index], "source": self.module.WRAPPERS[index],
-                 "__signature__": _signature(ftype),
-                 "relations": ()},  # functions with size relations stay on the ctypes backend
+                 "__signature__": _signature(ftype)},
+                ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value
         func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
-                                static[2])
+                                static[2], table, own, static[4])
         attributes = func.__dict__
         attributes.update(static[3])
         attributes["cfunc"] = cfunc
+        func.crash_label = static[3]["declaration"]
+        attributes["relations"] = rels  # the size relations checked before each call (in C)
         return func
 
     def describe(self) -> Iterable[tuple[str, str]]:

@@ -6,7 +6,8 @@ API mode (``ffi.set_source``, compiled in a temporary directory: the bar) and
 ctypes with ``argtypes``/``restype``.  Variants run in interleaved rounds, each
 keeps its best median (CPU noise from other jobs hits every variant alike).
 
-``--callgrind`` adds, where ``valgrind`` exists, the instructions per call of
+``--callgrind`` (or ``FFIKIT_BENCH_CALLGRIND=1``, e.g. under ``make bench``) adds,
+where ``valgrind`` exists, the instructions per call of
 every variant (callgrind, collection switched on only around the timed loop;
 an empty loop's count subtracted): deterministic on a noisy machine.
 
@@ -186,7 +187,7 @@ def rows(quick: bool = False) -> list[Row]:
                 ns = median_ns(fn, repeats=3 if quick else 9, target_s=0.001)  # type: ignore[arg-type]
                 best[(group, name)] = min(best.get((group, name), ns), ns)
         result = [Row(group, name, best[(group, name)], anchor) for group, name, _fn, anchor in found]
-        if "--callgrind" in sys.argv:
+        if "--callgrind" in sys.argv or os.environ.get("FFIKIT_BENCH_CALLGRIND", "") not in ("", "0"):
             counts = callgrind_counts()
             for row in result:
                 if (row.group, row.name) in counts:

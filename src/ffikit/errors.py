@@ -142,16 +142,16 @@ class CallError(FFIError, OSError):
         self.code_name = code_name
 
     @classmethod
-    def lazily(cls, words: Callable[[], str], function: str, code: object, code_name: str | None,
-               errno: int | None = None, strerror: str | None = None) -> CallError:
-        """The error, its message worded by ``words()`` only when first read."""
-        if errno is not None:
-            exc = _oserror_new(cls, errno, strerror or "")
-            _oserror_init(exc, errno, strerror or "")
-        else:
-            exc = _oserror_new(cls)
+    def lazily(cls, words: Callable[..., str], parts: tuple, function: str, code: object,
+               code_name: str | None, errno: int | None = None, strerror: str | None = None) -> CallError:
+        """The error, its message ``words(*parts)`` worded only when first read (with an
+        errno; without one, ``args`` holds the message, so it is worded now)."""
+        if errno is None:
+            return cls(words(*parts), function=function, code=code, code_name=code_name)
+        exc = _oserror_new(cls, errno, strerror or "")
+        _oserror_init(exc, errno, strerror or "")  # args: (errno, strerror), as OSError's
         attributes = exc.__dict__
-        attributes["_words"] = words
+        attributes["_words"] = (words, parts)
         attributes["function"] = function
         attributes["code"] = code
         attributes["code_name"] = code_name
@@ -161,9 +161,8 @@ class CallError(FFIError, OSError):
     def message(self) -> str:
         found = self.__dict__.get("_message")
         if found is None:
-            found = self.__dict__["_message"] = self.__dict__.pop("_words")()
-            if self.errno is None:
-                self.args = (found,)
+            words, parts = self.__dict__.pop("_words")
+            found = self.__dict__["_message"] = words(*parts)
         return found
 
     @message.setter

@@ -68,3 +68,31 @@ class TestPolicies:
     def test_repr(self):
         assert repr(ffikit.check.negative({-1: "X"})) == "ffikit.check.negative({-1: 'X'})"
         assert repr(ffikit.check) == "ffikit.check"
+
+
+def test_policies_name_their_kind_for_the_compiled_backend():
+    """The compiled backend judges ffikit.check's policies in C; a subclass that changes
+    the judging is called instead (its __ffikit_policy__ is None)."""
+    from ffikit.boundary.policies import Policy
+
+    assert ffikit.check.errno.__ffikit_policy__ == "errno"
+    assert ffikit.check.nonzero({1: "X"}).__ffikit_policy__ == "nonzero"
+
+    class Loud(Policy):
+        def failure(self, result, function):
+            return None
+
+    assert Loud("nonzero").__ffikit_policy__ is None
+
+
+def test_lazy_message_and_pickling():
+    import pickle
+
+    err = ffikit.check.errno.failure(-1, type("F", (), {"__name__": "f"})())
+    assert ffikit.check.errno.failed(-1, type("F", (), {"__name__": "f"})(), 7).errno == 7
+    assert err.errno is not None and err.args == (err.errno, err.strerror)
+    assert str(err).startswith("f failed: returned -1, errno ") and err.message == str(err)
+    again = pickle.loads(pickle.dumps(err))
+    assert (type(again), str(again), again.errno, again.code) == (type(err), str(err), err.errno, -1)
+    plain = ffikit.check.nonzero.failure(3, type("G", (), {"__name__": "g"})())
+    assert plain.args == ("g failed: returned 3",) and plain.errno is None

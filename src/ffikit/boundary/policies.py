@@ -37,9 +37,14 @@ class Policy:
         self.codes = dict(codes or {})
 
     @property
-    def __ffikit_policy__(self) -> str:
+    def __ffikit_policy__(self) -> str | None:
         """The kind, by which the compiled backend judges results in C: a call that
-        passes never reaches Python; one that fails asks :meth:`failure` for the error."""
+        passes never reaches Python; one that fails asks :meth:`failed` for the error.
+        None for a subclass that changes how results are judged: it is called each time."""
+        cls = type(self)
+        if cls.__call__ is not Policy.__call__ or cls.failure is not Policy.failure \
+                or cls.judge is not Policy.judge or cls.failed is not Policy.failed:
+            return None
         return self.kind
 
     def __repr__(self) -> str:
@@ -61,24 +66,12 @@ class Policy:
         return result
 
     def failure(self, result: object, function: object) -> CallError | None:
-        """The error for a failed call, None for a successful one (the compiled
-        backend asks only for failing results, and raises it from C: no Python
-        frame joins the traceback)."""
+        """The error for a failed call, None for a successful one."""
         if self.kind == "errno":
             failed = result is None or result == -1 or (isinstance(result, _c_void_p) and not result.value)
             if isinstance(result, _Pointer):
                 failed = not result
-            if not failed:
-                return None
-            number = _get_errno()
-            symbol = self.codes.get(number) or _errorcode.get(number, "")
-            text = _strerror(number)
-            name = getattr(function, "__name__", None) or str(function)
-            label = f" ({symbol})" if symbol else ""
-            return CallError.lazily(
-                lambda: f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}",
-                name, result, symbol or None, number, text)
-        if self.kind == "nonzero":
+        elif self.kind == "nonzero":
             failed = result != 0
         elif self.kind == "negative":
             failed = result < 0  # type: ignore[operator]
@@ -86,13 +79,32 @@ class Policy:
             failed = result is None or (isinstance(result, (_c_void_p, _Pointer)) and not result)
         else:  # pragma: no cover - constructed only below
             raise AssertionError(self.kind)
-        if not failed:
-            return None
+        return self.failed(result, function) if failed else None
+
+    def failed(self, result: object, function: object, number: int | None = None) -> CallError:
+        """The error for a call that failed: the compiled backend judges the C result
+        itself and asks only for this (``number``: the errno C left), then raises it
+        from C, so no Python frame joins the traceback; the message is worded when read."""
         name = getattr(function, "__name__", None) or str(function)
+        if self.kind == "errno":
+            if number is None:
+                number = _get_errno()
+            symbol = self.codes.get(number) or _errorcode.get(number, "")
+            text = _strerror(number)
+            return CallError.lazily(_errno_words, (name, result, number, symbol, text), name, result,
+                                    symbol or None, number, text)
         code_name = self.codes.get(result) if isinstance(result, (int, float, bytes)) else None
-        label = f" ({code_name})" if code_name else ""
-        return CallError.lazily(lambda: f"{name} failed: returned {_result_text(result)}{label}",
-                                name, result, code_name)
+        return CallError.lazily(_code_words, (name, result, code_name), name, result, code_name)
+
+
+def _errno_words(name: str, result: object, number: int, symbol: str, text: str) -> str:
+    label = f" ({symbol})" if symbol else ""
+    return f"{name} failed: returned {_result_text(result)}, errno {number}{label}: {text}"
+
+
+def _code_words(name: str, result: object, code_name: str | None) -> str:
+    label = f" ({code_name})" if code_name else ""
+    return f"{name} failed: returned {_result_text(result)}{label}"
 
 
 def _strerror(number: int) -> str:

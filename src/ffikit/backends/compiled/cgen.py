@@ -235,11 +235,14 @@ _RESULT_VALUES = {
 
 
 def _policy_switch(rkind: str, n: int) -> list[str]:
-    """After the call: no policy, or one C can judge and that passed, returns the result."""
+    """After the call: no policy, or one C can judge and that passed, returns the result;
+    one C judged failed asks the policy for its error; anything else calls the policy."""
     lines = ["    switch (self->policy) {", "    case FFK_POLICY_NONE: return out;"]
     for policy, failed in _FAILS.get(rkind, {}).items():
         lines.append(f"    case FFK_POLICY_{policy}: "
-                     + ("return out;" if failed == "0" else f"if (!({failed})) return out; break;"))
+                     + ("return out;" if failed == "0" else
+                        f"if (!({failed})) return out; "
+                        f"return ffk_failed(self, out, args, {n}, FFK_POLICY_{policy}, errno_space);"))
     lines += ["    default: break;", "    }", f"    return ffk_after(self, out, args, {n});"]
     return lines
 

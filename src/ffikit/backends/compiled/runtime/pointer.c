@@ -14,7 +14,7 @@ static PyObject *ffk_str_thunk = NULL;    /* "thunk", interned */
 static PyObject *ffk_str_fp_type = NULL;  /* "fp_type" */
 static PyObject *ffk_str_slot = NULL;     /* "_slot": None once the callback was released */
 static PyObject *ffk_str_policy = NULL;   /* "__ffikit_policy__" */
-static PyObject *ffk_str_failure = NULL;  /* "failure": such a policy's (result, function) method */
+static PyObject *ffk_str_failed = NULL;   /* "failed": such a policy's (result, function, errno) */
 static PyObject *ffk_empty = NULL;        /* () for tp_new */
 
 static PyObject *
@@ -33,7 +33,7 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
         return NULL;
     if (ffk_str_policy == NULL && (ffk_str_policy = PyUnicode_InternFromString("__ffikit_policy__")) == NULL)
         return NULL;
-    if (ffk_str_failure == NULL && (ffk_str_failure = PyUnicode_InternFromString("failure")) == NULL)
+    if (ffk_str_failed == NULL && (ffk_str_failed = PyUnicode_InternFromString("failed")) == NULL)
         return NULL;
     if (ffk_empty == NULL && (ffk_empty = PyTuple_New(0)) == NULL)
         return NULL;

@@ -10,12 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from ffikit.cdecl import layout as _layout
-from ffikit.cdecl.constexpr import NotConstant, cast_constant, eval_macro
-from ffikit.cdecl.model import (
-    Typedef,
-    resolve,
-)
+from ffikit.cdecl.cmacros import macro_constants
 from ffikit.cdecl.parse import ParseResult
 
 __all__ = ["directly_included", "with_quote_includes", "header_constants"]
@@ -60,51 +55,12 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
     return result
 
 
-def header_constants(macros, own: set[str], result: ParseResult) -> dict:
-    bodies = {name: body for name, body, _file, _line in macros}
-    casts = {}
-    for name, t in result.types.items():
-        r = resolve(t)
-        if " " not in name and isinstance(t, Typedef):
-            try:
-                size, signed = _layout.int_info(r)
-                casts[name] = (size * 8, signed)
-            except TypeError:
-                pass
-    cache: dict = {}
-    active: set = set()
-
-    def value_of(name):
-        if name in cache:
-            if isinstance(cache[name], NotConstant):
-                raise cache[name]
-            return cache[name]
-        if name in result.enum_values:
-            return result.enum_values[name][0]
-        if name not in bodies or name in active:
-            raise NotConstant(f"'{name}' is not a constant")
-        active.add(name)
-        try:
-            value = eval_macro(bodies[name], value_of, casts)
-        except NotConstant as exc:
-            cache[name] = exc
-            raise
-        finally:
-            active.discard(name)
-        cache[name] = value
-        return value
-
-    def value_of_text(text):
-        return eval_macro(text, value_of, casts)
-
-    constants = {}
-    for name, _body, file, _line in macros:
-        if file not in own:
-            continue
-        try:
-            constants[name] = value_of(name)
-        except (NotConstant, RecursionError):
-            found = cast_constant(bodies[name], result.types.get, value_of_text)
-            if found is not None:
-                constants[name] = found
-    return constants
+def header_constants(macros, own: set[str], result: ParseResult, *, function_macros=None,
+                     platform=None, builtins=None, parse_type=None) -> tuple[dict, dict, dict]:
+    """The ``#define`` constants of the ``own`` files, with C's values on ``platform``:
+    ``(constants, skipped, type_macros)`` (see :func:`~.cmacros.macro_constants`)."""
+    values = {name: value for name, (value, _file) in result.enum_values.items()}
+    values.update({name: value for name, (value, _file) in result.static_constants.items()})
+    return macro_constants(macros, function_macros or {}, own, platform=platform,
+                           types=result.types, builtins=builtins, values=values,
+                           parse_type=parse_type)

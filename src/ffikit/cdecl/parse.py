@@ -9,6 +9,7 @@ from pycparser import c_ast, c_parser
 from ..errors import DeclarationError
 from . import layout as _layout
 from .attributes import bound_facts, declaration_attributes, function_facts
+from .constexpr import NotConstant, eval_node, python_value
 from .layout_attributes import decay_typedef_array, with_position
 from .model import (
     VOID,
@@ -47,6 +48,8 @@ class ParseResult:
     enum_types: list = field(default_factory=list)  # (Enum, file)
     enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
     decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
+    static_constants: dict = field(default_factory=dict)  # 'static const' name -> (value, file)
+    skipped_constants: dict = field(default_factory=dict)  # 'static const' name -> reason
 
 
 class _Builder(RecordBuilder):
@@ -168,12 +171,33 @@ class _Builder(RecordBuilder):
         ctype = self.type_of(node.type)
         if node.name is None:
             return  # 'struct x {...};' or 'enum e {...};': recorded by type_of
+        if "static" in node.storage and node.init is not None:
+            self.static_constant(node, ctype)
         if "typedef" in node.storage or "static" in node.storage:
             return
         quals = getattr(node.type, "quals", []) or []
         self.r.variables[node.name] = GlobalVar(node.name, ctype, "const" in quals,
                                                 self.coord(node))
         self.r.decl_files.setdefault(node.name, node.coord.file if node.coord else None)
+
+    def static_constant(self, node: c_ast.Decl, ctype: CType) -> None:
+        """``static const int X = 042;``: a constant, converted to its declared type."""
+        file = node.coord.file if node.coord else None
+        inner = node.type
+        while isinstance(inner, c_ast.ArrayDecl):
+            inner = inner.type
+        if "const" not in (getattr(inner, "quals", None) or []):
+            self.r.skipped_constants[node.name] = "a static variable that is not const"
+            return
+        env = self.const_env()
+        try:
+            value = eval_node(node.init, env)
+            if value.type != "str":
+                value = env.arith.convert(value, env.arith.of_model(ctype))
+        except (NotConstant, DeclarationError) as exc:
+            self.r.skipped_constants[node.name] = str(getattr(exc, "message", exc))
+            return
+        self.r.static_constants[node.name] = (python_value(value), file)
 
     def funcdef(self, node: c_ast.FuncDef) -> None:
         # 'static inline' helpers in headers have no exported symbol: not callable.

@@ -57,6 +57,7 @@ class Preprocessed:
     packs: list = field(default_factory=list)  # (offset, pack or None), sorted
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
+    function_macros: dict = field(default_factory=dict)  # name -> (params, body, file, line)
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -334,6 +335,13 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     out_len = 0
     current_file, current_line = filename, 1
     line_cursor = 0  # offset in text of the start of the line current_line refers to
+    function_macros: dict = {}
+
+    def line_no_at(offset: int) -> tuple[int, int]:
+        """The line number at ``offset``; counting resumes there (linear, not quadratic)."""
+        nonlocal current_line
+        current_line += text.count("\n", line_cursor, offset)
+        return current_line, offset
 
     def emit(piece: str) -> None:
         nonlocal out_len
@@ -361,9 +369,16 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
                                     default_pack)
                 packs.append((out_len, value))
-            elif define and not define.group(2):
-                line_no = current_line + text.count("\n", line_cursor, start)
-                macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            elif define:
+                line_no, line_cursor = line_no_at(start)
+                if not define.group(2):
+                    macros.append((define.group(1), define.group(3).strip(), current_file,
+                                   line_no))
+                else:
+                    params, _, body = define.group(3).partition(")")
+                    function_macros[define.group(1)] = (
+                        tuple(p.strip() for p in params.split(",") if p.strip()), body.strip(),
+                        current_file, line_no)
             emit(_blank(token))
             pos = end
             continue
@@ -399,7 +414,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             pos = end
     emit(text[pos:])
     result = "".join(out)
-    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls)
+    return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls,
+                        function_macros)
 
 
 def _line_starts(text: str, filename: str) -> dict:

@@ -22,11 +22,15 @@ from fractions import Fraction
 from .model import CType, Enum, Pointer, Primitive, resolve
 from .platforms import Platform
 
-__all__ = ["NotConstant", "IntType", "FloatType", "PtrType", "CValue", "Arith"]
+__all__ = ["NotConstant", "Undefined", "IntType", "FloatType", "PtrType", "CValue", "Arith"]
 
 
 class NotConstant(Exception):
     """The expression is not a constant ffikit can evaluate; the text says why."""
+
+
+class Undefined(NotConstant):
+    """The expression is C, but its value is undefined (overflow, division by zero, ...)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,7 @@ class Arith:
             return u
         if s.bits > u.bits:
             return s
-        return self.int_of(s.bits, False)
+        return self.types["unsigned " + s.name]
 
     # --- values ------------------------------------------------------------------------
     def integer(self, value: int, t: IntType | None = None) -> CValue:
@@ -228,7 +232,7 @@ class Arith:
                 return CValue(t, int(x != 0))
             n = int(x)  # truncates toward zero
             if not t.fits(n):
-                raise NotConstant(f"{float(x)!r} does not fit in '{t.name}' (undefined in C)")
+                raise Undefined(f"{float(x)!r} does not fit in '{t.name}' (undefined in C)")
             return CValue(t, n)
         return CValue(t, t.wrap(v.value))
 
@@ -260,7 +264,7 @@ class Arith:
 
     def _checked(self, t: IntType, value: int, op: str) -> CValue:
         if t.signed and not t.fits(value):
-            raise NotConstant(f"signed overflow in '{op}' on '{t.name}' (undefined in C)")
+            raise Undefined(f"signed overflow in '{op}' on '{t.name}' (undefined in C)")
         return CValue(t, t.wrap(value))
 
     def binary(self, op: str, a: CValue, b: CValue) -> CValue:
@@ -283,11 +287,11 @@ class Arith:
             return self._checked(t, x + y if op == "+" else x - y if op == "-" else x * y, op)
         if op in "/%":
             if y == 0:
-                raise NotConstant(f"{'division' if op == '/' else 'modulo'} by zero")
+                raise Undefined(f"{'division' if op == '/' else 'modulo'} by zero")
             q = abs(x) // abs(y)
             q = q if (x >= 0) == (y >= 0) else -q
             if not t.fits(q):
-                raise NotConstant(f"signed overflow in '{op}' on '{t.name}' (undefined in C)")
+                raise Undefined(f"signed overflow in '{op}' on '{t.name}' (undefined in C)")
             return CValue(t, q if op == "/" else x - y * q)
         return CValue(t, t.wrap({"&": x & y, "|": x | y, "^": x ^ y}[op]))
 
@@ -297,7 +301,7 @@ class Arith:
         t = self.promote(a.type)
         x, n = self.convert(a, t).value, b.value
         if n is not None and (n < 0 or n >= t.bits):
-            raise NotConstant(f"shift count {n} is outside 0..{t.bits - 1} for '{t.name}' "
+            raise Undefined(f"shift count {n} is outside 0..{t.bits - 1} for '{t.name}' "
                               "(undefined in C)")
         if x is None or n is None:
             return CValue(t, None)
@@ -334,7 +338,7 @@ def _float_op(op: str, x, y):
     if not (isinstance(x, Fraction) and isinstance(y, Fraction)):
         x, y = float(x), float(y)
         if op == "/" and y == 0:
-            raise NotConstant("floating division by zero")
+            raise Undefined("floating division by zero")
     if op == "+":
         return x + y
     if op == "-":
@@ -343,6 +347,6 @@ def _float_op(op: str, x, y):
         return x * y
     if op == "/":
         if y == 0:
-            raise NotConstant("floating division by zero")
+            raise Undefined("floating division by zero")
         return x / y
     raise NotConstant(f"'{op}' on a floating value")

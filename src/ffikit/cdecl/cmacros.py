@@ -28,7 +28,12 @@ MAX_NEST = 60
 
 
 class _TooDeep(NotConstant):
-    """Nested too deeply from where evaluation started (not a property of the macro)."""
+    """Nested too deeply from where evaluation started (not a property of the macro):
+    ``at`` is the macro reached at the limit, to evaluate first."""
+
+    def __init__(self, message: str, at: str):
+        super().__init__(message)
+        self.at = at
 
 
 class Macros:
@@ -45,7 +50,9 @@ class Macros:
         self.env = env
         self._tokens: dict = {}
         self._values: dict = {}
+        self._expansions: dict = {}
         self._active: list = []
+        self._expanding: set = set()
 
     def tokens(self, name: str) -> list:
         found = self._tokens.get(name)
@@ -63,12 +70,10 @@ class Macros:
             return found
         if name in self._active:
             raise NotConstant(f"'{name}' refers to itself")
-        if len(self._active) >= MAX_NEST:
-            raise _TooDeep(f"macros nested deeper than {MAX_NEST} levels")
         self._active.append(name)
         try:
-            budget = [MAX_TOKENS]
-            found = evaluate_atom(self.expand(self.tokens(name), {name}, budget), self.env)
+            tokens = self.expansion(name)
+            found = evaluate_atom(tokens if tokens is not None else [("name", name)], self.env)
         except _TooDeep:
             raise
         except NotConstant as exc:
@@ -80,6 +85,31 @@ class Macros:
         finally:
             self._active.pop()
         self._values[name] = found
+        return found
+
+    def expansion(self, name: str) -> list | None:
+        """The body of object-like macro ``name`` fully expanded (memoised); None while
+        it is being expanded (C does not expand a macro inside itself)."""
+        found = self._expansions.get(name)
+        if found is not None:
+            if isinstance(found, NotConstant):
+                raise found
+            return found
+        if name in self._expanding:
+            return None
+        if len(self._expanding) >= MAX_NEST:
+            raise _TooDeep(f"macros nested deeper than {MAX_NEST} levels", name)
+        self._expanding.add(name)
+        try:
+            found = self.expand(self.tokens(name), {name}, [MAX_TOKENS])
+        except _TooDeep:
+            raise
+        except NotConstant as exc:
+            self._expansions[name] = exc
+            raise
+        finally:
+            self._expanding.discard(name)
+        self._expansions[name] = found
         return found
 
     def expand(self, tokens: list, hide: set, budget: list) -> list:
@@ -94,7 +124,7 @@ class Macros:
                 out.append(tok)
                 continue
             if name in self.objects:
-                sub = self._object(name, hide, budget)
+                sub = self._object(name)
             elif name in self.functions and i < n and tokens[i][1] == "(":
                 args, i = _arguments(tokens, i, name)
                 sub = self.expand(self._substitute(name, args, hide, budget), hide | {name},
@@ -108,7 +138,7 @@ class Macros:
             out.extend(sub)
         return out
 
-    def _object(self, name: str, hide: set, budget: list) -> list:
+    def _object(self, name: str) -> list:
         try:
             value, atom = self.value(name)
             if atom:
@@ -116,8 +146,12 @@ class Macros:
         except _TooDeep:
             raise
         except NotConstant:
-            pass
-        return self.expand(self.tokens(name), hide | {name}, budget)
+            body = self.tokens(name)
+            if _parenthesised(body) and not (body[1][0] == "name"
+                                             and self.env.is_type_name(body[1][1])):
+                raise  # '(...)' that is no cast: its text would fail the same way
+        sub = self.expansion(name)
+        return sub if sub is not None else [("name", name)]
 
     def _substitute(self, name: str, args: list, hide: set, budget: list) -> list:
         params, _body = self.functions[name]
@@ -148,6 +182,19 @@ class Macros:
             else:
                 result.append(tok)
         return _paste(result)
+
+
+def _parenthesised(tokens: list) -> bool:
+    """True when the whole body is one parenthesised group."""
+    if not tokens or tokens[0] != ("op", "(") or tokens[-1] != ("op", ")"):
+        return False
+    depth = 0
+    for k, tok in enumerate(tokens):
+        if tok[0] == "op":
+            depth += (tok[1] == "(") - (tok[1] == ")")
+            if depth == 0 and k < len(tokens) - 1:
+                return False
+    return True
 
 
 def _arguments(tokens: list, i: int, name: str) -> tuple[list, int]:
@@ -225,7 +272,7 @@ def macro_constants(macros: list, function_macros: dict, own, *, platform=None,
             skipped[name] = "empty (a flag for #ifdef)"
             continue
         try:
-            constants[name] = python_value(table.value(name)[0])
+            constants[name] = python_value(_deep_value(table, name)[0])
         except NotConstant as exc:
             ctype = _type_macro(table, name, env)
             if ctype is not None:
@@ -238,9 +285,28 @@ def macro_constants(macros: list, function_macros: dict, own, *, platform=None,
     return constants, skipped, type_macros
 
 
+def _deep_value(table: Macros, name: str) -> tuple[CValue, bool]:
+    """``table.value(name)``; a chain deeper than :data:`MAX_NEST` is evaluated from
+    where the limit was reached, upwards (iteration, not recursion)."""
+    stack = [name]
+    while len(stack) > 1 or not isinstance(table._values.get(name), (tuple, NotConstant)):
+        try:
+            table.value(stack[-1])
+            stack.pop()
+        except _TooDeep as exc:
+            if exc.at in stack or len(stack) > 10000:
+                raise NotConstant(str(exc)) from None
+            stack.append(exc.at)
+        except NotConstant:
+            stack.pop()
+        if not stack:
+            break
+    return table.value(name)
+
+
 def _type_macro(table: Macros, name: str, env: Env) -> CType | None:
     try:
-        tokens = table.expand(table.tokens(name), {name}, [MAX_TOKENS])
+        tokens = table.expansion(name)
         if not tokens or tokens[0][0] != "name" or not env.is_type_name(tokens[0][1]):
             return None
         return type_from_tokens(tokens, env)

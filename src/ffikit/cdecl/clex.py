@@ -25,8 +25,6 @@ MAX_LITERAL = 400  # digits in one numeric literal
 _TOKEN = re.compile(
     r"""[ \t\r\n\f\v]*(?:
         (?P<num>\.?\d(?:[eEpP][+-]|[0-9A-Za-z_.])*)
-      | (?P<str>(?:u8|[LuU])?"[^"\\\n]*(?:\\.[^"\\\n]*)*")
-      | (?P<char>(?:u8|[LuU])?'[^'\\\n]*(?:\\.[^'\\\n]*)*')
       | (?P<name>[A-Za-z_$][\w$]*)
       | (?P<op>\#\#|<<|>>|<=|>=|==|!=|&&|\|\||->|\.\.\.|[-+*/%<>&|^~!?:(),\[\].{}=;\#])
     )""",
@@ -40,6 +38,13 @@ def tokenize(text: str) -> list[tuple[str, object]]:
     pos, end = 0, len(text)
     match = _TOKEN.match
     while pos < end:
+        quote = _QUOTE.match(text, pos)
+        if quote is not None:  # scanned by hand: a regex keeps state per character
+            close = _literal_end(text, quote.end(), quote.group(2))
+            out.append(("str" if quote.group(2) == '"' else "char",
+                        text[quote.start(1):close]))
+            pos = close
+            continue
         m = match(text, pos)
         if m is None or m.lastgroup is None:
             rest = text[pos:].strip()
@@ -50,6 +55,25 @@ def tokenize(text: str) -> list[tuple[str, object]]:
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
+
+
+_QUOTE = re.compile(r"[ \t\r\n\f\v]*((?:u8|[LuU])?)([\"'])")
+
+
+def _literal_end(text: str, start: int, quote: str) -> int:
+    """Index just past the closing ``quote`` of a literal whose body starts at ``start``."""
+    i = start
+    while True:
+        close = text.find(quote, i)
+        newline = text.find("\n", i, close if close >= 0 else len(text))
+        if close < 0 or newline >= 0:
+            raise NotConstant("unterminated string or character literal")
+        backslashes = 0
+        while text[close - 1 - backslashes] == "\\" and close - 1 - backslashes >= start:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return close + 1
+        i = close + 1
 
 
 _INT = re.compile(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)"
@@ -129,23 +153,29 @@ _SIMPLE = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11, "e": 27,
            "\\": 92, "'": 39, '"': 34, "?": 63}
 
 
+def _escape_code(m: re.Match) -> int:
+    """The character code of one escape sequence (a match of ``_ESCAPE``)."""
+    esc = m.group(1)
+    first = esc[0]
+    if first == "x":
+        return int(esc[1:], 16)
+    if first in "01234567":
+        return int(esc, 8)
+    if first in "uU":
+        return int(esc[1:], 16)
+    code = _SIMPLE.get(esc)
+    if code is None:
+        raise NotConstant(f"unknown escape sequence '\\{esc}'")
+    return code
+
+
 def _codes(body: str) -> list[int]:
     """The character codes of a literal's body, escapes resolved."""
     out: list[int] = []
     pos = 0
     for m in _ESCAPE.finditer(body):
         out.extend(ord(c) for c in body[pos:m.start()])
-        esc = m.group(1)
-        if esc[0] == "x":
-            out.append(int(esc[1:], 16))
-        elif esc[0] in "01234567":
-            out.append(int(esc, 8))
-        elif esc[0] in "uU":
-            out.append(int(esc[1:], 16))
-        elif esc in _SIMPLE:
-            out.append(_SIMPLE[esc])
-        else:
-            raise NotConstant(f"unknown escape sequence '\\{esc}'")
+        out.append(_escape_code(m))
         pos = m.end()
     out.extend(ord(c) for c in body[pos:])
     return out
@@ -179,6 +209,6 @@ def string_literal(text: str) -> str:
     if "\\" not in body:
         return body
     try:
-        return "".join(map(chr, _codes(body)))
+        return _ESCAPE.sub(lambda m: chr(_escape_code(m)), body)
     except ValueError:
         raise NotConstant("a string escape beyond Unicode") from None

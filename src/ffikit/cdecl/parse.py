@@ -29,7 +29,7 @@ from .model import (
     Void,
     resolve,
 )
-from .parse_errors import source_line, translate, understood
+from .parse_errors import refuse_huge_literals, source_line, translate, understood
 from .parse_records import RecordBuilder
 from .preprocess import Preprocessed
 
@@ -350,6 +350,7 @@ class _Builder(RecordBuilder):
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
           filename: str = "<cdef>", known: ParseResult | None = None) -> ParseResult:
     """Parse preprocessed text into a :class:`ParseResult` (raises DeclarationError)."""
+    refuse_huge_literals(pre)
     typedef_names = sorted(set(builtins) | ({n for n in known.types if " " not in n}
                                             if known else set()))
     prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)

@@ -116,15 +116,69 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
     cc = shlex.split(cpp) if isinstance(cpp, str) else (list(cpp) if cpp else compiler())
     if shutil.which(cc[0]) is None:
         return _run_pcpp(text, filename, include_dirs, defines, cc[0])
+    _refuse_special_includes(text, include_dirs)
     argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
+    returncode, stdout, stderr = _run_bounded(argv, f'# 1 "{filename}"\n{text}', cc[0])
+    if returncode != 0:
+        raise _cpp_error(stderr, include_dirs, cc)
+    return stdout
+
+
+def cpp_timeout() -> float:
+    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 60)."""
     try:
-        proc = subprocess.run(argv, input=f'# 1 "{filename}"\n{text}', capture_output=True,
-                              text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise DeclarationError(f"could not run the C preprocessor {cc[0]!r}: {exc}") from None
-    if proc.returncode != 0:
-        raise _cpp_error(proc.stderr, include_dirs, cc)
-    return proc.stdout
+        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "60")), 0.1)
+    except ValueError:
+        return 60.0
+
+
+def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
+    """Run the preprocessor in its own process group; past :func:`cpp_timeout` the whole
+    group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
+    ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    except OSError as exc:
+        raise DeclarationError(f"could not run the C preprocessor {name!r}: {exc}") from None
+    timeout = cpp_timeout()
+    try:
+        stdout, stderr = proc.communicate(text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise DeclarationError(
+            f"the C preprocessor ran longer than {timeout:g} s and was stopped",
+            hint="an #include of a FIFO, a device or a huge file? (set $FFIKIT_CPP_TIMEOUT "
+                 "for slow machines)") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, stdout, stderr
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.communicate()
+
+
+_INCLUDE_LINE = re.compile(r'^[ \t]*#[ \t]*include(?:_next)?[ \t]*["<]([^">\n]+)[">]', re.M)
+
+
+def _refuse_special_includes(text: str, include_dirs) -> None:
+    """An ``#include`` that names a FIFO, device or directory: refused before running."""
+    for m in _INCLUDE_LINE.finditer(text):
+        name = m.group(1)
+        for base in ("", *include_dirs):
+            path = os.path.join(base, name) if base else name
+            if os.path.exists(path) and not os.path.isfile(path) and \
+                    (base or os.path.isabs(name) or m.group(0).rstrip().endswith('"')):
+                raise DeclarationError(f"#include names {path!r}, which is not a regular file",
+                                       hint="include header files only")
 
 
 def _cpp_error(stderr: str, include_dirs, cc) -> DeclarationError:
@@ -260,7 +314,7 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
     return found
 
 
-_BODY_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|^[ \t]*#[^\n]*|[{}]',
+_BODY_SCAN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|^[ \t]*#[^\n]*|[{}]',
                         re.M)
 _NOT_DECLARATOR = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm"}
 
@@ -469,7 +523,8 @@ def _pack_value(args: str, stack: list, current, default):
 
 
 _COMMENT_OR_STRING = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//(?:\\\n|[^\n])*|/\*.*?\*/', re.S
+    r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|//[^\n\\]*(?:\\.[^\n\\]*)*'
+    r'|/\*.*?\*/', re.S
 )
 
 

@@ -20,7 +20,7 @@ __all__ = ["source_line", "translate", "understood", "refuse_huge_literals", "MA
 # pycparser's lexer needs ~800 bytes of memory per character of a string literal (a 10 MB
 # literal: 8 GB): declarations longer than this are refused before parsing.
 MAX_STRING_LITERAL = 65536
-_LONG_STRING = re.compile('"[^"\\n]{%d}' % MAX_STRING_LITERAL)
+_LONG_STRING = re.compile(f'"[^"\\n]{{{MAX_STRING_LITERAL}}}')
 
 
 def refuse_huge_literals(pre) -> None:

@@ -26,3 +26,20 @@ def test_unknown_type_is_named_with_its_position():
 def test_cplusplus_is_recognised():
     with pytest.raises(DeclarationError, match="looks like C\\+\\+"):
         ffikit.cdef("class X { public: int a; };")
+
+
+def test_huge_string_literal_is_refused_in_bounded_memory():
+    """pycparser needs ~800 bytes per character of a literal: 10 MB is refused, at its line."""
+    import subprocess
+    import sys
+
+    code = ("import ffikit, resource\n"
+            "text = 'int a;\\nstatic const char S[] = \"' + 'a' * 10_000_000 + '\";'\n"
+            "try:\n    ffikit.cdef(text)\nexcept ffikit.DeclarationError as exc:\n"
+            "    print(str(exc).splitlines()[0])\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    message, rss_mb = proc.stdout.splitlines()
+    assert message.startswith("<cdef>:2: a string literal longer than 65536 characters")
+    assert int(rss_mb) < 400  # the child's own peak (was 7.9 GB)

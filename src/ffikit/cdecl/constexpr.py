@@ -1,359 +1,488 @@
-"""C constant expressions, evaluated safely (no ``eval``): macro bodies and AST nodes.
+"""C constant expressions, evaluated with C's types (no ``eval``).
 
-Used for ``#define`` constants, enum values, array lengths and bitfield
-widths.  Integer arithmetic follows C where it matters for constants:
-division truncates toward zero, casts to integer types wrap to their width,
-``sizeof`` of a type asks the layout module.
+Used for ``#define`` constants, enum values, ``static const`` initialisers,
+array lengths, bitfield widths and attribute arguments.  The parser reads
+tokens (:mod:`.clex`) and computes as it parses, with the arithmetic of
+:mod:`.carith`: ``(unsigned)-1 >> 1``, ``sizeof(long)``, ``_Alignof(double)``,
+``(uint8_t)300``, ``1 ? 1 : 2.0`` (a ``double``), ``'\\377'`` all get the value
+gcc gives on the platform.  The untaken side of ``&&``, ``||`` and ``?:`` is
+typed but not evaluated, so ``0 && 1 / 0`` is 0, as in C.
+
+Bounded by construction: no recursion per operator (precedence climbing), a
+nesting limit of :data:`MAX_DEPTH` parentheses or unary operators, integers no
+wider than the platform's widest type.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Callable
+from fractions import Fraction
 
-__all__ = ["NotConstant", "eval_macro", "parse_number", "eval_node", "cast_constant"]
-
-
-class NotConstant(Exception):
-    """The expression is not a constant ffikit can evaluate (the macro is skipped)."""
-
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<float>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
-      | (?P<int>0[xX][0-9a-fA-F]+[uUlL]*|0[bB][01]+[uUlL]*|\d+[uUlL]*)
-      | (?P<str>L?"(?:[^"\\]|\\.)*")
-      | (?P<char>L?'(?:[^'\\]|\\.)+')
-      | (?P<name>[A-Za-z_]\w*)
-      | (?P<op><<|>>|<=|>=|==|!=|&&|\|\||[-+*/%<>&|^~!?:()])
-    )""",
-    re.X,
+from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType
+from .clex import char_constant, number, string_literal, tokenize
+from .model import (
+    VOID,
+    Array,
+    CastConstant,
+    CType,
+    Pointer,
+    Primitive,
+    StructOrUnion,
+    Void,
+    resolve,
 )
+from .platforms import Platform, get_platform
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"',
-            "a": "\a", "b": "\b", "f": "\f", "v": "\v", "?": "?"}
+__all__ = ["NotConstant", "Env", "evaluate", "eval_macro", "eval_node", "python_value",
+           "parse_number", "type_from_tokens", "arith_for"]
+
+MAX_DEPTH = 100
+
+_PREC = {",": 1, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9,
+         "<": 10, ">": 10, "<=": 10, ">=": 10, "<<": 11, ">>": 11, "+": 12, "-": 12,
+         "*": 13, "/": 13, "%": 13}
+
+_TYPE_WORDS = frozenset("""void char short int long float double signed unsigned _Bool bool
+_Complex __complex__ __int128 __signed__ __signed struct union enum const volatile __const
+__volatile__ __volatile restrict __restrict __restrict__ __extension__ _Atomic""".split())
+_QUALIFIERS = frozenset("""const volatile __const __volatile__ __volatile restrict __restrict
+__restrict__ __extension__ _Atomic""".split())
+_ARITH_WORDS = frozenset("void char short int long float double signed unsigned _Bool "
+                         "__int128 __signed__ __signed".split())
+_SIZEOF = frozenset({"sizeof"})
+_ALIGNOF = frozenset({"_Alignof", "__alignof__", "__alignof", "alignof"})
+_NONFINITE = {"__builtin_inf": "inf", "__builtin_inff": "inf", "__builtin_infl": "inf",
+              "__builtin_huge_val": "inf", "__builtin_huge_valf": "inf",
+              "__builtin_huge_vall": "inf", "__builtin_nan": "nan", "__builtin_nanf": "nan",
+              "__builtin_nanl": "nan"}
 
 
-def parse_number(text: str) -> int | float:
-    """A C integer or floating literal (suffixes allowed) as a Python number."""
-    t = text.strip()
-    if re.fullmatch(r"(?:0[xX][0-9a-fA-F]+|0[bB][01]+|\d+)[uUlL]*", t):
-        digits = t.rstrip("uUlL")
-        if digits.startswith(("0x", "0X", "0b", "0B")):
-            return int(digits, 0)
-        if len(digits) > 1 and digits.startswith("0"):
-            return int(digits, 8)
-        return int(digits)
-    return float(t.rstrip("fFlL"))
+@functools.cache
+def arith_for(platform: Platform | str | None = None) -> Arith:
+    """The C arithmetic of ``platform`` (the host for None)."""
+    return Arith(get_platform(platform))
 
 
-def _unescape(body: str) -> str:
-    out, i = [], 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt == "x":
-                m = re.match(r"[0-9a-fA-F]+", body[i + 2:])
-                out.append(chr(int(m.group(0), 16)) if m else "x")
-                i += 2 + (len(m.group(0)) if m else 0)
-                continue
-            if nxt in "01234567":
-                m = re.match(r"[0-7]{1,3}", body[i + 1:])
-                out.append(chr(int(m.group(0), 8)))
-                i += 1 + len(m.group(0))
-                continue
-            out.append(_ESCAPES.get(nxt, nxt))
+class Env:
+    """What an expression may refer to: constants by name, type names, the platform.
+
+    ``lookup(name)`` returns a :class:`CValue` or a plain Python number (typed as C
+    types an integer constant of that value), or raises :class:`NotConstant`.
+    ``types`` maps typedef names and ``"struct x"`` tags to model types;
+    ``parse_type(text)`` reads type names the token reader does not (function
+    pointers, ``int (*)[3]``).
+    """
+
+    def __init__(self, platform=None, lookup: Callable | None = None, types=None,
+                 builtins=None, parse_type: Callable | None = None):
+        self.arith = arith_for(platform)
+        self.platform = self.arith.platform
+        self._lookup = lookup
+        self.types = types if types is not None else {}
+        self.builtins = builtins if builtins is not None else {}
+        self.parse_type = parse_type
+
+    def lookup(self, name: str) -> CValue:
+        if self._lookup is None:
+            raise NotConstant(f"'{name}' is not a known constant")
+        return typed(self._lookup(name), self.arith)
+
+    def is_type_name(self, name: str) -> bool:
+        return name in _TYPE_WORDS or name in self.types or name in self.builtins
+
+    def type_of(self, tokens: list) -> CType:
+        return type_from_tokens(tokens, self)
+
+    def size_align(self, ctype: CType) -> tuple[int, int]:
+        from ..errors import DeclarationError
+        from .layout import alignof, sizeof
+
+        try:
+            return sizeof(ctype, self.platform), alignof(ctype, self.platform)
+        except (DeclarationError, TypeError, ValueError) as exc:
+            raise NotConstant(f"sizeof '{ctype.c_name()}': {getattr(exc, 'message', exc)}") \
+                from None
+
+
+def typed(value, arith: Arith) -> CValue:
+    """A Python constant as a C value: ints take the first of int, long, long long,
+    unsigned long long that holds them; floats are doubles; strings stay strings."""
+    if isinstance(value, CValue):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise NotConstant(f"{value!r} is not a number")
+    if isinstance(value, str):
+        return CValue("str", value)
+    if isinstance(value, float):
+        return CValue(arith.floats["double"],
+                      Fraction(value) if value == value and abs(value) != float("inf") else value)
+    for name in ("int", "long", "long long", "unsigned long long", "__int128",
+                 "unsigned __int128"):
+        t = arith.types[name]
+        if t.fits(value):
+            return CValue(t, value)
+    raise NotConstant(f"{value} is wider than any C integer type")
+
+
+def type_from_tokens(tokens: list, env: Env) -> CType:
+    """A type name from tokens: specifiers, ``*``, qualifiers, ``[N]``; others go to
+    ``env.parse_type`` (function pointers)."""
+    i, n = 0, len(tokens)
+    words, base = [], None
+    while i < n and tokens[i][0] == "name":
+        w = tokens[i][1]
+        if w in _QUALIFIERS:
+            i += 1
+        elif w in ("struct", "union", "enum") and i + 1 < n and tokens[i + 1][0] == "name":
+            base = env.types.get(f"{w} {tokens[i + 1][1]}")
+            if base is None:
+                raise NotConstant(f"'{w} {tokens[i + 1][1]}' is not declared")
             i += 2
-            continue
-        out.append(c)
+        elif w in _ARITH_WORDS:
+            words.append(w)
+            i += 1
+        elif base is None and not words and (w in env.types or w in env.builtins):
+            base = env.types.get(w) or env.builtins[w]
+            i += 1
+        else:
+            break
+    if base is None:
+        base = _primitive(words)
+    elif words:
+        raise NotConstant(f"cannot combine {' '.join(words)!r} with a type name")
+    while i < n and (tokens[i][1] == "*" or tokens[i][1] in _QUALIFIERS):
+        if tokens[i][1] == "*":
+            base = Pointer(base)
         i += 1
-    return "".join(out)
+    dims = []
+    while i + 2 < n + 1 and i < n and tokens[i][1] == "[":
+        if i + 2 < n and tokens[i + 1][0] == "num" and tokens[i + 2][1] == "]":
+            dims.append(number(tokens[i + 1][1], env.arith).value)
+            i += 3
+        else:
+            break
+    if i != n:
+        if env.parse_type is None:
+            raise NotConstant(f"type name {_spell(tokens)!r} is not understood here")
+        return env.parse_type(_spell(tokens))
+    for d in reversed(dims):
+        base = Array(base, d)
+    return base
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    pos, out = 0, []
-    text = text.strip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise NotConstant(f"cannot read {text[pos:]!r}")
-        kind = m.lastgroup
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
+def _primitive(words: list) -> CType:
+    if not words:
+        raise NotConstant("a type name is missing")
+    words = ["signed" if w.startswith("__signed") else w for w in words]
+    if words == ["void"]:
+        return VOID
+    unsigned = "unsigned" in words
+    rest = sorted(w for w in words if w not in ("signed", "unsigned", "int"))
+    prefix = "unsigned " if unsigned else ""
+    spelled = {(): "int", ("short",): "short", ("long",): "long", ("long", "long"): "long long",
+               ("__int128",): "__int128", ("_Bool",): "_Bool", ("bool",): "_Bool",
+               ("float",): "float", ("double",): "double", ("double", "long"): "long double"}
+    if rest == ["char"]:
+        return Primitive("unsigned char" if unsigned else
+                         "signed char" if "signed" in words else "char")
+    name = spelled.get(tuple(rest))
+    if name is None or (prefix and name in ("float", "double", "long double", "_Bool")):
+        raise NotConstant(f"{' '.join(words)!r} is not a type")
+    return Primitive(prefix + name if name != "_Bool" else name)
 
 
-# Integer casts macros commonly use; value -> (bits, signed).
-_CASTS = {
-    "char": (8, True), "signed char": (8, True), "unsigned char": (8, False),
-    "short": (16, True), "short int": (16, True), "unsigned short": (16, False),
-    "int": (32, True), "signed": (32, True), "signed int": (32, True),
-    "unsigned": (32, False), "unsigned int": (32, False),
-    "long": (64, True), "long int": (64, True), "unsigned long": (64, False),
-    "long long": (64, True), "unsigned long long": (64, False),
-    "int8_t": (8, True), "uint8_t": (8, False), "int16_t": (16, True), "uint16_t": (16, False),
-    "int32_t": (32, True), "uint32_t": (32, False), "int64_t": (64, True), "uint64_t": (64, False),
-    "size_t": (64, False), "ssize_t": (64, True), "intptr_t": (64, True), "uintptr_t": (64, False),
-}
-
-
-def wrap(value: int, bits: int, signed: bool) -> int:
-    """``value`` converted to a ``bits``-wide integer, as a C cast does."""
-    value &= (1 << bits) - 1
-    if signed and value >> (bits - 1):
-        value -= 1 << bits
-    return value
+def _spell(tokens: list) -> str:
+    return " ".join(str(t[1]) for t in tokens)
 
 
 class _Parser:
-    """Precedence climbing over macro tokens."""
+    """Precedence climbing that computes as it parses (``live`` False: types only)."""
 
-    _BINARY = [
-        ("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", ">", "<=", ">="),
-        ("<<", ">>"), ("+", "-"), ("*", "/", "%"),
-    ]
-
-    def __init__(self, tokens, lookup: Callable[[str], object], casts: dict):
-        self.tokens = tokens
+    def __init__(self, tokens: list, env: Env):
+        self.t = tokens
         self.i = 0
-        self.lookup = lookup
-        self.casts = casts
+        self.env = env
+        self.a = env.arith
+        self.depth = 0
 
-    def peek(self):
-        return self.tokens[self.i] if self.i < len(self.tokens) else (None, None)
+    def peek(self, k: int = 0):
+        j = self.i + k
+        return self.t[j] if j < len(self.t) else (None, None)
 
-    def take(self, value=None):
+    def take(self, text: str | None = None):
         tok = self.peek()
-        if tok[0] is None or (value is not None and tok[1] != value):
-            raise NotConstant(f"expected {value!r}")
+        if tok[0] is None:
+            raise NotConstant(f"expected {text!r}, the expression ended" if text
+                              else "the expression ended early")
+        if text is not None and tok[1] != text:
+            raise NotConstant(f"expected {text!r}, got {tok[1]!r}")
         self.i += 1
         return tok
 
-    def parse(self):
-        value = self.ternary()
-        if self.i != len(self.tokens):
-            raise NotConstant("trailing tokens")
-        return value
+    def at_end(self) -> bool:
+        return self.i >= len(self.t)
 
-    def ternary(self):
-        cond = self.binary(0)
-        if self.peek()[1] == "?":
-            self.take("?")
-            a = self.ternary()
-            self.take(":")
-            b = self.ternary()
-            return a if cond else b
-        return cond
-
-    def binary(self, level):
-        if level == len(self._BINARY):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.peek()[0] == "op" and self.peek()[1] in self._BINARY[level]:
-            op = self.take()[1]
-            right = self.binary(level + 1)
-            left = _apply(op, left, right)
-        return left
-
-    def unary(self):
-        kind, value = self.peek()
-        if kind == "op" and value in "-+~!":
+    # --- binary and ternary operators --------------------------------------------------
+    def rest(self, left: CValue, min_prec: int, live: bool) -> CValue:
+        while True:
+            kind, op = self.peek()
+            if kind != "op":
+                return left
+            if op == "?" and min_prec <= 3:
+                self.take()
+                cond = self.a.truth(left) if live and left.value is not None else None
+                mid = self.expression(1, live and cond is True)
+                self.take(":")
+                right = self.rest(self.unary(live and cond is False), 3, live and cond is False)
+                left = self._choose(cond, mid, right, live)
+                continue
+            prec = _PREC.get(op)
+            if prec is None or prec < min_prec:
+                return left
             self.take()
-            operand = self.unary()
-            return _apply_unary(value, operand)
-        if kind == "op" and value == "(":
-            cast = self._cast()
-            if cast == "float":
-                operand = self.unary()
-                if not isinstance(operand, (int, float)):
-                    raise NotConstant("cast of a non-number")
-                return float(operand)
-            if cast is not None:
-                bits, signed = cast
-                operand = self.unary()
-                if isinstance(operand, float):
-                    operand = int(operand)
-                if not isinstance(operand, int):
-                    raise NotConstant("cast of a non-number")
-                return wrap(operand, bits, signed)
-            self.take("(")
-            inner = self.ternary()
-            self.take(")")
-            return inner
-        return self.primary()
+            if op in ("&&", "||"):
+                known = self.a.truth(left) if left.value is not None else None
+                short = known is False if op == "&&" else known is True
+                right = self.rest(self.unary(live and not short), prec + 1, live and not short)
+                left = self._logical(op, left, right, live)
+            else:
+                right = self.rest(self.unary(live), prec + 1, live)
+                if not live:
+                    left, right = _typed_only(left), _typed_only(right)
+                left = right if op == "," else self.a.binary(op, left, right)
 
-    def _cast(self):
-        """A '(type)' cast at the cursor: consume it and return (bits, signed), else None."""
-        j = self.i + 1
-        words = []
-        while j < len(self.tokens) and self.tokens[j][0] == "name":
-            words.append(self.tokens[j][1])
-            j += 1
-        if not words or j >= len(self.tokens) or self.tokens[j][1] != ")":
-            return None
-        name = " ".join(w for w in words if w not in ("const", "volatile"))
-        if name in ("float", "double", "long double"):
-            self.i = j + 1
-            return "float"
-        cast = self.casts.get(name) or _CASTS.get(name)
-        if cast is None:
-            if j + 1 < len(self.tokens) and self.tokens[j + 1][0] in ("int", "float", "name") \
-                    or (j + 1 < len(self.tokens) and self.tokens[j + 1][1] in "(-~"):
-                raise NotConstant(f"cast to unknown type {name!r}")
-            return None
-        self.i = j + 1
-        return cast
+    def _logical(self, op: str, left: CValue, right: CValue, live: bool) -> CValue:
+        if not live or left.value is None:
+            return CValue(self.a.int, None)
+        lt = self.a.truth(left)
+        if (op == "&&" and not lt) or (op == "||" and lt):
+            return CValue(self.a.int, int(lt))
+        if right.value is None:
+            return CValue(self.a.int, None)
+        return CValue(self.a.int, int(self.a.truth(right)))
 
-    def primary(self):
-        kind, value = self.take()
-        if kind == "int" or kind == "float":
-            return parse_number(value)
-        if kind == "str":
-            parts = [_unescape(value.lstrip("L")[1:-1])]
-            while self.peek()[0] == "str":  # adjacent literals concatenate
-                parts.append(_unescape(self.take()[1].lstrip("L")[1:-1]))
-            return "".join(parts)
+    def _choose(self, cond, mid: CValue, right: CValue, live: bool) -> CValue:
+        if mid.type == "str" or right.type == "str":
+            if mid.type != right.type:
+                raise NotConstant("'?:' mixes a string and a number")
+            t = "str"
+        elif isinstance(mid.type, PtrType) or isinstance(right.type, PtrType):
+            t = mid.type if isinstance(mid.type, PtrType) else right.type
+        else:
+            t = self.a.common(mid.type, right.type)
+        if cond is None:
+            return CValue(t, None)
+        chosen = mid if cond else right
+        return chosen if t == "str" else self.a.convert(chosen, t)
+
+    def expression(self, min_prec: int, live: bool) -> CValue:
+        return self.rest(self.unary(live), min_prec, live)
+
+    # --- unary operators, casts, sizeof ------------------------------------------------
+    def unary(self, live: bool) -> CValue:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise NotConstant(f"nested deeper than {MAX_DEPTH} levels")
+        try:
+            return self._unary(live)
+        finally:
+            self.depth -= 1
+
+    def _unary(self, live: bool) -> CValue:
+        kind, text = self.peek()
+        if kind == "op" and text in ("-", "+", "~", "!"):
+            self.take()
+            operand = self.unary(live)
+            return self.a.unary(text, operand if live else _typed_only(operand))
+        if kind == "op" and text in ("&", "*", "++", "--"):
+            raise NotConstant(f"unary '{text}' is not allowed in a constant")
+        if kind == "name" and (text in _SIZEOF or text in _ALIGNOF):
+            self.take()
+            size, align = self._size_align()
+            return CValue(self.a.types["unsigned long"] if self.a.types["unsigned long"].bits
+                          == self.env.platform.pointer_size * 8 else
+                          self.a.types["unsigned long long"], size if text in _SIZEOF else align)
+        if kind == "op" and text == "(" and self._type_follows():
+            ctype = self._type_name()
+            if self.peek()[1] == "{":
+                raise NotConstant("a compound literal is not a constant")
+            operand = self.unary(live)
+            return self.cast(ctype, operand if live else _typed_only(operand))
+        return self.primary(live)
+
+    def _type_follows(self) -> bool:
+        kind, text = self.peek(1)
+        return kind == "name" and self.env.is_type_name(text)
+
+    def _type_name(self) -> CType:
+        self.take("(")
+        start, depth = self.i, 1
+        while depth:
+            kind, text = self.take()
+            depth += (text == "(") - (text == ")") if kind == "op" else 0
+        return self.env.type_of(self.t[start:self.i - 1])
+
+    def _size_align(self) -> tuple[int, int]:
+        if self.peek()[1] == "(" and self._type_follows():
+            ctype = self._type_name()
+            if self.peek()[1] == "{":
+                raise NotConstant("a compound literal is not a constant")
+            return self.env.size_align(ctype)
+        v = self.unary(False)
+        return self._value_size(v)
+
+    def _value_size(self, v: CValue) -> tuple[int, int]:
+        t = v.type
+        if t == "str":
+            return len(v.value.encode("utf-8", "surrogatepass")) + 1, 1
+        if isinstance(t, IntType):
+            return (1, 1) if t.name == "_Bool" else (t.bits // 8, t.bits // 8)
+        if isinstance(t, FloatType):
+            return self.env.size_align(Primitive(t.name))
+        return self.env.size_align(t.ctype)
+
+    def cast(self, ctype: CType, operand: CValue) -> CValue:
+        r = resolve(ctype)
+        if isinstance(r, Void):
+            raise NotConstant("a cast to void has no value")
+        if isinstance(r, (StructOrUnion,)):
+            raise NotConstant(f"a cast to '{ctype.c_name()}' is not an arithmetic constant")
+        t = self.a.of_model(ctype)
+        if isinstance(t, PtrType) and operand.type == "str":
+            raise NotConstant("a string cast to a pointer has no fixed address")
+        return self.a.convert(operand, t)
+
+    # --- primary expressions -----------------------------------------------------------
+    def primary(self, live: bool) -> CValue:
+        kind, text = self.take()
+        if kind == "v":
+            if text.type == "str":
+                return self._strings(text.value)
+            return text
+        if kind == "num":
+            return number(text, self.a)
         if kind == "char":
-            text = _unescape(value.lstrip("L")[1:-1])
-            if len(text) != 1:
-                raise NotConstant("multi-character constant")
-            return ord(text)
+            return char_constant(text, self.a)
+        if kind == "str":
+            return self._strings(string_literal(text))
+        if kind == "op" and text == "(":
+            value = self.expression(1, live)
+            self.take(")")
+            return value
         if kind == "name":
-            if value == "sizeof":
-                raise NotConstant("sizeof in a macro")
-            return self.lookup(value)
-        raise NotConstant(f"unexpected {value!r}")
+            if self.peek()[1] == "(":
+                return self._call(text)
+            if self.env.is_type_name(text):
+                raise NotConstant(f"'{text}' is a type, not a value")
+            return self.env.lookup(text)
+        raise NotConstant(f"unexpected {text!r}")
+
+    def _strings(self, first: str) -> CValue:
+        parts = [first]
+        while True:
+            kind, text = self.peek()
+            if kind == "str":
+                parts.append(string_literal(text))
+            elif kind == "v" and text.type == "str":
+                parts.append(text.value)
+            else:
+                break
+            self.i += 1
+        return CValue("str", "".join(parts))
+
+    def _call(self, name: str) -> CValue:
+        kind = _NONFINITE.get(name)
+        if kind is None:
+            raise NotConstant(f"call to '{name}' is not a constant")
+        self.take("(")
+        while self.peek()[1] != ")":
+            self.take()
+        self.take(")")
+        ftype = self.a.floats["float" if name.endswith("f") else
+                              "long double" if name.endswith("l") else "double"]
+        return CValue(ftype, float(kind))
 
 
-def _apply_unary(op, v):
-    if not isinstance(v, (int, float)) or isinstance(v, bool):
-        raise NotConstant("operator on a non-number")
-    if op == "-":
-        return -v
-    if op == "+":
-        return v
-    if op == "!":
-        return int(not v)
-    if isinstance(v, float):
-        raise NotConstant("~ on a float")
-    return ~v
+def _typed_only(v: CValue) -> CValue:
+    """The type of an operand that is not evaluated (its value would not matter)."""
+    return v if v.type == "str" or v.value is None else CValue(v.type, None)
 
 
-def _apply(op, a, b):
-    if isinstance(a, str) or isinstance(b, str):
-        raise NotConstant("operator on a string")
-    if op == "&&":
-        return int(bool(a) and bool(b))
-    if op == "||":
-        return int(bool(a) or bool(b))
-    if op in ("==", "!=", "<", ">", "<=", ">="):
-        return int({"==": a == b, "!=": a != b, "<": a < b, ">": a > b,
-                    "<=": a <= b, ">=": a >= b}[op])
-    if op in "+-*":
-        return a + b if op == "+" else a - b if op == "-" else a * b
-    if op == "/":
-        if b == 0:
-            raise NotConstant("division by zero")
-        if isinstance(a, int) and isinstance(b, int):
-            q = abs(a) // abs(b)
-            return q if (a >= 0) == (b >= 0) else -q
-        return a / b
-    if isinstance(a, float) or isinstance(b, float):
-        raise NotConstant(f"{op} on a float")
-    if op == "%":
-        if b == 0:
-            raise NotConstant("modulo by zero")
-        return a - b * _apply("/", a, b)
-    if op in ("<<", ">>"):
-        if b < 0 or b > 4096:
-            raise NotConstant("shift out of range")
-        return a << b if op == "<<" else a >> b
-    return {"&": a & b, "|": a | b, "^": a ^ b}[op]
-
-
-def eval_macro(body: str, lookup: Callable[[str], object], casts: dict | None = None):
-    """Evaluate a ``#define`` body; raise :class:`NotConstant` if it is not a constant."""
-    tokens = _tokens(body)
+def evaluate(tokens: list | str, env: Env) -> CValue:
+    """Evaluate a whole expression; raise :class:`NotConstant` if it is not one."""
+    if isinstance(tokens, str):
+        tokens = tokenize(tokens)
     if not tokens:
-        raise NotConstant("empty macro")
-    return _Parser(tokens, lookup, casts or {}).parse()
-
-
-def eval_node(node, lookup: Callable[[str], object], sizeof: Callable[[object], int]):
-    """Evaluate a pycparser expression node (array length, enum value, bit width)."""
-    from pycparser import c_ast
-
-    if isinstance(node, c_ast.Constant):
-        if node.type == "string":
-            return _unescape(node.value.lstrip("L")[1:-1])
-        if node.type == "char":
-            text = _unescape(node.value.lstrip("L")[1:-1])
-            if len(text) != 1:
-                raise NotConstant("multi-character constant")
-            return ord(text)
-        return parse_number(node.value)
-    if isinstance(node, c_ast.ID):
-        return lookup(node.name)
-    if isinstance(node, c_ast.UnaryOp):
-        if node.op == "sizeof":
-            return sizeof(node.expr)
-        return _apply_unary(node.op, eval_node(node.expr, lookup, sizeof))
-    if isinstance(node, c_ast.BinaryOp):
-        return _apply(node.op, eval_node(node.left, lookup, sizeof),
-                      eval_node(node.right, lookup, sizeof))
-    if isinstance(node, c_ast.TernaryOp):
-        cond = eval_node(node.cond, lookup, sizeof)
-        return eval_node(node.iftrue if cond else node.iffalse, lookup, sizeof)
-    if isinstance(node, c_ast.Cast):
-        value = eval_node(node.expr, lookup, sizeof)
-        names = getattr(getattr(node.to_type.type, "type", None), "names", None)
-        cast = _CASTS.get(" ".join(names)) if names else None
-        if cast and isinstance(value, int):
-            return wrap(value, *cast)
-        return value
-    if isinstance(node, c_ast.Typename):
-        raise NotConstant("a type is not a value")
-    raise NotConstant(f"{type(node).__name__} is not a constant expression")
-
-
-_CAST = re.compile(r"\(\s*((?:const\s+)?[A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*)\s*((?:\*\s*)*)\)(.+)",
-                   re.S)
-
-
-def _strip_parens(text: str) -> str:
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for i, c in enumerate(text):
-            depth += c == "("
-            depth -= c == ")"
-            if depth == 0 and i < len(text) - 1:
-                return text
-        text = text[1:-1].strip()
-    return text
-
-
-def cast_constant(body: str, lookup_type: Callable, evaluate: Callable):
-    """A :class:`~ffikit.cdecl.model.CastConstant` for a macro body that casts a
-    constant to a pointer type (``((sqlite3_destructor_type)-1)``, ``((void *) -1)``),
-    else None.  ``lookup_type`` finds a typedef by name, ``evaluate`` the operand."""
-    from .model import PRIMITIVE_NAMES, VOID, CastConstant, Pointer, Primitive, resolve
-
-    m = _CAST.fullmatch(_strip_parens(body))
-    if m is None:
-        return None
-    name = m.group(1).replace("const ", "").strip()
-    target = lookup_type(name) or (VOID if name == "void" else
-                                   Primitive(name) if name in PRIMITIVE_NAMES else None)
-    if target is None:
-        return None
-    for _ in range(m.group(2).count("*")):
-        target = Pointer(target)
+        raise NotConstant("empty expression")
+    p = _Parser(tokens, env)
     try:
-        value = evaluate(m.group(3))
-    except (NotConstant, RecursionError):
-        return None
-    if not isinstance(resolve(target), Pointer) or not isinstance(value, int):
-        return None
-    return CastConstant(target, value)
+        value = p.expression(1, True)
+    except RecursionError:
+        raise NotConstant("nested too deeply") from None
+    if not p.at_end():
+        raise NotConstant(f"unexpected {p.peek()[1]!r} after a complete expression")
+    return value
+
+
+def evaluate_atom(tokens: list, env: Env) -> tuple[CValue, bool]:
+    """Evaluate, and say whether the expression is one operand (a unary or cast
+    expression, or parenthesised), so its value may stand for its text."""
+    if not tokens:
+        raise NotConstant("empty expression")
+    p = _Parser(tokens, env)
+    try:
+        value = p.unary(True)
+        if p.at_end():
+            return value, True
+        value = p.rest(value, 1, True)
+    except RecursionError:
+        raise NotConstant("nested too deeply") from None
+    if not p.at_end():
+        raise NotConstant(f"unexpected {p.peek()[1]!r} after a complete expression")
+    return value, False
+
+
+def python_value(v: CValue):
+    """What a Python user gets for a constant: int, float, str; a null ``void *`` is
+    None (``NULL``); another pointer cast is a :class:`CastConstant` (typed, so a
+    backend can pass it where that pointer type is expected)."""
+    if isinstance(v.type, FloatType):
+        try:
+            return float(v.value)
+        except OverflowError:  # a long double beyond double's range (__LDBL_MAX__)
+            raise NotConstant("a value beyond the range of a Python float") from None
+    if isinstance(v.type, PtrType):
+        target = resolve(v.type.ctype)
+        if v.value == 0 and isinstance(target, Pointer) and isinstance(resolve(target.target),
+                                                                      Void):
+            return None
+        return CastConstant(v.type.ctype, v.value)
+    return v.value
+
+
+def eval_macro(body: str, lookup: Callable[[str], object], casts: dict | None = None,
+               platform=None):
+    """Evaluate C text (a ``#define`` body) to a Python value; :class:`NotConstant` if
+    it is not a constant.  ``casts`` is accepted for compatibility and unused."""
+    return python_value(evaluate(body, Env(platform, lookup)))
+
+
+def eval_node(node, env: Env) -> CValue:
+    """Evaluate a pycparser expression node (enum value, array length, bit width)."""
+    from pycparser import c_ast, c_generator
+
+    if isinstance(node, c_ast.Constant) and node.type == "int":
+        return number(node.value, env.arith)
+    if isinstance(node, c_ast.ID):
+        return env.lookup(node.name)
+    try:
+        text = c_generator.CGenerator().visit(node)
+    except RecursionError:
+        raise NotConstant("nested too deeply") from None
+    return evaluate(text, env)
+
+
+def parse_number(text: str, platform=None) -> int | float:
+    """A C integer or floating literal (suffixes allowed) as a Python number."""
+    return python_value(number(text.strip(), arith_for(platform)))

@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ffikit.cdecl import layout as _layout
@@ -59,10 +60,18 @@ class Declarations:
     variables : dict
         Name -> :class:`~ffikit.cdecl.model.GlobalVar` (``extern`` globals).
     constants : dict
-        ``#define`` constants (int, float or str) and enum members (int), from
-        every header reached, without the noise: macros the compiler predefines,
-        reserved ``__`` names of system headers, feature-test macros and include
-        guards (those are in :attr:`all_macros`).
+        ``#define`` and ``static const`` constants and enum members, with the values C
+        gives them on ``platform`` (int, float, str; ``NULL`` is None; a pointer cast
+        such as ``((void *)-1)`` is a typed constant), from every header reached,
+        without the noise: macros the compiler predefines, reserved ``__`` names of
+        system headers, feature-test macros and include guards (those are in
+        :attr:`all_macros`).
+    skipped_macros : Mapping
+        Name -> why a ``#define`` (or ``static const``) of these files is not a
+        constant (``"call to 'f' is not a constant"``, ``"function-like macro"``).
+    type_macros : Mapping
+        Name -> the model type a ``#define`` stands for (``#define PCRE2_SIZE
+        size_t``); such names work as type names (``new``, ``view``, ``sizeof``).
     enums : dict
         Enum tag or typedef name -> an ``IntEnum`` class.
     platform : Platform
@@ -86,6 +95,8 @@ class Declarations:
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
                 self.enums[name] = classes[id(etype)] = cls
+                if etype.typedef_name:  # 'typedef enum tag {...} name_t;': both keys
+                    self.enums.setdefault(etype.typedef_name, cls)
                 for member in cls:
                     self._enum_members.setdefault(member.name, member)
             for member_name, value in etype.members or ():
@@ -101,11 +112,15 @@ class Declarations:
         self._typeof_cache: dict[str, CType] = {}
         self._lock = threading.Lock()
 
+    skipped_macros: Mapping[str, str] = MappingProxyType({})  # name -> why it is no constant
+    type_macros: Mapping[str, CType] = MappingProxyType({})  # '#define T size_t' -> size_t
+
     # --- lookups -----------------------------------------------------------------
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
-        t = self.types.get(name) or _builtins(self.platform).get(name)
+        t = self.types.get(name) or _builtins(self.platform).get(name) or \
+            self.type_macros.get(name)
         if t is None:
             for kind in ("struct", "union", "enum"):
                 t = self.types.get(f"{kind} {name}")
@@ -145,6 +160,9 @@ class Declarations:
             raise TypeError(f"a C type is given as text, a model type or a ctypes type, "
                             f"not {type(spec).__name__}")
         text = spec.strip()
+        if self.type_macros:  # '#define PCRE2_SIZE size_t': the macro names its type
+            text = _TYPE_MACRO.sub(lambda m: self.type_macros[m.group(0)].c_name()
+                                   if m.group(0) in self.type_macros else m.group(0), text)
         cached = self._typeof_cache.get(text)
         if cached is not None:
             return cached
@@ -179,14 +197,7 @@ class Declarations:
         if ";" in text or "{" in text:
             raise DeclarationError(f"{spec!r} is not a type name",
                                    hint="pass a type such as 'int32_t[4]' or 'struct point *'")
-        pre = preprocess(f"void __ffikit_typeof({text});", filename="<type>")
-        result = parse(pre, platform=self.platform, builtins=_builtins(self.platform),
-                       sources={"<type>": f"void __ffikit_typeof({text});"},
-                       filename="<type>", known=self._result)
-        fn = result.functions.get("__ffikit_typeof")
-        if fn is None or len(fn.type.params) != 1:
-            raise DeclarationError(f"{spec!r} is not a single C type name")
-        model = fn.type.params[0]
+        model = _parse_type_name(text, self._result, self.platform)
         self._typeof_cache[text] = model
         return model
 
@@ -243,7 +254,10 @@ class Declarations:
         """Every object-like ``#define`` that is a constant, noise included
         (``__GNUC__``, ``_GNU_SOURCE``, ``__WORDSIZE``); computed on first use."""
         if self._all_macros is None:
-            self._all_macros = header_constants(self._macros, self._result)
+            self._all_macros = header_constants(
+                self._macros, self._result, function_macros=self._function_macros,
+                platform=self.platform, builtins=_builtins(self.platform),
+                parse_type=lambda t: _parse_type_name(t, self._result, self.platform))[0]
         return self._all_macros
 
     def sizeof(self, spec) -> int:
@@ -252,6 +266,7 @@ class Declarations:
 
     # --- pickling: by recipe (the source; re-declared, memoised, on arrival) -------------
     _recipe: tuple | None = None
+    _function_macros: dict = {}  # noqa: RUF012 - name -> (params, body, file, line)
 
     def __reduce__(self):
         if self._recipe is None:
@@ -267,6 +282,21 @@ class Declarations:
 
 
 _POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
+
+
+def _parse_type_name(text: str, known: ParseResult, platform) -> CType:
+    """A type name read by the C parser, with the names ``known`` declares."""
+    source = f"void __ffikit_typeof({text});"
+    result = parse(preprocess(source, filename="<type>"), platform=platform,
+                   builtins=_builtins(platform), sources={"<type>": source},
+                   filename="<type>", known=known)
+    fn = result.functions.get("__ffikit_typeof")
+    if fn is None or len(fn.type.params) != 1:
+        raise DeclarationError(f"{text!r} is not a single C type name")
+    return fn.type.params[0]
+
+
+_TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
 _ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
 
 
@@ -444,10 +474,19 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename, own_files=frozenset(own))
     macros = final_macros(pre.macros)
-    constants = header_constants(
+    constants, skipped, type_macros = header_constants(
         macros, result,
-        lambda name: not is_noise(name, macros[name][0], macros[name][1], pre.system_files))
-    return cls(result, constants, plat, text, frozenset(own), macros)
+        lambda name, body, file: not is_noise(name, body, file, pre.system_files),
+        function_macros=pre.function_macros, platform=plat, builtins=_builtins(plat),
+        parse_type=lambda t: _parse_type_name(t, result, plat))
+    for name, (value, _file) in result.static_constants.items():
+        constants.setdefault(name, value)
+    skipped.update(result.skipped_constants)
+    defs = cls(result, constants, plat, text, frozenset(own), macros)
+    defs.skipped_macros = skipped
+    defs.type_macros = type_macros
+    defs._function_macros = pre.function_macros
+    return defs
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

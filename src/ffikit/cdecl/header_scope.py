@@ -21,12 +21,7 @@ from __future__ import annotations
 import os
 import re
 
-from ffikit.cdecl import layout as _layout
-from ffikit.cdecl.constexpr import NotConstant, cast_constant, eval_macro
-from ffikit.cdecl.model import (
-    Typedef,
-    resolve,
-)
+from ffikit.cdecl.cmacros import macro_constants
 from ffikit.cdecl.parse_result import ParseResult
 
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
@@ -110,53 +105,20 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
     return result
 
 
-def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
-    """The constants among ``macros`` (as :func:`final_macros` returns them) whose names
-    ``keep`` accepts (all by default): name -> int, float, str or cast constant."""
-    bodies = {name: body for name, (body, _file, _line) in macros.items()}
-    casts = {}
-    for name, t in result.types.items():
-        r = resolve(t)
-        if " " not in name and isinstance(t, Typedef):
-            try:
-                size, signed = _layout.int_info(r)
-                casts[name] = (size * 8, signed)
-            except TypeError:
-                pass
-    cache: dict = {}
-    active: set = set()
+def header_constants(macros: dict, result: ParseResult, keep=None, *, function_macros=None,
+                     platform=None, builtins=None, parse_type=None) -> tuple[dict, dict, dict]:
+    """The constants among ``macros`` (as :func:`final_macros` returns them) that
+    ``keep(name, body, file)`` accepts (all by default), with C's values on ``platform``:
+    ``(constants, skipped, type_macros)`` (see :func:`~.cmacros.macro_constants`)."""
+    values = {name: value for name, (value, _file) in result.enum_values.items()}
+    values.update({name: value for name, (value, _file) in result.static_constants.items()})
+    function_macros = function_macros or {}
+    listed = [(name, body, file, line) for name, (body, file, line) in macros.items()]
 
-    def value_of(name):
-        if name in cache:
-            if isinstance(cache[name], NotConstant):
-                raise cache[name]
-            return cache[name]
-        if name in result.enum_values:
-            return result.enum_values[name][0]
-        if name not in bodies or name in active:
-            raise NotConstant(f"'{name}' is not a constant")
-        active.add(name)
-        try:
-            value = eval_macro(bodies[name], value_of, casts)
-        except NotConstant as exc:
-            cache[name] = exc
-            raise
-        finally:
-            active.discard(name)
-        cache[name] = value
-        return value
+    def wanted(name: str, file: str) -> bool:
+        body = macros[name][0] if name in macros else function_macros[name][1]
+        return keep is None or keep(name, body, file)
 
-    def value_of_text(text):
-        return eval_macro(text, value_of, casts)
-
-    constants = {}
-    for name in bodies:
-        if keep is not None and not keep(name):
-            continue
-        try:
-            constants[name] = value_of(name)
-        except (NotConstant, RecursionError):
-            found = cast_constant(bodies[name], result.types.get, value_of_text)
-            if found is not None:
-                constants[name] = found
-    return constants
+    return macro_constants(listed, function_macros, wanted,
+                           platform=platform, types=result.types, builtins=builtins,
+                           values=values, parse_type=parse_type)

@@ -13,11 +13,8 @@ from __future__ import annotations
 import bisect
 import re
 
-from pycparser import c_ast, c_parser
-
-from ..errors import DeclarationError
 from . import layout as _layout
-from .constexpr import NotConstant, eval_node
+from .constexpr import NotConstant, evaluate, python_value
 from .model import (
     Array,
     CType,
@@ -32,9 +29,6 @@ from .model import (
 
 __all__ = ["LayoutAttributes", "decay_typedef_array", "with_position"]
 
-_ALIGNOF = re.compile(r"\b(?:__alignof__|__alignof|alignof)\b")
-_KEYWORDS = frozenset("""auto char const double enum extern float int long register short signed
-sizeof static struct union unsigned void volatile _Bool _Alignof""".split())
 
 
 class LayoutAttributes:
@@ -154,47 +148,18 @@ class LayoutAttributes:
         return value
 
     def _attr_expr(self, attr, coord, what: str):
-        text = _ALIGNOF.sub("_Alignof", attr.expr)
-        names = {n for n in re.findall(r"[A-Za-z_]\w*", text)
-                 if (n in self.r.types or n in self.builtins) and n not in _KEYWORDS}
-        prefix = "".join(f"typedef int {n};\n" for n in sorted(names))
-        node = None
-        for source in (f"int __ffikit_e = ({text});", f"int __ffikit_e = _Alignof({text});"):
-            try:
-                node = c_parser.CParser().parse(prefix + source).ext[-1].init
-                break
-            except c_parser.ParseError:
-                continue
-        if node is None:
-            raise self.error(f"{what} '{attr.expr}' is not a constant expression", coord)
+        """An attribute's argument: a constant expression, or a type (``_Alignas(double)``)."""
+        env = self.const_env()
         try:
-            return eval_node(self._fold_alignof(node), self._lookup, self._sizeof)
-        except (NotConstant, DeclarationError) as exc:
-            raise self.error(f"{what} '{attr.expr}' is not a constant expression: "
-                             f"{getattr(exc, 'message', exc)}", coord) from None
-
-    def _fold_alignof(self, node):
-        """Replace ``_Alignof(type)`` by its value (gcc's ``__alignof__``)."""
-        if isinstance(node, c_ast.UnaryOp) and node.op == "_Alignof":
-            if not isinstance(node.expr, c_ast.Typename):
-                raise NotConstant("_Alignof of an expression")
-            value = _layout.alignof(self.type_of(node.expr), self.platform)
-            return c_ast.Constant("int", str(value))
-        for name in ("expr", "left", "right", "cond", "iftrue", "iffalse"):
-            child = getattr(node, name, None)
-            if isinstance(child, c_ast.Node) and not isinstance(child, c_ast.Typename):
-                setattr(node, name, self._fold_alignof(child))
-        return node
-
-    def _lookup(self, name):
-        if name in self.r.enum_values:
-            return self.r.enum_values[name][0]
-        raise NotConstant(f"'{name}' is not a known constant")
-
-    def _sizeof(self, expr):
-        if isinstance(expr, c_ast.Typename):
-            return _layout.sizeof(self.type_of(expr), self.platform)
-        raise NotConstant("sizeof of an expression")
+            return python_value(evaluate(attr.expr, env))
+        except NotConstant as exc:
+            first = exc
+        if attr.kind == "aligned":
+            try:
+                return python_value(evaluate(f"_Alignof({attr.expr})", env))
+            except NotConstant:
+                pass
+        raise self.error(f"{what} '{attr.expr}' is not a constant expression: {first}", coord)
 
 
 def with_position(message: str, parser) -> str:

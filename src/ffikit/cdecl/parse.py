@@ -7,6 +7,7 @@ from pycparser import c_ast, c_parser
 from ..errors import DeclarationError
 from . import layout as _layout
 from .attributes import bound_facts, declaration_attributes, function_facts
+from .constexpr import NotConstant, eval_node, python_value
 from .layout_attributes import decay_typedef_array, with_position
 from .model import (
     VOID,
@@ -26,7 +27,7 @@ from .model import (
     Void,
     resolve,
 )
-from .parse_errors import source_line, translate, understood
+from .parse_errors import refuse_huge_literals, source_line, translate, understood
 from .parse_records import RecordBuilder
 from .parse_result import ParseResult
 from .preprocess import Preprocessed
@@ -158,6 +159,8 @@ class _Builder(RecordBuilder):
         ctype = self.type_of(node.type)
         if node.name is None:
             return  # 'struct x {...};' or 'enum e {...};': recorded by type_of
+        if "static" in node.storage and node.init is not None:
+            self.static_constant(node, ctype)
         if "typedef" in node.storage or "static" in node.storage:
             return
         quals = getattr(node.type, "quals", []) or []
@@ -178,6 +181,25 @@ class _Builder(RecordBuilder):
         """Record where ``name`` was declared: the first place, or the user's own text."""
         if name not in self.r.decl_files or file in self.own_files:
             self.r.decl_files[name] = file
+
+    def static_constant(self, node: c_ast.Decl, ctype: CType) -> None:
+        """``static const int X = 042;``: a constant, converted to its declared type."""
+        file = node.coord.file if node.coord else None
+        inner = node.type
+        while isinstance(inner, c_ast.ArrayDecl):
+            inner = inner.type
+        if "const" not in (getattr(inner, "quals", None) or []):
+            self.r.skipped_constants[node.name] = "a static variable that is not const"
+            return
+        env = self.const_env()
+        try:
+            value = eval_node(node.init, env)
+            if value.type != "str":
+                value = env.arith.convert(value, env.arith.of_model(ctype))
+        except (NotConstant, DeclarationError) as exc:
+            self.r.skipped_constants[node.name] = str(getattr(exc, "message", exc))
+            return
+        self.r.static_constants[node.name] = (python_value(value), file)
 
     def funcdef(self, node: c_ast.FuncDef) -> None:
         # 'static inline' helpers in headers have no exported symbol: not callable.
@@ -331,6 +353,7 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
           filename: str = "<cdef>", known: ParseResult | None = None,
           own_files=frozenset()) -> ParseResult:
     """Parse preprocessed text into a :class:`ParseResult` (raises DeclarationError)."""
+    refuse_huge_literals(pre)
     typedef_names = sorted(set(builtins) | ({n for n in known.types if " " not in n}
                                             if known else set()))
     prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)

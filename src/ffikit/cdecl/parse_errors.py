@@ -15,7 +15,28 @@ import re
 from ..errors import DeclarationError
 from .preprocess import strip_comments
 
-__all__ = ["source_line", "translate", "understood"]
+__all__ = ["source_line", "translate", "understood", "refuse_huge_literals", "MAX_STRING_LITERAL"]
+
+# pycparser's lexer needs ~800 bytes of memory per character of a string literal (a 10 MB
+# literal: 8 GB): declarations longer than this are refused before parsing.
+MAX_STRING_LITERAL = 65536
+_LONG_STRING = re.compile(f'"[^"\\n]{{{MAX_STRING_LITERAL}}}')
+
+
+def refuse_huge_literals(pre) -> None:
+    """Raise a DeclarationError for a string literal the parser would choke on."""
+    if len(pre.text) < MAX_STRING_LITERAL:
+        return
+    m = _LONG_STRING.search(pre.text)
+    if m is None:
+        return
+    where = max(((k, v) for k, v in pre.line_starts.items() if v <= m.start()),
+                key=lambda kv: kv[1], default=((None, None), 0))[0]
+    raise DeclarationError(
+        f"a string literal longer than {MAX_STRING_LITERAL} characters "
+        f"({pre.text[m.start():m.start() + 20]}...) is more than ffikit parses",
+        filename=where[0], line=where[1],
+        hint="declare it as 'extern const char name[];' and read it from the library")
 
 
 def source_line(sources: dict, file: str | None, line: int | None) -> str | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from . import layout as _layout
-from .constexpr import NotConstant, eval_node
+from .carith import IntType
+from .constexpr import Env, NotConstant, eval_node, python_value
 from .layout_attributes import LayoutAttributes
 from .model import (
     Array,
@@ -150,26 +151,35 @@ class RecordBuilder(LayoutAttributes):
         return enum
 
     # --- constants and attributes --------------------------------------------------------
-    def const_int(self, node, what: str) -> int:
-        def lookup(name):
-            if name in self.r.enum_values:
-                return self.r.enum_values[name][0]
-            raise NotConstant(f"'{name}' is not a known constant")
+    def const_env(self) -> Env:
+        """The names constant expressions here may use: enum members, ``static const``
+        values, the types declared so far."""
+        env = getattr(self, "_const_env", None)
+        if env is None:
+            def lookup(name):
+                if name in self.r.enum_values:
+                    return self.r.enum_values[name][0]
+                if name in self.r.static_constants:
+                    return self.r.static_constants[name][0]
+                raise NotConstant(f"'{name}' is not a known constant")
 
-        def sizeof(expr):
-            if isinstance(expr, c_ast.Typename):
-                return _layout.sizeof(self.type_of(expr), self.platform)
-            raise NotConstant("sizeof of an expression")
+            env = self._const_env = Env(self.platform, lookup, self.r.types, self.builtins)
+        return env
 
+    def const_value(self, node, what: str):
+        """A constant expression's typed value (a DeclarationError if it is not one)."""
         try:
-            value = eval_node(self._fold_alignof(node), lookup, sizeof)
+            return eval_node(node, self.const_env())
         except NotConstant as exc:
             raise self.error(f"{what} is not a constant expression: {exc}",
                              getattr(node, "coord", None)) from None
-        if not isinstance(value, int):
-            raise self.error(f"{what} must be an integer, not {value!r}",
+
+    def const_int(self, node, what: str) -> int:
+        value = self.const_value(node, what)
+        if not isinstance(value.type, IntType):
+            raise self.error(f"{what} must be an integer, not {python_value(value)!r}",
                              getattr(node, "coord", None))
-        return value
+        return value.value
 
     def struct_attributes(self, node):
         """Attributes on the struct itself, and the offset of its opening brace."""

@@ -23,3 +23,5 @@ class ParseResult:
     enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
     decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
     typedef_coords: dict = field(default_factory=dict)  # typedef name -> Coord
+    static_constants: dict = field(default_factory=dict)  # 'static const' name -> (value, file)
+    skipped_constants: dict = field(default_factory=dict)  # 'static const' name -> reason

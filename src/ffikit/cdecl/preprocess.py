@@ -58,6 +58,7 @@ class Preprocessed:
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
     system_files: set = field(default_factory=set)  # files the markers flag as system headers
+    function_macros: dict = field(default_factory=dict)  # name -> (params, body, file, line)
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -116,15 +117,69 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
     cc = shlex.split(cpp) if isinstance(cpp, str) else (list(cpp) if cpp else compiler())
     if shutil.which(cc[0]) is None:
         return _run_pcpp(text, filename, include_dirs, defines, cc[0])
+    _refuse_special_includes(text, include_dirs)
     argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
+    returncode, stdout, stderr = _run_bounded(argv, f'# 1 "{filename}"\n{text}', cc[0])
+    if returncode != 0:
+        raise _cpp_error(stderr, include_dirs, cc)
+    return stdout
+
+
+def cpp_timeout() -> float:
+    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 60)."""
     try:
-        proc = subprocess.run(argv, input=f'# 1 "{filename}"\n{text}', capture_output=True,
-                              text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise DeclarationError(f"could not run the C preprocessor {cc[0]!r}: {exc}") from None
-    if proc.returncode != 0:
-        raise _cpp_error(proc.stderr, include_dirs, cc)
-    return proc.stdout
+        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "60")), 0.1)
+    except ValueError:
+        return 60.0
+
+
+def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
+    """Run the preprocessor in its own process group; past :func:`cpp_timeout` the whole
+    group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
+    ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    except OSError as exc:
+        raise DeclarationError(f"could not run the C preprocessor {name!r}: {exc}") from None
+    timeout = cpp_timeout()
+    try:
+        stdout, stderr = proc.communicate(text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise DeclarationError(
+            f"the C preprocessor ran longer than {timeout:g} s and was stopped",
+            hint="an #include of a FIFO, a device or a huge file? (set $FFIKIT_CPP_TIMEOUT "
+                 "for slow machines)") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, stdout, stderr
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.communicate()
+
+
+_INCLUDE_LINE = re.compile(r'^[ \t]*#[ \t]*include(?:_next)?[ \t]*["<]([^">\n]+)[">]', re.M)
+
+
+def _refuse_special_includes(text: str, include_dirs) -> None:
+    """An ``#include`` that names a FIFO, device or directory: refused before running."""
+    for m in _INCLUDE_LINE.finditer(text):
+        name = m.group(1)
+        for base in ("", *include_dirs):
+            path = os.path.join(base, name) if base else name
+            if os.path.exists(path) and not os.path.isfile(path) and \
+                    (base or os.path.isabs(name) or m.group(0).rstrip().endswith('"')):
+                raise DeclarationError(f"#include names {path!r}, which is not a regular file",
+                                       hint="include header files only")
 
 
 def _cpp_error(stderr: str, include_dirs, cc) -> DeclarationError:
@@ -261,7 +316,7 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
     return found
 
 
-_BODY_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|^[ \t]*#[^\n]*|[{}]',
+_BODY_SCAN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|^[ \t]*#[^\n]*|[{}]',
                         re.M)
 _NOT_DECLARATOR = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm"}
 
@@ -337,6 +392,13 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     out_len = 0
     current_file, current_line = filename, 1
     line_cursor = 0  # offset in text of the start of the line current_line refers to
+    function_macros: dict = {}
+
+    def line_no_at(offset: int) -> tuple[int, int]:
+        """The line number at ``offset``; counting resumes there (linear, not quadratic)."""
+        nonlocal current_line
+        current_line += text.count("\n", line_cursor, offset)
+        return current_line, offset
 
     def emit(piece: str) -> None:
         nonlocal out_len
@@ -367,12 +429,20 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
                                     default_pack)
                 packs.append((out_len, value))
-            elif define and not define.group(2):
-                line_no = current_line + text.count("\n", line_cursor, start)
-                macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            elif define:
+                line_no, line_cursor = line_no_at(start)
+                if not define.group(2):
+                    macros.append((define.group(1), define.group(3).strip(), current_file,
+                                   line_no))
+                else:
+                    params, _, body = define.group(3).partition(")")
+                    function_macros[define.group(1)] = (
+                        tuple(p.strip() for p in params.split(",") if p.strip()), body.strip(),
+                        current_file, line_no)
             elif undef:
-                line_no = current_line + text.count("\n", line_cursor, start)
+                line_no, line_cursor = line_no_at(start)
                 macros.append((undef.group(1), None, current_file, line_no))
+                function_macros.pop(undef.group(1), None)
             emit(_blank(token))
             pos = end
             continue
@@ -409,7 +479,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     emit(text[pos:])
     result = "".join(out)
     return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls,
-                        system_files)
+                        system_files, function_macros)
 
 
 def _line_starts(text: str, filename: str) -> dict:
@@ -463,7 +533,8 @@ def _pack_value(args: str, stack: list, current, default):
 
 
 _COMMENT_OR_STRING = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|//(?:\\\n|[^\n])*|/\*.*?\*/', re.S
+    r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|//[^\n\\]*(?:\\.[^\n\\]*)*'
+    r'|/\*.*?\*/', re.S
 )
 
 

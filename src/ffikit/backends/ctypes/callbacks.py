@@ -119,7 +119,9 @@ def _enclosing_call() -> tuple[str, Callable] | None:
     while frame is not None:
         self_name = _WRAPPERS.get(frame.f_code)
         if self_name is not None:
-            wrapper = frame.f_locals.get(self_name)
+            snapshot = frame.f_locals  # a copy the frame keeps (and a traceback with it):
+            wrapper = snapshot.get(self_name)
+            snapshot.clear()  # it must not hold the call's buffers and leases past the call
             if wrapper is not None:
                 return wrapper.__name__, wrapper
         frame = frame.f_back  # type: ignore[assignment]

@@ -182,9 +182,10 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 raise null(value)
             return None, None
         vt = type(value)
-        if vt is OwnedPointer:
-            value = value.take(where.function, where.index)
-            vt = type(value)
+        if vt is OwnedPointer:  # in use until the call returns (the lease is kept with it)
+            pointer, lease = value.take(where.function, where.index)
+            out, keep = convert(pointer)
+            return out, (keep if lease is None else (keep, lease))
         if vt is bytes:
             if cstring and 0 in value:  # type: ignore[operator]
                 raise ArgumentError(

@@ -434,12 +434,17 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
+    keeps = [f"_ffk_k{i}" for i, p in enumerate(ftype.params)  # what the call held alive:
+             if param_rule(p).kind in ("pointer", "function_pointer")]  # a parked error's
+    # traceback keeps this frame, and an owned pointer's lease must not outlive the call
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [
         result_line,
         f"        _ffk_policy = {fn_name}.errors",
         "        if _ffk_policy is None: return _ffk_result",
+        *([f"        {' = '.join(keeps)} = None  # leases end here, not with a traceback"]
+          if keeps else []),
         f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",
         f"    return {fn_name}",
     ]

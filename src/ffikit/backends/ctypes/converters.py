@@ -148,6 +148,9 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
 
     def from_ctypes_pointer(value: object) -> tuple[object, object]:
         vt = type(value)
+        if target_is_pointer and isinstance(value, _Pointer) and \
+                _same_pointer(value._type_, target_ctype):  # type: ignore[attr-defined]
+            return value, None  # exactly a T ** (new("T **"), pointer(pointer(x))): its value
         if target_is_pointer and (vt is target_ctype or isinstance(value, (_Pointer, _c_void_p))):
             return ctypes.byref(value), value  # an out-slot for a pointer: pass its address
         if raw_ok or is_void or vt is ptr_ctype:
@@ -361,7 +364,7 @@ def _string_array(where: Param, items: list | tuple, kind: str, encoding: str
                                 f"{item[:item.index(0)]!r}")
         data.append(item)
     array = (ctypes.c_char_p * (len(data) + 1))()
-    keep: list = [array]
+    keep: list = [array, len(data)]
     for k, item in enumerate(data):
         if kind == "const":
             array[k] = item  # points into the bytes object: zero-copy
@@ -371,7 +374,14 @@ def _string_array(where: Param, items: list | tuple, kind: str, encoding: str
             keep.append(buf)
             ctypes.c_void_p.from_address(ctypes.addressof(array) + k * ctypes.sizeof(ctypes.c_void_p)
                                          ).value = ctypes.addressof(buf)
-    return array, tuple(keep)
+    return array, _StringArray(keep)
+
+
+class _StringArray(tuple):
+    """What keeps a call's ``char *[]`` alive: ``(array, count, strings...)``; a size
+    relation sees ``count`` pointers (the NULL after them is not C's to read as an item)."""
+
+    __slots__ = ()
 
 
 def extent(keep: object) -> int:
@@ -383,6 +393,8 @@ def extent(keep: object) -> int:
         return len(keep)  # type: ignore[arg-type]
     if isinstance(keep, ctypes.Array):  # made for the call (a str for 'wchar_t *')
         return ctypes.sizeof(keep)
+    if kt is _StringArray:  # a list of strings made into a char *[] for the call
+        return keep[1] * ctypes.sizeof(ctypes.c_void_p)  # type: ignore[index]
     return -1
 
 
@@ -409,6 +421,17 @@ def _has_nul(address: int, size: int, width: int = 1, view: memoryview | None = 
     if _memchr is not None:
         return bool(_memchr(address, 0, size))
     return 0 in ctypes.string_at(address, size)  # pragma: no cover
+
+
+def _same_pointer(a: type, b: type | None) -> bool:
+    """``a`` and ``b`` are the same pointer type (``int *`` made by ffikit or by ctypes)."""
+    if a is b:
+        return True
+    if not (isinstance(a, type) and issubclass(a, _Pointer) and isinstance(b, type)
+            and issubclass(b, _Pointer)):
+        return False
+    ta, tb = a._type_, b._type_  # type: ignore[attr-defined]
+    return ta is tb or _same_simple(ta, tb) or _same_pointer(ta, tb)
 
 
 def _same_simple(a: type, b: type | None) -> bool:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 import ffikit
+from crashproof import call_outcome
 from ffikit.backends.ctypes.byvalue import by_value_class
 
 SOURCE = r"""
@@ -126,11 +127,7 @@ ABI_CASES = [  # (call, what C gives) - issue 19 items 1 and 10; each ran wrong 
 def test_unions_arrays_and_x87_by_value_are_right_or_refused(cbuild, backend, call, expected):
     """Unions and (INTEGER, SSE) structs travel in C's registers (libffi alone gets them
     wrong); long double structs in registers and __int128 are refused when bound."""
-    from crashproof import outcome
-
-    path = cbuild(ABI_SOURCE, name="byvalue_abi")
-    setup = f"import ffikit, numpy as np\nlib = ffikit.load({path!r}, {ABI_HEADER!r}, backend={backend!r})"
-    got, err = outcome(setup, call)
+    got, err = call_outcome(cbuild(ABI_SOURCE, name="byvalue_abi"), ABI_HEADER, backend, call)
     assert got == expected, err[-2000:]
 
 

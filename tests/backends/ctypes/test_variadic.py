@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ffikit
+from crashproof import call_outcome
 
 SOURCE = r"""
 #include <stdarg.h>
@@ -145,13 +146,13 @@ POINTERS_DECLS = ("long deref_long(int n, ...); int call_fn(int n, ...); long se
     ("lib.call_fn(7, released)", "raised CallbackReleased"),
 ])
 def test_variadic_ctypes_objects_go_as_pointers(cbuild, backend, call, expected):
-    from crashproof import outcome
-
-    path = cbuild(POINTERS_SOURCE, name="variadic_pointers")
-    setup = (f"import ctypes, ffikit\nlib = ffikit.load({path!r}, {POINTERS_DECLS!r}, backend={backend!r})\n"
-             "x = ctypes.c_long(0)\nslot = ffikit.new('long')\n"
-             "released = ffikit.callback('int (*)(int)', abs)\nreleased.release()")
-    got, err = outcome(setup, call)
+    got, err = call_outcome(cbuild(POINTERS_SOURCE, name="variadic_pointers"), POINTERS_DECLS,
+                            backend, call, """
+        x = ctypes.c_long(0)
+        slot = ffikit.new('long')
+        released = ffikit.callback('int (*)(int)', abs)
+        released.release()
+        """)
     assert got == expected, err[-2000:]
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import ctypes
 
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.converters import _CData, _has_nul
+from ffikit.backends.ctypes.converters import _CData
+from ffikit.backends.ctypes.extents import has_nul
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.cdecl import model as m
@@ -120,7 +121,7 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             if not view.c_contiguous:
                 raise NotContiguous(f"{where} must be a C-contiguous buffer (got {type_name(value)})")
             address = memoryview_address(view)
-            if cstring and not _has_nul(address, view.nbytes):
+            if cstring and not has_nul(address, view.nbytes):
                 raise BufferTooSmall(f"{where} is printed with %s, but the {type_name(value)} "
                                      f"given is not NUL-terminated within its {view.nbytes} bytes")
             keep.append(view)

@@ -51,7 +51,6 @@ from ffikit.backends.ctypes.converters import (
     AS_IS,
     BYREF,
     ModeCache,
-    extent,
     float_slow,
     function_pointer_converter,
     int_slow,
@@ -59,6 +58,7 @@ from ffikit.backends.ctypes.converters import (
     struct_slow,
 )
 from ffikit.backends.ctypes.eightbytes import SYSV_X86_64, registers_before
+from ffikit.backends.ctypes.extents import extent
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.types import ctype_of
@@ -194,6 +194,15 @@ def _restype_for(result: m.CType) -> type | None:
                             f"through ctypes: {why_not_by_value(found)}; return it through "
                             "a pointer instead")
     return found
+
+
+def _negative_count(where: Param, rels: tuple, value: int) -> ArgumentError:
+    buffers = ", ".join(sorted({f"argument {r.buffer + 1}" + (f" '{r.buffer_name}'" if r.buffer_name
+                                                            else "") for r in rels
+                                if where.index in (r.size, r.factor)}))
+    return ArgumentError(f"{where} is {value}, but it counts what C reads or writes through "
+                         f"{buffers}: a count cannot be negative (C would take it as a huge "
+                         "size, or as nothing); pass 0 or more")
 
 
 def _register_use(ftype: m.FunctionType, restype: type | None) -> list[tuple[int, int]]:
@@ -396,6 +405,11 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 body.append(f"{pname} = _ffk_v{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
+    signed_counts = sorted({i for i in size_params if param_rule(ftype.params[i]).lo < 0})
+    for i in signed_counts:  # a count C reads as negative: no buffer is right for it
+        env[f"_ffk_ng{i}"] = functools.partial(_negative_count, Param(
+            name, i, ftype.param_names[i], ftype.params[i]), rels)
+        body.append(f"if _ffk_n{i} < 0: raise _ffk_ng{i}(_ffk_n{i})")
     for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
         env[f"_ffk_z{k}"] = functools.partial(refusal, rel)
         b = rel.buffer

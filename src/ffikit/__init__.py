@@ -26,6 +26,7 @@ from ffikit.build import build
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
+    CallbackRecursion,
     CallbackReleased,
     CallError,
     CompileError,
@@ -87,6 +88,7 @@ __all__ = [
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
+    "CallbackRecursion",
     "ReadOnlyBuffer",
     "InvalidAddress",
     "NotContiguous",

@@ -32,6 +32,7 @@ ffikit wrapper frame below the callback's frame.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import ctypes
 import threading
@@ -51,10 +52,20 @@ from ffikit.backends.ctypes.callerrors import (
     reraise_pending,
     result_checker,
 )
+from ffikit.backends.ctypes.callguard import (
+    CHECK_FROM,
+    INFLIGHT,
+    LOCAL,
+    MARGIN,
+    STATE,
+    drain,
+    seal,
+    stack_left,
+)
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, CallbackReleased
+from ffikit.errors import ArgumentError, CallbackRecursion, CallbackReleased
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",
@@ -90,23 +101,56 @@ class _Slot:
         slot = self
 
         restore = struct_arguments(fp_type)  # struct arguments: the callable's own classes
+        state, local, check_from, margin, inflight = STATE, LOCAL, CHECK_FROM, MARGIN, INFLIGHT
 
         def thunk(*args: object) -> object:
+            if state["exiting"]:  # the interpreter is exiting: C gets the zero value
+                state["calls_after_exit"] += 1
+                return slot.zero
             fn = slot.fn
             if fn is None:
                 return _late_call(slot)
+            depth = getattr(local, "depth", 0)
+            local.depth = depth + 1
+            inflight.append(None)
             try:
+                if depth >= check_from:  # nested through C: is there stack for one more?
+                    left = stack_left(depth)
+                    if left is not None and left < margin:
+                        raise CallbackRecursion(
+                            f"ffikit callback {_name(fn)} was called from C {depth + 1} levels "
+                            f"deep on this thread with {left} bytes of C stack left (less than "
+                            f"{margin}): recursion through C would overflow the stack; C got "
+                            "on_error. Recurse less, or run it on a thread with a bigger stack "
+                            "(threading.stack_size())")
                 args = args if restore is None else restore(args)
                 return check(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
                 park(exc, _name(fn))
                 return slot.fallback
+            finally:
+                local.depth = depth
+                inflight.pop()
 
         try:
             self.thunk = fp_type(thunk)
         except TypeError as exc:  # ctypes makes no callback that returns a struct by value
             raise ArgumentError(f"a Python callback of type {signature_text(fp_type)} cannot be "
                                 f"made: {exc}; have C fill a struct through a pointer") from None
+        _ALL.append(self)
+
+
+_ALL: list[_Slot] = []  # every thunk made: C may call any of them until the process ends
+
+
+@atexit.register
+def _keep_thunks_forever() -> None:
+    """At exit, module teardown would free the thunks while C threads may still call them:
+    one reference more on the list of all of them, never given back, keeps them; then,
+    once the running callbacks returned, they are sealed (see callguard)."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ALL))
+    drain()  # callbacks running now return first
+    STATE["sealed"] = seal([slot.thunk for slot in _ALL])  # C threads never enter Python again
 
 
 _checks: dict[type, Callable[[object], object]] = {}

@@ -35,3 +35,14 @@ def outcome(setup: str, line: str, **env: str) -> tuple[str, str]:
     if result.returncode != 0 or "ALIVE" not in result.stdout or not lines:
         return f"died {result.returncode}", result.stderr
     return lines[-1][len("OUTCOME "):], result.stderr
+
+
+def call_outcome(path: str, decls: str, backend: str, line: str, extra: str = "",
+                 **load: object) -> tuple[str, str]:
+    """:func:`outcome` of ``line`` with ``lib`` loaded from ``path`` (``ctypes``, ``ffikit``
+    and ``numpy as np`` imported; ``load`` passed to ``ffikit.load``; ``extra`` run after)."""
+    options = "".join(f", {k}={v!r}" for k, v in load.items())
+    setup = (f"import ctypes, ffikit\nimport numpy as np\n"
+             f"lib = ffikit.load({path!r}, {decls!r}, backend={backend!r}{options})\n"
+             + textwrap.dedent(extra))
+    return outcome(setup, line)

@@ -12,6 +12,7 @@ EXPECTED_BASES = {
     "ArgumentError": TypeError,
     "CallError": OSError,
     "CallbackReleased": RuntimeError,
+    "CallbackRecursion": RecursionError,
     "BufferTooSmall": ValueError,
     "ReadOnlyBuffer": TypeError,
     "NotContiguous": BufferError,

@@ -26,6 +26,7 @@ from ffikit.build import build
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
+    CallbackRecursion,
     CallbackReleased,
     CallError,
     CompileError,
@@ -88,6 +89,7 @@ __all__ = [
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
+    "CallbackRecursion",
     "ReadOnlyBuffer",
     "InvalidAddress",
     "NotContiguous",

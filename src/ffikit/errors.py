@@ -21,6 +21,7 @@ __all__ = [
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
+    "CallbackRecursion",
     "ReadOnlyBuffer",
     "InvalidAddress",
     "NotContiguous",
@@ -194,6 +195,11 @@ class BufferTooSmall(FFIError, ValueError):
 class CallbackReleased(FFIError, RuntimeError):
     """C called a callback after ffikit released it (a plain callable after its call returned,
     or a released or collected :func:`ffikit.callback`); C got the callback's ``on_error``."""
+
+
+class CallbackRecursion(FFIError, RecursionError):
+    """A callback was called from C with too little C stack left on its thread to run Python
+    safely (recursion through C: Python -> C -> Python ...); C got the callback's ``on_error``."""
 
 
 class ReadOnlyBuffer(FFIError, TypeError):

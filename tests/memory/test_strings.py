@@ -40,3 +40,37 @@ def test_not_a_string():
         ffikit.string(ctypes.pointer(ctypes.c_double(1.0)))
     with pytest.raises(ffikit.ArgumentError):
         ffikit.string(1.5)
+
+
+@pytest.mark.parametrize("bad", ["16", "-1", "2**64", "ctypes.c_char_p(16)", "ctypes.c_wchar_p(16)",
+                                 "ctypes.cast(16, ctypes.POINTER(ctypes.c_char))"])
+def test_bad_addresses_raise_invalid_address(bad):
+    """Issue 19 item 3: these read address 16 and died; now checked as ffikit.buffer checks."""
+    from crashproof import outcome
+
+    got, err = outcome("import ctypes, ffikit", f"ffikit.string({bad})")
+    assert got == "raised InvalidAddress", err[-2000:]
+
+
+def test_an_unterminated_string_stops_at_unreadable_memory():
+    """The scan checks each page before reading it: a string running into a 'none' page raises."""
+    from crashproof import outcome
+
+    setup = """
+        import ctypes, ffikit
+        m = ffikit.alloc("char", 8192, pages=True)
+        m.view[:] = b"x" * 8192
+        tail = ffikit.alloc("char", 4096, pages=True, guard=True)
+        tail.view[:] = b"y" * 4096
+        """
+    got, err = outcome(setup, "ffikit.string(tail.address + 4000)")
+    assert got == "raised InvalidAddress", err[-2000:]
+    got, err = outcome(setup, "ffikit.string(tail.address + 4000, maxlen=96)")
+    assert got == "returned " + repr(b"y" * 96), err[-2000:]
+    got, err = outcome(setup, "len(ffikit.string(m.address + 100, maxlen=8000))")
+    assert got == "returned 8000", err[-2000:]  # across a page boundary, within limits
+
+
+def test_unsafe_skips_the_checks():
+    text = ctypes.create_string_buffer(b"ok")
+    assert ffikit.string(ctypes.addressof(text), unsafe=True) == b"ok"

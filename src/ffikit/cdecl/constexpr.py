@@ -193,7 +193,15 @@ def _primitive(words: list) -> CType:
 
 
 def _spell(tokens: list) -> str:
-    return " ".join(str(t[1]) for t in tokens)
+    """C text for ``tokens``; an already evaluated macro is spelled as its value."""
+    return " ".join(_spell_value(t[1]) if isinstance(t[1], CValue) else str(t[1])
+                    for t in tokens)
+
+
+def _spell_value(v: CValue) -> str:
+    if not isinstance(v.value, int) or isinstance(v.type, PtrType):
+        raise NotConstant(f"{v.value!r} cannot stand in a type name")
+    return f"({v.value})"
 
 
 class _Parser:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ffikit.backends.ctypes.declarations import ctype_of as declared_ctype_of
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
+from ffikit.backends.ctypes.variadic import SLOT
 from ffikit.cdecl import model as m
 from ffikit.cdecl.declarations import _default_declarations, _owner
 from ffikit.errors import ArgumentError, BufferTooSmall
@@ -31,6 +32,7 @@ from ffikit.rules.params import FLOAT_MAX
 __all__ = ["new"]
 
 _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
+_SCALAR = ctypes.c_int.__mro__[1]  # _ctypes._SimpleCData
 
 
 def new(ctype_or_text: object, init: object = None, *, defs: object = None) -> Any:
@@ -74,6 +76,8 @@ def new(ctype_or_text: object, init: object = None, *, defs: object = None) -> A
             tracking.record("new", obj, ctypes.sizeof(target), ctypes.addressof(target))
         return obj
     obj = _make(ct, init, what)
+    if isinstance(obj, _SCALAR):  # a slot: a variadic argument goes by address (its pointer)
+        setattr(obj, SLOT, True)
     if tracking.ACTIVE:
         tracking.record("new", obj, ctypes.sizeof(obj), ctypes.addressof(obj))
     return obj

@@ -6,6 +6,13 @@ caller can still free them); ``string(ptr)`` copies the text they point at:
 ``encoding=``.  ``maxlen`` bounds the read for strings that may not be
 terminated.  A buffer (bytearray, memoryview, ctypes array) is read only
 within its own bounds.
+
+An address is checked as ``ffikit.buffer`` checks one: NULL-like, negative
+and out-of-range addresses raise :class:`~ffikit.InvalidAddress`, and the
+scan for the NUL goes one page at a time, each page checked to be readable
+memory of this process before it is read, so an unterminated string that
+runs into unmapped memory raises instead of crashing (``unsafe=True`` skips
+the checks).
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from typing import Any
 
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
-from ffikit.errors import ArgumentError, BufferTooSmall
+from ffikit.errors import ArgumentError, BufferTooSmall, InvalidAddress
+from ffikit.memory.mappings import check_range
 from ffikit.rules.messages import given
 
 __all__ = ["string"]
@@ -23,6 +31,7 @@ __all__ = ["string"]
 _WCHAR = ctypes.sizeof(ctypes.c_wchar)
 _WIDE_TYPES = (ctypes.c_wchar_p,)
 _NARROW_TYPES = (ctypes.c_char_p, ctypes.c_void_p)
+_PAGE = 4096  # the scan checks this much at a time (a divisor of every page size in use)
 
 
 def _libc() -> Any:
@@ -44,7 +53,30 @@ def _decode(data: bytes, encoding: str | None) -> bytes | str:
     return data if encoding is None else data.decode(encoding)
 
 
-def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None) -> bytes | str | None:
+def _length(address: int, limit: int, wide: bool, unsafe: bool) -> int:
+    """Characters before the first NUL (at most ``limit``), reading page by page, each
+    page checked to be readable first (unless ``unsafe``)."""
+    width = _WCHAR if wide else 1
+    scan = _libc().wcsnlen if wide else _libc().strnlen
+    if unsafe:
+        return scan(address, limit)
+    if address % width:
+        raise InvalidAddress(f"ffikit.string: address {address:#x} is not aligned for wchar_t")
+    count = 0
+    at = address
+    while count < limit:
+        chunk = min((_PAGE - at % _PAGE) // width or 1, limit - count)
+        check_range(at, chunk * width, write=False, what="ffikit.string")
+        found = scan(at, chunk)
+        count += found
+        if found < chunk:
+            break
+        at += chunk * width
+    return count
+
+
+def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None, *,
+           unsafe: bool = False) -> bytes | str | None:
     """The C string at ``ptr``, copied into Python.
 
     Parameters
@@ -57,6 +89,9 @@ def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None) -> 
         Read at most this many characters (for strings that may lack a NUL).
     encoding
         Decode ``char`` strings with this encoding and return ``str``.
+    unsafe
+        Skip the address checks (for memory the checks cannot see, such as
+        device memory); a bad address then crashes the process.
 
     Returns
     -------
@@ -68,6 +103,9 @@ def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None) -> 
     ------
     BufferTooSmall
         A buffer with no NUL inside it (pass ``maxlen`` to read it whole).
+    InvalidAddress
+        An address outside the address space, or a string that is not
+        NUL-terminated before unreadable memory.
     """
     if maxlen is not None and maxlen < 0:
         raise ValueError(f"ffikit.string: maxlen must be >= 0, got {maxlen}")
@@ -77,7 +115,10 @@ def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None) -> 
         return None
     wide = False
     if isinstance(ptr, int) and not isinstance(ptr, bool):
-        address = ptr
+        address = int(ptr)
+        if not 0 <= address < 1 << (8 * ctypes.sizeof(ctypes.c_void_p)):
+            raise InvalidAddress(f"ffikit.string: address {address:#x} is outside the address "
+                                 "space; nothing can be read there")
     elif isinstance(ptr, (ctypes._Pointer, *_WIDE_TYPES, *_NARROW_TYPES)):
         item = getattr(type(ptr), "_type_", None)
         wide = isinstance(ptr, _WIDE_TYPES) or item is ctypes.c_wchar
@@ -90,12 +131,10 @@ def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None) -> 
         return _from_buffer(ptr, maxlen, encoding)
     if not address:
         return None
+    length = _length(address, maxlen if maxlen is not None else (1 << 62), wide, unsafe)
     if wide:
-        length = _libc().wcsnlen(address, maxlen if maxlen is not None else (1 << 62))
         return ctypes.wstring_at(address, length)
-    if maxlen is None:
-        return _decode(ctypes.string_at(address), encoding)
-    return _decode(ctypes.string_at(address, _libc().strnlen(address, maxlen)), encoding)
+    return _decode(ctypes.string_at(address, length), encoding)
 
 
 def _from_buffer(obj: Any, maxlen: int | None, encoding: str | None) -> bytes | str:

@@ -6,6 +6,7 @@ import ctypes
 
 import pytest
 
+from crashproof import call_outcome
 from ffikit import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
 from ffikit.backends.ctypes.converters import (
     AS_IS,
@@ -178,3 +179,74 @@ class TestCtypesMode:
         assert cache[ctypes.c_double] == BYREF
         assert cache[ctypes.POINTER(ctypes.c_double)] == AS_IS
         assert cache[ctypes.c_int] == 0
+
+
+STRINGS_SOURCE = r"""
+#include <string.h>
+int sum_lens(const char **v, int n) { int t = 0; for (int i = 0; i < n; i++) t += strlen(v[i]); return t; }
+__attribute__((access(read_only, 1, 2))) int acc(const char **v, int n) { int t = 0; for (int i = 0; i < n; i++) t += strlen(v[i]); return t; }
+"""
+STRINGS_DECLS = """
+int sum_lens(const char **v, int n);
+__attribute__((access(read_only, 1, 2))) int acc(const char **v, int n);
+"""
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call, expected", [
+    ("lib.acc([b'a'], 2)", "raised BufferTooSmall"),
+    ("lib.sum_lens([b'a'], 5)", "raised BufferTooSmall"),
+    ("lib.sum_lens(('ab', b'c'), 2)", "returned 3"),
+    ("lib.acc([b'ab', b'cde'], 2)", "returned 5"),
+    ("lib.acc([], 0)", "returned 0"),
+])
+def test_a_list_for_char_pp_counts_in_its_size_relation(cbuild, backend, call, expected):
+    """Issue 19 item 5: the list's temporary array was unknown to the relation: C read past it."""
+    got, err = call_outcome(cbuild(STRINGS_SOURCE, name="converters_strings"), STRINGS_DECLS,
+                            backend, call, sizes={"sum_lens": {"v": "n"}})
+    assert got == expected, err[-2000:]
+
+
+PP_SOURCE = r"""
+int read_pp(int **pp) { return **pp; }
+void set_pp(int **pp) { static int seven = 7; *pp = &seven; }
+"""
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call, expected", [
+    ("lib.read_pp(ctypes.pointer(ctypes.pointer(ctypes.c_int(5))))", "returned 5"),
+    ("(slot.__setitem__(0, ffikit.new('int *', 6)), lib.read_pp(slot))[1]", "returned 6"),
+    ("(lib.set_pp(slot), slot[0][0])[1]", "returned 7"),  # new('int **'): C stores through it
+    ("(lib.set_pp(out), out[0])[1]", "returned 7"),  # an int * object: its address (an out-slot)
+])
+def test_an_exactly_typed_pointer_to_pointer_is_passed_as_its_value(cbuild, backend, call, expected):
+    """Issue 19 item 11: pointer(pointer(c_int(5))) reached C as the Python object's address."""
+    got, err = call_outcome(cbuild(PP_SOURCE, name="converters_pp"),
+                            "int read_pp(int **pp); void set_pp(int **pp);", backend, call,
+                            "slot = ffikit.new('int **')\nout = ctypes.POINTER(ctypes.c_int)()")
+    assert got == expected, err[-2000:]
+
+
+FILL_SOURCE = r"""
+void fill(double *p, int n) { for (int i = 0; i < n; i++) p[i] = i; }
+float half(float x) { return x / 2; }
+"""
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call, expected", [
+    # issue 19 item 14: byref(x) skipped the relation x gets; C wrote 16 bytes into 8
+    ("lib.fill(ctypes.byref(ctypes.c_double()), 2)", "raised BufferTooSmall"),
+    ("lib.fill(ctypes.byref((ctypes.c_double * 2)(), 8), 2)", "raised BufferTooSmall"),
+    ("lib.fill(ctypes.byref((ctypes.c_double * 2)()), 2)", "returned None"),
+    ("lib.fill(ctypes.byref(ctypes.c_double()), 1)", "returned None"),
+    ("lib.half(float('-inf'))", "returned -inf"),  # both infinities fit a float
+    ("lib.half(float('inf'))", "returned inf"),
+    ("lib.half(-1e39)", "raised ArgumentError"),
+])
+def test_byref_gets_its_object_size_relation_and_infinities_pass(cbuild, backend, call, expected):
+    got, err = call_outcome(cbuild(FILL_SOURCE, name="converters_fill"),
+                            "void fill(double *p, int n); float half(float x);", backend, call,
+                            sizes={"fill": {"p": "n"}})
+    assert got == expected, err[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import textwrap
 
 import pytest
 
@@ -116,3 +117,90 @@ def test_builtin_free_is_released_by_free(cbuild):
     assert p.freed
     with pytest.raises(ffikit.MemoryReleased):
         lib.free(p)
+
+
+USE_SOURCE = r"""
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+typedef struct handle { int value; char pad[4096]; } handle;
+handle *h_open(int v) { handle *h = malloc(sizeof *h); h->value = v; memset(h->pad, 7, sizeof h->pad); return h; }
+int h_close(handle *h) { memset(h, 0xdd, sizeof *h); free(h); return 0; }
+int h_visit(handle *h, void (*cb)(void)) { cb(); return h->value + h->pad[4095]; }
+int h_slow(handle *h, int ms) { usleep(ms * 1000); return h->value + h->pad[4095]; }
+"""
+USE_DECLS = """
+typedef struct handle handle;
+int h_close(handle *h);
+handle *h_open(int v) __attribute__((malloc(h_close, 1)));
+int h_visit(handle *h, void (*cb)(void));
+int h_slow(handle *h, int ms);
+"""
+
+
+def _setup(cbuild, backend: str, extra: str = "") -> str:
+    path = cbuild(USE_SOURCE, name="owned_use")
+    return (f"import ffikit, threading, time\nlib = ffikit.load({path!r}, {USE_DECLS!r}, "
+            f"backend={backend!r})\nh = lib.h_open(5)\n" + textwrap.dedent(extra))
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+def test_close_from_a_callback_during_the_call_is_refused(cbuild, backend):
+    """Issue 19 item 2: close() inside the call freed what C was using (SIGSEGV)."""
+    from crashproof import outcome
+
+    setup = _setup(cbuild, backend)
+    got, err = outcome(setup, "lib.h_visit(h, h.close)")
+    assert got == "raised MemoryInUse", err[-2000:]
+    got, err = outcome(setup + "\ntry:\n    lib.h_visit(h, h.close)\nexcept ffikit.MemoryInUse:\n    pass\n",
+                       "(lib.h_visit(h, lambda: None), h.close(), h.freed)")
+    assert got == "returned (12, None, True)", err[-2000:]  # after the call: it closes
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+def test_close_from_another_thread_during_the_call_is_refused(cbuild, backend):
+    from crashproof import outcome
+
+    setup = _setup(cbuild, backend, """
+    errors = []
+    def closer():
+        time.sleep(0.1)
+        try:
+            h.close()
+        except ffikit.MemoryInUse as exc:
+            errors.append(type(exc).__name__)
+    t = threading.Thread(target=closer)
+    t.start()
+    value = lib.h_slow(h, 400)
+    t.join()
+    """)
+    got, err = outcome(setup, "(value, errors, h.freed)")
+    assert got == "returned (12, ['MemoryInUse'], False)", err[-2000:]
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+def test_two_threads_passing_it_to_its_deallocator_free_it_once(cbuild, backend):
+    """Each of 300 rounds: two threads race to h_close(h); one frees, the other is refused."""
+    from crashproof import outcome
+
+    setup = _setup(cbuild, backend, """
+    import sys
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows
+    outcomes = {}
+    for _ in range(300):
+        h = lib.h_open(1)
+        start = threading.Barrier(2)
+        def racer():
+            start.wait()
+            try:
+                lib.h_close(h)
+                key = "freed"
+            except (ffikit.MemoryReleased, ffikit.MemoryInUse) as exc:
+                key = type(exc).__name__
+            outcomes[key] = outcomes.get(key, 0) + 1
+        threads = [threading.Thread(target=racer) for _ in range(2)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    """)
+    got, err = outcome(setup, "outcomes['freed']")
+    assert got == "returned 300", err[-2000:]

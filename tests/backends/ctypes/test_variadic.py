@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ffikit
+from crashproof import call_outcome
 
 SOURCE = r"""
 #include <stdarg.h>
@@ -133,3 +136,43 @@ def test_property_printf_checked_or_exact(lib, spec, value):
         if spec == "%x" and value < 0:
             py = "%x" % (value & 0xFFFFFFFF)
         assert got.decode("latin-1") == py
+
+
+POINTERS_SOURCE = r"""
+#include <stdarg.h>
+long deref_long(int n, ...) { va_list ap; va_start(ap, n); long *p = va_arg(ap, long *); va_end(ap); return *p; }
+int call_fn(int n, ...) { va_list ap; va_start(ap, n); int (*f)(int) = va_arg(ap, int (*)(int)); va_end(ap); return f(n); }
+long set_long(int n, ...) { va_list ap; va_start(ap, n); long *p = va_arg(ap, long *); va_end(ap); *p = n; return 0; }
+long by_value(int n, ...) { va_list ap; va_start(ap, n); long v = va_arg(ap, long); va_end(ap); return v; }
+"""
+POINTERS_DECLS = ("long deref_long(int n, ...); int call_fn(int n, ...); long set_long(int n, ...); "
+                  "long by_value(int n, ...);")
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call, expected", [
+    # issue 19 item 12: a new() slot went by value (curl_easy_setopt(..., WRITEDATA, slot) crashed)
+    ("lib.deref_long(0, ffikit.new('long', 12345))", "returned 12345"),
+    ("lib.call_fn(7, ffikit.callback('int (*)(int)', lambda x: x * 3))", "returned 21"),
+    ("(lib.set_long(42, ctypes.byref(x)), x.value)[1]", "returned 42"),
+    ("(lib.set_long(43, slot), slot.value)[1]", "returned 43"),
+    ("lib.by_value(1, ctypes.c_long(5))", "raised ArgumentError"),  # value or address? say which
+    ("lib.by_value(1, ctypes.c_long(5).value)", "returned 5"),
+    ("lib.call_fn(7, released)", "raised CallbackReleased"),
+])
+def test_variadic_ctypes_objects_go_as_pointers(cbuild, backend, call, expected):
+    got, err = call_outcome(cbuild(POINTERS_SOURCE, name="variadic_pointers"), POINTERS_DECLS,
+                            backend, call, """
+        x = ctypes.c_long(0)
+        slot = ffikit.new('long')
+        released = ffikit.callback('int (*)(int)', abs)
+        released.release()
+        """)
+    assert got == expected, err[-2000:]
+
+
+def test_a_bare_scalar_is_refused_with_the_two_fixes(cbuild):
+    lib = ffikit.load(cbuild(POINTERS_SOURCE, name="variadic_pointers"), POINTERS_DECLS, backend="ctypes")
+    with pytest.raises(ffikit.ArgumentError, match=r"argument 2 of 'by_value' is a bare c_long.*"
+                                                   r"x\.value.*ctypes\.byref\(x\)"):
+        lib.by_value(1, ctypes.c_long(5))

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ffikit
+from crashproof import call_outcome
 
 SOURCE = r"""
 #include <stddef.h>
@@ -382,3 +383,33 @@ def test_property_c_strings_are_whole_or_refused(lib, data):
         assert 0 not in data
     else:
         assert n == data.index(0)
+
+
+NEGATIVE_SOURCE = r"""
+#include <string.h>
+void zero(char *p, int n) { memset(p, 0, (size_t)n); }
+void zero_items(char *p, int size, int n) { memset(p, 0, (size_t)size * (size_t)n); }
+"""
+NEGATIVE_DECLS = ("void zero(char *p, int n) __attribute__((access(write_only, 1, 2)));\n"
+                  "void zero_items(char *p, int size, int n);")
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call, expected", [
+    ("lib.zero(bytearray(8), -1)", "raised ArgumentError"),  # issue 19 item 14: memset of 2**64-1
+    ("lib.zero(None, -1)", "raised ArgumentError"),  # no buffer to measure: still no negative count
+    ("lib.zero_items(bytearray(8), -1, -8)", "raised ArgumentError"),  # (-1) * (-8) = 8 'fits'
+    ("lib.zero_items(bytearray(8), 2, 4)", "returned None"),
+    ("lib.zero(bytearray(8), 0)", "returned None"),
+])
+def test_negative_counts_are_refused(cbuild, backend, call, expected):
+    got, err = call_outcome(cbuild(NEGATIVE_SOURCE, name="wrappers_negative"), NEGATIVE_DECLS,
+                            backend, call, sizes={"zero_items": {"p": "size * n"}})
+    assert got == expected, err[-2000:]
+
+
+def test_a_negative_count_message_names_both_parameters(cbuild):
+    lib = ffikit.load(cbuild(NEGATIVE_SOURCE, name="wrappers_negative"), NEGATIVE_DECLS, backend="ctypes")
+    with pytest.raises(ffikit.ArgumentError, match="argument 2 'n' of 'zero' is -1, but it counts "
+                                                   "what C reads or writes through argument 1 'p'"):
+        lib.zero(bytearray(8), -1)

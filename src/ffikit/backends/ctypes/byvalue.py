@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import ctypes
 
+from ffikit.backends.ctypes import eightbytes
 from ffikit.cdecl.layout import Layout, int_info
 from ffikit.cdecl.model import resolve
 
-__all__ = ["by_value_class", "struct_arguments"]
+__all__ = ["by_value_class", "struct_arguments", "why_not_by_value", "split_position",
+           "eightbyte_classes"]
 
 
 _BY_VALUE: dict = {}
+_WHY: dict = {}  # class -> why it cannot travel by value through ctypes
+_KINDS: dict = {}  # by-value class -> its eightbyte classes (x86-64 System V, up to 16 bytes)
+_LAYOUT_WHY = ("its layout (packed, raised alignment or anonymous members) is one ctypes "
+               "cannot pass by value correctly")
 
 
 def by_value_class(cls: type) -> type | None:
@@ -40,8 +46,55 @@ def by_value_class(cls: type) -> type | None:
     if lay is None:  # opaque, or still being built (a member refers back to it): not yet
         return None
     _BY_VALUE[cls] = None  # a struct cannot contain itself by value: no recursion
-    twin = _BY_VALUE[cls] = _twin(cls, lay)
+    twin = _twin(cls, lay)
+    if twin is None:
+        _WHY[cls] = _LAYOUT_WHY
+    elif eightbytes.SYSV_X86_64:
+        twin = _abi_twin(cls, lay, twin)
+    elif eightbytes.holds_union(lay.type):  # libffi has no union type: ctypes describes one as a struct
+        _WHY[cls] = "it is or holds a union, which libffi (ctypes) cannot pass by value"
+        twin = None
+    _BY_VALUE[cls] = twin
     return twin
+
+
+def why_not_by_value(cls: type) -> str:
+    """Why :func:`by_value_class` gave None for ``cls`` (for refusal messages)."""
+    return _WHY.get(cls, _LAYOUT_WHY)
+
+
+def _abi_twin(cls: type, lay: Layout, twin: type) -> type | None:
+    """On x86-64 System V: for a union or array up to 16 bytes, a class of scalars with the
+    struct's eightbyte classes; a plain run of words for a bigger union; else the member twin
+    (ctypes describes plain scalar members to libffi as C has them)."""
+    try:
+        kinds, irregular = eightbytes.classes(lay.type)  # type: ignore[arg-type]
+    except eightbytes.Unsupported as exc:
+        _WHY[cls] = f"it holds {exc}, which ctypes cannot pass or return by value correctly"
+        return None
+    found = twin
+    if kinds and irregular:
+        found = eightbytes.register_twin(cls.__name__, lay.size, lay.alignment, kinds)
+    elif not kinds and eightbytes.holds_union(lay.type):
+        found = eightbytes.memory_twin(cls.__name__, lay.size, lay.alignment)
+    if found is None:
+        _WHY[cls] = _LAYOUT_WHY
+        return None
+    if found is not twin:
+        found._ffikit_original_ = cls  # type: ignore[attr-defined]
+    _KINDS[found] = kinds
+    return found
+
+
+def split_position(twin: type) -> bool:
+    """True for a class libffi 3.4.4 passes wrongly in the last integer register:
+    (INTEGER, SSE) eightbytes (it copies both into that slot, over the first SSE one)."""
+    return _KINDS.get(twin) == (eightbytes.INTEGER, eightbytes.SSE)
+
+
+def eightbyte_classes(twin: type) -> tuple[str, ...]:
+    """The eightbyte classes of a by-value class (``()``: memory, or not known)."""
+    return _KINDS.get(twin, ())
 
 
 def _twin(cls: type, lay: Layout) -> type | None:

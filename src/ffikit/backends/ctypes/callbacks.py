@@ -32,164 +32,45 @@ ffikit wrapper frame below the callback's frame.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import ctypes
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from ffikit.backends.ctypes.byvalue import struct_arguments
+from ffikit.backends.ctypes.callerrors import (
+    PENDING,
+    callback_errors,
+    enclosing_call,
+    keep,
+    park,
+    register_finder,
+    register_wrapper,
+    report,
+    reraise_pending,
+    result_checker,
+)
+from ffikit.backends.ctypes.callguard import (
+    CHECK_FROM,
+    INFLIGHT,
+    LOCAL,
+    MARGIN,
+    STATE,
+    drain,
+    seal,
+    stack_left,
+)
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
-from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
+from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, CallbackReleased
+from ffikit.errors import ArgumentError, CallbackRecursion, CallbackReleased
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",
-    "fits_signature", "same_signature", "signature_text",
+    "fits_signature", "same_signature", "signature_text", "register_wrapper", "register_finder",
 ]
-
-PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
-_WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
-_KEPT: list[BaseException] = []
-_kept_lock = threading.Lock()
-_unraisable_type: type | None = None
-
-
-def register_wrapper(wrapper: Callable, self_name: str | None = None) -> None:
-    """Record a generated wrapper (see :mod:`ffikit.backends.ctypes.wrappers`) so callbacks can find their call.
-
-    A running wrapper is found from its frame's code, and *which* wrapper it is
-    from ``self_name``, the closure variable by which it names itself (its
-    code's name by default).
-    """
-    _WRAPPERS[wrapper.__code__] = self_name or wrapper.__code__.co_name
-
-
-class _Reraise:
-    """Installed as a wrapper's ``errors`` while a callback exception is parked for it.
-
-    Bound functions check one thing after C returns, their ``errors``
-    attribute; parking an exception swaps in this object, which raises the
-    parked exception on the thread that owns it and otherwise defers to the
-    policy that was there before.
-    """
-
-    def __init__(self, original: Callable | None):
-        self.original = original
-
-    def __call__(self, result: object, function: Callable, args: tuple) -> object:
-        with _kept_lock:
-            entry = PENDING.pop(threading.get_ident(), None)
-            if function.errors is self and not any(w is function for _, w in PENDING.values()):
-                function.errors = self.original
-        if entry is not None:
-            raise entry[0]
-        if self.original is None:
-            return result
-        return self.original(result, function, args)
-
-
-def reraise_pending() -> None:
-    """Raise the exception a callback parked for this thread's running call, if any."""
-    entry = PENDING.pop(threading.get_ident(), None)
-    if entry is not None:
-        raise entry[0]
-
-
-_FINDERS: list[Callable[[], Callable | None]] = []  # compiled backend modules: current()
-
-
-def register_finder(current: Callable[[], Callable | None]) -> None:
-    """Register a ``() -> running function or None`` for calls that have no Python frame.
-
-    The compiled backend's functions run C without a Python frame of their
-    own; each of its modules says which of them is running on this thread.
-    """
-    _FINDERS.append(current)
-
-
-def _enclosing_call() -> tuple[str, Callable] | None:
-    for current in _FINDERS:
-        running = current()
-        if running is not None:
-            return running.__name__, running
-    frame = sys._getframe(2)
-    while frame is not None:
-        self_name = _WRAPPERS.get(frame.f_code)
-        if self_name is not None:
-            wrapper = frame.f_locals.get(self_name)
-            if wrapper is not None:
-                return wrapper.__name__, wrapper
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
-
-
-def _unraisable_args_type() -> type:
-    """CPython's ``UnraisableHookArgs`` (not exposed by name), found once by example."""
-    global _unraisable_type
-    if _unraisable_type is None:
-        seen: list = []
-        old = sys.unraisablehook
-        sys.unraisablehook = seen.append
-
-        class _Probe:
-            def __del__(self):
-                raise RuntimeError("probe")
-
-        try:
-            _Probe()
-        finally:
-            sys.unraisablehook = old
-        _unraisable_type = type(seen[0])
-    return _unraisable_type
-
-
-def _report(exc: BaseException, callback_name: str, keep: bool = True) -> None:
-    if keep:
-        with _kept_lock:
-            _KEPT.append(exc)
-    message = f"Exception ignored in ffikit callback {callback_name} (called from C outside any ffikit call)"
-    args = _unraisable_args_type()((type(exc), exc, exc.__traceback__, message, None))
-    sys.unraisablehook(args)
-
-
-def _park(exc: BaseException, callback_name: str) -> None:
-    found = _enclosing_call()
-    if found is None:
-        _report(exc, callback_name)
-        return
-    c_name, wrapper = found
-    ident = threading.get_ident()
-    with _kept_lock:
-        if ident in PENDING:  # keep the first; C may call back again before returning
-            return
-        exc.add_note(f"raised in ffikit callback {callback_name} called from C function {c_name}")
-        PENDING[ident] = (exc, wrapper)
-        if not isinstance(wrapper.errors, _Reraise):
-            wrapper.errors = _Reraise(wrapper.errors)
-
-
-def _result_checker(restype: type | None, on_error: object) -> Callable[[object], object]:
-    if restype is None:
-        return lambda value: None
-    if issubclass(restype, ctypes._SimpleCData) and restype._type_ in "bBhHiIlLqQ?":  # type: ignore[attr-defined]
-        lo, hi = ctype_int_range(restype)
-
-        def check_int(value: object) -> object:
-            if type(value) is int and lo <= value <= hi:
-                return value
-            if isinstance(value, int) and lo <= value <= hi:
-                return int(value)
-            raise ArgumentError(
-                f"callback must return an int in [{lo}, {hi}] for C type "
-                f"{restype.__name__} (got {type(value).__name__} {value!r})"
-            )
-
-        return check_int
-    return lambda value: value
-
 
 # --------------------------------------------------------------------------------------
 # thunks: made once per signature, retargeted, never freed while C may hold them
@@ -216,27 +97,60 @@ class _Slot:
         self.held = False
         check = _checks.get(fp_type)
         if check is None:
-            check = _checks[fp_type] = _result_checker(fp_type._restype_, 0)  # type: ignore[attr-defined]
+            check = _checks[fp_type] = result_checker(fp_type._restype_, 0)  # type: ignore[attr-defined]
         slot = self
 
         restore = struct_arguments(fp_type)  # struct arguments: the callable's own classes
+        state, local, check_from, margin, inflight = STATE, LOCAL, CHECK_FROM, MARGIN, INFLIGHT
 
         def thunk(*args: object) -> object:
+            if state["exiting"]:  # the interpreter is exiting: C gets the zero value
+                state["calls_after_exit"] += 1
+                return slot.zero
             fn = slot.fn
             if fn is None:
                 return _late_call(slot)
+            depth = getattr(local, "depth", 0)
+            local.depth = depth + 1
+            inflight.append(None)
             try:
+                if depth >= check_from:  # nested through C: is there stack for one more?
+                    left = stack_left(depth)
+                    if left is not None and left < margin:
+                        raise CallbackRecursion(
+                            f"ffikit callback {_name(fn)} was called from C {depth + 1} levels "
+                            f"deep on this thread with {left} bytes of C stack left (less than "
+                            f"{margin}): recursion through C would overflow the stack; C got "
+                            "on_error. Recurse less, or run it on a thread with a bigger stack "
+                            "(threading.stack_size())")
                 args = args if restore is None else restore(args)
                 return check(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
-                _park(exc, _name(fn))
+                park(exc, _name(fn))
                 return slot.fallback
+            finally:
+                local.depth = depth
+                inflight.pop()
 
         try:
             self.thunk = fp_type(thunk)
         except TypeError as exc:  # ctypes makes no callback that returns a struct by value
             raise ArgumentError(f"a Python callback of type {signature_text(fp_type)} cannot be "
                                 f"made: {exc}; have C fill a struct through a pointer") from None
+        _ALL.append(self)
+
+
+_ALL: list[_Slot] = []  # every thunk made: C may call any of them until the process ends
+
+
+@atexit.register
+def _keep_thunks_forever() -> None:
+    """At exit, module teardown would free the thunks while C threads may still call them:
+    one reference more on the list of all of them, never given back, keeps them; then,
+    once the running callbacks returned, they are sealed (see callguard)."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ALL))
+    drain()  # callbacks running now return first
+    STATE["sealed"] = seal([slot.thunk for slot in _ALL])  # C threads never enter Python again
 
 
 _checks: dict[type, Callable[[object], object]] = {}
@@ -350,13 +264,12 @@ def _late_call(slot: _Slot) -> object:
         f"C got on_error ({slot.fallback!r}). If C keeps a callback to call later, pass "
         "ffikit.callback(...) and keep it (hold the object) for as long as C may call it"
     )
-    with _kept_lock:
-        _KEPT.append(exc)
-    found = _enclosing_call()
+    keep(exc)
+    found = enclosing_call()
     if found is None:
-        _report(exc, slot.name, keep=False)
+        report(exc, slot.name, keep=False)
     else:
-        _park(exc, slot.name)
+        park(exc, slot.name)
     return slot.fallback
 
 
@@ -384,7 +297,7 @@ class Callback:
         self.on_error = on_error
         if fp_type._restype_ is not None:  # type: ignore[attr-defined]
             try:
-                _result_checker(fp_type._restype_, on_error)(on_error)  # type: ignore[attr-defined]
+                result_checker(fp_type._restype_, on_error)(on_error)  # type: ignore[attr-defined]
             except ArgumentError as exc:
                 raise ArgumentError(f"ffikit.callback(): on_error={on_error!r} is what C gets "
                                     f"when the callback fails, so it must fit: {exc}") from None
@@ -488,12 +401,3 @@ def callback(fp_type_or_text: object, fn: Callable, on_error: object = 0, *, def
         raise ArgumentError(f"ffikit.callback() needs a callable (got {type(fn).__name__})")
     fp_type, func_type = _fp_type_of(fp_type_or_text, defs)
     return Callback(fp_type, func_type, fn, on_error)
-
-
-def callback_errors(*, clear: bool = False) -> list[BaseException]:
-    """Exceptions raised by callbacks called outside any ffikit call (oldest first)."""
-    with _kept_lock:
-        kept = list(_KEPT)
-        if clear:
-            _KEPT.clear()
-    return kept

@@ -11,8 +11,10 @@ from __future__ import annotations
 import ctypes
 import operator
 from collections.abc import Callable
+from math import isinf
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.extents import extent, has_nul, string_array
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.backends.ctypes.types import ctype_of
@@ -98,7 +100,7 @@ def float_slow(where: Param, wrap: type | None) -> Callable[[object], object]:
                 ) from None
         if number is None:
             raise ArgumentError(f"{where} must be a float or int for C type {cname} (got {given(value)})")
-        if limit is not None and abs(number) > limit and number != float("inf"):
+        if limit is not None and abs(number) > limit and not isinf(number):  # +-inf fit a float
             raise ArgumentError(f"{where} is out of range for C type {cname}: {number!r} overflows float")
         return number if wrap is None else wrap(number)
 
@@ -148,6 +150,9 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
 
     def from_ctypes_pointer(value: object) -> tuple[object, object]:
         vt = type(value)
+        if target_is_pointer and isinstance(value, _Pointer) and \
+                _same_pointer(value._type_, target_ctype):  # type: ignore[attr-defined]
+            return value, None  # exactly a T ** (new("T **"), pointer(pointer(x))): its value
         if target_is_pointer and (vt is target_ctype or isinstance(value, (_Pointer, _c_void_p))):
             if vt is ptr_ctype or (isinstance(value, _Pointer) and _same_ctype(
                     value._type_, target_ctype)):  # type: ignore[attr-defined]
@@ -185,9 +190,10 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 raise null(value)
             return None, None
         vt = type(value)
-        if vt is OwnedPointer:
-            value = value.take(where.function, where.index)
-            vt = type(value)
+        if vt is OwnedPointer:  # in use until the call returns (the lease is kept with it)
+            pointer, lease = value.take(where.function, where.index)
+            out, keep = convert(pointer)
+            return out, (keep if lease is None else (keep, lease))
         if vt is bytes:
             if cstring and 0 in value:  # type: ignore[operator]
                 raise ArgumentError(
@@ -225,7 +231,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 hint = "; C may write through it: pass ctypes.create_unicode_buffer(text)"
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
         elif (vt is list or vt is tuple) and strings_target is not None:
-            return _string_array(where, value, strings_target, encoding)
+            return string_array(where, value, strings_target, encoding)
         if isinstance(value, _POINTERISH):
             if nonnull and not value:
                 raise null(value)
@@ -234,7 +240,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             inner = value._obj  # type: ignore[attr-defined]
             element = inner._type_ if isinstance(inner, ctypes.Array) else type(inner)
             if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
-                return value, None
+                return value, value  # extent(): the bytes of obj past byref's offset
             raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
         if is_struct and isinstance(value, _CData):
             element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
@@ -279,7 +285,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 )
         address = memoryview_address(view)
         if cstring and not (0 in value if vt is bytearray else  # type: ignore[operator]
-                            _has_nul(address, view.nbytes, target_size if is_wchar else 1, view)):
+                            has_nul(address, view.nbytes, target_size if is_wchar else 1, view)):
             raise BufferTooSmall(
                 f"{where} is a C string, but the {type_name(value)} given is not NUL-terminated "
                 f"within its {view.nbytes} bytes (C would read past its end); add a NUL "
@@ -348,69 +354,15 @@ class ModeCache(dict):
         return mode
 
 
-def _string_array(where: Param, items: list | tuple, kind: str, encoding: str
-                  ) -> tuple[object, object]:
-    """A NULL-terminated ``char *[]`` for the call (copies when C may write the strings)."""
-    data = []
-    for k, item in enumerate(items):
-        if type(item) is str:
-            item = item.encode(encoding)
-        if type(item) is not bytes:
-            raise ArgumentError(f"{where}: item {k} of the {type(items).__name__} must be bytes "
-                                f"or str (got {given(item)})")
-        if 0 in item:
-            raise ArgumentError(f"{where}: item {k} contains NUL; C would see only "
-                                f"{item[:item.index(0)]!r}")
-        data.append(item)
-    array = (ctypes.c_char_p * (len(data) + 1))()
-    keep: list = [array]
-    for k, item in enumerate(data):
-        if kind == "const":
-            array[k] = item  # points into the bytes object: zero-copy
-            keep.append(item)
-        else:  # 'char **': C may write into the strings, so each gets its own buffer
-            buf = ctypes.create_string_buffer(item)
-            keep.append(buf)
-            ctypes.c_void_p.from_address(ctypes.addressof(array) + k * ctypes.sizeof(ctypes.c_void_p)
-                                         ).value = ctypes.addressof(buf)
-    return array, tuple(keep)
-
-
-def extent(keep: object) -> int:
-    """Bytes a converter's keep-alive object shows C (-1: unknown, e.g. a raw pointer)."""
-    kt = type(keep)
-    if kt is memoryview:
-        return keep.nbytes  # type: ignore[attr-defined]
-    if kt is bytes:
-        return len(keep)  # type: ignore[arg-type]
-    if isinstance(keep, ctypes.Array):  # made for the call (a str for 'wchar_t *')
-        return ctypes.sizeof(keep)
-    return -1
-
-
-try:
-    _memchr = ctypes.CDLL(None).memchr
-    _memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    _memchr.restype = ctypes.c_void_p
-except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
-    _memchr = None
-
-
-def _has_nul(address: int, size: int, width: int = 1, view: memoryview | None = None) -> bool:
-    """True when a NUL character (``width`` bytes) lies within ``size`` bytes at ``address``."""
-    if size < width:
+def _same_pointer(a: type, b: type | None) -> bool:
+    """``a`` and ``b`` are the same pointer type (``int *`` made by ffikit or by ctypes)."""
+    if a is b:
+        return True
+    if not (isinstance(a, type) and issubclass(a, _Pointer) and isinstance(b, type)
+            and issubclass(b, _Pointer)):
         return False
-    if width == 1 and view is not None and size <= 512:  # small: a copy beats a ctypes call
-        return 0 in view.tobytes()
-    if width != 1:
-        count = size // width
-        if width == ctypes.sizeof(ctypes.c_wchar):
-            return "\0" in ctypes.wstring_at(address, count)
-        data = ctypes.string_at(address, count * width)
-        return any(data[k:k + width] == b"\0" * width for k in range(0, len(data), width))
-    if _memchr is not None:
-        return bool(_memchr(address, 0, size))
-    return 0 in ctypes.string_at(address, size)  # pragma: no cover
+    ta, tb = a._type_, b._type_  # type: ignore[attr-defined]
+    return ta is tb or _same_simple(ta, tb) or _same_pointer(ta, tb)
 
 
 def _same_ctype(a: type, b: type | None) -> bool:

@@ -8,22 +8,47 @@ the end of a ``with`` block, or at garbage collection.  Passing it anywhere
 after it was released raises :class:`~ffikit.errors.MemoryReleased`, so a
 second ``fclose`` is refused instead of corrupting the heap.  ``detach()``
 hands back the raw pointer and gives up ownership (the opt-out).
+
+The guarantees are :meth:`ffikit.Memory.free`'s: while a C call uses the
+pointer (it was passed as an argument, and the call has not returned),
+``close()`` -- from a callback during that call, or from another thread while
+the call runs without the GIL -- raises :class:`~ffikit.MemoryInUse`, and so
+does passing it to its deallocator.  Release is atomic: of two threads passing
+the same result to its deallocator, one frees it and the other gets
+``MemoryReleased``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ffikit.errors import MemoryReleased
+from ffikit.errors import MemoryInUse, MemoryReleased
 
 __all__ = ["OwnedPointer", "owner"]
+
+_LOCK = threading.RLock()  # uses and releases of every owned pointer (re-entrant: a lease
+                           # may be collected while it is held)
 
 
 def _release(free: Callable[[], Callable], pointer: object) -> None:
     free()(pointer)
+
+
+class _Lease:
+    """Held by a call that passes an owned pointer; while one lives, it cannot be released."""
+
+    __slots__ = ("owned",)
+
+    def __init__(self, owned: OwnedPointer):
+        self.owned = owned
+
+    def __del__(self) -> None:
+        with _LOCK:
+            self.owned._uses -= 1
 
 
 class OwnedPointer:
@@ -40,7 +65,7 @@ class OwnedPointer:
     """
 
     __slots__ = ("_pointer", "_releasers", "_finalizer", "_function", "_dealloc", "_on_release",
-                 "__weakref__")
+                 "_uses", "__weakref__")
 
     def __init__(self, pointer: object, function: str, releasers: frozenset, dealloc: str,
                  free: Callable[[], Callable], on_release: Callable[[object], None] | None = None):
@@ -49,6 +74,7 @@ class OwnedPointer:
         self._releasers = releasers
         self._dealloc = dealloc
         self._on_release = on_release
+        self._uses = 0  # C calls using it now (leases alive)
         self._finalizer = weakref.finalize(self, _release, free, pointer)
 
     def _ended(self) -> None:
@@ -78,29 +104,54 @@ class OwnedPointer:
     def freed(self) -> bool:
         return not self._finalizer.alive
 
-    def take(self, function: str, index: int) -> Any:
-        """The pointer to pass as argument ``index`` of ``function``; if that is one of
-        its deallocators, ownership ends here (the deallocator frees it)."""
-        if not self._finalizer.alive:
-            raise self._released()
-        if (function, index) in self._releasers:
-            self._finalizer.detach()
+    def _in_use(self, what: str) -> MemoryInUse:
+        return MemoryInUse(
+            f"this pointer returned by '{self._function}' is in use by a C call that has not "
+            f"returned ({self._uses} call(s)); {what} after the call returns -- nothing was freed")
+
+    def take(self, function: str, index: int) -> tuple[Any, _Lease | None]:
+        """``(pointer, lease)`` to pass as argument ``index`` of ``function``.
+
+        The lease marks it in use until it is dropped (when the call returns).
+        If ``function`` is one of its deallocators, ownership ends here instead
+        (the deallocator frees it; no lease) -- refused while another call uses it.
+        """
+        with _LOCK:
+            if not self._finalizer.alive:
+                raise self._released()
+            if (function, index) in self._releasers:
+                if self._uses:
+                    raise self._in_use(f"pass it to '{function}'")
+                self._finalizer.detach()
+                lease = None
+            else:
+                self._uses += 1
+                lease = _Lease(self)
+        if lease is None:
             self._ended()
-        return self._pointer
+        return self._pointer, lease
 
     def close(self) -> None:
-        """Release it now with its deallocator (a no-op the second time)."""
-        if self._finalizer.alive:
-            self._finalizer()
+        """Release it now with its deallocator (a no-op the second time).
+
+        Raises :class:`~ffikit.MemoryInUse` while a C call uses it.
+        """
+        with _LOCK:
+            if self._uses and self._finalizer.alive:
+                raise self._in_use("close it")
+            found = self._finalizer.detach()  # atomically: only one caller gets it
+        if found is not None:
+            _obj, func, args, _kwargs = found
             self._ended()
+            func(*args)
 
     free = close
 
     def detach(self) -> Any:
         """Give up ownership: the raw pointer, which you must now release yourself."""
-        if not self._finalizer.alive:
-            raise self._released()
-        self._finalizer.detach()
+        with _LOCK:
+            if self._finalizer.detach() is None:
+                raise self._released()
         self._ended()
         return self._pointer
 

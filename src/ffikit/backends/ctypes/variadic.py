@@ -7,14 +7,25 @@ and buffers as pointers), unchecked, as in C.  When the declaration carries
 ``format (printf, i, j)`` and the format is a literal, the arguments are
 checked against it first (:mod:`ffikit.rules.formats`) and each is passed as
 the C type its conversion names.
+
+ctypes objects go as pointers or not at all: pointer objects, arrays and
+``ctypes.byref(x)`` as the address they hold or are, an ``ffikit.callback``
+as its function pointer, an owned result as its pointer (in use until the call
+returns).  A slot made by ``ffikit.new("long", x)`` is ffikit's pointer-to-long
+and goes by address -- what ``curl_easy_setopt(h, CURLOPT_WRITEDATA, slot)``
+and the like expect.  A bare ctypes scalar (``ctypes.c_long(5)``) is refused:
+``...`` cannot say whether C wants its value or its address, so the message
+asks for ``x.value`` or ``ctypes.byref(x)``.
 """
 
 from __future__ import annotations
 
 import ctypes
 
-from ffikit.backends.ctypes.callbacks import Callback
-from ffikit.backends.ctypes.converters import _CData, _has_nul
+from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.converters import _CData
+from ffikit.backends.ctypes.extents import has_nul
+from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import sizeof
@@ -29,9 +40,12 @@ from ffikit.rules.formats import Conversion, check_printf, check_scanf
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given, type_name
 
-__all__ = ["variadic_converter"]
+__all__ = ["variadic_converter", "SLOT"]
 
 _c_void_p = ctypes.c_void_p
+SLOT = "_ffikit_slot_"  # set on the scalars ffikit.new makes: slots, passed by address
+_SCALAR = ctypes.c_int.__mro__[1]  # _SimpleCData
+_POINTER_SCALARS = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
 
 _INT_MIN, _INT_MAX = int_range(m.Primitive("int"))
 _LONG_MIN, _LONG_MAX = int_range(m.Primitive("long long"))
@@ -83,12 +97,19 @@ def variadic_converter(function: str, first_index: int, encoding: str,
         elif value is None:
             args.append(None)
         elif isinstance(value, _CData):
+            args.append(_ctypes_object(where, value, keep))
+        elif vt is _CArgObject:  # ctypes.byref(x): a pointer to x
             args.append(value)
-        elif isinstance(value, Callback):  # curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb)
-            if value.released:
+        elif vt is callbacks.Callback:  # curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb)
+            if value._slot is None:  # type: ignore[attr-defined]
                 raise CallbackReleased(f"{where}: {value!r} was released; make a new "
                                        "ffikit.callback(...) to pass it again")
-            args.append(value.thunk)
+            keep.append(value)
+            args.append(value.thunk)  # type: ignore[attr-defined]
+        elif vt is OwnedPointer:
+            pointer, lease = value.take(function, first_index + offset)  # type: ignore[attr-defined]
+            keep.append(lease)
+            args.append(pointer)
         elif callable(value):
             raise ArgumentError(f"{where}: a variadic argument has no declared C type, so a "
                                 f"Python callable ({given(value)}) cannot be wrapped; pass "
@@ -98,13 +119,13 @@ def variadic_converter(function: str, first_index: int, encoding: str,
                 view = export(value)
             except TypeError:
                 raise ArgumentError(
-                    f"{where} must be an int, float, bytes, str, None, a buffer or a ctypes "
-                    f"object (got {given(value)})"
+                    f"{where} must be an int, float, bytes, str, None, a buffer, a ctypes "
+                    f"pointer, ctypes.byref(x) or an ffikit.callback (got {given(value)})"
                 ) from None
             if not view.c_contiguous:
                 raise NotContiguous(f"{where} must be a C-contiguous buffer (got {type_name(value)})")
             address = memoryview_address(view)
-            if cstring and not _has_nul(address, view.nbytes):
+            if cstring and not has_nul(address, view.nbytes):
                 raise BufferTooSmall(f"{where} is printed with %s, but the {type_name(value)} "
                                      f"given is not NUL-terminated within its {view.nbytes} bytes")
             keep.append(view)
@@ -143,6 +164,19 @@ def variadic_converter(function: str, first_index: int, encoding: str,
         return args, keep
 
     return convert
+
+
+def _ctypes_object(where: str, value: object, keep: list) -> object:
+    """What C's ``...`` receives for a ctypes object: a pointer, always."""
+    if not isinstance(value, _SCALAR) or isinstance(value, _POINTER_SCALARS):
+        return value  # pointers as the pointer they hold; arrays and structs as ctypes passes them
+    if getattr(value, SLOT, False):  # ffikit.new("long", x): a slot, passed by address
+        keep.append(value)
+        return ctypes.byref(value)
+    raise ArgumentError(
+        f"{where} is a bare {type(value).__name__} ({value!r}): C's '...' cannot say whether it "
+        f"wants the number or a pointer to it; pass x.value for the number, ctypes.byref(x) "
+        "for its address, or an ffikit.new(...) slot (passed by address)")
 
 
 _CArgObject = type(ctypes.byref(ctypes.c_int()))

@@ -41,18 +41,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.byvalue import by_value_class
+from ffikit.backends.ctypes.byvalue import (
+    by_value_class,
+    eightbyte_classes,
+    split_position,
+    why_not_by_value,
+)
 from ffikit.backends.ctypes.converters import (
     AS_IS,
     BYREF,
     ModeCache,
-    extent,
     float_slow,
     function_pointer_converter,
     int_slow,
     pointer_converter,
     struct_slow,
 )
+from ffikit.backends.ctypes.eightbytes import SYSV_X86_64, registers_before
+from ffikit.backends.ctypes.extents import extent
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.types import ctype_of
@@ -71,6 +77,12 @@ _CODE: dict[str, Any] = {}  # wrapper source -> its compiled code: binding again
 
 class _VoidPointerResult(ctypes.c_void_p):
     """``void *`` results stay ctypes objects (a plain c_void_p restype would give int/None)."""
+
+
+def _split(value: object) -> tuple[ctypes.c_uint64, ctypes.c_double]:
+    """An (INTEGER, SSE) struct as the two scalars that travel in the same registers."""
+    data = bytes(value)[:16].ljust(16, b"\0")  # type: ignore[call-overload]
+    return ctypes.c_uint64.from_buffer_copy(data), ctypes.c_double.from_buffer_copy(data, 8)
 
 
 # --------------------------------------------------------------------------------------
@@ -172,13 +184,42 @@ def _restype_for(result: m.CType) -> type | None:
             return ctypes.c_char_p  # bytes (a copy) or None
         if isinstance(target, m.Void):
             return _VoidPointerResult
+    if isinstance(r, m.Primitive) and r.is_integer and ctypes.sizeof(ctype_of(r)) > 8:
+        raise ArgumentError(f"functions returning {result.c_name()} cannot be called through "
+                            "ctypes: libffi has no 128-bit integer type (the result would be "
+                            "garbage); return it through a pointer, or split it in a C shim")
     found = ctype_of(result)
     if found is not None and by_value_class(found) is None:
         raise ArgumentError(f"functions returning {result.c_name()} by value cannot be called "
-                            "through ctypes: its layout (packed, raised alignment or anonymous "
-                            "members) is one ctypes cannot return correctly; return it through "
+                            f"through ctypes: {why_not_by_value(found)}; return it through "
                             "a pointer instead")
     return found
+
+
+def _negative_count(where: Param, rels: tuple, value: int) -> ArgumentError:
+    buffers = ", ".join(sorted({f"argument {r.buffer + 1}" + (f" '{r.buffer_name}'" if r.buffer_name
+                                                            else "") for r in rels
+                                if where.index in (r.size, r.factor)}))
+    return ArgumentError(f"{where} is {value}, but it counts what C reads or writes through "
+                         f"{buffers}: a count cannot be negative (C would take it as a huge "
+                         "size, or as nothing); pass 0 or more")
+
+
+def _register_use(ftype: m.FunctionType, restype: type | None) -> list[tuple[int, int]]:
+    """Integer and SSE registers taken before each parameter (x86-64 System V)."""
+    kinds = []
+    for ptype in ftype.params:
+        rule = param_rule(ptype)
+        if rule.kind == "float":
+            kinds.append(("sse" if rule.size in (4, 8) else "stack", ()))
+        elif rule.kind == "struct":
+            twin = by_value_class(ctype_of(rule.ctype))
+            kinds.append(("struct", eightbyte_classes(twin)))
+        else:
+            kinds.append(("int", ()))
+    hidden = isinstance(restype, type) and issubclass(restype, (ctypes.Structure, ctypes.Union)) \
+        and ctypes.sizeof(restype) > 16
+    return registers_before(kinds, hidden)
 
 
 def bind(
@@ -292,12 +333,19 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     nonnull = set(facts.nonnull)
     size_params = {i for r in rels for i in (r.size, r.factor) if i is not None}
     sized_buffers = {r.buffer for r in rels}
+    registers: list | None = None  # registers in use before each parameter, when needed
+    split: dict[str, str] = {}  # struct parameter -> the two scalars that carry it
     for i, (ptype, pname) in enumerate(zip(ftype.params, pnames)):
         where = Param(name, i, ftype.param_names[i], ptype)
         rule = param_rule(ptype)
         r = rule.ctype
         if rule.kind == "int":
             ct = ctype_of(r)
+            if rule.size > 8:
+                raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} cannot be "
+                                    "passed through ctypes: libffi has no 128-bit integer type "
+                                    "(C would receive an address); pass it through a pointer, "
+                                    "or split it in a C shim")
             lo, hi = rule.lo, rule.hi
             env[f"_ffk_s{i}"] = int_slow(where, lo, hi, ct is ctypes.c_char)
             check = f"if _ffk_type({pname}) is not _ffk_int or not {lo} <= {pname} <= {hi}: {pname} = _ffk_s{i}({pname})"
@@ -339,17 +387,29 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             twin = by_value_class(st)
             if twin is None:
                 raise ArgumentError(
-                    f"{where}: {ptype.c_name()} is passed by value, and its layout (packed, "
-                    "raised alignment or anonymous members) is one ctypes cannot pass by value "
-                    "correctly; declare the parameter as a pointer, or pass it from a C shim")
+                    f"{where}: {ptype.c_name()} is passed by value, and {why_not_by_value(st)}; "
+                    "declare the parameter as a pointer, or pass it from a C shim")
             env[f"_ffk_t{i}"] = st
             env[f"_ffk_s{i}"] = struct_slow(where, st)
             body.append(f"if _ffk_type({pname}) is not _ffk_t{i}: {pname} = _ffk_s{i}({pname})")
+            if split_position(twin) and not ftype.variadic and SYSV_X86_64:
+                if registers is None:
+                    registers = _register_use(ftype, restype)
+                if registers[i][0] == 5 and registers[i][1] < 8:  # libffi's last-register bug
+                    env[f"_ffk_sp{i}"] = _split
+                    body.append(f"_ffk_p{i}, _ffk_q{i} = _ffk_sp{i}({pname})")
+                    split[pname] = f"_ffk_p{i}, _ffk_q{i}"
+                    continue
             if twin is not st:  # the same bytes, in a class libffi classifies as C does
                 env[f"_ffk_v{i}"] = twin.from_buffer_copy
                 body.append(f"{pname} = _ffk_v{i}({pname})")
         else:
             raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} are not supported")
+    signed_counts = sorted({i for i in size_params if param_rule(ftype.params[i]).lo < 0})
+    for i in signed_counts:  # a count C reads as negative: no buffer is right for it
+        env[f"_ffk_ng{i}"] = functools.partial(_negative_count, Param(
+            name, i, ftype.param_names[i], ftype.params[i]), rels)
+        body.append(f"if _ffk_n{i} < 0: raise _ffk_ng{i}(_ffk_n{i})")
     for k, rel in enumerate(rels):  # sizes: checked after every argument is converted
         env[f"_ffk_z{k}"] = functools.partial(refusal, rel)
         b = rel.buffer
@@ -364,7 +424,8 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 env["_ffk_max"] = max
             body.append(f"if {need} > _ffk_e{b} >= 0: "
                         f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
-    call_args = ", ".join(pnames)
+    call_args = ", ".join(split.get(p, p) for p in pnames)
+    policy_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
         fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
@@ -372,11 +433,12 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
+        policy_args += (", " if policy_args else "") + "*_ffk_vargs"
     fn_name = name
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk") \
             or name == "__debug__" or name in taken:  # 'int x(int x)': it must see itself
         fn_name = "_ffk_function"
-    args_tuple = f"({call_args},)" if call_args else "()"
+    args_tuple = f"({policy_args},)" if policy_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     twin = by_value_class(restype) if isinstance(restype, type) else restype
     if twin is not restype:  # a struct result: libffi fills the twin, users get their class
@@ -386,12 +448,17 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
+    keeps = [f"_ffk_k{i}" for i, p in enumerate(ftype.params)  # what the call held alive:
+             if param_rule(p).kind in ("pointer", "function_pointer")]  # a parked error's
+    # traceback keeps this frame, and an owned pointer's lease must not outlive the call
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [
         result_line,
         f"        _ffk_policy = {fn_name}.errors",
         "        if _ffk_policy is None: return _ffk_result",
+        *([f"        {' = '.join(keeps)} = None  # leases end here, not with a traceback"]
+          if keeps else []),
         f"        return _ffk_policy(_ffk_result, {fn_name}, {args_tuple})",
         f"    return {fn_name}",
     ]

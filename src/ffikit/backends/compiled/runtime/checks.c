@@ -17,20 +17,20 @@ ffk_sizes_ok(const ffk_func *self, const long long *v)
         const ffk_rel *r = self->rels + k;
         long long extent = v[r->buffer];
         unsigned long long n, need;
+        /* a negative count is refused even beside NULL (C would still read it as huge) */
+        if (r->size >= 0 && !r->size_unsigned && v[r->size] < 0)
+            return 0;
+        if (r->factor >= 0 && !r->factor_unsigned && v[r->factor] < 0)
+            return 0;
         if (extent == FFK_EXT_NONE)
             continue;
         if (extent < 0)
             return 0;
-        if (r->size < 0) {
+        if (r->size < 0)
             n = r->count;
-        } else {
-            if (!r->size_unsigned && v[r->size] < 0)
-                return 0;
+        else
             n = (unsigned long long)v[r->size];
-        }
         if (r->factor >= 0) {
-            if (!r->factor_unsigned && v[r->factor] < 0)
-                return 0;
             if (__builtin_mul_overflow(n, (unsigned long long)v[r->factor], &n))
                 return 0;
         }

@@ -136,7 +136,9 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
             i += 1
         elif w in ("struct", "union", "enum") and i + 1 < n and tokens[i + 1][0] == "name":
             base = env.types.get(f"{w} {tokens[i + 1][1]}")
-            if base is None:
+            if base is None and w != "enum" and i + 2 < n and tokens[i + 2][1] == "*":
+                base = StructOrUnion(w, tokens[i + 1][1])  # C allows a pointer to it, opaque
+            elif base is None:
                 raise NotConstant(f"'{w} {tokens[i + 1][1]}' is not declared")
             i += 2
         elif w in _ARITH_WORDS:

@@ -3,10 +3,11 @@
 For each declared function whose parameters the C side handles (integers,
 floats, pointers to buffers and ctypes objects), a generated module holds a
 vectorcall wrapper that applies the boundary rules of
-:mod:`ffikit.rules.params` in C, releases the GIL around the call, and hands
-anything outside its fast case -- including every refusal -- to the ctypes
-backend's wrapper for the same function, so error messages are the same
-words in both backends.  Modules are built with :func:`ffikit.build` and
+:mod:`ffikit.rules.params` and the declaration's facts (size relations,
+``nonnull``, C strings, owned results, ``ffikit.check`` policies) in C,
+releases the GIL around the call, and hands anything outside its fast case --
+including every refusal -- to the ctypes backend's wrapper for the same
+function, so error messages are the same words in both backends.  Modules are built with :func:`ffikit.build` and
 cached by content, so only the first load of a set of declarations compiles.
 
 :func:`choose_backend` decides which backend a library uses: ``backend=``

@@ -2,19 +2,24 @@
 
 :func:`shape_of` reads a declared function's :class:`~ffikit.rules.params.ParamRule`
 for each parameter (the same description the ctypes backend's wrapper
-generator reads) and reduces it to a *shape*: the C ABI type of each
-argument and the fast case the wrapper handles in C.  Functions whose
-declaration needs anything the C side does not implement (variadics,
-structs whose layout needs attributes, rules from other
-layers such as size relations or ``nonnull``) get a reason string instead and
-stay wholly on the ctypes backend.  :func:`generate` writes the module:
-:data:`RUNTIME`, the struct definitions, one wrapper per distinct shape, then
-``make()`` and the init function.
+generator reads), with the access modes of :mod:`ffikit.rules.sizes` applied,
+and reduces it to a *shape*: the C ABI type of each argument and the fast case
+the wrapper handles in C.  The declaration's facts (``FunctionFacts``) stay
+data: ``nonnull`` goes into the pointer rule, size relations become the table
+:func:`relation_table` gives ``make()`` (checked in C by ``checks.c``), owned
+results get their owner maker; a fact this generator does not know, variadics
+and structs whose layout needs attributes get a reason string instead and stay
+wholly on the ctypes backend.  :func:`generate` writes the module: the runtime
+files (``#include``, see :mod:`~ffikit.backends.compiled.runtime`), the struct
+definitions, one wrapper per distinct shape, then ``module.c`` and the init
+function.
 
-Each wrapper converts its fast case inline and calls the C function through
-the pointer it was given, with the GIL released; on any mismatch it calls the
-ctypes backend's wrapper with the original arguments, which either converts
-them (slowly) or raises the one refusal both backends share.
+Each wrapper converts its fast case inline, checks the size relations, and
+calls the C function through the pointer it was given, with the GIL released;
+then it builds the result and judges an ``ffikit.check`` policy in C.  On any
+mismatch it calls the ctypes backend's wrapper with the original arguments,
+which either converts them (slowly) or raises the one refusal both backends
+share.
 """
 
 from __future__ import annotations
@@ -322,20 +327,22 @@ def _wrapper(index: int, shape: tuple) -> str:
         "    ffk_func *self = (ffk_func *)fself, *outer;",
         "    PyObject *out;",
         "    int *errno_space;",
+        "    ffk_thread *here;",
         *(f"    {d}" for d in decls),
         rdecl,
         f"    if (PyVectorcall_NARGS(nargsf) != {n} || kwnames != NULL)",
         "        return ffk_slow(self, args, nargsf, kwnames);",
         *(f"    {c}" for c in convert),
-        "    errno_space = ffk_errno_space();",
-        "    outer = ffk_current;",
-        "    ffk_current = self;",
+        "    here = &ffk_here;",
+        "    errno_space = ffk_errno_space(here);",
+        "    outer = here->current;",
+        "    here->current = self;",
         "    Py_BEGIN_ALLOW_THREADS",
         "    FFK_SWAP_ERRNO(errno_space)",
         invoke,
         "    FFK_SWAP_ERRNO(errno_space)",
         "    Py_END_ALLOW_THREADS",
-        "    ffk_current = outer;",
+        "    here->current = outer;",
         *(f"    {r}" for r in release),
         f"    out = {value};",
         *_policy_switch(rkind, n),

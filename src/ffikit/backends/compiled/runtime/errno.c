@@ -9,19 +9,21 @@
  * Python side checked, at import, that it finds the value ctypes.set_errno() put there.
  */
 
-/* The compiled function running C on this thread (callbacks park exceptions on it). */
-static _Thread_local ffk_func *ffk_current = NULL;
+/* What a wrapper keeps per thread, in one thread-local (one TLS lookup per call): the
+   compiled function running C on this thread (callbacks park exceptions on it, crash
+   reports name it), and where this thread's errno copy is. */
+typedef struct {
+    ffk_func *current;
+    PyThreadState *tstate;   /* the thread state the errno space belongs to */
+    uint64_t id;             /* and its unique id: a new thread state at the same address differs */
+    int *space;
+} ffk_thread;
+
+static _Thread_local ffk_thread ffk_here = {NULL, NULL, 0, NULL};
+#define ffk_current (ffk_here.current)
 
 static int ffk_errno_enabled = 0;
 static PyObject *ffk_errno_key = NULL;
-
-typedef struct {
-    PyThreadState *tstate;   /* the thread state the space belongs to */
-    uint64_t id;             /* and its unique id: a new thread state at the same address differs */
-    int *space;
-} ffk_errno_cache;
-
-static _Thread_local ffk_errno_cache ffk_errno_here = {NULL, 0, NULL};
 
 /* The space in the thread-state dict (creating it through ctypes on first use per thread). */
 static int *
@@ -55,14 +57,12 @@ ffk_errno_lookup(void)
 
 /* This thread's errno copy, or NULL (emulation off, or not found).  Needs the GIL. */
 static inline int *
-ffk_errno_space(void)
+ffk_errno_space(ffk_thread *here)
 {
     PyThreadState *tstate;
-    ffk_errno_cache *here;
     if (!ffk_errno_enabled)
         return NULL;
     tstate = PyThreadState_Get();
-    here = &ffk_errno_here;
     if (here->tstate != tstate || here->id != PyThreadState_GetID(tstate)) {
         int *space = ffk_errno_lookup();
         if (space == NULL)
@@ -84,8 +84,8 @@ ffk_errno_probe(PyObject *module, PyObject *enable)
     if (ffk_errno_key == NULL && (ffk_errno_key = PyUnicode_InternFromString("ctypes.error_object")) == NULL)
         return NULL;
     ffk_errno_enabled = 1;
-    ffk_errno_here.tstate = NULL;
-    space = ffk_errno_space();
+    ffk_here.tstate = NULL;
+    space = ffk_errno_space(&ffk_here);
     ffk_errno_enabled = PyObject_IsTrue(enable) && space != NULL;
     if (space == NULL)
         Py_RETURN_NONE;

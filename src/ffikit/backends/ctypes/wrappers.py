@@ -364,6 +364,9 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 env["_ffk_max"] = max
             body.append(f"if {need} > _ffk_e{b} >= 0: "
                         f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
+    if facts.refused:  # no argument makes the call safe: refused before any conversion
+        env["_ffk_refused"] = functools.partial(ArgumentError, facts.refused)
+        body.insert(0, "raise _ffk_refused()")
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:

@@ -22,6 +22,7 @@ EXPECTED_BASES = {
     "ProtectedMemory": PermissionError,
     "OutOfMemory": MemoryError,
     "InvalidValue": ValueError,
+    "UnknownMember": AttributeError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

@@ -44,6 +44,7 @@ from ffikit.errors import (
     ProtectedMemory,
     ReadOnlyBuffer,
     SymbolNotFound,
+    UnknownMember,
     UnsafeWarning,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "InvalidValue",
+    "UnknownMember",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",

@@ -16,6 +16,7 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "InvalidValue",
+    "UnknownMember",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
@@ -108,6 +109,11 @@ class ArgumentError(FFIError, TypeError):
 class InvalidValue(ArgumentError, ValueError):
     """An argument of the right type has a value ffikit cannot use (a negative count,
     an unknown mode); also a ``ValueError``, as Python's own functions raise for such values."""
+
+
+class UnknownMember(ArgumentError, AttributeError):
+    """A struct or union was given a member it does not have (``S(widht=3)``, ``s.widht = 3``);
+    also an ``AttributeError``, as assigning an unknown attribute is in Python."""
 
 
 class CallError(FFIError, OSError):

@@ -21,6 +21,7 @@ from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.byvalue import by_value_class
+from ffikit.backends.ctypes.field_checks import install_checks, setattr_slots
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
@@ -295,6 +296,7 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     name = t.name or t.typedef_name or "anonymous_" + t.kind
     namespace = {"__module__": "ffikit.types", "__qualname__": name,
                  "__reduce__": _pickling.reduce_struct}  # by value, by recipe
+    namespace.update(setattr_slots(t.is_union))  # checked members (field_checks)
     lay = layout(t, plat) if t.fields is not None else None
     natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
     if lay is not None and not _HAS_ALIGN and align > 1 and (
@@ -432,6 +434,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):
                 setattr(cls, attr, _forward_property(fname, attr))
+    install_checks(cls, t, plat)
     if any(name.startswith("_ffikit_") for name, _ in ordered):
         # Hidden padding/storage fields come first in _fields_: positional arguments
         # must still fill the C members in declaration order, as ctypes does without them.

@@ -6,10 +6,10 @@ import difflib
 import enum
 import os
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.header_scope import directly_included, header_constants, with_quote_includes
@@ -81,7 +81,7 @@ class Declarations:
         self._source = source
         self._own_files = own_files
         self._typeof_cache: dict[str, CType] = {}
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
 
     # --- lookups -----------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -258,7 +258,7 @@ def _builtins(platform) -> dict:
 
 
 _memo: dict = {}
-_memo_lock = threading.Lock()
+_memo_lock = forksafe.Lock()
 
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None,
@@ -381,7 +381,7 @@ def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:
     return make(*args, cls=cls, **options)
 
 
-_default_lock = threading.Lock()
+_default_lock = forksafe.Lock()
 
 
 def _default_declarations() -> Declarations:

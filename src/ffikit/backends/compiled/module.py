@@ -20,11 +20,11 @@ import os
 import shutil
 import sys
 import sysconfig
-import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.compiled.cgen import generate, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
@@ -44,7 +44,7 @@ __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "
 
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _available: tuple[bool, str] | None = None
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]

@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.ctypes.byvalue import struct_arguments
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
@@ -53,7 +54,7 @@ __all__ = [
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
 _KEPT: list[BaseException] = []
-_kept_lock = threading.Lock()
+_kept_lock = forksafe.Lock()
 _unraisable_type: type | None = None
 
 
@@ -245,7 +246,7 @@ MIN_FREE = 16  # a released thunk waits for this many later releases before it i
 _QUARANTINE: collections.deque[_Slot] = collections.deque()  # released ffikit.callback slots
 QUARANTINE_SIZE = 256
 _STUCK: list[_Slot] = []  # slots C called after release: C holds them, never lent again
-_slots_lock = threading.Lock()
+_slots_lock = forksafe.Lock()
 
 
 def _name(fn: object) -> str:

@@ -14,8 +14,8 @@ import ctypes
 import functools
 import itertools
 import sys
-import threading
 
+from ffikit import forksafe
 from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
@@ -70,7 +70,7 @@ def _hidden(kind: str) -> str:
     within one.
     """
     return f"_ffikit_{kind}_{next(_hidden_names)}"
-_lock = threading.RLock()
+_lock = forksafe.RLock()
 _depth = 0  # nesting of to_ctypes calls (under _lock)
 _pending: list = []  # (struct, platform) whose classes exist only for pointers so far
 _building: set = set()  # classes whose members are being filled

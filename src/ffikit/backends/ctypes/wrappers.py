@@ -55,6 +55,7 @@ from ffikit.backends.ctypes.converters import (
 )
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
+from ffikit.backends.ctypes.result_pins import pin
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
@@ -367,6 +368,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     if facts.refused:  # no argument makes the call safe: refused before any conversion
         env["_ffk_refused"] = functools.partial(ArgumentError, facts.refused)
         body.insert(0, "raise _ffk_refused()")
+    pointers = [p for p, t in zip(pnames, ftype.params) if param_rule(t).kind == "pointer"]
     call_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
@@ -389,6 +391,12 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
+    elif pointers and isinstance(restype, type) and issubclass(restype, (_VoidPointerResult, ctypes._Pointer)):
+        env["_ffk_pin"] = pin  # a result pointing into an argument keeps it alive
+        keeps = [f"_ffk_k{i}" for i, t in enumerate(ftype.params) if param_rule(t).kind == "pointer"]
+        body.insert(0, f"_ffk_orig = ({', '.join(pointers)},); {' = '.join(keeps)} = None")
+        result_line = (f"        _ffk_result = _ffk_pin(_ffk_cfunc({call_args}), _ffk_orig, "
+                       f"({', '.join(pointers)},), ({', '.join(keeps)},))")
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [

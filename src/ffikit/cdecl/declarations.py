@@ -6,6 +6,8 @@ import difflib
 import enum
 import os
 import re
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -257,7 +259,11 @@ def _builtins(platform) -> dict:
     return names
 
 
-_memo: dict = {}
+# cdef/include results by their arguments, least recently used first.  Parsing the same
+# text again returns the same object; the MEMO_SIZE most recently used are kept, so a
+# process declaring many distinct texts (a generator, a fuzzer) does not grow without bound.
+MEMO_SIZE = 256
+_memo: OrderedDict = OrderedDict()
 _memo_lock = forksafe.Lock()
 
 
@@ -282,6 +288,11 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     cls
         The :class:`Declarations` subclass to make (a backend's, which knows
         how to build types); model-only by default.
+
+    The same arguments give the same object while it is among the
+    :data:`MEMO_SIZE` (256) most recently used results (``include`` too);
+    older ones are dropped from the memo, and freed once nothing else holds
+    them.
 
     Raises
     ------
@@ -343,21 +354,34 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
 def _memoised(key, make, recipe) -> Declarations:
     found = _memo.get(key)
     if found is not None:
+        with _memo_lock:
+            if key in _memo:
+                _memo.move_to_end(key)  # recently used: evicted last
         return found
     result = make()
     result._recipe = recipe  # what rebuilds it in another process (see __reduce__)
     with _memo_lock:
         found = _memo.setdefault(key, result)
         if found is result:
-            _recent.append(result)
+            while len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
+            if len(_recent) >= 2 * MEMO_SIZE and len(_recent) >= 2 * _live_at_prune[0]:
+                _recent[:] = [r for r in _recent if r() is not None]  # amortised: O(1) each
+                _live_at_prune[0] = len(_recent)
+            _recent.append(weakref.ref(result))
         return found
 
 
-# Declarations made so far, newest last: type names used without ``defs=``
-# (``ffikit.view(buf, "Student[]")``) resolve against them.
-_recent: list[Declarations] = []
+# Declarations made so far, newest last, held weakly: type names used without ``defs=``
+# (``ffikit.view(buf, "Student[]")``) resolve against those still alive (held by the
+# user, or among the MEMO_SIZE most recently used).
+_recent: list[weakref.ref] = []
+_live_at_prune = [0]
 
 
+def recent_declarations() -> list[Declarations]:
+    """The declarations made so far that are still alive, newest first."""
+    return [d for d in (r() for r in reversed(list(_recent))) if d is not None]
 
 
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
@@ -408,7 +432,7 @@ def _owner(spec, defs: Declarations | None) -> Declarations:
         default.typeof(spec)
         return default
     except DeclarationError as exc:
-        for candidate in reversed(_recent):
+        for candidate in recent_declarations():
             if candidate is default:
                 continue
             try:

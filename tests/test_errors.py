@@ -23,6 +23,8 @@ EXPECTED_BASES = {
     "OutOfMemory": MemoryError,
     "InvalidValue": ValueError,
     "UnknownMember": AttributeError,
+    "SharedMemoryNotFound": FileNotFoundError,
+    "SharedMemoryExists": FileExistsError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

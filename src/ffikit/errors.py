@@ -17,6 +17,8 @@ __all__ = [
     "ArgumentError",
     "InvalidValue",
     "UnknownMember",
+    "SharedMemoryNotFound",
+    "SharedMemoryExists",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
@@ -114,6 +116,14 @@ class InvalidValue(ArgumentError, ValueError):
 class UnknownMember(ArgumentError, AttributeError):
     """A struct or union was given a member it does not have (``S(widht=3)``, ``s.widht = 3``);
     also an ``AttributeError``, as assigning an unknown attribute is in Python."""
+
+
+class SharedMemoryNotFound(FFIError, FileNotFoundError):
+    """``ffikit.shared(name, ..., create=False)`` found no shared memory block of that name."""
+
+
+class SharedMemoryExists(FFIError, FileExistsError):
+    """``ffikit.shared(name, ...)`` would create a block whose name is already taken."""
 
 
 class CallError(FFIError, OSError):

@@ -238,3 +238,9 @@ class TestMemoBounded:
         from ffikit.cdecl import declarations as model
         alive = sum(r() is not None for r in refs)
         assert alive <= model.MEMO_SIZE  # at most the memo's worth, not all 300
+
+
+def test_enumerators_pythons_enum_refuses_stay_constants():
+    defs = ffikit.cdef("enum E { _ignore_ = 3, mro, OK };")  # TypeError/ValueError from enum.py
+    assert [m.name for m in defs.enums["E"]] == ["OK"]
+    assert (defs.constants["_ignore_"], defs.constants["mro"], defs.OK) == (3, 4, 5)

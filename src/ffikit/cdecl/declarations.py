@@ -73,7 +73,7 @@ class Declarations:
                 continue
             name = etype.name or etype.typedef_name
             if name and etype.members:
-                cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
+                cls = _int_enum(name, etype.members)
                 self.enums[name] = cls
                 for member in cls:
                     self._enum_members.setdefault(member.name, member)
@@ -237,6 +237,23 @@ def _constant(defs: Declarations, name: str):
     if name in defs.constants:
         return defs.constants[name]
     raise NotConstant(f"'{name}' is not a known constant")
+
+
+def _int_enum(name: str, members) -> type[enum.IntEnum]:
+    """The IntEnum of a C enum.  Python's enum refuses some names C allows (``_ignore_``,
+    ``mro``) and repeated ones: those members stay plain constants (``defs.constants``)."""
+    members = list(dict((n, v) for n, v in reversed(list(members))).items())[::-1]  # first wins
+    try:
+        return enum.IntEnum(name, members, module="ffikit.types")
+    except (TypeError, ValueError):
+        kept = []
+        for member in members:
+            try:
+                enum.IntEnum(name, [member])
+            except (TypeError, ValueError):
+                continue
+            kept.append(member)
+        return enum.IntEnum(name, kept, module="ffikit.types")
 
 
 # --- entry points --------------------------------------------------------------------

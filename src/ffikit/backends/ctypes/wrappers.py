@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.buffer_errors import argument_refusal
 from ffikit.backends.ctypes.byvalue import by_value_class
 from ffikit.backends.ctypes.converters import (
     AS_IS,
@@ -59,7 +60,7 @@ from ffikit.backends.ctypes.result_pins import pin
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError
+from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
 from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
@@ -397,6 +398,11 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         body.insert(0, f"_ffk_orig = ({', '.join(pointers)},); {' = '.join(keeps)} = None")
         result_line = (f"        _ffk_result = _ffk_pin(_ffk_cfunc({call_args}), _ffk_orig, "
                        f"({', '.join(pointers)},), ({', '.join(keeps)},))")
+    if body:  # a released memoryview, a closed mmap: an ffikit error naming the argument
+        env["_ffk_FFIError"], env["_ffk_refuse_arg"] = FFIError, argument_refusal
+        body = ["try:", *(f"    {line}" for line in body), "except _ffk_FFIError: raise",
+                "except (ValueError, OverflowError) as _ffk_exc: raise _ffk_refuse_arg("
+                f"_ffk_exc, {name!r}, {tuple(ftype.param_names)!r}, ({''.join(p + ', ' for p in pnames)})) from None"]
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [

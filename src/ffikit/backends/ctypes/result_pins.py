@@ -11,8 +11,9 @@ caller gave it, as converted for C, and the copies made for it -- for as
 long as the result lives.
 Checking whether the address really lies inside each argument would cost
 more than the call (a ctypes address read is ~0.5 us); holding a reference
-costs one dict store.  Buffers are held by their object, not by an export,
-so a ``bytearray`` can still be resized (then the pointer dangles, as in C).
+costs one attribute store.  A buffer is held with its export, as a pointer
+member holds one: while the result lives, a ``bytearray`` it may point into
+cannot be resized (which would leave the pointer dangling).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ KEEP = "_ffikit_keep"
 def pin(result, originals: tuple, passed: tuple, temporaries: tuple):
     """``result`` (a ctypes pointer), holding the call's pointer arguments unless NULL:
     ``originals`` as given, ``passed`` as converted for C, ``temporaries`` what the
-    converters kept alive for the call (an export is held by its object instead)."""
+    converters made or exported for the call."""
     if result:
-        result.__dict__[KEEP] = (originals, passed, tuple(
-            k.obj if type(k) is memoryview else k for k in temporaries))
+        result._ffikit_keep = (originals, passed, temporaries)
     return result

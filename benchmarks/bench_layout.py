@@ -5,7 +5,9 @@ Run: ``python benchmarks/bench_layout.py``.  Groups:
 * computing a layout / building a ctypes class for a fresh struct vs the cached
   answer (every later ``defs.Student`` is the cached one);
 * reading and writing a bitfield through ffikit's exact-bits property vs ctypes'
-  own bitfield (whose placement ffikit does not trust) and a plain int field.
+  own bitfield (whose placement ffikit does not trust) and a plain int field;
+* reading, writing (range-checked) and initialising plain members of an ffikit
+  struct class vs the same raw ctypes Structure (reads stay ctypes' own descriptor).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Row, finish, median_ns, table  # noqa: E402
+from harness import Row, compare, finish, median_ns, table  # noqa: E402
 
 from ffikit.backends.ctypes.types import to_ctypes  # noqa: E402
 from ffikit.cdecl.layout import layout  # noqa: E402
@@ -90,7 +92,41 @@ def rows(quick: bool = False) -> list[Row]:
                    median_ns(set_ffikit, repeats=repeats), "ctypes bitfield"))
     out.append(Row(group, "plain int field (reference)", median_ns(set_plain, repeats=repeats),
                    "ctypes bitfield"))
+    out += _member_rows(to_ctypes(cached))
     return finish(out)
+
+
+class _CtypesPlain(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_int), ("score", ctypes.c_double)]
+
+
+def _member_rows(cls: type) -> list[Row]:
+    """Plain members: ffikit's checked class against raw ctypes (interleaved rounds)."""
+    ours, raw = cls(), _CtypesPlain()
+
+    def set_ours():
+        ours.id = 7
+
+    def set_raw():
+        raw.id = 7
+
+    def set_ours_float():
+        ours.score = 1.5
+
+    def set_raw_float():
+        raw.score = 1.5
+
+    out = compare("read an int member", {"raw ctypes": lambda: raw.id,
+                                         "ffikit": lambda: ours.id}, "raw ctypes")
+    out += compare("write an int member", {"raw ctypes (wraps)": set_raw,
+                                           "ffikit (range-checked)": set_ours},
+                   "raw ctypes (wraps)")
+    out += compare("write a double member", {"raw ctypes": set_raw_float,
+                                             "ffikit (checked)": set_ours_float}, "raw ctypes")
+    out += compare("construct S(id=1, score=2.0)",
+                   {"raw ctypes": lambda: _CtypesPlain(id=1, score=2.0),
+                    "ffikit (checked)": lambda: cls(id=1, score=2.0)}, "raw ctypes")
+    return out
 
 
 if __name__ == "__main__":

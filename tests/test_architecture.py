@@ -19,12 +19,13 @@ PACKAGE = Path(ffikit.__file__).resolve().parent
 # layer -> the layers it may import (besides itself).  Top-level modules are their own layers.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "forksafe": set(),
     "build": {"errors"},
-    "cdecl": {"errors"},
+    "cdecl": {"errors", "forksafe"},
     "rules": {"cdecl", "errors"},
-    "backends": {"rules", "cdecl", "errors", "build"},
-    "memory": {"backends", "rules", "cdecl", "errors"},
-    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build"},
+    "backends": {"rules", "cdecl", "errors", "build", "forksafe"},
+    "memory": {"backends", "rules", "cdecl", "errors", "forksafe"},
+    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build", "forksafe"},
     "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build"},
     "__init__": {"errors", "build"},  # the rest is loaded lazily by name (PEP 562)
     "__main__": {"tools"},

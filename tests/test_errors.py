@@ -23,6 +23,9 @@ EXPECTED_BASES = {
     "ProtectedMemory": PermissionError,
     "OutOfMemory": MemoryError,
     "InvalidValue": ValueError,
+    "UnknownMember": AttributeError,
+    "SharedMemoryNotFound": FileNotFoundError,
+    "SharedMemoryExists": FileExistsError,
     "CompileError": RuntimeError,
     "LeakError": AssertionError,
 }

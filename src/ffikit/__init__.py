@@ -44,7 +44,10 @@ from ffikit.errors import (
     OutOfMemory,
     ProtectedMemory,
     ReadOnlyBuffer,
+    SharedMemoryExists,
+    SharedMemoryNotFound,
     SymbolNotFound,
+    UnknownMember,
     UnsafeWarning,
 )
 
@@ -86,6 +89,9 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "InvalidValue",
+    "UnknownMember",
+    "SharedMemoryNotFound",
+    "SharedMemoryExists",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",

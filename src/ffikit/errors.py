@@ -18,6 +18,9 @@ __all__ = [
     "DeclarationError",
     "ArgumentError",
     "InvalidValue",
+    "UnknownMember",
+    "SharedMemoryNotFound",
+    "SharedMemoryExists",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
@@ -111,6 +114,19 @@ class ArgumentError(FFIError, TypeError):
 class InvalidValue(ArgumentError, ValueError):
     """An argument of the right type has a value ffikit cannot use (a negative count,
     an unknown mode); also a ``ValueError``, as Python's own functions raise for such values."""
+
+
+class UnknownMember(ArgumentError, AttributeError):
+    """A struct or union was given a member it does not have (``S(widht=3)``, ``s.widht = 3``);
+    also an ``AttributeError``, as assigning an unknown attribute is in Python."""
+
+
+class SharedMemoryNotFound(FFIError, FileNotFoundError):
+    """``ffikit.shared(name, ..., create=False)`` found no shared memory block of that name."""
+
+
+class SharedMemoryExists(FFIError, FileExistsError):
+    """``ffikit.shared(name, ...)`` would create a block whose name is already taken."""
 
 
 class CallError(FFIError, OSError):

@@ -49,11 +49,14 @@ class FunctionFacts:
 
     access: tuple[Access, ...] = ()
     nonnull: tuple[int, ...] = ()            # parameters that must not be NULL
-    format: tuple[str, int, int] | None = None  # (archetype, format param, first variadic)
+    # (archetype, format param, first variadic[, where the fact came from, for messages])
+    format: tuple[str, int, int] | tuple[str, int, int, str] | None = None
     deallocators: tuple[tuple[str, int], ...] = ()  # malloc(dealloc, i): (name, param of dealloc)
+    refused: str | None = None  # why no call from Python can be safe (a va_list parameter)
 
     def __bool__(self) -> bool:
-        return bool(self.access or self.nonnull or self.format or self.deallocators)
+        return bool(self.access or self.nonnull or self.format or self.deallocators
+                    or self.refused)
 
     def merged(self, other: FunctionFacts) -> FunctionFacts:
         """The facts of two declarations of one function (GCC merges attributes)."""
@@ -66,6 +69,7 @@ class FunctionFacts:
             tuple(sorted(set(self.nonnull) | set(other.nonnull))),
             self.format or other.format,
             tuple(dict.fromkeys(self.deallocators + other.deallocators)),
+            self.refused or other.refused,
         )
 
 
@@ -233,7 +237,7 @@ def spell(facts: FunctionFacts) -> str:
     if facts.nonnull:
         items.append(f"__nonnull__({', '.join(str(i + 1) for i in facts.nonnull)})")
     if facts.format:
-        kind, index, first = facts.format
+        kind, index, first = facts.format[:3]
         items.append(f"__format__(__{kind}__, {index + 1}, {first + 1})")
     items += [f"__malloc__({name}, {index + 1})" for name, index in facts.deallocators]
     return "".join(f" __attribute__(({item}))" for item in items)

@@ -6,11 +6,13 @@ import difflib
 import enum
 import os
 import re
-import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.header_scope import (
@@ -93,7 +95,7 @@ class Declarations:
         for etype, _file in result.enum_types:
             name = etype.name or etype.typedef_name
             if name and etype.members:
-                cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
+                cls = _int_enum(name, etype.members)
                 self.enums[name] = classes[id(etype)] = cls
                 if etype.typedef_name:  # 'typedef enum tag {...} name_t;': both keys
                     self.enums.setdefault(etype.typedef_name, cls)
@@ -110,7 +112,7 @@ class Declarations:
         self._source = source
         self._own_files = own_files
         self._typeof_cache: dict[str, CType] = {}
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
 
     skipped_macros: Mapping[str, str] = MappingProxyType({})  # name -> why it is no constant
     type_macros: Mapping[str, CType] = MappingProxyType({})  # '#define T size_t' -> size_t
@@ -325,6 +327,23 @@ def _constant(defs: Declarations, name: str):
     raise NotConstant(f"'{name}' is not a known constant")
 
 
+def _int_enum(name: str, members) -> type[enum.IntEnum]:
+    """The IntEnum of a C enum.  Python's enum refuses some names C allows (``_ignore_``,
+    ``mro``) and repeated ones: those members stay plain constants (``defs.constants``)."""
+    members = list(dict((n, v) for n, v in reversed(list(members))).items())[::-1]  # first wins
+    try:
+        return enum.IntEnum(name, members, module="ffikit.types")
+    except (TypeError, ValueError):
+        kept = []
+        for member in members:
+            try:
+                enum.IntEnum(name, [member])
+            except (TypeError, ValueError):
+                continue
+            kept.append(member)
+        return enum.IntEnum(name, kept, module="ffikit.types")
+
+
 # --- entry points --------------------------------------------------------------------
 
 def parse(pre, **options) -> ParseResult:
@@ -353,8 +372,12 @@ def _builtins(platform) -> dict:
     return names
 
 
-_memo: dict = {}
-_memo_lock = threading.Lock()
+# cdef/include results by their arguments, least recently used first.  Parsing the same
+# text again returns the same object; the MEMO_SIZE most recently used are kept, so a
+# process declaring many distinct texts (a generator, a fuzzer) does not grow without bound.
+MEMO_SIZE = 256
+_memo: OrderedDict = OrderedDict()
+_memo_lock = forksafe.Lock()
 
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None,
@@ -378,6 +401,11 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     cls
         The :class:`Declarations` subclass to make (a backend's, which knows
         how to build types); model-only by default.
+
+    The same arguments give the same object while it is among the
+    :data:`MEMO_SIZE` (256) most recently used results (``include`` too);
+    older ones are dropped from the memo, and freed once nothing else holds
+    them.
 
     Raises
     ------
@@ -446,21 +474,34 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
 def _memoised(key, make, recipe) -> Declarations:
     found = _memo.get(key)
     if found is not None:
+        with _memo_lock:
+            if key in _memo:
+                _memo.move_to_end(key)  # recently used: evicted last
         return found
     result = make()
     result._recipe = recipe  # what rebuilds it in another process (see __reduce__)
     with _memo_lock:
         found = _memo.setdefault(key, result)
         if found is result:
-            _recent.append(result)
+            while len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
+            if len(_recent) >= 2 * MEMO_SIZE and len(_recent) >= 2 * _live_at_prune[0]:
+                _recent[:] = [r for r in _recent if r() is not None]  # amortised: O(1) each
+                _live_at_prune[0] = len(_recent)
+            _recent.append(weakref.ref(result))
         return found
 
 
-# Declarations made so far, newest last: type names used without ``defs=``
-# (``ffikit.view(buf, "Student[]")``) resolve against them.
-_recent: list[Declarations] = []
+# Declarations made so far, newest last, held weakly: type names used without ``defs=``
+# (``ffikit.view(buf, "Student[]")``) resolve against those still alive (held by the
+# user, or among the MEMO_SIZE most recently used).
+_recent: list[weakref.ref] = []
+_live_at_prune = [0]
 
 
+def recent_declarations() -> list[Declarations]:
+    """The declarations made so far that are still alive, newest first."""
+    return [d for d in (r() for r in reversed(list(_recent))) if d is not None]
 
 
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
@@ -495,7 +536,7 @@ def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:
     return make(*args, cls=cls, **options)
 
 
-_default_lock = threading.Lock()
+_default_lock = forksafe.Lock()
 
 
 def _default_declarations() -> Declarations:
@@ -522,7 +563,7 @@ def _owner(spec, defs: Declarations | None) -> Declarations:
         default.typeof(spec)
         return default
     except DeclarationError as exc:
-        for candidate in reversed(_recent):
+        for candidate in recent_declarations():
             if candidate is default:
                 continue
             try:

@@ -41,10 +41,10 @@ is C's responsibility, as in C.
 from __future__ import annotations
 
 import ctypes
-import threading
 import weakref
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.ctypes.signatures import ctype_text
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import (
@@ -171,7 +171,7 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
 # Addresses cast() made pointers to, while their objects live: a ``void *`` that comes back
 # from C as a number (user data in a callback, a struct's ``void *data`` field) casts back.
 _known: dict[int, weakref.ref] = {}
-_known_lock = threading.Lock()
+_known_lock = forksafe.Lock()
 
 
 def _remember(address: int, source: object) -> None:

@@ -37,7 +37,8 @@ from __future__ import annotations
 import ctypes
 import pickle
 import sys
-import threading
+
+from ffikit import forksafe
 
 __all__ = ["Exporter", "release", "hold", "hold_refusal", "held", "LOCK"]
 
@@ -100,7 +101,7 @@ _word = ctypes.c_void_p.from_address
 
 # Every change of what an exporter holds, other than the cheap ``release`` on a
 # free that succeeds, happens under this lock, so two threads never hold twice.
-LOCK = threading.RLock()
+LOCK = forksafe.RLock()
 
 
 def held(exporter: object) -> object | None:

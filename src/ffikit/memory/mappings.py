@@ -30,8 +30,8 @@ import bisect
 import ctypes
 import os
 import sys
-import threading
 
+from ffikit import forksafe
 from ffikit.errors import InvalidAddress
 
 __all__ = ["check_range", "forget", "is_readable", "is_writable", "permissions"]
@@ -39,7 +39,7 @@ __all__ = ["check_range", "forget", "is_readable", "is_writable", "permissions"]
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _ADDRESS_LIMIT = 1 << (8 * ctypes.sizeof(ctypes.c_void_p))
 _MAPS = "/proc/self/maps"
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _starts: list[int] = []
 _table: list[tuple[int, int, str]] = []  # (start, end, perms) sorted by start
 _loaded = False
@@ -82,7 +82,7 @@ _one_local_p = ctypes.c_void_p(ctypes.addressof(_pair))
 _one_remote_p = ctypes.c_void_p(ctypes.addressof(_pair) + ctypes.sizeof(_IoVec))
 _ONE = ctypes.c_ulong(1)
 _NO_FLAGS = ctypes.c_ulong(0)
-_probe_lock = threading.Lock()
+_probe_lock = forksafe.Lock()
 _probe_works: bool | None = None
 _populate = None  # set below, once the scratch page exists
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import pickle
-import threading
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.ctypes.pybuffer import memoryview_address
 from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
@@ -109,7 +109,7 @@ class Arena:
         self.used = 0
         self.high_water = 0
         self._generation = 0
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         if tracking.ACTIVE:
             tracking.record("arena", self, capacity, self._base)
 
@@ -212,7 +212,7 @@ class Pool:
         self.in_use = 0
         self.high_water = 0
         self._generation = 0
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         if tracking.ACTIVE:
             tracking.record("pool", self, self.block_size * blocks, self._base)
 

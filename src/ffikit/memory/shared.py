@@ -15,12 +15,21 @@ without copying, so the same typed data can be handed to them.
 from __future__ import annotations
 
 import ctypes
+import errno
 import sys
 import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
-from ffikit.errors import BufferTooSmall, MemoryInUse
+from ffikit.errors import (
+    ArgumentError,
+    BufferTooSmall,
+    InvalidValue,
+    MemoryInUse,
+    OutOfMemory,
+    SharedMemoryExists,
+    SharedMemoryNotFound,
+)
 from ffikit.memory import tracking
 from ffikit.memory.views import _spec, view
 
@@ -128,28 +137,48 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
 
     Raises
     ------
-    FileExistsError, FileNotFoundError
-        Creating a name that exists / attaching to one that does not.
+    SharedMemoryExists, SharedMemoryNotFound
+        Creating a name that exists / attaching to one that does not (also
+        ``FileExistsError`` / ``FileNotFoundError``).
+    InvalidValue
+        A name that is not one (empty, or with ``/`` inside), a count < 1.
+    OutOfMemory
+        More bytes than the process can address, or the system refused.
     BufferTooSmall
         Attaching to a block smaller than ``count`` items of ``ctype``.
     """
     spec = _spec(ctype, defs)
     if spec.count is None:
-        raise ValueError("ffikit.shared: give an item type and count=, not an open array 'T[]'")
+        raise InvalidValue("ffikit.shared: give an item type and count=, not an open array 'T[]'")
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise ArgumentError(f"ffikit.shared: count must be an int, got {type(count).__name__}")
     if count < 1:
-        raise ValueError(f"ffikit.shared: count must be >= 1, got {count}")
+        raise InvalidValue(f"ffikit.shared: count must be >= 1, got {count}")
     item = spec.item
     size = ctypes.sizeof(item) * count
+    if size > sys.maxsize:
+        raise OutOfMemory(f"ffikit.shared: {count} x '{spec.text}' is {size} bytes, more than "
+                          "this process can address; lower count")
+    if name is not None and (not isinstance(name, str) or not name.strip("/")
+                             or "/" in name.lstrip("/") or "\0" in name):
+        raise InvalidValue(f"ffikit.shared: {name!r} is not a shared memory name; give a "
+                           "non-empty str without '/' or NUL (or None for a fresh name)")
     try:
         shm = shared_memory.SharedMemory(name=name, create=create, size=size if create else 0)
     except FileNotFoundError:
-        raise FileNotFoundError(
+        raise SharedMemoryNotFound(
             f"ffikit.shared: no shared memory block named {name!r}; create it first with "
             f"ffikit.shared({name!r}, ..., create=True)") from None
     except FileExistsError:
-        raise FileExistsError(
+        raise SharedMemoryExists(
             f"ffikit.shared: a shared memory block named {name!r} already exists; attach with "
             "create=False, or pick another name") from None
+    except OSError as exc:  # ENAMETOOLONG, EACCES: the name; ENOSPC, EMFILE: the system
+        full = exc.errno in (errno.ENOSPC, errno.ENOMEM, errno.EMFILE, errno.ENFILE)
+        raise (OutOfMemory if full else InvalidValue)(
+            f"ffikit.shared: the system refused block {name!r} of {size} bytes "
+            f"({exc.strerror or exc}); {'free some, or lower count' if full else 'pick another name'}"
+        ) from None
     if not create:
         _untrack(shm)
         if shm.size < size:

@@ -27,13 +27,14 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ffikit import forksafe
 from ffikit.errors import InvalidValue, LeakError
 
 __all__ = ["ACTIVE", "record", "forget", "track", "Tracker", "Allocation"]
 
 ACTIVE = False  # True while at least one tracker is open
 _trackers: list = []
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 
 
 def record(kind: str, owner: object, size: int, address: int) -> None:
@@ -93,7 +94,7 @@ class Tracker:
         self.depth = depth
         self.thread = thread
         self._live: dict[int, tuple[weakref.ref, Allocation]] = {}
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self.total_allocations = 0
 
     def _record(self, kind: str, owner: object, size: int, address: int) -> None:

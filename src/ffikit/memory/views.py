@@ -18,10 +18,12 @@ import ctypes
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
+from ffikit.backends.ctypes.buffer_errors import ADDRESS_END, range_refusal, unusable
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
     DeclarationError,
+    FFIError,
     InvalidAddress,
     InvalidValue,
     MisalignedBuffer,
@@ -287,30 +289,35 @@ def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
     >>> arr[1] = 5; buf[4]
     5
     """
-    if type(obj) in _PLAIN_BUFFERS and not (offset or count or defs or unaligned or unsafe):
-        # The common case: CPython's from_buffer checks size, writability and
-        # contiguity, holds the export and keeps obj alive, all in C.  Anything
-        # unusual falls through to the general path, which explains itself.
-        fast = _fast_cache.get(ctype)
-        if fast is not None:
-            from_buffer, align = fast[0].from_buffer, fast[2]
-        else:
-            measure = NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
-            nbytes = (measure or nbytes_reader(type(obj)))(obj)
-            sizes = OPEN_TYPES.get(ctype)
-            fast = sizes.get(nbytes) if sizes is not None else None
-            if fast is None:
-                fast = open_type(ctype, nbytes)
+    try:
+        if type(obj) in _PLAIN_BUFFERS and not (offset or count or defs or unaligned or unsafe):
+            # The common case: CPython's from_buffer checks size, writability and
+            # contiguity, holds the export and keeps obj alive, all in C.  Anything
+            # unusual falls through to the general path, which explains itself.
+            fast = _fast_cache.get(ctype)
+            if fast is not None:
+                from_buffer, align = fast[0].from_buffer, fast[2]
+            else:
+                measure = NBYTES.get(type(obj))  # 'T[]': as many whole items as the buffer holds
+                nbytes = (measure or nbytes_reader(type(obj)))(obj)
+                sizes = OPEN_TYPES.get(ctype)
+                fast = sizes.get(nbytes) if sizes is not None else None
                 if fast is None:
-                    return _view(obj, ctype, offset, count, unaligned, defs)
-            from_buffer, align = fast
-        try:
-            result = from_buffer(obj)
-        except (TypeError, ValueError):
-            result = None
-        if result is not None and _addressof(result) % align == 0:
-            return result
-    return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
+                    fast = open_type(ctype, nbytes)
+                    if fast is None:
+                        return _view(obj, ctype, offset, count, unaligned, defs)
+                from_buffer, align = fast
+            try:
+                result = from_buffer(obj)
+            except (TypeError, ValueError):
+                result = None
+            if result is not None and _addressof(result) % align == 0:
+                return result
+        return _view(obj, ctype, offset, count, unaligned, defs, unsafe)
+    except FFIError:
+        raise
+    except (ValueError, OverflowError, MemoryError) as exc:  # released, closed, absurd sizes
+        raise unusable(exc, obj, "ffikit.view") from None
 
 
 def _whole(value: object, name: str) -> int:
@@ -475,9 +482,14 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
         raise InvalidValue(f"ffikit.buffer: size must be >= 0, got {size}")
     if not addr and size:
         raise InvalidAddress("ffikit.buffer: NULL address")
-    if checked and not unsafe:
-        check_range(addr, size, write=not readonly, what="ffikit.buffer")
-    holder = (ctypes.c_ubyte * size).from_address(addr) if size else (ctypes.c_ubyte * 0)()
+    try:
+        if addr + size > ADDRESS_END:
+            raise OverflowError("past the end of the address space")
+        if checked and not unsafe:
+            check_range(addr, size, write=not readonly, what="ffikit.buffer")
+        holder = (ctypes.c_ubyte * size).from_address(addr) if size else (ctypes.c_ubyte * 0)()
+    except (MemoryError, OverflowError) as exc:  # sizes no memory of this process has
+        raise range_refusal("ffikit.buffer", addr, size, exc) from None
     holder.__dict__[_SOURCE] = owner
     mv = memoryview(holder).cast("B")
     return mv.toreadonly() if readonly else mv

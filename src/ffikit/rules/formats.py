@@ -13,7 +13,8 @@ counted only.  Other variadic calls get C's default promotions, unchecked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ffikit.cdecl import model as m
@@ -127,11 +128,18 @@ def scanf_count(fmt: str) -> int:
     return len(re.findall(r"%(?!\*)\d*(?:hh|h|ll|l|j|z|t|L|q|m)?(?:\[[^\]]*\]|[a-zA-Z])", text))
 
 
-def check_scanf(function: str, fmt: bytes | str, args: Sequence[object], first: int
-                ) -> list[Conversion]:
+def check_scanf(function: str, fmt: bytes | str, args: Sequence[object], first: int,
+                source: str = "") -> list[Conversion]:
     """Match scanf ``args`` to ``fmt``: a count, and a pointer (never a number,
     bytes or str) for every conversion.  Sizes are the backend's to compare
-    (``Conversion.ctype``).  Raises :class:`~ffikit.errors.ArgumentError`."""
+    (``Conversion.ctype``).  Raises :class:`~ffikit.errors.ArgumentError`
+    (naming ``source``, where the format fact came from, when given)."""
+    with _sourced(source):
+        return _check_scanf(function, fmt, args, first)
+
+
+def _check_scanf(function: str, fmt: bytes | str, args: Sequence[object], first: int
+                 ) -> list[Conversion]:
     text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
     shown = fmt if len(fmt) <= 40 else fmt[:37] + "..."  # type: ignore[operator]
     try:
@@ -167,14 +175,32 @@ def _fits(value: int, ctype: str, unsigned: bool) -> bool:
     return lo <= value <= hi
 
 
-def check_printf(function: str, fmt: bytes | str, args: Sequence[object], first: int
-                 ) -> list[Conversion] | None:
+def check_printf(function: str, fmt: bytes | str, args: Sequence[object], first: int,
+                 source: str = "") -> list[Conversion] | None:
     """Match ``args`` (the variadic arguments, from parameter ``first``) to ``fmt``.
 
     Returns the conversions, one per argument (None when the format cannot
     be checked: then C's default promotions apply).  Raises
-    :class:`~ffikit.errors.ArgumentError` on a wrong count or type.
+    :class:`~ffikit.errors.ArgumentError` on a wrong count or type, naming
+    ``source`` (where the format fact came from) when given.
     """
+    with _sourced(source):
+        return _check_printf(function, fmt, args, first)
+
+
+@contextmanager
+def _sourced(source: str) -> Iterator[None]:
+    """Re-raise an ArgumentError with ``(from <source>)`` added."""
+    try:
+        yield
+    except ArgumentError as exc:
+        if not source:
+            raise
+        raise type(exc)(f"{exc} (from {source})") from None
+
+
+def _check_printf(function: str, fmt: bytes | str, args: Sequence[object], first: int
+                  ) -> list[Conversion] | None:
     text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
     try:
         convs = printf_conversions(text)

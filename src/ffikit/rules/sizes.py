@@ -114,7 +114,7 @@ def relations(function: str, ftype: m.FunctionType,
     """Every checkable size relation of a declared function (plus ``extra`` facts)."""
     out = []
     names = ftype.param_names
-    for fact in (*ftype.facts.access, *extra):
+    for fact in (*extra, *ftype.facts.access):  # the user's relations first: they name the rule
         if not 0 <= fact.param < len(ftype.params):
             continue
         unit = _unit(ftype.params[fact.param])

@@ -41,7 +41,7 @@ class TestBufferPointerField:
             buf.extend(b"more")
         img.user = None  # releases it
         buf.extend(b"more")
-        assert "user" not in img.__dict__["_ffikit_keep"]
+        assert not img.__dict__["_ffikit_keep"]
 
     def test_const_pointer_takes_read_only_buffers(self):
         img = DEFS.Image()
@@ -80,3 +80,54 @@ class TestExactRegions:
         with pytest.raises(ffikit.ReadOnlyBuffer):
             img.data = ffikit.view(bytes(8), "uint8_t[]")  # read-only view, non-const member
         img.weights = ffikit.view(bytes(16), "double[]")  # fine for a const member
+
+
+KEEP_C = """
+#include <string.h>
+typedef struct { int n; unsigned char *data; } Img;
+typedef struct { int tag; Img img; } Outer;
+void fill(Img *img) { memset(img->data, 'X', img->n); }
+void fill_outer(Outer *o) { memset(o->img.data, 'X', o->img.n); }
+"""
+KEEP_CHILD = """
+import ffikit, gc
+lib = ffikit.load(PATH, "typedef struct { int n; unsigned char *data; } Img; "
+                  "typedef struct { int tag; Img img; } Outer; "
+                  "void fill(Img *img); void fill_outer(Outer *o);", backend=BACKEND)
+N = 4096
+arr = (lib.defs.Img * 2)()
+outer = lib.defs.Outer()
+corrupted = 0
+for _ in range(50):
+    buf = bytearray(N); arr[1].n = N; arr[1].data = buf       # through a temporary arr[1]
+    buf2 = bytearray(N); outer.img.n = N; outer.img.data = buf2  # through a temporary outer.img
+    del buf, buf2
+    gc.collect()
+    others = [bytearray(N) for _ in range(20)]  # the freed memory would be reused here
+    lib.fill(arr[1])  # C writes N bytes through each member
+    lib.fill_outer(outer)
+    corrupted += sum(1 for o in others if any(o))
+    assert bytes(arr[1].data[:N]) == b"X" * N and bytes(outer.img.data[:N]) == b"X" * N
+print("CORRUPTED", corrupted)
+"""
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+def test_member_set_through_a_temporary_keeps_the_buffer_alive(cbuild, backend):
+    from tests.crashproof import run_isolated
+
+    path = cbuild(KEEP_C, name="keepalive_temporaries")
+    proc = run_isolated(KEEP_CHILD.replace("PATH", repr(path)).replace("BACKEND", repr(backend)))
+    assert "CORRUPTED 0" in proc.stdout, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+
+
+def test_keep_alive_lives_on_the_owning_object():
+    arr = (DEFS.Image * 3)()
+    buf = bytearray(8)
+    arr[2].user = buf
+    assert list(arr.__dict__["_ffikit_keep"].values())[0].obj is buf
+    with pytest.raises(BufferError):
+        buf.extend(b"x")  # still exported: the array holds it
+    arr[2].user = None  # released through another temporary of the same member
+    buf.extend(b"x")
+    assert not arr.__dict__["_ffikit_keep"]

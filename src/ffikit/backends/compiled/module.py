@@ -20,11 +20,11 @@ import os
 import shutil
 import sys
 import sysconfig
-import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
@@ -46,7 +46,7 @@ __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "
 
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _available: tuple[bool, str] | None = None
 _crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []

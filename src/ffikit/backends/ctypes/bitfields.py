@@ -13,6 +13,7 @@ import sys
 
 from ffikit.cdecl.layout import Platform, int_info
 from ffikit.cdecl.model import Enum, Primitive, resolve
+from ffikit.errors import ArgumentError, InvalidValue
 
 __all__ = ["bit_storage", "bit_property", "forward_property"]
 
@@ -68,12 +69,12 @@ def bit_property(m, store: str, first_byte: int, plat: Platform, storage: type) 
             if isinstance(value, bool):
                 value = int(value)
             elif not isinstance(value, int):
-                raise TypeError(
+                raise ArgumentError(
                     f"bitfield '{name}' ({r.c_name()} : {width}) needs an int, "
                     f"not {type(value).__name__}"
                 )
         if not lo <= value <= hi:
-            raise ValueError(
+            raise InvalidValue(
                 f"{value} does not fit bitfield '{name}' ({r.c_name()} : {width}), "
                 f"which holds {lo}..{hi}"
             )

@@ -35,10 +35,10 @@ from __future__ import annotations
 import atexit
 import collections
 import ctypes
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.backends.ctypes.byvalue import struct_arguments
 from ffikit.backends.ctypes.callerrors import (
     PENDING,
@@ -159,7 +159,7 @@ MIN_FREE = 16  # a released thunk waits for this many later releases before it i
 _QUARANTINE: collections.deque[_Slot] = collections.deque()  # released ffikit.callback slots
 QUARANTINE_SIZE = 256
 _STUCK: list[_Slot] = []  # slots C called after release: C holds them, never lent again
-_slots_lock = threading.Lock()
+_slots_lock = forksafe.Lock()
 
 
 def _name(fn: object) -> str:

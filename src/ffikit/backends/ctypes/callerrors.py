@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from math import isinf
 
+from ffikit import forksafe
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import FLOAT_MAX
@@ -31,7 +32,7 @@ __all__ = ["PENDING", "register_wrapper", "register_finder", "reraise_pending", 
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
 _KEPT: list[BaseException] = []
-_kept_lock = threading.Lock()
+_kept_lock = forksafe.Lock()
 _unraisable_type: type | None = None
 
 

@@ -37,6 +37,8 @@ import sys
 import threading
 import time
 
+from ffikit import forksafe
+
 __all__ = ["STATE", "CHECK_FROM", "MARGIN", "LOCAL", "INFLIGHT", "stack_left", "seal", "drain"]
 
 STATE = {"exiting": False, "calls_after_exit": 0}
@@ -100,7 +102,7 @@ def _libc_functions():
     return bounds, pointer
 
 
-_context_lock = threading.Lock()
+_context_lock = forksafe.Lock()
 _bounds, _stack_pointer = _libc_functions()
 
 

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
-from ffikit.cdecl.model import CastConstant, CType
+from ffikit.cdecl.model import CastConstant, CType, FunctionDecl
 from ffikit.cdecl.parse_errors import understood
+from ffikit.rules.stdlib_facts import with_standard_facts
 
 __all__ = ["Declarations", "cdef", "include", "typeof", "ctype_of"]
 
@@ -28,6 +29,10 @@ class Declarations(_model.Declarations):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, decl in self.functions.items():  # what gcc's builtins know of the C library
+            ftype = with_standard_facts(name, decl.type)
+            if ftype is not decl.type:
+                self.functions[name] = FunctionDecl(decl.name, ftype, decl.coord)
         for enum_class in self.enums.values():  # members pickle as (these declarations, name)
             enum_class.__reduce_ex__ = _enum_reducer(self)
 

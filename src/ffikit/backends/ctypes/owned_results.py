@@ -21,16 +21,16 @@ the same result to its deallocator, one frees it and the other gets
 from __future__ import annotations
 
 import ctypes
-import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ffikit import forksafe
 from ffikit.errors import MemoryInUse, MemoryReleased
 
 __all__ = ["OwnedPointer", "owner"]
 
-_LOCK = threading.RLock()  # uses and releases of every owned pointer (re-entrant: a lease
+_LOCK = forksafe.RLock()  # uses and releases of every owned pointer (re-entrant: a lease
                            # may be collected while it is held)
 
 

@@ -57,7 +57,7 @@ def _type_names(model) -> list[str]:
 
 def _declarations_for(cls: type, names: list[str]):
     """Declarations (made by cdef/include) whose ``name`` is ``cls``, newest first."""
-    for defs in reversed(list(_model._recent)):
+    for defs in _model.recent_declarations():
         if defs._recipe is None:
             continue
         for name in names:

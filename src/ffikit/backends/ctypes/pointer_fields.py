@@ -7,6 +7,12 @@ collected.  Here the member takes any C-contiguous buffer: it stores the
 buffer's address and keeps a memoryview of it (an export: the source can be
 neither collected nor resized) for as long as the struct refers to it.
 Assigning a pointer, ``None`` or 0 releases it.
+
+The reference is kept on the object that owns the memory, not on the one
+assigned through: ``arr[0].data = buf`` and ``outer.img.data = buf`` assign
+through temporaries (ctypes views whose ``_b_base_`` is ``arr``/``outer``), so
+the keep-alive goes to the root of that ``_b_base_`` chain, keyed by the
+member's byte offset in it, and lives as long as the memory C reads.
 """
 
 from __future__ import annotations
@@ -20,6 +26,15 @@ __all__ = ["BufferPointerField"]
 
 _KEEP = "_ffikit_keep"
 _RAW_BYTES = frozenset({"char", "signed char", "unsigned char", "uint8_t", "int8_t"})
+
+
+def _owner(obj, offset: int) -> tuple[object, int]:
+    """The object owning ``obj``'s memory (the root of its ``_b_base_`` chain) and the
+    member's byte offset in it: where a keep-alive outlives temporaries."""
+    root = obj
+    while (base := root._b_base_) is not None:
+        root = base
+    return root, ctypes.addressof(obj) - ctypes.addressof(root) + offset
 
 
 class BufferPointerField:
@@ -40,12 +55,13 @@ class BufferPointerField:
         return self.field.__get__(obj, cls)
 
     def __set__(self, obj, value) -> None:
-        keep = obj.__dict__.get(_KEEP)
+        root, key = _owner(obj, self.offset)
+        keep = root.__dict__.get(_KEEP)
         if value is None or isinstance(value, (ctypes._Pointer, ctypes.c_void_p, int)) \
                 or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, ctypes.Array)):
             self.field.__set__(obj, value)
             if keep:
-                keep.pop(self.name, None)
+                keep.pop(key, None)
             return
         mv = self._checked_view(value)
         address = memoryview_address(mv)
@@ -54,8 +70,8 @@ class BufferPointerField:
         else:
             self.field.__set__(obj, ctypes.cast(address, self.pointer_type))
         if keep is None:
-            keep = obj.__dict__[_KEEP] = {}
-        keep[self.name] = mv
+            keep = root.__dict__[_KEEP] = {}
+        keep[key] = mv
 
     def _checked_view(self, value) -> memoryview:
         from ffikit.cdecl.model import VOID, resolve

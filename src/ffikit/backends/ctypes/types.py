@@ -13,8 +13,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
-import threading
 
+from ffikit import forksafe
 from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes import shared as _shared
 from ffikit.backends.ctypes.alignment import ALIGN_NOTE, HAS_ALIGN, aligner, expressible_alignment
@@ -22,6 +22,7 @@ from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.byvalue import by_value_class
+from ffikit.backends.ctypes.field_checks import install_checks, setattr_slots
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
@@ -70,7 +71,7 @@ def _hidden(kind: str) -> str:
     within one.
     """
     return f"_ffikit_{kind}_{next(_hidden_names)}"
-_lock = threading.RLock()
+_lock = forksafe.RLock()
 _depth = 0  # nesting of to_ctypes calls (under _lock)
 _pending: list = []  # (struct, platform) whose classes exist only for pointers so far
 _building: set = set()  # classes whose members are being filled
@@ -269,6 +270,7 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     name = t.name or t.typedef_name or "anonymous_" + t.kind
     namespace = {"__module__": "ffikit.types", "__qualname__": name,
                  "__reduce__": _pickling.reduce_struct}  # by value, by recipe
+    namespace.update(setattr_slots(t.is_union))  # checked members (field_checks)
     lay = layout(t, plat) if t.fields is not None else None
     natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
     if lay is not None and not HAS_ALIGN and align > 1 and (
@@ -408,6 +410,7 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
         for attr, value in vars(types_by_name[fname]).items():
             if getattr(value, "_ffikit_bitfield_", False):
                 setattr(cls, attr, _forward_property(fname, attr))
+    install_checks(cls, t, plat)
     if any(name.startswith("_ffikit_") for name, _ in ordered):
         # Hidden padding/storage fields come first in _fields_: positional arguments
         # must still fill the C members in declaration order, as ctypes does without them.

@@ -72,6 +72,7 @@ def variadic_converter(function: str, first_index: int, encoding: str,
     argument promotions apply, unchecked.
     """
     kind = fmt[0] if fmt and fmt[2] == first_index else None
+    source = fmt[3] if kind is not None and len(fmt) > 3 else ""  # type: ignore[arg-type, misc]
 
     def default(offset: int, value: object, args: list, keep: list, cstring: bool = False) -> None:
         where = f"variadic argument {first_index + offset + 1} of '{function}'"
@@ -137,9 +138,11 @@ def variadic_converter(function: str, first_index: int, encoding: str,
         convs = None
         if kind is not None and type(format_value) in (bytes, str):
             if kind == "printf":
-                convs = check_printf(function, format_value, extra, first_index)  # type: ignore[arg-type]
+                convs = check_printf(function, format_value, extra, first_index,  # type: ignore[arg-type]
+                                     source=source)
             elif kind == "scanf":
-                scans = check_scanf(function, format_value, extra, first_index)  # type: ignore[arg-type]
+                scans = check_scanf(function, format_value, extra, first_index,  # type: ignore[arg-type]
+                                    source=source)
                 for offset, (conv, value) in enumerate(zip(scans, extra)):
                     _scan_target(function, first_index + offset, conv, value, args, keep)
                 return args, keep

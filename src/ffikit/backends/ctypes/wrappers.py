@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.buffer_errors import argument_refusal
 from ffikit.backends.ctypes.byvalue import (
     by_value_class,
     eightbyte_classes,
@@ -61,10 +62,11 @@ from ffikit.backends.ctypes.eightbytes import SYSV_X86_64, registers_before
 from ffikit.backends.ctypes.extents import extent
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
+from ffikit.backends.ctypes.result_pins import pin
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError
+from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
 from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
@@ -424,6 +426,10 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 env["_ffk_max"] = max
             body.append(f"if {need} > _ffk_e{b} >= 0: "
                         f"raise _ffk_z{k}(_ffk_n{rel.size}, _ffk_e{b}, {factor})")
+    if facts.refused:  # no argument makes the call safe: refused before any conversion
+        env["_ffk_refused"] = functools.partial(ArgumentError, facts.refused)
+        body.insert(0, "raise _ffk_refused()")
+    pointers = [p for p, t in zip(pnames, ftype.params) if param_rule(t).kind == "pointer"]
     call_args = ", ".join(split.get(p, p) for p in pnames)
     policy_args = ", ".join(pnames)
     signature = ", ".join(pnames) + (", /" if pnames else "")
@@ -448,9 +454,20 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     if facts.deallocators and resolve is not None and isinstance(m.resolve(ftype.result), m.Pointer):
         env["_ffk_own"] = owner(name, facts.deallocators, resolve, hooks)
         result_line = f"        _ffk_result = _ffk_own(_ffk_cfunc({call_args}))"
+    elif pointers and isinstance(restype, type) and issubclass(restype, (_VoidPointerResult, ctypes._Pointer)):
+        env["_ffk_pin"] = pin  # a result pointing into an argument keeps it alive
+        pinned = [f"_ffk_k{i}" for i, t in enumerate(ftype.params) if param_rule(t).kind == "pointer"]
+        body.insert(0, f"_ffk_orig = ({', '.join(pointers)},); {' = '.join(pinned)} = None")
+        result_line = (f"        _ffk_result = _ffk_pin(_ffk_cfunc({call_args}), _ffk_orig, "
+                       f"({', '.join(pointers)},), ({', '.join(pinned)},))")
     keeps = [f"_ffk_k{i}" for i, p in enumerate(ftype.params)  # what the call held alive:
              if param_rule(p).kind in ("pointer", "function_pointer")]  # a parked error's
     # traceback keeps this frame, and an owned pointer's lease must not outlive the call
+    if body:  # a released memoryview, a closed mmap: an ffikit error naming the argument
+        env["_ffk_FFIError"], env["_ffk_refuse_arg"] = FFIError, argument_refusal
+        body = ["try:", *(f"    {line}" for line in body), "except _ffk_FFIError: raise",
+                "except (ValueError, OverflowError) as _ffk_exc: raise _ffk_refuse_arg("
+                f"_ffk_exc, {name!r}, {tuple(ftype.param_names)!r}, ({''.join(p + ', ' for p in pnames)})) from None"]
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from ffikit.cachedir import default_cache_dir, entries, publish, touch, trusted_root, verified
 from ffikit.errors import CompileError
 
 __all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
@@ -46,15 +47,6 @@ def shared_library_suffix(platform: str | None = None) -> str:
     return ".so"
 
 
-def default_cache_dir() -> Path:
-    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``."""
-    env = os.environ.get("FFIKIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ffikit"
-
-
 def compiler_command() -> list[str]:
     """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
     return shlex.split(os.environ.get("CC") or "cc")
@@ -62,20 +54,17 @@ def compiler_command() -> list[str]:
 
 @lru_cache(maxsize=16)
 def _compiler_identity(command: tuple[str, ...]) -> str:
+    """The compiler binary's resolved path, size and modification time: what changes when the
+    compiler is upgraded, learnt without running it (no ``cc --version`` per process)."""
     exe = shutil.which(command[0])
     if exe is None:
         raise CompileError(
             f"C compiler {command[0]!r} not found on PATH; install gcc or clang, "
             "or set $CC to the compiler to use"
         )
-    try:
-        out = subprocess.run(
-            [*command, "--version"], capture_output=True, text=True, timeout=60
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        out = f"unknown ({exc})"
-    stat = os.stat(exe)
-    return f"{exe}\n{stat.st_size}:{stat.st_mtime_ns}\n{out}"
+    real = os.path.realpath(exe)
+    stat = os.stat(real)
+    return f"{exe}\n{real}\n{stat.st_size}:{stat.st_mtime_ns}\n{' '.join(command[1:])}"
 
 
 def _read_sources(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike]):
@@ -187,13 +176,14 @@ def build(
             digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
     key = digest.hexdigest()[:20]
 
-    out_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = trusted_root(cache_dir)
     target = out_dir / f"lib{name}-{key}{shared_library_suffix()}"
-    if target.exists():
+    if verified(target):
         log.debug("build cache hit: %s", target)
+        touch(target)
         return str(target)
-    log.debug("build cache miss: %s (compiling)", target)
+    log.debug("build cache miss: %s (%s)", target, "compiling" if not target.exists() else
+              "not the file this user built (owner, mode or hash differ): compiling again")
 
     with tempfile.TemporaryDirectory(prefix="ffikit-build-") as tmp:
         inputs = []
@@ -202,8 +192,9 @@ def build(
                 path = Path(tmp) / f"{name}_{index}.c"
                 path.write_text(text)
             inputs.append(str(path))
-        # Built beside the target, then renamed: atomic, and never across filesystems.
-        partial = out_dir / f".{target.name}.{os.getpid()}.partial"
+        # Built in the private temporary directory (nobody else can open it), then its bytes
+        # go into the cache with their hash, each written atomically.
+        partial = Path(tmp) / target.name
         argv = [
             *command,
             *DEFAULT_FLAGS,
@@ -235,7 +226,7 @@ def build(
                 stderr=proc.stderr,
                 command=argv,
             )
-        os.replace(partial, target)
+        publish(target, partial.read_bytes(), 0o700)
     return str(target)
 
 
@@ -248,28 +239,28 @@ def _stderr_is_terminal() -> bool:
 
 def _cache_entries(cache_dir: str | os.PathLike | None) -> tuple[Path, list[Path]]:
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if not directory.is_dir():
-        return directory, []
-    suffix = shared_library_suffix()
-    return directory, sorted(p for p in directory.iterdir()
-                             if p.is_file() and p.name.startswith("lib") and p.suffix == suffix)
+    return directory, entries(directory)
 
 
 def cache_info(cache_dir: str | os.PathLike | None = None) -> dict:
-    """The build cache: ``{"location", "entries", "bytes", "files": [(name, bytes), ...]}``."""
+    """The cache: ``{"location", "entries", "bytes", "bound", "files": [(name, bytes), ...]}``
+    (built libraries, compiled backend modules and declaration models)."""
+    from ffikit.cachedir import size_bound
+
     directory, files = _cache_entries(cache_dir)
     sizes = [(p.name, p.stat().st_size) for p in files]
     return {"location": str(directory), "entries": len(sizes),
-            "bytes": sum(size for _, size in sizes), "files": sizes}
+            "bytes": sum(size for _, size in sizes), "bound": size_bound(), "files": sizes}
 
 
 def cache_clear(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete the libraries :func:`build` cached (and leftover partial builds); returns how
-    many libraries were removed.  Processes that loaded one keep their mapping."""
+    """Delete every cache entry (and its hash file, and leftover partial writes); returns how
+    many entries were removed.  Processes that loaded a library keep their mapping."""
     directory, files = _cache_entries(cache_dir)
     for path in files:
         path.unlink(missing_ok=True)
-    for path in directory.glob(".*.partial") if directory.is_dir() else ():
-        path.unlink(missing_ok=True)
-    log.debug("build cache cleared: %s (%d libraries)", directory, len(files))
+    if directory.is_dir():
+        for path in [*directory.glob(".*.partial"), *directory.glob("*.sha256")]:
+            path.unlink(missing_ok=True)
+    log.debug("cache cleared: %s (%d entries)", directory, len(files))
     return len(files)

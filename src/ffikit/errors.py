@@ -28,6 +28,7 @@ __all__ = [
     "ProtectedMemory",
     "OutOfMemory",
     "CompileError",
+    "UntrustedCache",
     "LeakError",
     "NotPicklable",
     "UnsafeWarning",
@@ -197,6 +198,18 @@ class CompileError(FFIError, RuntimeError):
         if self.stderr:
             text += "\n" + self.stderr.rstrip()
         return text
+
+
+class UntrustedCache(CompileError, PermissionError):
+    """The cache directory could be written by someone else, so nothing in it is loaded.
+
+    A shared library runs code when it is loaded: a cache others can write
+    would let them run code in this process.  The message names the directory
+    and the fix (``chmod go-w``, or ``$FFIKIT_CACHE_DIR`` set elsewhere).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
 
 
 class LeakError(FFIError, AssertionError):

@@ -186,14 +186,15 @@ def test_the_compiled_backends_module_is_never_loaded_from_a_writable_cache(tmp_
     _plant(evil, shared, str(module))
     marker = tmp_path / "marker"
     run = run_isolated(LOAD.format(path=library, backend=backend) + "lib.wait_compiled(30)\n"
-                       "print('AFTER', lib.backend, lib.add(2, 3))\n",
+                       "print('AFTER', lib.backend, lib.add(2, 3), lib.backend_reason)\n",
                        FFIKIT_CACHE_DIR=str(shared), MARKER=str(marker))
     assert not marker.exists()
     if backend == "compiled":
         assert "UntrustedCache" in run.stderr and "writable by others" in run.stderr
     else:
         assert "RESULT 5" in run.stdout and "AFTER ctypes 5" in run.stdout, run.stderr
-        assert "writable by others" in run.stdout
+        assert "writable by others" in run.stdout.split("AFTER")[1]
+        assert run.stderr.count("building compiled wrappers failed") == 1  # logged once
 
 
 def test_the_size_bound_evicts_least_recently_used_entries(tmp_path, monkeypatch):

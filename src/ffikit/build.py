@@ -14,12 +14,14 @@ compiler runs, only when stderr is a terminal.  :func:`cache_info` and
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +33,7 @@ from ffikit.cachedir import default_cache_dir, entries, publish, touch, trusted_
 from ffikit.errors import CompileError
 
 __all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
-           "cache_info", "cache_clear"]
+           "cache_info", "cache_clear", "exiting"]
 
 DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
 log = logging.getLogger("ffikit.build")
@@ -210,7 +212,7 @@ def build(
         if tty:
             print(f"ffikit: compiling {name} ...", end="", file=sys.stderr, flush=True)
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            proc = _run_compiler(argv, tmp)
         except OSError as exc:
             raise CompileError(
                 f"ffikit.build: could not run the C compiler {command[0]!r}: {exc}",
@@ -219,6 +221,9 @@ def build(
         finally:
             if tty:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
+        if _exiting:
+            raise CompileError(f"ffikit.build: compiling {name!r} stopped: the interpreter is exiting",
+                               command=argv)
         if proc.returncode != 0:
             raise CompileError(
                 f"ffikit.build: compiling {name!r} failed (exit {proc.returncode}): "
@@ -228,6 +233,56 @@ def build(
             )
         publish(target, partial.read_bytes(), 0o700)
     return str(target)
+
+
+_running: dict[int, tuple[subprocess.Popen, str]] = {}
+_exiting = False
+
+
+def _run_compiler(argv: list[str], tmp: str) -> subprocess.CompletedProcess:
+    """Run the compiler in its own process group, known to :func:`_stop_compilers` meanwhile."""
+    if not _running and not _exit_hook:
+        _exit_hook.append(atexit.register(_stop_compilers))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    _running[proc.pid] = (proc, tmp)
+    try:
+        out, err = proc.communicate(timeout=600)
+    except BaseException:  # a timeout or KeyboardInterrupt: the compiler and its children go
+        _kill(proc)
+        raise
+    finally:
+        _running.pop(proc.pid, None)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+_exit_hook: list = []
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass
+    proc.wait()
+
+
+def exiting() -> bool:
+    """True once the interpreter is exiting: builds still running were stopped, none start."""
+    return _exiting
+
+
+def _stop_compilers() -> None:
+    """At exit: a build still running (in a background thread) is killed with its process group
+    and its temporary directory removed; nothing half-written ever reaches the cache."""
+    global _exiting
+    _exiting = True
+    for proc, tmp in list(_running.values()):
+        _kill(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _stderr_is_terminal() -> bool:

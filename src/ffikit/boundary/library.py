@@ -27,9 +27,8 @@ from typing import Any, NamedTuple
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
-from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
-from ffikit.boundary.bound import BoundFunction, bind_compiled, reload
+from ffikit.boundary.bound import BoundFunction, bind_function, reload, wait_compiled
 from ffikit.boundary.finding import caller_dir as _caller_dir
 from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
@@ -301,12 +300,7 @@ class Library:
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
                     f"{ftype.c_name(name)}){self._suggest(name)}"
                 ) from None
-            wrapper = self.backend == "compiled" and bind_compiled(self, name, ftype, cfunc, _TRACK_OWNED)
-            if not wrapper:
-                function = bind(cfunc, name, ftype, encoding=self.encoding,
-                                errors=self._policies.get(name), sizes=self._sizes.get(name),
-                                resolve=self._deallocator, hooks=_TRACK_OWNED)
-                wrapper = BoundFunction(function, self)
+            wrapper = bind_function(self, name, ftype, cfunc, _TRACK_OWNED)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -375,6 +369,8 @@ class Library:
             ctypes.memmove(ctypes.addressof(obj), ctypes.addressof(value), ctypes.sizeof(obj))
         else:
             raise TypeError(f"extern variable {name!r} is {vtype.c_name()}; assign a {type(obj).__name__}")
+
+    wait_compiled = wait_compiled
 
     def new(self, spec: object, init: object = None) -> Any:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""

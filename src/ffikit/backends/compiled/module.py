@@ -16,6 +16,7 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import inspect
+import logging
 import os
 import shutil
 import sys
@@ -25,6 +26,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ffikit.backends.compiled import background
 from ffikit.backends.compiled.cgen import generate, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
@@ -45,10 +47,12 @@ __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+_requests = threading.Lock()  # never held while compiling: requesting a build never waits
 _available: tuple[bool, str] | None = None
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
+log = logging.getLogger("ffikit.backends.compiled")
 
 
 def search_prebuilt(directory: str) -> None:
@@ -151,11 +155,14 @@ def _check_errno(module: Any) -> None:
 
 
 class CompiledFunctions:
-    """The compiled wrappers for one set of declarations, built on first use.
+    """The compiled wrappers for one set of declarations.
 
-    ``get(name, ftype, cfunc, make_slow, errors)`` returns the compiled
-    function object for ``name``, or None when the function stays on the
-    ctypes backend (``reasons[name]`` says why).
+    Two ways to get them: :meth:`get` builds (once) one module with every
+    declared function's wrapper and returns the function's compiled object
+    (``backend="compiled"``: the caller waits for the compiler); :meth:`request`
+    asks the background builder for just that function's wrapper and calls
+    back when it is ready (``backend="auto"``: nobody waits).  Functions the
+    C side cannot handle stay on the ctypes backend (``reasons[name]`` says why).
     """
 
     @classmethod
@@ -172,39 +179,102 @@ class CompiledFunctions:
         return found
 
     def __init__(self, functions: dict[str, m.FunctionType], encoding: str):
+        self._functions = functions
         self._names = tuple(functions)
         self.encoding = encoding
-        self.reasons: dict[str, str] = {}
-        self._index: dict[str, int] = {}
-        shapes: dict[tuple, int] = {}
-        for name, ftype in functions.items():
-            shape = shape_of(name, ftype)
-            if isinstance(shape, str):
-                self.reasons[name] = shape
-                continue
-            self._index[name] = shapes.setdefault(shape, len(shapes))
-        self._shapes = list(shapes)
-        self._module: Any = None
+        self._shape_of: dict[str, Any] = {}  # name -> shape, or why it stays on ctypes
+        self._where: dict[tuple, tuple[Any, int]] = {}  # shape -> (module, index) once built
+        self._waiting: dict[tuple, list[Callable]] = {}  # shape -> callbacks of requests
+        self._full: Any = None
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
 
+    def shape(self, name: str) -> Any:
+        """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
+        found = self._shape_of.get(name)
+        if found is None:
+            found = self._shape_of[name] = shape_of(name, self._functions[name])
+        return found
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Why each function the compiled backend does not handle stays on ctypes."""
+        return {n: s for n in self._names if isinstance(s := self.shape(n), str)}
+
+    @property
+    def _shapes(self) -> list[tuple]:
+        """Every distinct shape of the declared functions, in declaration order."""
+        return list(dict.fromkeys(s for n in self._names if not isinstance(s := self.shape(n), str)))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = exc if isinstance(exc, CompileError) else CompileError(str(exc))
+
+    def _add(self, module: Any, shapes: list[tuple]) -> None:
+        for index, shape in enumerate(shapes):
+            self._where.setdefault(shape, (module, index))
+
     @property
     def module(self) -> Any:
-        if self._module is None and self._shapes and self.error is None:
-            try:
-                self._module = load_module(self._shapes)
-            except (CompileError, ImportError, OSError) as exc:  # stay correct: ctypes binds all
-                self.error = exc if isinstance(exc, CompileError) else CompileError(str(exc))
-        return self._module
+        """The module with every declared function's wrapper (built on first use, then cached)."""
+        if self._full is None and self.error is None:
+            shapes = self._shapes
+            if shapes:
+                try:
+                    self._full = load_module(shapes)
+                except (CompileError, ImportError, OSError) as exc:  # stay correct: ctypes binds all
+                    self._failed(exc)
+                    return None
+                self._add(self._full, shapes)
+        return self._full
 
     def handles(self, name: str) -> bool:
-        return name in self._index
+        return name in self._functions and not isinstance(self.shape(name), str)
+
+    def ready(self, name: str) -> bool:
+        """True when ``name``'s compiled wrapper is built (so :meth:`get` does not compile)."""
+        return self.shape(name) in self._where
+
+    def request(self, name: str, on_ready: Callable[[CompileError | None], None]) -> None:
+        """Have ``name``'s wrapper built in the background; ``on_ready(error)`` is called after
+        (on the builder thread, or at once when it is already built or failed)."""
+        shape = self.shape(name)
+        with _requests:
+            done = shape in self._where or self.error is not None
+            if not done:
+                self._waiting.setdefault(shape, []).append(on_ready)
+        if done:
+            on_ready(self.error if shape not in self._where else None)
+        else:
+            background.schedule(self)
+
+    def build_pending(self) -> None:
+        """Build one module with the wrappers requested so far (the builder thread runs this)."""
+        with _requests:
+            shapes = sorted((s for s in self._waiting if s not in self._where), key=repr)
+        if shapes and self.error is None:
+            try:
+                self._add(load_module(shapes), shapes)
+            except (CompileError, ImportError, OSError) as exc:
+                self._failed(exc)
+                if not background.exiting():
+                    log.warning("ffikit: building compiled wrappers failed; these functions stay on "
+                                "the ctypes backend: %s", str(exc).splitlines()[0])
+        with _requests:
+            ready = [s for s in self._waiting if s in self._where or self.error is not None]
+            callbacks = [c for s in ready for c in self._waiting.pop(s)]
+        for on_ready in callbacks:
+            if background.exiting():
+                return
+            on_ready(None if self.error is None else self.error)
 
     def get(self, name: str, ftype: m.FunctionType, cfunc: Any, make_slow: Callable[[], Callable],
             errors: Callable | None) -> Any:
-        index = self._index.get(name)
-        if index is None or self.module is None:
+        shape = self.shape(name)
+        if isinstance(shape, str):
             return None
+        if shape not in self._where and self.module is None:
+            return None
+        module, index = self._where[shape]
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
             declaration = ftype.c_name(name) + ";"
@@ -216,13 +286,13 @@ class CompiledFunctions:
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": self._shapes[index], "source": self.module.WRAPPERS[index],
+                 "shape": shape, "source": module.WRAPPERS[index],
                  "__signature__": _signature(ftype),
                  "relations": ()},  # functions with size relations stay on the ctypes backend
             )
         address = _void_p.from_buffer(cfunc).value
-        func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
-                                static[2])
+        func = module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
+                           static[2])
         attributes = func.__dict__
         attributes.update(static[3])
         attributes["cfunc"] = cfunc
@@ -230,7 +300,6 @@ class CompiledFunctions:
 
     def describe(self) -> Iterable[tuple[str, str]]:
         """``(name, backend or reason)`` for every declared function."""
-        for name in self._index:
-            yield name, "compiled"
-        for name, reason in self.reasons.items():
-            yield name, f"ctypes ({reason})"
+        for name in self._names:
+            shape = self.shape(name)
+            yield name, f"ctypes ({shape})" if isinstance(shape, str) else "compiled"

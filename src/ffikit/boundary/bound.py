@@ -95,10 +95,10 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
                     sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
     bound = BoundFunction(function, library)
     reason, build = library.backend_reason, False
-    if compiled is not None:
-        if library._sizes.get(name):
-            reason = "sizes= relations are checked by the ctypes backend"
-        elif not compiled.handles(name):
+    if library.backend == "compiled" and library._sizes.get(name):
+        reason = "sizes= relations are checked by the ctypes backend"
+    elif compiled is not None:
+        if not compiled.handles(name):
             reason = compiled.shape(name)
         elif compiled.error is not None:
             reason = _failed(library, compiled.error)
@@ -107,7 +107,7 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     bound.__dict__.update(backend="ctypes", backend_reason=reason)
     if build:
         compiled.request(name, functools.partial(_switch, library, name, ftype, cfunc, hooks, bound))
-    return library.__dict__.get(name, bound) if build else bound
+    return bound.func if bound.__dict__["backend"] == "compiled" else bound  # built at once: no layer
 
 
 def _failed(library: Any, error: BaseException) -> str:

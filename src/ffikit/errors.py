@@ -9,6 +9,8 @@ fix it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "FFIError",
     "LibraryNotFound",
@@ -54,7 +56,22 @@ class LibraryNotFound(FFIError, OSError):
 
 
 class SymbolNotFound(FFIError, AttributeError):
-    """A declared function or variable is not exported by the library."""
+    """A declared function or variable is not exported by the library.
+
+    ``suggest`` (optional) returns the "did you mean" tail of the message; it
+    runs when the message is first shown, so ``hasattr`` and refusals that
+    nobody reads cost microseconds, not a fuzzy search over every name.
+    """
+
+    def __init__(self, message: str, suggest: Callable[[], str] | None = None):
+        super().__init__(message)
+        self._suggest = suggest
+
+    def __str__(self) -> str:
+        if self._suggest is not None:
+            suggest, self._suggest = self._suggest, None
+            self.args = (self.args[0] + suggest(),)
+        return self.args[0]
 
 
 class DeclarationError(FFIError, ValueError):

@@ -241,12 +241,12 @@ class Library:
         for fname in self._policies:
             if fname not in defs.functions:
                 raise SymbolNotFound(
-                    f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                    f"errors= names {fname!r}, which is not a declared function", self._later(fname)
                 )
         for fname, spec in self._sizes.items():
             if fname not in defs.functions:
                 raise SymbolNotFound(
-                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                    f"sizes= names {fname!r}, which is not a declared function", self._later(fname)
                 )
             decl = defs.functions[fname]
             user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
@@ -271,6 +271,9 @@ class Library:
                 names = frozenset()
             object.__setattr__(self, "_exports", names)
         return self._exports
+
+    def _later(self, name: str) -> Callable[[], str]:
+        return lambda: self._suggest(name)  # difflib only if the message is shown
 
     def _suggest(self, name: str) -> str:
         pool = set(self.defs.functions) | set(getattr(self.defs, "variables", {}))
@@ -298,7 +301,7 @@ class Library:
             except AttributeError:
                 raise SymbolNotFound(
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
-                    f"{ftype.c_name(name)}){self._suggest(name)}"
+                    f"{ftype.c_name(name)})", self._later(name)
                 ) from None
             wrapper = bind_function(self, name, ftype, cfunc, _TRACK_OWNED)
             object.__setattr__(self, name, wrapper)
@@ -313,7 +316,7 @@ class Library:
                 f"{os.path.basename(self.path)} exports {name!r} but it is not declared; "
                 "add its C prototype to the declarations (ffikit.cdef / ffikit.include)"
             )
-        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}{self._suggest(name)}")
+        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}", self._later(name))
 
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
@@ -322,7 +325,7 @@ class Library:
             return ct.in_dll(self._handle, name)
         except ValueError:
             raise SymbolNotFound(
-                f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
+                f"{os.path.basename(self.path)} does not export variable {name!r}", self._later(name)
             ) from None
 
     def _deallocator(self, name: str) -> Callable:
@@ -343,7 +346,7 @@ class Library:
         (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
-            raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+            raise SymbolNotFound(f"{name!r} is not a declared variable", self._later(name))
         if getattr(self.defs.variables[name], "const", False):
             warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
                           "it is undefined behaviour (it may sit in read-only pages and fault)",

@@ -19,13 +19,14 @@ PACKAGE = Path(ffikit.__file__).resolve().parent
 # layer -> the layers it may import (besides itself).  Top-level modules are their own layers.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "build": {"errors"},
+    "cachedir": {"errors"},
+    "build": {"errors", "cachedir"},
     "cdecl": {"errors"},
     "rules": {"cdecl", "errors"},
-    "backends": {"rules", "cdecl", "errors", "build"},
+    "backends": {"rules", "cdecl", "errors", "build", "cachedir"},
     "memory": {"backends", "rules", "cdecl", "errors"},
-    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build"},
-    "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build"},
+    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build", "cachedir"},
+    "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build", "cachedir"},
     "__init__": {"errors", "build"},  # the rest is loaded lazily by name (PEP 562)
     "__main__": {"tools"},
 }

@@ -45,6 +45,7 @@ from ffikit.errors import (
     ReadOnlyBuffer,
     SymbolNotFound,
     UnsafeWarning,
+    UntrustedCache,
 )
 
 __version__ = "0.1.0"
@@ -96,6 +97,7 @@ __all__ = [
     "ProtectedMemory",
     "OutOfMemory",
     "CompileError",
+    "UntrustedCache",
     "LeakError",
     "NotPicklable",
     "UnsafeWarning",

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "cachedir": {"errors"},
     "build": {"errors", "cachedir"},
-    "cdecl": {"errors"},
+    "cdecl": {"errors", "cachedir"},
     "rules": {"cdecl", "errors"},
     "backends": {"rules", "cdecl", "errors", "build", "cachedir"},
     "memory": {"backends", "rules", "cdecl", "errors"},

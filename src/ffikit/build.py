@@ -26,10 +26,18 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from pathlib import Path
 
-from ffikit.cachedir import default_cache_dir, entries, publish, touch, trusted_root, verified
+from ffikit.cachedir import (
+    compiler_command,
+    compiler_identity,
+    default_cache_dir,
+    entries,
+    publish,
+    touch,
+    trusted_root,
+    verified,
+)
 from ffikit.errors import CompileError
 
 __all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
@@ -47,26 +55,6 @@ def shared_library_suffix(platform: str | None = None) -> str:
     if platform == "darwin":
         return ".dylib"
     return ".so"
-
-
-def compiler_command() -> list[str]:
-    """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
-    return shlex.split(os.environ.get("CC") or "cc")
-
-
-@lru_cache(maxsize=16)
-def _compiler_identity(command: tuple[str, ...]) -> str:
-    """The compiler binary's resolved path, size and modification time: what changes when the
-    compiler is upgraded, learnt without running it (no ``cc --version`` per process)."""
-    exe = shutil.which(command[0])
-    if exe is None:
-        raise CompileError(
-            f"C compiler {command[0]!r} not found on PATH; install gcc or clang, "
-            "or set $CC to the compiler to use"
-        )
-    real = os.path.realpath(exe)
-    stat = os.stat(real)
-    return f"{exe}\n{real}\n{stat.st_size}:{stat.st_mtime_ns}\n{' '.join(command[1:])}"
 
 
 def _read_sources(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike]):
@@ -168,7 +156,7 @@ def build(
     command = compiler_command()
 
     digest = hashlib.sha256()
-    digest.update(_compiler_identity(tuple(command)).encode())
+    digest.update(compiler_identity(tuple(command)).encode())
     for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
         digest.update(repr(list(part)).encode())
     for display, text, path in sources:

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import shutil
 import stat
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from ffikit.errors import UntrustedCache
 
-__all__ = ["default_cache_dir", "trusted_root", "verified", "publish", "write_atomic",
+__all__ = ["default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
@@ -46,6 +49,38 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ffikit"
+
+
+def compiler_command() -> list[str]:
+    """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
+    return shlex.split(os.environ.get("CC") or "cc")
+
+
+def compiler_identity(command: tuple[str, ...] | None = None) -> str:
+    """The compiler binary's resolved path, size and modification time, and its flags: what
+    changes when the compiler is upgraded, learnt without running it (no ``cc --version``).
+
+    Raises
+    ------
+    CompileError
+        The compiler is not on ``PATH``.
+    """
+    return _identity(tuple(command or compiler_command()))
+
+
+@lru_cache(maxsize=16)
+def _identity(command: tuple[str, ...]) -> str:
+    from ffikit.errors import CompileError
+
+    exe = shutil.which(command[0]) if command else None
+    if exe is None:
+        raise CompileError(
+            f"C compiler {command[0] if command else ''!r} not found on PATH; install gcc or "
+            "clang, or set $CC to the compiler to use"
+        )
+    real = os.path.realpath(exe)
+    info = os.stat(real)
+    return f"{exe}\n{real}\n{info.st_size}:{info.st_mtime_ns}\n{' '.join(command[1:])}"
 
 
 def _others_can_write(mode: int) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ffikit.cdecl import layout as _layout
+from ffikit.cdecl import modelcache
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.header_scope import directly_included, header_constants, with_quote_includes
 from ffikit.cdecl.model import (
@@ -335,9 +336,14 @@ def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | No
     where = os.path.abspath(header) if line.startswith('#include "') else header
     recipe = (cls, "include", (where,), dict(include_dirs=include_dirs, cpp=cpp,
                                              defines=dict(defines or {}), platform=platform))
-    return _memoised(key, lambda: _declare(cls, line + "\n", plat, None, "<include>",
-                                           dict(defines or {}), include_dirs, cpp,
-                                           own_depth1=True), recipe)
+    def make() -> Declarations:
+        return _declare(cls, line + "\n", plat, None, "<include>", dict(defines or {}),
+                        include_dirs, cpp, own_depth1=True)
+
+    parts = (line, tuple(map(os.path.abspath, include_dirs)), key[3], cpp, plat.name)
+    return _memoised(key, lambda: modelcache.cached(
+        parts, make, lambda d: ((d._result, d.constants, d._own_files, d._source), d._inputs),
+        lambda model: cls(model[0], model[1], plat, model[3], model[2])), recipe)
 
 
 def _memoised(key, make, recipe) -> Declarations:
@@ -372,7 +378,9 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename)
     constants = header_constants(pre.macros, own, result)
-    return cls(result, constants, plat, text, frozenset(own))
+    declared = cls(result, constants, plat, text, frozenset(own))
+    declared._inputs = modelcache.input_files(pre.text) if own_depth1 else ()
+    return declared
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

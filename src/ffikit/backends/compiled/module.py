@@ -186,6 +186,7 @@ class CompiledFunctions:
         self._where: dict[tuple, tuple[Any, int]] = {}  # shape -> (module, index) once built
         self._waiting: dict[tuple, list[Callable]] = {}  # shape -> callbacks of requests
         self._full: Any = None
+        self._looked_beside = False
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
 
@@ -231,8 +232,19 @@ class CompiledFunctions:
         return name in self._functions and not isinstance(self.shape(name), str)
 
     def ready(self, name: str) -> bool:
-        """True when ``name``'s compiled wrapper is built (so :meth:`get` does not compile)."""
-        return self.shape(name) in self._where
+        """True when ``name``'s compiled wrapper is built (so :meth:`get` does not compile).
+
+        A module built beside a generated binding (``ffikit bind --compiled``) is
+        imported here at once: using it needs no compiler.
+        """
+        shape = self.shape(name)
+        if shape not in self._where and _prebuilt_dirs and not self._looked_beside:
+            self._looked_beside = True
+            shapes = self._shapes
+            if shapes and any(os.path.exists(_extension_path(d, generate(shapes)[0]))
+                              for d in _prebuilt_dirs):
+                self.module  # noqa: B018 - imports the prebuilt module
+        return shape in self._where
 
     def request(self, name: str, on_ready: Callable[[CompileError | None], None]) -> None:
         """Have ``name``'s wrapper built in the background; ``on_ready(error)`` is called after

@@ -134,6 +134,9 @@ def _switch(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any, bound: 
     state.update(_ctypes_function=old, backend="compiled",  # a call running the old one keeps it
                  backend_reason="compiled in the background (ran on ctypes until then)")
     bound.__setstate__((wrapper, (), None, state))
+    late = getattr(old, "errors", None)
+    if late is not policy and type(late).__name__ != "_Reraise":  # set while this ran
+        wrapper.errors = late
     if library.__dict__.get(name) is bound:
         object.__setattr__(library, name, wrapper)
 

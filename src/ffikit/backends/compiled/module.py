@@ -113,12 +113,14 @@ def load_module(shapes: list[tuple]) -> Any:
     module = _modules.get(modname)
     if module is not None:
         return module
+    prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
+    # Compiled outside the lock: a thread importing another module never waits on this compiler
+    # (two threads building the same module both get the same cache entry, renamed atomically).
+    path = prebuilt[0] if prebuilt else build(
+        source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
     with _lock:
         module = _modules.get(modname)
         if module is None:
-            prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
-            path = prebuilt[0] if prebuilt else build(
-                source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
             loader = importlib.machinery.ExtensionFileLoader(modname, path)
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

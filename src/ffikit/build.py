@@ -40,7 +40,7 @@ from ffikit.cachedir import (
 )
 from ffikit.errors import CompileError
 
-__all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
+__all__ = ["build", "built", "default_cache_dir", "compiler_command", "shared_library_suffix",
            "cache_info", "cache_clear", "exiting"]
 
 DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
@@ -146,28 +146,8 @@ def build(
     >>> ffikit.load(path, "int add(int, int);").add(2, 3)
     5
     """
-    sources = _read_sources(source_or_paths)
-    include_dirs = [str(Path(d).resolve()) for d in include_dirs]
-    libraries = list(libraries)
-    flags = list(flags)
-    name = name or "ffikit"
-    if not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
-    command = compiler_command()
-
-    digest = hashlib.sha256()
-    digest.update(compiler_identity(tuple(command)).encode())
-    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
-        digest.update(repr(list(part)).encode())
-    for display, text, path in sources:
-        digest.update(display.encode() + b"\0" + text.encode() + b"\0")
-        base = path.parent if path is not None else Path.cwd()
-        for header in _local_headers(text, [base, *map(Path, include_dirs)]):
-            digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
-    key = digest.hexdigest()[:20]
-
-    out_dir = trusted_root(cache_dir)
-    target = out_dir / f"lib{name}-{key}{shared_library_suffix()}"
+    sources, name, command, include_dirs, libraries, flags, target = _plan(
+        source_or_paths, name, include_dirs, libraries, flags, cache_dir)
     if verified(target):
         log.debug("build cache hit: %s", target)
         touch(target)
@@ -271,6 +251,49 @@ def _stop_compilers() -> None:
     for proc, tmp in list(_running.values()):
         _kill(proc)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def built(
+    source_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
+    name: str | None = None,
+    *,
+    include_dirs: Iterable[str | os.PathLike] = (),
+    libraries: Iterable[str] = (),
+    flags: Iterable[str] = (),
+    cache_dir: str | os.PathLike | None = None,
+) -> str | None:
+    """The path :func:`build` would return for these arguments if it is already in the cache,
+    else None -- never running the compiler."""
+    target = _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir)[-1]
+    if not verified(target):
+        return None
+    touch(target)
+    return str(target)
+
+
+def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> tuple:
+    """Normalised arguments and the cache entry they name (a hash of everything that matters)."""
+    sources = _read_sources(source_or_paths)
+    include_dirs = [str(Path(d).resolve()) for d in include_dirs]
+    libraries = list(libraries)
+    flags = list(flags)
+    name = name or "ffikit"
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
+    command = compiler_command()
+
+    digest = hashlib.sha256()
+    digest.update(compiler_identity(tuple(command)).encode())
+    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
+        digest.update(repr(list(part)).encode())
+    for display, text, path in sources:
+        digest.update(display.encode() + b"\0" + text.encode() + b"\0")
+        base = path.parent if path is not None else Path.cwd()
+        for header in _local_headers(text, [base, *map(Path, include_dirs)]):
+            digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
+    key = digest.hexdigest()[:20]
+    target = trusted_root(cache_dir) / f"lib{name}-{key}{shared_library_suffix()}"
+    return sources, name, command, include_dirs, libraries, flags, target
 
 
 def _stderr_is_terminal() -> bool:

@@ -39,7 +39,7 @@ __all__ = ["default_cache_dir", "compiler_command", "compiler_identity", "truste
 
 DEFAULT_SIZE_MIB = 512
 _SIDECAR = ".sha256"
-_PREFIXES = ("lib", "model-")
+_PREFIXES = ("lib", "model-", "uses-")
 
 
 def default_cache_dir() -> Path:

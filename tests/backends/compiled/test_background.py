@@ -147,3 +147,31 @@ def test_a_build_finishing_after_exit_began_is_not_published(probe, tmp_path):
     """), FFIKIT_CACHE_DIR=str(cache), FFIKIT_BUILD_WINDOW_MS="500")
     assert result.returncode == 0 and result.stdout.split() == ["5"] and result.stderr == ""
     assert os.listdir(cache) == []
+
+
+USE = """
+import ffikit
+lib = ffikit.load({probe!r}, {decls!r}, backend="auto")
+print(lib.add(2, 3), lib.twice(2.0), type(lib.add).__name__, lib.add.backend)
+lib.wait_compiled(120)
+"""
+
+
+def test_a_later_process_starts_on_the_module_its_predecessor_built(probe, tmp_path):
+    """The functions a program used are recorded; the next run imports their module at the
+    first bind (no compiler, no ctypes detour)."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    cc, log = tmp_path / "logging-cc", tmp_path / "cc.log"
+    cc.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec cc "$@"\n')
+    cc.chmod(0o755)
+    code = textwrap.dedent(USE.format(probe=probe, decls=H + "\nint recorded_usage_only(void);"))
+    env = {"FFIKIT_CACHE_DIR": str(cache), "CC": str(cc)}
+    first = run_isolated(code, **env)
+    assert first.returncode == 0 and first.stdout.split() == ["5", "4.0", "BoundFunction", "ctypes"]
+    compiles = log.read_text().count("-shared")
+    assert compiles == 1  # one background build, with the functions used
+    second = run_isolated(code, **env)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.split() == ["5", "4.0", "CompiledFunction", "compiled"]
+    assert log.read_text().count("-shared") == compiles  # nothing compiled the second time

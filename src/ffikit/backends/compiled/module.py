@@ -13,9 +13,11 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib.machinery
 import importlib.util
 import inspect
+import json
 import logging
 import os
 import shutil
@@ -37,7 +39,8 @@ from ffikit.backends.compiled.classify import (
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
-from ffikit.build import build, compiler_command
+from ffikit.build import build, built, compiler_command
+from ffikit.cachedir import publish, trusted_root, verified
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
@@ -107,8 +110,11 @@ def available() -> tuple[bool, str]:
     return _available
 
 
-def load_module(shapes: list[tuple]) -> Any:
-    """The extension module with one wrapper per shape: built once, then imported from the cache."""
+def load_module(shapes: list[tuple], compile: bool = True) -> Any:
+    """The extension module with one wrapper per shape: built once, then imported from the cache.
+
+    With ``compile=False``, None unless it is already built (nothing waits on a compiler).
+    """
     modname, source, wrappers = generate(shapes)
     module = _modules.get(modname)
     if module is not None:
@@ -116,8 +122,10 @@ def load_module(shapes: list[tuple]) -> Any:
     prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
     # Compiled outside the lock: a thread importing another module never waits on this compiler
     # (two threads building the same module both get the same cache entry, renamed atomically).
-    path = prebuilt[0] if prebuilt else build(
-        source, name=modname.lstrip("_"), include_dirs=[python_include()], flags=_flags())
+    options = {"name": modname.lstrip("_"), "include_dirs": [python_include()], "flags": _flags()}
+    path = prebuilt[0] if prebuilt else (build if compile else built)(source, **options)
+    if path is None:
+        return None
     with _lock:
         module = _modules.get(modname)
         if module is None:
@@ -189,6 +197,8 @@ class CompiledFunctions:
         self._waiting: dict[tuple, list[Callable]] = {}  # shape -> callbacks of requests
         self._full: Any = None
         self._looked_beside = False
+        self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
+        self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
 
@@ -240,6 +250,8 @@ class CompiledFunctions:
         imported here at once: using it needs no compiler.
         """
         shape = self.shape(name)
+        if self._recorded is None:
+            self._use_recorded()
         if shape not in self._where and _prebuilt_dirs and not self._looked_beside:
             self._looked_beside = True
             shapes = self._shapes
@@ -252,22 +264,56 @@ class CompiledFunctions:
         """Have ``name``'s wrapper built in the background; ``on_ready(error)`` is called after
         (on the builder thread, or at once when it is already built or failed)."""
         shape = self.shape(name)
+        if self._recorded is None:
+            self._use_recorded()
         with _requests:
             done = shape in self._where or self.error is not None
             if not done:
                 self._waiting.setdefault(shape, []).append(on_ready)
+                self._requested.add(name)
         if done:
             on_ready(self.error if shape not in self._where else None)
         else:
             background.schedule(self)
 
+    def _usage_file(self) -> Any:
+        names = "\0".join(sorted(self._names)) + "\0" + self.encoding
+        return trusted_root() / f"uses-{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
+
+    def _use_recorded(self) -> None:
+        """Import (never compile) the module built for the functions earlier processes used, so a
+        steady program has them compiled from its first call.  The record lists names only: each
+        is looked up in these declarations, so a stale or foreign record costs a build, never a
+        wrong wrapper."""
+        self._recorded = []
+        try:
+            path = self._usage_file()
+            names = json.loads(path.read_bytes())["names"] if verified(path) else []
+            names = [n for n in names if isinstance(n, str) and n in self._functions and self.handles(n)]
+            self._recorded = names
+            shapes = sorted({self.shape(n) for n in names}, key=repr)
+            module = load_module(shapes, compile=False) if shapes else None
+        except (CompileError, ImportError, OSError, ValueError, TypeError, KeyError):
+            return
+        if module is not None:
+            self._add(module, shapes)
+
+    def _record(self, names: list[str]) -> None:
+        try:
+            publish(self._usage_file(), json.dumps({"names": names}).encode())
+        except (CompileError, OSError):
+            pass
+
     def build_pending(self) -> None:
         """Build one module with the wrappers requested so far (the builder thread runs this)."""
         with _requests:
-            shapes = sorted((s for s in self._waiting if s not in self._where), key=repr)
-        if shapes and self.error is None:
+            missing = [s for s in self._waiting if s not in self._where]
+            names = sorted({*(self._recorded or ()), *self._requested})
+        shapes = sorted({*missing, *(self.shape(n) for n in names)}, key=repr)
+        if missing and self.error is None:
             try:
                 self._add(load_module(shapes), shapes)
+                self._record(names)
             except (CompileError, ImportError, OSError) as exc:
                 self._failed(exc)
                 if not background.exiting():

@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ffikit.cachedir import (
     compiler_command,
@@ -253,18 +254,12 @@ def _stop_compilers() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def built(
-    source_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
-    name: str | None = None,
-    *,
-    include_dirs: Iterable[str | os.PathLike] = (),
-    libraries: Iterable[str] = (),
-    flags: Iterable[str] = (),
-    cache_dir: str | os.PathLike | None = None,
-) -> str | None:
-    """The path :func:`build` would return for these arguments if it is already in the cache,
-    else None -- never running the compiler."""
-    target = _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir)[-1]
+def built(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike], name: str | None = None,
+          **options: Any) -> str | None:
+    """The path :func:`build` would return for these arguments (``options``: the same
+    keywords) if it is already in the cache, else None -- never running the compiler."""
+    target = _plan(source_or_paths, name, options.get("include_dirs", ()),
+                   options.get("libraries", ()), options.get("flags", ()), options.get("cache_dir"))[-1]
     if not verified(target):
         return None
     touch(target)

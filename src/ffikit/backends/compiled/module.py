@@ -276,9 +276,10 @@ class CompiledFunctions:
         else:
             background.schedule(self)
 
-    def _usage_file(self) -> Any:
+    def _usage_file(self, create: bool = False) -> Any:
         names = "\0".join(sorted(self._names)) + "\0" + self.encoding
-        return trusted_root() / f"uses-{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
+        root = trusted_root(create=create)  # reading creates no cache directory
+        return root / f"uses-{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
 
     def _use_recorded(self) -> None:
         """Import (never compile) the module built for the functions earlier processes used, so a
@@ -300,7 +301,7 @@ class CompiledFunctions:
 
     def _record(self, names: list[str]) -> None:
         try:
-            publish(self._usage_file(), json.dumps({"names": names}).encode())
+            publish(self._usage_file(create=True), json.dumps({"names": names}).encode())
         except (CompileError, OSError):
             pass
 

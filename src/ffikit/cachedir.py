@@ -153,11 +153,11 @@ def _private_file(path: Path, uid: int) -> bool:
 def verified(path: Path | str) -> bool:
     """True when ``path`` (in a :func:`trusted_root`) is ours and matches its recorded hash."""
     path = Path(path)
-    if sys.platform == "win32":
-        return path.is_file()
-    uid = os.geteuid()
     sidecar = path.with_name(path.name + _SIDECAR)
-    if not (_private_file(path, uid) and _private_file(sidecar, uid)):
+    if sys.platform == "win32":  # no POSIX owners: the hash alone
+        if not (path.is_file() and sidecar.is_file()):
+            return False
+    elif not (_private_file(path, os.geteuid()) and _private_file(sidecar, os.geteuid())):
         return False
     try:
         recorded = sidecar.read_text().strip()

@@ -96,6 +96,16 @@ def test_a_later_process_gets_the_same_model_without_parsing(name, header, cache
     assert cold["functions"] and cold["types"]
 
 
+def test_a_cached_model_does_not_import_pycparser(header, cache):
+    _fingerprint(header, cache)
+    result = run_isolated(f"""
+        import sys, ffikit
+        defs = ffikit.include({header!r})
+        print(defs.sizeof("packed_t"), "pycparser" in sys.modules)
+    """, FFIKIT_CACHE_DIR=str(cache))
+    assert result.stdout.split() == ["5", "False"], result.stderr
+
+
 def test_the_local_headers_layouts_survive(header, cache):
     _fingerprint(header, cache)
     warm = _fingerprint(header, cache, warm_only=True)

@@ -21,7 +21,8 @@ from ffikit.cdecl.model import (
     FunctionDecl,
     GlobalVar,
 )
-from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
+from ffikit.cdecl.parse_errors import understood
+from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError, NotPicklable
@@ -143,7 +144,7 @@ class Declarations:
         lead = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", text)
         if lead is not None:
             name = lead.group(1)
-            if name not in _KEYWORDS and name not in self.types and \
+            if name not in _keywords() and name not in self.types and \
                     name not in _builtins(self.platform):
                 close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
                 raise DeclarationError(
@@ -239,6 +240,20 @@ def _constant(defs: Declarations, name: str):
 
 
 # --- entry points --------------------------------------------------------------------
+
+def parse(*args: Any, **kwargs: Any) -> ParseResult:
+    """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
+    from the cache never imports pycparser."""
+    from ffikit.cdecl.parse import parse as parse_text
+
+    return parse_text(*args, **kwargs)
+
+
+def _keywords() -> frozenset:
+    from ffikit.cdecl.parse import _KEYWORDS
+
+    return _KEYWORDS
+
 
 _builtins_cache: dict = {}
 

@@ -16,7 +16,7 @@ from ffikit.cdecl.model import (
     Typedef,
     resolve,
 )
-from ffikit.cdecl.parse import ParseResult
+from ffikit.cdecl.parse_result import ParseResult
 
 __all__ = ["directly_included", "with_quote_includes", "header_constants"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pycparser import c_ast, c_parser
 
 from ..errors import DeclarationError
@@ -30,23 +28,12 @@ from .model import (
 )
 from .parse_errors import source_line, translate, understood
 from .parse_records import RecordBuilder
+from .parse_result import ParseResult
 from .preprocess import Preprocessed
 
 __all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
 
 BUILTIN_FILE = "<ffikit-builtins>"
-
-
-@dataclass
-class ParseResult:
-    """Everything one translation unit declares, in declaration order."""
-
-    types: dict = field(default_factory=dict)  # typedef name or "struct X" -> CType
-    functions: dict = field(default_factory=dict)  # name -> FunctionDecl
-    variables: dict = field(default_factory=dict)  # name -> GlobalVar
-    enum_types: list = field(default_factory=list)  # (Enum, file)
-    enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
-    decl_files: dict = field(default_factory=dict)  # name -> file it was declared in
 
 
 class _Builder(RecordBuilder):

@@ -1,0 +1,20 @@
+"""What parsing one translation unit yields, as plain data: kept apart from the parser so that a
+cached model (:mod:`ffikit.cdecl.modelcache`) is loaded without importing pycparser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ParseResult"]
+
+
+@dataclass
+class ParseResult:
+    """Everything one translation unit declares, in declaration order."""
+
+    types: dict = field(default_factory=dict)  # typedef name or "struct X" -> CType
+    functions: dict = field(default_factory=dict)  # name -> FunctionDecl
+    variables: dict = field(default_factory=dict)  # name -> GlobalVar
+    enum_types: list = field(default_factory=list)  # (Enum, file)
+    enum_values: dict = field(default_factory=dict)  # member name -> (value, file)
+    decl_files: dict = field(default_factory=dict)  # name -> file it was declared in

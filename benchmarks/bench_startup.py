@@ -111,6 +111,12 @@ for n in names:
 """,
 }
 
+WAIT = """
+for __lib in (globals().get("z"), globals().get("lib")):
+    if hasattr(__lib, "wait_compiled"):
+        __lib.wait_compiled(600)
+"""
+
 RSS = """
 {body}
 for line in open("/proc/self/status"):
@@ -153,8 +159,8 @@ def _group(group: str, variants: dict[str, str], runs: int, cache: str, *, cold:
     plan = [(name, code, False) for name, code in variants.items()]
     plan += [(f"{name}, empty cache", variants[name], True) for name in cold]
     for name, code, _ in plan:  # warm-up: fills the warm cache and the OS's page cache
-        if not name.endswith("empty cache"):
-            _child(TIMED.format(body=code) if timed else code, cache)
+        if not name.endswith("empty cache"):  # (and lets background builds finish: a warm cache)
+            _child((TIMED.format(body=code) if timed else code) + WAIT, cache)
     for _ in range(runs):
         for name, code, empty in plan:
             with tempfile.TemporaryDirectory(prefix="ffikit-bench-") as fresh:

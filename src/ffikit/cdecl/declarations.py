@@ -249,7 +249,7 @@ def parse(*args: Any, **kwargs: Any) -> ParseResult:
     return parse_text(*args, **kwargs)
 
 
-def _keywords() -> frozenset:
+def _keywords() -> set[str]:
     from ffikit.cdecl.parse import _KEYWORDS
 
     return _KEYWORDS

@@ -20,13 +20,14 @@ PACKAGE = Path(ffikit.__file__).resolve().parent
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "forksafe": set(),
-    "build": {"errors"},
-    "cdecl": {"errors", "forksafe"},
+    "cachedir": {"errors"},
+    "build": {"errors", "cachedir"},
+    "cdecl": {"errors", "cachedir", "forksafe"},
     "rules": {"cdecl", "errors"},
-    "backends": {"rules", "cdecl", "errors", "build", "forksafe"},
+    "backends": {"rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
     "memory": {"backends", "rules", "cdecl", "errors", "forksafe"},
-    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build", "forksafe"},
-    "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build"},
+    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
+    "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build", "cachedir"},
     "__init__": {"errors", "build"},  # the rest is loaded lazily by name (PEP 562)
     "__main__": {"tools"},
 }

@@ -27,6 +27,7 @@ EXPECTED_BASES = {
     "SharedMemoryNotFound": FileNotFoundError,
     "SharedMemoryExists": FileExistsError,
     "CompileError": RuntimeError,
+    "UntrustedCache": PermissionError,
     "LeakError": AssertionError,
 }
 
@@ -74,3 +75,26 @@ class TestCallError:
     def test_code_name_kept(self):
         err = ffikit.CallError("f returned -2 (EINVAL)", function="f", code=-2, code_name="EINVAL")
         assert (err.function, err.code, err.code_name) == ("f", -2, "EINVAL")
+
+
+def test_symbol_not_found_makes_its_suggestion_only_when_shown():
+    asked = []
+
+    def suggest() -> str:
+        asked.append(1)
+        return "; did you mean 'compress2'?"
+
+    exc = ffikit.SymbolNotFound("libz.so does not export 'compres'", suggest)
+    assert asked == []  # refusing costs no fuzzy search
+    assert str(exc) == "libz.so does not export 'compres'; did you mean 'compress2'?"
+    assert str(exc) == "libz.so does not export 'compres'; did you mean 'compress2'?"
+    assert asked == [1]  # computed once
+
+
+def test_a_missing_symbol_still_suggests_the_declared_name():
+    lib = ffikit.load("z", "unsigned long crc32(unsigned long, const unsigned char *, unsigned int);")
+    assert not hasattr(lib, "crc3")
+    try:
+        lib.crc3  # noqa: B018
+    except ffikit.SymbolNotFound as exc:
+        assert "did you mean 'crc32'" in str(exc)

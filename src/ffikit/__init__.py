@@ -49,6 +49,7 @@ from ffikit.errors import (
     SymbolNotFound,
     UnknownMember,
     UnsafeWarning,
+    UntrustedCache,
 )
 
 __version__ = "0.1.0"
@@ -105,6 +106,7 @@ __all__ = [
     "ProtectedMemory",
     "OutOfMemory",
     "CompileError",
+    "UntrustedCache",
     "LeakError",
     "NotPicklable",
     "UnsafeWarning",

@@ -14,23 +14,35 @@ compiler runs, only when stderr is a terminal.  :func:`cache_info` and
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from ffikit.cachedir import (
+    compiler_command,
+    compiler_identity,
+    default_cache_dir,
+    entries,
+    publish,
+    touch,
+    trusted_root,
+    verified,
+)
 from ffikit.errors import CompileError
 
-__all__ = ["build", "default_cache_dir", "compiler_command", "shared_library_suffix",
-           "cache_info", "cache_clear"]
+__all__ = ["build", "built", "default_cache_dir", "compiler_command", "shared_library_suffix",
+           "cache_info", "cache_clear", "exiting"]
 
 DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
 log = logging.getLogger("ffikit.build")
@@ -44,38 +56,6 @@ def shared_library_suffix(platform: str | None = None) -> str:
     if platform == "darwin":
         return ".dylib"
     return ".so"
-
-
-def default_cache_dir() -> Path:
-    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``."""
-    env = os.environ.get("FFIKIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ffikit"
-
-
-def compiler_command() -> list[str]:
-    """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
-    return shlex.split(os.environ.get("CC") or "cc")
-
-
-@lru_cache(maxsize=16)
-def _compiler_identity(command: tuple[str, ...]) -> str:
-    exe = shutil.which(command[0])
-    if exe is None:
-        raise CompileError(
-            f"C compiler {command[0]!r} not found on PATH; install gcc or clang, "
-            "or set $CC to the compiler to use"
-        )
-    try:
-        out = subprocess.run(
-            [*command, "--version"], capture_output=True, text=True, timeout=60
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        out = f"unknown ({exc})"
-    stat = os.stat(exe)
-    return f"{exe}\n{stat.st_size}:{stat.st_mtime_ns}\n{out}"
 
 
 def _read_sources(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike]):
@@ -167,33 +147,14 @@ def build(
     >>> ffikit.load(path, "int add(int, int);").add(2, 3)
     5
     """
-    sources = _read_sources(source_or_paths)
-    include_dirs = [str(Path(d).resolve()) for d in include_dirs]
-    libraries = list(libraries)
-    flags = list(flags)
-    name = name or "ffikit"
-    if not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
-    command = compiler_command()
-
-    digest = hashlib.sha256()
-    digest.update(_compiler_identity(tuple(command)).encode())
-    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
-        digest.update(repr(list(part)).encode())
-    for display, text, path in sources:
-        digest.update(display.encode() + b"\0" + text.encode() + b"\0")
-        base = path.parent if path is not None else Path.cwd()
-        for header in _local_headers(text, [base, *map(Path, include_dirs)]):
-            digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
-    key = digest.hexdigest()[:20]
-
-    out_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"lib{name}-{key}{shared_library_suffix()}"
-    if target.exists():
+    sources, name, command, include_dirs, libraries, flags, target = _plan(
+        source_or_paths, name, include_dirs, libraries, flags, cache_dir)
+    if verified(target):
         log.debug("build cache hit: %s", target)
+        touch(target)
         return str(target)
-    log.debug("build cache miss: %s (compiling)", target)
+    log.debug("build cache miss: %s (%s)", target, "compiling" if not target.exists() else
+              "not the file this user built (owner, mode or hash differ): compiling again")
 
     with tempfile.TemporaryDirectory(prefix="ffikit-build-") as tmp:
         inputs = []
@@ -202,8 +163,9 @@ def build(
                 path = Path(tmp) / f"{name}_{index}.c"
                 path.write_text(text)
             inputs.append(str(path))
-        # Built beside the target, then renamed: atomic, and never across filesystems.
-        partial = out_dir / f".{target.name}.{os.getpid()}.partial"
+        # Built in the private temporary directory (nobody else can open it), then its bytes
+        # go into the cache with their hash, each written atomically.
+        partial = Path(tmp) / target.name
         argv = [
             *command,
             *DEFAULT_FLAGS,
@@ -219,7 +181,7 @@ def build(
         if tty:
             print(f"ffikit: compiling {name} ...", end="", file=sys.stderr, flush=True)
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            proc = _run_compiler(argv, tmp)
         except OSError as exc:
             raise CompileError(
                 f"ffikit.build: could not run the C compiler {command[0]!r}: {exc}",
@@ -228,6 +190,9 @@ def build(
         finally:
             if tty:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
+        if _exiting:
+            raise CompileError(f"ffikit.build: compiling {name!r} stopped: the interpreter is exiting",
+                               command=argv)
         if proc.returncode != 0:
             raise CompileError(
                 f"ffikit.build: compiling {name!r} failed (exit {proc.returncode}): "
@@ -235,8 +200,95 @@ def build(
                 stderr=proc.stderr,
                 command=argv,
             )
-        os.replace(partial, target)
+        publish(target, partial.read_bytes(), 0o700)
     return str(target)
+
+
+_running: dict[int, tuple[subprocess.Popen, str]] = {}
+_exiting = False
+
+
+def _run_compiler(argv: list[str], tmp: str) -> subprocess.CompletedProcess:
+    """Run the compiler in its own process group, known to :func:`_stop_compilers` meanwhile."""
+    if not _running and not _exit_hook:
+        _exit_hook.append(atexit.register(_stop_compilers))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    _running[proc.pid] = (proc, tmp)
+    try:
+        out, err = proc.communicate(timeout=600)
+    except BaseException:  # a timeout or KeyboardInterrupt: the compiler and its children go
+        _kill(proc)
+        raise
+    finally:
+        _running.pop(proc.pid, None)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+_exit_hook: list = []
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass
+    proc.wait()
+
+
+def exiting() -> bool:
+    """True once the interpreter is exiting: builds still running were stopped, none start."""
+    return _exiting
+
+
+def _stop_compilers() -> None:
+    """At exit: a build still running (in a background thread) is killed with its process group
+    and its temporary directory removed; nothing half-written ever reaches the cache."""
+    global _exiting
+    _exiting = True
+    for proc, tmp in list(_running.values()):
+        _kill(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def built(source_or_paths: str | os.PathLike | Sequence[str | os.PathLike], name: str | None = None,
+          **options: Any) -> str | None:
+    """The path :func:`build` would return for these arguments (``options``: the same
+    keywords) if it is already in the cache, else None -- never running the compiler."""
+    target = _plan(source_or_paths, name, options.get("include_dirs", ()),
+                   options.get("libraries", ()), options.get("flags", ()), options.get("cache_dir"))[-1]
+    if not verified(target):
+        return None
+    touch(target)
+    return str(target)
+
+
+def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> tuple:
+    """Normalised arguments and the cache entry they name (a hash of everything that matters)."""
+    sources = _read_sources(source_or_paths)
+    include_dirs = [str(Path(d).resolve()) for d in include_dirs]
+    libraries = list(libraries)
+    flags = list(flags)
+    name = name or "ffikit"
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
+    command = compiler_command()
+
+    digest = hashlib.sha256()
+    digest.update(compiler_identity(tuple(command)).encode())
+    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
+        digest.update(repr(list(part)).encode())
+    for display, text, path in sources:
+        digest.update(display.encode() + b"\0" + text.encode() + b"\0")
+        base = path.parent if path is not None else Path.cwd()
+        for header in _local_headers(text, [base, *map(Path, include_dirs)]):
+            digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
+    key = digest.hexdigest()[:20]
+    target = trusted_root(cache_dir) / f"lib{name}-{key}{shared_library_suffix()}"
+    return sources, name, command, include_dirs, libraries, flags, target
 
 
 def _stderr_is_terminal() -> bool:
@@ -248,28 +300,28 @@ def _stderr_is_terminal() -> bool:
 
 def _cache_entries(cache_dir: str | os.PathLike | None) -> tuple[Path, list[Path]]:
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if not directory.is_dir():
-        return directory, []
-    suffix = shared_library_suffix()
-    return directory, sorted(p for p in directory.iterdir()
-                             if p.is_file() and p.name.startswith("lib") and p.suffix == suffix)
+    return directory, entries(directory)
 
 
 def cache_info(cache_dir: str | os.PathLike | None = None) -> dict:
-    """The build cache: ``{"location", "entries", "bytes", "files": [(name, bytes), ...]}``."""
+    """The cache: ``{"location", "entries", "bytes", "bound", "files": [(name, bytes), ...]}``
+    (built libraries, compiled backend modules and declaration models)."""
+    from ffikit.cachedir import size_bound
+
     directory, files = _cache_entries(cache_dir)
     sizes = [(p.name, p.stat().st_size) for p in files]
     return {"location": str(directory), "entries": len(sizes),
-            "bytes": sum(size for _, size in sizes), "files": sizes}
+            "bytes": sum(size for _, size in sizes), "bound": size_bound(), "files": sizes}
 
 
 def cache_clear(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete the libraries :func:`build` cached (and leftover partial builds); returns how
-    many libraries were removed.  Processes that loaded one keep their mapping."""
+    """Delete every cache entry (and its hash file, and leftover partial writes); returns how
+    many entries were removed.  Processes that loaded a library keep their mapping."""
     directory, files = _cache_entries(cache_dir)
     for path in files:
         path.unlink(missing_ok=True)
-    for path in directory.glob(".*.partial") if directory.is_dir() else ():
-        path.unlink(missing_ok=True)
-    log.debug("build cache cleared: %s (%d libraries)", directory, len(files))
+    if directory.is_dir():
+        for path in [*directory.glob(".*.partial"), *directory.glob("*.sha256")]:
+            path.unlink(missing_ok=True)
+    log.debug("cache cleared: %s (%d entries)", directory, len(files))
     return len(files)

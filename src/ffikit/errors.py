@@ -34,6 +34,7 @@ __all__ = [
     "ProtectedMemory",
     "OutOfMemory",
     "CompileError",
+    "UntrustedCache",
     "LeakError",
     "NotPicklable",
     "UnsafeWarning",
@@ -59,7 +60,22 @@ class LibraryNotFound(FFIError, OSError):
 
 
 class SymbolNotFound(FFIError, AttributeError):
-    """A declared function or variable is not exported by the library."""
+    """A declared function or variable is not exported by the library.
+
+    ``suggest`` (optional) returns the "did you mean" tail of the message; it
+    runs when the message is first shown, so ``hasattr`` and refusals that
+    nobody reads cost microseconds, not a fuzzy search over every name.
+    """
+
+    def __init__(self, message: str, suggest: Callable[[], str] | None = None):
+        super().__init__(message)
+        self._suggest = suggest
+
+    def __str__(self) -> str:
+        if self._suggest is not None:
+            suggest, self._suggest = self._suggest, None
+            self.args = (self.args[0] + suggest(),)
+        return self.args[0]
 
 
 class DeclarationError(FFIError, ValueError):
@@ -265,6 +281,18 @@ class CompileError(FFIError, RuntimeError):
         if self.stderr:
             text += "\n" + self.stderr.rstrip()
         return text
+
+
+class UntrustedCache(CompileError, PermissionError):
+    """The cache directory could be written by someone else, so nothing in it is loaded.
+
+    A shared library runs code when it is loaded: a cache others can write
+    would let them run code in this process.  The message names the directory
+    and the fix (``chmod go-w``, or ``$FFIKIT_CACHE_DIR`` set elsewhere).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
 
 
 class LeakError(FFIError, AssertionError):

@@ -289,11 +289,15 @@ class TestConventions:
         info = run("cache", "info", "-v", env_extra=env)
         assert info.returncode == 0
         assert f"location: {tmp_path / 'cache'}" in info.stdout
-        assert "entries:  1" in info.stdout and "libcached_one-" in info.stdout
+        assert "entries:  1 (0 declaration models)" in info.stdout and "libcached_one-" in info.stdout
         size = int(info.stdout.split("size:")[1].split("bytes")[0].replace(",", ""))
         assert size > 1000
+        subprocess.run([sys.executable, "-c", "import ffikit; ffikit.include('zlib.h')"],
+                       env={**os.environ, **env}, check=True)
+        info = run("cache", "info", "-v", env_extra=env)
+        assert "entries:  2 (1 declaration models)" in info.stdout and "model-" in info.stdout
         cleared = run("cache", "clear", env_extra=env)
-        assert cleared.returncode == 0 and "removed 1 cached library" in cleared.stdout
+        assert cleared.returncode == 0 and "removed 2 cache entries" in cleared.stdout
         assert "entries:  0" in run("cache", "info", env_extra=env).stdout
 
     def test_import_leaves_faulthandler_alone(self):

@@ -121,3 +121,14 @@ class TestTheSummaryNamesTheRealCause:
         out = self._doctor("./nothing_here.so", tmp_path)
         assert f"{tmp_path}/nothing_here.so: no such file" in out
         assert sys.prefix not in out.split("chosen:")[0]  # not .venv/bin/nothing_here.so
+
+
+def test_doctor_says_whether_the_cache_is_trusted(cbuild, tmp_path, monkeypatch):
+    path = cbuild("int one(void) { return 1; }", name="doctor_cache")
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    monkeypatch.setenv("FFIKIT_CACHE_DIR", str(mine))
+    assert f"cache: {mine} (yours and private" in diagnose(path).report()
+    mine.chmod(0o777)
+    report = diagnose(path).report()
+    assert f"cache: {mine}: NOT USED" in report and "writable by others" in report

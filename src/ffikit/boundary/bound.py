@@ -24,7 +24,7 @@ from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
 from ffikit.rules.sizes import relations, user_access
 
-__all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled"]
+__all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled", "bind_function", "wait_compiled"]
 
 
 _reloaded: dict = {}
@@ -79,18 +79,88 @@ def reduce_function(function: Any) -> tuple:
     return (_rebind, (function.library, function.__name__, policy))  # a policy set after load
 
 
-def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -> Any:
+def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -> Any:
+    """What ``library.name`` is: the compiled function, or a :class:`BoundFunction` on ctypes.
+
+    ``backend="compiled"`` compiles (once per declaration set) before returning.
+    ``backend="auto"`` never waits on the compiler: a function whose compiled
+    wrapper is not built yet is bound by ctypes at once, its wrapper is
+    requested from the background builder, and when it is ready the bound
+    function (and ``library.name``) switch to it.
+    """
+    compiled = None
+    if library.backend == "compiled":
+        wrapper = bind_compiled(library, name, ftype, cfunc, hooks)
+        if wrapper is not None:
+            return wrapper
+        compiled = library._compiled
+    function = bind(cfunc, name, ftype, encoding=library.encoding, errors=library._policies.get(name),
+                    sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
+    bound = BoundFunction(function, library)
+    reason, build = library.backend_reason, False
+    if library.backend == "compiled" and library._sizes.get(name):
+        reason = "sizes= relations are checked by the ctypes backend"
+    elif compiled is not None:
+        if not compiled.handles(name):
+            reason = compiled.shape(name)
+        elif compiled.error is not None:
+            reason = _failed(library, compiled.error)
+        else:
+            reason, build = "its compiled wrapper is being built in the background", True
+    bound.__dict__.update(backend="ctypes", backend_reason=reason)
+    if build:
+        compiled.request(name, functools.partial(_switch, library, name, ftype, cfunc, hooks, bound))
+    return bound.func if bound.__dict__["backend"] == "compiled" else bound  # built at once: no layer
+
+
+def _failed(library: Any, error: BaseException) -> str:
+    why = f"building its compiled wrapper failed ({str(error).splitlines()[0]})"
+    object.__setattr__(library, "backend", "ctypes")
+    object.__setattr__(library, "backend_reason", f"auto: {why}; everything stays on ctypes")
+    return why
+
+
+def _switch(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any, bound: BoundFunction,
+            error: BaseException | None) -> None:
+    """The background build finished: move ``bound`` (and ``library.name``) to the compiled wrapper."""
+    if error is not None:
+        bound.__dict__["backend_reason"] = _failed(library, error)
+        return
+    old = bound.func
+    policy = getattr(old, "errors", None)
+    if type(policy).__name__ == "_Reraise":  # a call in flight parked a callback error: not the policy
+        policy = library._policies.get(name)
+    wrapper = bind_compiled(library, name, ftype, cfunc, hooks, policy)
+    if wrapper is None:
+        return
+    state = bound.__dict__
+    state.update(_ctypes_function=old, backend="compiled",  # a call running the old one keeps it
+                 backend_reason="compiled in the background (ran on ctypes until then)")
+    bound.__setstate__((wrapper, (), None, state))
+    late = getattr(old, "errors", None)
+    if late is not policy and type(late).__name__ != "_Reraise":  # set while this ran
+        wrapper.errors = late
+    if library.__dict__.get(name) is bound:
+        object.__setattr__(library, name, wrapper)
+
+
+def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
+                  errors: Callable | None = None) -> Any:
     """The compiled backend's function for ``name`` (None: the ctypes backend binds it).
 
-    The compiled function object is itself what users hold: it carries what a
-    :class:`BoundFunction` does (``library``, ``errors``, ``declaration``,
-    ``cfunc``) and pickles the same way, without a Python-level call layer.
+    Under ``backend="compiled"`` this compiles when needed; under auto it only
+    uses wrappers already built.  The compiled function object is itself what
+    users hold: it carries what a :class:`BoundFunction` does (``library``,
+    ``errors``, ``declaration``, ``cfunc``) and pickles the same way, without a
+    Python-level call layer.
     """
     compiled = library._compiled
     if compiled is None:
         compiled = CompiledFunctions.for_declarations(library.defs, library.encoding)
         object.__setattr__(library, "_compiled", compiled)
     if not compiled.handles(name):
+        return None
+    if not library._forced and not compiled.ready(name):
         return None
 
     sizes = library._sizes.get(name)
@@ -104,7 +174,8 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ())
     own = owner(name, ftype.facts.deallocators, library._deallocator, hooks) \
         if ftype.facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
-    wrapper = compiled.get(name, ftype, cfunc, make_slow, library._policies.get(name), rels, own)
+    policy = errors if errors is not None else library._policies.get(name)
+    wrapper = compiled.get(name, ftype, cfunc, make_slow, policy, rels, own)
     if wrapper is None:
         if compiled.error is not None and library._forced:
             raise compiled.error
@@ -115,7 +186,20 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     attributes["__ffikit_reduce__"] = reduce_function
     attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
     wrapper.crash_label = f"{wrapper.declaration} from {os.path.basename(library.path)}"
+    attributes["backend"] = "compiled"
+    attributes["backend_reason"] = library.backend_reason
     return wrapper
+
+
+def wait_compiled(library: Any, timeout: float | None = None) -> bool:
+    """Wait until the compiled wrappers requested so far are built and switched to (``auto``).
+
+    Returns False if ``timeout`` seconds passed first.  Calls never need this:
+    it is for tests and measurements that want to see the compiled path.
+    """
+    from ffikit.backends.compiled import background
+
+    return background.wait(timeout)
 
 
 def _describe(declaration: str, library: Any) -> str:

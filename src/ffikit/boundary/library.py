@@ -27,9 +27,8 @@ from typing import Any, NamedTuple
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
-from ffikit.backends.ctypes.wrappers import bind
 from ffikit.boundary import elf as _elf
-from ffikit.boundary.bound import BoundFunction, bind_compiled, reload
+from ffikit.boundary.bound import BoundFunction, bind_function, reload, wait_compiled
 from ffikit.boundary.finding import caller_dir as _caller_dir
 from ffikit.boundary.finding import hint_for
 from ffikit.cdecl import model as m
@@ -242,12 +241,12 @@ class Library:
         for fname in self._policies:
             if fname not in defs.functions:
                 raise SymbolNotFound(
-                    f"errors= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                    f"errors= names {fname!r}, which is not a declared function", self._later(fname)
                 )
         for fname, spec in self._sizes.items():
             if fname not in defs.functions:
                 raise SymbolNotFound(
-                    f"sizes= names {fname!r}, which is not a declared function{self._suggest(fname)}"
+                    f"sizes= names {fname!r}, which is not a declared function", self._later(fname)
                 )
             decl = defs.functions[fname]
             user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
@@ -272,6 +271,9 @@ class Library:
                 names = frozenset()
             object.__setattr__(self, "_exports", names)
         return self._exports
+
+    def _later(self, name: str) -> Callable[[], str]:
+        return lambda: self._suggest(name)  # difflib only if the message is shown
 
     def _suggest(self, name: str) -> str:
         pool = set(self.defs.functions) | set(getattr(self.defs, "variables", {}))
@@ -299,14 +301,9 @@ class Library:
             except AttributeError:
                 raise SymbolNotFound(
                     f"{os.path.basename(self.path)} does not export {name!r} (declared as "
-                    f"{ftype.c_name(name)}){self._suggest(name)}"
+                    f"{ftype.c_name(name)})", self._later(name)
                 ) from None
-            wrapper = self.backend == "compiled" and bind_compiled(self, name, ftype, cfunc, _TRACK_OWNED)
-            if not wrapper:
-                function = bind(cfunc, name, ftype, encoding=self.encoding,
-                                errors=self._policies.get(name), sizes=self._sizes.get(name),
-                                resolve=self._deallocator, hooks=_TRACK_OWNED)
-                wrapper = BoundFunction(function, self)
+            wrapper = bind_function(self, name, ftype, cfunc, _TRACK_OWNED)
             object.__setattr__(self, name, wrapper)
             return wrapper
         variables = getattr(self.defs, "variables", {})
@@ -319,7 +316,7 @@ class Library:
                 f"{os.path.basename(self.path)} exports {name!r} but it is not declared; "
                 "add its C prototype to the declarations (ffikit.cdef / ffikit.include)"
             )
-        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}{self._suggest(name)}")
+        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}", self._later(name))
 
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
@@ -328,7 +325,7 @@ class Library:
             return ct.in_dll(self._handle, name)
         except ValueError:
             raise SymbolNotFound(
-                f"{os.path.basename(self.path)} does not export variable {name!r}{self._suggest(name)}"
+                f"{os.path.basename(self.path)} does not export variable {name!r}", self._later(name)
             ) from None
 
     def _deallocator(self, name: str) -> Callable:
@@ -349,7 +346,7 @@ class Library:
         (:class:`ffikit.UnsafeWarning`).
         """
         if name not in getattr(self.defs, "variables", {}):
-            raise SymbolNotFound(f"{name!r} is not a declared variable{self._suggest(name)}")
+            raise SymbolNotFound(f"{name!r} is not a declared variable", self._later(name))
         if getattr(self.defs.variables[name], "const", False):
             warnings.warn(f"lib.var({name!r}) gives writable access to a const global; writing "
                           "it is undefined behaviour (it may sit in read-only pages and fault)",
@@ -375,6 +372,8 @@ class Library:
             ctypes.memmove(ctypes.addressof(obj), ctypes.addressof(value), ctypes.sizeof(obj))
         else:
             raise TypeError(f"extern variable {name!r} is {vtype.c_name()}; assign a {type(obj).__name__}")
+
+    wait_compiled = wait_compiled
 
     def new(self, spec: object, init: object = None) -> Any:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""

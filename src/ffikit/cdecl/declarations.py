@@ -6,15 +6,13 @@ import difflib
 import enum
 import os
 import re
-import weakref
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from ffikit import forksafe
 from ffikit.cdecl import layout as _layout
-from ffikit.cdecl.constexpr import NotConstant, eval_macro
+from ffikit.cdecl import modelcache
 from ffikit.cdecl.header_scope import (
     directly_included,
     final_macros,
@@ -22,8 +20,8 @@ from ffikit.cdecl.header_scope import (
     is_noise,
     with_quote_includes,
 )
+from ffikit.cdecl.memo import memoised, recent_declarations
 from ffikit.cdecl.model import (
-    Array,
     CastConstant,
     CType,
     FunctionDecl,
@@ -33,13 +31,19 @@ from ffikit.cdecl.model import (
 )
 from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.parse_result import ParseResult
-from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
 from ffikit.cdecl.preprocess import preprocess
+from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
+from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
+from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
+from ffikit.cdecl.typenames import builtin_types as _builtins
+from ffikit.cdecl.typenames import keywords as _keywords
+from ffikit.cdecl.typenames import parse
+from ffikit.cdecl.typenames import parse_type_name as _parse_type_name
+from ffikit.cdecl.typenames import with_dims as _with_dims
 from ffikit.errors import DeclarationError, NotPicklable
 
 __all__ = ["Declarations", "cdef", "include", "typeof"]
 
-_WINDOWS_FILE = "<ffikit-windows>"
 
 
 class Declarations:
@@ -187,9 +191,8 @@ class Declarations:
             return model
         lead = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", text)
         if lead is not None:
-            from ffikit.cdecl.parse import _KEYWORDS
             name = lead.group(1)
-            if name not in _KEYWORDS and name not in self.types and \
+            if name not in _keywords() and name not in self.types and \
                     name not in _builtins(self.platform):
                 close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
                 raise DeclarationError(
@@ -283,50 +286,6 @@ class Declarations:
                 f"{', platform ' + self.platform.name if self.platform != _layout.host_platform() else ''}>")
 
 
-_POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
-
-
-def _parse_type_name(text: str, known: ParseResult, platform) -> CType:
-    """A type name read by the C parser, with the names ``known`` declares."""
-    source = f"void __ffikit_typeof({text});"
-    result = parse(preprocess(source, filename="<type>"), platform=platform,
-                   builtins=_builtins(platform), sources={"<type>": source},
-                   filename="<type>", known=known)
-    fn = result.functions.get("__ffikit_typeof")
-    if fn is None or len(fn.type.params) != 1:
-        raise DeclarationError(f"{text!r} is not a single C type name")
-    return fn.type.params[0]
-
-
-_TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
-_ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
-
-
-def _with_dims(item: CType, suffix: str, text: str, defs: Declarations) -> CType:
-    """``item`` wrapped in the array dimensions of ``suffix`` (``"[2][3]"``, ``"[]"``)."""
-    result = item
-    for dim in reversed(re.findall(r"\[\s*([^\]]*)\]", suffix)):
-        if not dim.strip():
-            result = Array(result, None)
-            continue
-        try:
-            value = eval_macro(dim, lambda n: _constant(defs, n))
-        except NotConstant as exc:
-            raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
-                                   f"{exc}") from None
-        if not isinstance(value, int) or value < 0:
-            raise DeclarationError(f"array length {dim!r} in {text!r} must be a "
-                                   f"non-negative integer")
-        result = Array(result, value)
-    return result
-
-
-def _constant(defs: Declarations, name: str):
-    if name in defs.constants:
-        return defs.constants[name]
-    raise NotConstant(f"'{name}' is not a known constant")
-
-
 def _int_enum(name: str, members) -> type[enum.IntEnum]:
     """The IntEnum of a C enum.  Python's enum refuses some names C allows (``_ignore_``,
     ``mro``) and repeated ones: those members stay plain constants (``defs.constants``)."""
@@ -345,40 +304,6 @@ def _int_enum(name: str, members) -> type[enum.IntEnum]:
 
 
 # --- entry points --------------------------------------------------------------------
-
-def parse(pre, **options) -> ParseResult:
-    """The parser, imported on first use: holding declarations (a generated binding)
-    loads neither it nor pycparser."""
-    from ffikit.cdecl.parse import parse as parse_unit
-
-    return parse_unit(pre, **options)
-
-
-_builtins_cache: dict = {}
-
-
-def _builtins(platform) -> dict:
-    """Built-in names for ``platform``: the standard ones, plus Windows' on Windows."""
-    found = _builtins_cache.get(platform.name)
-    if found is not None:
-        return found
-    names = dict(STANDARD_TYPES)
-    if platform.is_windows:
-        pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
-        result = parse(pre, platform=platform, builtins=names,
-                       sources={_WINDOWS_FILE: WINDOWS_DECLARATIONS}, filename=_WINDOWS_FILE)
-        names.update({k: v for k, v in result.types.items() if " " not in k})
-    _builtins_cache[platform.name] = names
-    return names
-
-
-# cdef/include results by their arguments, least recently used first.  Parsing the same
-# text again returns the same object; the MEMO_SIZE most recently used are kept, so a
-# process declaring many distinct texts (a generator, a fuzzer) does not grow without bound.
-MEMO_SIZE = 256
-_memo: OrderedDict = OrderedDict()
-_memo_lock = forksafe.Lock()
-
 
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None,
          cls: type[Declarations] | None = None) -> Declarations:
@@ -425,7 +350,7 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     cls = cls or Declarations
     key = ("cdef", text, plat.name, pack, cls)
     recipe = (cls, "cdef", (text,), {"platform": platform, "packed": packed})
-    return _memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None),
+    return memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None),
                      recipe)
 
 
@@ -466,42 +391,29 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
     recipe = (cls, "include", (where[0] if single else where,),
               dict(include_dirs=include_dirs, cpp=cpp, defines=dict(defines or {}),
                    platform=platform))
-    return _memoised(key, lambda: _declare(cls, text, plat, None, "<include>",
-                                           dict(defines or {}), include_dirs, cpp,
-                                           own_depth1=True, named=where), recipe)
+
+    def make() -> Declarations:
+        return _declare(cls, text, plat, None, "<include>", dict(defines or {}), include_dirs,
+                        cpp, own_depth1=True, named=where)
+
+    parts = (text, tuple(map(os.path.abspath, include_dirs)), key[3], cpp, plat.name)
+    return memoised(key, lambda: modelcache.cached(
+        parts, make, _model_parts, lambda model: _from_model(cls, plat, model)), recipe)
 
 
-def _memoised(key, make, recipe) -> Declarations:
-    found = _memo.get(key)
-    if found is not None:
-        with _memo_lock:
-            if key in _memo:
-                _memo.move_to_end(key)  # recently used: evicted last
-        return found
-    result = make()
-    result._recipe = recipe  # what rebuilds it in another process (see __reduce__)
-    with _memo_lock:
-        found = _memo.setdefault(key, result)
-        if found is result:
-            while len(_memo) > MEMO_SIZE:
-                _memo.popitem(last=False)
-            if len(_recent) >= 2 * MEMO_SIZE and len(_recent) >= 2 * _live_at_prune[0]:
-                _recent[:] = [r for r in _recent if r() is not None]  # amortised: O(1) each
-                _live_at_prune[0] = len(_recent)
-            _recent.append(weakref.ref(result))
-        return found
+def _model_parts(defs: Declarations) -> tuple:
+    """What the model cache stores of ``defs`` (plain model data), and the files it came from."""
+    return ((defs._result, defs.constants, defs._own_files, defs._source, defs._macros,
+             dict(defs.skipped_macros), dict(defs.type_macros), defs._function_macros),
+            defs._inputs)
 
 
-# Declarations made so far, newest last, held weakly: type names used without ``defs=``
-# (``ffikit.view(buf, "Student[]")``) resolve against those still alive (held by the
-# user, or among the MEMO_SIZE most recently used).
-_recent: list[weakref.ref] = []
-_live_at_prune = [0]
-
-
-def recent_declarations() -> list[Declarations]:
-    """The declarations made so far that are still alive, newest first."""
-    return [d for d in (r() for r in reversed(list(_recent))) if d is not None]
+def _from_model(cls, plat, model: tuple) -> Declarations:
+    result, constants, own, source, macros, skipped, type_macros, function_macros = model
+    defs = cls(result, constants, plat, source, own, macros)
+    defs.skipped_macros, defs.type_macros = skipped, type_macros
+    defs._function_macros = function_macros
+    return defs
 
 
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
@@ -527,6 +439,7 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     defs.skipped_macros = skipped
     defs.type_macros = type_macros
     defs._function_macros = pre.function_macros
+    defs._inputs = modelcache.input_files(pre.text) if own_depth1 else ()
     return defs
 
 

@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`ffikit.cdecl.parse` so code that only *holds* parsed
 declarations (a binding written by ``ffikit bind``, the cache of a header's
-model) imports neither the parser nor pycparser.
+model, :mod:`ffikit.cdecl.modelcache`) imports neither the parser nor pycparser.
 """
 
 from __future__ import annotations

@@ -333,12 +333,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from ffikit.build import cache_clear, cache_info
     if args.action == "clear":
         removed = cache_clear()
-        print(f"removed {removed} cached librar{'y' if removed == 1 else 'ies'} from "
-              f"{cache_info()['location']}")
+        print(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} (libraries and "
+              f"declaration models) from {cache_info()['location']}")
         return 0
     info = cache_info()
-    print(f"location: {info['location']}\nentries:  {info['entries']}\n"
-          f"size:     {info['bytes']:,} bytes")
+    models = sum(1 for name, _ in info["files"] if name.startswith("model-"))
+    print(f"location: {info['location']}\nentries:  {info['entries']} ({models} declaration "
+          f"models)\nsize:     {info['bytes']:,} bytes (bound {info['bound']:,}: $FFIKIT_CACHE_SIZE MiB)")
     for name, size in info["files"] if args.verbose else ():
         print(f"  {size:>12,}  {name}")
     return 0

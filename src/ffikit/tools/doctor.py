@@ -20,7 +20,8 @@ from ffikit.backends.compiled import choose_backend
 from ffikit.boundary import elf as _elf
 from ffikit.boundary.finding import hint_for
 from ffikit.boundary.library import _loaded_path, candidates
-from ffikit.errors import FFIError
+from ffikit.cachedir import default_cache_dir, trusted_root
+from ffikit.errors import FFIError, UntrustedCache
 
 __all__ = ["Diagnosis", "diagnose"]
 
@@ -41,6 +42,7 @@ class Diagnosis:
     problem: str | None = None
     hint: str | None = None
     backend: tuple[str, str] = ("ctypes", "")  # (the backend load() would use, why)
+    cache: str = ""  # where compiled modules are cached, and whether ffikit trusts it
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,7 @@ class Diagnosis:
             for dep, where in self.dependencies:
                 lines.append(f"  {dep} -> {where or 'NOT FOUND'}")
         lines.append(f"backend: {self.backend[0]} ({self.backend[1]})")
+        lines.append(f"cache: {self.cache}")
         if self.missing:
             lines.append(f"problem: missing dependency {', '.join(self.missing)}; install it or add "
                          "its directory to LD_LIBRARY_PATH")
@@ -121,10 +124,24 @@ def _backend() -> tuple[str, str]:
     return backend, why
 
 
+def _cache() -> str:
+    """The cache directory and whether it passes the trust checks (never raises, creates nothing)."""
+    where = default_cache_dir()
+    if not where.exists():
+        return f"{where} (not created yet)"
+    try:
+        trusted_root(where, create=False)
+    except UntrustedCache as exc:
+        return f"{where}: NOT USED: {exc}"
+    except OSError as exc:
+        return f"{where}: cannot check it ({exc})"
+    return f"{where} (yours and private: compiled modules are loaded from it)"
+
+
 def diagnose(name: str) -> Diagnosis:
     """Search for ``name`` as :func:`ffikit.load` would and inspect the result."""
     found = candidates(name)
-    diagnosis = Diagnosis(name, [str(c) for c in found], backend=_backend())
+    diagnosis = Diagnosis(name, [str(c) for c in found], backend=_backend(), cache=_cache())
     path = None
     for cand in found:
         if cand.loaded:

@@ -241,8 +241,10 @@ def test_results_same_in_both(fact_libs):
     calls = [("same_int", (ctypes.pointer(target),)), ("same_int", (None,)), ("same_void", (None,)),
              ("same_void", (chars,)), ("same_char", (chars,)), ("make_pair", (7,)), ("make_num", (9,)),
              ("ret_str", (1,)), ("ret_str", (0,)), ("ret_bool", (3,)), ("ret_uint", (2**32 - 1,))]
-    for name, args in calls:
-        assert type(getattr(fast, name)).__name__ == "CompiledFunction", name
+    pinned = {"same_int", "same_void", "same_char"}  # a pointer result that may point into an
+    for name, args in calls:  # argument stays on the ctypes wrapper, which keeps it alive
+        kind = "BoundFunction" if name in pinned else "CompiledFunction"
+        assert type(getattr(fast, name)).__name__ == kind, name
         assert _result_view(getattr(fast, name)(*args)) == _result_view(getattr(slow, name)(*args)), name
     p = fast.same_int(ctypes.pointer(target))
     assert p[0] == 42 and p.contents.value == 42

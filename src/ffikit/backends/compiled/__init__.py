@@ -58,5 +58,6 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
             raise CompileError(f"{source}'compiled' asks for the compiled backend, but {why}")
         return "compiled", f"{source}'compiled' asks for it ({why})", True
     if ok:
-        return "compiled", f"auto: {why}", False
+        return "compiled", (f"auto: {why}; each function runs on ctypes until its compiled wrapper, "
+                            "built in the background, is ready"), False
     return "ctypes", f"auto: {why}", False

@@ -197,7 +197,8 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     result = _result_shape(ftype.result)
     if isinstance(result, str):
         return result
-    if result[0] == "pointer" and any(p[0] == "ptr" for p in params):
+    if result[0] == "pointer" and not ftype.facts.deallocators and any(p[0] == "ptr" for p in params):
+        # (an owned result is a fresh allocation; any other may point into an argument)
         return "its pointer result may point into an argument (kept alive with it)"
     table = relation_table(relations(name, ftype), params)
     if isinstance(table, str):

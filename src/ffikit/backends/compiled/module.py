@@ -13,9 +13,12 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib.machinery
 import importlib.util
 import inspect
+import json
+import logging
 import os
 import shutil
 import sys
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ffikit import forksafe
+from ffikit.backends.compiled import background
 from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
@@ -36,7 +40,8 @@ from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
-from ffikit.build import build, compiler_command
+from ffikit.build import build, built, compiler_command
+from ffikit.cachedir import publish, trusted_root, verified
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
@@ -47,11 +52,13 @@ __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "
 _modules: dict[str, Any] = {}
 _by_declarations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = forksafe.Lock()
+_requests = forksafe.Lock()  # never held while compiling: requesting a build never waits
 _available: tuple[bool, str] | None = None
 _crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
+log = logging.getLogger("ffikit.backends.compiled")
 
 
 def search_prebuilt(directory: str) -> None:
@@ -111,18 +118,25 @@ def available() -> tuple[bool, str]:
     return _available
 
 
-def load_module(shapes: list[tuple]) -> Any:
-    """The extension module with one wrapper per shape: built once, then imported from the cache."""
+def load_module(shapes: list[tuple], compile: bool = True) -> Any:
+    """The extension module with one wrapper per shape: built once, then imported from the cache.
+
+    With ``compile=False``, None unless it is already built (nothing waits on a compiler).
+    """
     modname, source, wrappers = generate(shapes)
     module = _modules.get(modname)
     if module is not None:
         return module
+    prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
+    # Compiled outside the lock: a thread importing another module never waits on this compiler
+    # (two threads building the same module both get the same cache entry, renamed atomically).
+    options = {"name": modname.lstrip("_"), "include_dirs": _include_dirs(), "flags": _flags()}
+    path = prebuilt[0] if prebuilt else (build if compile else built)(source, **options)
+    if path is None:
+        return None
     with _lock:
         module = _modules.get(modname)
         if module is None:
-            prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
-            path = prebuilt[0] if prebuilt else build(
-                source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
             loader = importlib.machinery.ExtensionFileLoader(modname, path)
             spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -170,11 +184,14 @@ def _check_errno(module: Any) -> None:
 
 
 class CompiledFunctions:
-    """The compiled wrappers for one set of declarations, built on first use.
+    """The compiled wrappers for one set of declarations.
 
-    ``get(name, ftype, cfunc, make_slow, errors)`` returns the compiled
-    function object for ``name``, or None when the function stays on the
-    ctypes backend (``reasons[name]`` says why).
+    Two ways to get them: :meth:`get` builds (once) one module with every
+    declared function's wrapper and returns the function's compiled object
+    (``backend="compiled"``: the caller waits for the compiler); :meth:`request`
+    asks the background builder for just that function's wrapper and calls
+    back when it is ready (``backend="auto"``: nobody waits).  Functions the
+    C side cannot handle stay on the ctypes backend (``reasons[name]`` says why).
     """
 
     @classmethod
@@ -191,45 +208,159 @@ class CompiledFunctions:
         return found
 
     def __init__(self, functions: dict[str, m.FunctionType], encoding: str):
+        self._functions = functions
         self._names = tuple(functions)
         self.encoding = encoding
-        self.reasons: dict[str, str] = {}
-        self._index: dict[str, int] = {}
-        shapes: dict[tuple, int] = {}
-        for name, ftype in functions.items():
-            shape = shape_of(name, ftype)
-            if isinstance(shape, str):
-                self.reasons[name] = shape
-                continue
-            self._index[name] = shapes.setdefault(shape, len(shapes))
-        self._shapes = list(shapes)
-        self._module: Any = None
+        self._shape_of: dict[str, Any] = {}  # name -> shape, or why it stays on ctypes
+        self._where: dict[tuple, tuple[Any, int]] = {}  # shape -> (module, index) once built
+        self._waiting: dict[tuple, list[Callable]] = {}  # shape -> callbacks of requests
+        self._full: Any = None
+        self._looked_beside = False
+        self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
+        self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
 
+    def shape(self, name: str) -> Any:
+        """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
+        found = self._shape_of.get(name)
+        if found is None:
+            found = self._shape_of[name] = shape_of(name, self._functions[name])
+        return found
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Why each function the compiled backend does not handle stays on ctypes."""
+        return {n: s for n in self._names if isinstance(s := self.shape(n), str)}
+
+    @property
+    def _shapes(self) -> list[tuple]:
+        """Every distinct shape of the declared functions, in declaration order."""
+        return list(dict.fromkeys(s for n in self._names if not isinstance(s := self.shape(n), str)))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = exc if isinstance(exc, CompileError) else CompileError(str(exc))
+
+    def _add(self, module: Any, shapes: list[tuple]) -> None:
+        for index, shape in enumerate(shapes):
+            self._where.setdefault(shape, (module, index))
+
     @property
     def module(self) -> Any:
-        if self._module is None and self._shapes and self.error is None:
-            try:
-                self._module = load_module(self._shapes)
-            except (CompileError, ImportError, OSError) as exc:  # stay correct: ctypes binds all
-                self.error = exc if isinstance(exc, CompileError) else CompileError(str(exc))
-        return self._module
+        """The module with every declared function's wrapper (built on first use, then cached)."""
+        if self._full is None and self.error is None:
+            shapes = self._shapes
+            if shapes:
+                try:
+                    self._full = load_module(shapes)
+                except (CompileError, ImportError, OSError) as exc:  # stay correct: ctypes binds all
+                    self._failed(exc)
+                    return None
+                self._add(self._full, shapes)
+        return self._full
 
     def handles(self, name: str) -> bool:
-        return name in self._index
+        return name in self._functions and not isinstance(self.shape(name), str)
+
+    def ready(self, name: str) -> bool:
+        """True when ``name``'s compiled wrapper is built (so :meth:`get` does not compile).
+
+        A module built beside a generated binding (``ffikit bind --compiled``) is
+        imported here at once: using it needs no compiler.
+        """
+        shape = self.shape(name)
+        if self._recorded is None:
+            self._use_recorded()
+        if shape not in self._where and _prebuilt_dirs and not self._looked_beside:
+            self._looked_beside = True
+            shapes = self._shapes
+            if shapes and any(os.path.exists(_extension_path(d, generate(shapes)[0]))
+                              for d in _prebuilt_dirs):
+                self.module  # noqa: B018 - imports the prebuilt module
+        return shape in self._where
+
+    def request(self, name: str, on_ready: Callable[[CompileError | None], None]) -> None:
+        """Have ``name``'s wrapper built in the background; ``on_ready(error)`` is called after
+        (on the builder thread, or at once when it is already built or failed)."""
+        shape = self.shape(name)
+        if self._recorded is None:
+            self._use_recorded()
+        with _requests:
+            done = shape in self._where or self.error is not None
+            if not done:
+                self._waiting.setdefault(shape, []).append(on_ready)
+                self._requested.add(name)
+        if done:
+            on_ready(self.error if shape not in self._where else None)
+        else:
+            background.schedule(self)
+
+    def _usage_file(self, create: bool = False) -> Any:
+        names = "\0".join(sorted(self._names)) + "\0" + self.encoding
+        root = trusted_root(create=create)  # reading creates no cache directory
+        return root / f"uses-{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
+
+    def _use_recorded(self) -> None:
+        """Import (never compile) the module built for the functions earlier processes used, so a
+        steady program has them compiled from its first call.  The record lists names only: each
+        is looked up in these declarations, so a stale or foreign record costs a build, never a
+        wrong wrapper."""
+        self._recorded = []
+        try:
+            path = self._usage_file()
+            names = json.loads(path.read_bytes())["names"] if verified(path) else []
+            names = [n for n in names if isinstance(n, str) and n in self._functions and self.handles(n)]
+            self._recorded = names
+            shapes = sorted({self.shape(n) for n in names}, key=repr)
+            module = load_module(shapes, compile=False) if shapes else None
+        except (CompileError, ImportError, OSError, ValueError, TypeError, KeyError):
+            return
+        if module is not None:
+            self._add(module, shapes)
+
+    def _record(self, names: list[str]) -> None:
+        try:
+            publish(self._usage_file(create=True), json.dumps({"names": names}).encode())
+        except (CompileError, OSError):
+            pass
+
+    def build_pending(self) -> None:
+        """Build one module with the wrappers requested so far (the builder thread runs this)."""
+        with _requests:
+            missing = [s for s in self._waiting if s not in self._where]
+            names = sorted({*(self._recorded or ()), *self._requested})
+        shapes = sorted({*missing, *(self.shape(n) for n in names)}, key=repr)
+        if missing and self.error is None:
+            try:
+                self._add(load_module(shapes), shapes)
+                self._record(names)
+            except (CompileError, ImportError, OSError) as exc:
+                self._failed(exc)
+                if not background.exiting():
+                    log.warning("ffikit: building compiled wrappers failed; these functions stay on "
+                                "the ctypes backend: %s", str(exc).splitlines()[0])
+        with _requests:
+            ready = [s for s in self._waiting if s in self._where or self.error is not None]
+            callbacks = [c for s in ready for c in self._waiting.pop(s)]
+        for on_ready in callbacks:
+            if background.exiting():
+                return
+            on_ready(None if self.error is None else self.error)
 
     def get(self, name: str, ftype: m.FunctionType, cfunc: Any, make_slow: Callable[[], Callable],
             errors: Callable | None, rels: tuple = (), own: Callable | None = None) -> Any:
         """The compiled function, or None; ``rels`` are its size relations
         (:func:`ffikit.rules.sizes.relations`, with any ``sizes=``), ``own`` the
         owner maker for a result the caller owns."""
-        index = self._index.get(name)
-        if index is None or self.module is None:
+        shape = self.shape(name)
+        if isinstance(shape, str):
             return None
-        table = relation_table(rels, self._shapes[index][1])
+        if shape not in self._where and self.module is None:
+            return None
+        table = relation_table(rels, shape[1])
         if isinstance(table, str):  # (a sizes= relation C cannot check): the ctypes backend binds it
             return None
+        module, index = self._where[shape]
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
             declaration = ftype.c_name(name) + ";"
@@ -242,13 +373,13 @@ class CompiledFunctions:
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": self._shapes[index], "source": self.module.WRAPPERS[index],
+                 "shape": shape, "source": module.WRAPPERS[index],
                  "__signature__": _signature(ftype)},
                 ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value
-        func = self.module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
-                                static[2], table, own, static[4])
+        func = module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
+                           static[2], table, own, static[4])
         attributes = func.__dict__
         attributes.update(static[3])
         attributes["cfunc"] = cfunc
@@ -258,7 +389,6 @@ class CompiledFunctions:
 
     def describe(self) -> Iterable[tuple[str, str]]:
         """``(name, backend or reason)`` for every declared function."""
-        for name in self._index:
-            yield name, "compiled"
-        for name, reason in self.reasons.items():
-            yield name, f"ctypes ({reason})"
+        for name in self._names:
+            shape = self.shape(name)
+            yield name, f"ctypes ({shape})" if isinstance(shape, str) else "compiled"

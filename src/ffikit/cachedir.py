@@ -1,0 +1,236 @@
+"""The cache directory: where it is, whether it can be trusted, and how entries get in and out.
+
+Everything ffikit caches (libraries :func:`ffikit.build` compiled, the
+compiled backend's modules, parsed declaration models) is loaded later
+without being rebuilt, and a shared library runs code when it is loaded.  So
+a cache entry is only used when nobody else could have put it there:
+
+* the cache directory is owned by this user and writable by nobody else, and
+  every directory above it is owned by this user or root and is either
+  writable by no one else or sticky (like ``/tmp``), so no one else can swap
+  a directory on the path (the rule ssh and pip apply);
+* an entry is a regular file owned by this user, writable by no one else,
+  and its content matches the SHA-256 recorded when it was written, in a
+  ``<entry>.sha256`` file beside it.
+
+A cache directory that fails the first rule raises :class:`ffikit.errors.UntrustedCache`
+(``ffikit.build`` fails; a ``load`` under ``backend="auto"`` stays on the ctypes
+backend and says why).  An entry that fails the second is treated as absent
+and rebuilt.  Writes are atomic (a temporary file in the same directory,
+renamed), and the directory has a size bound (``$FFIKIT_CACHE_SIZE`` MiB,
+default 512): after each write the least recently used entries go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import stat
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from ffikit.errors import UntrustedCache
+
+__all__ = ["default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
+           "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
+
+DEFAULT_SIZE_MIB = 512
+_SIDECAR = ".sha256"
+_PREFIXES = ("lib", "model-", "uses-")
+
+
+def default_cache_dir() -> Path:
+    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``."""
+    env = os.environ.get("FFIKIT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ffikit"
+
+
+def compiler_command() -> list[str]:
+    """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
+    return shlex.split(os.environ.get("CC") or "cc")
+
+
+def compiler_identity(command: tuple[str, ...] | None = None) -> str:
+    """The compiler binary's resolved path, size and modification time, and its flags: what
+    changes when the compiler is upgraded, learnt without running it (no ``cc --version``).
+
+    Raises
+    ------
+    CompileError
+        The compiler is not on ``PATH``.
+    """
+    return _identity(tuple(command or compiler_command()))
+
+
+@lru_cache(maxsize=16)
+def _identity(command: tuple[str, ...]) -> str:
+    from ffikit.errors import CompileError
+
+    exe = shutil.which(command[0]) if command else None
+    if exe is None:
+        raise CompileError(
+            f"C compiler {command[0] if command else ''!r} not found on PATH; install gcc or "
+            "clang, or set $CC to the compiler to use"
+        )
+    real = os.path.realpath(exe)
+    info = os.stat(real)
+    return f"{exe}\n{real}\n{info.st_size}:{info.st_mtime_ns}\n{' '.join(command[1:])}"
+
+
+def _others_can_write(mode: int) -> bool:
+    return bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _check_directory(path: Path, uid: int) -> None:
+    """The cache directory itself: ours, and writable by us alone."""
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UntrustedCache(f"ffikit cache {path} is not a directory; set $FFIKIT_CACHE_DIR "
+                             "to a directory of your own")
+    if info.st_uid != uid:
+        raise UntrustedCache(f"ffikit cache {path} is owned by uid {info.st_uid}, not by you "
+                             f"(uid {uid}); a library someone else put there would run its code in "
+                             "this process. Set $FFIKIT_CACHE_DIR to a directory of your own")
+    if _others_can_write(info.st_mode):
+        raise UntrustedCache(f"ffikit cache {path} is writable by others (mode "
+                             f"{stat.S_IMODE(info.st_mode):o}); anyone could plant a library "
+                             f"that runs in this process. Fix it with: chmod go-w {path}")
+
+
+def _check_ancestors(path: Path, uid: int) -> None:
+    """Every directory above: ours or root's, and not swappable by anyone else."""
+    for parent in path.parents:
+        info = os.stat(parent)
+        if info.st_uid not in (uid, 0):
+            raise UntrustedCache(f"ffikit cache {path}: the directory {parent} above it is owned by "
+                                 f"uid {info.st_uid}, who could replace the cache; set "
+                                 "$FFIKIT_CACHE_DIR to a directory on a path only you and root own")
+        if _others_can_write(info.st_mode) and not info.st_mode & stat.S_ISVTX:
+            raise UntrustedCache(f"ffikit cache {path}: the directory {parent} above it is writable "
+                                 f"by others and not sticky (mode {stat.S_IMODE(info.st_mode):o}), "
+                                 "so anyone could replace the cache; set $FFIKIT_CACHE_DIR elsewhere")
+
+
+def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = True) -> Path:
+    """The cache directory (resolved), created private (mode 700) when missing, and checked.
+
+    Raises
+    ------
+    UntrustedCache
+        The directory, or one above it, could be written by someone else.
+    """
+    path = Path(os.path.realpath(cache_dir if cache_dir is not None else default_cache_dir()))
+    if create and not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = Path(os.path.realpath(path))
+    if sys.platform == "win32":  # no POSIX owners and modes: the user's profile is private
+        return path
+    uid = os.geteuid()
+    _check_directory(path, uid)
+    _check_ancestors(path, uid)
+    return path
+
+
+def _digest(path: Path | str) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+def _private_file(path: Path, uid: int) -> bool:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == uid and not _others_can_write(info.st_mode)
+
+
+def verified(path: Path | str) -> bool:
+    """True when ``path`` (in a :func:`trusted_root`) is ours and matches its recorded hash."""
+    path = Path(path)
+    sidecar = path.with_name(path.name + _SIDECAR)
+    if sys.platform == "win32":  # no POSIX owners: the hash alone
+        if not (path.is_file() and sidecar.is_file()):
+            return False
+    elif not (_private_file(path, os.geteuid()) and _private_file(sidecar, os.geteuid())):
+        return False
+    try:
+        recorded = sidecar.read_text().strip()
+        return recorded == _digest(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def write_atomic(target: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``target`` through a private temporary file renamed over it."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
+    """Put ``data`` in the cache as ``target``: its hash first (``<target>.sha256``), then the
+    entry, each written atomically; an entry is used only when both agree (:func:`verified`).
+    Then the cache is brought back under its size bound."""
+    write_atomic(target.with_name(target.name + _SIDECAR),
+                 (hashlib.sha256(data).hexdigest() + "\n").encode())
+    write_atomic(target, data, mode)
+    evict(target.parent, keep=target)
+
+
+def touch(path: Path | str) -> None:
+    """Mark an entry as used now (the size bound evicts the least recently used first)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def entries(directory: Path) -> list[Path]:
+    """The cache's entries (not their hash files), sorted by name."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir()
+                  if p.name.startswith(_PREFIXES) and not p.name.endswith(_SIDECAR) and p.is_file())
+
+
+def size_bound() -> int:
+    """The cache's size bound in bytes: ``$FFIKIT_CACHE_SIZE`` MiB, default 512."""
+    try:
+        mib = float(os.environ.get("FFIKIT_CACHE_SIZE") or DEFAULT_SIZE_MIB)
+    except ValueError:
+        mib = DEFAULT_SIZE_MIB
+    return max(0, int(mib * 1024 * 1024))
+
+
+def evict(directory: Path, keep: Path | None = None) -> int:
+    """Remove least recently used entries until the cache fits its bound; returns how many."""
+    sized = []
+    for path in entries(directory):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        sized.append((info.st_mtime_ns, path, info.st_size))
+    total, bound, removed = sum(s for *_, s in sized), size_bound(), 0
+    for _, path, size in sorted(sized, key=lambda item: item[0]):
+        if total <= bound:
+            break
+        if keep is not None and path == keep:
+            continue
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + _SIDECAR).unlink(missing_ok=True)
+        total -= size
+        removed += 1
+    return removed

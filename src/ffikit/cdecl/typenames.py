@@ -1,0 +1,99 @@
+"""Reading C type names: the built-in names, ``T *`` without the parser, array
+suffixes with constant lengths, and the C parser (imported on first use) for the rest.
+
+Kept apart from :mod:`ffikit.cdecl.declarations` (which holds what a text declares)
+so that holding declarations -- a generated binding, a model from the cache --
+never imports the parser or pycparser.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ffikit.cdecl.constexpr import NotConstant, eval_macro
+from ffikit.cdecl.model import Array, CType
+from ffikit.cdecl.parse_result import ParseResult
+from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
+from ffikit.cdecl.preprocess import preprocess
+from ffikit.errors import DeclarationError
+
+__all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
+           "parse", "keywords", "builtin_types"]
+
+_WINDOWS_FILE = "<ffikit-windows>"
+
+POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
+
+
+def parse_type_name(text: str, known: ParseResult, platform) -> CType:
+    """A type name read by the C parser, with the names ``known`` declares."""
+    source = f"void __ffikit_typeof({text});"
+    result = parse(preprocess(source, filename="<type>"), platform=platform,
+                   builtins=builtin_types(platform), sources={"<type>": source},
+                   filename="<type>", known=known)
+    fn = result.functions.get("__ffikit_typeof")
+    if fn is None or len(fn.type.params) != 1:
+        raise DeclarationError(f"{text!r} is not a single C type name")
+    return fn.type.params[0]
+
+
+TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
+ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
+
+
+def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
+    """``item`` wrapped in the array dimensions of ``suffix`` (``"[2][3]"``, ``"[]"``)."""
+    result = item
+    for dim in reversed(re.findall(r"\[\s*([^\]]*)\]", suffix)):
+        if not dim.strip():
+            result = Array(result, None)
+            continue
+        try:
+            value = eval_macro(dim, lambda n: _constant(defs, n))
+        except NotConstant as exc:
+            raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
+                                   f"{exc}") from None
+        if not isinstance(value, int) or value < 0:
+            raise DeclarationError(f"array length {dim!r} in {text!r} must be a "
+                                   f"non-negative integer")
+        result = Array(result, value)
+    return result
+
+
+def _constant(defs: Any, name: str):
+    if name in defs.constants:
+        return defs.constants[name]
+    raise NotConstant(f"'{name}' is not a known constant")
+
+
+def parse(*args: Any, **kwargs: Any) -> ParseResult:
+    """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
+    from the cache (or held by a generated binding) never imports pycparser."""
+    from ffikit.cdecl.parse import parse as parse_text
+
+    return parse_text(*args, **kwargs)
+
+
+def keywords() -> set[str]:
+    from ffikit.cdecl.parse import _KEYWORDS
+
+    return _KEYWORDS
+
+
+_builtins_cache: dict = {}
+
+
+def builtin_types(platform) -> dict:
+    """Built-in names for ``platform``: the standard ones, plus Windows' on Windows."""
+    found = _builtins_cache.get(platform.name)
+    if found is not None:
+        return found
+    names = dict(STANDARD_TYPES)
+    if platform.is_windows:
+        pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
+        result = parse(pre, platform=platform, builtins=names,
+                       sources={_WINDOWS_FILE: WINDOWS_DECLARATIONS}, filename=_WINDOWS_FILE)
+        names.update({k: v for k, v in result.types.items() if " " not in k})
+    _builtins_cache[platform.name] = names
+    return names

@@ -1,0 +1,35 @@
+"""Type names: built-in names per platform, 'T *' without the parser, array suffixes."""
+
+import pytest
+
+import ffikit
+from ffikit.cdecl import layout, typenames
+from ffikit.cdecl.model import Array, Pointer
+
+
+def test_builtin_types_are_cached_per_platform():
+    host = layout.host_platform()
+    names = typenames.builtin_types(host)
+    assert "int32_t" in names and "size_t" in names
+    assert typenames.builtin_types(host) is names
+
+
+def test_pointer_names_are_read_without_the_parser():
+    assert typenames.POINTER_TO_NAME.fullmatch("struct s **").group(1) == "struct s"
+    assert typenames.POINTER_TO_NAME.fullmatch("int (*)(int)") is None
+
+
+def test_parse_type_name_reads_function_pointer_arrays():
+    defs = ffikit.cdef("typedef int myint;")
+    t = typenames.parse_type_name("int (*[3])(int)", defs._result, defs.platform)
+    assert isinstance(t, Pointer)  # a parameter's array decays to a pointer
+
+
+def test_array_suffixes_take_constants_and_refuse_others():
+    defs = ffikit.cdef("#define N 4\ntypedef int myint;")
+    t = typenames.with_dims(defs.typeof("myint"), "[N][2]", "myint[N][2]", defs)
+    assert isinstance(t, Array) and t.length == 4 and t.item.length == 2
+    with pytest.raises(ffikit.DeclarationError, match="not a constant"):
+        typenames.with_dims(defs.typeof("myint"), "[M]", "myint[M]", defs)
+    with pytest.raises(ffikit.DeclarationError, match="non-negative"):
+        typenames.with_dims(defs.typeof("myint"), "[-1]", "myint[-1]", defs)

@@ -67,8 +67,11 @@ class Declarations:
     """
 
     def __init__(self, result: ParseResult, constants: dict, platform, source: str,
-                 own_files: frozenset, macros: dict | None = None):
+                 own_files: frozenset, macros: dict | None = None,
+                 function_macros: dict | None = None):
         self._result = result
+        self._function_macros = function_macros or {}  # name -> ((params, body), file, line)
+        self._aliases: dict | None = None
         self.types: dict[str, CType] = result.types
         self.functions: dict[str, FunctionDecl] = result.functions
         self.variables: dict[str, GlobalVar] = result.variables
@@ -219,6 +222,23 @@ class Declarations:
         if coord is None or coord.file is None:
             return None
         return coord.file, coord.line
+
+    def alias(self, name: str) -> str | None:
+        """The declared function or variable the macro ``name`` stands for, else None:
+        ``#define mpz_init __gmpz_init``, pcre2's ``#define pcre2_compile
+        PCRE2_SUFFIX(pcre2_compile_)``, ``#define f(a, b) g(a, b)``."""
+        return self.aliases().get(name)
+
+    def aliases(self) -> dict[str, str]:
+        """Every macro name that stands for a declared function or variable (computed once)."""
+        if self._aliases is None:
+            from ffikit.cdecl.macros import alias_targets
+
+            self._aliases = alias_targets(
+                {n: body for n, (body, _f, _l) in self._macros.items()},
+                {n: pb for n, (pb, _f, _l) in self._function_macros.items()},
+                lambda n: n in self.functions or n in self.variables)
+        return self._aliases
 
     @property
     def all_macros(self) -> dict[str, Any]:
@@ -420,7 +440,8 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     constants = header_constants(
         macros, result,
         lambda name: not is_noise(name, macros[name][0], macros[name][1], pre.system_files))
-    return cls(result, constants, plat, text, frozenset(own), macros)
+    return cls(result, constants, plat, text, frozenset(own), macros,
+               final_macros(pre.function_macros))
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

@@ -58,6 +58,8 @@ class Preprocessed:
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
     system_files: set = field(default_factory=set)  # files the markers flag as system headers
+    function_macros: list = field(default_factory=list)  # (name, (params, body) or None, file, line)
+    asm_labels: list = field(default_factory=list)  # (offset, symbol): 'f(void) __asm__("sym")'
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -333,6 +335,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     pack_stack: list = []
     macros: list = []  # (name, body or None for '#undef', file, line), in order
     system_files: set = set()
+    function_macros: list = []
+    asm_labels: list = []
     pos = 0
     out_len = 0
     current_file, current_line = filename, 1
@@ -370,9 +374,15 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             elif define and not define.group(2):
                 line_no = current_line + text.count("\n", line_cursor, start)
                 macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            elif define:
+                params, _, body = define.group(3).partition(")")
+                line_no = current_line + text.count("\n", line_cursor, start)
+                function_macros.append((define.group(1), (params, body.strip()), current_file,
+                                        line_no))
             elif undef:
                 line_no = current_line + text.count("\n", line_cursor, start)
                 macros.append((undef.group(1), None, current_file, line_no))
+                function_macros.append((undef.group(1), None, current_file, line_no))
             emit(_blank(token))
             pos = end
             continue
@@ -387,6 +397,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                                                 _int_or_none(expr), expr))
                 if word.startswith("__attribute"):
                     calls.extend(_attributes.record(group, out_len))
+            elif word in _ASM and group.rstrip().endswith(")"):  # a label: the symbol's name
+                asm_labels.append((out_len, "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', group))))
             elif word == "_Alignas":
                 if "(" not in group:  # a bare _Alignas: no '(alignment)' follows
                     line_no = current_line + text.count("\n", line_cursor, start)
@@ -409,7 +421,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     emit(text[pos:])
     result = "".join(out)
     return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls,
-                        system_files)
+                        system_files, function_macros, asm_labels)
 
 
 def _line_starts(text: str, filename: str) -> dict:

@@ -61,7 +61,7 @@ def test_undef_removes_and_redefine_replaces():
     assert "A" not in defs.constants and defs.constants["B"] == 3
     assert defs.where("B") == ("<cdef>", 5)
     macros = final_macros([("X", "1", "f.h", 1), ("X", None, "f.h", 2), ("Y", "2", "g.h", 3)])
-    assert macros == {"Y": ("2", "g.h", 3)}
+    assert macros == {"Y": ("Y", "2", "g.h", 3)}
 
 
 @pytest.mark.parametrize(("name", "body", "file", "system", "noise"), [
@@ -97,3 +97,17 @@ def test_where_names_the_sub_header():
     assert file.endswith("zlib.h")
     with open(file) as fh:
         assert "z_stream" in fh.read().splitlines()[line - 1]
+
+
+def test_constants_are_evaluated_when_asked_for():
+    defs = ffikit.include("sys/socket.h")
+    constants = defs.constants
+    assert constants["AF_INET"] == 2 and "AF_INET" in constants
+    assert "NO_SUCH_MACRO" not in constants and "_SYS_SOCKET_H" not in constants
+    with pytest.raises(KeyError):
+        constants["NO_SUCH_MACRO"]
+    listed = list(constants)  # iterating evaluates every candidate, once
+    assert listed == list(constants) and len(constants) == len(listed) == len(set(listed))
+    assert listed.index("PF_INET") < listed.index("AF_INET")  # definition order
+    assert dict(constants.items())["SOCK_STREAM"] == 1
+

@@ -66,7 +66,7 @@ class Declarations:
         The ABI sizes and layouts are computed for.
     """
 
-    def __init__(self, result: ParseResult, constants: dict, platform, source: str,
+    def __init__(self, result: ParseResult, constants: Mapping, platform, source: str,
                  own_files: frozenset, macros: dict | None = None,
                  function_macros: dict | None = None):
         self._result = result
@@ -76,7 +76,7 @@ class Declarations:
         self.functions: dict[str, FunctionDecl] = result.functions
         self.variables: dict[str, GlobalVar] = result.variables
         self.platform = platform
-        self._macros = macros or {}  # name -> (body, file, line), as final_macros gives
+        self._macros = macros or {}  # name -> (name, body, file, line), as final_macros gives
         self._all_macros: dict | None = None
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
@@ -89,7 +89,7 @@ class Declarations:
                     self._enum_members.setdefault(member.name, member)
             for member_name, value in etype.members or ():
                 constants.setdefault(member_name, value)
-        self.constants: dict[str, Any] = constants
+        self.constants: Mapping[str, Any] = constants
         self._source = source
         self._own_files = own_files
         self._typeof_cache: dict[str, CType] = {}
@@ -210,7 +210,7 @@ class Declarations:
         elif name in self.variables:
             coord = self.variables[name].coord
         elif name in self._macros:
-            _body, file, line = self._macros[name]
+            _name, _body, file, line = self._macros[name]
             return file, line
         elif name in self._result.typedef_coords:
             coord = self._result.typedef_coords[name]
@@ -235,8 +235,8 @@ class Declarations:
             from ffikit.cdecl.macros import alias_targets
 
             self._aliases = alias_targets(
-                {n: body for n, (body, _f, _l) in self._macros.items()},
-                {n: pb for n, (pb, _f, _l) in self._function_macros.items()},
+                {n: entry[1] for n, entry in self._macros.items()},
+                {n: entry[1] for n, entry in self._function_macros.items()},
                 lambda n: n in self.functions or n in self.variables)
         return self._aliases
 
@@ -436,10 +436,10 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename, own_files=frozenset(own))
-    macros = final_macros(pre.macros)
+    macros, system_files = final_macros(pre.macros), pre.system_files  # not all of 'pre'
     constants = header_constants(
         macros, result,
-        lambda name: not is_noise(name, macros[name][0], macros[name][1], pre.system_files))
+        lambda name: not is_noise(name, macros[name][1], macros[name][2], system_files))
     return cls(result, constants, plat, text, frozenset(own), macros,
                final_macros(pre.function_macros))
 

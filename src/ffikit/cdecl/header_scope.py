@@ -23,6 +23,7 @@ import re
 
 from ffikit.cdecl import layout as _layout
 from ffikit.cdecl.constexpr import NotConstant, cast_constant, eval_macro
+from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.model import (
     Typedef,
     resolve,
@@ -53,14 +54,14 @@ def is_noise(name: str, body: str, file: str, system_files) -> bool:
 
 
 def final_macros(macros) -> dict:
-    """Name -> ``(body, file, line)`` of the macros still defined at the end (a later
-    ``#define`` replaces, ``#undef`` removes)."""
+    """Name -> ``(name, body, file, line)`` (the preprocessor's record itself) of the
+    macros still defined at the end (a later ``#define`` replaces, ``#undef`` removes)."""
     found: dict = {}
-    for name, body, file, line in macros:
-        if body is None:
-            found.pop(name, None)
+    for entry in macros:
+        if entry[1] is None:
+            found.pop(entry[0], None)
         else:
-            found[name] = (body, file, line)
+            found[entry[0]] = entry
     return found
 
 
@@ -110,21 +111,27 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
     return result
 
 
-def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
+def header_constants(macros: dict, result: ParseResult, keep=None) -> Constants:
     """The constants among ``macros`` (as :func:`final_macros` returns them) whose names
-    ``keep`` accepts (all by default): name -> int, float, str or cast constant."""
-    bodies = {name: body for name, (body, _file, _line) in macros.items()}
-    casts = {}
-    for name, t in result.types.items():
-        r = resolve(t)
-        if " " not in name and isinstance(t, Typedef):
-            try:
-                size, signed = _layout.int_info(r)
-                casts[name] = (size * 8, signed)
-            except TypeError:
-                pass
+    ``keep`` accepts (all by default): name -> int, float, str or cast constant, each
+    evaluated when first asked for (:class:`~ffikit.cdecl.lazy_constants.Constants`)."""
+    casts: dict = {}
     cache: dict = {}
     active: set = set()
+    ready: list = []
+
+    def typedef_casts() -> dict:  # integer typedefs by width, found once, when first needed
+        if not ready:
+            ready.append(True)
+            for name, t in result.types.items():
+                r = resolve(t)
+                if " " not in name and isinstance(t, Typedef):
+                    try:
+                        size, signed = _layout.int_info(r)
+                        casts[name] = (size * 8, signed)
+                    except TypeError:
+                        pass
+        return casts
 
     def value_of(name):
         if name in cache:
@@ -133,11 +140,11 @@ def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
             return cache[name]
         if name in result.enum_values:
             return result.enum_values[name][0]
-        if name not in bodies or name in active:
+        if name not in macros or name in active:
             raise NotConstant(f"'{name}' is not a constant")
         active.add(name)
         try:
-            value = eval_macro(bodies[name], value_of, casts)
+            value = eval_macro(macros[name][1], value_of, typedef_casts())
         except NotConstant as exc:
             cache[name] = exc
             raise
@@ -147,16 +154,13 @@ def header_constants(macros: dict, result: ParseResult, keep=None) -> dict:
         return value
 
     def value_of_text(text):
-        return eval_macro(text, value_of, casts)
+        return eval_macro(text, value_of, typedef_casts())
 
-    constants = {}
-    for name in bodies:
-        if keep is not None and not keep(name):
-            continue
+    def evaluate(name):
         try:
-            constants[name] = value_of(name)
+            return value_of(name)
         except (NotConstant, RecursionError):
-            found = cast_constant(bodies[name], result.types.get, value_of_text)
-            if found is not None:
-                constants[name] = found
-    return constants
+            found = cast_constant(macros[name][1], result.types.get, value_of_text)
+            return NOT_CONSTANT if found is None else found
+
+    return Constants(macros, keep, evaluate)

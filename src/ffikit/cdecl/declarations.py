@@ -97,8 +97,10 @@ class Declarations:
 
     # --- lookups -----------------------------------------------------------------
     def __getattr__(self, name: str):
-        if name.startswith("__") or name.startswith("_"):
-            raise AttributeError(name)
+        if name.startswith("__") or "_result" not in self.__dict__:
+            raise AttributeError(name)  # Python's own lookups; or not initialised (unpickling)
+        if name.startswith("_") and name not in self.constants:
+            raise AttributeError(name)  # '_IOFBF' is a constant; '_x' an attribute it lacks
         t = self.types.get(name) or _builtins(self.platform).get(name)
         if t is None:
             for kind in ("struct", "union", "enum"):

@@ -255,3 +255,24 @@ class TestOwnTextWins:
             assert name in defs.functions and defs.declares(name), name
         assert defs.where("pool_alloc")[0].endswith("pool.h")
         assert "printf" in defs.functions and not defs.declares("printf")
+
+
+class TestSeveralHeaders:
+    def test_list_is_one_translation_unit_and_pickles(self):
+        import errno
+        import pickle
+
+        defs = ffikit.include(["errno.h", "fcntl.h"])
+        assert defs.ENOENT == errno.ENOENT and "open" in defs.functions
+        assert defs.declares("open") and defs.where("O_RDONLY")[0].endswith("fcntl-linux.h")
+        assert pickle.loads(pickle.dumps(defs)) is defs
+        assert ffikit.include(("errno.h", "fcntl.h")) is defs  # any sequence, same memo
+
+    @pytest.mark.parametrize("bad", [[], [""], ["errno.h", 3]])
+    def test_bad_header_lists_are_refused(self, bad):
+        with pytest.raises(TypeError, match="non-empty list"):
+            ffikit.include(bad)
+
+    def test_missing_header_in_a_list_is_named(self):
+        with pytest.raises(ffikit.DeclarationError, match="no_such_ffikit.h"):
+            ffikit.include(["errno.h", "no_such_ffikit.h"])

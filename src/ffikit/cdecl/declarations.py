@@ -389,8 +389,10 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
         or does not parse.
     """
     single = isinstance(header, (str, os.PathLike))
-    headers = [os.fspath(h) for h in ([header] if single else header)]  # type: ignore[union-attr]
-    if not headers or not all(isinstance(h, str) and h.strip() for h in headers):
+    given = [header] if single else list(header)  # type: ignore[arg-type]
+    headers = [os.fspath(h) for h in given if isinstance(h, (str, os.PathLike))]
+    if not headers or len(headers) != len(given) or not all(
+            isinstance(h, str) and h.strip() for h in headers):
         raise TypeError("include() takes a header name or path, or a non-empty list of them")
     plat = _layout.get_platform(platform)
     include_dirs = tuple(os.fspath(d) for d in include_dirs)

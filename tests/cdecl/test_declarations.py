@@ -268,3 +268,24 @@ def test_enumerators_pythons_enum_refuses_stay_constants():
     defs = ffikit.cdef("enum E { _ignore_ = 3, mro, OK };")  # TypeError/ValueError from enum.py
     assert [m.name for m in defs.enums["E"]] == ["OK"]
     assert (defs.constants["_ignore_"], defs.constants["mro"], defs.OK) == (3, 4, 5)
+
+
+class TestSeveralHeaders:
+    def test_list_is_one_translation_unit_and_pickles(self):
+        import errno
+        import pickle
+
+        defs = ffikit.include(["errno.h", "fcntl.h"])
+        assert defs.ENOENT == errno.ENOENT and "open" in defs.functions
+        assert defs.declares("open") and defs.where("O_RDONLY")[0].endswith("fcntl-linux.h")
+        assert pickle.loads(pickle.dumps(defs)) is defs
+        assert ffikit.include(("errno.h", "fcntl.h")) is defs  # any sequence, same memo
+
+    @pytest.mark.parametrize("bad", [[], [""], ["errno.h", 3]])
+    def test_bad_header_lists_are_refused(self, bad):
+        with pytest.raises(TypeError, match="non-empty list"):
+            ffikit.include(bad)
+
+    def test_missing_header_in_a_list_is_named(self):
+        with pytest.raises(ffikit.DeclarationError, match="no_such_ffikit.h"):
+            ffikit.include(["errno.h", "no_such_ffikit.h"])

@@ -61,7 +61,7 @@ def test_undef_removes_and_redefine_replaces():
     assert "A" not in defs.constants and defs.constants["B"] == 3
     assert defs.where("B") == ("<cdef>", 5)
     macros = final_macros([("X", "1", "f.h", 1), ("X", None, "f.h", 2), ("Y", "2", "g.h", 3)])
-    assert macros == {"Y": ("2", "g.h", 3)}
+    assert macros == {"Y": ("Y", "2", "g.h", 3)}
 
 
 @pytest.mark.parametrize(("name", "body", "file", "system", "noise"), [
@@ -97,3 +97,14 @@ def test_where_names_the_sub_header():
     assert file.endswith("zlib.h")
     with open(file) as fh:
         assert "z_stream" in fh.read().splitlines()[line - 1]
+
+
+def test_underscore_constants_by_attribute():
+    import os
+
+    stdio = ffikit.include("stdio.h")
+    assert (stdio._IOFBF, stdio._IOLBF, stdio._IONBF) == (0, 1, 2)
+    unistd = ffikit.include("unistd.h")
+    assert unistd._SC_PAGESIZE == os.sysconf_names["SC_PAGESIZE"]  # an enum member via macro
+    with pytest.raises(AttributeError):
+        _ = stdio._no_such_thing

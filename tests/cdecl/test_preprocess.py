@@ -77,3 +77,32 @@ class TestGccRules:
             ("aligned", "2 * (16)"), ("vector_size", "16"), ("ms_struct", None),
             ("packed", None)]
         assert "__attribute__" not in pre.text
+
+
+class TestRecordedForNames:
+    """What scrub records for the names a library answers to (issue 18)."""
+
+    def test_asm_labels_join_string_literals(self):
+        from ffikit.cdecl.preprocess import preprocess
+
+        pre = preprocess('int f(void) __asm__("" "f_v2");\nint g(void) __asm__ ("g3");\n'
+                         "int h(void);\n")
+        assert [label for _offset, label in pre.asm_labels] == ["f_v2", "g3"]
+        assert pre.text.count("__asm__") == 0
+
+    def test_function_like_macros_and_undef_in_order(self):
+        from ffikit.cdecl.preprocess import preprocess
+
+        pre = preprocess("#define J(a, b) a ## b\n#define K 1\n#undef K\n#undef J\n"
+                         "#define J(x) x\n")
+        assert [(n, b) for n, b, f, _l in pre.function_macros if f == "<cdef>"] == [
+            ("J", ("a,b", "a ## b")), ("K", None), ("J", None), ("J", ("x", "x"))]  # as cpp -dD
+        assert [(n, b) for n, b, f, _l in pre.macros if f == "<cdef>"] == [
+            ("K", "1"), ("K", None), ("J", None)]
+
+    def test_system_headers_are_flagged(self):
+        from ffikit.cdecl.preprocess import preprocess
+
+        pre = preprocess("#include <stddef.h>\nint f(void);\n")
+        assert any(f.endswith("/stddef.h") for f in pre.system_files)
+        assert "<cdef>" not in pre.system_files

@@ -298,3 +298,10 @@ def test_poll_from_poll_h(backend):
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_sscanf_binds_the_c99_symbol_glibc_names(backend):
+    libc = ffikit.load("c", ffikit.include("stdio.h"), backend=backend)
+    assert libc.defs.functions["sscanf"].symbol == "__isoc99_sscanf"  # __asm__ label
+    value = bytearray(4)
+    assert libc.sscanf(b"0x1f", b"%i", value) == 1 and int.from_bytes(value, sys.byteorder) == 31

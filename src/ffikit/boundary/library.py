@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import difflib
 import os
 import re
 import sys
@@ -23,14 +22,16 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.boundary import elf as _elf
+from ffikit.boundary import names as _names
 from ffikit.boundary.bound import BoundFunction, bind_function, reload, wait_compiled
 from ffikit.boundary.finding import caller_dir as _caller_dir
 from ffikit.boundary.finding import hint_for
+from ffikit.boundary.names import Symbols
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
 from ffikit.memory import tracking
@@ -182,13 +183,6 @@ def _mode(mode: int | None) -> int:
     return ctypes.DEFAULT_MODE if mode is None else mode
 
 
-class Symbols(NamedTuple):
-    """Declared names the library exports (``found``) and does not (``missing``)."""
-
-    found: list[str]
-    missing: list[str]
-
-
 def _as_declarations(declarations: object, header: str | None) -> Any:
     if declarations is None and header is None:
         return SimpleNamespace(functions={}, variables={}, types={})
@@ -276,11 +270,7 @@ class Library:
         return lambda: self._suggest(name)  # difflib only if the message is shown
 
     def _suggest(self, name: str) -> str:
-        pool = set(self.defs.functions) | set(getattr(self.defs, "variables", {}))
-        pool |= {n for n in self.exports() if not n.startswith("_")}
-        pool.discard(name)
-        close = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
-        return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        return _names.suggest(self, name)
 
     @property
     def symbols(self) -> Symbols:
@@ -290,39 +280,45 @@ class Library:
 
     # -- functions and variables -----------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if _names.is_protocol(name):  # Python's own lookups (__len__, __fspath__): fast
             raise AttributeError(name)
-        functions = self.defs.functions
-        if name in functions:
-            decl = functions[name]
-            ftype = decl.type if hasattr(decl, "type") else decl
+        return self[name]
+
+    def __getitem__(self, name: str) -> Any:
+        """``lib["name"]``: any declared or macro-named function, variable or constant."""
+        kind, what = _names.resolve(self, name)
+        if kind == "function":
+            ftype = what.type if hasattr(what, "type") else what
+            symbol = getattr(what, "symbol", None) or name  # __asm__("symbol") labels
             try:
-                cfunc = self._handle[name]
+                cfunc = self._handle[symbol]
             except AttributeError:
-                raise SymbolNotFound(
-                    f"{os.path.basename(self.path)} does not export {name!r} (declared as "
-                    f"{ftype.c_name(name)})", self._later(name)
-                ) from None
+                raise SymbolNotFound(_names.not_exported(self, name, symbol, ftype),
+                                     self._later(name)) from None
             wrapper = bind_function(self, name, ftype, cfunc, _TRACK_OWNED)
-            object.__setattr__(self, name, wrapper)
+            if not _names.is_protocol(name):
+                object.__setattr__(self, name, wrapper)
             return wrapper
-        variables = getattr(self.defs, "variables", {})
-        if name in variables:
+        if kind == "variable":
             obj = self._variable(name)
-            value = getattr(obj, "value", obj) if isinstance(obj, ctypes._SimpleCData) else obj
-            return value
-        if self._has(name):
-            raise SymbolNotFound(
-                f"{os.path.basename(self.path)} exports {name!r} but it is not declared; "
-                "add its C prototype to the declarations (ffikit.cdef / ffikit.include)"
-            )
-        raise SymbolNotFound(f"{name!r} is neither declared nor exported by {os.path.basename(self.path)}", self._later(name))
+            return getattr(obj, "value", obj) if isinstance(obj, ctypes._SimpleCData) else obj
+        if kind == "constant":
+            return what
+        if kind == "alias":
+            wrapper = self[what]
+            if callable(wrapper):
+                object.__setattr__(self, name, wrapper)
+            return wrapper
+        raise SymbolNotFound(what, None if "is not declared" in what else self._later(name))
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | _names.listing(self))
 
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
         ct = ctype_of_var(var)
         try:
-            return ct.in_dll(self._handle, name)
+            return ct.in_dll(self._handle, getattr(var, "symbol", None) or name)
         except ValueError:
             raise SymbolNotFound(
                 f"{os.path.basename(self.path)} does not export variable {name!r}", self._later(name)

@@ -15,13 +15,15 @@ dropped: :func:`macro_constants` returns why each skipped macro was skipped.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import DeclarationError
 from .carith import CValue, NotConstant
 from .clex import tokenize
 from .constexpr import Env, evaluate_atom, python_value, type_from_tokens
 from .model import CType
 
-__all__ = ["Macros", "macro_constants", "MAX_TOKENS", "MAX_NEST"]
+__all__ = ["Macros", "MacroValues", "macro_constants", "MAX_TOKENS", "MAX_NEST"]
 
 MAX_TOKENS = 20000
 MAX_NEST = 60
@@ -237,6 +239,52 @@ def _paste(tokens: list) -> list:
     return out
 
 
+class MacroValues:
+    """What each object-like macro is, decided on demand and memoised: a constant
+    (with C's value on ``platform``), a type (``#define PCRE2_SIZE size_t``) or
+    neither (with the reason).
+
+    ``objects`` maps names to bodies, ``functions`` names to ``(params, body)``;
+    ``values`` maps other constants' names (enum members) to their values;
+    ``types``/``builtins``/``parse_type`` are as for :class:`Env`.
+    """
+
+    def __init__(self, objects: dict, functions: dict, *, platform=None, types=None,
+                 builtins=None, values=None, parse_type=None):
+        values = values or {}
+
+        def lookup(name: str):
+            if name in values:
+                return values[name]
+            if name in functions:
+                raise NotConstant(f"'{name}' is a function-like macro used without arguments")
+            raise NotConstant(f"'{name}' is not a constant")
+
+        self.objects = objects
+        self.env = Env(platform, lookup, types, builtins, parse_type)
+        self.table = Macros(objects, functions, self.env)
+        self._kinds: dict[str, tuple[str, Any]] = {}
+
+    def classify(self, name: str) -> tuple[str, Any]:
+        """``("constant", value)``, ``("type", ctype)`` or ``("skipped", reason)``."""
+        found = self._kinds.get(name)
+        if found is None:
+            found = self._kinds[name] = self._classify(name)
+        return found
+
+    def _classify(self, name: str) -> tuple[str, Any]:
+        body = self.objects.get(name)
+        if body is None:
+            return ("skipped", f"'{name}' is not an object-like macro")
+        if not body.strip():
+            return ("skipped", "empty (a flag for #ifdef)")
+        try:
+            return ("constant", python_value(_deep_value(self.table, name)[0]))
+        except NotConstant as exc:
+            ctype = _type_macro(self.table, name, self.env)
+            return ("type", ctype) if ctype is not None else ("skipped", str(exc))
+
+
 def macro_constants(macros: list, function_macros: dict, keep, *, platform=None,
                     types=None, builtins=None, values=None, parse_type=None
                     ) -> tuple[dict, dict, dict]:
@@ -244,44 +292,25 @@ def macro_constants(macros: list, function_macros: dict, keep, *, platform=None,
     order) with ``function_macros`` (``name -> (params, body, ...)``) available.
 
     Returns ``(constants, skipped, type_macros)`` for the macros ``keep(name, file)``
-    accepts: constants by name (Python values), ``skipped`` name -> the reason it is
-    not a constant, ``type_macros`` name -> the model type a macro stands for.
-    ``values`` maps other constants' names (enum members) to their values;
-    ``types``/``builtins``/``parse_type`` are as for :class:`Env`.
+    accepts (or whose file is in ``keep``, a set): constants by name (Python values),
+    ``skipped`` name -> the reason it is not a constant, ``type_macros`` name -> the
+    model type a macro stands for (see :class:`MacroValues`).
     """
     if not callable(keep):  # a set of file names
         files = keep
         keep = lambda _name, file: file in files  # noqa: E731
     objects = {name: body for name, body, _file, _line in macros}
     functions = {name: (spec[0], spec[1]) for name, spec in function_macros.items()}
-    values = values or {}
-
-    def lookup(name: str):
-        if name in values:
-            return values[name]
-        if name in functions:
-            raise NotConstant(f"'{name}' is a function-like macro used without arguments")
-        raise NotConstant(f"'{name}' is not a constant")
-
-    env = Env(platform, lookup, types, builtins, parse_type)
-    table = Macros(objects, functions, env)
+    found = MacroValues(objects, functions, platform=platform, types=types, builtins=builtins,
+                        values=values, parse_type=parse_type)
     constants: dict = {}
     skipped: dict = {}
     type_macros: dict[str, CType] = {}
     for name, body, file, _line in macros:
         if not keep(name, file) or objects.get(name) != body:
             continue
-        if not body.strip():
-            skipped[name] = "empty (a flag for #ifdef)"
-            continue
-        try:
-            constants[name] = python_value(_deep_value(table, name)[0])
-        except NotConstant as exc:
-            ctype = _type_macro(table, name, env)
-            if ctype is not None:
-                type_macros[name] = ctype
-            else:
-                skipped[name] = str(exc)
+        kind, value = found.classify(name)
+        {"constant": constants, "type": type_macros, "skipped": skipped}[kind][name] = value
     for name, spec in function_macros.items():
         if len(spec) > 2 and keep(name, spec[2]):
             skipped.setdefault(name, "function-like macro (takes arguments)")

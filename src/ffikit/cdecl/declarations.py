@@ -20,6 +20,7 @@ from ffikit.cdecl.header_scope import (
     is_noise,
     with_quote_includes,
 )
+from ffikit.cdecl.macro_facts import MacroFacts
 from ffikit.cdecl.memo import memoised, recent_declarations
 from ffikit.cdecl.model import (
     CastConstant,
@@ -46,7 +47,7 @@ __all__ = ["Declarations", "cdef", "include", "typeof"]
 
 
 
-class Declarations:
+class Declarations(MacroFacts):
     """What a piece of C declares: types, functions, variables, constants, enums.
 
     Attribute access gives what a Python user wants: ``defs.Student`` is the
@@ -84,14 +85,17 @@ class Declarations:
         The ABI sizes and layouts are computed for.
     """
 
-    def __init__(self, result: ParseResult, constants: dict, platform, source: str,
-                 own_files: frozenset, macros: dict | None = None):
+    def __init__(self, result: ParseResult, constants: Mapping, platform, source: str,
+                 own_files: frozenset, macros: dict | None = None,
+                 function_macros: dict | None = None):
         self._result = result
+        self._function_macros = function_macros or {}  # name -> ((params, body), file, line)
+        self._aliases: dict | None = None
         self.types: dict[str, CType] = result.types
         self.functions: dict[str, FunctionDecl] = result.functions
         self.variables: dict[str, GlobalVar] = result.variables
         self.platform = platform
-        self._macros = macros or {}  # name -> (body, file, line), as final_macros gives
+        self._macros = macros or {}  # name -> (name, body, file, line), as final_macros gives
         self._all_macros: dict | None = None
         self.enums: dict[str, type[enum.IntEnum]] = {}
         self._enum_members: dict[str, enum.IntEnum] = {}
@@ -112,21 +116,20 @@ class Declarations:
                 t = t.type
             if isinstance(t, Typedef) and " " not in alias:
                 self.enums.setdefault(alias, classes[id(t.type)])
-        self.constants: dict[str, Any] = constants
+        self.constants: Mapping[str, Any] = constants
         self._source = source
         self._own_files = own_files
         self._typeof_cache: dict[str, CType] = {}
         self._lock = forksafe.Lock()
 
-    skipped_macros: Mapping[str, str] = MappingProxyType({})  # name -> why it is no constant
-    type_macros: Mapping[str, CType] = MappingProxyType({})  # '#define T size_t' -> size_t
-
     # --- lookups -----------------------------------------------------------------
     def __getattr__(self, name: str):
-        if name.startswith("__") or name.startswith("_"):
-            raise AttributeError(name)
+        if name.startswith("__") or "_result" not in self.__dict__:
+            raise AttributeError(name)  # Python's own lookups; or not initialised (unpickling)
+        if name.startswith("_") and name not in self.constants:
+            raise AttributeError(name)  # '_IOFBF' is a constant; '_x' an attribute it lacks
         t = self.types.get(name) or _builtins(self.platform).get(name) or \
-            self.type_macros.get(name)
+            self.type_macro(name)
         if t is None:
             for kind in ("struct", "union", "enum"):
                 t = self.types.get(f"{kind} {name}")
@@ -166,9 +169,9 @@ class Declarations:
             raise TypeError(f"a C type is given as text, a model type or a ctypes type, "
                             f"not {type(spec).__name__}")
         text = spec.strip()
-        if self.type_macros:  # '#define PCRE2_SIZE size_t': the macro names its type
-            text = _TYPE_MACRO.sub(lambda m: self.type_macros[m.group(0)].c_name()
-                                   if m.group(0) in self.type_macros else m.group(0), text)
+        if self._macros:  # '#define PCRE2_SIZE size_t': the macro names its type
+            text = _TYPE_MACRO.sub(lambda m: t.c_name() if (t := self.type_macro(m.group(0)))
+                                   is not None else m.group(0), text)
         cached = self._typeof_cache.get(text)
         if cached is not None:
             return cached
@@ -241,7 +244,7 @@ class Declarations:
         elif name in self.variables:
             coord = self.variables[name].coord
         elif name in self._macros:
-            _body, file, line = self._macros[name]
+            _name, _body, file, line = self._macros[name]
             return file, line
         elif name in self._result.typedef_coords:
             coord = self._result.typedef_coords[name]
@@ -254,24 +257,12 @@ class Declarations:
             return None
         return coord.file, coord.line
 
-    @property
-    def all_macros(self) -> dict[str, Any]:
-        """Every object-like ``#define`` that is a constant, noise included
-        (``__GNUC__``, ``_GNU_SOURCE``, ``__WORDSIZE``); computed on first use."""
-        if self._all_macros is None:
-            self._all_macros = header_constants(
-                self._macros, self._result, function_macros=self._function_macros,
-                platform=self.platform, builtins=_builtins(self.platform),
-                parse_type=lambda t: _parse_type_name(t, self._result, self.platform))[0]
-        return self._all_macros
-
     def sizeof(self, spec) -> int:
         """``sizeof`` a C type on this declarations' platform."""
         return _layout.sizeof(self.typeof(spec), self.platform)
 
     # --- pickling: by recipe (the source; re-declared, memoised, on arrival) -------------
     _recipe: tuple | None = None
-    _function_macros: dict = {}  # noqa: RUF012 - name -> (params, body, file, line)
 
     def __reduce__(self):
         if self._recipe is None:
@@ -377,8 +368,10 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
         or does not parse.
     """
     single = isinstance(header, (str, os.PathLike))
-    headers = [os.fspath(h) for h in ([header] if single else header)]  # type: ignore[union-attr]
-    if not headers or not all(isinstance(h, str) and h.strip() for h in headers):
+    given = [header] if single else list(header)  # type: ignore[arg-type]
+    headers = [os.fspath(h) for h in given if isinstance(h, (str, os.PathLike))]
+    if not headers or len(headers) != len(given) or not all(
+            isinstance(h, str) and h.strip() for h in headers):
         raise TypeError("include() takes a header name or path, or a non-empty list of them")
     plat = _layout.get_platform(platform)
     include_dirs = tuple(os.fspath(d) for d in include_dirs)
@@ -402,17 +395,17 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
 
 
 def _model_parts(defs: Declarations) -> tuple:
-    """What the model cache stores of ``defs`` (plain model data), and the files it came from."""
-    return ((defs._result, defs.constants, defs._own_files, defs._source, defs._macros,
+    """What the model cache stores of ``defs`` (plain model data: every constant evaluated),
+    and the files it came from."""
+    return ((defs._result, dict(defs.constants), defs._own_files, defs._source, defs._macros,
              dict(defs.skipped_macros), dict(defs.type_macros), defs._function_macros),
             defs._inputs)
 
 
 def _from_model(cls, plat, model: tuple) -> Declarations:
     result, constants, own, source, macros, skipped, type_macros, function_macros = model
-    defs = cls(result, constants, plat, source, own, macros)
-    defs.skipped_macros, defs.type_macros = skipped, type_macros
-    defs._function_macros = function_macros
+    defs = cls(result, constants, plat, source, own, macros, function_macros)
+    defs._skipped, defs._type_macros = MappingProxyType(skipped), MappingProxyType(type_macros)
     return defs
 
 
@@ -426,19 +419,21 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
                    filename=filename, own_files=frozenset(own))
-    macros = final_macros(pre.macros)
-    constants, skipped, type_macros = header_constants(
-        macros, result,
-        lambda name, body, file: not is_noise(name, body, file, pre.system_files),
-        function_macros=pre.function_macros, platform=plat, builtins=_builtins(plat),
+    macros, system_files = final_macros(pre.macros), pre.system_files  # not all of 'pre'
+    function_macros = final_macros(pre.function_macros)
+
+    def wanted(name: str, body: Any, file: str) -> bool:
+        return not is_noise(name, body if isinstance(body, str) else "()", file, system_files)
+
+    constants, found = header_constants(
+        macros, result, lambda name: wanted(*macros[name][:3]) if name in macros else False,
+        function_macros=function_macros, platform=plat, builtins=_builtins(plat),
         parse_type=lambda t: _parse_type_name(t, result, plat))
     for name, (value, _file) in result.static_constants.items():
         constants.setdefault(name, value)
-    skipped.update(result.skipped_constants)
-    defs = cls(result, constants, plat, text, frozenset(own), macros)
-    defs.skipped_macros = skipped
-    defs.type_macros = type_macros
-    defs._function_macros = pre.function_macros
+    defs = cls(result, constants, plat, text, frozenset(own), macros, function_macros)
+    defs._macro_values, defs._wanted = found, wanted
+    defs._skipped_static = dict(result.skipped_constants)
     defs._inputs = modelcache.input_files(pre.text) if own_depth1 else ()
     return defs
 

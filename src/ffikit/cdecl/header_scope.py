@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import re
 
-from ffikit.cdecl.cmacros import macro_constants
+from ffikit.cdecl.cmacros import MacroValues
+from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.parse_result import ParseResult
 
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
@@ -48,14 +49,14 @@ def is_noise(name: str, body: str, file: str, system_files) -> bool:
 
 
 def final_macros(macros) -> dict:
-    """Name -> ``(body, file, line)`` of the macros still defined at the end (a later
-    ``#define`` replaces, ``#undef`` removes)."""
+    """Name -> ``(name, body, file, line)`` (the preprocessor's record itself) of the
+    macros still defined at the end (a later ``#define`` replaces, ``#undef`` removes)."""
     found: dict = {}
-    for name, body, file, line in macros:
-        if body is None:
-            found.pop(name, None)
+    for entry in macros:
+        if entry[1] is None:
+            found.pop(entry[0], None)
         else:
-            found[name] = (body, file, line)
+            found[entry[0]] = entry
     return found
 
 
@@ -106,19 +107,23 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
 
 
 def header_constants(macros: dict, result: ParseResult, keep=None, *, function_macros=None,
-                     platform=None, builtins=None, parse_type=None) -> tuple[dict, dict, dict]:
-    """The constants among ``macros`` (as :func:`final_macros` returns them) that
-    ``keep(name, body, file)`` accepts (all by default), with C's values on ``platform``:
-    ``(constants, skipped, type_macros)`` (see :func:`~.cmacros.macro_constants`)."""
+                     platform=None, builtins=None, parse_type=None
+                     ) -> tuple[Constants, MacroValues]:
+    """The constants among ``macros`` (as :func:`final_macros` returns them) whose names
+    ``keep`` accepts (all by default), with C's values on ``platform``, each evaluated
+    when first asked for (:class:`~ffikit.cdecl.lazy_constants.Constants`); and the
+    :class:`~ffikit.cdecl.cmacros.MacroValues` that classifies every macro on demand
+    (constant, type or skipped, with the reason)."""
     values = {name: value for name, (value, _file) in result.enum_values.items()}
     values.update({name: value for name, (value, _file) in result.static_constants.items()})
-    function_macros = function_macros or {}
-    listed = [(name, body, file, line) for name, (body, file, line) in macros.items()]
+    functions = {name: (tuple(p.strip() for p in entry[1][0].split(",") if p.strip()),
+                        entry[1][1]) for name, entry in (function_macros or {}).items()}
+    found = MacroValues({name: entry[1] for name, entry in macros.items()}, functions,
+                        platform=platform, types=result.types, builtins=builtins,
+                        values=values, parse_type=parse_type)
 
-    def wanted(name: str, file: str) -> bool:
-        body = macros[name][0] if name in macros else function_macros[name][1]
-        return keep is None or keep(name, body, file)
+    def evaluate(name: str):
+        kind, value = found.classify(name)
+        return value if kind == "constant" else NOT_CONSTANT
 
-    return macro_constants(listed, function_macros, wanted,
-                           platform=platform, types=result.types, builtins=builtins,
-                           values=values, parse_type=parse_type)
+    return Constants(macros, keep, evaluate), found

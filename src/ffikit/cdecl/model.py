@@ -453,6 +453,7 @@ class FunctionDecl:
     name: str
     type: FunctionType
     coord: Coord | None = None
+    symbol: str | None = None  # the library's name for it: 'f(void) __asm__("symbol")'
 
     def __str__(self) -> str:
         return self.type.c_name(self.name) + ";"
@@ -466,6 +467,7 @@ class GlobalVar:
     type: CType
     const: bool = False
     coord: Coord | None = None
+    symbol: str | None = None  # the library's name for it: 'int v __asm__("symbol")'
 
     def __str__(self) -> str:
         return ("const " if self.const else "") + self.type.c_name(self.name) + ";"

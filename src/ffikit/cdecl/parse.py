@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 from pycparser import c_ast, c_parser
 
 from ..errors import DeclarationError
@@ -148,13 +150,17 @@ class _Builder(RecordBuilder):
             ftype = ftype.with_facts(facts)
             self.note_prototype(node)
             file = node.coord.file if node.coord else None
+            label = self.asm_label(node)  # a later '__asm__("sym")' redirects (glibc)
             if existing is None or self.wins(node.name, file) or (
                     not any(existing.type.param_names) and any(ftype.param_names)):
-                self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node))
+                symbol = label or (existing.symbol if existing else None)
+                self.r.functions[node.name] = FunctionDecl(node.name, ftype, self.coord(node),
+                                                           symbol)
                 self.declared_in(node.name, file)
-            elif facts != existing.type.facts:
+            elif facts != existing.type.facts or (label and label != existing.symbol):
                 self.r.functions[node.name] = FunctionDecl(
-                    node.name, existing.type.with_facts(facts), existing.coord)
+                    node.name, existing.type.with_facts(facts), existing.coord,
+                    label or existing.symbol)
             return
         ctype = self.type_of(node.type)
         if node.name is None:
@@ -168,8 +174,20 @@ class _Builder(RecordBuilder):
         if node.name in self.r.variables and not self.wins(node.name, file):
             return
         self.r.variables[node.name] = GlobalVar(node.name, ctype, "const" in quals,
-                                                self.coord(node))
+                                                self.coord(node), self.asm_label(node))
         self.declared_in(node.name, file)
+
+    def asm_label(self, node) -> str | None:
+        """The ``__asm__("symbol")`` label of a declaration, if it has one."""
+        labels = self.pre.asm_labels
+        start = self.pre.offset_of(node.coord) if labels else None
+        if start is None:
+            return None
+        end = self.pre.text.find(";", start)
+        index = bisect.bisect_left(labels, (start, ""))
+        if index < len(labels) and (end < 0 or labels[index][0] < end):
+            return labels[index][1] or None
+        return None
 
     def wins(self, name: str, file: str | None) -> bool:
         """Whether a declaration in ``file`` replaces an earlier one of ``name``: the

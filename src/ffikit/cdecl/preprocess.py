@@ -55,7 +55,8 @@ class Preprocessed:
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
     system_files: set = field(default_factory=set)  # files the markers flag as system headers
-    function_macros: dict = field(default_factory=dict)  # name -> (params, body, file, line)
+    function_macros: list = field(default_factory=list)  # (name, (params, body) or None, file, line)
+    asm_labels: list = field(default_factory=list)  # (offset, symbol): 'f(void) __asm__("sym")'
 
     def pack_at(self, offset: int) -> int | None:
         """The ``#pragma pack`` value in force at ``offset``."""
@@ -245,11 +246,12 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     pack_stack: list = []
     macros: list = []  # (name, body or None for '#undef', file, line), in order
     system_files: set = set()
+    function_macros: list = []
+    asm_labels: list = []
     pos = 0
     out_len = 0
     current_file, current_line = filename, 1
     line_cursor = 0  # offset in text of the start of the line current_line refers to
-    function_macros: dict = {}
 
     def line_no_at(offset: int) -> tuple[int, int]:
         """The line number at ``offset``; counting resumes there (linear, not quadratic)."""
@@ -286,20 +288,18 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
                                     default_pack)
                 packs.append((out_len, value))
-            elif define:
+            elif define and not define.group(2):
                 line_no, line_cursor = line_no_at(start)
-                if not define.group(2):
-                    macros.append((define.group(1), define.group(3).strip(), current_file,
-                                   line_no))
-                else:
-                    params, _, body = define.group(3).partition(")")
-                    function_macros[define.group(1)] = (
-                        tuple(p.strip() for p in params.split(",") if p.strip()), body.strip(),
-                        current_file, line_no)
+                macros.append((define.group(1), define.group(3).strip(), current_file, line_no))
+            elif define:
+                params, _, body = define.group(3).partition(")")
+                line_no, line_cursor = line_no_at(start)
+                function_macros.append((define.group(1), (params, body.strip()), current_file,
+                                        line_no))
             elif undef:
                 line_no, line_cursor = line_no_at(start)
                 macros.append((undef.group(1), None, current_file, line_no))
-                function_macros.pop(undef.group(1), None)
+                function_macros.append((undef.group(1), None, current_file, line_no))
             emit(_blank(token))
             pos = end
             continue
@@ -314,6 +314,8 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                                                 _int_or_none(expr), expr))
                 if word.startswith("__attribute"):
                     calls.extend(_attributes.record(group, out_len))
+            elif word in _ASM and group.rstrip().endswith(")"):  # a label: the symbol's name
+                asm_labels.append((out_len, "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', group))))
             elif word == "_Alignas":
                 if "(" not in group:  # a bare _Alignas: no '(alignment)' follows
                     line_no = current_line + text.count("\n", line_cursor, start)
@@ -336,7 +338,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
     emit(text[pos:])
     result = "".join(out)
     return Preprocessed(result, macros, attributes, packs, _line_starts(result, filename), calls,
-                        system_files, function_macros)
+                        system_files, function_macros, asm_labels)
 
 
 def _line_starts(text: str, filename: str) -> dict:

@@ -32,7 +32,8 @@ class Declarations(_model.Declarations):
         for name, decl in self.functions.items():  # what gcc's builtins know of the C library
             ftype = with_standard_facts(name, decl.type)
             if ftype is not decl.type:
-                self.functions[name] = FunctionDecl(decl.name, ftype, decl.coord)
+                self.functions[name] = FunctionDecl(decl.name, ftype, decl.coord,
+                                                    getattr(decl, "symbol", None))
         for enum_class in self.enums.values():  # members pickle as (these declarations, name)
             enum_class.__reduce_ex__ = _enum_reducer(self)
 

@@ -20,9 +20,10 @@ from ffikit.cdecl.model import (
     CType,
     FunctionDecl,
     GlobalVar,
+    resolve,
 )
-from ffikit.cdecl.parse import _KEYWORDS, ParseResult, parse, understood
-from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
+from ffikit.cdecl.parse import _KEYWORDS, TYPEOF_PROBE, ParseResult, parse, understood
+from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError, NotPicklable
 
@@ -82,12 +83,18 @@ class Declarations:
             if name and etype.members:
                 cls = enum.IntEnum(name, list(etype.members), module="ffikit.types")
                 self.enums[name] = cls
-                if etype.typedef_name:  # 'typedef enum tag {...} name_t;': both keys
-                    self.enums.setdefault(etype.typedef_name, cls)
                 for member in cls:
                     self._enum_members.setdefault(member.name, member)
             for member_name, value in etype.members or ():
                 constants.setdefault(member_name, value)
+        by_enum: dict = {}
+        for etype, _file in result.enum_types:
+            cls_enum = self.enums.get(etype.name or etype.typedef_name or "")
+            if cls_enum is not None:
+                by_enum[id(etype)] = cls_enum
+        for tname, t in result.types.items():  # 'typedef enum tag {...} name_t;': both keys
+            if " " not in tname and id(resolve(t)) in by_enum:
+                self.enums.setdefault(tname, by_enum[id(resolve(t))])
         self.constants: dict[str, Any] = constants
         self._source = source
         self._own_files = own_files
@@ -222,14 +229,14 @@ class Declarations:
 
 def _parse_type_name(text: str, known: ParseResult, platform) -> CType:
     """A type name read by the C parser, with the names ``known`` declares."""
-    source = f"void __ffikit_typeof({text});"
+    source = f"void {TYPEOF_PROBE}({text});"
     result = parse(preprocess(source, filename="<type>"), platform=platform,
                    builtins=_builtins(platform), sources={"<type>": source},
                    filename="<type>", known=known)
-    fn = result.functions.get("__ffikit_typeof")
-    if fn is None or len(fn.type.params) != 1:
+    model = result.types.get(TYPEOF_PROBE)
+    if model is None:
         raise DeclarationError(f"{text!r} is not a single C type name")
-    return fn.type.params[0]
+    return model
 
 
 _TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
@@ -272,6 +279,7 @@ def _builtins(platform) -> dict:
     if found is not None:
         return found
     names = dict(STANDARD_TYPES)
+    names.update(platform_types(platform))
     if platform.is_windows:
         pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
         result = parse(pre, platform=platform, builtins=names,

@@ -1,7 +1,7 @@
 """C text -> text pycparser can parse, plus the facts the parser alone would lose.
 
 1. The system preprocessor (``$CC -E -dD``, or ``pcpp`` when there is no
-   compiler) expands ``#include``/``#define``/``#if``; ``-dD`` keeps every
+   compiler; run by :mod:`.cpp`, bounded in time) expands ``#include``/``#define``/``#if``; ``-dD`` keeps every
    ``#define`` in place, with line markers saying which file it came from, so
    constants can be harvested from just the headers the user asked for.
 2. GCC extensions pycparser cannot parse are scrubbed (``__attribute__``,
@@ -15,18 +15,15 @@
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import shlex
-import shutil
-import subprocess
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..errors import DeclarationError
 from . import attributes as _attributes
+from .cpp import compiler, run_cpp, system_include_dirs
 
-__all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs"]
+__all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs",
+           "compiler", "run_cpp"]
 
 
 @dataclass
@@ -83,150 +80,10 @@ def needs_cpp(text: str) -> bool:
     return _DIRECTIVE.search(text) is not None
 
 
-def compiler() -> list[str]:
-    return shlex.split(os.environ.get("CC") or "cc")
-
-
-@lru_cache(maxsize=8)
-def system_include_dirs(cc: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The compiler's default ``#include <...>`` search path."""
-    cc = cc or tuple(compiler())
-    try:
-        proc = subprocess.run([*cc, "-E", "-x", "c", "-v", "-"], input="", capture_output=True,
-                              text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    dirs, inside = [], False
-    for line in proc.stderr.splitlines():
-        if line.startswith("#include <...> search starts here"):
-            inside = True
-        elif line.startswith("End of search list"):
-            break
-        elif inside:
-            dirs.append(line.strip())
-    return tuple(dirs)
-
-
-def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -> str:
-    """Run the C preprocessor over ``text``; return its output with ``#define``s kept."""
-    define_args = []
-    for name, value in (defines or {}).items():
-        define_args.append(f"-D{name}" if value is None else f"-D{name}={value}")
-    include_args = [f"-I{d}" for d in include_dirs]
-    cc = shlex.split(cpp) if isinstance(cpp, str) else (list(cpp) if cpp else compiler())
-    if shutil.which(cc[0]) is None:
-        return _run_pcpp(text, filename, include_dirs, defines, cc[0])
-    _refuse_special_includes(text, include_dirs)
-    argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
-    returncode, stdout, stderr = _run_bounded(argv, f'# 1 "{filename}"\n{text}', cc[0])
-    if returncode != 0:
-        raise _cpp_error(stderr, include_dirs, cc)
-    return stdout
-
-
-def cpp_timeout() -> float:
-    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 60)."""
-    try:
-        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "60")), 0.1)
-    except ValueError:
-        return 60.0
-
-
-def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
-    """Run the preprocessor in its own process group; past :func:`cpp_timeout` the whole
-    group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
-    ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind."""
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
-    except OSError as exc:
-        raise DeclarationError(f"could not run the C preprocessor {name!r}: {exc}") from None
-    timeout = cpp_timeout()
-    try:
-        stdout, stderr = proc.communicate(text, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise DeclarationError(
-            f"the C preprocessor ran longer than {timeout:g} s and was stopped",
-            hint="an #include of a FIFO, a device or a huge file? (set $FFIKIT_CPP_TIMEOUT "
-                 "for slow machines)") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    return proc.returncode, stdout, stderr
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.communicate()
-
-
-_INCLUDE_LINE = re.compile(r'^[ \t]*#[ \t]*include(?:_next)?[ \t]*["<]([^">\n]+)[">]', re.M)
-
-
-def _refuse_special_includes(text: str, include_dirs) -> None:
-    """An ``#include`` that names a FIFO, device or directory: refused before running."""
-    for m in _INCLUDE_LINE.finditer(text):
-        name = m.group(1)
-        for base in ("", *include_dirs):
-            path = os.path.join(base, name) if base else name
-            if os.path.exists(path) and not os.path.isfile(path) and \
-                    (base or os.path.isabs(name) or m.group(0).rstrip().endswith('"')):
-                raise DeclarationError(f"#include names {path!r}, which is not a regular file",
-                                       hint="include header files only")
-
-
-def _cpp_error(stderr: str, include_dirs, cc) -> DeclarationError:
-    match = re.search(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", stderr, re.M)
-    message = match.group(4) if match else stderr.strip().splitlines()[-1:]
-    hint = None
-    if match and "No such file or directory" in match.group(4):
-        searched = list(include_dirs) + list(system_include_dirs(tuple(cc)))
-        hint = ("searched: " + ", ".join(searched) +
-                "; pass include_dirs=[...] or install the library's development headers")
-    return DeclarationError(
-        f"preprocessor: {message}",
-        filename=match.group(1) if match else None,
-        line=int(match.group(2)) if match else None,
-        column=int(match.group(3)) if match else None,
-        hint=hint,
-    )
-
-
-def _run_pcpp(text, filename, include_dirs, defines, missing) -> str:
-    try:
-        from pcpp import Preprocessor  # optional fallback, pure Python
-    except ImportError:
-        raise DeclarationError(
-            f"no C preprocessor: {missing!r} is not installed and pcpp is not available",
-            hint="install gcc/clang (or set $CC), or 'pip install pcpp'",
-        ) from None
-    import io
-
-    pre = Preprocessor()
-    for d in include_dirs:
-        pre.add_path(str(d))
-    for name, value in (defines or {}).items():
-        pre.define(f"{name} {'' if value is None else value}")
-    pre.parse(text, filename)
-    out = io.StringIO()
-    pre.write(out)
-    defined = "".join(
-        f"#define {m.name} {''.join(t.value for t in m.value)}\n"
-        for m in pre.macros.values() if m.arglist is None and m.source == filename
-    ) if hasattr(next(iter(pre.macros.values()), None), "source") else ""
-    return out.getvalue() + defined
-
-
 # --- scrubbing ---------------------------------------------------------------
 
 _WITH_PARENS = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm",
-                "__typeof__", "__typeof", "typeof", "_Alignas"}
+                "__typeof__", "__typeof", "typeof", "_Alignas", "_Atomic"}
 _REPLACE = {
     "__extension__": "", "__alignof__": "_Alignof", "__alignof": "_Alignof", "__restrict": "", "__restrict__": "", "restrict": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
@@ -234,7 +91,7 @@ _REPLACE = {
     "__signed__": "signed", "__signed": "signed",
     "_Noreturn": "", "__cdecl": "", "__stdcall": "", "__fastcall": "", "WINAPI": "",
     "_Nullable": "", "_Nonnull": "", "_Null_unspecified": "", "__thread": "",
-    "_Thread_local": "", "_Atomic": "",
+    "_Thread_local": "",
     "unsigned __int128": "__ffikit_uint128", "__int128_t": "__ffikit_int128",
     "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
     "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
@@ -254,11 +111,22 @@ def _blank(s: str) -> str:
     return re.sub(r"[^\n]", " ", s)
 
 
+def _keep_markers(s: str) -> str:
+    """``s`` blanked, except whole line markers inside it (they keep positions right)."""
+    if "\n#" not in s:
+        return _blank(s)
+    return "\n".join(line if i and line.startswith("#") else _blank(line)
+                     for i, line in enumerate(s.split("\n")))
+
+
 def _balanced_end(text: str, start: int) -> int:
     """Index just past the parenthesised group starting at or after ``start``."""
     i = start
     n = len(text)
-    while i < n and text[i] in " \t\r\n":
+    while i < n and (text[i] in " \t\r\n" or (text[i] == "#" and text[i - 1] == "\n")):
+        if text[i] == "#":  # a line marker between a keyword and its '(' (gcc -E does that)
+            i = text.find("\n", i)
+            i = n if i < 0 else i
         i += 1
     if i >= n or text[i] != "(":
         return start
@@ -459,7 +327,13 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 expr = group[group.index("(") + 1:-1].strip()
                 attributes.append(Attribute(out_len, out_len + len(group), "aligned",
                                             _int_or_none(expr), expr))
-            emit(_blank(group))
+            elif word == "_Atomic":  # '_Atomic(T)' is laid out as T (and '_Atomic T' is T)
+                if "(" in group:
+                    opening = group.index("(")
+                    emit(_blank(group[:opening + 1]) + group[opening + 1:-1] + " ")
+                    pos = close
+                    continue
+            emit(_keep_markers(group))
             pos = close
         else:
             key = re.sub(r"\s+", " ", word)
@@ -507,6 +381,8 @@ def _pack_value(args: str, stack: list, current, default):
     value = numbers[0] if numbers else None
     valid = value in (1, 2, 4, 8, 16)
     if parts[0] == "push":
+        if numbers and not valid:  # gcc: "alignment must be a small power of two", no push
+            return current
         label = next((p for p in parts[1:] if not p[0].isdigit()), None)
         stack.append((label, current))
         return value if valid else current

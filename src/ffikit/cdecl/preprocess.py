@@ -111,12 +111,7 @@ def _blank(s: str) -> str:
     return re.sub(r"[^\n]", " ", s)
 
 
-def _keep_markers(s: str) -> str:
-    """``s`` blanked, except whole line markers inside it (they keep positions right)."""
-    if "\n#" not in s:
-        return _blank(s)
-    return "\n".join(line if i and line.startswith("#") else _blank(line)
-                     for i, line in enumerate(s.split("\n")))
+_SPLIT_MARKER = re.compile(r"\n[ \t]*#[^\n]*\n")  # a marker inside a '(...)' group
 
 
 def _balanced_end(text: str, start: int) -> int:
@@ -280,8 +275,18 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             directive = token.strip()
             marker = _MARKER.match(directive)
             if marker:
-                current_line, current_file = int(marker.group(1)), marker.group(2)
-                line_cursor = end + 1
+                line, file = int(marker.group(1)), marker.group(2)
+                here = current_line + text.count("\n", line_cursor, start)
+                split = file == current_file and line == here - 1 and bool(out) and \
+                    out[-1].endswith("\n") and text[end:end + 1] == "\n"
+                current_line, current_file, line_cursor = line, file, end + 1
+                if split:
+                    # gcc split one source line around a macro from a system header
+                    # ('alignas' -> marker, '_Alignas', marker): join it back, so each
+                    # (file, line) is one line of text and positions stay exact.
+                    out[-1] = out[-1][:-1] + " "
+                    pos = end + 1
+                    continue
                 emit(token)  # pycparser reads markers: coords stay the user's file and line
                 pos = end
                 continue
@@ -309,9 +314,12 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             close = _balanced_end(text, _ASM_QUALIFIERS.match(text, end).end()
                                   if word in _ASM else end)
             group = text[start:close]
+            group_end = out_len + len(_SPLIT_MARKER.sub(" ", group))
+            if group_end != out_len + len(group):  # split by markers: all one source line
+                current_line, line_cursor = line_no_at(start)[0], close
             if word.startswith("__attribute") or word == "__declspec":
                 for kind, expr in _layout_attributes(group, word == "__declspec"):
-                    attributes.append(Attribute(out_len, out_len + len(group), kind,
+                    attributes.append(Attribute(out_len, group_end, kind,
                                                 _int_or_none(expr), expr))
                 if word.startswith("__attribute"):
                     calls.extend(_attributes.record(group, out_len))
@@ -325,7 +333,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                         source_line=text[text.rfind("\n", 0, start) + 1:].split("\n", 1)[0],
                         hint="write _Alignas(16) or _Alignas(double)")
                 expr = group[group.index("(") + 1:-1].strip()
-                attributes.append(Attribute(out_len, out_len + len(group), "aligned",
+                attributes.append(Attribute(out_len, group_end, "aligned",
                                             _int_or_none(expr), expr))
             elif word == "_Atomic":  # '_Atomic(T)' is laid out as T (and '_Atomic T' is T)
                 if "(" in group:
@@ -333,7 +341,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                     emit(_blank(group[:opening + 1]) + group[opening + 1:-1] + " ")
                     pos = close
                     continue
-            emit(_keep_markers(group))
+            emit(_blank(_SPLIT_MARKER.sub(" ", group)))
             pos = close
         else:
             key = re.sub(r"\s+", " ", word)

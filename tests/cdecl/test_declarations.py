@@ -271,3 +271,14 @@ class TestTypeNames:
         d = ffikit.cdef("")
         assert d.sizeof("int (*[3])(int)") == 24
         assert d.sizeof("char (*)[7]") == 8 and d.sizeof("int[2][3]") == 24
+
+
+def test_float_h_limits_are_the_platform_values():
+    """``long double`` limits beyond a double's range come back as the nearest float."""
+    import sys
+
+    c = ffikit.include("float.h").constants
+    assert (c["DBL_MAX"], c["DBL_MIN"], c["DBL_EPSILON"]) == (
+        sys.float_info.max, sys.float_info.min, sys.float_info.epsilon)
+    assert c["FLT_MAX"] == struct.unpack("f", struct.pack("f", 3.4028234663852886e38))[0]
+    assert c["LDBL_MAX"] == float("inf") and c["LDBL_EPSILON"] == 2.0 ** -63

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable
 from fractions import Fraction
 
-from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType
+from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, to_float
 from .clex import char_constant, number, string_literal, tokenize
 from .model import (
     VOID,
@@ -448,7 +448,7 @@ def python_value(v: CValue):
     None (``NULL``); another pointer cast is a :class:`CastConstant` (typed, so a
     backend can pass it where that pointer type is expected)."""
     if isinstance(v.type, FloatType):
-        return float(v.value)
+        return to_float(v.value)
     if isinstance(v.type, PtrType):
         target = resolve(v.type.ctype)
         if v.value == 0 and isinstance(target, Pointer) and isinstance(resolve(target.target),

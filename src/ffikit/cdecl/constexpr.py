@@ -26,6 +26,7 @@ from .model import (
     Array,
     CastConstant,
     CType,
+    Enum,
     Pointer,
     Primitive,
     StructOrUnion,
@@ -135,9 +136,10 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
         if w in _QUALIFIERS:
             i += 1
         elif w in ("struct", "union", "enum") and i + 1 < n and tokens[i + 1][0] == "name":
-            base = env.types.get(f"{w} {tokens[i + 1][1]}")
-            if base is None:
-                raise NotConstant(f"'{w} {tokens[i + 1][1]}' is not declared")
+            tag = tokens[i + 1][1]
+            base = env.types.get(f"{w} {tag}")
+            if base is None:  # 'struct sockaddr *' needs no declaration; its size does
+                base = Enum(tag, None) if w == "enum" else StructOrUnion(w, tag)
             i += 2
         elif w in _ARITH_WORDS:
             words.append(w)
@@ -156,12 +158,15 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
             base = Pointer(base)
         i += 1
     dims = []
-    while i + 2 < n + 1 and i < n and tokens[i][1] == "[":
-        if i + 2 < n and tokens[i + 1][0] == "num" and tokens[i + 2][1] == "]":
-            dims.append(number(tokens[i + 1][1], env.arith).value)
-            i += 3
+    while i + 2 < n and tokens[i][1] == "[" and tokens[i + 2][1] == "]":
+        kind, dim = tokens[i + 1]
+        if kind == "num":
+            dims.append(number(dim, env.arith).value)
+        elif kind == "v" and isinstance(dim.type, IntType):
+            dims.append(dim.value)
         else:
             break
+        i += 3
     if i != n:
         if env.parse_type is None:
             raise NotConstant(f"type name {_spell(tokens)!r} is not understood here")
@@ -193,7 +198,8 @@ def _primitive(words: list) -> CType:
 
 
 def _spell(tokens: list) -> str:
-    return " ".join(str(t[1]) for t in tokens)
+    """Tokens as C text (a substituted macro value as its number)."""
+    return " ".join(str(python_value(t[1])) if t[0] == "v" else str(t[1]) for t in tokens)
 
 
 class _Parser:

@@ -188,8 +188,7 @@ class RecordBuilder(LayoutAttributes):
         at = self.pre.offset_of(node.coord)
         if at is None:
             return [], None
-        keyword = max(text.rfind("struct", 0, at + 1), text.rfind("union", 0, at + 1),
-                      text.rfind("enum", 0, at + 1))
+        keyword = max(text.rfind(word, 0, at + len(word)) for word in ("struct", "union", "enum"))
         brace = text.find("{", at)
         if brace < 0:
             return [], None

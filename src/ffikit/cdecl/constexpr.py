@@ -464,10 +464,9 @@ def python_value(v: CValue):
     return v.value
 
 
-def eval_macro(body: str, lookup: Callable[[str], object], casts: dict | None = None,
-               platform=None):
-    """Evaluate C text (a ``#define`` body) to a Python value; :class:`NotConstant` if
-    it is not a constant.  ``casts`` is accepted for compatibility and unused."""
+def eval_macro(body: str, lookup: Callable[[str], object], *, platform=None):
+    """Evaluate C text (a ``#define`` body) to a Python value on ``platform`` (the host
+    for None); :class:`NotConstant` if it is not a constant."""
     return python_value(evaluate(body, Env(platform, lookup)))
 
 

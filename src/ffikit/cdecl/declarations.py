@@ -251,7 +251,7 @@ def _with_dims(item: CType, suffix: str, text: str, defs: Declarations) -> CType
             result = Array(result, None)
             continue
         try:
-            value = eval_macro(dim, lambda n: _constant(defs, n))
+            value = eval_macro(dim, lambda n: _constant(defs, n), platform=defs.platform)
         except NotConstant as exc:
             raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
                                    f"{exc}") from None

@@ -55,4 +55,4 @@ def test_timeout_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("FFIKIT_CPP_TIMEOUT", "7.5")
     assert cpp_timeout() == 7.5
     monkeypatch.setenv("FFIKIT_CPP_TIMEOUT", "soon")
-    assert cpp_timeout() == 60.0
+    assert cpp_timeout() == 30.0

@@ -64,11 +64,11 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
 
 
 def cpp_timeout() -> float:
-    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 60)."""
+    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 30)."""
     try:
-        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "60")), 0.1)
+        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "30")), 0.1)
     except ValueError:
-        return 60.0
+        return 30.0
 
 
 def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:

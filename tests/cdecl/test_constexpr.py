@@ -4,7 +4,16 @@ import struct
 
 import pytest
 
-from ffikit.cdecl.constexpr import NotConstant, eval_macro, parse_number
+import ffikit
+from ffikit.cdecl.cmacros import macro_constants
+from ffikit.cdecl.constexpr import (
+    Env,
+    NotConstant,
+    eval_macro,
+    evaluate,
+    parse_number,
+    python_value,
+)
 
 
 def lookup(name):
@@ -82,3 +91,23 @@ def test_parse_number_suffixes():
     assert parse_number("0xFFu") == 255
     assert parse_number("2.5e1L") == 25.0
     assert parse_number("1ULL") == 1
+
+
+def test_pointers_to_undeclared_tags_have_a_size():
+    env = Env(None, None, {}, {})
+    assert python_value(evaluate("__alignof__(struct sockaddr *)", env)) == 8
+    assert python_value(evaluate("sizeof(enum later *)", env)) == 8
+    with pytest.raises(NotConstant, match="incomplete"):
+        evaluate("sizeof(struct sockaddr)", env)
+
+
+def test_array_type_names_take_macro_values():
+    """``(char [N])`` after N expanded to its value (linux/fs.h's ioctl numbers)."""
+    constants, skipped, _ = macro_constants(
+        [("N", "256", "f.h", 1), ("S", "sizeof(char [N])", "f.h", 2)], {}, {"f.h"})
+    assert constants == {"N": 256, "S": 256} and not skipped
+
+
+def test_an_enum_before_a_packed_struct_is_not_packed():
+    defs = ffikit.cdef("enum e { A, B };\nstruct s { enum e x; int y; } __attribute__((packed));")
+    assert defs.sizeof("enum e") == 4 and defs.sizeof("struct s") == 8

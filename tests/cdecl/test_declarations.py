@@ -2,6 +2,8 @@
 
 import ctypes
 import random
+import struct
+import textwrap
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -289,3 +291,82 @@ class TestSeveralHeaders:
     def test_missing_header_in_a_list_is_named(self):
         with pytest.raises(ffikit.DeclarationError, match="no_such_ffikit.h"):
             ffikit.include(["errno.h", "no_such_ffikit.h"])
+class TestConstants:
+    """#define, static const and enum values as C gives them; nothing silently missing."""
+
+    TEXT = """
+        #include <stdint.h>
+        #include <stddef.h>
+        #define PCRE2_SIZE size_t
+        #define PCRE2_ZERO_TERMINATED (~(PCRE2_SIZE)0)
+        #define ALL_BITS ~0U
+        #define HALF (-1U >> 1)
+        #define WRAPS (0xFFFFFFFFU + 1)
+        #define MIN64 INT64_MIN
+        #define ONE64 UINT64_C(1)
+        #define NOTHING NULL
+        #define HEXF 0x1.8p1
+        #define TENTH 0.1f
+        #define SIZE_OF sizeof(struct pair)
+        #define CALLS f(1)
+        #define TWICE(x) ((x) * 2)
+        static const int OCTAL = 042;
+        static const char NAME[] = "pcre";
+        static int counter = 3;
+        struct pair { int a; double b; };
+        typedef enum yaml_event_type_e { YAML_NO_EVENT, YAML_STREAM_START_EVENT } yaml_event_type_t;
+    """
+
+    def test_values_are_c_values(self):
+        c = ffikit.cdef(textwrap.dedent(self.TEXT)).constants
+        assert (c["ALL_BITS"], c["HALF"], c["WRAPS"]) == (4294967295, 2147483647, 0)
+        assert (c["MIN64"], c["ONE64"], c["OCTAL"], c["NAME"]) == (-2 ** 63, 1, 34, "pcre")
+        assert c["PCRE2_ZERO_TERMINATED"] == 2 ** 64 - 1 and c["SIZE_OF"] == 16
+        assert c["NOTHING"] is None and c["HEXF"] == 3.0
+        assert c["TENTH"] == struct.unpack("f", struct.pack("f", 0.1))[0]
+
+    def test_what_is_not_a_constant_says_why(self):
+        d = ffikit.cdef(textwrap.dedent(self.TEXT))
+        assert d.skipped_macros["CALLS"] == "call to 'f' is not a constant"
+        assert d.skipped_macros["TWICE"] == "function-like macro (takes arguments)"
+        assert d.skipped_macros["counter"] == "a static variable that is not const"
+        assert "PCRE2_SIZE" not in d.skipped_macros and "PCRE2_SIZE" not in d.constants
+
+    def test_a_macro_naming_a_type_is_a_type_name(self):
+        d = ffikit.cdef(textwrap.dedent(self.TEXT))
+        assert d.type_macros["PCRE2_SIZE"].c_name() == "size_t"
+        assert d.sizeof("PCRE2_SIZE") == 8 and d.sizeof("PCRE2_SIZE[3]") == 24
+        assert d.typeof("PCRE2_SIZE *").c_name() == "size_t *"
+        slot = ffikit.new("PCRE2_SIZE", 7, defs=d)
+        assert slot.value == 7 and ctypes.sizeof(slot) == 8
+        buf = bytearray(16)
+        assert len(ffikit.view(buf, "PCRE2_SIZE[]", defs=d)) == 2
+
+    def test_enums_by_tag_and_typedef_name(self):
+        d = ffikit.cdef(textwrap.dedent(self.TEXT))
+        assert d.enums["yaml_event_type_t"] is d.enums["yaml_event_type_e"]
+        assert d.enums["yaml_event_type_t"].YAML_STREAM_START_EVENT == 1
+
+    def test_enum_values_overflowing_int_are_an_error_quickly(self):
+        text = "enum { B0 = 2, " + ", ".join(f"B{i + 1} = (B{i}*B{i})" for i in range(40)) + "};"
+        with pytest.raises(ffikit.DeclarationError,
+                           match="value of enumerator 'B5'.*signed overflow"):
+            ffikit.cdef(text)
+
+
+class TestTypeNames:
+    def test_abstract_array_declarators(self):
+        d = ffikit.cdef("")
+        assert d.sizeof("int (*[3])(int)") == 24
+        assert d.sizeof("char (*)[7]") == 8 and d.sizeof("int[2][3]") == 24
+
+
+def test_float_h_limits_are_the_platform_values():
+    """``long double`` limits beyond a double's range come back as the nearest float."""
+    import sys
+
+    c = ffikit.include("float.h").constants
+    assert (c["DBL_MAX"], c["DBL_MIN"], c["DBL_EPSILON"]) == (
+        sys.float_info.max, sys.float_info.min, sys.float_info.epsilon)
+    assert c["FLT_MAX"] == struct.unpack("f", struct.pack("f", 3.4028234663852886e38))[0]
+    assert c["LDBL_MAX"] == float("inf") and c["LDBL_EPSILON"] == 2.0 ** -63

@@ -54,6 +54,22 @@ struct unpacked { char c; double d; };
 #pragma pack(push, 1)
 #pragma pack(pop, outer)
 struct popped_to_label { char c; double d; };
+enum __attribute__((packed)) pe_small { PE_A = 1 };
+enum __attribute__((packed)) pe_300 { PE_B = 300 };
+enum __attribute__((packed)) pe_neg { PE_C = -1 };
+enum __attribute__((packed)) pe_big { PE_D = 70000 };
+enum __attribute__((packed)) pe_minus129 { PE_E = -129 };
+enum pe_after { PE_F = 200 } __attribute__((packed));
+struct packed_enums { char c; enum pe_small a; char d; enum pe_300 b; char e; enum pe_neg n;
+                      char f; enum pe_big g; enum pe_after h; char i; enum pe_minus129 j; };
+#pragma pack(push, 2)
+#pragma pack(push, 3)
+struct pack_invalid_push { char c; int i; };
+#pragma pack(pop)
+struct pack_after_invalid_push { char c; int i; };
+struct atomics { char c; _Atomic(int) a; _Atomic long b; _Atomic(char) d; _Atomic double e; };
+#include <stdalign.h>
+struct stdalign_ { char c; alignas(16) int x; alignas(double) char d; };
 """
 
 
@@ -67,7 +83,7 @@ def header(tmp_path_factory):
 def test_every_extension_matches_gcc(header, build_cache):
     defs = ffikit.include(header)
     names = struct_names(defs)
-    assert len(names) == 26
+    assert len(names) == 31
     assert [str(d) for d in check_layouts(defs, header, names)] == []
 
 

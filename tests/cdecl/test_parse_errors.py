@@ -43,3 +43,16 @@ def test_huge_string_literal_is_refused_in_bounded_memory():
     message, rss_mb = proc.stdout.splitlines()
     assert message.startswith("<cdef>:2: a string literal longer than 65536 characters")
     assert int(rss_mb) < 400  # the child's own peak (was 7.9 GB)
+
+
+def test_syntax_error_after_a_typedef_is_at_its_own_line():
+    with pytest.raises(DeclarationError) as info:
+        ffikit.cdef("typedef int T;\nT a;\nint b c;\n")
+    assert (info.value.line, info.value.column) == (3, 7)
+    assert "syntax error before 'c'" in str(info.value) and "';'" in str(info.value)
+
+
+def test_line_markers_set_error_positions():
+    with pytest.raises(DeclarationError) as info:
+        ffikit.cdef('#line 10 "x.h"\nint f(int);\nint b c;\n')
+    assert (info.value.filename, info.value.line) == ("x.h", 11)

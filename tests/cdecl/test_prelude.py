@@ -2,6 +2,8 @@
 
 import ctypes
 
+import pytest
+
 import ffikit
 from ffikit.cdecl.prelude import STANDARD_TYPES
 
@@ -24,3 +26,26 @@ def test_windows_names_have_windows_sizes():
     assert ctypes.sizeof(defs.RECT) == 16
     assert ctypes.sizeof(defs.DWORD) == 4 and ctypes.sizeof(defs.HANDLE) == 8
     assert ctypes.sizeof(defs.ctype("LPCWSTR")) == 8
+
+
+def test_c_library_types_need_no_include():
+    """As cffi: int_fast*_t, FILE (opaque), va_list are known without a header."""
+    defs = ffikit.cdef("int_fast32_t f(FILE *fp, va_list ap, uint_fast8_t b, intmax_t m);")
+    params = [p.c_name() for p in defs.functions["f"].type.params]
+    assert params == ["FILE *", "void *", "uint_fast8_t", "intmax_t"]
+    assert defs.sizeof("int_fast16_t") == 8 and defs.sizeof("uint_fast8_t") == 1
+    assert ffikit.cdef("", platform="windows").sizeof("int_fast16_t") == 4
+    with pytest.raises(ffikit.DeclarationError, match="incomplete"):
+        defs.sizeof("FILE")
+
+
+def test_headers_complete_the_built_in_file():
+    defs = ffikit.cdef("#include <stdio.h>\n#include <stdint.h>\nint_fast16_t g(FILE *f);")
+    assert defs.sizeof("FILE") > 100 and defs.sizeof("int_fast16_t") == 8
+
+
+def test_user_typedef_may_reuse_a_built_in_name_no_header_declared():
+    assert ffikit.cdef("typedef int bool; bool f(void);").sizeof("bool") == 4
+    assert ffikit.cdef("#include <stdbool.h>\nbool h(void);").sizeof("bool") == 1
+    with pytest.raises(ffikit.DeclarationError, match="conflicts with the built-in 'int32_t'"):
+        ffikit.cdef("#include <stdint.h>\ntypedef short int32_t;")

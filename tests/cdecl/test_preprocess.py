@@ -106,3 +106,24 @@ class TestRecordedForNames:
         pre = preprocess("#include <stddef.h>\nint f(void);\n")
         assert any(f.endswith("/stddef.h") for f in pre.system_files)
         assert "<cdef>" not in pre.system_files
+
+class TestRealHeaderSyntax:
+    def test_atomic_is_laid_out_as_its_type(self):
+        pre = scrub("struct s { _Atomic(int) a; _Atomic long b; };")
+        assert pre.text.split() == "struct s { int a; long b; };".split()
+        assert ffikit.cdef("struct s { char c; _Atomic(int) a; };").sizeof("struct s") == 8
+
+    def test_alignas_split_by_line_markers_is_joined(self):
+        defs = ffikit.cdef("#include <stdalign.h>\nstruct s { char c; alignas(16) int x; "
+                           "alignas(double) char d; };")
+        assert [defs.layout("struct s").field(n).offset for n in "cxd"] == [0, 16, 24]
+
+    def test_error_after_a_joined_line_keeps_its_line(self):
+        with pytest.raises(DeclarationError) as info:
+            ffikit.cdef("#include <stdalign.h>\nstruct s { alignas(16) int x; };\nint bad bad;")
+        assert info.value.line == 3
+
+    def test_invalid_pack_push_is_ignored_entirely(self):
+        pre = scrub("#pragma pack(push, 2)\nA\n#pragma pack(push, 3)\nB\n#pragma pack(pop)\nC\n")
+        at = {c: pre.pack_at(pre.text.index(c)) for c in "ABC"}
+        assert at == {"A": 2, "B": 2, "C": None}

@@ -22,7 +22,8 @@ def test_pointer_names_are_read_without_the_parser():
 def test_parse_type_name_reads_function_pointer_arrays():
     defs = ffikit.cdef("typedef int myint;")
     t = typenames.parse_type_name("int (*[3])(int)", defs._result, defs.platform)
-    assert isinstance(t, Pointer)  # a parameter's array decays to a pointer
+    assert isinstance(t, Array) and t.length == 3 and isinstance(t.item, Pointer)
+    assert defs.sizeof("int (*[3])(int)") == 24  # an abstract declarator, as gcc sizes it
 
 
 def test_array_suffixes_take_constants_and_refuse_others():

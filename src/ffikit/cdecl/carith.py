@@ -22,7 +22,7 @@ from fractions import Fraction
 from .model import CType, Enum, Pointer, Primitive, resolve
 from .platforms import Platform
 
-__all__ = ["NotConstant", "Undefined", "IntType", "FloatType", "PtrType", "CValue", "Arith"]
+__all__ = ["NotConstant", "Undefined", "to_float", "IntType", "FloatType", "PtrType", "CValue", "Arith"]
 
 
 class NotConstant(Exception):
@@ -227,12 +227,12 @@ class Arith:
         if isinstance(v.type, FloatType):
             x = v.value
             if not isinstance(x, Fraction):
-                raise NotConstant(f"{x} cannot be converted to '{t.name}'")
+                raise Undefined(f"{x} cannot be converted to '{t.name}' (undefined in C)")
             if t.name == "_Bool":
                 return CValue(t, int(x != 0))
             n = int(x)  # truncates toward zero
             if not t.fits(n):
-                raise Undefined(f"{float(x)!r} does not fit in '{t.name}' (undefined in C)")
+                raise Undefined(f"{to_float(x)!r} does not fit in '{t.name}' (undefined in C)")
             return CValue(t, n)
         return CValue(t, t.wrap(v.value))
 
@@ -314,12 +314,13 @@ class Arith:
             return CValue(self.int, int((a.value == b.value) == (op == "==")))
         raise NotConstant(f"'{op}' on a pointer is not an arithmetic constant")
 
-    def python(self, v: CValue):
-        """The value a Python user gets: int, float (nearest double), str, or for a
-        pointer its address (the caller decides how pointers are shown)."""
-        if isinstance(v.type, FloatType):
-            return float(v.value)
-        return v.value
+
+def to_float(value) -> float:
+    """The nearest Python float (a ``long double`` beyond a double's range is infinite)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _compare(op: str, x, y) -> bool:
@@ -336,7 +337,7 @@ def _compare(op: str, x, y) -> bool:
 
 def _float_op(op: str, x, y):
     if not (isinstance(x, Fraction) and isinstance(y, Fraction)):
-        x, y = float(x), float(y)
+        x, y = to_float(x), to_float(y)
         if op == "/" and y == 0:
             raise Undefined("floating division by zero")
     if op == "+":

@@ -19,13 +19,14 @@ import functools
 from collections.abc import Callable
 from fractions import Fraction
 
-from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType
+from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, to_float
 from .clex import char_constant, number, string_literal, tokenize
 from .model import (
     VOID,
     Array,
     CastConstant,
     CType,
+    Enum,
     Pointer,
     Primitive,
     StructOrUnion,
@@ -135,11 +136,10 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
         if w in _QUALIFIERS:
             i += 1
         elif w in ("struct", "union", "enum") and i + 1 < n and tokens[i + 1][0] == "name":
-            base = env.types.get(f"{w} {tokens[i + 1][1]}")
-            if base is None and w != "enum" and i + 2 < n and tokens[i + 2][1] == "*":
-                base = StructOrUnion(w, tokens[i + 1][1])  # C allows a pointer to it, opaque
-            elif base is None:
-                raise NotConstant(f"'{w} {tokens[i + 1][1]}' is not declared")
+            tag = tokens[i + 1][1]
+            base = env.types.get(f"{w} {tag}")
+            if base is None:  # 'struct sockaddr *' needs no declaration; its size does
+                base = Enum(tag, None) if w == "enum" else StructOrUnion(w, tag)
             i += 2
         elif w in _ARITH_WORDS:
             words.append(w)
@@ -158,12 +158,15 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
             base = Pointer(base)
         i += 1
     dims = []
-    while i + 2 < n + 1 and i < n and tokens[i][1] == "[":
-        if i + 2 < n and tokens[i + 1][0] == "num" and tokens[i + 2][1] == "]":
-            dims.append(number(tokens[i + 1][1], env.arith).value)
-            i += 3
+    while i + 2 < n and tokens[i][1] == "[" and tokens[i + 2][1] == "]":
+        kind, dim = tokens[i + 1]
+        if kind == "num":
+            dims.append(number(dim, env.arith).value)
+        elif kind == "v" and isinstance(dim.type, IntType):
+            dims.append(dim.value)
         else:
             break
+        i += 3
     if i != n:
         if env.parse_type is None:
             raise NotConstant(f"type name {_spell(tokens)!r} is not understood here")
@@ -195,15 +198,8 @@ def _primitive(words: list) -> CType:
 
 
 def _spell(tokens: list) -> str:
-    """C text for ``tokens``; an already evaluated macro is spelled as its value."""
-    return " ".join(_spell_value(t[1]) if isinstance(t[1], CValue) else str(t[1])
-                    for t in tokens)
-
-
-def _spell_value(v: CValue) -> str:
-    if not isinstance(v.value, int) or isinstance(v.type, PtrType):
-        raise NotConstant(f"{v.value!r} cannot stand in a type name")
-    return f"({v.value})"
+    """Tokens as C text (a substituted macro value as its number)."""
+    return " ".join(str(python_value(t[1])) if t[0] == "v" else str(t[1]) for t in tokens)
 
 
 class _Parser:
@@ -458,10 +454,7 @@ def python_value(v: CValue):
     None (``NULL``); another pointer cast is a :class:`CastConstant` (typed, so a
     backend can pass it where that pointer type is expected)."""
     if isinstance(v.type, FloatType):
-        try:
-            return float(v.value)
-        except OverflowError:  # a long double beyond double's range (__LDBL_MAX__)
-            raise NotConstant("a value beyond the range of a Python float") from None
+        return to_float(v.value)
     if isinstance(v.type, PtrType):
         target = resolve(v.type.ctype)
         if v.value == 0 and isinstance(target, Pointer) and isinstance(resolve(target.target),
@@ -471,10 +464,9 @@ def python_value(v: CValue):
     return v.value
 
 
-def eval_macro(body: str, lookup: Callable[[str], object], casts: dict | None = None,
-               platform=None):
-    """Evaluate C text (a ``#define`` body) to a Python value; :class:`NotConstant` if
-    it is not a constant.  ``casts`` is accepted for compatibility and unused."""
+def eval_macro(body: str, lookup: Callable[[str], object], *, platform=None):
+    """Evaluate C text (a ``#define`` body) to a Python value on ``platform`` (the host
+    for None); :class:`NotConstant` if it is not a constant."""
     return python_value(evaluate(body, Env(platform, lookup)))
 
 

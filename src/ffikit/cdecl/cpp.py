@@ -1,6 +1,11 @@
-"""Running the C preprocessor: the system one (``$CC -E -dD``) or, without a compiler,
-``pcpp``; bounded in time (a FIFO or a hung include never blocks: the process group
-is killed), with errors that name the include path searched.
+"""Running the system C preprocessor (``$CC -E -dD``, or ``pcpp`` without a compiler).
+
+The preprocessor runs in its own process group with a time limit
+(:func:`cpp_timeout`): past it, the whole group (the driver and its ``cc1``)
+is killed and a DeclarationError raised, so an ``#include`` of a FIFO, a
+device or an endless file neither hangs the caller nor leaves processes
+behind.  An ``#include`` naming something that is not a regular file is
+refused before the preprocessor starts.
 """
 
 from __future__ import annotations
@@ -59,11 +64,11 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
 
 
 def cpp_timeout() -> float:
-    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 60)."""
+    """Seconds the preprocessor may run (``$FFIKIT_CPP_TIMEOUT``, default 30)."""
     try:
-        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "60")), 0.1)
+        return max(float(os.environ.get("FFIKIT_CPP_TIMEOUT", "30")), 0.1)
     except ValueError:
-        return 60.0
+        return 30.0
 
 
 def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:

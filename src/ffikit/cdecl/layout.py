@@ -91,6 +91,12 @@ def int_info(ctype: CType, platform: Platform | str | None = None) -> tuple[int,
 def _enum_info(t: Enum, plat: Platform) -> tuple[int, bool]:
     values = [v for _, v in (t.members or ())]
     lo, hi = (min(values), max(values)) if values else (0, 0)
+    if t.packed and not plat.is_windows:  # gcc: the smallest integer that holds the values
+        for size in (1, 2, 4, 8):
+            if lo >= 0 and hi < (1 << (8 * size)):
+                return size, False
+            if -(1 << (8 * size - 1)) <= lo and hi < (1 << (8 * size - 1)):
+                return size, True
     if plat.is_windows:
         return 4, True
     if lo >= 0:

@@ -330,10 +330,11 @@ class Enum(CType):
     """An enum with its ``(name, value)`` members; nominal like structs.
 
     The underlying integer type follows the platform compiler's rules and is
-    answered by ``layout.py`` from the member values.
+    answered by ``layout.py`` from the member values; ``packed``
+    (``enum __attribute__((packed))``) makes it the smallest that holds them.
     """
 
-    __slots__ = ("name", "members", "coord", "typedef_name", "__weakref__")
+    __slots__ = ("name", "members", "coord", "typedef_name", "packed", "__weakref__")
 
     def __init__(
         self,
@@ -347,6 +348,7 @@ class Enum(CType):
         )
         self.coord = coord
         self.typedef_name: str | None = None
+        self.packed = False
 
     __eq__ = object.__eq__
     __ne__ = object.__ne__

@@ -34,9 +34,10 @@ from .parse_records import RecordBuilder
 from .parse_result import ParseResult
 from .preprocess import Preprocessed
 
-__all__ = ["ParseResult", "parse", "BUILTIN_FILE"]
+__all__ = ["ParseResult", "parse", "BUILTIN_FILE", "TYPEOF_PROBE"]
 
 BUILTIN_FILE = "<ffikit-builtins>"
+TYPEOF_PROBE = "__ffikit_typeof"  # 'void __ffikit_typeof(T);' reads the type name T
 
 
 class _Builder(RecordBuilder):
@@ -49,6 +50,7 @@ class _Builder(RecordBuilder):
         self.sources = sources  # filename -> text, for quoting lines in errors
         self.r = ParseResult()
         self._anonymous: dict = {}  # (kind, coord) -> an anonymous struct already built
+        self._builtin_declared: set = set()  # built-in names a header declared the same way
         if known is not None:  # extend earlier declarations (typeof on a Declarations)
             self.r.types.update(known.types)
             self.r.enum_values.update(known.enum_values)
@@ -91,13 +93,18 @@ class _Builder(RecordBuilder):
         if isinstance(target, (StructOrUnion, Enum)) and target.name is None \
                 and target.typedef_name is None:
             target.typedef_name = name
-        if name in self.builtins:
-            if not self._compatible(self.builtins[name], ctype) and not \
-                    self._foreign_system_header(node):
+        if name in self.builtins and name not in self.r.types:
+            if self._compatible(self.builtins[name], ctype):
+                self._builtin_declared.add(name)
+                return
+            if name in self._builtin_declared and not self._foreign_system_header(node):
                 raise self.error(
                     f"typedef '{name}' conflicts with the built-in '{name}' "
                     f"('{self.builtins[name].c_name()}' vs '{ctype.c_name()}')", node.coord)
-            return
+            if self._foreign_system_header(node):
+                return
+            # No header declared the built-in name: this typedef (the user's 'typedef int
+            # bool;', <stdio.h>'s complete FILE) is the name's meaning in this text.
         existing = self.r.types.get(name)
         new = Typedef(name, ctype, aligned[-1] if aligned else None)
         if existing is not None and not self._compatible(existing, new):
@@ -138,6 +145,12 @@ class _Builder(RecordBuilder):
         return False
 
     def decl(self, node: c_ast.Decl) -> None:
+        if node.name == TYPEOF_PROBE and isinstance(node.type, c_ast.FuncDecl):
+            params = node.type.args.params if node.type.args is not None else []
+            if len(params) == 1 and not isinstance(params[0], c_ast.EllipsisParam):
+                # a type name's own type: 'int (*[3])(int)' is an array, not decayed
+                self.r.types[TYPEOF_PROBE] = self.type_of(params[0].type)
+                return
         if isinstance(node.type, c_ast.FuncDecl):
             ftype = self.type_of(node.type)
             pointers = tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer))
@@ -381,8 +394,11 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     try:
         ast = parser.parse(text, filename)
     except c_parser.ParseError as exc:
-        raise translate(with_position(str(exc), parser), sources, pre, builtins, known,
-                        _KEYWORDS) from None
+        # the typedefs the text declared before the error are types, not unknown names
+        declared = {name: None for scope in getattr(parser, "_scope_stack", ())
+                    for name, is_type in scope.items() if is_type}
+        raise translate(with_position(str(exc), parser), sources, pre,
+                        {**builtins, **declared}, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses

@@ -79,6 +79,12 @@ def translate(message: str, sources, pre, builtins, known, keywords) -> Declarat
             f"unknown type name '{word}'", filename=ufile, line=uline, column=ucol,
             source_line=source_line(sources, ufile, uline),
             hint="declare it with typedef, or include the header that does")
+    before = re.fullmatch(r"before: (.*)", msg.strip(), re.S)
+    if before is not None:
+        return DeclarationError(
+            f"syntax error before '{before.group(1)}'", filename=file, line=line, column=col,
+            source_line=src, hint="expected a declaration here: is a ';' or ',' missing "
+            "before it, or a type name that was never declared?")
     return DeclarationError(f"syntax error: {msg}", filename=file, line=line, column=col,
                             source_line=src)
 

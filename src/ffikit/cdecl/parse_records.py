@@ -147,6 +147,7 @@ class RecordBuilder(LayoutAttributes):
             if key:
                 self.r.types[key] = enum
                 self.r.decl_files[key] = file
+        enum.packed = any(a.kind == "packed" for a in self.struct_attributes(node)[0])
         self.r.enum_types.append((enum, file))
         return enum
 
@@ -187,7 +188,7 @@ class RecordBuilder(LayoutAttributes):
         at = self.pre.offset_of(node.coord)
         if at is None:
             return [], None
-        keyword = max(text.rfind("struct", 0, at + 1), text.rfind("union", 0, at + 1))
+        keyword = max(text.rfind(word, 0, at + len(word)) for word in ("struct", "union", "enum"))
         brace = text.find("{", at)
         if brace < 0:
             return [], None

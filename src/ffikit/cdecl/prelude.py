@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-from .model import VOID, CType, Pointer, Primitive, Typedef
+from .model import VOID, CType, Pointer, Primitive, StructOrUnion, Typedef
 
-__all__ = ["STANDARD_TYPES", "WINDOWS_DECLARATIONS"]
+__all__ = ["STANDARD_TYPES", "WINDOWS_DECLARATIONS", "platform_types"]
 
 _PRIMITIVE_TYPEDEFS = (
     "int8_t uint8_t int16_t uint16_t int32_t uint32_t int64_t uint64_t "
@@ -27,7 +27,7 @@ def _standard() -> dict[str, CType]:
     types: dict[str, CType] = {name: Primitive(name) for name in _PRIMITIVE_TYPEDEFS}
     types["bool"] = Primitive("_Bool")
     for bits in (8, 16, 32, 64):
-        for kind in ("least",):  # int_fast*_t differ between C libraries: from headers only
+        for kind in ("least",):  # int_fast*_t differ between C libraries: platform_types
             for sign in ("", "u"):
                 name = f"{sign}int_{kind}{bits}_t"
                 types[name] = Typedef(name, Primitive(f"{sign}int{bits}_t"))
@@ -43,6 +43,29 @@ def _standard() -> dict[str, CType]:
 
 
 STANDARD_TYPES: dict[str, CType] = _standard()
+
+# int_fast*_t as each C library declares them (glibc, MSVC's <stdint.h>, Apple's libc).
+_FAST = {
+    "linux": ("signed char", "long", "long", "long"),
+    "windows": ("signed char", "int", "int", "long long"),
+    "darwin": ("signed char", "short", "int", "long long"),
+}
+_FILE_TAG = {"linux": "_IO_FILE", "windows": "_iobuf", "darwin": "__sFILE"}
+
+
+def platform_types(platform) -> dict[str, CType]:
+    """The built-ins whose definition depends on the C library: ``int_fast*_t`` and
+    ``FILE`` (an opaque struct: only pointers to it are used).  A header that
+    defines them (``<stdio.h>``'s complete ``FILE``) takes precedence."""
+    family = "windows" if platform.is_windows else \
+        "darwin" if platform.name.startswith("darwin") else "linux"
+    types: dict[str, CType] = {}
+    for bits, base in zip((8, 16, 32, 64), _FAST[family]):
+        unsigned = "unsigned char" if base == "signed char" else "unsigned " + base
+        types[f"int_fast{bits}_t"] = Typedef(f"int_fast{bits}_t", Primitive(base))
+        types[f"uint_fast{bits}_t"] = Typedef(f"uint_fast{bits}_t", Primitive(unsigned))
+    types["FILE"] = Typedef("FILE", StructOrUnion("struct", _FILE_TAG[family]))
+    return types
 
 # As the Windows SDK (winnt.h, windef.h, basetsd.h) declares them.
 WINDOWS_DECLARATIONS = """

@@ -1,7 +1,7 @@
 """C text -> text pycparser can parse, plus the facts the parser alone would lose.
 
 1. The system preprocessor (``$CC -E -dD``, or ``pcpp`` when there is no
-   compiler) expands ``#include``/``#define``/``#if``; ``-dD`` keeps every
+   compiler; run by :mod:`.cpp`, bounded in time) expands ``#include``/``#define``/``#if``; ``-dD`` keeps every
    ``#define`` in place, with line markers saying which file it came from, so
    constants can be harvested from just the headers the user asked for.
 2. GCC extensions pycparser cannot parse are scrubbed (``__attribute__``,
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from ..errors import DeclarationError
 from . import attributes as _attributes
-from .cpp import compiler, cpp_timeout, run_cpp, system_include_dirs
+from .cpp import compiler, run_cpp, system_include_dirs
 
 __all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs",
-           "compiler", "run_cpp", "cpp_timeout"]
+           "compiler", "run_cpp"]
 
 
 @dataclass
@@ -85,7 +85,7 @@ def needs_cpp(text: str) -> bool:
 # --- scrubbing ---------------------------------------------------------------
 
 _WITH_PARENS = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm",
-                "__typeof__", "__typeof", "typeof", "_Alignas"}
+                "__typeof__", "__typeof", "typeof", "_Alignas", "_Atomic"}
 _REPLACE = {
     "__extension__": "", "__alignof__": "_Alignof", "__alignof": "_Alignof", "__restrict": "", "__restrict__": "", "restrict": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
@@ -93,7 +93,7 @@ _REPLACE = {
     "__signed__": "signed", "__signed": "signed",
     "_Noreturn": "", "__cdecl": "", "__stdcall": "", "__fastcall": "", "WINAPI": "",
     "_Nullable": "", "_Nonnull": "", "_Null_unspecified": "", "__thread": "",
-    "_Thread_local": "", "_Atomic": "",
+    "_Thread_local": "",
     "unsigned __int128": "__ffikit_uint128", "__int128_t": "__ffikit_int128",
     "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
     "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
@@ -114,11 +114,17 @@ def _blank(s: str) -> str:
     return re.sub(r"[^\n]", " ", s)
 
 
+_SPLIT_MARKER = re.compile(r"\n[ \t]*#[^\n]*\n")  # a marker inside a '(...)' group
+
+
 def _balanced_end(text: str, start: int) -> int:
     """Index just past the parenthesised group starting at or after ``start``."""
     i = start
     n = len(text)
-    while i < n and text[i] in " \t\r\n":
+    while i < n and (text[i] in " \t\r\n" or (text[i] == "#" and text[i - 1] == "\n")):
+        if text[i] == "#":  # a line marker between a keyword and its '(' (gcc -E does that)
+            i = text.find("\n", i)
+            i = n if i < 0 else i
         i += 1
     if i >= n or text[i] != "(":
         return start
@@ -274,10 +280,23 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             directive = token.strip()
             marker = _MARKER.match(directive)
             if marker:
-                current_line, current_file = int(marker.group(1)), marker.group(2)
+                line, file = int(marker.group(1)), marker.group(2)
                 if " 3" in directive[marker.end():]:  # gcc's flag: a system header
-                    system_files.add(current_file)
-                line_cursor = end + 1
+                    system_files.add(file)
+                here = current_line + text.count("\n", line_cursor, start)
+                before = text[text.rfind("\n", 0, max(start - 1, 0)) + 1:max(start - 1, 0)]
+                split = file == current_file and line == here - 1 and bool(out) and \
+                    out[-1].endswith("\n") and text[end:end + 1] == "\n" and \
+                    before.strip() != "" and not before.lstrip().startswith("#")
+                # (after a blank line, the same marker is gcc re-synchronising: no split)
+                current_line, current_file, line_cursor = line, file, end + 1
+                if split:
+                    # gcc split one source line around a macro from a system header
+                    # ('alignas' -> marker, '_Alignas', marker): join it back, so each
+                    # (file, line) is one line of text and positions stay exact.
+                    out[-1] = out[-1][:-1] + " "
+                    pos = end + 1
+                    continue
                 emit(token)  # pycparser reads markers: coords stay the user's file and line
                 pos = end
                 continue
@@ -308,9 +327,12 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             close = _balanced_end(text, _ASM_QUALIFIERS.match(text, end).end()
                                   if word in _ASM else end)
             group = text[start:close]
+            group_end = out_len + len(_SPLIT_MARKER.sub(" ", group))
+            if group_end != out_len + len(group):  # split by markers: all one source line
+                current_line, line_cursor = line_no_at(start)[0], close
             if word.startswith("__attribute") or word == "__declspec":
                 for kind, expr in _layout_attributes(group, word == "__declspec"):
-                    attributes.append(Attribute(out_len, out_len + len(group), kind,
+                    attributes.append(Attribute(out_len, group_end, kind,
                                                 _int_or_none(expr), expr))
                 if word.startswith("__attribute"):
                     calls.extend(_attributes.record(group, out_len))
@@ -326,9 +348,15 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                         source_line=text[text.rfind("\n", 0, start) + 1:].split("\n", 1)[0],
                         hint="write _Alignas(16) or _Alignas(double)")
                 expr = group[group.index("(") + 1:-1].strip()
-                attributes.append(Attribute(out_len, out_len + len(group), "aligned",
+                attributes.append(Attribute(out_len, group_end, "aligned",
                                             _int_or_none(expr), expr))
-            emit(_blank(group))
+            elif word == "_Atomic":  # '_Atomic(T)' is laid out as T (and '_Atomic T' is T)
+                if "(" in group:
+                    opening = group.index("(")
+                    emit(_blank(group[:opening + 1]) + group[opening + 1:-1] + " ")
+                    pos = close
+                    continue
+            emit(_blank(_SPLIT_MARKER.sub(" ", group)))
             pos = close
         else:
             key = re.sub(r"\s+", " ", word)
@@ -376,6 +404,8 @@ def _pack_value(args: str, stack: list, current, default):
     value = numbers[0] if numbers else None
     valid = value in (1, 2, 4, 8, 16)
     if parts[0] == "push":
+        if numbers and not valid:  # gcc: "alignment must be a small power of two", no push
+            return current
         label = next((p for p in parts[1:] if not p[0].isdigit()), None)
         stack.append((label, current))
         return value if valid else current

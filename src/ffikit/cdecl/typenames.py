@@ -14,7 +14,7 @@ from typing import Any
 from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
-from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS
+from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
 from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError
 
@@ -28,14 +28,16 @@ POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*
 
 def parse_type_name(text: str, known: ParseResult, platform) -> CType:
     """A type name read by the C parser, with the names ``known`` declares."""
-    source = f"void __ffikit_typeof({text});"
+    from ffikit.cdecl.parse import TYPEOF_PROBE
+
+    source = f"void {TYPEOF_PROBE}({text});"
     result = parse(preprocess(source, filename="<type>"), platform=platform,
                    builtins=builtin_types(platform), sources={"<type>": source},
                    filename="<type>", known=known)
-    fn = result.functions.get("__ffikit_typeof")
-    if fn is None or len(fn.type.params) != 1:
+    model = result.types.get(TYPEOF_PROBE)
+    if model is None:
         raise DeclarationError(f"{text!r} is not a single C type name")
-    return fn.type.params[0]
+    return model
 
 
 TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
@@ -50,7 +52,7 @@ def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
             result = Array(result, None)
             continue
         try:
-            value = eval_macro(dim, lambda n: _constant(defs, n))
+            value = eval_macro(dim, lambda n: _constant(defs, n), platform=defs.platform)
         except NotConstant as exc:
             raise DeclarationError(f"array length {dim!r} in {text!r} is not a constant: "
                                    f"{exc}") from None
@@ -90,6 +92,7 @@ def builtin_types(platform) -> dict:
     if found is not None:
         return found
     names = dict(STANDARD_TYPES)
+    names.update(platform_types(platform))
     if platform.is_windows:
         pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
         result = parse(pre, platform=platform, builtins=names,

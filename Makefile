@@ -70,10 +70,11 @@ system-deps:
 	             echo "system-deps: apt-get failed: the tests needing$$missing will fail"; }; \
 	fi
 
-# Which headers under /usr/include gcc compiles alone, and which ffikit parses (or why not).
+# Which headers under /usr/include gcc compiles alone, which ffikit parses (or why not) and
+# binds, and the functions and constants each gives.
 HEADERS_DIR ?= /usr/include
 headers: $(STAMP)
-	$(PY) -m ffikit check-headers $(HEADERS_DIR)
+	$(PY) -m ffikit check-headers --per-header $(HEADERS_DIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -359,11 +359,13 @@ class TestCheckHeaders:
         (tmp_path / "refused.h").write_text(
             "struct s { int a; } __attribute__((scalar_storage_order(\"big-endian\")));\n")
         (tmp_path / "broken.h").write_text("this is not C;\n")
-        assert cli.main(["check-headers", str(tmp_path), "-j", "1"]) == 1
+        (tmp_path / "api.h").write_text("#define API_V 2\nint api_call(int);\n")
+        assert cli.main(["check-headers", str(tmp_path), "-j", "1", "--per-header"]) == 1
         out = capsys.readouterr().out
-        assert out.splitlines()[0] == ("3 headers: 1 parsed, 1 refused, 0 crashed, "
-                                       "1 gcc-rejects")
+        assert out.splitlines()[0] == ("4 headers: 2 parsed, 1 refused, 0 crashed, "
+                                       "0 bind-crashed, 1 gcc-rejects; 1 functions, 1 constants")
         assert "refused: refused.h: " in out and "scalar_storage_order" in out
+        assert "  api.h: 1 functions, 1 constants" in out.splitlines()
 
     def test_all_parsed_exits_0(self, tmp_path, capsys):
         (tmp_path / "good.h").write_text("struct g { int a; };\n")

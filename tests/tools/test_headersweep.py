@@ -25,7 +25,21 @@ def test_gcc_accepts_and_parse_header(tmp_path):
 
 
 def test_summary_counts_and_reasons():
-    text = summary([HeaderResult("a.h", "parsed"), HeaderResult("b.h", "refused", "why"),
-                    HeaderResult("c.h", "gcc-rejects", "no")])
-    assert text.splitlines() == ["3 headers: 1 parsed, 1 refused, 0 crashed, 1 gcc-rejects",
-                                 "  refused: b.h: why"]
+    results = [HeaderResult("a.h", "parsed", functions=3, constants=2),
+               HeaderResult("b.h", "refused", "why"), HeaderResult("c.h", "gcc-rejects", "no"),
+               HeaderResult("d.h", "bind-crashed", "RecursionError", functions=1)]
+    assert summary(results).splitlines() == [
+        "4 headers: 1 parsed, 1 refused, 0 crashed, 1 bind-crashed, 1 gcc-rejects; "
+        "4 functions, 2 constants",
+        "  refused: b.h: why", "  bind-crashed: d.h: RecursionError"]
+    assert summary(results, per_header=True).splitlines()[-1] == \
+        "  a.h: 3 functions, 2 constants"
+
+
+def test_parsed_headers_count_what_they_give_and_bind(tmp_path):
+    (tmp_path / "lib.h").write_text("#define LIB_MAX 4\nenum mode { FAST, SAFE };\n"
+                                    "int lib_open(const char *path);\nvoid lib_close(int h);\n")
+    (tmp_path / "r.h").write_text("typedef struct { int x; } R; typedef R A[1]; void f(A p);\n")
+    result = parse_header("lib.h", str(tmp_path))
+    assert (result.status, result.functions, result.constants) == ("parsed", 2, 3)
+    assert parse_header("r.h", str(tmp_path)).status == "parsed"  # bind re-spells it

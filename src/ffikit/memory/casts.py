@@ -74,8 +74,8 @@ def cast(ctype_or_text: object, obj: object, *, defs: object = None) -> Any:
     ----------
     ctype_or_text
         The type to cast to: C type text (``"uv_handle_t *"``; names from a
-        header need ``defs``, or use ``lib.cast(text, obj)``), a model type or
-        a ctypes type.  A data pointer type, or an integer type at least as
+        header need ``defs=lib.defs``, or are looked up in the declarations made
+        most recently), a model type or a ctypes type.  A data pointer type, or an integer type at least as
         wide as a pointer (``uintptr_t``) to read an address.
     obj
         A ctypes pointer (any pointer type), a C object (a struct from
@@ -171,7 +171,7 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
 # Addresses cast() made pointers to, while their objects live: a ``void *`` that comes back
 # from C as a number (user data in a callback, a struct's ``void *data`` field) casts back.
 _known: dict[int, weakref.ref] = {}
-_known_lock = forksafe.Lock()
+_known_lock = forksafe.RLock()  # re-entrant: a collection inside may run forget()
 
 
 def _remember(address: int, source: object) -> None:

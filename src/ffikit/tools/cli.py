@@ -346,13 +346,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_check_headers(args: argparse.Namespace) -> int:
-    from ffikit.tools.headersweep import header_list, summary, sweep
+    from ffikit.tools.headersweep import FAILED, header_list, summary, sweep
     if not os.path.isdir(args.directory):
         raise _UsageError(f"not a directory: {args.directory}")
     headers = args.headers or header_list(args.directory, args.per_dir)
     results = sweep(args.directory, headers, jobs=args.jobs)
-    print(summary(results))
-    return 1 if any(r.status in ("refused", "crashed") for r in results) else 0
+    print(summary(results, per_header=args.per_header))
+    return 1 if any(r.status in FAILED for r in results) else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -423,13 +423,17 @@ def parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-headers", help="which headers gcc compiles alone and ffikit "
                          "parses", description="Compile '#include <h>' alone for every header "
                          "under DIR (top level and sys/ whole, PER_DIR of each other folder); "
-                         "parse the ones gcc accepts; print parsed / refused (with the reason) "
-                         "/ crashed / gcc-rejects counts.  Exit 1 if any is refused or crashes.")
+                         "parse the ones gcc accepts (and generate their `ffikit bind` "
+                         "module); print parsed / refused (with the reason) / crashed / bind-crashed / "
+                         "gcc-rejects counts and the functions and constants found.  Exit 1 "
+                         "if any is refused or crashes.")
     chk.add_argument("directory", metavar="DIR")
     chk.add_argument("headers", nargs="*", metavar="HEADER", help="only these (relative to DIR)")
     chk.add_argument("--per-dir", type=int, default=2, metavar="N",
                      help="headers taken from each sub-folder (default 2)")
     chk.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
+    chk.add_argument("--per-header", action="store_true",
+                     help="list the functions and constants each parsed header gives")
     chk.set_defaults(run=cmd_check_headers)
 
     doc = sub.add_parser("doctor", help="explain how a library is found and loaded",

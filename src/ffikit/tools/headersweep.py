@@ -5,7 +5,9 @@ up to ``per_dir`` headers of each other sub-folder) the sweep asks the C
 compiler whether ``#include <h>`` compiles on its own, then runs
 :func:`ffikit.include` on the ones that do.  Each header ends as *parsed*,
 *refused* (a :class:`~ffikit.errors.DeclarationError`: its message is the
-reason), *crashed* (any other exception: a bug) or *gcc-rejects*.
+reason), *crashed* (any other exception: a bug), *bind-crashed* (``ffikit bind``'s
+generator failed on declarations ``include()`` took: a bug) or *gcc-rejects*.
+A parsed header reports how many functions and constants it gives.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from dataclasses import dataclass
 
 from ffikit.cdecl.preprocess import compiler
 
-__all__ = ["HeaderResult", "header_list", "gcc_accepts", "parse_header", "sweep", "summary"]
+__all__ = ["HeaderResult", "header_list", "gcc_accepts", "parse_header", "sweep", "summary", "FAILED"]
 
 
 @dataclass
 class HeaderResult:
     header: str
-    status: str  # "parsed", "refused", "crashed", "gcc-rejects"
+    status: str  # "parsed", "refused", "crashed", "bind-crashed", "gcc-rejects"
     reason: str = ""
+    functions: int = 0  # declared functions the header reaches (parsed headers)
+    constants: int = 0  # its constants (#define and enum values)
 
 
 def header_list(root: str, per_dir: int = 2) -> list[str]:
@@ -72,14 +76,21 @@ def parse_header(header: str, root: str | None = None) -> HeaderResult:
     """Run :func:`ffikit.include` on one header and classify the outcome."""
     import ffikit
     from ffikit.errors import DeclarationError
+    from ffikit.tools.bindgen import generate
 
     try:
-        ffikit.include(header, include_dirs=[root] if root else ())
+        defs = ffikit.include(header, include_dirs=[root] if root else ())
     except DeclarationError as exc:
         return HeaderResult(header, "refused", str(exc).splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - a crash is what the sweep reports
         return HeaderResult(header, "crashed", f"{type(exc).__name__}: {exc}".splitlines()[0])
-    return HeaderResult(header, "parsed")
+    counts = {"functions": len(defs.functions), "constants": len(defs.constants)}
+    try:  # `ffikit bind` must take every header include() takes
+        generate(defs, header, "c")
+    except Exception as exc:  # noqa: BLE001 - a crash is what the sweep reports
+        return HeaderResult(header, "bind-crashed",
+                            f"{type(exc).__name__}: {exc}".splitlines()[0], **counts)
+    return HeaderResult(header, "parsed", **counts)
 
 
 def _one(args) -> HeaderResult:
@@ -108,12 +119,22 @@ def _system_dirs() -> tuple[str, ...]:
     return system_include_dirs()
 
 
-def summary(results: list[HeaderResult]) -> str:
-    """The counts, then every refusal and crash with its reason."""
+FAILED = ("refused", "crashed", "bind-crashed")
+
+
+def summary(results: list[HeaderResult], per_header: bool = False) -> str:
+    """The counts and totals, then every refusal and crash with its reason (and with
+    ``per_header``, the functions and constants each parsed header gives)."""
     counts = Counter(r.status for r in results)
     lines = [f"{len(results)} headers: {counts['parsed']} parsed, {counts['refused']} refused, "
-             f"{counts['crashed']} crashed, {counts['gcc-rejects']} gcc-rejects"]
+             f"{counts['crashed']} crashed, {counts['bind-crashed']} bind-crashed, "
+             f"{counts['gcc-rejects']} gcc-rejects; "
+             f"{sum(r.functions for r in results)} functions, "
+             f"{sum(r.constants for r in results)} constants"]
     for r in results:
-        if r.status in ("refused", "crashed"):
+        if r.status in FAILED:
             lines.append(f"  {r.status}: {r.header}: {r.reason}")
+    if per_header:
+        lines += [f"  {r.header}: {r.functions} functions, {r.constants} constants"
+                  for r in results if r.status == "parsed"]
     return "\n".join(lines)

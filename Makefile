@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-ctypes demo bench bench-scaleout lint fuzz clean system-deps headers
+.PHONY: test test-ctypes test-pythons typecheck docs dist demo bench bench-scaleout lint fuzz clean system-deps headers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ test: $(STAMP)
 # The whole suite on the ctypes backend only (what a machine without a compiler runs).
 test-ctypes: $(STAMP)
 	FFIKIT_BACKEND=ctypes $(PY) -m pytest
+
+# The suite on every CPython >= requires-python found here (pyenv's too), each in
+# .venv-3.X, without the slow and fuzz tiers; both ends of the pycparser range.
+# SKIP="3.11" leaves out versions already tested; PYTEST_ARGS replaces the tier filter.
+test-pythons:
+	.ci/test-pythons
+
+# mypy on src/ffikit (config: [tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 demo: $(STAMP)
 	$(PY) -m ffikit demo
@@ -69,4 +79,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info demo-out
+	rm -rf $(VENV) .venv-3.* build dist site *.egg-info src/*.egg-info demo-out

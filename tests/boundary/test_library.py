@@ -263,3 +263,24 @@ def test_sizes_names_are_checked_at_load():
         ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strln": {"s": 1}})
     with pytest.raises(ffikit.ArgumentError, match="names parameter 'x'"):
         ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strlen": {"x": 1}})
+
+
+def test_ctypes_lookup_errors_never_leak():
+    # ctypes.util.find_library("libz") raises FileNotFoundError: b'liblibz.a' from its ld probe
+    try:
+        lib = ffikit.load("libz")
+    except ffikit.LibraryNotFound as exc:
+        assert "libz" in str(exc)
+    else:
+        assert "libz" in lib.path
+    with pytest.raises(ffikit.LibraryNotFound) as info:
+        ffikit.load("libffikit_surely_missing_library")
+    assert type(info.value) is ffikit.LibraryNotFound and "tried" in str(info.value)
+
+
+def test_paths_may_be_pathlike(cbuild):
+    import pathlib
+
+    path = pathlib.Path(cbuild("int seven(void) { return 7; }", name="pathlike"))
+    assert ffikit.load(path, "int seven(void);").seven() == 7
+    assert ffikit.load(path.name, "int seven(void);", search_paths=[path.parent]).seven() == 7

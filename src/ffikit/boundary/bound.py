@@ -15,13 +15,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ffikit.backends.compiled import CompiledFunctions
 from ffikit.backends.ctypes.wrappers import bind
 from ffikit.errors import LibraryNotFound
 
-__all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled"]
+__all__ = ["CFunction", "BoundFunction", "reload", "reduce_function", "bind_compiled"]
 
 
 _reloaded: dict = {}
@@ -107,6 +107,21 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
     attributes["__ffikit_reduce__"] = reduce_function
     attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
     return wrapper
+
+
+class CFunction(Protocol):
+    """What ``lib.name`` is to a type checker: a declared C function, bound.
+
+    Both backends' functions (:class:`BoundFunction`, the compiled one) have
+    this shape.  Argument and result types come from C, so they are ``Any``
+    here; ``ffikit bind`` writes a stub with each function's own signature.
+    """
+
+    __name__: str
+    declaration: str
+    errors: Callable[..., Any] | None
+
+    def __call__(self, *args: Any) -> Any: ...
 
 
 def _describe(declaration: str, library: Any) -> str:

@@ -1,4 +1,4 @@
-"""A buffer exporter whose exports ffikit controls, on every Python from 3.10.
+"""A buffer exporter whose exports ffikit controls, on every Python from 3.11.
 
 ``memoryview(m)`` calls the buffer slot of ``type(m)``; a class written in
 Python gets one only by inheriting it (``__buffer__`` arrives in 3.12).  The

@@ -44,3 +44,11 @@ class TestGenerate:
         assert generate([shape])[0] == name
         assert generate([shape, shape[:1] + ((),)])[0] != name
         assert len(wrappers) == 1 and "Py_BEGIN_ALLOW_THREADS" in wrappers[0]
+
+    def test_module_declares_that_it_needs_the_gil(self):
+        # the free-threading stance (Py_mod_gil for a single-phase module, CPython 3.13+):
+        # a free-threaded interpreter keeps the GIL on while these wrappers are loaded
+        source = generate([_shape("int add(int a, int b);", "add")])[1]
+        init = source[source.index("PyInit_"):]
+        assert "PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED)" in init
+        assert init.index("#if PY_VERSION_HEX >= 0x030D0000") < init.index("Py_MOD_GIL_USED")

@@ -23,6 +23,7 @@ from ffikit.errors import (
     CallbackReleased,
     MemoryReleased,
     NotContiguous,
+    OutOfRange,
     ProtectedMemory,
     ReadOnlyBuffer,
 )
@@ -70,7 +71,7 @@ def int_slow(where: Param, lo: int, hi: int, is_char: bool) -> Callable[[object]
                 f"{where} must be an int{extra} for C type {cname} (got {given(value)})"
             )
         if not lo <= number <= hi:
-            raise ArgumentError(
+            raise OutOfRange(
                 f"{where} is out of range for C type {cname}: {number} not in [{lo}, {hi}]"
                 " (ctypes would wrap it silently)"
             )
@@ -92,14 +93,14 @@ def float_slow(where: Param, wrap: type | None) -> Callable[[object], object]:
             except (TypeError, ValueError):
                 number = None
             except OverflowError:
-                raise ArgumentError(
+                raise OutOfRange(
                     f"{where} is too large for C type {cname} (got int with "
                     f"{value.bit_length()} bits)"  # type: ignore[union-attr]
                 ) from None
         if number is None:
             raise ArgumentError(f"{where} must be a float or int for C type {cname} (got {given(value)})")
         if limit is not None and abs(number) > limit and number != float("inf"):
-            raise ArgumentError(f"{where} is out of range for C type {cname}: {number!r} overflows float")
+            raise OutOfRange(f"{where} is out of range for C type {cname}: {number!r} overflows float")
         return number if wrap is None else wrap(number)
 
     return convert

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ffikit.backends.ctypes.types import to_ctypes
 from ffikit.cdecl import declarations as _model
@@ -52,7 +52,8 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     return _model.cdef(text, platform=platform, packed=packed, cls=Declarations)  # type: ignore[return-value]
 
 
-def include(header: str | os.PathLike, *, include_dirs=(), defines: Mapping | None = None,
+def include(header: str | os.PathLike[str], *,
+            include_dirs: Iterable[str | os.PathLike[str]] = (), defines: Mapping | None = None,
             cpp: str | None = None, platform: str | None = None) -> Declarations:
     return _model.include(header, include_dirs=include_dirs, defines=defines, cpp=cpp,
                           platform=platform, cls=Declarations)  # type: ignore[return-value]

@@ -21,6 +21,9 @@ __all__ = ["BufferPointerField"]
 _KEEP = "_ffikit_keep"
 _RAW_BYTES = frozenset({"char", "signed char", "unsigned char", "uint8_t", "int8_t"})
 
+# typed as a plain type: narrowing _SimpleCData by ctypes.Array crashes mypy's ctypes plugin
+_ARRAY: type = ctypes.Array
+
 
 class BufferPointerField:
     """Descriptor wrapping a ctypes pointer member of an ffikit struct class."""
@@ -42,7 +45,7 @@ class BufferPointerField:
     def __set__(self, obj, value) -> None:
         keep = obj.__dict__.get(_KEEP)
         if value is None or isinstance(value, (ctypes._Pointer, ctypes.c_void_p, int)) \
-                or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, ctypes.Array)):
+                or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, _ARRAY)):
             self.field.__set__(obj, value)
             if keep:
                 keep.pop(self.name, None)

@@ -17,7 +17,7 @@ from ffikit.backends.ctypes.converters import _CData, _has_nul
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import sizeof
-from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, ReadOnlyBuffer
+from ffikit.errors import ArgumentError, BufferTooSmall, NotContiguous, OutOfRange, ReadOnlyBuffer
 from ffikit.rules.formats import Conversion, check_printf, check_scanf
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given, type_name
@@ -64,7 +64,7 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             elif 0 <= number <= 2**64 - 1:
                 args.append(ctypes.c_ulonglong(number))
             else:
-                raise ArgumentError(f"{where} does not fit any C integer type (got int {number})")
+                raise OutOfRange(f"{where} does not fit any C integer type (got int {number})")
         elif isinstance(value, float):
             args.append(ctypes.c_double(value))
         elif vt is bytes:

@@ -244,6 +244,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 )
         try:
             view = export(value)  # ffikit memory: its region; read-only views: read-only
+        except (ArgumentError, NotContiguous) as exc:  # an array on a GPU, strided, no C format
+            raise type(exc)(f"{where}: {exc}") from None
         except TypeError:
             raise refuse(f"a buffer of {pointee}, a ctypes pointer or None for C type {cname}", value) from None
         except (MemoryReleased, ProtectedMemory) as exc:  # freed or 'none' ffikit memory

@@ -34,6 +34,18 @@ test-pythons:
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# sdist and wheel into dist/, checked by twine; then .ci/check-dist runs the sdist's
+# tests from its unpacked tree and `ffikit demo` from the wheel in a fresh venv.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+	.ci/check-dist
+
+# The API reference from the docstrings (MkDocs + mkdocstrings) into site/; warnings fail.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 demo: $(STAMP)
 	$(PY) -m ffikit demo
 

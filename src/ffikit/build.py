@@ -144,8 +144,10 @@ def build(
     name
         Base name of the library (``lib<name>-<hash>.so``); default ``ffikit``.
     include_dirs, libraries, flags
-        ``-I`` directories, ``-l`` libraries and extra compiler flags, added
-        after the defaults ``-shared -fPIC -O2``.
+        ``-I`` directories, ``-l`` libraries and extra compiler flags.  The
+        command is ``$CC -shared -fPIC -O2 $CFLAGS flags -I... sources
+        $LDFLAGS -l...``: ``flags`` come after ``$CFLAGS``, so they win where
+        the compiler takes the last (``-O0``); both are part of the cache key.
     cache_dir
         Where built libraries live; default :func:`default_cache_dir`.
 
@@ -170,7 +172,8 @@ def build(
     sources = _read_sources(source_or_paths)
     include_dirs = [str(Path(d).resolve()) for d in include_dirs]
     libraries = list(libraries)
-    flags = list(flags)
+    flags = [*shlex.split(os.environ.get("CFLAGS", "")), *flags]
+    ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
     name = name or "ffikit"
     if not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
@@ -178,7 +181,7 @@ def build(
 
     digest = hashlib.sha256()
     digest.update(_compiler_identity(tuple(command)).encode())
-    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
+    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries, ldflags):
         digest.update(repr(list(part)).encode())
     for display, text, path in sources:
         digest.update(display.encode() + b"\0" + text.encode() + b"\0")
@@ -212,6 +215,7 @@ def build(
             "-o",
             str(partial),
             *inputs,
+            *ldflags,
             *(f"-l{lib}" for lib in libraries),
         ]
         log.debug("compiler: %s", " ".join(shlex.quote(a) for a in argv))

@@ -23,27 +23,13 @@ import threading
 from typing import Any
 
 from ffikit.backends.ctypes.arrays import DEVICES, dlpack_type, typestr_of
+from ffikit.backends.ctypes.arrays import DLManagedTensor as _Managed
+from ffikit.backends.ctypes.arrays import DLManagedTensorVersioned as _ManagedVersioned
 from ffikit.backends.ctypes.pybuffer import memoryview_address
 
 __all__ = ["ArrayExports", "DEVICES"]
 
 _CPU = 1
-
-
-class _DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32),
-                ("ndim", ctypes.c_int32), ("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
-                ("lanes", ctypes.c_uint16), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
-
-
-class _Managed(ctypes.Structure):
-    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
-
-
-class _ManagedVersioned(ctypes.Structure):
-    _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
-                ("deleter", ctypes.c_void_p), ("flags", ctypes.c_uint64), ("dl_tensor", _DLTensor)]
 
 
 # managed tensor address -> what it keeps alive (the struct, its shape, an export of the memory)

@@ -26,7 +26,8 @@ from typing import Any
 
 from ffikit.errors import ArgumentError, NotContiguous
 
-__all__ = ["protocol_view", "DEVICES", "format_of", "dlpack_type", "typestr_of"]
+__all__ = ["protocol_view", "DEVICES", "format_of", "dlpack_type", "typestr_of", "DLTensor", "DLManagedTensor",
+           "DLManagedTensorVersioned"]
 
 # dlpack.h DLDeviceType
 DEVICES = {1: "cpu", 2: "cuda", 3: "cuda_host", 4: "opencl", 7: "vulkan", 8: "metal", 9: "vpi",
@@ -43,20 +44,20 @@ _FORMATS = {("i", 8): "b", ("i", 16): "h", ("i", 32): "i", ("i", 64): "l" if cty
 _DL_KINDS = {0: "i", 1: "u", 2: "f", 5: "c", 6: "b"}  # kDLInt, kDLUInt, kDLFloat, kDLComplex, kDLBool
 
 
-class _DLTensor(ctypes.Structure):
+class DLTensor(ctypes.Structure):  # dlpack.h, both directions
     _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32),
                 ("ndim", ctypes.c_int32), ("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
                 ("lanes", ctypes.c_uint16), ("shape", ctypes.POINTER(ctypes.c_int64)),
                 ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
 
 
-class _DLManagedTensor(ctypes.Structure):
-    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+class DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
 
 
-class _DLManagedTensorVersioned(ctypes.Structure):
+class DLManagedTensorVersioned(ctypes.Structure):
     _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
-                ("deleter", ctypes.c_void_p), ("flags", ctypes.c_uint64), ("dl_tensor", _DLTensor)]
+                ("deleter", ctypes.c_void_p), ("flags", ctypes.c_uint64), ("dl_tensor", DLTensor)]
 
 
 _capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
@@ -112,10 +113,10 @@ def _from_dlpack(obj: Any, what: str) -> memoryview:
         capsule = obj.__dlpack__()
     flags = 0
     if ctypes.pythonapi.PyCapsule_IsValid(ctypes.py_object(capsule), b"dltensor_versioned"):
-        managed: Any = _DLManagedTensorVersioned.from_address(_capsule_pointer(capsule, b"dltensor_versioned"))
+        managed: Any = DLManagedTensorVersioned.from_address(_capsule_pointer(capsule, b"dltensor_versioned"))
         flags = managed.flags
     else:
-        managed = _DLManagedTensor.from_address(_capsule_pointer(capsule, b"dltensor"))
+        managed = DLManagedTensor.from_address(_capsule_pointer(capsule, b"dltensor"))
     tensor = managed.dl_tensor
     kind = _DL_KINDS.get(tensor.code)
     if kind is None or tensor.lanes != 1:

@@ -146,7 +146,8 @@ class TestSymbols:
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         assert lib.symbols == (["fibonacci"], ["fibonaci_fast"])
         assert lib.defs.functions["fibonacci"].name == "fibonacci"
-        assert repr(lib) == f"<ffikit.Library '{fib_dir}/libfib.so' (2 functions declared)>"
+        assert repr(lib) == (f"<ffikit.Library '{fib_dir}/libfib.so' (2 functions declared, "
+                             f"{lib.backend} backend)>")
         assert "fibonacci" in lib.exports()
 
     def test_errors_mapping_must_name_declared_functions(self, fib_dir):
@@ -284,3 +285,22 @@ def test_paths_may_be_pathlike(cbuild):
     path = pathlib.Path(cbuild("int seven(void) { return 7; }", name="pathlike"))
     assert ffikit.load(path, "int seven(void);").seven() == 7
     assert ffikit.load(path.name, "int seven(void);", search_paths=[path.parent]).seven() == 7
+
+
+def test_a_fallback_to_ctypes_is_logged_once_and_shown(cbuild):
+    from crashproof import run_isolated
+
+    path = cbuild("int seven(void) { return 7; }", name="fallback")
+    result = run_isolated(f"""
+        import ffikit
+        libs = [ffikit.load({path!r}, "int seven(void);") for _ in range(3)]
+        print(libs[0].seven(), libs[0].backend)
+        print(repr(libs[0]))
+        print(repr(ffikit.load({path!r}, "int seven(void);", backend="ctypes")))
+    """, CC="/nonexistent/cc", FFIKIT_BACKEND="")
+    out = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert out[0] == "7 ctypes"
+    assert out[1].endswith("ctypes backend: auto: no C compiler ('/nonexistent/cc' not on PATH; set $CC))>")
+    assert out[2].endswith("(1 functions declared, ctypes backend)>")  # asked for: no reason shown
+    assert result.stderr.count("using the ctypes backend") == 1, result.stderr

@@ -76,3 +76,14 @@ class TestGccRules:
             ("aligned", "2 * (16)"), ("vector_size", "16"), ("ms_struct", None),
             ("packed", None)]
         assert "__attribute__" not in pre.text
+
+
+def test_the_pcpp_fallback_refuses_a_missing_include(tmp_path, monkeypatch):
+    pytest.importorskip("pcpp")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))  # no compiler: pcpp preprocesses
+    with pytest.raises(ffikit.DeclarationError, match="#include 'nothere.h' not found.*pcpp") as info:
+        ffikit.cdef('#include "nothere.h"\nint f(void);')
+    assert "include_dirs" in info.value.hint
+    assert list(ffikit.cdef("#define N 3\nint g(int a[N]);").functions) == ["g"]  # pcpp still runs
+    with pytest.raises(ffikit.DeclarationError, match="'zlib.h' not found"):
+        ffikit.include("zlib.h")  # pcpp knows no system directories: never empty declarations

@@ -131,7 +131,9 @@ class Library:
             user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
-        return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
+        fallback = f": {self.backend_reason}" if self.backend == "ctypes" and not self._forced else ""
+        return (f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared, "
+                f"{self.backend} backend{fallback})>")
 
     # -- symbols ------------------------------------------------------------------
     def _has(self, name: str) -> bool:

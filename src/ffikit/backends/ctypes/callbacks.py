@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ffikit.backends.ctypes.byvalue import struct_arguments
+from ffikit.backends.ctypes.kept import CallbackErrors, Kept
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.cdecl import model as m
@@ -52,7 +53,7 @@ __all__ = [
 
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
-_KEPT: list[BaseException] = []
+_KEPT = Kept()  # the newest KEEP; older ones are counted in .dropped
 _kept_lock = threading.Lock()
 _unraisable_type: type | None = None
 
@@ -490,10 +491,10 @@ def callback(fp_type_or_text: object, fn: Callable, on_error: object = 0, *, def
     return Callback(fp_type, func_type, fn, on_error)
 
 
-def callback_errors(*, clear: bool = False) -> list[BaseException]:
-    """Exceptions raised by callbacks called outside any ffikit call (oldest first)."""
+def callback_errors(*, clear: bool = False) -> CallbackErrors:
+    """Exceptions from callbacks C called outside any ffikit call: the newest 100 (``.dropped``)."""
     with _kept_lock:
-        kept = list(_KEPT)
+        kept = _KEPT.snapshot()
         if clear:
             _KEPT.clear()
     return kept

@@ -33,7 +33,7 @@ _CPU = 1
 
 
 # managed tensor address -> what it keeps alive (the struct, its shape, an export of the memory)
-_LIVE: dict[int, tuple] = {}
+_LIVE: dict[int, tuple[Any, Any, memoryview]] = {}
 _LIVE_LOCK = threading.Lock()
 _NAMES = {False: ctypes.create_string_buffer(b"dltensor"), True: ctypes.create_string_buffer(b"dltensor_versioned")}
 

@@ -83,7 +83,8 @@ def _view(address: int, shape: tuple[int, ...], itemsize: int, fmt: str, readonl
     view: Any = memoryview(holder).cast("B")  # cast to a format known only at run time
     if not fmt.startswith("Z"):
         view = view.cast(fmt, shape) if count else view.cast(fmt)
-    return view.toreadonly() if readonly else view
+    result: memoryview = view.toreadonly() if readonly else view
+    return result
 
 
 def _check_contiguous(shape: tuple[int, ...], strides: tuple[int, ...] | None, what: str,
@@ -154,7 +155,7 @@ def _from_interface(obj: Any, what: str) -> memoryview:
     base: Any = memoryview(data).cast("B")[offset:]  # a buffer object holds the memory
     count = math.prod(shape)
     base = base[: count * size]
-    holder = base if fmt.startswith("Z") else base.cast(fmt, shape) if count else base.cast(fmt)
+    holder: memoryview = base if fmt.startswith("Z") else base.cast(fmt, shape) if count else base.cast(fmt)
     return holder
 
 

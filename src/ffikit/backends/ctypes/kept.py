@@ -18,14 +18,14 @@ __all__ = ["KEEP", "Kept", "CallbackErrors"]
 KEEP = 100
 
 
-class CallbackErrors(list):
+class CallbackErrors(list[BaseException]):
     """What :func:`ffikit.callback_errors` returns: the kept exceptions, oldest first,
     and ``dropped``, how many older ones were let go to keep the newest."""
 
     dropped: int = 0
 
 
-class Kept(collections.deque):
+class Kept(collections.deque[BaseException]):
     """A deque of the newest ``maxlen`` exceptions that counts what it drops."""
 
     def __init__(self, maxlen: int = KEEP):

@@ -343,8 +343,8 @@ PyInit_%(modname)s(void)
     if (PyType_Ready(&ffk_func_type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&ffk_module);
-#if PY_VERSION_HEX >= 0x030D0000
-    /* free-threading stance: the wrappers rely on the GIL (docs/environment.md) */
+#ifdef Py_GIL_DISABLED
+    /* free-threading stance (3.13t+): the wrappers rely on the GIL (docs/environment.md) */
     if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -15,11 +15,8 @@ first use, so ``import ffikit`` stays cheap.  Anything not listed is internal.
 
 from __future__ import annotations
 
-import faulthandler as _faulthandler
-import importlib as _importlib
 import os as _os
 import sys as _sys
-import types as _types
 
 from ffikit.errors import (
     ArgumentError,
@@ -83,6 +80,8 @@ _LAZY = {
 # The same names for type checkers (mypy, pyright): real signatures, no ``Any``.
 # Keep this list and ``_LAZY`` in step (tests/test_init.py checks it).
 if TYPE_CHECKING:
+    from types import ModuleType as _ModuleType
+
     from ffikit.backends.ctypes.callbacks import callback as callback
     from ffikit.backends.ctypes.callbacks import callback_errors as callback_errors
     from ffikit.backends.ctypes.declarations import Declarations as Declarations
@@ -108,6 +107,8 @@ if TYPE_CHECKING:
     from ffikit.memory.views import address as address
     from ffikit.memory.views import buffer as buffer
     from ffikit.memory.views import view as view
+else:
+    _ModuleType = type(_sys)  # types.ModuleType, without importing types
 
 __all__ = [
     "FFIError",
@@ -142,7 +143,8 @@ if not TYPE_CHECKING:
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module 'ffikit' has no attribute {name!r}")
-        value = getattr(_importlib.import_module(f".{module}", __name__), name)
+        __import__(f"ffikit.{module}")  # (importlib itself costs an import)
+        value = getattr(_sys.modules[f"ffikit.{module}"], name)
         globals()[name] = value
         return value
 
@@ -151,13 +153,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-class _Package(_types.ModuleType):
+class _Package(_ModuleType):
     """``ffikit.build`` is both a submodule and the public function: importing the
     submodule (which the import system records as an attribute of the package)
     must not hide the function."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name == "build" and isinstance(value, _types.ModuleType):
+        if name == "build" and isinstance(value, _ModuleType):
             value = value.build
         super().__setattr__(name, value)
 
@@ -172,12 +174,14 @@ def enable_faulthandler() -> bool:
     pytest plugin, ``FFIKIT_FAULTHANDLER=1`` or this call turn it on.  Returns
     whether it is on (stderr may have no file descriptor, e.g. under pythonw).
     """
-    if _faulthandler.is_enabled():
+    import faulthandler
+
+    if faulthandler.is_enabled():
         return True
     if _sys.stderr is None:
         return False
     try:
-        _faulthandler.enable()
+        faulthandler.enable()
     except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
         return False
     return True

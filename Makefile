@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-ctypes demo bench bench-scaleout lint fuzz clean system-deps headers
+.PHONY: test test-ctypes test-pythons typecheck docs dist demo bench bench-scaleout lint fuzz clean system-deps headers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,28 @@ test: $(STAMP) system-deps
 # The whole suite on the ctypes backend only (what a machine without a compiler runs).
 test-ctypes: $(STAMP)
 	FFIKIT_BACKEND=ctypes $(PY) -m pytest
+
+# The suite on every CPython >= requires-python found here (pyenv's too), each in
+# .venv-3.X, without the slow and fuzz tiers; both ends of the pycparser range.
+# SKIP="3.11" leaves out versions already tested; PYTEST_ARGS replaces the tier filter.
+test-pythons:
+	.ci/test-pythons
+
+# mypy on src/ffikit (config: [tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# sdist and wheel into dist/, checked by twine; then .ci/check-dist runs the sdist's
+# tests from its unpacked tree and `ffikit demo` from the wheel in a fresh venv.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+	.ci/check-dist
+
+# The API reference from the docstrings (MkDocs + mkdocstrings) into site/; warnings fail.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 demo: $(STAMP)
 	$(PY) -m ffikit demo
@@ -80,4 +102,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info demo-out
+	rm -rf $(VENV) .venv-3.* build dist site *.egg-info src/*.egg-info demo-out

@@ -45,6 +45,20 @@ class TestBuild:
         assert a != b
         assert ctypes.CDLL(a).mode() == 1 and ctypes.CDLL(b).mode() == 2
 
+    def test_cflags_and_ldflags_from_the_environment(self, tmp_path, monkeypatch):
+        src = "int level(void) {\n#if defined(LEVEL)\nreturn LEVEL;\n#else\nreturn 0;\n#endif\n}"
+        monkeypatch.setenv("CFLAGS", "-DLEVEL=1 -DUNUSED")
+        from_env = ffikit.build(src, name="level", cache_dir=tmp_path)
+        assert ctypes.CDLL(from_env).level() == 1
+        later_wins = ffikit.build(src, name="level", flags=["-ULEVEL", "-DLEVEL=2"], cache_dir=tmp_path)
+        assert ctypes.CDLL(later_wins).level() == 2  # flags= come after $CFLAGS
+        monkeypatch.setenv("LDFLAGS", "-Wl,--no-such-linker-option")
+        with pytest.raises(ffikit.CompileError, match="no-such-linker-option"):
+            ffikit.build(src, name="level", cache_dir=tmp_path)  # a new key: LDFLAGS is in it
+        monkeypatch.delenv("CFLAGS")
+        monkeypatch.delenv("LDFLAGS")
+        assert ctypes.CDLL(ffikit.build(src, name="level", cache_dir=tmp_path)).level() == 0
+
     def test_files_include_dirs_and_libraries(self, tmp_path):
         inc = tmp_path / "inc"
         inc.mkdir()

@@ -26,6 +26,7 @@ EXPECTED_BASES = {
     "UnknownMember": AttributeError,
     "SharedMemoryNotFound": FileNotFoundError,
     "SharedMemoryExists": FileExistsError,
+    "OutOfRange": OverflowError,
     "CompileError": RuntimeError,
     "UntrustedCache": PermissionError,
     "LeakError": AssertionError,
@@ -98,3 +99,36 @@ def test_a_missing_symbol_still_suggests_the_declared_name():
         lib.crc3  # noqa: B018
     except ffikit.SymbolNotFound as exc:
         assert "did you mean 'crc32'" in str(exc)
+@pytest.fixture(scope="module")
+def range_lib(cbuild, backend):
+    path = cbuild("""
+        #include <stdint.h>
+        int8_t echo8(int8_t v) { return v; }
+        float echof(float v) { return v; }
+        unsigned long long echou(unsigned long long v) { return v; }
+    """, name="outofrange")
+    return ffikit.load(path, "#include <stdint.h>\nint8_t echo8(int8_t v); float echof(float v);"
+                             "unsigned long long echou(unsigned long long v);")
+
+
+class TestOutOfRange:
+    """A number outside its C type is an OverflowError too (what users and cffi catch)."""
+
+    @pytest.mark.parametrize("call, value", [("echo8", 128), ("echo8", -129), ("echou", -1),
+                                             ("echou", 2**64), ("echof", 1e300), ("echof", 10**400)])
+    def test_an_out_of_range_argument_is_an_overflowerror(self, range_lib, call, value):
+        with pytest.raises(OverflowError) as info:
+            getattr(range_lib, call)(value)
+        assert isinstance(info.value, ffikit.OutOfRange) and isinstance(info.value, ffikit.ArgumentError)
+        assert call in str(info.value)
+
+    def test_the_edges_still_pass(self, range_lib):
+        lib = range_lib
+        assert (lib.echo8(127), lib.echo8(-128), lib.echou(2**64 - 1)) == (127, -128, 2**64 - 1)
+
+    def test_new_and_wrong_kinds(self):
+        with pytest.raises(OverflowError):
+            ffikit.new("uint8_t", 256)
+        with pytest.raises(ffikit.ArgumentError) as info:  # a wrong kind is not a range error
+            ffikit.new("uint8_t", "1")
+        assert not isinstance(info.value, OverflowError)

@@ -15,14 +15,9 @@ first use, so ``import ffikit`` stays cheap.  Anything not listed is internal.
 
 from __future__ import annotations
 
-import faulthandler as _faulthandler
-import importlib as _importlib
 import os as _os
 import sys as _sys
 
-# ``build`` is both a submodule and a function: bind the function before anything
-# imports the submodule and shadows it.
-from ffikit.build import build
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
@@ -42,6 +37,7 @@ from ffikit.errors import (
     NotContiguous,
     NotPicklable,
     OutOfMemory,
+    OutOfRange,
     ProtectedMemory,
     ReadOnlyBuffer,
     SharedMemoryExists,
@@ -52,10 +48,14 @@ from ffikit.errors import (
     UntrustedCache,
 )
 
+TYPE_CHECKING = False  # typing costs ~8 ms to import; type checkers read the name itself
+
 __version__ = "0.1.0"
 
-# public name -> submodule that defines it (loaded lazily, PEP 562)
+# public name -> submodule that defines it (loaded lazily, PEP 562, so that
+# ``import ffikit`` starts no subprocess, writes no file and imports little)
 _LAZY = {
+    "build": "build",
     "cdef": "backends.ctypes.declarations",
     "include": "backends.ctypes.declarations",
     "Declarations": "backends.ctypes.declarations",
@@ -83,6 +83,40 @@ _LAZY = {
     "Tracker": "memory.tracking",
 }
 
+# The same names for type checkers (mypy, pyright): real signatures, no ``Any``.
+# Keep this list and ``_LAZY`` in step (tests/test_init.py checks it).
+if TYPE_CHECKING:
+    from types import ModuleType as _ModuleType
+
+    from ffikit.backends.ctypes.callbacks import callback as callback
+    from ffikit.backends.ctypes.callbacks import callback_errors as callback_errors
+    from ffikit.backends.ctypes.declarations import Declarations as Declarations
+    from ffikit.backends.ctypes.declarations import cdef as cdef
+    from ffikit.backends.ctypes.declarations import include as include
+    from ffikit.boundary.library import Library as Library
+    from ffikit.boundary.library import load as load
+    from ffikit.boundary.policies import check as check
+    from ffikit.build import build as build
+    from ffikit.memory.adopted import adopt as adopt
+    from ffikit.memory.casts import cast as cast
+    from ffikit.memory.new import new as new
+    from ffikit.memory.numpy_bridge import asarray as asarray
+    from ffikit.memory.numpy_bridge import ctype as ctype
+    from ffikit.memory.numpy_bridge import dtype as dtype
+    from ffikit.memory.owned import Memory as Memory
+    from ffikit.memory.owned import alloc as alloc
+    from ffikit.memory.pools import Arena as Arena
+    from ffikit.memory.pools import Pool as Pool
+    from ffikit.memory.shared import shared as shared
+    from ffikit.memory.strings import string as string
+    from ffikit.memory.tracking import Tracker as Tracker
+    from ffikit.memory.tracking import track as track
+    from ffikit.memory.views import address as address
+    from ffikit.memory.views import buffer as buffer
+    from ffikit.memory.views import view as view
+else:
+    _ModuleType = type(_sys)  # types.ModuleType, without importing types
+
 __all__ = [
     "FFIError",
     "LibraryNotFound",
@@ -93,6 +127,7 @@ __all__ = [
     "UnknownMember",
     "SharedMemoryNotFound",
     "SharedMemoryExists",
+    "OutOfRange",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
@@ -110,23 +145,38 @@ __all__ = [
     "LeakError",
     "NotPicklable",
     "UnsafeWarning",
-    "build",
     "enable_faulthandler",
     *_LAZY,
 ]
 
+if not TYPE_CHECKING:
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ffikit' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'ffikit' has no attribute {name!r}")
+        __import__(f"ffikit.{module}")  # (importlib itself costs an import)
+        value = getattr(_sys.modules[f"ffikit.{module}"], name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(_ModuleType):
+    """``ffikit.build`` is both a submodule and the public function: importing the
+    submodule (which the import system records as an attribute of the package)
+    must not hide the function."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "build" and isinstance(value, _ModuleType):
+            value = value.build
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def enable_faulthandler() -> bool:
@@ -140,15 +190,18 @@ def enable_faulthandler() -> bool:
     pytest plugin, ``FFIKIT_FAULTHANDLER=1`` or this call turn it on.  Returns
     whether it is on (stderr may have no file descriptor, e.g. under pythonw).
     """
-    if not _faulthandler.is_enabled():
+    import faulthandler
+
+    if not faulthandler.is_enabled():
         if _sys.stderr is None:
             return False
         try:
-            _faulthandler.enable()
+            faulthandler.enable()
         except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
             return False
     # the compiled backend runs no Python frame during a call: its modules name the C function
-    _importlib.import_module("ffikit.backends.compiled").report_crashes()
+    __import__("ffikit.backends.compiled")
+    _sys.modules["ffikit.backends.compiled"].report_crashes()
     return True
 
 

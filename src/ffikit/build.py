@@ -124,8 +124,10 @@ def build(
     name
         Base name of the library (``lib<name>-<hash>.so``); default ``ffikit``.
     include_dirs, libraries, flags
-        ``-I`` directories, ``-l`` libraries and extra compiler flags, added
-        after the defaults ``-shared -fPIC -O2``.
+        ``-I`` directories, ``-l`` libraries and extra compiler flags.  The
+        command is ``$CC -shared -fPIC -O2 $CFLAGS flags -I... sources
+        $LDFLAGS -l...``: ``flags`` come after ``$CFLAGS``, so they win where
+        the compiler takes the last (``-O0``); both are part of the cache key.
     cache_dir
         Where built libraries live; default :func:`default_cache_dir`.
 
@@ -147,7 +149,7 @@ def build(
     >>> ffikit.load(path, "int add(int, int);").add(2, 3)
     5
     """
-    sources, name, command, include_dirs, libraries, flags, target = _plan(
+    sources, name, command, include_dirs, libraries, flags, ldflags, target = _plan(
         source_or_paths, name, include_dirs, libraries, flags, cache_dir)
     if verified(target):
         log.debug("build cache hit: %s", target)
@@ -174,6 +176,7 @@ def build(
             "-o",
             str(partial),
             *inputs,
+            *ldflags,
             *(f"-l{lib}" for lib in libraries),
         ]
         log.debug("compiler: %s", " ".join(shlex.quote(a) for a in argv))
@@ -271,7 +274,8 @@ def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> t
     sources = _read_sources(source_or_paths)
     include_dirs = [str(Path(d).resolve()) for d in include_dirs]
     libraries = list(libraries)
-    flags = list(flags)
+    flags = [*shlex.split(os.environ.get("CFLAGS", "")), *flags]  # flags= win where they differ
+    ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
     name = name or "ffikit"
     if not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
@@ -279,7 +283,7 @@ def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> t
 
     digest = hashlib.sha256()
     digest.update(compiler_identity(tuple(command)).encode())
-    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries):
+    for part in (DEFAULT_FLAGS, flags, include_dirs, libraries, ldflags):
         digest.update(repr(list(part)).encode())
     for display, text, path in sources:
         digest.update(display.encode() + b"\0" + text.encode() + b"\0")
@@ -288,7 +292,7 @@ def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> t
             digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
     key = digest.hexdigest()[:20]
     target = trusted_root(cache_dir) / f"lib{name}-{key}{shared_library_suffix()}"
-    return sources, name, command, include_dirs, libraries, flags, target
+    return sources, name, command, include_dirs, libraries, flags, ldflags, target
 
 
 def _stderr_is_terminal() -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "UnknownMember",
     "SharedMemoryNotFound",
     "SharedMemoryExists",
+    "OutOfRange",
     "CallError",
     "BufferTooSmall",
     "CallbackReleased",
@@ -56,7 +57,7 @@ class LibraryNotFound(FFIError, OSError):
         self.candidates = list(candidates or [])
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
 
 class SymbolNotFound(FFIError, AttributeError):
@@ -125,6 +126,12 @@ class DeclarationError(FFIError, ValueError):
 
 class ArgumentError(FFIError, TypeError):
     """A Python value cannot be passed to a C parameter (or given to an ffikit function)."""
+
+
+class OutOfRange(ArgumentError, OverflowError):
+    """A number outside its C type's range (an ``int`` argument for ``int8_t``, a float
+    too large for ``float``); also an ``OverflowError``, which cffi and Python's own
+    conversions raise for the same mistake.  Never wrapped silently."""
 
 
 class InvalidValue(ArgumentError, ValueError):
@@ -277,7 +284,7 @@ class CompileError(FFIError, RuntimeError):
         self.command = list(command or [])
 
     def __str__(self) -> str:
-        text = self.args[0]
+        text = str(self.args[0])
         if self.stderr:
             text += "\n" + self.stderr.rstrip()
         return text
@@ -303,7 +310,7 @@ class LeakError(FFIError, AssertionError):
         self.report = report
 
     def __str__(self) -> str:
-        return self.args[0] + ("\n" + self.report if self.report else "")
+        return str(self.args[0]) + ("\n" + self.report if self.report else "")
 
 
 class NotPicklable(FFIError, TypeError):

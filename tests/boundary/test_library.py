@@ -146,7 +146,8 @@ class TestSymbols:
         lib = ffikit.load("fib", FIB_H, search_paths=[fib_dir])
         assert lib.symbols == (["fibonacci"], ["fibonaci_fast"])
         assert lib.defs.functions["fibonacci"].name == "fibonacci"
-        assert repr(lib) == f"<ffikit.Library '{fib_dir}/libfib.so' (2 functions declared)>"
+        assert repr(lib) == (f"<ffikit.Library '{fib_dir}/libfib.so' (2 functions declared, "
+                             f"{lib.backend} backend)>")
         assert "fibonacci" in lib.exports()
 
     def test_errors_mapping_must_name_declared_functions(self, fib_dir):
@@ -263,3 +264,43 @@ def test_sizes_names_are_checked_at_load():
         ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strln": {"s": 1}})
     with pytest.raises(ffikit.ArgumentError, match="names parameter 'x'"):
         ffikit.load("c", "unsigned long strlen(const char *s);", sizes={"strlen": {"x": 1}})
+
+
+def test_ctypes_lookup_errors_never_leak():
+    # ctypes.util.find_library("libz") raises FileNotFoundError: b'liblibz.a' from its ld probe
+    try:
+        lib = ffikit.load("libz")
+    except ffikit.LibraryNotFound as exc:
+        assert "libz" in str(exc)
+    else:
+        assert "libz" in lib.path
+    with pytest.raises(ffikit.LibraryNotFound) as info:
+        ffikit.load("libffikit_surely_missing_library")
+    assert type(info.value) is ffikit.LibraryNotFound and "tried" in str(info.value)
+
+
+def test_paths_may_be_pathlike(cbuild):
+    import pathlib
+
+    path = pathlib.Path(cbuild("int seven(void) { return 7; }", name="pathlike"))
+    assert ffikit.load(path, "int seven(void);").seven() == 7
+    assert ffikit.load(path.name, "int seven(void);", search_paths=[path.parent]).seven() == 7
+
+
+def test_a_fallback_to_ctypes_is_logged_once_and_shown(cbuild):
+    from crashproof import run_isolated
+
+    path = cbuild("int seven(void) { return 7; }", name="fallback")
+    result = run_isolated(f"""
+        import ffikit
+        libs = [ffikit.load({path!r}, "int seven(void);") for _ in range(3)]
+        print(libs[0].seven(), libs[0].backend)
+        print(repr(libs[0]))
+        print(repr(ffikit.load({path!r}, "int seven(void);", backend="ctypes")))
+    """, CC="/nonexistent/cc", FFIKIT_BACKEND="")
+    out = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert out[0] == "7 ctypes"
+    assert out[1].endswith("ctypes backend: auto: no C compiler ('/nonexistent/cc' not on PATH; set $CC))>")
+    assert out[2].endswith("(1 functions declared, ctypes backend)>")  # asked for: no reason shown
+    assert result.stderr.count("using the ctypes backend") == 1, result.stderr

@@ -127,3 +127,12 @@ class TestRealHeaderSyntax:
         pre = scrub("#pragma pack(push, 2)\nA\n#pragma pack(push, 3)\nB\n#pragma pack(pop)\nC\n")
         at = {c: pre.pack_at(pre.text.index(c)) for c in "ABC"}
         assert at == {"A": 2, "B": 2, "C": None}
+def test_the_pcpp_fallback_refuses_a_missing_include(tmp_path, monkeypatch):
+    pytest.importorskip("pcpp")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))  # no compiler: pcpp preprocesses
+    with pytest.raises(ffikit.DeclarationError, match="#include 'nothere.h' not found.*pcpp") as info:
+        ffikit.cdef('#include "nothere.h"\nint f(void);')
+    assert "include_dirs" in info.value.hint
+    assert list(ffikit.cdef("#define N 3\nint g(int a[N]);").functions) == ["g"]  # pcpp still runs
+    with pytest.raises(ffikit.DeclarationError, match="'stdio.h' not found"):  # pcpp knows no
+        ffikit.cdef("#include <stdio.h>\nint pcpp_probe(FILE *f);")  # system dirs: never empty

@@ -153,7 +153,7 @@ def test_new_range_checks():
     assert run("""
         attempt("int", lambda: ffikit.new("int", 2**40))
         attempt("uint8_t", lambda: ffikit.new("uint8_t", -1))
-    """) == ["int: ArgumentError", "uint8_t: ArgumentError"]
+    """) == ["int: OutOfRange", "uint8_t: OutOfRange"]  # an ArgumentError and an OverflowError
 
 
 def test_new_char_array_too_long():

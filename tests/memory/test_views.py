@@ -144,8 +144,9 @@ class TestFormats:
 
         arr = (Padded * 3)()
         arr[1].a, arr[1].b = 2.5, b"z"
-        with pytest.warns(RuntimeWarning, match="does not match its itemsize"):
-            np.asarray(memoryview(arr))
+        if tuple(map(int, np.__version__.split(".")[:2])) < (2, 5):  # NumPy 2.5 reads it right
+            with pytest.warns(RuntimeWarning, match="does not match its itemsize"):
+                np.asarray(memoryview(arr))
         exact = ffikit.asarray(arr)
         assert exact.dtype.itemsize == 16 and exact.dtype.fields["b"][1] == 8
         assert exact["a"][1] == 2.5 and exact["b"][1] == b"z"

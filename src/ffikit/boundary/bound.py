@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ffikit.backends.compiled import CompiledFunctions
 from ffikit.backends.ctypes.owned_results import owner
@@ -24,7 +24,8 @@ from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
 from ffikit.rules.sizes import relations, user_access
 
-__all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled", "bind_function", "wait_compiled"]
+__all__ = ["CFunction", "BoundFunction", "reload", "reduce_function", "bind_compiled", "bind_function",
+           "wait_compiled"]
 
 
 _reloaded: dict = {}
@@ -200,6 +201,19 @@ def wait_compiled(library: Any, timeout: float | None = None) -> bool:
     from ffikit.backends.compiled import background
 
     return background.wait(timeout)
+class CFunction(Protocol):
+    """What ``lib.name`` is to a type checker: a declared C function, bound.
+
+    Both backends' functions (:class:`BoundFunction`, the compiled one) have
+    this shape.  Argument and result types come from C, so they are ``Any``
+    here; ``ffikit bind`` writes a stub with each function's own signature.
+    """
+
+    __name__: str
+    declaration: str
+    errors: Callable[..., Any] | None
+
+    def __call__(self, *args: Any) -> Any: ...
 
 
 def _describe(declaration: str, library: Any) -> str:

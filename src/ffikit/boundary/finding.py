@@ -1,5 +1,8 @@
-"""Two judgements about the user's situation when a library is looked for.
+"""Finding a library: the candidates tried in order, and two judgements about the user's situation.
 
+:func:`search` yields each place ``load()`` tries (a path, ``search_paths``,
+ctypes' lookup, the system loader), loading as it goes, with why each failed
+(:class:`Candidate`); :func:`candidates` lists them without keeping any.
 :func:`caller_dir` is where a relative library path (``"./libx.so"``) is
 resolved first: the directory of the user's own file — never ffikit's, the
 standard library's (runpy, multiprocessing) or a console script's
@@ -10,13 +13,19 @@ says more than a miss): a missing dependency is not fixed by an absolute path.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import re
 import sys
 import sysconfig
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from ffikit.boundary import elf as _elf
 
-__all__ = ["caller_dir", "hint_for"]
+__all__ = ["Candidate", "caller_dir", "candidates", "dlopen_mode", "hint_for", "loaded_path", "search"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
@@ -65,3 +74,169 @@ def hint_for(tried: list) -> str:
             "you can read", "is a directory": "pass the library file inside that directory, or "
             "search_paths=[directory]"}.get(reason, "pass an absolute path, a path relative to "
                                             "your file, or search_paths=[directory]")
+
+
+_SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
+_MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
+
+
+@dataclass
+class Candidate:
+    """One place a library was looked for.
+
+    ``path`` is a file path, or a bare file name left to the system loader
+    (``system=True``); ``loaded`` says whether ``dlopen`` succeeded;
+    ``reason`` says why not (None when loaded); ``handle`` is the ``CDLL``.
+    """
+
+    path: str
+    loaded: bool = False
+    reason: str | None = None
+    system: bool = False
+    handle: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (system search)" if self.system else self.path
+        return f"{where}: {'loaded' if self.loaded else self.reason}"
+
+
+def _platform_names(name: str) -> list[str]:
+    suffixes = _SUFFIXES.get(sys.platform, (".so",))
+    if any(name.endswith(s) for s in suffixes) or ".so." in name:
+        return [name]
+    names = []
+    for suffix in suffixes:
+        if sys.platform == "win32":
+            names += [name + suffix, "lib" + name + suffix]
+        else:
+            names += ["lib" + name + suffix, name + suffix]
+    return names
+
+
+def _explain_dlerror(message: str, path: str) -> str:
+    match = _MISSING_DEP.match(message)
+    if match and os.path.basename(match.group(1)) != os.path.basename(path):
+        return f"missing dependency {match.group(1)} (the loader could not find it; needed by {os.path.basename(path)})"
+    if "wrong ELF class" in message:
+        return message.split(": ", 1)[-1]
+    return message
+
+
+def _try_file(path: str, mode: int) -> Candidate:
+    cand = Candidate(path)
+    if not os.path.exists(path):
+        cand.reason = "no such file"
+        return cand
+    if os.path.isdir(path):
+        cand.reason = "is a directory"
+        return cand
+    if not os.access(path, os.R_OK):
+        cand.reason = "permission denied"
+        return cand
+    try:
+        info = _elf.read_elf(path)
+    except PermissionError:
+        cand.reason = "permission denied"
+        return cand
+    except (OSError, _elf.NotElf):
+        info = None
+        if sys.platform.startswith("linux"):
+            cand.reason = "not a shared library (no ELF header)"
+            return cand
+    if info is not None:
+        mismatch = _elf.describe_mismatch(info)
+        if mismatch:
+            cand.reason = f"wrong architecture: {mismatch}"
+            return cand
+        if info.elf_type == 1:  # ET_REL
+            cand.reason = "an object file (ELF relocatable), not a shared library"
+            return cand
+    return _dlopen(cand, path, mode)
+
+
+def _dlopen(cand: Candidate, target: str, mode: int) -> Candidate:
+    try:
+        cand.handle = ctypes.CDLL(target, mode=mode, use_errno=True)
+    except OSError as exc:
+        text = str(exc)
+        if cand.system and "No such file or directory" in text and text.startswith(target):
+            cand.reason = "not found by the system loader (ld.so cache, LD_LIBRARY_PATH, default dirs)"
+        else:
+            cand.reason = _explain_dlerror(text, target)
+        return cand
+    cand.loaded = True
+    return cand
+
+
+def _find_library(name: str) -> str | None:
+    """ctypes' own lookup; its errors (``FileNotFoundError: b'liblibz.a'`` for
+    ``load("libz")``, from the gcc/ld probe it runs) mean "not found" here."""
+    try:
+        return ctypes.util.find_library(name)
+    except OSError:
+        return None
+
+
+def search(name_or_path: str, search_paths: Iterable[str | os.PathLike[str]], caller_dir: str | None, mode: int):
+    """Yield candidates in order (loading each as it goes)."""
+    name = os.fspath(name_or_path)
+    if os.path.isabs(name):
+        yield _try_file(name, mode)
+        return
+    if os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        bases = [caller_dir] if caller_dir else []
+        bases.append(os.getcwd())
+        for base in dict.fromkeys(bases):
+            yield _try_file(os.path.normpath(os.path.join(base, name)), mode)
+        return
+    files = _platform_names(name)
+    for directory in search_paths:
+        for file in files:
+            yield _try_file(os.path.join(os.fspath(directory), file), mode)
+    found = _find_library(name) if files != [name] else None
+    system_names = list(dict.fromkeys(([found] if found else []) + files))
+    for file in system_names:
+        if os.path.isabs(file):
+            yield _try_file(file, mode)
+        else:
+            yield _dlopen(Candidate(file, system=True), file, mode)
+
+
+def candidates(name_or_path: str, search_paths: Iterable[str] = (), *, mode: int | None = None) -> list[Candidate]:
+    """Every candidate file for a library, each tried, with its outcome.
+
+    Parameters
+    ----------
+    name_or_path
+        A bare name (``"z"``), a file name or soname (``"libz.so.1"``), a
+        relative path (caller's file directory first, then the working
+        directory) or an absolute path.
+    search_paths
+        Directories searched first for bare names.
+
+    Returns
+    -------
+    list of Candidate
+        In search order; ``loaded`` is True for those ``dlopen`` accepted.
+    """
+    return list(search(name_or_path, tuple(search_paths), caller_dir(), dlopen_mode(mode)))
+
+
+def dlopen_mode(mode: int | None) -> int:
+    return ctypes.DEFAULT_MODE if mode is None else mode
+
+
+
+
+def loaded_path(handle: Any) -> str | None:
+    """The absolute path the system loader chose (from /proc/self/maps)."""
+    name = os.path.basename(handle._name)
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip("\n").split(" ", 5)[-1].strip()
+                if path.startswith("/") and os.path.basename(path).startswith(name.split(".so")[0] + ".so"):
+                    return path
+    except OSError:
+        return None
+    return None

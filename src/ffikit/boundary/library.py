@@ -16,11 +16,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import re
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,9 +25,17 @@ from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.boundary import elf as _elf
 from ffikit.boundary import names as _names
-from ffikit.boundary.bound import BoundFunction, bind_function, reload, wait_compiled
+from ffikit.boundary.bound import BoundFunction, CFunction, bind_function, reload, wait_compiled
+from ffikit.boundary.finding import (
+    Candidate,
+    candidates,
+    dlopen_mode,
+    hint_for,
+    loaded_path,
+    search,
+)
 from ffikit.boundary.finding import caller_dir as _caller_dir
-from ffikit.boundary.finding import hint_for
+from ffikit.boundary.finding import loaded_path as _loaded_path  # noqa: F401 - ffikit doctor
 from ffikit.boundary.names import Symbols
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
@@ -42,148 +47,7 @@ from ffikit.rules.sizes import user_access
 
 __all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 
-_SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
-_MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
-
-
-@dataclass
-class Candidate:
-    """One place a library was looked for.
-
-    ``path`` is a file path, or a bare file name left to the system loader
-    (``system=True``); ``loaded`` says whether ``dlopen`` succeeded;
-    ``reason`` says why not (None when loaded); ``handle`` is the ``CDLL``.
-    """
-
-    path: str
-    loaded: bool = False
-    reason: str | None = None
-    system: bool = False
-    handle: Any = None
-
-    def __str__(self) -> str:
-        where = f"{self.path} (system search)" if self.system else self.path
-        return f"{where}: {'loaded' if self.loaded else self.reason}"
-
-
-def _platform_names(name: str) -> list[str]:
-    suffixes = _SUFFIXES.get(sys.platform, (".so",))
-    if any(name.endswith(s) for s in suffixes) or ".so." in name:
-        return [name]
-    names = []
-    for suffix in suffixes:
-        if sys.platform == "win32":
-            names += [name + suffix, "lib" + name + suffix]
-        else:
-            names += ["lib" + name + suffix, name + suffix]
-    return names
-
-
-def _explain_dlerror(message: str, path: str) -> str:
-    match = _MISSING_DEP.match(message)
-    if match and os.path.basename(match.group(1)) != os.path.basename(path):
-        return f"missing dependency {match.group(1)} (the loader could not find it; needed by {os.path.basename(path)})"
-    if "wrong ELF class" in message:
-        return message.split(": ", 1)[-1]
-    return message
-
-
-def _try_file(path: str, mode: int) -> Candidate:
-    cand = Candidate(path)
-    if not os.path.exists(path):
-        cand.reason = "no such file"
-        return cand
-    if os.path.isdir(path):
-        cand.reason = "is a directory"
-        return cand
-    if not os.access(path, os.R_OK):
-        cand.reason = "permission denied"
-        return cand
-    try:
-        info = _elf.read_elf(path)
-    except PermissionError:
-        cand.reason = "permission denied"
-        return cand
-    except (OSError, _elf.NotElf):
-        info = None
-        if sys.platform.startswith("linux"):
-            cand.reason = "not a shared library (no ELF header)"
-            return cand
-    if info is not None:
-        mismatch = _elf.describe_mismatch(info)
-        if mismatch:
-            cand.reason = f"wrong architecture: {mismatch}"
-            return cand
-        if info.elf_type == 1:  # ET_REL
-            cand.reason = "an object file (ELF relocatable), not a shared library"
-            return cand
-    return _dlopen(cand, path, mode)
-
-
-def _dlopen(cand: Candidate, target: str, mode: int) -> Candidate:
-    try:
-        cand.handle = ctypes.CDLL(target, mode=mode, use_errno=True)
-    except OSError as exc:
-        text = str(exc)
-        if cand.system and "No such file or directory" in text and text.startswith(target):
-            cand.reason = "not found by the system loader (ld.so cache, LD_LIBRARY_PATH, default dirs)"
-        else:
-            cand.reason = _explain_dlerror(text, target)
-        return cand
-    cand.loaded = True
-    return cand
-
-
-def _search(name_or_path: str, search_paths: Iterable[str], caller_dir: str | None, mode: int):
-    """Yield candidates in order (loading each as it goes)."""
-    name = os.fspath(name_or_path)
-    if os.path.isabs(name):
-        yield _try_file(name, mode)
-        return
-    if os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
-        bases = [caller_dir] if caller_dir else []
-        bases.append(os.getcwd())
-        for base in dict.fromkeys(bases):
-            yield _try_file(os.path.normpath(os.path.join(base, name)), mode)
-        return
-    files = _platform_names(name)
-    for directory in search_paths:
-        for file in files:
-            yield _try_file(os.path.join(os.fspath(directory), file), mode)
-    found = ctypes.util.find_library(name) if files != [name] else None
-    system_names = list(dict.fromkeys(([found] if found else []) + files))
-    for file in system_names:
-        if os.path.isabs(file):
-            yield _try_file(file, mode)
-        else:
-            yield _dlopen(Candidate(file, system=True), file, mode)
-
-
-def candidates(name_or_path: str, search_paths: Iterable[str] = (), *, mode: int | None = None) -> list[Candidate]:
-    """Every candidate file for a library, each tried, with its outcome.
-
-    Parameters
-    ----------
-    name_or_path
-        A bare name (``"z"``), a file name or soname (``"libz.so.1"``), a
-        relative path (caller's file directory first, then the working
-        directory) or an absolute path.
-    search_paths
-        Directories searched first for bare names.
-
-    Returns
-    -------
-    list of Candidate
-        In search order; ``loaded`` is True for those ``dlopen`` accepted.
-    """
-    return list(_search(name_or_path, tuple(search_paths), _caller_dir(), _mode(mode)))
-
-
-def _mode(mode: int | None) -> int:
-    return ctypes.DEFAULT_MODE if mode is None else mode
-
-
-def _as_declarations(declarations: object, header: str | None) -> Any:
+def _as_declarations(declarations: object, header: str | os.PathLike[str] | None) -> Any:
     if declarations is None and header is None:
         return SimpleNamespace(functions={}, variables={}, types={})
     if header is not None:
@@ -210,6 +74,20 @@ class Library:
     declarations, ``lib.symbols`` which declared names were found.
     Calls release the GIL while C runs (ctypes' ``CDLL`` behaviour).
     """
+
+    # set once in __init__ (through object.__setattr__: plain assignment writes C variables)
+    path: str
+    defs: Any
+    encoding: str
+    backend: str
+    backend_reason: str
+    _handle: Any
+    _sizes: dict[str, dict[str, object]]
+    _policies: dict[str, Callable]
+    _exports: Any  # frozenset[str] once read
+    _forced: Any
+    _compiled: Any
+    _recipe: tuple[str, int | None]
 
     def __init__(
         self,
@@ -246,7 +124,9 @@ class Library:
             user_access(fname, decl.type if hasattr(decl, "type") else decl, spec)  # checked now
 
     def __repr__(self) -> str:
-        return f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared)>"
+        fallback = f": {self.backend_reason}" if self.backend == "ctypes" and not self._forced else ""
+        return (f"<ffikit.Library {self.path!r} ({len(self.defs.functions)} functions declared, "
+                f"{self.backend} backend{fallback})>")
 
     # -- symbols ------------------------------------------------------------------
     def _has(self, name: str) -> bool:
@@ -279,7 +159,7 @@ class Library:
         return Symbols(found, [n for n in names if n not in found])
 
     # -- functions and variables -----------------------------------------------------
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> CFunction:  # an extern variable reads as its value
         if _names.is_protocol(name):  # Python's own lookups (__len__, __fspath__): fast
             raise AttributeError(name)
         return self[name]
@@ -316,7 +196,7 @@ class Library:
 
     def _variable(self, name: str) -> Any:
         var = self.defs.variables[name]
-        ct = ctype_of_var(var)
+        ct: Any = ctype_of_var(var)
         try:
             return ct.in_dll(self._handle, getattr(var, "symbol", None) or name)
         except ValueError:
@@ -415,11 +295,11 @@ def ctype_of_var(var: Any) -> type:
 
 
 def load(
-    name_or_path: str,
+    name_or_path: str | os.PathLike[str],
     declarations: object = None,
     *,
-    header: str | None = None,
-    search_paths: Iterable[str] = (),
+    header: str | os.PathLike[str] | None = None,
+    search_paths: Iterable[str | os.PathLike[str]] = (),
     mode: int | None = None,
     errors: Mapping[str, Callable] | None = None,
     encoding: str = "utf-8",
@@ -462,12 +342,13 @@ def load(
     """
     defs = _as_declarations(declarations, header)
     tried: list[Candidate] = []
+    name_or_path = os.fspath(name_or_path)
     caller = None if os.path.isabs(name_or_path) else _caller_dir()  # only relative paths need it
-    for cand in _search(name_or_path, tuple(search_paths), caller, _mode(mode)):
+    for cand in search(name_or_path, tuple(search_paths), caller, dlopen_mode(mode)):
         if cand.loaded:
             path = cand.handle._name
             if cand.system:
-                path = _loaded_path(cand.handle) or path
+                path = loaded_path(cand.handle) or path
             lib = Library(cand.handle, path, defs, errors=errors, encoding=encoding, sizes=sizes,
                           backend=backend)
             object.__setattr__(lib, "_recipe", (os.fspath(name_or_path), mode))
@@ -479,17 +360,3 @@ def load(
         f"cannot load library {name_or_path!r}; tried:\n{lines}{hint}",
         [(c.path, c.reason or "") for c in tried],
     )
-
-
-def _loaded_path(handle: Any) -> str | None:
-    """The absolute path the system loader chose (from /proc/self/maps)."""
-    name = os.path.basename(handle._name)
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.rstrip("\n").split(" ", 5)[-1].strip()
-                if path.startswith("/") and os.path.basename(path).startswith(name.split(".so")[0] + ".so"):
-                    return path
-    except OSError:
-        return None
-    return None

@@ -147,7 +147,14 @@ def _run_pcpp(text, filename, include_dirs, defines, missing) -> str:
         ) from None
     import io
 
-    pre = Preprocessor()
+    class Strict(Preprocessor):  # pcpp prints a missing include to stderr and goes on
+        def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
+            raise DeclarationError(
+                f"#include {includepath!r} not found (pcpp, the fallback preprocessor, searched "
+                f"{[str(d) for d in include_dirs] or 'no include_dirs'})",
+                hint="pass include_dirs=[...] with its directory, or install a C compiler")
+
+    pre = Strict()
     for d in include_dirs:
         pre.add_path(str(d))
     for name, value in (defines or {}).items():

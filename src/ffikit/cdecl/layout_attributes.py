@@ -173,8 +173,12 @@ def with_position(message: str, parser) -> str:
         return message
     if tok is None or not getattr(tok, "lineno", None):
         return message
-    text = message.split(": ", 1)[-1]
-    return f"{tok.filename}:{tok.lineno}:{tok.column}: {text}"
+    # pycparser 3.0's tokens carry no file name; its lexer keeps the current one
+    file = getattr(tok, "filename", None) or getattr(getattr(parser, "clex", None), "filename", None)
+    head, sep, text = message.partition(": ")
+    if not sep:
+        head, text = "", message
+    return f"{file or head}:{tok.lineno}:{getattr(tok, 'column', 0)}: {text}"
 
 
 def decay_typedef_array(ptype: CType, param) -> CType:

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import ArgumentError, InvalidValue, MemoryInUse
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK
@@ -144,7 +145,7 @@ def _call_free(deallocate: Callable, address: int) -> None:
 
 
 def adopt(address_or_pointer: Any, size: int | None = None, *, free: Any, ctype: Any = None,
-          count: int = 1, defs=None) -> Adopted:
+          count: int = 1, defs: Declarations | None = None) -> Adopted:
     """Take ownership of memory a C library allocated.
 
     Parameters

@@ -1,4 +1,4 @@
-"""A buffer exporter whose exports ffikit controls, on every Python from 3.10.
+"""A buffer exporter whose exports ffikit controls, on every Python from 3.11.
 
 ``memoryview(m)`` calls the buffer slot of ``type(m)``; a class written in
 Python gets one only by inheriting it (``__buffer__`` arrives in 3.12).  The
@@ -8,7 +8,8 @@ it is forwarded to that target — so ``memoryview(m)`` is the target's own
 export, bounded by it, read-only when it is, and counted by it.
 ``PickleBuffer`` cannot be subclassed, so :data:`Exporter` is a new type
 built at import from the same C functions (``PyType_GetSlot`` and
-``PyType_FromSpec``, both public API), and ffikit's memory classes inherit it.
+``PyType_FromSpec``, both public API), and ffikit's memory classes inherit it,
+with the array protocols of :mod:`ffikit.memory.arrayexport`.
 
 The target is always one of:
 
@@ -39,6 +40,7 @@ import pickle
 import sys
 
 from ffikit import forksafe
+from ffikit.memory.arrayexport import ArrayExports
 
 __all__ = ["Exporter", "release", "hold", "hold_refusal", "held", "LOCK"]
 
@@ -85,6 +87,8 @@ def _make_type() -> type:
 
 Exporter = _make_type()
 Exporter.__doc__ = "Forwards every buffer export to the object it holds (see ffikit.memory.exporter)."
+for _name in ("__array_interface__", "__dlpack__", "__dlpack_device__"):  # typed, by item
+    setattr(Exporter, _name, ArrayExports.__dict__[_name])
 
 # ``release(x)`` gives up x's export of its target (a C method: cheap); the names
 # are taken off the type so that no subclass offers ``m.release()``/``m.raw()``.

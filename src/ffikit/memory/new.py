@@ -24,7 +24,7 @@ from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
 from ffikit.backends.ctypes.variadic import SLOT
 from ffikit.cdecl import model as m
 from ffikit.cdecl.declarations import _default_declarations, _owner
-from ffikit.errors import ArgumentError, BufferTooSmall
+from ffikit.errors import ArgumentError, BufferTooSmall, OutOfRange
 from ffikit.memory import tracking
 from ffikit.rules.messages import given
 from ffikit.rules.params import FLOAT_MAX
@@ -154,8 +154,8 @@ def _scalar(ct: type, value: object, what: str) -> object:
         # the call boundary's ranges; a char holds either reading of a byte
         lo, hi = (-128, 255) if code == "c" else ctype_int_range(ct)
         if not lo <= number <= hi:
-            raise ArgumentError(f"ffikit.new('{what}'): {number} is out of range, not in "
-                                f"[{lo}, {hi}] (ctypes would wrap it silently)")
+            raise OutOfRange(f"ffikit.new('{what}'): {number} is out of range, not in "
+                             f"[{lo}, {hi}] (ctypes would wrap it silently)")
         return number if code != "c" else bytes([number & 0xFF])
     if code in "fdg":
         if isinstance(value, (str, bytes, bytearray)) or value is None:
@@ -167,7 +167,7 @@ def _scalar(ct: type, value: object, what: str) -> object:
                                 f"{given(value)}") from None
         limit = FLOAT_MAX if code == "f" else None  # C float; double and long double: none
         if limit is not None and abs(number) > limit and number != float("inf"):
-            raise ArgumentError(f"ffikit.new('{what}'): {number!r} overflows float")
+            raise OutOfRange(f"ffikit.new('{what}'): {number!r} overflows float")
         return number
     try:
         ct(value)

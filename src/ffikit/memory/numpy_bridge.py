@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
+from ffikit.cdecl.declarations import Declarations
 from ffikit.memory.views import _CData, _memoryview_of, _spec, is_readonly
 
 __all__ = ["dtype", "ctype", "asarray"]
@@ -37,7 +38,7 @@ _SIMPLE = {
 _dtype_cache: dict = {}
 
 
-def dtype(ctype_spec: Any, *, defs=None):
+def dtype(ctype_spec: Any, *, defs: Declarations | None = None):
     """The NumPy dtype whose memory layout equals the C type's.
 
     Scalars map to their NumPy kind (``char`` -> ``S1``, pointers -> ``uintp``);
@@ -227,7 +228,7 @@ def ctype(np_dtype: Any) -> type:
                     "string or datetime dtypes have none)")
 
 
-def asarray(obj: Any, ctype_spec: Any = None, *, defs=None):
+def asarray(obj: Any, ctype_spec: Any = None, *, defs: Declarations | None = None):
     """A NumPy array over the memory of ``obj``, zero-copy, with the exact dtype.
 
     Parameters

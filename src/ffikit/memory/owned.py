@@ -46,7 +46,7 @@ from ffikit.errors import (
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
 from ffikit.memory.pages import Pages
-from ffikit.memory.views import _SOURCE, _readonly_type, _spec, _spec_cache
+from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
 __all__ = ["Memory", "PagedMemory", "alloc", "allocate"]
@@ -427,7 +427,7 @@ def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bo
 
 def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = None,
           pages: bool = False, guard: bool = False, guard_before: bool = False,
-          defs=None) -> Memory:
+          defs: Declarations | None = None) -> Memory:
     """Allocate native memory for ``count`` items of ``ctype``, owned by the result.
 
     Parameters

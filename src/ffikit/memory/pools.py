@@ -18,6 +18,7 @@ from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.pybuffer import memoryview_address
+from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
 from ffikit.memory.owned import allocate
@@ -113,7 +114,7 @@ class Arena:
         if tracking.ACTIVE:
             tracking.record("arena", self, capacity, self._base)
 
-    def alloc(self, ctype: Any = None, count: int = 1, *, defs=None) -> Block:
+    def alloc(self, ctype: Any = None, count: int = 1, *, defs: Declarations | None = None) -> Block:
         """``count`` items of ``ctype`` (or ``count`` bytes when ``ctype`` is None)."""
         if self._memory.freed:
             raise released("this Arena")
@@ -216,7 +217,7 @@ class Pool:
         if tracking.ACTIVE:
             tracking.record("pool", self, self.block_size * blocks, self._base)
 
-    def alloc(self, ctype: Any = None, *, defs=None) -> Block:
+    def alloc(self, ctype: Any = None, *, defs: Declarations | None = None) -> Block:
         """One block (typed as ``ctype`` if given; it must fit in ``block_size``)."""
         item = None
         if ctype is not None:

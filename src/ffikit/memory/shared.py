@@ -21,6 +21,7 @@ import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
+from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
@@ -120,7 +121,7 @@ class SharedBlock:
 
 
 def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
-           defs=None) -> SharedBlock:
+           defs: Declarations | None = None) -> SharedBlock:
     """Create (or attach to) named shared memory holding ``count`` items of ``ctype``.
 
     Parameters

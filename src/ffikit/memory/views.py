@@ -19,6 +19,7 @@ from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
 from ffikit.backends.ctypes.buffer_errors import ADDRESS_END, range_refusal, unusable
+from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import (
     ArgumentError,
     BufferTooSmall,
@@ -91,7 +92,7 @@ _fast_cache: dict = {}  # ctype spec -> (ctypes type, size, alignment) for fixed
 _open_cache = OPEN_SPECS  # ctype spec -> (item ctypes type, item size, alignment) for 'T[]' specs
 
 
-def _spec(ctype: Any, defs=None) -> _Spec:
+def _spec(ctype: Any, defs: Declarations | None = None) -> _Spec:
     key = (ctype, id(defs)) if defs is not None else ctype
     try:
         found = _spec_cache.get(key)
@@ -233,7 +234,7 @@ def _memoryview_of(obj: object, who: str) -> memoryview:
 
 
 def view(obj: object, ctype: Any, *, offset: int = 0, count: int | None = None,
-         unaligned: bool = False, defs=None, unsafe: bool = False):
+         unaligned: bool = False, defs: Declarations | None = None, unsafe: bool = False):
     """A ctypes object over the memory of any buffer, without copying.
 
     Parameters

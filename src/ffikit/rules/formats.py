@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError
+from ffikit.errors import ArgumentError, OutOfRange
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given
 
@@ -222,8 +222,8 @@ def _check_printf(function: str, fmt: bytes | str, args: Sequence[object], first
             if not isinstance(value, int):
                 bad = "an int" + (" or a 1-character bytes/str" if conv.kind == "char" else "")
             elif not _fits(int(value), conv.ctype, conv.kind == "uint"):
-                raise ArgumentError(f"{where} is out of range for C type {conv.ctype}: {value}; "
-                                    "use a wider length modifier (%ld, %lld)")
+                raise OutOfRange(f"{where} is out of range for C type {conv.ctype}: {value}; "
+                                 "use a wider length modifier (%ld, %lld)")
         elif conv.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 bad = "a float"

@@ -2,8 +2,9 @@
 ``cache``.
 
 Exit codes: 0 success, 1 the check/command failed, 2 usage error (argparse's).
-``demo`` and ``bench`` need a source checkout (they run ``examples/`` and
-``benchmarks/`` next to ``src/``); the others work from an installed package.
+``bench`` needs a source checkout (it runs ``benchmarks/`` next to ``src/``);
+``demo`` runs the case study from a checkout's ``examples/`` or from the copy a
+wheel installs; the others work from an installed package.
 """
 
 from __future__ import annotations
@@ -41,9 +42,20 @@ def _checkout_dir(name: str) -> Path:
 # demo
 
 
+def _case_study() -> Path:
+    """examples/imaging of a checkout, else the copy a wheel installs under <prefix>/share."""
+    import sysconfig
+
+    for base in (CHECKOUT, Path(sysconfig.get_path("data")) / "share" / "ffikit",
+                 Path(sysconfig.get_path("data", f"{os.name}_user")) / "share" / "ffikit"):
+        if (base / "examples" / "imaging" / "imaging.py").is_file():
+            return base / "examples" / "imaging"
+    return _checkout_dir("examples") / "imaging"  # says what is missing
+
+
 def _load_imaging(module: str = "imaging"):
     """A module of the case study (``imaging``, ``pngcodec``) from examples/imaging."""
-    sys.path.insert(0, str(_checkout_dir("examples") / "imaging"))
+    sys.path.insert(0, str(_case_study()))
     try:
         return importlib.import_module(module)
     finally:

@@ -62,3 +62,12 @@ class TestGenerate:
         assert generate([shape])[0] == name
         assert generate([shape, shape[:1] + ((),)])[0] != name
         assert len(wrappers) == 1 and "Py_BEGIN_ALLOW_THREADS" in wrappers[0]
+
+    def test_module_declares_that_it_needs_the_gil(self):
+        # the free-threading stance (Py_mod_gil for a single-phase module): a free-threaded
+        # interpreter keeps the GIL on while these wrappers are loaded; the call exists only
+        # in free-threaded builds (a GIL build always has the GIL: the suite on 3.13 loads it)
+        source = generate([_shape("int add(int a, int b);", "add")])[1]
+        init = source[source.index("PyInit_"):]
+        assert "PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED)" in init
+        assert init.index("#ifdef Py_GIL_DISABLED") < init.index("Py_MOD_GIL_USED")

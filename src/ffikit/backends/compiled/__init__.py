@@ -17,6 +17,7 @@ C compiler and ``Python.h`` exist, ctypes otherwise).
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ffikit.backends.compiled.module import (
@@ -60,4 +61,11 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
     if ok:
         return "compiled", (f"auto: {why}; each function runs on ctypes until its compiled wrapper, "
                             "built in the background, is ready"), False
+    if not _fell_back:  # said once per process; FFIKIT_BACKEND=ctypes chooses it silently
+        _fell_back.append(why)
+        logging.getLogger("ffikit").warning(
+            "ffikit: using the ctypes backend, as the compiled one is unavailable: %s", why)
     return "ctypes", f"auto: {why}", False
+
+
+_fell_back: list[str] = []

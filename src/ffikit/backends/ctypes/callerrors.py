@@ -22,6 +22,7 @@ from collections.abc import Callable
 from math import isinf
 
 from ffikit import forksafe
+from ffikit.backends.ctypes.kept import CallbackErrors, Kept
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import FLOAT_MAX
@@ -31,7 +32,7 @@ __all__ = ["PENDING", "register_wrapper", "register_finder", "reraise_pending", 
 
 PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
-_KEPT: list[BaseException] = []
+_KEPT = Kept()  # the newest KEEP; older ones are counted in .dropped
 _kept_lock = forksafe.Lock()
 _unraisable_type: type | None = None
 
@@ -194,10 +195,11 @@ def result_checker(restype: type | None, on_error: object) -> Callable[[object],
     return lambda value: value
 
 
-def callback_errors(*, clear: bool = False) -> list[BaseException]:
-    """Exceptions raised by callbacks called outside any ffikit call (oldest first)."""
+def callback_errors(*, clear: bool = False) -> CallbackErrors:
+    """Exceptions from callbacks C called outside any ffikit call: the newest 100, oldest
+    first (``.dropped`` counts those let go)."""
     with _kept_lock:
-        kept = list(_KEPT)
+        kept = _KEPT.snapshot()
         if clear:
             _KEPT.clear()
     return kept

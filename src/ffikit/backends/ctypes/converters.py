@@ -25,6 +25,7 @@ from ffikit.errors import (
     CallbackReleased,
     MemoryReleased,
     NotContiguous,
+    OutOfRange,
     ProtectedMemory,
     ReadOnlyBuffer,
 )
@@ -72,7 +73,7 @@ def int_slow(where: Param, lo: int, hi: int, is_char: bool) -> Callable[[object]
                 f"{where} must be an int{extra} for C type {cname} (got {given(value)})"
             )
         if not lo <= number <= hi:
-            raise ArgumentError(
+            raise OutOfRange(
                 f"{where} is out of range for C type {cname}: {number} not in [{lo}, {hi}]"
                 " (ctypes would wrap it silently)"
             )
@@ -94,14 +95,14 @@ def float_slow(where: Param, wrap: type | None) -> Callable[[object], object]:
             except (TypeError, ValueError):
                 number = None
             except OverflowError:
-                raise ArgumentError(
+                raise OutOfRange(
                     f"{where} is too large for C type {cname} (got int with "
                     f"{value.bit_length()} bits)"  # type: ignore[union-attr]
                 ) from None
         if number is None:
             raise ArgumentError(f"{where} must be a float or int for C type {cname} (got {given(value)})")
         if limit is not None and abs(number) > limit and not isinf(number):  # +-inf fit a float
-            raise ArgumentError(f"{where} is out of range for C type {cname}: {number!r} overflows float")
+            raise OutOfRange(f"{where} is out of range for C type {cname}: {number!r} overflows float")
         return number if wrap is None else wrap(number)
 
     return convert
@@ -252,6 +253,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 )
         try:
             view = export(value)  # ffikit memory: its region; read-only views: read-only
+        except (ArgumentError, NotContiguous) as exc:  # an array on a GPU, strided, no C format
+            raise type(exc)(f"{where}: {exc}") from None
         except TypeError:
             raise refuse(f"a buffer of {pointee}, a ctypes pointer or None for C type {cname}", value) from None
         except (MemoryReleased, ProtectedMemory) as exc:  # freed or 'none' ffikit memory

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 from ffikit.backends.ctypes.types import to_ctypes
@@ -71,8 +72,13 @@ def _enum_reducer(defs: Declarations):
     return __reduce_ex__
 
 
-cdef.__doc__ = _model.cdef.__doc__
-include.__doc__ = _model.include.__doc__
+def _public_doc(doc: str | None) -> str | None:
+    """The model's docstring without its ``cls`` parameter, which users never pass."""
+    return re.sub(r"\n    cls\n(?:        .*\n)+", "\n", doc) if doc else doc
+
+
+cdef.__doc__ = _public_doc(_model.cdef.__doc__)
+include.__doc__ = _public_doc(_model.include.__doc__)
 typeof = _model.typeof
 
 

@@ -27,6 +27,9 @@ __all__ = ["BufferPointerField"]
 _KEEP = "_ffikit_keep"
 _RAW_BYTES = frozenset({"char", "signed char", "unsigned char", "uint8_t", "int8_t"})
 
+# typed as a plain type: narrowing _SimpleCData by ctypes.Array crashes mypy's ctypes plugin
+_ARRAY: type = ctypes.Array
+
 
 def _owner(obj, offset: int) -> tuple[object, int]:
     """The object owning ``obj``'s memory (the root of its ``_b_base_`` chain) and the
@@ -58,7 +61,7 @@ class BufferPointerField:
         root, key = _owner(obj, self.offset)
         keep = root.__dict__.get(_KEEP)
         if value is None or isinstance(value, (ctypes._Pointer, ctypes.c_void_p, int)) \
-                or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, ctypes.Array)):
+                or (isinstance(value, ctypes._SimpleCData) and not isinstance(value, _ARRAY)):
             self.field.__set__(obj, value)
             if keep:
                 keep.pop(key, None)

@@ -115,10 +115,20 @@ def export(obj: object) -> memoryview:
     Objects that know better than their raw buffer say so with
     ``__ffikit_region__()``: ffikit memory gives its region (not the padding or
     guard page around it) and read-only ctypes views give a read-only export.
-    Raises ``TypeError`` for objects that are not buffers.
+    Objects that are arrays without being buffers (``__dlpack__``,
+    ``__array_interface__``: a PyTorch tensor) give a view of their memory.
+    Raises ``TypeError`` for objects that are none of these.
     """
     region = getattr(type(obj), "__ffikit_region__", None)
     if region is not None:
         return region(obj)
     learn_numpy()
-    return memoryview(obj)  # type: ignore[arg-type]
+    try:
+        return memoryview(obj)  # type: ignore[arg-type]
+    except TypeError:
+        from ffikit.backends.ctypes.arrays import protocol_view  # tensors, __array_interface__
+
+        view = protocol_view(obj)
+        if view is None:
+            raise
+        return view

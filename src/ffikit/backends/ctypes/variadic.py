@@ -34,6 +34,7 @@ from ffikit.errors import (
     BufferTooSmall,
     CallbackReleased,
     NotContiguous,
+    OutOfRange,
     ReadOnlyBuffer,
 )
 from ffikit.rules.formats import Conversion, check_printf, check_scanf
@@ -86,7 +87,7 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             elif 0 <= number <= 2**64 - 1:
                 args.append(ctypes.c_ulonglong(number))
             else:
-                raise ArgumentError(f"{where} does not fit any C integer type (got int {number})")
+                raise OutOfRange(f"{where} does not fit any C integer type (got int {number})")
         elif isinstance(value, float):
             args.append(ctypes.c_double(value))
         elif vt is bytes:

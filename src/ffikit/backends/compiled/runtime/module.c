@@ -82,7 +82,16 @@ static struct PyModuleDef ffk_module = {
 static PyObject *
 ffk_init(void)
 {
+    PyObject *m;
     if (PyType_Ready(&ffk_func_type) < 0)
         return NULL;
-    return PyModule_Create(&ffk_module);
+    m = PyModule_Create(&ffk_module);
+#ifdef Py_GIL_DISABLED
+    /* free-threading stance (3.13t+): the wrappers rely on the GIL (docs/environment.md) */
+    if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
+    return m;
 }

@@ -1,0 +1,1 @@
+"""ffikit.backends.ctypes: see the layer table in README.md ("How it is built")."""

@@ -1,0 +1,1 @@
+"""ffikit.memory: see the layer table in README.md ("How it is built")."""

@@ -67,7 +67,11 @@ class TestGenerate:
         # the free-threading stance (Py_mod_gil for a single-phase module): a free-threaded
         # interpreter keeps the GIL on while these wrappers are loaded; the call exists only
         # in free-threaded builds (a GIL build always has the GIL: the suite on 3.13 loads it)
+        from ffikit.backends.compiled.runtime import RUNTIME_DIR
+
         source = generate([_shape("int add(int a, int b);", "add")])[1]
-        init = source[source.index("PyInit_"):]
+        assert "return ffk_init();" in source[source.index("PyInit_"):]
+        init = (RUNTIME_DIR / "module.c").read_text()  # the runtime's module init, package data
+        init = init[init.index("ffk_init(void)"):]
         assert "PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED)" in init
         assert init.index("#ifdef Py_GIL_DISABLED") < init.index("Py_MOD_GIL_USED")

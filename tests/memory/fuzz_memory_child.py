@@ -178,6 +178,17 @@ class Allocators(RuleBasedStateMachine):
             m = pick(data, self.memory)
             attempt(f"protect {mode}", lambda: m.protect(mode))
 
+    @rule(data=st.data(), mode=st.sampled_from(["r", "none"]))
+    def protect_while_exported(self, data, mode):
+        """Protecting memory a live export uses is refused (MemoryInUse), never a crash: a
+        rule of its own, so the derandomized run reaches it whatever else the rules draw."""
+        if self.memory:
+            m = pick(data, self.memory)
+            region = attempt("export 2", m.region)
+            if region is not None:
+                self.exports.append(region)
+            attempt(f"protect {mode}", lambda: m.protect(mode))
+
     @rule(data=st.data())
     def give_back(self, data):
         things = self.memory + self.pools + self.adopted + self.blocks

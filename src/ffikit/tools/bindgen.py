@@ -260,6 +260,15 @@ def _selected_functions(defs: Declarations, prefix: str, exclude: str | None) ->
                   if n.lower().startswith(prefix.lower()) and not (pattern and pattern.search(n)))
 
 
+def _function_aliases(defs: Declarations, keep) -> dict[str, str]:
+    """Kept macro names that stand for declared functions (where the declarations know them)."""
+    known = getattr(defs, "aliases", None)  # Declarations.aliases(): macros naming functions
+    table = known() if callable(known) else {}
+    return {alias: target for alias, target in sorted(table.items())
+            if keep(alias) and alias.isidentifier() and not keyword.iskeyword(alias)
+            and target in defs.functions and alias not in defs.functions}
+
+
 def compiled_source(defs: Declarations, *, prefix: str = "", exclude: str | None = None,
                     encoding: str = "utf-8") -> tuple[str, str]:
     """``(module name, C source)`` of the compiled backend's extension for a binding.
@@ -308,7 +317,8 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
         return base.lower().startswith(prefix.lower()) and not (pattern and pattern.search(base))
 
     builtins = _builtins(defs.platform)
-    functions = sorted(n for n in defs.functions if keep(n))
+    aliases = _function_aliases(defs, keep)  # mpz_init -> __gmpz_init
+    functions = sorted({n for n in defs.functions if keep(n)} | set(aliases.values()))
     type_names = [n for n in defs.types if " " not in n and keep(n) and n not in builtins
                   and defs.declares(n)
                   and not isinstance(m.resolve(defs.types[n]), (m.Void, m.FunctionType))]
@@ -362,10 +372,14 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
     module += ["", "# Types (ctypes classes) and functions: made on first use",
                f"TYPES = {pprint.pformat(types_left, width=90)}",
                f"FUNCTIONS = {pprint.pformat(tuple(functions), width=90)}",
+               "# Macros standing for functions (#define mpz_init __gmpz_init)",
+               f"ALIASES = {pprint.pformat(aliases, width=90)}",
                "",
                "",
                "def __getattr__(name: str):",
-               "    if name in FUNCTIONS:",
+               "    if name in ALIASES:",
+               "        value = __getattr__(ALIASES[name])",
+               "    elif name in FUNCTIONS:",
                "        try:",
                "            value = getattr(lib, name)",
                "        except ffikit.SymbolNotFound as exc:  # declared, but not exported",
@@ -379,7 +393,7 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
                "",
                "",
                "def __dir__() -> list[str]:",
-               "    return sorted({*globals(), *TYPES, *FUNCTIONS})",
+               "    return sorted({*globals(), *TYPES, *FUNCTIONS, *ALIASES})",
                ""]
 
     stub = [f'"""Type stub for the ffikit bindings of {header} (generated)."""', "",
@@ -397,4 +411,6 @@ def generate(defs: Declarations, header: str, library: str, *, prefix: str = "",
     stub += [f"{name}: type[Any]" for name in type_names if name not in enums]
     stub.append("")
     stub += [_stub_function(name, defs.functions[name].type) for name in functions]
+    stub += [_stub_function(alias, defs.functions[target].type)
+             for alias, target in aliases.items()]
     return "\n".join(module), "\n".join(stub) + "\n"

@@ -11,13 +11,6 @@ import pytest
 import ffikit
 from corpus_helpers import require
 
-# archive.h + archive_entry.h as one include([...]), lib.CONSTANT: not merged into main yet
-pytestmark = pytest.mark.xfail(reason="needs issue 18 items 2 and 3 (several headers in one "
-                               "include, lib.CONSTANT)", strict=False)
-# '#define AE_IFREG ((__LA_MODE_T)0100000)': a cast to a type named by a macro
-needs_typed_constants = pytest.mark.xfail(reason="needs issue 18 item 4 (cast constants to "
-                                          "macro-named types)", strict=False)
-
 FILES = {b"hello.txt": b"hello from ffikit\n", b"dir/data.bin": bytes(range(256)) * 4}
 
 
@@ -57,7 +50,6 @@ def _write(archive) -> bytes:
     return bytes(out[:used.value])
 
 
-@needs_typed_constants
 def test_write_then_read_back(archive):
     packed = _write(archive)
     assert packed[:2] == b"\x1f\x8b"  # gzip
@@ -80,7 +72,6 @@ def test_write_then_read_back(archive):
     assert found == FILES
 
 
-@needs_typed_constants
 def test_python_tarfile_reads_it(archive):
     with tarfile.open(fileobj=io.BytesIO(_write(archive)), mode="r:gz") as tar:
         assert {m.name.encode(): tar.extractfile(m).read() for m in tar.getmembers()} == FILES

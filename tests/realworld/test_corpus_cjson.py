@@ -11,7 +11,6 @@ import ffikit
 from corpus_helpers import require
 
 # lib.CONSTANT (cffi's lib.X for #define and enum constants): not merged into main yet
-pytestmark = pytest.mark.xfail(reason="needs issue 18 item 3 (lib.CONSTANT)", strict=False)
 
 MONITOR = b"""{
     "name": "Awesome 4K",

@@ -11,8 +11,6 @@ import ffikit
 from corpus_helpers import require
 
 # mpz_init is '#define mpz_init __gmpz_init': not merged into main yet
-pytestmark = pytest.mark.xfail(reason="needs issue 18 item 3 (macro-named functions)",
-                               strict=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,6 @@ import pytest
 import ffikit
 from corpus_helpers import require
 
-pytestmark = [
-    # pcre2_compile is a macro for pcre2_compile_8: not merged into main yet
-    pytest.mark.xfail(reason="needs issue 18 item 3 (macro-named functions)", strict=False),
-    # '#define PCRE2_SIZE size_t' used as a type name, PCRE2_ZERO_TERMINATED (~(PCRE2_SIZE)0)
-    pytest.mark.xfail(reason="needs issue 18 item 4 (type macros)", strict=False),
-]
-
 
 @pytest.fixture(scope="module")
 def pcre2(backend):

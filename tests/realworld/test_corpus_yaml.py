@@ -9,7 +9,6 @@ import ffikit
 from corpus_helpers import require
 
 # lib.CONSTANT (cffi's lib.X for #define and enum constants): not merged into main yet
-pytestmark = pytest.mark.xfail(reason="needs issue 18 item 3 (lib.CONSTANT)", strict=False)
 
 
 @pytest.fixture(scope="module")

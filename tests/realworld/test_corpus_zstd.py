@@ -10,7 +10,6 @@ import ffikit
 from corpus_helpers import require
 
 # lib.CONSTANT (cffi's lib.X for #define and enum constants): not merged into main yet
-pytestmark = pytest.mark.xfail(reason="needs issue 18 item 3 (lib.CONSTANT)", strict=False)
 
 DATA = b"".join(b"line %d: zstd through ffikit\n" % i for i in range(2000))
 
@@ -40,7 +39,6 @@ def test_simple_round_trip(zstd):
     assert out == DATA
 
 
-@pytest.mark.xfail(reason="needs issue 18 item 4 (constants with C's types)", strict=False)
 def test_contentsize_constants_are_c_values(zstd):
     """``#define ZSTD_CONTENTSIZE_ERROR (0ULL - 2)``: unsigned long long wrap-around."""
     assert zstd.ZSTD_CONTENTSIZE_UNKNOWN == 2**64 - 1

@@ -33,7 +33,7 @@ class TestMemoBounded:
         path = cbuild("int memo_id(int x) { return x; }", name="memo_loads")
         refs = []
         for i in range(300):
-            lib = ffikit.load(path, f"int memo_id(int x); /* {i} */")
+            lib = ffikit.load(path, f"int memo_id(int x); /* {i} */", backend="ctypes")
             assert lib.memo_id(i) == i
             refs.append(weakref.ref(lib.defs))
         del lib

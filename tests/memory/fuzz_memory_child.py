@@ -184,10 +184,9 @@ class Allocators(RuleBasedStateMachine):
         rule of its own, so the derandomized run reaches it whatever else the rules draw."""
         if self.memory:
             m = pick(data, self.memory)
-            region = attempt("export 2", m.region)
-            if region is not None:
-                self.exports.append(region)
+            region = attempt("export 2", m.region)  # held only while this rule runs
             attempt(f"protect {mode}", lambda: m.protect(mode))
+            del region
 
     @rule(data=st.data())
     def give_back(self, data):

@@ -20,7 +20,7 @@ CHILD = Path(__file__).with_name("fuzz_memory_child.py")
 
 def test_random_sequences_never_crash(cbuild):
     examples = os.environ.get("FFIKIT_FUZZ_EXAMPLES")
-    command = [sys.executable, str(CHILD), cbuild(SOURCE, name="safety"), examples or "120"]
+    command = [sys.executable, str(CHILD), cbuild(SOURCE, name="safety"), examples or "200"]
     proc = subprocess.run(command + (["random"] if examples else []), capture_output=True,
                           text=True, timeout=1800)
     assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"

@@ -184,7 +184,6 @@ class TestGeneratedModulesImport:
         gmp = _import(tmp_path, "gmp.h", "gmp", "bind_gmp")
         assert "__gmpz_init" in gmp.FUNCTIONS and gmp.defs.sizeof("mpz_t") == 16
 
-    @pytest.mark.xfail(reason="needs issue 18 item 3 (Declarations.aliases)", strict=False)
     def test_gmp_by_its_macro_names(self, tmp_path):
         """'#define mpz_init __gmpz_init': the binding answers to the documented names too."""
         gmp = _import(tmp_path, "gmp.h", "gmp", "bind_gmp_names", prefix="mpz_")

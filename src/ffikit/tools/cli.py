@@ -20,6 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ffikit.tools.results_table import write_results
+
 __all__ = ["main"]
 
 CHECKOUT = Path(__file__).resolve().parents[3]
@@ -199,8 +201,6 @@ def _dask_row(image, rounds: int):
 # ---------------------------------------------------------------------------------------
 # bench
 
-_RESULTS_BEGIN = "<!-- ffikit bench results: begin -->"
-_RESULTS_END = "<!-- ffikit bench results: end -->"
 
 
 def _bench_modules(directory: Path) -> list[Path]:
@@ -240,23 +240,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print("ffikit bench: --write ignored with --quick (the README holds full runs only)",
                   file=sys.stderr)
         elif not failed:
-            _update_readme(directory / "README.md", harness.table(all_rows))
+            write_results(directory / "README.md", harness.table(all_rows))
     return 1 if failed else 0
-
-
-def _update_readme(path: Path, table: str) -> None:
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    block = (f"{_RESULTS_BEGIN}\nMeasured {stamp} by `ffikit bench` (median per operation; "
-             f"ratio to the group's anchor).\n\n{table}\n{_RESULTS_END}")
-    text = path.read_text() if path.exists() else (
-        "# Benchmarks\n\nSide-by-side timings: run `make bench` or `ffikit bench` "
-        "(`--quick` for a fast pass, `--json` for machine-readable output).\n\n")
-    if _RESULTS_BEGIN in text and _RESULTS_END in text:
-        head, rest = text.split(_RESULTS_BEGIN, 1)
-        text = head + block + rest.split(_RESULTS_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
-    path.write_text(text)
 
 
 # ---------------------------------------------------------------------------------------

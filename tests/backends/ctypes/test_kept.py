@@ -6,7 +6,7 @@ import ctypes
 import sys
 
 import ffikit
-from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes import callerrors
 from ffikit.backends.ctypes.kept import KEEP, Kept
 
 SOURCE = """
@@ -45,4 +45,4 @@ def test_callbacks_raising_outside_calls_keep_only_the_newest(cbuild):
     errors = ffikit.callback_errors(clear=True)
     assert len(errors) == KEEP and errors.dropped == 25
     assert [e.args[0] for e in errors[-2:]] == [KEEP + 23, KEEP + 24]  # the newest kept
-    assert ffikit.callback_errors() == [] and len(callbacks._KEPT) == 0
+    assert ffikit.callback_errors() == [] and len(callerrors._KEPT) == 0

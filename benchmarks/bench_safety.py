@@ -1,4 +1,4 @@
-"""What the no-crash checks cost: raw addresses, pointer views, callbacks C may keep.
+"""What the no-crash checks cost: raw addresses, pointer views, callbacks C may keep, C strings.
 
 Each group puts the checked path next to its unchecked opt-in (``unsafe=True``)
 or to raw ctypes, so the ratio is the price of the check.
@@ -54,6 +54,14 @@ def rows(quick: bool = False) -> list[Row]:
         "ffikit, fresh lambda per call": lambda: lib.call_cb(lambda x: x, 1),
         "ffikit, held ffikit.callback": lambda: lib.call_cb(held, 1),
     }, "ctypes argtypes, CFUNCTYPE per call", rounds=rounds)
+
+    text = ctypes.create_string_buffer(b"a C string of 32 characters.....")
+    text_address = ctypes.addressof(text)
+    result += compare("read a C string at an address (32 chars)", {
+        "ctypes.string_at(addr)": lambda: ctypes.string_at(text_address),
+        "ffikit.string(addr, unsafe=True)": lambda: ffikit.string(text_address, unsafe=True),
+        "ffikit.string(addr)": lambda: ffikit.string(text_address),
+    }, "ctypes.string_at(addr)", rounds=rounds)
     return finish(result)
 
 

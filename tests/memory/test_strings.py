@@ -74,3 +74,28 @@ def test_an_unterminated_string_stops_at_unreadable_memory():
 def test_unsafe_skips_the_checks():
     text = ctypes.create_string_buffer(b"ok")
     assert ffikit.string(ctypes.addressof(text), unsafe=True) == b"ok"
+
+
+BAD_POINTERS = r"""
+typedef struct { const char *name; int *ptr; } S;
+char *bad_string(void) { return (char *)16; }
+S bad_struct(void) { S s = { (const char *)24, (int *)32 }; return s; }
+"""
+
+
+@pytest.mark.parametrize("backend", ["ctypes", "compiled"])
+@pytest.mark.parametrize("call", [
+    "ffikit.string(lib.bad_string())",
+    "ffikit.buffer(lib.bad_string(), 4)",
+    "ffikit.string(lib.bad_struct().name)",
+    "ffikit.buffer(lib.bad_struct().ptr, 4)",
+])
+def test_pointers_from_c_are_checked_where_read_through_ffikit(cbuild, backend, call):
+    """Issue 19 item 7: returned pointers and pointer members are plain ctypes pointers
+    (README: unchecked when indexed); read through string()/buffer() they are checked."""
+    from crashproof import call_outcome
+
+    path = cbuild(BAD_POINTERS, name="strings_bad_pointers")
+    decls = "typedef struct { const char *name; int *ptr; } S; char *bad_string(void); S bad_struct(void);"
+    got, err = call_outcome(path, decls, backend, call)
+    assert got == "raised InvalidAddress", err[-2000:]

@@ -131,6 +131,8 @@ def string(ptr: Any, maxlen: int | None = None, encoding: str | None = None, *,
         return _from_buffer(ptr, maxlen, encoding)
     if not address:
         return None
+    if unsafe and maxlen is None and not wide:
+        return _decode(ctypes.string_at(address), encoding)
     length = _length(address, maxlen if maxlen is not None else (1 << 62), wide, unsafe)
     if wide:
         return ctypes.wstring_at(address, length)

@@ -55,9 +55,9 @@ from ffikit.backends.ctypes.callerrors import (
 from ffikit.backends.ctypes.callguard import (
     CHECK_FROM,
     INFLIGHT,
-    LOCAL,
     MARGIN,
     STATE,
+    after_exit,
     drain,
     seal,
     stack_left,
@@ -101,35 +101,28 @@ class _Slot:
         slot = self
 
         restore = struct_arguments(fp_type)  # struct arguments: the callable's own classes
-        state, local, check_from, margin, inflight = STATE, LOCAL, CHECK_FROM, MARGIN, INFLIGHT
+        check_from, margin, inflight = CHECK_FROM, MARGIN, INFLIGHT
 
         def thunk(*args: object) -> object:
-            if state["exiting"]:  # the interpreter is exiting: C gets the zero value
-                state["calls_after_exit"] += 1
-                return slot.zero
             fn = slot.fn
             if fn is None:
                 return _late_call(slot)
-            depth = getattr(local, "depth", 0)
-            local.depth = depth + 1
-            inflight.append(None)
+            inflight.append(None)  # counted: at exit, running callbacks are waited for
             try:
-                if depth >= check_from:  # nested through C: is there stack for one more?
-                    left = stack_left(depth)
+                if len(inflight) > check_from:  # nested through C (or many threads): stack?
+                    left = stack_left(len(inflight))
                     if left is not None and left < margin:
                         raise CallbackRecursion(
-                            f"ffikit callback {_name(fn)} was called from C {depth + 1} levels "
-                            f"deep on this thread with {left} bytes of C stack left (less than "
-                            f"{margin}): recursion through C would overflow the stack; C got "
-                            "on_error. Recurse less, or run it on a thread with a bigger stack "
-                            "(threading.stack_size())")
+                            f"ffikit callback {_name(fn)} was called from C with {left} bytes "
+                            f"of C stack left on its thread (less than {margin}): recursion "
+                            "through C would overflow the stack; C got on_error. Recurse less, "
+                            "or run it on a thread with a bigger stack (threading.stack_size())")
                 args = args if restore is None else restore(args)
                 return check(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
                 park(exc, _name(fn))
                 return slot.fallback
             finally:
-                local.depth = depth
                 inflight.pop()
 
         try:
@@ -149,6 +142,8 @@ def _keep_thunks_forever() -> None:
     one reference more on the list of all of them, never given back, keeps them; then,
     once the running callbacks returned, they are sealed (see callguard)."""
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ALL))
+    for slot in list(_ALL):  # from now on every thunk gives C its zero value at once
+        slot.fn = after_exit(slot.zero)
     drain()  # callbacks running now return first
     STATE["sealed"] = seal([slot.thunk for slot in _ALL])  # C threads never enter Python again
 

@@ -6,9 +6,9 @@ Two ways a thunk called from C used to take the process down:
   main thread finalises the interpreter; the callback's code (and the
   reporting of its exceptions) then runs against modules being torn down.
   From the moment Python runs its ``atexit`` handlers (after every
-  non-daemon Python thread was joined), :data:`STATE` says so and a thunk
-  returns its zero value to C without running Python; :data:`STATE` counts
-  those calls (``calls_after_exit``).  The exit handler then waits (up to
+  non-daemon Python thread was joined), every thunk's target is
+  :func:`after_exit`, which gives C its zero value and counts the call in
+  :data:`STATE` (``calls_after_exit``).  The exit handler then waits (up to
   :data:`DRAIN_SECONDS`, the GIL released) for callbacks already running
   (:data:`INFLIGHT`) to return, so none is inside Python when the
   interpreter deletes the other threads' states.  Last, every thunk is
@@ -20,8 +20,8 @@ Two ways a thunk called from C used to take the process down:
 * **Recursion through C.**  Python -> C -> Python -> C ... uses C stack on
   every level (about 3 KB with CPython 3.11), and on a thread with a small
   stack the stack runs out long before Python's recursion limit: SIGSEGV.
-  Each thread counts its nested callbacks; from :data:`CHECK_FROM` levels on,
-  a callback first checks the C stack left on its thread (the stack bounds
+  When more than :data:`CHECK_FROM` callbacks are running (nested on one
+  thread, or on several), a callback first checks the C stack left on its thread (the stack bounds
   from ``pthread_getattr_np``, the stack pointer from ``getcontext`` on
   x86-64 Linux; elsewhere an estimate of 16 KB per level) and, with less than
   :data:`MARGIN` bytes left, raises :class:`~ffikit.CallbackRecursion`
@@ -39,22 +39,32 @@ import time
 
 from ffikit import forksafe
 
-__all__ = ["STATE", "CHECK_FROM", "MARGIN", "LOCAL", "INFLIGHT", "stack_left", "seal", "drain"]
+__all__ = ["STATE", "CHECK_FROM", "MARGIN", "LOCAL", "INFLIGHT", "stack_left", "seal", "drain",
+           "after_exit"]
 
 STATE = {"exiting": False, "calls_after_exit": 0}
 CHECK_FROM = 4  # nested callbacks on one thread before the stack is checked
 MARGIN = 64 * 1024  # C stack a callback needs to run and report an exception
 _PER_LEVEL = 16 * 1024  # the estimate where the stack pointer cannot be read
-LOCAL = threading.local()  # .depth: nested callbacks; .stack: (low address, size) or None
+LOCAL = threading.local()  # .stack: this thread's (low address, size), or None
 
 
 INFLIGHT: list = []  # one item per callback running now, on any thread (append/pop: atomic)
 DRAIN_SECONDS = 1.0  # at exit, how long to wait for running callbacks to return
 
 
+def after_exit(zero: object):
+    """The callable every thunk runs from exit on: C gets ``zero``, and the call is counted."""
+    def exited(*args: object) -> object:
+        STATE["calls_after_exit"] += 1
+        return zero
+    exited.__qualname__ = "(after interpreter exit)"
+    return exited
+
+
 def drain() -> None:
-    """From now on callbacks return at once; wait (GIL released) for the running ones, so no
-    thread is inside Python code when the interpreter deletes the other threads' states."""
+    """Wait (GIL released) for the callbacks running now, so no thread is inside Python code
+    when the interpreter deletes the other threads' states."""
     STATE["exiting"] = True
     deadline = time.monotonic() + DRAIN_SECONDS
     while INFLIGHT and time.monotonic() < deadline:

@@ -193,7 +193,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
         vt = type(value)
         if vt is OwnedPointer:  # in use until the call returns (the lease is kept with it)
             pointer, lease = value.take(where.function, where.index)
-            out, keep = convert(pointer)
+            out, keep = from_ctypes_pointer(pointer) if isinstance(pointer, _POINTERISH) \
+                else convert(pointer)
             return out, (keep if lease is None else (keep, lease))
         if vt is bytes:
             if cstring and 0 in value:  # type: ignore[operator]

@@ -25,30 +25,23 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ffikit import forksafe
 from ffikit.errors import MemoryInUse, MemoryReleased
 
 __all__ = ["OwnedPointer", "owner"]
-
-_LOCK = forksafe.RLock()  # uses and releases of every owned pointer (re-entrant: a lease
-                           # may be collected while it is held)
-
 
 def _release(free: Callable[[], Callable], pointer: object) -> None:
     free()(pointer)
 
 
-class _Lease:
-    """Held by a call that passes an owned pointer; while one lives, it cannot be released."""
+class _Lease(tuple):
+    """``(users,)``: held by a call that passes an owned pointer; while one lives the pointer
+    cannot be released.  Ending it pops one item off the pointer's list of users (atomic
+    under the GIL, so a lease dropped anywhere, even inside a locked section, needs no lock)."""
 
-    __slots__ = ("owned",)
-
-    def __init__(self, owned: OwnedPointer):
-        self.owned = owned
+    __slots__ = ()
 
     def __del__(self) -> None:
-        with _LOCK:
-            self.owned._uses -= 1
+        self[0].pop()
 
 
 class OwnedPointer:
@@ -65,7 +58,7 @@ class OwnedPointer:
     """
 
     __slots__ = ("_pointer", "_releasers", "_finalizer", "_function", "_dealloc", "_on_release",
-                 "_uses", "__weakref__")
+                 "_users", "__weakref__")
 
     def __init__(self, pointer: object, function: str, releasers: frozenset, dealloc: str,
                  free: Callable[[], Callable], on_release: Callable[[object], None] | None = None):
@@ -74,7 +67,7 @@ class OwnedPointer:
         self._releasers = releasers
         self._dealloc = dealloc
         self._on_release = on_release
-        self._uses = 0  # C calls using it now (leases alive)
+        self._users: list = []  # one item per C call using it now (per lease alive)
         self._finalizer = weakref.finalize(self, _release, free, pointer)
 
     def _ended(self) -> None:
@@ -107,7 +100,7 @@ class OwnedPointer:
     def _in_use(self, what: str) -> MemoryInUse:
         return MemoryInUse(
             f"this pointer returned by '{self._function}' is in use by a C call that has not "
-            f"returned ({self._uses} call(s)); {what} after the call returns -- nothing was freed")
+            f"returned ({len(self._users)} call(s)); {what} after the call returns -- nothing was freed")
 
     def take(self, function: str, index: int) -> tuple[Any, _Lease | None]:
         """``(pointer, lease)`` to pass as argument ``index`` of ``function``.
@@ -115,43 +108,53 @@ class OwnedPointer:
         The lease marks it in use until it is dropped (when the call returns).
         If ``function`` is one of its deallocators, ownership ends here instead
         (the deallocator frees it; no lease) -- refused while another call uses it.
+
+        No lock: a user is counted *before* liveness is checked, and a release
+        ends ownership *before* it looks for users (each step atomic under the
+        GIL), so a use and a release that race never both go ahead.
         """
-        with _LOCK:
-            if not self._finalizer.alive:
-                raise self._released()
-            if (function, index) in self._releasers:
-                if self._uses:
-                    raise self._in_use(f"pass it to '{function}'")
-                self._finalizer.detach()
-                lease = None
-            else:
-                self._uses += 1
-                lease = _Lease(self)
-        if lease is None:
-            self._ended()
+        if (function, index) in self._releasers:
+            self._end("pass it to '" + function + "'")
+            return self._pointer, None
+        users = self._users
+        users.append(None)
+        lease = _Lease((users,))  # from here on, dropping it uncounts this use
+        if not self._finalizer.alive:
+            raise self._released()
         return self._pointer, lease
+
+    def _end(self, what: str) -> tuple | None:
+        """End ownership (atomically: one caller wins); MemoryInUse, with ownership kept,
+        while a C call uses it.  The finalizer's ``(obj, func, args, kwargs)``, or None
+        when it had already ended."""
+        found = self._finalizer.detach()
+        if found is None:
+            if what.startswith("pass"):
+                raise self._released()
+            return None
+        if self._users:  # in use: take ownership back, refuse
+            _obj, func, args, _kwargs = found
+            self._finalizer = weakref.finalize(self, func, *args)
+            raise self._in_use(what)
+        self._ended()
+        return found
 
     def close(self) -> None:
         """Release it now with its deallocator (a no-op the second time).
 
         Raises :class:`~ffikit.MemoryInUse` while a C call uses it.
         """
-        with _LOCK:
-            if self._uses and self._finalizer.alive:
-                raise self._in_use("close it")
-            found = self._finalizer.detach()  # atomically: only one caller gets it
+        found = self._end("close it")
         if found is not None:
             _obj, func, args, _kwargs = found
-            self._ended()
             func(*args)
 
     free = close
 
     def detach(self) -> Any:
         """Give up ownership: the raw pointer, which you must now release yourself."""
-        with _LOCK:
-            if self._finalizer.detach() is None:
-                raise self._released()
+        if self._finalizer.detach() is None:
+            raise self._released()
         self._ended()
         return self._pointer
 

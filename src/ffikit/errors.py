@@ -76,7 +76,7 @@ class SymbolNotFound(FFIError, AttributeError):
         if self._suggest is not None:
             suggest, self._suggest = self._suggest, None
             self.args = (self.args[0] + suggest(),)
-        return self.args[0]
+        return str(self.args[0])
 
 
 class DeclarationError(FFIError, ValueError):
@@ -182,7 +182,7 @@ class CallError(FFIError, OSError):
         self.code_name = code_name
 
     @classmethod
-    def lazily(cls, words: Callable[..., str], parts: tuple, function: str, code: object,
+    def lazily(cls, words: Callable[..., str], parts: tuple[object, ...], function: str, code: object,
                code_name: str | None, errno: int | None = None, strerror: str | None = None) -> CallError:
         """The error, its message ``words(*parts)`` worded only when first read (with an
         errno; without one, ``args`` holds the message, so it is worded now)."""
@@ -203,7 +203,7 @@ class CallError(FFIError, OSError):
         if found is None:
             words, parts = self.__dict__.pop("_words")
             found = self.__dict__["_message"] = words(*parts)
-        return found
+        return str(found)
 
     @message.setter
     def message(self, value: str) -> None:
@@ -212,7 +212,7 @@ class CallError(FFIError, OSError):
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return (_call_error, (self.message, self.function, self.code, self.code_name, self.errno,
                               self.strerror))
 

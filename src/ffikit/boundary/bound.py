@@ -109,7 +109,7 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
         else:
             reason, build = "its compiled wrapper is being built in the background", True
     bound.__dict__.update(backend="ctypes", backend_reason=reason)
-    if build:
+    if build and compiled is not None:
         compiled.request(name, functools.partial(_switch, library, name, ftype, cfunc, hooks, bound))
     return bound.func if bound.__dict__["backend"] == "compiled" else bound  # built at once: no layer
 

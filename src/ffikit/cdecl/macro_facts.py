@@ -101,9 +101,9 @@ class MacroFacts:
         """Every object-like ``#define`` that is a constant, noise included
         (``__GNUC__``, ``_GNU_SOURCE``, ``__WORDSIZE``); computed on first use."""
         if self._all_macros is None:
-            self._all_macros = header_constants(
+            constants = header_constants(
                 self._macros, self._result, function_macros=self._function_macros,
                 platform=self.platform, builtins=builtin_types(self.platform),
                 parse_type=lambda t: parse_type_name(t, self._result, self.platform))[0]
-            self._all_macros = dict(self._all_macros)
+            self._all_macros = dict(constants)
         return self._all_macros

@@ -300,6 +300,10 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
          cls: type[Declarations] | None = None) -> Declarations:
     """Parse C declarations into :class:`Declarations`.
 
+    The same arguments give the same object while it is among the
+    ``MEMO_SIZE`` (256) most recently used results (``include`` too); older
+    ones are dropped from the memo, and freed once nothing else holds them.
+
     Parameters
     ----------
     text
@@ -317,11 +321,6 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     cls
         The :class:`Declarations` subclass to make (a backend's, which knows
         how to build types); model-only by default.
-
-    The same arguments give the same object while it is among the
-    :data:`MEMO_SIZE` (256) most recently used results (``include`` too);
-    older ones are dropped from the memo, and freed once nothing else holds
-    them.
 
     Raises
     ------

@@ -99,9 +99,10 @@ def enclosing_call() -> tuple[str, Callable] | None:
     while frame is not None:
         self_name = _WRAPPERS.get(frame.f_code)
         if self_name is not None:
-            snapshot = frame.f_locals  # a copy the frame keeps (and a traceback with it):
-            wrapper = snapshot.get(self_name)
-            snapshot.clear()  # it must not hold the call's buffers and leases past the call
+            snapshot = frame.f_locals  # up to 3.12 a copy the frame keeps (and a traceback
+            wrapper = snapshot.get(self_name)  # with it); 3.13's proxy keeps nothing (PEP 667)
+            if isinstance(snapshot, dict):  # the copy must not hold the call's buffers and
+                snapshot.clear()  # leases past the call
             if wrapper is not None:
                 return wrapper.__name__, wrapper
         frame = frame.f_back  # type: ignore[assignment]

@@ -421,8 +421,8 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     macros, system_files = final_macros(pre.macros), pre.system_files  # not all of 'pre'
     function_macros = final_macros(pre.function_macros)
 
-    def wanted(name: str, body: Any, file: str) -> bool:
-        return not is_noise(name, body if isinstance(body, str) else "()", file, system_files)
+    def wanted(name: str, body: str, file: str) -> bool:
+        return not is_noise(name, body, file, system_files)
 
     constants, found = header_constants(
         macros, result, lambda name: wanted(*macros[name][:3]) if name in macros else False,

@@ -92,7 +92,7 @@ class MacroFacts:
                     elif kind == "skipped":
                         skipped[name] = value
             for name, entry in self._function_macros.items():
-                if wanted is None or wanted(name, entry[1], entry[2]):
+                if wanted is None or wanted(name, entry[1][1], entry[2]):  # (params, body)
                     skipped.setdefault(name, "function-like macro (takes arguments)")
         self._skipped, self._type_macros = MappingProxyType(skipped), MappingProxyType(types)
 

@@ -97,8 +97,7 @@ int count(int n, ...);
 """
 
 # Functions the compiled backend leaves wholly to ctypes, and why.
-PYTHON_ONLY = {"count": "variadic", "bits": "struct parameters",
-               "same": "may point into an argument"}  # kept alive with the result
+PYTHON_ONLY = {"count": "variadic", "bits": "struct parameters"}
 # Functions neither backend binds: a packed struct by value (ctypes would pass it wrongly).
 REFUSED = {"packed_x"}
 

@@ -21,7 +21,9 @@ class TestAlloc:
     def test_zeroed_typed_and_zero_copy(self, clib, pages):
         with ffikit.alloc("double", 1000, pages=pages) as m:
             assert (m.size, m.ctype, len(m)) == (8000, ctypes.c_double, 8000)
-            assert len(memoryview(m)) == 8000 and m.address % 16 == 0
+            view = memoryview(m)  # typed as its items: NumPy takes the buffer first
+            assert (view.format, len(view), view.nbytes) == ("d", 1000, 8000) and m.address % 16 == 0
+            view.release()
             assert (m.address % mmap.PAGESIZE == 0) or not pages
             assert ffikit.asarray(m).sum() == 0.0
             clib.fill(m, 16, 0xFF)  # C writes through the Memory itself
@@ -110,6 +112,71 @@ class TestAlloc:
         assert len(m.region()) == len(memoryview(m)) == 100
         before = ffikit.alloc("char", 100, guard_before=True)
         assert before.address % mmap.PAGESIZE == 0 and len(memoryview(before)) == 100
+
+
+class TestTypedExport:
+    """memoryview(m) has the item's format, so NumPy's buffer-first np.asarray is typed
+    (issue 22), from every allocator, with the export rules unchanged."""
+
+    KINDS = [{}, {"pages": True}, {"guard": True}, {"guard_before": True}]
+
+    @pytest.mark.parametrize("kind", KINDS, ids=["heap", "pages", "guard", "guard_before"])
+    @pytest.mark.parametrize("ctype, dtype", [("double", np.float64), ("float", np.float32),
+                                              ("int32_t", np.int32), ("int64_t", np.int64),
+                                              ("uint16_t", np.uint16), ("int8_t", np.int8),
+                                              ("_Bool", np.bool_)])
+    def test_np_asarray_is_typed_and_zero_copy(self, kind, ctype, dtype):
+        m = ffikit.alloc(ctype, 5, **kind)
+        a = np.asarray(m)
+        assert (a.dtype, a.shape, a.ctypes.data) == (np.dtype(dtype), (5,), m.address)
+        a[4] = 1
+        assert bytes(m)[-a.itemsize:] == a[4:].tobytes() and type(m[0]) is int  # m[i] is a byte
+        with pytest.raises(ffikit.MemoryInUse):
+            m.free()
+        del a
+        gc.collect()
+        m.free()
+        assert m.freed
+
+    @pytest.mark.parametrize("count", [1, 2, 1 << 15])  # 1 << 15 doubles: page memory
+    def test_sizes_and_the_big_path(self, count):
+        m = ffikit.alloc("double", count)
+        view = memoryview(m)
+        assert (view.format, view.shape, view.nbytes) == ("d", (count,), 8 * count)
+        assert m.region().format == "B" and len(m.region()) == 8 * count
+        del view
+        m.free()
+
+    def test_bytes_items_and_structs_export_bytes(self):
+        for ctype in ("char", "uint8_t", "unsigned char"):
+            assert memoryview(ffikit.alloc(ctype, 4)).format == "B", ctype
+        pair = ffikit.alloc(ffikit.cdef("typedef struct { int x, y; } P;").types["P"], 2)
+        assert memoryview(pair).format == "B" and ffikit.asarray(pair).shape == (2,)
+
+    def test_protect_waits_for_the_typed_array_then_it_is_read_only(self):
+        m = ffikit.alloc("int32_t", 1024, pages=True)
+        a = np.asarray(m)
+        with pytest.raises(ffikit.MemoryInUse):
+            m.protect("r")
+        del a
+        m.protect("r")
+        ro = np.asarray(m)
+        assert ro.dtype == np.int32 and not ro.flags.writeable
+        with pytest.raises(ffikit.MemoryInUse):
+            m.protect("rw")
+        del ro
+        m.protect("none")
+        with pytest.raises(TypeError, match="protected 'none'"):
+            np.asarray(m, dtype=np.int32) + 0
+        m.protect("rw")
+        assert np.asarray(m).sum() == 0
+        m.free()
+
+    def test_a_view_outliving_every_other_reference(self):
+        a = np.asarray(ffikit.alloc("double", 4))  # the array holds the export, the export the memory
+        gc.collect()
+        a[:] = [1, 2, 3, 4]
+        assert a.sum() == 10.0
 
 
 class TestBoundedToTheRegion:
@@ -433,51 +500,3 @@ class TestMemoryAtTheBoundary:
         m.free()
         with pytest.raises(ffikit.FFIError):
             lib.dsum(m, 4)
-
-
-class TestPickling:
-    """Owned memory pickles by value; foreign or protected memory is refused."""
-
-    def test_by_value_into_a_fresh_interpreter(self, tmp_path):
-        from pickle_helpers import in_fresh_interpreter
-
-        m = ffikit.alloc("int32_t", 4)
-        m.view[:] = [1, 2, 3, -4]
-        out = in_fresh_interpreter(m, "print(type(obj).__name__, list(obj.view))", tmp_path)
-        assert out == "Memory [1, 2, 3, -4]"
-
-    def test_protocol_5_sends_the_bytes_out_of_band_without_a_copy(self):
-        import pickle
-
-        m = ffikit.alloc("double", 1000)
-        m.view[999] = 2.5
-        buffers: list = []
-        data = pickle.dumps(m, protocol=5, buffer_callback=buffers.append)
-        assert len(data) < 200 and len(buffers) == 1  # the 8000 bytes are not in the stream
-        raw = buffers[0].raw()
-        assert ffikit.address(raw) == m.address  # the region itself, not a copy
-        raw.release()
-        back = pickle.loads(data, buffers=buffers)
-        assert back.view[999] == 2.5 and back.address != m.address
-
-    def test_old_protocols_still_work(self):
-        import pickle
-
-        m = ffikit.alloc("uint8_t", 3)
-        m.view[:] = [7, 8, 9]
-        assert list(pickle.loads(pickle.dumps(m, protocol=2)).view) == [7, 8, 9]
-
-    def test_refusals(self):
-        import pickle
-
-        m = ffikit.alloc("char", 4096, pages=True)
-        m.protect("none")
-        with pytest.raises(ffikit.NotPicklable, match="protected 'none'.*protect\\('rw'\\)"):
-            pickle.dumps(m)
-        m.protect("rw")
-        m.free()
-        with pytest.raises(ffikit.NotPicklable, match="freed"):
-            pickle.dumps(m)
-        foreign = ffikit.adopt(ffikit.address(ffikit.alloc("char", 8)), 8, free=lambda a: None)
-        with pytest.raises(ffikit.NotPicklable, match="belongs to the C library"):
-            pickle.dumps(foreign)

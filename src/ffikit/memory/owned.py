@@ -45,6 +45,7 @@ from ffikit.errors import (
 )
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
+from ffikit.memory.memory_pickle import reduce_memory
 from ffikit.memory.pages import Pages
 from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
@@ -56,6 +57,22 @@ HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as 
 _MODES = ("rw", "r", "rx", "none")
 _CASTABLE = frozenset("bBhHiIlLqQfd?P")  # simple ctypes items memoryview.cast takes
 _HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
+_EXPORT_CODES: dict = {}  # item type -> the format memoryview(m) has, or None: bytes
+
+
+def _exported(target: Any, spec: Any) -> Any:
+    """What ``memoryview(m)`` (and so NumPy, which asks for the buffer first) sees:
+    ``target`` cast to the item's format when the items are one simple C type --
+    ``np.asarray(alloc("double", 3))`` is float64 ``(3,)`` -- else its bytes."""
+    item = spec.item
+    try:
+        code = _EXPORT_CODES[item]
+    except KeyError:
+        code = getattr(item, "_type_", None)
+        if not (isinstance(code, str) and code in _CASTABLE and code != "B"):
+            code = None
+        _EXPORT_CODES[item] = code
+    return target if code is None or target is None else memoryview(target).cast(code)
 _IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
            "delete them first — nothing was {}")
 
@@ -94,6 +111,7 @@ class Memory(Exporter):
     _mode = "rw"  # protection
     _pages = None  # where page memory lives (a pages.Pages)
     _address = 0  # page memory's start; heap memory asks its bytearray
+    _typed = None  # page memory: the typed memoryview its exports go through (_exported)
 
     # --- properties ------------------------------------------------------------
     @property
@@ -135,6 +153,11 @@ class Memory(Exporter):
     def region(self) -> memoryview:
         """A memoryview (format 'B') of exactly the region, read-only while protected
         ``"r"``/``"rx"``.  It is an export: ``free()`` and ``protect()`` wait for it."""
+        mv = self._exports()
+        return mv if mv.format == "B" else mv.cast("B")
+
+    def _exports(self) -> memoryview:
+        """``memoryview(self)``, typed as :func:`_exported` makes it, of exactly the region."""
         target = self._target
         if target is None:
             raise self._unusable()
@@ -145,8 +168,8 @@ class Memory(Exporter):
                 target = self._target
                 if target is None:
                     raise self._unusable() from None
-                hold(self, target)  # (a free() that failed may not have taken it back yet)
-                mv = memoryview(self)
+                hold(self, _exported(target, self._spec))  # (a failed free() may not have
+                mv = memoryview(self)                      # taken it back yet)
         if mv.nbytes != self._size:  # a heap block emptied by a racing free()
             raise released("this ffikit.Memory")
         return mv
@@ -158,8 +181,11 @@ class Memory(Exporter):
 
     def __ffikit_region__(self) -> memoryview:
         """The region as ffikit.view / asarray / C calls see it: typed as its items."""
-        code = getattr(self._spec.item, "_type_", None)  # alloc("double") -> 'd', for double *
-        return self.region().cast(code) if code in _CASTABLE else self.region()
+        mv = self._exports()
+        if mv.format != "B":
+            return mv  # already typed
+        code = getattr(self._spec.item, "_type_", None)  # alloc("char") -> 'c'...
+        return mv.cast(code) if code in _CASTABLE else mv
 
     @property
     def view(self):
@@ -262,7 +288,7 @@ class Memory(Exporter):
                 target.clear()  # refused while an export is alive
             except BufferError:
                 with LOCK:
-                    hold(self, target)
+                    hold(self, _exported(target, self._spec))
                 raise MemoryInUse("ffikit.Memory.free: " + _IN_USE.format("freed")) from None
             self._target = None
             if tracking.ACTIVE:
@@ -281,15 +307,18 @@ class Memory(Exporter):
 
     def _stop_exporting(self, refusal: str) -> None:
         """Take back the target (with LOCK held); MemoryInUse while exports of it live."""
-        target = self._target
+        target, typed = self._target, self._typed
         release(self)
-        if target is not None:
-            try:
+        try:
+            if typed is not None:  # the typed view exports go through, then the target
+                typed.release()
+            if target is not None:
                 target.release()
-            except BufferError:
-                hold(self, target)
-                raise MemoryInUse(refusal) from None
-            self._target = None
+        except BufferError:
+            self._typed = typed = _exported(target, self._spec)
+            hold(self, typed)
+            raise MemoryInUse(refusal) from None
+        self._target = self._typed = None
 
     def __enter__(self) -> Memory:
         return self
@@ -342,7 +371,9 @@ class Memory(Exporter):
         if target is None:
             hold_refusal(self, _NO_ACCESS)
         else:
-            hold(self, target)
+            typed = _exported(target, self._spec)
+            hold(self, typed)
+            self._typed = typed if typed is not target else None
         self._target = target
         self._mode = mode
 
@@ -355,53 +386,17 @@ class Memory(Exporter):
 
     def __reduce_ex__(self, protocol):
         """Pickle by value: item type, count and the bytes (out of band with protocol 5)."""
-        return _reduce_memory(self, protocol)
+        return reduce_memory(self, protocol)
 
     def __reduce__(self):
-        return _reduce_memory(self, 2)
-
-
-def _reduce_memory(mem: Memory, protocol: int):
-    """``Memory`` pickles by value: ``(item type, count, bytes)``.
-
-    With pickle protocol 5 the bytes travel as a :class:`pickle.PickleBuffer`
-    over the region itself: no copy on the sending side, and none in transit
-    where the transport takes out-of-band buffers (``buffer_callback``,
-    multiprocessing with protocol 5, Dask); the receiver copies them once into
-    memory it owns.
-    """
-    import pickle
-
-    from ffikit.errors import NotPicklable
-
-    mode = mem.protection
-    if mode == "freed":
-        raise NotPicklable("cannot pickle this ffikit.Memory: it was freed (use after free)")
-    if mode != "rw":
-        raise NotPicklable(
-            f"cannot pickle this ffikit.Memory: its pages are protected {mode!r}, "
-            "so the copy could not keep the protection; call protect('rw') first, "
-            "or pickle bytes(m.region()) yourself")
-    data = mem.region()
-    item_size = mem._spec.item_size or 1
-    payload = pickle.PickleBuffer(data) if protocol >= 5 else data.tobytes()
-    return (_rebuild_memory, (mem.ctype, mem.size // item_size, payload))
-
-
-def _rebuild_memory(item: type, count: int, data) -> Memory:
-    """Unpickle a :class:`Memory`: new owned memory holding a copy of ``data``."""
-    mem = alloc(item, count)
-    region = mem.region()
-    region[:] = memoryview(data).cast("B")
-    region.release()
-    return mem
+        return reduce_memory(self, 2)
 
 
 class PagedMemory(Memory):
     """:class:`Memory` in pages of its own (``alloc(..., pages=True)``, guards, big
     or over-aligned requests): an anonymous mapping, which ``protect()`` may change."""
 
-    __slots__ = ("_mode", "_pages", "_address")
+    __slots__ = ("_mode", "_pages", "_address", "_typed")
 
 
 def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bool = False,
@@ -413,14 +408,16 @@ def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bo
             target = bytearray(size)
         except MemoryError:
             raise OutOfMemory(f"ffikit: no memory for {size} bytes") from None
-        mem = Memory(target)
+        mem = Memory(_exported(target, spec))
         mem._target, mem._spec, mem._size = target, spec, size
         return mem
     place = Pages.map(size, align, guard=guard, guard_before=guard_before,
                       protectable=pages or guard or guard_before)
     target = place.target(size, "rw")
-    mem = PagedMemory(target)
+    typed = _exported(target, spec)
+    mem = PagedMemory(typed)
     mem._target, mem._spec, mem._size = target, spec, size
+    mem._typed = typed if typed is not target else None
     mem._address, mem._mode, mem._pages = place.start, "rw", place
     return mem
 
@@ -474,7 +471,7 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
             target = bytearray(size)
         except MemoryError:
             raise OutOfMemory(f"ffikit.alloc: no memory for {size} bytes") from None
-        mem = Memory(target)
+        mem = Memory(_exported(target, spec))
         mem._target, mem._spec, mem._size = target, spec, size
         if tracking.ACTIVE:
             tracking.record("alloc", mem, size, mem.address)

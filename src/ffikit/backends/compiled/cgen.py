@@ -197,9 +197,6 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     result = _result_shape(ftype.result)
     if isinstance(result, str):
         return result
-    if result[0] == "pointer" and not ftype.facts.deallocators and any(p[0] == "ptr" for p in params):
-        # (an owned result is a fresh allocation; any other may point into an argument)
-        return "its pointer result may point into an argument (kept alive with it)"
     table = relation_table(relations(name, ftype), params)
     if isinstance(table, str):
         return table
@@ -302,6 +299,21 @@ def _convert(i: int, p: tuple, index: int, recorded: bool, decls: list, convert:
         release.append(f"if (h{i}) PyBuffer_Release(&b{i});")
 
 
+def _pinned(build: str, rkind: str, params: tuple) -> list[str]:
+    """Build the result; a non-NULL pointer result (not owned: an owned one is a fresh
+    allocation) keeps the call's pointer arguments and their exports alive (pins.c)."""
+    which = [i for i, p in enumerate(params) if p[0] == "ptr"]
+    if rkind != "pointer" or not which:
+        return [build]
+    return [build, "    if (out != NULL && r != NULL && self->own == Py_None) {",
+            f"        static const int which[] = {{{', '.join(map(str, which))}}};",
+            f"        Py_buffer *const views[] = {{{', '.join(f'&b{i}' for i in which)}}};",
+            f"        int *const helds[] = {{{', '.join(f'&h{i}' for i in which)}}};",
+            f"        if (ffk_pin_result(out, args, which, views, helds, {len(which)}) < 0)",
+            "            Py_CLEAR(out);",
+            "    }"]
+
+
 def _wrapper(index: int, shape: tuple) -> str:
     result, params = shape
     n = len(params)
@@ -346,8 +358,8 @@ def _wrapper(index: int, shape: tuple) -> str:
         "    FFK_SWAP_ERRNO(errno_space)",
         "    Py_END_ALLOW_THREADS",
         "    here->current = outer;",
+        *_pinned(f"    out = {value};", rkind, params),
         *(f"    {r}" for r in release),
-        f"    out = {value};",
         *_policy_switch(rkind, n),
     ]
     if params:

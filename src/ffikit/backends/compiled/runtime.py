@@ -6,6 +6,7 @@ The runtime is C written as C files, shipped as package data, one file per job:
   size relations as numbers, the mode and policy codes;
 * ``errno.c`` -- ctypes-compatible errno emulation, cached per thread in C;
 * ``convert.c`` -- exact ``int``/``float`` arguments within range;
+* ``pins.c`` -- what a pointer result keeps alive of the call's arguments;
 * ``pointer.c`` -- pointer arguments by argument type (buffers, ctypes objects,
   callbacks, ffikit memory) and the extent C may reach through each;
 * ``checks.c`` -- the size relations of :mod:`ffikit.rules.sizes`, compared in C;
@@ -31,7 +32,7 @@ __all__ = ["RUNTIME_DIR", "HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HEADER = "ffikit_rt.h"
-BEFORE_WRAPPERS = ("errno.c", "convert.c", "pointer.c", "checks.c", "policy.c", "results.c",
+BEFORE_WRAPPERS = ("errno.c", "convert.c", "pins.c", "pointer.c", "checks.c", "policy.c", "results.c",
                    "slow.c", "crash.c", "functype.c")
 AFTER_WRAPPERS = ("module.c",)
 

@@ -1,7 +1,7 @@
 /* ffikit compiled backend: what every file of the runtime and every generated wrapper shares.
  *
  * A generated module is one translation unit: it includes this header, the runtime's .c
- * files (errno.c, convert.c, pointer.c, checks.c, policy.c, results.c, slow.c, crash.c,
+ * files (errno.c, convert.c, pins.c, pointer.c, checks.c, policy.c, results.c, slow.c, crash.c,
  * functype.c), then its
  * own wrappers, then module.c.  Everything is static: each module has its own copy, and
  * no symbol but PyInit_<name> leaves it.

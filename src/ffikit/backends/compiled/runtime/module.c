@@ -83,7 +83,7 @@ static PyObject *
 ffk_init(void)
 {
     PyObject *m;
-    if (PyType_Ready(&ffk_func_type) < 0)
+    if (PyType_Ready(&ffk_func_type) < 0 || PyType_Ready(&ffk_pin_type) < 0)
         return NULL;
     m = PyModule_Create(&ffk_module);
 #ifdef Py_GIL_DISABLED

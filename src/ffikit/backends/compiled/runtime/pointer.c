@@ -37,6 +37,8 @@ ffk_setup(PyObject *module, PyObject *cfuncptr)
         return NULL;
     if (ffk_empty == NULL && (ffk_empty = PyTuple_New(0)) == NULL)
         return NULL;
+    if (ffk_str_keep == NULL && (ffk_str_keep = PyUnicode_InternFromString("_ffikit_keep")) == NULL)
+        return NULL;
     Py_INCREF(cfuncptr);
     Py_XSETREF(ffk_cfuncptr, (PyTypeObject *)cfuncptr);
     Py_RETURN_NONE;

@@ -21,6 +21,7 @@ from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import ArgumentError, InvalidValue, MemoryInUse
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK
+from ffikit.memory.view_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec
 from ffikit.rules.counts import released, whole
 
@@ -86,7 +87,7 @@ class Adopted:
         if self.ctype is None:
             raise ArgumentError("adopt(..., ctype=...) was not given, so there is no typed "
                                 "view; use m.buffer() for bytes")
-        vtype = self.ctype if self._count == 1 else self.ctype * self._count
+        vtype = exporting_type(self.ctype if self._count == 1 else self.ctype * self._count)
         source = self._export()
         result = vtype.from_address(self._address)
         result.__dict__[_SOURCE] = source

@@ -1,12 +1,12 @@
 """ffikit memory as an array to other libraries: ``__array_interface__`` and DLPack.
 
 Every ffikit memory object (``alloc``, ``adopt``, pools, shared memory) is a
-buffer of bytes; these protocols say what the bytes *are*: the item type and
-count it was allocated with.  ``np.from_dlpack(m)`` and ``torch.from_dlpack(m)``
-see ``alloc("double", 3)`` as three float64 without a copy, and
+buffer; these protocols say what its bytes *are*: the item type and count it
+was allocated with.  ``np.from_dlpack(m)`` and ``torch.from_dlpack(m)`` see
+``alloc("double", 3)`` as three float64 without a copy, and
 ``m.__array_interface__`` gives the same to anything that reads NumPy's
-interface.  (``np.asarray(m)`` takes the buffer first, so it sees bytes:
-``ffikit.asarray(m)`` gives the typed array.)
+interface.  (``np.asarray(m)`` takes the buffer first, which is typed the same
+way for items of one simple C type: see ``ffikit.memory.owned``.)
 
 The memory stays valid while a consumer holds it: each export takes a buffer
 export of the memory, so ``free()`` and ``protect()`` are refused until the
@@ -27,7 +27,7 @@ from ffikit.backends.ctypes.arrays import DLManagedTensor as _Managed
 from ffikit.backends.ctypes.arrays import DLManagedTensorVersioned as _ManagedVersioned
 from ffikit.backends.ctypes.pybuffer import memoryview_address
 
-__all__ = ["ArrayExports", "DEVICES"]
+__all__ = ["ArrayExports", "DEVICES", "capsule", "check_request"]
 
 _CPU = 1
 
@@ -86,28 +86,47 @@ def array_interface(memory: Any) -> dict[str, Any]:
 def dlpack(memory: Any, max_version: tuple[int, int] | None = None) -> object:
     """A DLPack capsule of ``memory``'s items (versioned if the consumer takes 1.0)."""
     item, count = _items(memory)
-    code, bits = dlpack_type(item)
     view = memoryview(memory)  # the export that keeps the memory alive (and unfreeable)
+    return capsule(view, item, (count,), view.readonly, max_version)
+
+
+def capsule(view: memoryview, item: type, shape: tuple[int, ...], readonly: bool,
+            max_version: tuple[int, int] | None = None) -> object:
+    """A DLPack capsule of C-contiguous ``item``s of ``shape`` at ``view``'s address; the
+    capsule's tensor holds ``view`` (an export) until the consumer deletes it."""
+    try:
+        code, bits = dlpack_type(item)
+    except BufferError:
+        view.release()
+        raise
     versioned = max_version is not None and tuple(max_version)[:1] >= (1,)
-    if view.readonly and not versioned:
+    if readonly and not versioned:
         view.release()
         raise BufferError("this memory is read-only, and the consumer's DLPack (< 1.0) cannot be "
                           "told so; use a consumer that passes max_version=(1, 0)")
-    shape = (ctypes.c_int64 * 1)(count)
+    dims = (ctypes.c_int64 * len(shape))(*shape)
     managed: Any = _ManagedVersioned() if versioned else _Managed()
     tensor = managed.dl_tensor
     tensor.data = memoryview_address(view) if view.nbytes else None
-    tensor.device_type, tensor.device_id, tensor.ndim = _CPU, 0, 1
+    tensor.device_type, tensor.device_id, tensor.ndim = _CPU, 0, len(shape)
     tensor.code, tensor.bits, tensor.lanes = code, bits, 1
-    tensor.shape = shape
+    tensor.shape = dims
     managed.deleter = ctypes.cast(_DELETER, ctypes.c_void_p).value
     if versioned:
-        managed.major, managed.minor, managed.flags = 1, 0, 1 if view.readonly else 0
+        managed.major, managed.minor, managed.flags = 1, 0, 1 if readonly else 0
     address = ctypes.addressof(managed)
     with _LIVE_LOCK:
-        _LIVE[address] = (managed, shape, view)
+        _LIVE[address] = (managed, dims, view)
     name = _NAMES[versioned]
     return _new_capsule(address, ctypes.addressof(name), ctypes.cast(_CAPSULE_DESTRUCTOR, ctypes.c_void_p))
+
+
+def check_request(dl_device: tuple[int, int] | None, copy: bool | None) -> None:
+    """Refuse what a ``__dlpack__`` caller asks that host memory without a copy cannot give."""
+    if dl_device is not None and tuple(dl_device) != (_CPU, 0):
+        raise BufferError(f"ffikit memory is in host memory (cpu:0), not on {tuple(dl_device)}")
+    if copy:
+        raise BufferError("ffikit memory exports without copying (copy=True asked)")
 
 
 class ArrayExports:
@@ -121,10 +140,7 @@ class ArrayExports:
 
     def __dlpack__(self, *, stream: object = None, max_version: tuple[int, int] | None = None,
                    dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object:
-        if dl_device is not None and tuple(dl_device) != (_CPU, 0):
-            raise BufferError(f"ffikit memory is in host memory (cpu:0), not on {tuple(dl_device)}")
-        if copy:
-            raise BufferError("ffikit memory exports without copying (copy=True asked)")
+        check_request(dl_device, copy)
         return dlpack(self, max_version)
 
     def __dlpack_device__(self) -> tuple[int, int]:

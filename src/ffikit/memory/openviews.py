@@ -13,6 +13,8 @@ import types
 from operator import attrgetter
 from typing import Any
 
+from ffikit.memory.view_exports import exporting_type
+
 __all__ = ["OPEN_SPECS", "OPEN_TYPES", "NBYTES", "nbytes_reader", "open_type"]
 
 OPEN_SPECS: dict = {}  # 'T[]' spec -> (item ctypes type, item size, alignment)
@@ -38,5 +40,5 @@ def open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
     sizes = OPEN_TYPES.setdefault(ctype, {})
     if len(sizes) > 64:  # many buffer sizes: stay small
         sizes.clear()
-    found = sizes[nbytes] = ((spec[0] * items).from_buffer, spec[2])
+    found = sizes[nbytes] = (exporting_type(spec[0] * items).from_buffer, spec[2])
     return found

@@ -47,6 +47,7 @@ from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
 from ffikit.memory.memory_pickle import reduce_memory
 from ffikit.memory.pages import Pages
+from ffikit.memory.view_exports import exporting_type
 from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
@@ -197,7 +198,7 @@ class Memory(Exporter):
         mv = self.region()
         spec = self._spec
         count = self._size // spec.item_size if spec.item_size else 1
-        vtype = spec.item if count == 1 else spec.item * count
+        vtype = exporting_type(spec.item if count == 1 else spec.item * count)
         if mv.readonly:
             vtype = _readonly_type(vtype, protected=True)
         result = vtype.from_address(memoryview_address(mv))

@@ -23,6 +23,7 @@ from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
 from ffikit.memory.owned import allocate
 from ffikit.memory.pages import round_up
+from ffikit.memory.view_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
@@ -59,9 +60,9 @@ class Block:
         memory, so ``reset()``/``close()`` (and ``Pool.release`` of this block) are
         refused while it lives."""
         if self.ctype is None:
-            vtype = ctypes.c_ubyte * self.size
+            vtype = exporting_type(ctypes.c_ubyte * self.size)
         else:
-            vtype = self.ctype if self.count == 1 else self.ctype * self.count
+            vtype = exporting_type(self.ctype if self.count == 1 else self.ctype * self.count)
         source = self._owner._export(self, ctypes.sizeof(vtype))
         result = vtype.from_address(memoryview_address(source))  # exactly what is held
         result.__dict__[_SOURCE] = source

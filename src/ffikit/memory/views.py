@@ -35,6 +35,7 @@ from ffikit.errors import (
 from ffikit.memory.mappings import check_range
 from ffikit.memory.openviews import NBYTES, OPEN_SPECS, OPEN_TYPES, nbytes_reader, open_type
 from ffikit.memory.rawpointers import checked_type
+from ffikit.memory.view_exports import exporting_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
 
@@ -347,7 +348,7 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
     if count is not None:
         if count < 1:
             raise InvalidValue(f"ffikit.view: count must be >= 1, got {count}")
-        vtype = item * count
+        vtype = exporting_type(item * count)
         size = item_size * count
     elif spec.count is None:
         room = nbytes - offset
@@ -359,12 +360,12 @@ def _view(obj, ctype, offset, count, unaligned, defs, unsafe=False):
             raise InvalidValue(
                 f"ffikit.view: {room} bytes at offset {offset} are not a whole number of "
                 f"'{spec.text[:-2]}' ({item_size} bytes each); pass count= to view a prefix")
-        vtype = item * (room // item_size)
+        vtype = exporting_type(item * (room // item_size))
         size = room
         if defs is None and not unsafe and _spec_cache.get(ctype) is spec:
             _open_cache[ctype] = (item, item_size, spec.align)  # the checked item type
     else:
-        vtype = item
+        vtype = exporting_type(item)
         size = spec.size
         if defs is None and not unsafe and _spec_cache.get(ctype) is spec:  # only what _spec could cache
             _fast_cache[ctype] = (vtype, size, spec.align)

@@ -1,0 +1,70 @@
+"""Typed views as arrays to other libraries: DLPack for ``ffikit.view`` and ``m.view``.
+
+A typed view (``ffikit.view(buf, "double[8]")``, ``m.view``) is a ctypes array.
+ctypes' own buffer export is typed, so ``np.asarray(v)`` sees float64 ``(8,)``;
+but ``torch.from_dlpack(v)`` and ``np.from_dlpack(v)`` ask for ``__dlpack__``,
+which ctypes arrays lack.  ffikit hands out, for each array type of integers,
+floats or bool (nested arrays too: ``double[3][4]`` is 3x4), a subclass that adds
+``__dlpack__``/``__dlpack_device__``.  It is still an instance of the ctypes
+array type, so ctypes, ffikit calls and ``isinstance`` treat it as before.
+
+The capsule holds an export of the view, which holds its source, so the memory
+outlives the consumer's tensor; a read-only view exports read-only (DLPack 1.0's
+flag; an older consumer is refused).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from ffikit.backends.ctypes.arrays import dlpack_type
+from ffikit.memory.arrayexport import capsule, check_request
+
+__all__ = ["exporting_type"]
+
+_CPU = 1
+_cache: dict[type, type] = {}
+
+
+def _shape(array_type: type) -> tuple[tuple[int, ...], type]:
+    """``(shape, scalar item type)`` of a (nested) ctypes array type."""
+    shape: list[int] = []
+    t: Any = array_type
+    while isinstance(t, type) and issubclass(t, ctypes.Array):
+        shape.append(t._length_)
+        t = t._type_
+    return tuple(shape), t
+
+
+def _dlpack(self: Any, *, stream: object = None, max_version: tuple[int, int] | None = None,
+            dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object:
+    """A DLPack capsule of this view's items, at its address (no copy)."""
+    check_request(dl_device, copy)
+    shape, item = _shape(type(self))
+    readonly = bool(getattr(type(self), "_ffikit_readonly_", False))
+    return capsule(memoryview(self), item, shape, readonly, max_version)
+
+
+def _dlpack_device(self: Any) -> tuple[int, int]:
+    return (_CPU, 0)
+
+
+def exporting_type(vtype: type) -> type:
+    """``vtype``, or for an array of integers, floats or bool its DLPack-exporting subclass."""
+    found = _cache.get(vtype)
+    if found is not None:
+        return found
+    result = vtype
+    if issubclass(vtype, ctypes.Array) and "__dlpack__" not in vtype.__dict__:
+        _, item = _shape(vtype)
+        try:
+            dlpack_type(item)
+        except BufferError:
+            pass
+        else:
+            result = type(vtype)(vtype.__name__, (vtype,), {
+                "__slots__": (), "__module__": vtype.__module__,
+                "__dlpack__": _dlpack, "__dlpack_device__": _dlpack_device})
+    _cache[vtype] = result
+    return result

@@ -21,7 +21,7 @@ from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import ArgumentError, InvalidValue, MemoryInUse
 from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK
-from ffikit.memory.view_exports import exporting_type
+from ffikit.memory.typed_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec
 from ffikit.rules.counts import released, whole
 

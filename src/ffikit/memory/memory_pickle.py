@@ -12,14 +12,14 @@ from typing import Any
 __all__ = ["reduce_memory"]
 
 
-def reduce_memory(mem: Any, protocol: int) -> tuple:
+def reduce_memory(mem: Any, protocol: int, rebuild: Any) -> tuple:
     """``Memory`` pickles by value: ``(item type, count, bytes)``.
 
     With pickle protocol 5 the bytes travel as a :class:`pickle.PickleBuffer`
     over the region itself: no copy on the sending side, and none in transit
     where the transport takes out-of-band buffers (``buffer_callback``,
     multiprocessing with protocol 5, Dask); the receiver copies them once into
-    memory it owns.
+    memory it owns, through ``rebuild(item type, count, data)``.
     """
     import pickle
 
@@ -36,15 +36,4 @@ def reduce_memory(mem: Any, protocol: int) -> tuple:
     data = mem.region()
     item_size = mem._spec.item_size or 1
     payload = pickle.PickleBuffer(data) if protocol >= 5 else data.tobytes()
-    return (_rebuild_memory, (mem.ctype, mem.size // item_size, payload))
-
-
-def _rebuild_memory(item: type, count: int, data: Any) -> Any:
-    """Unpickle a :class:`Memory`: new owned memory holding a copy of ``data``."""
-    from ffikit.memory.owned import alloc
-
-    mem = alloc(item, count)
-    region = mem.region()
-    region[:] = memoryview(data).cast("B")
-    region.release()
-    return mem
+    return (rebuild, (mem.ctype, mem.size // item_size, payload))

@@ -13,7 +13,7 @@ import types
 from operator import attrgetter
 from typing import Any
 
-from ffikit.memory.view_exports import exporting_type
+from ffikit.memory.typed_exports import exporting_type
 
 __all__ = ["OPEN_SPECS", "OPEN_TYPES", "NBYTES", "nbytes_reader", "open_type"]
 

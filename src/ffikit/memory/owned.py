@@ -47,7 +47,7 @@ from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
 from ffikit.memory.memory_pickle import reduce_memory
 from ffikit.memory.pages import Pages
-from ffikit.memory.view_exports import exporting_type
+from ffikit.memory.typed_exports import exported_as_items, exporting_type
 from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
@@ -58,22 +58,6 @@ HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as 
 _MODES = ("rw", "r", "rx", "none")
 _CASTABLE = frozenset("bBhHiIlLqQfd?P")  # simple ctypes items memoryview.cast takes
 _HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
-_EXPORT_CODES: dict = {}  # item type -> the format memoryview(m) has, or None: bytes
-
-
-def _exported(target: Any, spec: Any) -> Any:
-    """What ``memoryview(m)`` (and so NumPy, which asks for the buffer first) sees:
-    ``target`` cast to the item's format when the items are one simple C type --
-    ``np.asarray(alloc("double", 3))`` is float64 ``(3,)`` -- else its bytes."""
-    item = spec.item
-    try:
-        code = _EXPORT_CODES[item]
-    except KeyError:
-        code = getattr(item, "_type_", None)
-        if not (isinstance(code, str) and code in _CASTABLE and code != "B"):
-            code = None
-        _EXPORT_CODES[item] = code
-    return target if code is None or target is None else memoryview(target).cast(code)
 _IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
            "delete them first — nothing was {}")
 
@@ -169,7 +153,7 @@ class Memory(Exporter):
                 target = self._target
                 if target is None:
                     raise self._unusable() from None
-                hold(self, _exported(target, self._spec))  # (a failed free() may not have
+                hold(self, exported_as_items(target, self._spec))  # (a failed free() may not have
                 mv = memoryview(self)                      # taken it back yet)
         if mv.nbytes != self._size:  # a heap block emptied by a racing free()
             raise released("this ffikit.Memory")
@@ -289,7 +273,7 @@ class Memory(Exporter):
                 target.clear()  # refused while an export is alive
             except BufferError:
                 with LOCK:
-                    hold(self, _exported(target, self._spec))
+                    hold(self, exported_as_items(target, self._spec))
                 raise MemoryInUse("ffikit.Memory.free: " + _IN_USE.format("freed")) from None
             self._target = None
             if tracking.ACTIVE:
@@ -316,7 +300,7 @@ class Memory(Exporter):
             if target is not None:
                 target.release()
         except BufferError:
-            self._typed = typed = _exported(target, self._spec)
+            self._typed = typed = exported_as_items(target, self._spec)
             hold(self, typed)
             raise MemoryInUse(refusal) from None
         self._target = self._typed = None
@@ -372,7 +356,7 @@ class Memory(Exporter):
         if target is None:
             hold_refusal(self, _NO_ACCESS)
         else:
-            typed = _exported(target, self._spec)
+            typed = exported_as_items(target, self._spec)
             hold(self, typed)
             self._typed = typed if typed is not target else None
         self._target = target
@@ -387,10 +371,19 @@ class Memory(Exporter):
 
     def __reduce_ex__(self, protocol):
         """Pickle by value: item type, count and the bytes (out of band with protocol 5)."""
-        return reduce_memory(self, protocol)
+        return reduce_memory(self, protocol, _rebuild_memory)
 
     def __reduce__(self):
-        return reduce_memory(self, 2)
+        return reduce_memory(self, 2, _rebuild_memory)
+
+
+def _rebuild_memory(item: type, count: int, data: Any) -> Memory:
+    """Unpickle a :class:`Memory`: new owned memory holding a copy of ``data``."""
+    mem = alloc(item, count)
+    region = mem.region()
+    region[:] = memoryview(data).cast("B")
+    region.release()
+    return mem
 
 
 class PagedMemory(Memory):
@@ -409,13 +402,13 @@ def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bo
             target = bytearray(size)
         except MemoryError:
             raise OutOfMemory(f"ffikit: no memory for {size} bytes") from None
-        mem = Memory(_exported(target, spec))
+        mem = Memory(exported_as_items(target, spec))
         mem._target, mem._spec, mem._size = target, spec, size
         return mem
     place = Pages.map(size, align, guard=guard, guard_before=guard_before,
                       protectable=pages or guard or guard_before)
     target = place.target(size, "rw")
-    typed = _exported(target, spec)
+    typed = exported_as_items(target, spec)
     mem = PagedMemory(typed)
     mem._target, mem._spec, mem._size = target, spec, size
     mem._typed = typed if typed is not target else None
@@ -472,7 +465,7 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
             target = bytearray(size)
         except MemoryError:
             raise OutOfMemory(f"ffikit.alloc: no memory for {size} bytes") from None
-        mem = Memory(_exported(target, spec))
+        mem = Memory(exported_as_items(target, spec))
         mem._target, mem._spec, mem._size = target, spec, size
         if tracking.ACTIVE:
             tracking.record("alloc", mem, size, mem.address)

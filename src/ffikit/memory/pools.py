@@ -23,7 +23,7 @@ from ffikit.errors import InvalidValue, MemoryInUse, OutOfMemory
 from ffikit.memory import tracking
 from ffikit.memory.owned import allocate
 from ffikit.memory.pages import round_up
-from ffikit.memory.view_exports import exporting_type
+from ffikit.memory.typed_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 

@@ -35,7 +35,7 @@ from ffikit.errors import (
 from ffikit.memory.mappings import check_range
 from ffikit.memory.openviews import NBYTES, OPEN_SPECS, OPEN_TYPES, nbytes_reader, open_type
 from ffikit.memory.rawpointers import checked_type
-from ffikit.memory.view_exports import exporting_type
+from ffikit.memory.typed_exports import exporting_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
 

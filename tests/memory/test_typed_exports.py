@@ -96,7 +96,7 @@ def test_items_without_an_array_type_have_no_dlpack():
 @pytest.mark.parametrize("backend", ["ctypes", "compiled"])
 def test_a_dlpack_view_still_passes_to_c(cbuild, backend):
     path = cbuild("double total(const double *p, int n) { double s = 0; "
-                  "for (int i = 0; i < n; i++) s += p[i]; return s; }", name="view_exports")
+                  "for (int i = 0; i < n; i++) s += p[i]; return s; }", name="typed_exports")
     lib = ffikit.load(path, "double total(const double *p, int n);", backend=backend)
     a = np.arange(5.0)
     assert lib.total(ffikit.view(a, "double[5]"), 5) == 10.0

@@ -1,4 +1,9 @@
-"""Typed views as arrays to other libraries: DLPack for ``ffikit.view`` and ``m.view``.
+"""Typed exports: memory and views seen by other libraries as their items, not bytes.
+
+``memoryview(m)`` of ``alloc("double", 3)`` has format ``"d"`` and shape
+``(3,)`` (:func:`exported_as_items`): NumPy asks for the buffer before any other
+protocol, so ``np.asarray(m)`` is float64 ``(3,)``.  ``m[i]``, ``bytes(m)`` and
+``m.region()`` stay bytes.
 
 A typed view (``ffikit.view(buf, "double[8]")``, ``m.view``) is a ctypes array.
 ctypes' own buffer export is typed, so ``np.asarray(v)`` sees float64 ``(8,)``;
@@ -21,10 +26,26 @@ from typing import Any
 from ffikit.backends.ctypes.arrays import dlpack_type
 from ffikit.memory.arrayexport import capsule, check_request
 
-__all__ = ["exporting_type"]
+__all__ = ["exporting_type", "exported_as_items"]
 
 _CPU = 1
 _cache: dict[type, type] = {}
+_CASTABLE = frozenset("bhHiIlLqQfd?P")  # item formats memoryview.cast takes (not 'B': bytes)
+_EXPORT_CODES: dict = {}  # item type -> the format memoryview(m) has, or None: bytes
+
+
+def exported_as_items(target: Any, spec: Any) -> Any:
+    """What ``memoryview(m)`` of memory with ``spec``'s items forwards to: ``target``
+    cast to the item's format when the items are one simple C type, else ``target``."""
+    item = spec.item
+    try:
+        code = _EXPORT_CODES[item]
+    except KeyError:
+        code = getattr(item, "_type_", None)
+        if not (isinstance(code, str) and code in _CASTABLE):
+            code = None
+        _EXPORT_CODES[item] = code
+    return target if code is None or target is None else memoryview(target).cast(code)
 
 
 def _shape(array_type: type) -> tuple[tuple[int, ...], type]:

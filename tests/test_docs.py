@@ -24,3 +24,11 @@ def test_the_layer_table_names_every_folder():
     package = ROOT / "src" / "ffikit"
     folders = sorted(p.name for p in package.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert [f for f in folders if f"`{f}/" not in readme] == []
+
+
+def test_every_environment_variable_ffikit_reads_is_documented():
+    read = set()
+    for path in (ROOT / "src" / "ffikit").rglob("*.py"):
+        read |= set(re.findall(r"environ(?:\.get)?[(\[]\s*\"(FFIKIT_[A-Z_]+)", path.read_text()))
+    documented = set(re.findall(r"^\| `(FFIKIT_[A-Z_]+)`", (ROOT / "docs" / "environment.md").read_text(), re.M))
+    assert len(read) >= 8 and read <= documented, read - documented

@@ -67,14 +67,14 @@ _LAZY = {
     "string": "memory.strings",
     "callback": "backends.ctypes.callbacks",
     "callback_errors": "backends.ctypes.callbacks",
-    "view": "memory.views",
+    "view": "memory.fastpaths",
     "address": "memory.views",
     "buffer": "memory.views",
     "asarray": "memory.numpy_bridge",
     "dtype": "memory.numpy_bridge",
     "ctype": "memory.numpy_bridge",
     "shared": "memory.shared",
-    "alloc": "memory.owned",
+    "alloc": "memory.fastpaths",
     "adopt": "memory.adopted",
     "Memory": "memory.owned",
     "Arena": "memory.pools",
@@ -99,12 +99,13 @@ if TYPE_CHECKING:
     from ffikit.build import build as build
     from ffikit.memory.adopted import adopt as adopt
     from ffikit.memory.casts import cast as cast
+    from ffikit.memory.fastpaths import alloc as alloc
+    from ffikit.memory.fastpaths import view as view
     from ffikit.memory.new import new as new
     from ffikit.memory.numpy_bridge import asarray as asarray
     from ffikit.memory.numpy_bridge import ctype as ctype
     from ffikit.memory.numpy_bridge import dtype as dtype
     from ffikit.memory.owned import Memory as Memory
-    from ffikit.memory.owned import alloc as alloc
     from ffikit.memory.pools import Arena as Arena
     from ffikit.memory.pools import Pool as Pool
     from ffikit.memory.shared import shared as shared
@@ -113,7 +114,6 @@ if TYPE_CHECKING:
     from ffikit.memory.tracking import track as track
     from ffikit.memory.views import address as address
     from ffikit.memory.views import buffer as buffer
-    from ffikit.memory.views import view as view
 else:
     _ModuleType = type(_sys)  # types.ModuleType, without importing types
 

@@ -40,5 +40,6 @@ def open_type(ctype: Any, nbytes: int) -> tuple[Any, int] | None:
     sizes = OPEN_TYPES.setdefault(ctype, {})
     if len(sizes) > 64:  # many buffer sizes: stay small
         sizes.clear()
-    found = sizes[nbytes] = (exporting_type(spec[0] * items).from_buffer, spec[2])
+    view_type: Any = exporting_type(spec[0] * items)
+    found = sizes[nbytes] = (view_type.from_buffer, spec[2])
     return found

@@ -47,17 +47,18 @@ from ffikit.memory import tracking
 from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
 from ffikit.memory.memory_pickle import reduce_memory
 from ffikit.memory.pages import Pages
-from ffikit.memory.typed_exports import exported_as_items, exporting_type
+from ffikit.memory.typed_exports import export_format, exported_as_items, exporting_type
 from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
-__all__ = ["Memory", "PagedMemory", "alloc", "allocate"]
+__all__ = ["Memory", "PagedMemory", "alloc", "allocate", "HEAP_MAX", "HEAP_FAST"]
 
 HEAP_ALIGN = 16 if ctypes.sizeof(ctypes.c_void_p) == 8 else 8  # what PyObject_Malloc gives
 HEAP_MAX = 1 << 17  # above this, fresh pages (zeroed lazily by the kernel), as malloc does
 _MODES = ("rw", "r", "rx", "none")
 _CASTABLE = frozenset("bBhHiIlLqQfd?P")  # simple ctypes items memoryview.cast takes
 _HEAP_SPECS: dict = {}  # item type -> its _Spec, for types whose memory may come from the heap
+HEAP_FAST: dict = {}  # the same item types -> (_Spec, item size, memoryview(m)'s format or None)
 _IN_USE = ("views of this memory are still alive (a memoryview, .view object or NumPy array); "
            "delete them first — nothing was {}")
 
@@ -478,6 +479,7 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
     if (defs is None and spec.align <= HEAP_ALIGN and spec.item_size
             and _spec_cache.get(ctype) is spec):  # only what _spec() itself caches
         _HEAP_SPECS[ctype] = spec
+        HEAP_FAST[ctype] = (spec, spec.item_size, export_format(spec.item))  # fastmem.c's
     if align is None:
         align = spec.align
     else:

@@ -26,7 +26,7 @@ from typing import Any
 from ffikit.backends.ctypes.arrays import dlpack_type
 from ffikit.memory.arrayexport import capsule, check_request
 
-__all__ = ["exporting_type", "exported_as_items"]
+__all__ = ["exporting_type", "exported_as_items", "export_format"]
 
 _CPU = 1
 _cache: dict[type, type] = {}
@@ -37,15 +37,23 @@ _EXPORT_CODES: dict = {}  # item type -> the format memoryview(m) has, or None: 
 def exported_as_items(target: Any, spec: Any) -> Any:
     """What ``memoryview(m)`` of memory with ``spec``'s items forwards to: ``target``
     cast to the item's format when the items are one simple C type, else ``target``."""
-    item = spec.item
+    code = export_format(spec.item)
+    if code is None or target is None:
+        return target
+    raw: Any = memoryview(target)  # (typeshed's cast takes literal formats only)
+    return raw.cast(code)
+
+
+def export_format(item: type) -> str | None:
+    """The format ``memoryview(m)`` has for memory of ``item``s, or None: bytes."""
     try:
-        code = _EXPORT_CODES[item]
+        return _EXPORT_CODES[item]
     except KeyError:
         code = getattr(item, "_type_", None)
         if not (isinstance(code, str) and code in _CASTABLE):
             code = None
         _EXPORT_CODES[item] = code
-    return target if code is None or target is None else memoryview(target).cast(code)
+        return code
 
 
 def _shape(array_type: type) -> tuple[tuple[int, ...], type]:
@@ -53,7 +61,8 @@ def _shape(array_type: type) -> tuple[tuple[int, ...], type]:
     shape: list[int] = []
     t: Any = array_type
     while isinstance(t, type) and issubclass(t, ctypes.Array):
-        shape.append(t._length_)
+        length: int = getattr(t, "_length_")  # noqa: B009 - a class attribute typeshed types oddly
+        shape.append(length)
         t = t._type_
     return tuple(shape), t
 
@@ -84,7 +93,8 @@ def exporting_type(vtype: type) -> type:
         except BufferError:
             pass
         else:
-            result = type(vtype)(vtype.__name__, (vtype,), {
+            metaclass: Any = type(vtype)  # ctypes' array metaclass makes the subclass
+            result = metaclass(vtype.__name__, (vtype,), {
                 "__slots__": (), "__module__": vtype.__module__,
                 "__dlpack__": _dlpack, "__dlpack_device__": _dlpack_device})
     _cache[vtype] = result

@@ -1,0 +1,114 @@
+"""``ffikit.view`` and ``ffikit.alloc`` in C for their common cases (``runtime/fastmem.c``).
+
+The Python functions already have fast paths (a cached view type and
+``from_buffer``; a cached heap spec and a ``bytearray``); what is left is
+Python's own cost of a call with keyword-only parameters and a dozen checks,
+which is as much as the work.  ``runtime/fastmem.c`` does the same steps in C,
+reading the same caches the Python functions fill, and hands every other call
+(keywords, a type text not seen yet, a buffer that is not plain, tracking on,
+any error) to the Python function, so both give the same objects and the same
+words.
+
+Nothing waits on a compiler: :func:`fast_functions` returns the C functions only
+when the module is already in the build cache (built by an earlier process);
+otherwise it returns the Python functions and, where extensions can be built,
+asks the background builder for the module, which the *next* process imports.
+``$FFIKIT_FASTMEM=0`` keeps the Python functions.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ffikit.backends.compiled import background
+from ffikit.backends.compiled.runtime import RUNTIME_DIR
+
+__all__ = ["fast_functions", "SOURCE"]
+
+SOURCE = RUNTIME_DIR / "fastmem.c"
+log = logging.getLogger("ffikit.backends.compiled")
+_requested: list[bool] = []
+
+
+def _source_and_name() -> tuple[str, str]:
+    import hashlib
+
+    text = SOURCE.read_text()
+    abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
+    name = "_ffikit_fastmem_" + hashlib.sha256((abi + text).encode()).hexdigest()[:16]
+    return f'{abi}\n#define FASTMEM_NAME "{name}"\n{text}\n' \
+           f"PyMODINIT_FUNC PyInit_{name}(void);\nPyMODINIT_FUNC\nPyInit_{name}(void)\n" \
+           "{\n    return fastmem_init();\n}\n", name
+
+
+def _options(name: str) -> dict[str, Any]:
+    import sysconfig
+
+    flags = ["-O2", "-fvisibility=hidden"]
+    if sys.platform == "darwin":
+        flags += ["-undefined", "dynamic_lookup"]
+    return {"name": name.lstrip("_"), "include_dirs": [sysconfig.get_paths()["include"]],
+            "flags": flags}
+
+
+class _Build:
+    """The background builder's work item: compile the module into the cache."""
+
+    def build_pending(self) -> None:
+        from ffikit.backends.compiled.module import available
+        from ffikit.build import build
+
+        if not available()[0]:
+            return
+        source, name = _source_and_name()
+        build(source, **_options(name))
+
+
+def load(compile: bool = False) -> Any:
+    """The fastmem module from the build cache (or built now with ``compile``), else None."""
+    from ffikit.build import build, built
+
+    source, name = _source_and_name()
+    path = (build if compile else built)(source, **_options(name))
+    if path is None:
+        return None
+    module = sys.modules.get(name)
+    if module is None:
+        loader = importlib.machinery.ExtensionFileLoader(name, path)
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        loader.exec_module(module)
+        sys.modules[name] = module
+    return module
+
+
+def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: dict,
+                   heap_cache: dict, memory_type: type, tracking: Any, heap_max: int
+                   ) -> tuple[Callable, Callable]:
+    """``(view, alloc)``: the C ones when the module is built, else the Python ones given."""
+    from ffikit.backends.compiled.classify import BPTR_OFFSET
+
+    if os.environ.get("FFIKIT_FASTMEM", "1") == "0" or BPTR_OFFSET < 0 or sys.implementation.name != "cpython":
+        return view, alloc
+    try:
+        module = load()
+    except (ImportError, OSError) as exc:
+        log.info("ffikit: the C view/alloc module did not load (%s); the Python ones are used", exc)
+        return view, alloc
+    except Exception as exc:  # noqa: BLE001 - an untrusted cache dir, a bad entry: stay on Python
+        log.info("ffikit: no C view/alloc (%s)", exc)
+        return view, alloc
+    if module is None:
+        if not _requested:
+            _requested.append(True)
+            background.schedule(_Build())
+        return view, alloc
+    module.setup(plain, view_cache, view, heap_cache, memory_type, tracking, alloc, BPTR_OFFSET,
+                 heap_max)
+    return module.view, module.alloc

@@ -25,4 +25,5 @@ else:
 
     view, alloc = fast_functions(
         views.view, owned.alloc, plain=views._PLAIN_BUFFERS, view_cache=views._fast_cache,
-        heap_cache=owned.HEAP_FAST, memory_type=Memory, tracking=tracking, heap_max=owned.HEAP_MAX)
+        heap_cache=owned.HEAP_FAST, memory_type=Memory, tracking=tracking, heap_max=owned.HEAP_MAX,
+        module_name=__name__)

@@ -105,6 +105,12 @@ del a; gc.collect(); m.free(); assert m.freed
 with ffikit.track() as t:  # tracking: the Python path records it
     tracked = module.alloc("double", 2)
 assert len(t.leaks()) == 1 and t.leaks()[0].size == 16, t.report()
+import pickle, subprocess  # pickled by their public home: a process without the C module
+assert pickle.loads(pickle.dumps(ffikit.view)) is ffikit.view is module.view
+child = subprocess.run([sys.executable, "-c", "import pickle, sys, ffikit; f = pickle.loads(sys.stdin.buffer.read()); "
+                        "print(f('double', 2).size)"], input=pickle.dumps(ffikit.alloc), capture_output=True,
+                       env={**__import__("os").environ, "FFIKIT_FASTMEM": "0"})
+assert child.stdout.strip() == b"16", child.stderr
 print("ALIVE")
 """
 
@@ -126,5 +132,6 @@ def test_python_functions_while_not_built(monkeypatch):
     monkeypatch.setenv("FFIKIT_FASTMEM", "0")
     got = fastmem.fast_functions(views.view, owned.alloc, plain=views._PLAIN_BUFFERS,
                                  view_cache=views._fast_cache, heap_cache=owned.HEAP_FAST,
-                                 memory_type=ffikit.Memory, tracking=tracking, heap_max=owned.HEAP_MAX)
+                                 memory_type=ffikit.Memory, tracking=tracking, heap_max=owned.HEAP_MAX,
+                                 module_name="ffikit.memory.fastpaths")
     assert got == (views.view, owned.alloc)

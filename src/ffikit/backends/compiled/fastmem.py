@@ -89,9 +89,13 @@ def load(compile: bool = False) -> Any:
 
 
 def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: dict,
-                   heap_cache: dict, memory_type: type, tracking: Any, heap_max: int
-                   ) -> tuple[Callable, Callable]:
-    """``(view, alloc)``: the C ones when the module is built, else the Python ones given."""
+                   heap_cache: dict, memory_type: type, tracking: Any, heap_max: int,
+                   module_name: str) -> tuple[Callable, Callable]:
+    """``(view, alloc)``: the C ones when the module is built, else the Python ones given.
+
+    The C functions say they live in ``module_name`` (which must hold them as ``view``
+    and ``alloc``), so they pickle by that name: a process that has not built the
+    C module unpickles its own ``view``/``alloc``."""
     from ffikit.backends.compiled.classify import BPTR_OFFSET
 
     if os.environ.get("FFIKIT_FASTMEM", "1") == "0" or BPTR_OFFSET < 0 or sys.implementation.name != "cpython":
@@ -111,4 +115,5 @@ def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: d
         return view, alloc
     module.setup(plain, view_cache, view, heap_cache, memory_type, tracking, alloc, BPTR_OFFSET,
                  heap_max)
+    module.view.__module__ = module.alloc.__module__ = module_name
     return module.view, module.alloc

@@ -12,7 +12,7 @@ import struct
 from functools import cache, lru_cache
 
 from ffikit.cdecl import model as m
-from ffikit.cdecl.layout import int_info, sizeof
+from ffikit.cdecl.layout import Platform, int_info, sizeof
 
 __all__ = ["int_range", "item_kind", "format_kind", "RAW_BYTE_TARGETS"]
 
@@ -21,12 +21,12 @@ RAW_BYTE_TARGETS = frozenset({"char", "unsigned char", "uint8_t"})
 
 
 @cache
-def int_range(t: m.CType) -> tuple[int, int]:
-    """``(lowest, highest)`` value of an integer or enum type on the host."""
+def int_range(t: m.CType, platform: Platform | str | None = None) -> tuple[int, int]:
+    """``(lowest, highest)`` value of an integer or enum type on ``platform`` (the host)."""
     r = m.resolve(t)
     if isinstance(r, m.Primitive) and r.name == "_Bool":
         return 0, 1
-    size, signed = int_info(r)
+    size, signed = int_info(r, platform)
     bits = size * 8
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1

@@ -19,9 +19,10 @@ import math
 import operator
 from collections.abc import Callable
 
-from ffikit.cdecl.layout import Platform, int_info
+from ffikit.cdecl.layout import Platform
 from ffikit.cdecl.model import Enum, Primitive, StructOrUnion, resolve
 from ffikit.errors import ArgumentError, InvalidValue, UnknownMember
+from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given
 from ffikit.rules.params import FLOAT_MAX
 
@@ -36,14 +37,9 @@ def member_checker(owner: str, name: str, mtype, plat: Platform) -> Callable | N
     where = f"member '{name}' of '{owner}' ({mtype.c_name()})"
     if isinstance(r, Enum) or (isinstance(r, Primitive) and r.is_integer and r.name != "wchar_t"):
         try:
-            size, signed = int_info(r, plat)
+            lo, hi = int_range(r, plat)  # the same ranges as arguments (ffikit.rules.kinds)
         except Exception:  # noqa: BLE001 - no integer layout (__int128 raw storage): ctypes' rule
             return None
-        if isinstance(r, Primitive) and r.name == "_Bool":
-            lo, hi = 0, 1
-        else:
-            bits = 8 * size
-            lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
         return _int_check(where, lo, hi, isinstance(r, Primitive) and r.name == "char")
     if isinstance(r, Primitive) and r.is_float:
         return _float_check(where, FLOAT_MAX if r.name == "float" else None)

@@ -235,12 +235,17 @@ def _result_view(value):
 
 
 def _kept(result):
-    """The objects a pointer result keeps alive (either backend's pin)."""
-    keep = getattr(result, "_ffikit_keep", None)
-    if keep is None:
-        return []
-    args = keep.args if hasattr(keep, "args") else keep[0]
-    return [a for a in args if a is not None]
+    """The objects a pointer result keeps alive (either backend's pin, flattened)."""
+    found, todo = [], [getattr(result, "_ffikit_keep", None)]
+    while todo:
+        keep = todo.pop()
+        if type(keep).__name__ == "ResultPin":
+            todo.append(keep.args)
+        elif isinstance(keep, tuple):
+            todo += keep
+        elif keep is not None:
+            found.append(keep)
+    return found
 
 
 def test_results_same_in_both(fact_libs):

@@ -4,7 +4,8 @@
  * A non-NULL pointer result of a function with pointer parameters therefore carries, as
  * its `_ffikit_keep` attribute, a pin: the pointer arguments as given, and the buffer
  * exports the call took (moved out of the call, not released), so a bytearray the result
- * may point into cannot be resized or freed while the result lives.
+ * may point into cannot be resized or freed while the result lives.  (A lone pointer
+ * argument that needed no export -- a ctypes object, bytes -- is kept as itself.)
  */
 
 typedef struct {
@@ -86,11 +87,15 @@ ffk_pin_result(PyObject *out, PyObject *const *args, const int *which, Py_buffer
                int *const *held, int count)
 {
     ffk_pin *p;
-    int k;
+    int k, exports = 0;
     if (ffk_str_keep == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the compiled runtime was not set up");
         return -1;
     }
+    for (k = 0; k < count; k++)
+        exports += *held[k] != 0;
+    if (exports == 0 && count == 1)  /* no export to hold: the argument itself will do */
+        return PyObject_SetAttr(out, ffk_str_keep, args[which[0]]);
     p = PyObject_GC_NewVar(ffk_pin, &ffk_pin_type, count);
     if (p == NULL)
         return -1;

@@ -80,6 +80,26 @@ class TestAsarray:
         with pytest.raises(ffikit.BufferTooSmall):
             ffikit.asarray(bytearray(4), "double[2]")
 
+    @pytest.mark.parametrize("kind", [{}, {"pages": True}])
+    @pytest.mark.parametrize("ctype", ["double", "int8_t", "uint64_t", "_Bool", "void *", "char",
+                                       "float"])
+    def test_memory_of_every_item_kind_same_as_its_region(self, kind, ctype):
+        m = ffikit.alloc(ctype, 3, **kind)
+        a = ffikit.asarray(m)  # typed memory takes a shortcut: the same array either way
+        want = np.frombuffer(m.region(), dtype=ffikit.dtype(m.ctype), count=3)
+        assert (a.dtype, a.shape, a.ctypes.data) == (want.dtype, (3,), m.address)
+        del a, want
+        if kind:
+            m.protect("r")
+            assert not ffikit.asarray(m).flags.writeable
+            m.protect("none")
+            with pytest.raises(ffikit.ProtectedMemory):
+                ffikit.asarray(m)
+            m.protect("rw")
+        m.free()
+        with pytest.raises(ffikit.MemoryReleased):
+            ffikit.asarray(m)
+
 
 class TestAlignment:
     def test_dtype_and_asarray_carry_the_c_alignment(self):

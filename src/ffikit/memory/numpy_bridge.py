@@ -16,18 +16,28 @@ import ctypes
 from typing import Any
 
 from ffikit.cdecl.declarations import Declarations
+from ffikit.memory.owned import Memory, PagedMemory
+from ffikit.memory.typed_exports import export_format
 from ffikit.memory.views import _CData, _memoryview_of, _spec, is_readonly
+
+_TYPED_MEMORY = frozenset({Memory, PagedMemory})  # their buffer export is typed (typed_exports)
 
 __all__ = ["dtype", "ctype", "asarray"]
 
 
+_numpy: Any = None  # imported at first use (NumPy is an optional extra)
+
+
 def _np():
-    try:
-        import numpy
-    except ImportError:
-        raise ImportError(
-            "this ffikit function needs NumPy: pip install 'ffikit[numpy]'") from None
-    return numpy
+    global _numpy
+    if _numpy is None:
+        try:
+            import numpy
+        except ImportError:
+            raise ImportError(
+                "this ffikit function needs NumPy: pip install 'ffikit[numpy]'") from None
+        _numpy = numpy
+    return _numpy
 
 
 _SIMPLE = {
@@ -247,6 +257,11 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs: Declarations | None = Non
         read-only when ``obj`` is.
     """
     np = _np()
+    if ctype_spec is None and type(obj) in _TYPED_MEMORY and export_format(obj.ctype) is not None:
+        try:  # memoryview(m) already has the items' format and count: NumPy reads it as is
+            return np.asarray(obj)
+        except (TypeError, ValueError):
+            pass  # freed, protected 'none': the general path says so in ffikit's words
     if ctype_spec is None and isinstance(obj, _CData):
         ct = type(obj)
         mv = memoryview(obj).cast("B")

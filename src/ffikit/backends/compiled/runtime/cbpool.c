@@ -355,9 +355,9 @@ ffk_cb_double(ffk_cbcall *c, PyObject *res, int is_float)
 {
     int pass;
     for (pass = 0; res != NULL && pass < 2; pass++) {
-        if (PyFloat_CheckExact(res)) {
+        if (PyFloat_CheckExact(res)) {  /* (what the helper gives back is taken as it is) */
             double d = PyFloat_AS_DOUBLE(res);
-            if (!is_float || !(fabs(d) > ffk_cb_float_max) || d != d) {
+            if (!is_float || pass == 1 || !(fabs(d) > ffk_cb_float_max)) {
                 Py_DECREF(res);
                 return d;
             }

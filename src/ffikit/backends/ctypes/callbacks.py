@@ -40,23 +40,12 @@ from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.byvalue import struct_arguments
-from ffikit.backends.ctypes.cbhooks import (
-    NativeSlot,
-    exit_pools,
-    late_report,
-    name_of,
-    pool_for,
-    recursion_error,
-)
 from ffikit.backends.ctypes.callerrors import (
     PENDING,
     callback_errors,
-    enclosing_call,
-    keep,
     park,
     register_finder,
     register_wrapper,
-    report,
     reraise_pending,
     result_checker,
 )
@@ -71,10 +60,18 @@ from ffikit.backends.ctypes.callguard import (
     seal,
     stack_left,
 )
+from ffikit.backends.ctypes.cbhooks import (
+    NativeSlot,
+    exit_pools,
+    late_report,
+    name_of,
+    pool_for,
+    recursion_error,
+)
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, CallbackReleased
+from ffikit.errors import ArgumentError
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",

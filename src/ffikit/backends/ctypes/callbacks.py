@@ -25,6 +25,11 @@ A call from C to a released thunk never crashes: it reports
 through :data:`sys.unraisablehook`; kept for :func:`callback_errors`), returns
 ``on_error``, and that thunk is never lent again.
 
+Where the compiled backend is chosen, a held :class:`Callback` of a signature a
+C callback pool serves is a slot of that pool instead of a ctypes thunk
+(:mod:`~ffikit.backends.ctypes.cbhooks`: conversions in C, the same reports);
+the compiled wrappers lend pool slots to plain callables themselves, in C.
+
 The per-call cost for bound functions is one truth test of :data:`PENDING`.
 Which case applies is found only when an exception happens, by looking for an
 ffikit wrapper frame below the callback's frame.

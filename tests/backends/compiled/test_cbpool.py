@@ -27,6 +27,8 @@ void store_cb(unary f) { saved = f; }
 int call_stored(int x) { return saved(x); }
 static void *run(void *arg) { int *x = arg; *x = saved(*x); return 0; }
 int call_in_thread(int x) { pthread_t t; pthread_create(&t, 0, run, &x); pthread_join(t, 0); return x; }
+int apply_in_thread(unary f, int x) { saved = f; return call_in_thread(x); }
+int rec(int n, unary f) { return f(n) + 1; }
 unsigned long long wide(unsigned long long (*f)(unsigned long long, signed char), unsigned long long v) { return f(v, -5); }
 double mix(double (*f)(float, double, _Bool, char, const void *), float a) { return f(a, 2.5, 1, 'z', 0); }
 float narrow(float (*f)(int), int x) { return f(x); }
@@ -40,6 +42,8 @@ int apply(unary f, int x);
 void store_cb(unary f);
 int call_stored(int x);
 int call_in_thread(int x);
+int apply_in_thread(unary f, int x);
+int rec(int n, unary f);
 unsigned long long wide(unsigned long long (*f)(unsigned long long, signed char), unsigned long long v);
 double mix(double (*f)(float, double, _Bool, char, const void *), float a);
 float narrow(float (*f)(int), int x);
@@ -173,6 +177,22 @@ class TestLent:
             lib.call_stored(1)
         ffikit.callback_errors(clear=True)
 
+    def test_from_a_c_thread_during_the_call(self, lib):
+        assert lib.apply_in_thread(lambda v: v * 5, 3) == 15
+        err = ValueError("in C's thread")
+
+        def bad(v):
+            raise err
+
+        seen = []
+        old, sys.unraisablehook = sys.unraisablehook, seen.append
+        try:  # C's own thread runs no ffikit call: reported through the hook, C gets 0
+            assert lib.apply_in_thread(bad, 3) == 0
+        finally:
+            sys.unraisablehook = old
+        assert [s.exc_value for s in seen] == [err]
+        assert ffikit.callback_errors(clear=True)[-1] is err
+
     def test_every_slot_taken_falls_back_to_ctypes_thunks(self, lib):
         depth = []
 
@@ -195,6 +215,32 @@ def test_held_callbacks_made_and_released_stay_within_the_pool(lib):
     assert stats["held"] == 0 and stats["quarantined"] == pool.QUARANTINE
     # released slots come back (after the quarantine): at most the first few were ctypes thunks
     assert native >= 3 * pool.SLOTS - pool.QUARANTINE - pool.MIN_FREE
+
+
+@pytest.mark.parametrize("stack_kb", [64, 256])
+def test_recursion_through_c_on_a_small_stack_raises_before_the_crash(lib, stack_kb):
+    code = f"""
+        import ffikit, threading
+        lib = ffikit.load({lib.path!r}, {H!r})
+        def f(n):
+            return lib.rec(n + 1, f)
+        out = []
+        def run():
+            try:
+                lib.rec(0, f)
+            except ffikit.CallbackRecursion as exc:
+                out.append(str(exc))
+        threading.stack_size({stack_kb} * 1024)
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+        from ffikit.backends.compiled import cbpool
+        print("RAISED", out[0][:60], sum(p.stats()["slots"] - p.stats()["new"] for p in cbpool.loaded().values()))
+        """
+    result = run_isolated(code, FFIKIT_BACKEND="compiled")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "RAISED ffikit callback f was called from C" in result.stdout
+    assert int(result.stdout.split()[-1]) > 4  # the pool's slots were lent (nested)
 
 
 def test_c_threads_calling_back_while_the_interpreter_exits(lib):

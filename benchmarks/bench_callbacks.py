@@ -73,8 +73,20 @@ def _comparisons(raw: ctypes.CDLL) -> int:
 
 def variants(tmp: str) -> list[tuple[str, str, object, str, int]]:
     """``(group, variant, zero-argument callable, anchor, operations per call)``."""
+    saved = {k: os.environ.get(k) for k in ("FFIKIT_BUILD", "FFIKIT_BACKEND")}
+    os.environ["FFIKIT_BUILD"] = "sync"  # the callback pools are built before timing
+    try:
+        return _variants(tmp)
+    finally:
+        for key, value in saved.items():  # (ffikit bench runs every suite in one process)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _variants(tmp: str) -> list[tuple[str, str, object, str, int]]:
     path = ffikit.build(SOURCE, name="bench_callbacks")
-    os.environ.setdefault("FFIKIT_BUILD", "sync")  # the callback pools are built before timing
     libs = {b: ffikit.load(path, CDEF, backend=b) for b in ("compiled", "ctypes")}
     raw = ctypes.CDLL(path)
     api = _cffi_api(tmp)
@@ -101,7 +113,6 @@ def variants(tmp: str) -> list[tuple[str, str, object, str, int]]:
         os.environ["FFIKIT_BACKEND"] = b  # which backend ffikit.callback follows
         held = ffikit.callback(lib.defs.typeof("int (*)(const void *, const void *)"), zero)
         v[f"ffikit {b}, held ffikit.callback"] = lambda f=lib.qsort, c=held: f(data, N, 4, c)
-    os.environ.pop("FFIKIT_BACKEND", None)
     out += [(group, name, fn, "ctypes CFUNCTYPE", per) for name, fn in v.items()]
 
     def plain(x: int) -> int:
@@ -120,6 +131,8 @@ def variants(tmp: str) -> list[tuple[str, str, object, str, int]]:
     anchor = "cffi API, ffi.callback per call" if api else "ctypes CFUNCTYPE per call"
     out += [("apply(int (*)(int), 1), a plain callable each call", name, fn, anchor, 1)
             for name, fn in v.items()]
+    for item in out:
+        item[2]()  # type: ignore[operator]  # warm: the pools plain callables borrow from are built
     return out
 
 

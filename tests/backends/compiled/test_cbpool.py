@@ -29,6 +29,7 @@ static void *run(void *arg) { int *x = arg; *x = saved(*x); return 0; }
 int call_in_thread(int x) { pthread_t t; pthread_create(&t, 0, run, &x); pthread_join(t, 0); return x; }
 int apply_in_thread(unary f, int x) { saved = f; return call_in_thread(x); }
 int rec(int n, unary f) { return f(n) + 1; }
+void *first_if(unary f, void *p) { return f(1) ? p : 0; }
 unsigned long long wide(unsigned long long (*f)(unsigned long long, signed char), unsigned long long v) { return f(v, -5); }
 double mix(double (*f)(float, double, _Bool, char, const void *), float a) { return f(a, 2.5, 1, 'z', 0); }
 float narrow(float (*f)(int), int x) { return f(x); }
@@ -44,6 +45,7 @@ int call_stored(int x);
 int call_in_thread(int x);
 int apply_in_thread(unary f, int x);
 int rec(int n, unary f);
+void *first_if(unary f, void *p);
 unsigned long long wide(unsigned long long (*f)(unsigned long long, signed char), unsigned long long v);
 double mix(double (*f)(float, double, _Bool, char, const void *), float a);
 float narrow(float (*f)(int), int x);
@@ -192,6 +194,16 @@ class TestLent:
             sys.unraisablehook = old
         assert [s.exc_value for s in seen] == [err]
         assert ffikit.callback_errors(clear=True)[-1] is err
+
+    def test_a_pointer_result_does_not_keep_the_lent_slot(self, lib):
+        """A result pointing into an argument keeps the arguments alive: a lent slot is not
+        one of them (given back when the call returns all the same)."""
+        pool = _pool("int (*)(int)")
+        data = bytearray(8)
+        for i in range(pool.SLOTS + 2 * pool.MIN_FREE):
+            assert lib.first_if(lambda v, i=i: v + i, data)
+        assert not lib.first_if(lambda v: 0, data)
+        assert pool.stats()["lent"] == 0
 
     def test_every_slot_taken_falls_back_to_ctypes_thunks(self, lib):
         depth = []

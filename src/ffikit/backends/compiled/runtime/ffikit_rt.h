@@ -37,6 +37,10 @@
 #define FFK_REGION 5  /* ffikit memory: the buffer its __ffikit_region__() gives */
 #define FFK_LEND 6    /* a plain callable: a C callback pool's slot, lent for the call (lend.c) */
 
+/* what a pointer argument's `held` flag says the wrapper gives back after the call */
+#define FFK_HELD_VIEW 1  /* a Py_buffer: PyBuffer_Release */
+#define FFK_HELD_SLOT 2  /* a lent callback slot (lend.c: ffk_unhold); not an export to pin */
+
 /* error policies the wrapper evaluates in C (policy.c); any other callable is FFK_POLICY_CALL */
 #define FFK_POLICY_NONE 0
 #define FFK_POLICY_NONZERO 1

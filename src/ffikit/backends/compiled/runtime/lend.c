@@ -56,7 +56,7 @@ ffk_lend(ffk_func *self, int index, PyObject *o, void **out, Py_buffer *view, in
     view->obj = NULL;
     view->buf = pool;
     view->len = slot;
-    *held = 2;
+    *held = FFK_HELD_SLOT;
     return 1;
 }
 
@@ -64,7 +64,7 @@ ffk_lend(ffk_func *self, int index, PyObject *o, void **out, Py_buffer *view, in
 static inline void
 ffk_unhold(int held, Py_buffer *view)
 {
-    if (held == 2) {
+    if (held == FFK_HELD_SLOT) {
         ffk_cbpool *pool = (ffk_cbpool *)view->buf;
         pool->give_back(pool, (int)view->len);
     } else {

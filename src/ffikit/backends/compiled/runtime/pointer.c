@@ -175,7 +175,7 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
             PyErr_Clear();
             return 0;
         }
-        *held = 1;
+        *held = FFK_HELD_VIEW;
         if ((view->readonly && !spec->is_const) || !PyBuffer_IsContiguous(view, 'C')
             || !(spec->items_of > 0 ? ffk_items_ok(view, spec->items_of)
                                     : ffk_format_ok(view->format, spec->formats)))

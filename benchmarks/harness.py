@@ -92,3 +92,68 @@ def table(rows: list[Row]) -> str:
         ratio = f"{r.ratio:.2f}x {r.anchor}" if r.name != r.anchor else "anchor"
         lines.append(f"| {r.group} | {r.name}{' (' + r.note + ')' if r.note else ''} | {ns} | {ratio} |")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# instructions per operation, under callgrind (deterministic on a noisy machine)
+
+_TOGGLE = r"""
+#include <valgrind/callgrind.h>
+void bench_zero(void) { CALLGRIND_ZERO_STATS; CALLGRIND_TOGGLE_COLLECT; }
+void bench_dump(const char *name) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT(name); }
+"""
+CALLGRIND_LOOPS = 2000
+
+
+def callgrind_child(out_dir: str, variants: Callable[[str], list[tuple]]) -> None:
+    """Run under callgrind by :func:`callgrind_counts`: each variant's loop between a zeroing
+    and a dump (one file each); ``variants(tmp)`` gives ``(group, name, fn, anchor[, per])``."""
+    import ctypes
+    import tempfile
+
+    import ffikit
+
+    toggle = ctypes.CDLL(ffikit.build(_TOGGLE, name="bench_toggle"))
+    toggle.bench_dump.argtypes = [ctypes.c_char_p]
+    with tempfile.TemporaryDirectory(prefix="ffikit-bench-", dir=out_dir) as tmp:
+        found = [("", "empty loop", lambda: None, ""), *variants(tmp)]
+        for index, item in enumerate(found):
+            fn = item[2]
+            for _ in range(50):
+                fn()
+            toggle.bench_zero()
+            for _ in range(CALLGRIND_LOOPS):
+                fn()
+            toggle.bench_dump(str(index).encode())
+
+
+def callgrind_counts(script: str, variants: Callable[[str], list[tuple]]) -> dict[tuple[str, str], float]:
+    """``(group, variant) -> instructions per operation`` (an empty loop's count subtracted,
+    divided by the item's ``per``); ``script --child DIR`` must call :func:`callgrind_child`.
+    Empty without valgrind."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if shutil.which("valgrind") is None:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="ffikit-callgrind-") as tmp:
+        subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                        f"--callgrind-out-file={tmp}/cg.out", sys.executable, script,
+                        "--child", tmp], check=True, capture_output=True, timeout=1800)
+        totals: dict[int, int] = {}
+        for name in os.listdir(tmp):
+            with open(os.path.join(tmp, name)) as fh:
+                lines = fh.read().splitlines()
+            trigger = [ln for ln in lines if ln.startswith("desc: Trigger:")]
+            total = [ln for ln in lines if ln.startswith(("summary:", "totals:"))]
+            label = trigger[0].rsplit(":", 1)[-1].strip().strip("'") if trigger else ""
+            if label.isdigit() and total:
+                totals[int(label)] = int(total[0].split()[1])
+        with tempfile.TemporaryDirectory(prefix="ffikit-bench-") as tmp2:
+            found = variants(tmp2)
+    empty = totals.get(0, 0)
+    return {(item[0], item[1]): (totals[i + 1] - empty) / CALLGRIND_LOOPS / (item[4] if len(item) > 4 else 1)
+            for i, item in enumerate(found) if i + 1 in totals}

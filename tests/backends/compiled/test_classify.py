@@ -11,6 +11,7 @@ import ffikit
 from ffikit.backends.compiled.classify import (
     ADDRESS,
     BUFFER,
+    LEND,
     REGION,
     SLOW,
     THUNK,
@@ -63,7 +64,23 @@ class TestClassifier:
         _defs, classify = _classify()
         assert classify(4, ffikit.callback("int (*)(int)", abs).__class__) == THUNK
         assert classify(4, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)) == VALUE
-        assert classify(4, type(abs)) == SLOW
+        assert classify(4, ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)) == SLOW  # checked there
+
+    def test_plain_callables_borrow_a_pool_slot_and_the_rest_is_refused_slowly(self):
+        _defs, classify = _classify()
+
+        class Calls:
+            def __call__(self, x):
+                return x
+
+        class HeldSubclass(type(ffikit.callback("int (*)(int)", abs))):
+            pass
+
+        for tp in (type(abs), type(lambda x: x), Calls, type(Calls().__call__), type(print)):
+            assert classify(4, tp) == LEND, tp
+        for tp in (int, str, type(None), HeldSubclass, ctypes.c_void_p):
+            assert classify(4, tp) == SLOW, tp  # the slow path says what is wrong with them
+        assert "argument 5 'cb' of 'f'" == classify.owner_text(4)  # what a late call names
 
 
 class TestResultMaker:

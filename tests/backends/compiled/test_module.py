@@ -39,7 +39,7 @@ print(type(lib.add).__name__, lib.add(2, 3), lib.greet(), round(total))
 
 
 def _run(path: str, cache: str) -> str:
-    env = dict(os.environ, FFIKIT_CACHE_DIR=cache)
+    env = dict(os.environ, FFIKIT_CACHE_DIR=cache, FFIKIT_BUILD="sync")  # (the callback pool too)
     proc = subprocess.run([sys.executable, "-c", SCRIPT, path, H], capture_output=True, text=True,
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -52,7 +52,9 @@ class TestBuildOnce:
         cache = str(tmp_path / "cache")
         first = _run(path, cache)
         built = sorted(os.listdir(cache))
-        assert first.startswith("CompiledFunction 5 b'hello'") and len(cachedir.entries(Path(cache))) == 1
+        names = sorted(p.name for p in cachedir.entries(Path(cache)))
+        assert first.startswith("CompiledFunction 5 b'hello'") and len(names) == 2
+        assert "ffikit_c_" in names[0] and "ffikit_cb_" in names[1]  # wrappers; int (*)(int, int) pool
         assert _run(path, cache) == first
         assert sorted(os.listdir(cache)) == built  # nothing compiled the second time
 

@@ -91,8 +91,12 @@ class TestPlainCallable:
 
 
 class TestPersistentCallback:
-    def test_success(self, lib):
+    def test_success(self, lib, backend):
+        from ffikit.backends.ctypes.cbhooks import NativeSlot
+
         cb = ffikit.callback(lib.defs.typeof("unary"), lambda v: v + 1)
+        # compiled: a C callback pool's slot (every test here runs that path too); ctypes: a thunk
+        assert isinstance(cb._slot, NativeSlot) == (backend == "compiled")
         lib.register_cb(cb)
         assert lib.call_saved(41) == 42
         assert cb(1) == 2

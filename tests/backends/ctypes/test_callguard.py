@@ -61,7 +61,7 @@ def test_a_sealed_thunk_returns_without_running_python(path):
         lib.call_once(cb, 2)
         print("SEEN", seen)
         """
-    result = run_isolated(code)
+    result = run_isolated(code, FFIKIT_BACKEND="ctypes")  # a ctypes thunk, not a C pool's slot
     assert "SEEN [1]" in result.stdout, result.stderr[-2000:]
 
 

@@ -69,3 +69,7 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
 
 
 _fell_back: list[str] = []
+
+from ffikit.backends.compiled import cbpool as _cbpool  # noqa: E402 - after choose_backend
+
+_cbpool.register()  # ffikit.callback: C callback pools where this backend is chosen

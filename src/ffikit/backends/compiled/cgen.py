@@ -296,7 +296,7 @@ def _convert(i: int, p: tuple, index: int, recorded: bool, decls: list, convert:
         convert.append(f"if (!ffk_pointer(self, {i}, args[{i}], &ffk_spec{index}_{i}, &a{i}, &b{i}, "
                        f"&h{i}, &v[{i}])) goto slow;")
         call_args.append(f"a{i}")
-        release.append(f"if (h{i}) PyBuffer_Release(&b{i});")
+        release.append(f"if (h{i}) ffk_unhold(h{i}, &b{i});")  # a buffer, or a lent callback slot
 
 
 def _pinned(build: str, rkind: str, params: tuple) -> list[str]:

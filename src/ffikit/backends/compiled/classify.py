@@ -16,7 +16,12 @@ type) and caches the answer:
 * ``ADDRESS`` for a struct passed by value: exactly the declared struct's
   ctypes class, whose bytes C copies;
 * ``THUNK`` -- an :func:`ffikit.callback` for a function-pointer parameter:
-  C passes the ``thunk`` it holds (plain callables stay on the slow path);
+  C passes the ``thunk`` it holds;
+* ``LEND`` -- any other callable for a function-pointer parameter: C lends it
+  a slot of the C callback pool of the parameter's signature for the call
+  (:mod:`~ffikit.backends.compiled.cbpool`; asked for here, so the pool is
+  built -- in the background under ``auto`` -- and until then, or for a
+  signature no pool serves, the slow path lends a ctypes thunk);
 * ``REGION`` -- ffikit memory (not a ctypes object, with ``__ffikit_region__``):
   the buffer checks on the region it exports, as the converter does;
 * ``SLOW`` -- anything else: the ctypes backend's wrapper handles the call.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
+from ffikit.backends.compiled import cbpool
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import BY_ADDRESS, BY_VALUE, ctypes_mode, pointer_converter
 from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
@@ -39,9 +45,10 @@ from ffikit.cdecl import model as m
 from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
 
-__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "REGION", "classifier", "BPTR_OFFSET", "result_maker"]
+__all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "REGION", "LEND", "classifier", "BPTR_OFFSET",
+           "result_maker"]
 
-SLOW, BUFFER, ADDRESS, VALUE, THUNK, REGION = 0, 1, 2, 3, 4, 5
+SLOW, BUFFER, ADDRESS, VALUE, THUNK, REGION, LEND = 0, 1, 2, 3, 4, 5, 6
 _CData = ctypes.c_int.__mro__[-2]
 
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
@@ -78,7 +85,13 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         if rule.kind == "function_pointer":  # signatures are checked per object (C) or here
             if tp is callbacks.Callback:
                 return THUNK
-            return VALUE if tp is ctype_of(rule.ctype) else SLOW  # other types: the slow path checks
+            fp_type = ctype_of(rule.ctype)
+            if tp is fp_type:
+                return VALUE
+            if issubclass(tp, (_CData, callbacks.Callback)) or not _calls(tp):
+                return SLOW  # other types: the slow path checks (or refuses)
+            cbpool.lend_pool(fp_type)
+            return LEND
         if index in char_params:  # C strings: only the C side's bytes case is fast
             return SLOW
         learn_numpy()
@@ -93,7 +106,16 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         mode = ctypes_mode(converter(index), tp)
         return ADDRESS if mode == BY_ADDRESS else VALUE if mode == BY_VALUE else SLOW
 
+    def owner_text(index: int) -> str:  # a late call's report names the parameter
+        return str(Param(name, index, ftype.param_names[index], ftype.params[index]))
+
+    classify.owner_text = owner_text  # type: ignore[attr-defined]
     return classify
+
+
+def _calls(tp: type) -> bool:
+    """True when instances of ``tp`` are callable (``callable()``, asked of the type)."""
+    return any("__call__" in vars(k) for k in tp.__mro__)
 
 
 def char_param_indexes(ftype: m.FunctionType) -> frozenset[int]:

@@ -7,6 +7,9 @@ The runtime is C written as C files, shipped as package data, one file per job:
 * ``errno.c`` -- ctypes-compatible errno emulation, cached per thread in C;
 * ``convert.c`` -- exact ``int``/``float`` arguments within range;
 * ``pins.c`` -- what a pointer result keeps alive of the call's arguments;
+* ``lend.c`` -- a plain callable for a function-pointer parameter: a slot of a
+  C callback pool (``cbpool.h``/``cbpool.c``, built per signature by
+  :mod:`~ffikit.backends.compiled.cbpool`), lent for the call;
 * ``pointer.c`` -- pointer arguments by argument type (buffers, ctypes objects,
   callbacks, ffikit memory) and the extent C may reach through each;
 * ``checks.c`` -- the size relations of :mod:`ffikit.rules.sizes`, compared in C;
@@ -28,12 +31,13 @@ import functools
 import hashlib
 from pathlib import Path
 
-__all__ = ["RUNTIME_DIR", "HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest", "includes"]
+__all__ = ["RUNTIME_DIR", "HEADER", "POOL_HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest", "includes"]
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HEADER = "ffikit_rt.h"
-BEFORE_WRAPPERS = ("errno.c", "convert.c", "pins.c", "pointer.c", "checks.c", "policy.c", "results.c",
-                   "slow.c", "crash.c", "functype.c")
+POOL_HEADER = "cbpool.h"  # what lend.c shares with the C callback pools (cbpool.c)
+BEFORE_WRAPPERS = ("errno.c", "convert.c", "pins.c", "lend.c", "pointer.c", "checks.c", "policy.c",
+                   "results.c", "slow.c", "crash.c", "functype.c")
 AFTER_WRAPPERS = ("module.c",)
 
 
@@ -41,7 +45,7 @@ AFTER_WRAPPERS = ("module.c",)
 def digest() -> str:
     """A hash of every runtime file's bytes."""
     h = hashlib.sha256()
-    for name in (HEADER, *BEFORE_WRAPPERS, *AFTER_WRAPPERS):
+    for name in (HEADER, POOL_HEADER, *BEFORE_WRAPPERS, *AFTER_WRAPPERS):
         h.update(name.encode() + b"\0" + (RUNTIME_DIR / name).read_bytes() + b"\0")
     return h.hexdigest()
 

@@ -25,6 +25,11 @@ A call from C to a released thunk never crashes: it reports
 through :data:`sys.unraisablehook`; kept for :func:`callback_errors`), returns
 ``on_error``, and that thunk is never lent again.
 
+Where the compiled backend is chosen, a held :class:`Callback` of a signature a
+C callback pool serves is a slot of that pool instead of a ctypes thunk
+(:mod:`~ffikit.backends.ctypes.cbhooks`: conversions in C, the same reports);
+the compiled wrappers lend pool slots to plain callables themselves, in C.
+
 The per-call cost for bound functions is one truth test of :data:`PENDING`.
 Which case applies is found only when an exception happens, by looking for an
 ffikit wrapper frame below the callback's frame.
@@ -43,17 +48,15 @@ from ffikit.backends.ctypes.byvalue import struct_arguments
 from ffikit.backends.ctypes.callerrors import (
     PENDING,
     callback_errors,
-    enclosing_call,
-    keep,
     park,
     register_finder,
     register_wrapper,
-    report,
     reraise_pending,
     result_checker,
 )
 from ffikit.backends.ctypes.callguard import (
     CHECK_FROM,
+    DRAIN_SECONDS,
     INFLIGHT,
     MARGIN,
     STATE,
@@ -62,10 +65,18 @@ from ffikit.backends.ctypes.callguard import (
     seal,
     stack_left,
 )
+from ffikit.backends.ctypes.cbhooks import (
+    NativeSlot,
+    exit_pools,
+    late_report,
+    name_of,
+    pool_for,
+    recursion_error,
+)
 from ffikit.backends.ctypes.signatures import fits_signature, same_signature, signature_text
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
-from ffikit.errors import ArgumentError, CallbackRecursion, CallbackReleased
+from ffikit.errors import ArgumentError
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",
@@ -112,11 +123,7 @@ class _Slot:
                 if len(inflight) > check_from:  # nested through C (or many threads): stack?
                     left = stack_left(len(inflight))
                     if left is not None and left < margin:
-                        raise CallbackRecursion(
-                            f"ffikit callback {_name(fn)} was called from C with {left} bytes "
-                            f"of C stack left on its thread (less than {margin}): recursion "
-                            "through C would overflow the stack; C got on_error. Recurse less, "
-                            "or run it on a thread with a bigger stack (threading.stack_size())")
+                        raise recursion_error(fn, left)
                 args = args if restore is None else restore(args)
                 return check(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every exception must be kept, not printed
@@ -142,9 +149,11 @@ def _keep_thunks_forever() -> None:
     one reference more on the list of all of them, never given back, keeps them; then,
     once the running callbacks returned, they are sealed (see callguard)."""
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ALL))
+    exit_pools(begin=True)  # C pools' slots give C their zero value without entering Python
     for slot in list(_ALL):  # from now on every thunk gives C its zero value at once
         slot.fn = after_exit(slot.zero)
     drain()  # callbacks running now return first
+    exit_pools(begin=False, seconds=DRAIN_SECONDS)
     STATE["sealed"] = seal([slot.thunk for slot in _ALL])  # C threads never enter Python again
 
 
@@ -157,8 +166,7 @@ _STUCK: list[_Slot] = []  # slots C called after release: C holds them, never le
 _slots_lock = forksafe.Lock()
 
 
-def _name(fn: object) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)
+_name = name_of
 
 
 def _take(fp_type: type) -> _Slot:
@@ -187,7 +195,19 @@ def _acquire(fp_type: type, fn: Callable, on_error: object, owner: str, held: bo
     return slot
 
 
-def _release(slot: _Slot) -> None:
+def _native(fp_type: type, fn: Callable, on_error: object) -> NativeSlot | None:
+    """A slot of the C callback pool for ``fp_type`` (see cbhooks), or None: a ctypes thunk."""
+    pool = pool_for(fp_type)
+    if pool is None:
+        return None
+    index = pool.acquire(fn, None if fp_type._restype_ is None else on_error, None)  # type: ignore[attr-defined]
+    return None if index < 0 else NativeSlot(pool, index, fp_type, fn)
+
+
+def _release(slot: _Slot | NativeSlot) -> None:
+    if isinstance(slot, NativeSlot):
+        slot.release()
+        return
     fn = slot.fn
     if fn is None:
         return
@@ -250,21 +270,7 @@ def _late_call(slot: _Slot) -> object:
                 continue
             _STUCK.append(slot)
             break
-    if slot.held:
-        why = "its ffikit.callback was released (release(), the end of a with block, or garbage collection)"
-    else:
-        why = f"a plain callable passed as {slot.owner} is valid only until that call returns"
-    exc = CallbackReleased(
-        f"ffikit callback {slot.name} was called from C after it was released: {why}; "
-        f"C got on_error ({slot.fallback!r}). If C keeps a callback to call later, pass "
-        "ffikit.callback(...) and keep it (hold the object) for as long as C may call it"
-    )
-    keep(exc)
-    found = enclosing_call()
-    if found is None:
-        report(exc, slot.name, keep=False)
-    else:
-        park(exc, slot.name)
+    late_report(slot.name, slot.held, slot.owner, slot.fallback)
     return slot.fallback
 
 
@@ -296,7 +302,9 @@ class Callback:
             except ArgumentError as exc:
                 raise ArgumentError(f"ffikit.callback(): on_error={on_error!r} is what C gets "
                                     f"when the callback fails, so it must fit: {exc}") from None
-        self._slot: _Slot | None = _acquire(fp_type, fn, on_error, "ffikit.callback", True)
+        self._slot: _Slot | NativeSlot | None = _native(fp_type, fn, on_error)
+        if self._slot is None:
+            self._slot = _acquire(fp_type, fn, on_error, "ffikit.callback", True)
         self.thunk = self._slot.thunk
         self._as_parameter_ = self.thunk
 

@@ -1,7 +1,7 @@
 /* ffikit compiled backend: what every file of the runtime and every generated wrapper shares.
  *
  * A generated module is one translation unit: it includes this header, the runtime's .c
- * files (errno.c, convert.c, pins.c, pointer.c, checks.c, policy.c, results.c, slow.c, crash.c,
+ * files (errno.c, convert.c, pins.c, lend.c, pointer.c, checks.c, policy.c, results.c, slow.c, crash.c,
  * functype.c), then its
  * own wrappers, then module.c.  Everything is static: each module has its own copy, and
  * no symbol but PyInit_<name> leaves it.
@@ -35,6 +35,11 @@
 #define FFK_VALUE 3
 #define FFK_THUNK 4   /* an ffikit.callback: its .thunk is the C function pointer */
 #define FFK_REGION 5  /* ffikit memory: the buffer its __ffikit_region__() gives */
+#define FFK_LEND 6    /* a plain callable: a C callback pool's slot, lent for the call (lend.c) */
+
+/* what a pointer argument's `held` flag says the wrapper gives back after the call */
+#define FFK_HELD_VIEW 1  /* a Py_buffer: PyBuffer_Release */
+#define FFK_HELD_SLOT 2  /* a lent callback slot (lend.c: ffk_unhold); not an export to pin */
 
 /* error policies the wrapper evaluates in C (policy.c); any other callable is FFK_POLICY_CALL */
 #define FFK_POLICY_NONE 0

@@ -93,7 +93,7 @@ ffk_pin_result(PyObject *out, PyObject *const *args, const int *which, Py_buffer
         return -1;
     }
     for (k = 0; k < count; k++)
-        exports += *held[k] != 0;
+        exports += *held[k] == FFK_HELD_VIEW;
     if (exports == 0 && count == 1)  /* no export to hold: the argument itself will do */
         return PyObject_SetAttr(out, ffk_str_keep, args[which[0]]);
     p = PyObject_GC_NewVar(ffk_pin, &ffk_pin_type, count);
@@ -115,7 +115,7 @@ ffk_pin_result(PyObject *out, PyObject *const *args, const int *which, Py_buffer
         return -1;
     }
     for (k = 0; k < count; k++)
-        if (*held[k]) {
+        if (*held[k] == FFK_HELD_VIEW) {  /* (a lent callback slot is given back by the call) */
             p->views[k] = *views[k];
             *held[k] = 0;
         }

@@ -3,7 +3,8 @@
  * The Python classifier (classify.py) answers once per (parameter, exact argument type)
  * and the answer is cached in the function object: a buffer-protocol object of a plain type
  * (PyObject_GetBuffer with the right flags, released after the call), a ctypes object by
- * address or by the pointer it holds, an ffikit.callback's thunk, ffikit memory's region.
+ * address or by the pointer it holds, an ffikit.callback's thunk, ffikit memory's region,
+ * a slot of a C callback pool lent to a plain callable (lend.c).
  * Each case also says how many bytes C may reach through the pointer (its extent), for
  * the size relations checks.c applies.
  */
@@ -61,7 +62,7 @@ ffk_mode(ffk_func *self, int index, PyTypeObject *type)
     }
     mode = PyLong_AsLong(answer);
     Py_DECREF(answer);
-    if (mode < FFK_SLOW || mode > FFK_REGION) {
+    if (mode < FFK_SLOW || mode > FFK_LEND) {
         PyErr_Clear();
         mode = FFK_SLOW;
     }
@@ -176,7 +177,7 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
             PyErr_Clear();
             return 0;
         }
-        *held = 1;
+        *held = FFK_HELD_VIEW;
         if ((view->readonly && !spec->is_const) || !PyBuffer_IsContiguous(view, 'C')
             || !(spec->items_of > 0 ? ffk_items_ok(view, spec->items_of)
                                     : ffk_format_ok(view->format, spec->formats)))
@@ -195,5 +196,9 @@ ffk_pointer(ffk_func *self, int index, PyObject *o, const ffk_pspec *spec,
     }
     if (mode == FFK_THUNK)
         return ffk_thunk(self, index, o, out);
+    if (mode == FFK_LEND) {
+        *extent = FFK_EXT_NONE;
+        return ffk_lend(self, index, o, out, view, held);
+    }
     return 0;
 }

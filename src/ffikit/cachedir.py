@@ -23,7 +23,6 @@ default 512): after each write the least recently used entries go.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
@@ -31,15 +30,40 @@ import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ffikit.errors import UntrustedCache
 
-__all__ = ["default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
+__all__ = ["sha256", "sha256_hex", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
 _SIDECAR = ".sha256"
 _PREFIXES = ("lib", "model-", "uses-")
+
+
+def sha256(data: bytes = b"") -> Any:
+    """A SHA-256 hash object.  CPython's built-in implementation is taken when there is one:
+    importing :mod:`hashlib` loads OpenSSL (5-10 ms at start-up), and the entries hashed
+    while a program starts (a model, a usage record, a module's key) are small."""
+    if not _sha256:
+        try:
+            from _sha2 import sha256 as make  # CPython >= 3.12
+        except ImportError:
+            try:
+                from _sha256 import sha256 as make  # CPython 3.11
+            except ImportError:  # built without them: OpenSSL's
+                from hashlib import sha256 as make
+        _sha256.append(make)
+    return _sha256[0](data)
+
+
+_sha256: list[Any] = []
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` in hex (see :func:`sha256`)."""
+    return sha256(data).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -139,7 +163,7 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
 
 def _digest(path: Path | str) -> str:
     with open(path, "rb") as file:
-        return hashlib.sha256(file.read()).hexdigest()
+        return sha256_hex(file.read())
 
 
 def _private_file(path: Path, uid: int) -> bool:
@@ -184,7 +208,7 @@ def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
     entry, each written atomically; an entry is used only when both agree (:func:`verified`).
     Then the cache is brought back under its size bound."""
     write_atomic(target.with_name(target.name + _SIDECAR),
-                 (hashlib.sha256(data).hexdigest() + "\n").encode())
+                 (sha256_hex(data) + "\n").encode())
     write_atomic(target, data, mode)
     evict(target.parent, keep=target)
 

@@ -22,7 +22,6 @@ a model class -- is ignored and the header is parsed again.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -66,7 +65,8 @@ def _state_names(cls: type) -> list[str]:
     names: list[str] = []
     for klass in cls.__mro__:
         for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__weakref__", "__dict__") and slot not in names:
+            if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:  # (a
+                # cached hash belongs to its process: string hashes are salted per process)
                 names.append(slot)
     return names
 
@@ -208,7 +208,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
     ``parts_of(result)`` gives ``(model tuple, input files)`` to store;
     ``rebuild(model tuple)`` turns a stored model back into the result.
     """
-    from ffikit.cachedir import publish, touch, trusted_root
+    from ffikit.cachedir import publish, sha256_hex, touch, trusted_root
     from ffikit.errors import CompileError
 
     try:
@@ -217,7 +217,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
     except (CompileError, OSError) as exc:  # no compiler, or no trusted cache: parse every time
         log.debug("declaration cache not used: %s", exc)
         return make()
-    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
+    digest = sha256_hex(json.dumps(key).encode())[:24]
     path = root / f"model-{digest}.json"
     model = _load(path, key)
     if model is not None:

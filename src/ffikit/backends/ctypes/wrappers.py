@@ -273,12 +273,14 @@ def bind(
         template = _build_template(name, ftype, encoding, sizes, resolve, hooks)
     else:
         template = _template(name, ftype, encoding)
-    make, env, restype, declaration, source, rels, self_name = template
+    make, env, restype, declaration, source, rels, self_name, params = template
     cfunc.argtypes = None
     cfunc.restype = restype
     wrapper = make(_ffk_cfunc=cfunc, **env)
     wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__code__ = wrapper.__code__.replace(co_name=name)  # tracebacks name the C function
+    code = wrapper.__code__  # shared by every function of this shape: this one gets its own copy,
+    wrapper.__code__ = code.replace(  # naming the C function (tracebacks) and its parameters (help())
+        co_name=name, co_varnames=params + code.co_varnames[len(params):])
     wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
     wrapper.errors = errors
     wrapper.declaration = declaration
@@ -293,7 +295,8 @@ _TEMPLATES: dict[tuple, tuple] = {}  # (id(ftype), name, encoding) -> (ftype, te
 
 
 def _template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
-    """``(make, env, restype, declaration, source, relations, self name)``, built once.
+    """``(make, env, restype, declaration, source, relations, self name, parameter names)``,
+    built once.
 
     Binding the same declaration again (another ``load`` of the same
     declarations) reuses the converters, the generated source and its code;
@@ -325,7 +328,10 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         "_ffk_memoryview": memoryview, "_ffk_bytes": bytes, "_ffk_bytearray": bytearray,
     }
     taken: set[str] = set()
-    pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    shown = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    # The source names no parameter and not the function: one compiled code object serves
+    # every function of the same shape, and bind() renames the parameters in its copy.
+    pnames = [f"_ffk_x{i}" for i in range(len(shown))]
     body: list[str] = []
     facts = ftype.facts
     extra = user_access(name, ftype, sizes) if sizes else ()
@@ -440,10 +446,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
         policy_args += (", " if policy_args else "") + "*_ffk_vargs"
-    fn_name = name
-    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk") \
-            or name == "__debug__" or name in taken:  # 'int x(int x)': it must see itself
-        fn_name = "_ffk_function"
+    fn_name = "_ffk_function"  # never a parameter's name: 'int x(int x)' must see itself
     args_tuple = f"({policy_args},)" if policy_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     twin = by_value_class(restype) if isinstance(restype, type) else restype
@@ -465,9 +468,10 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     # traceback keeps this frame, and an owned pointer's lease must not outlive the call
     if body:  # a released memoryview, a closed mmap: an ffikit error naming the argument
         env["_ffk_FFIError"], env["_ffk_refuse_arg"] = FFIError, argument_refusal
+        env["_ffk_name"], env["_ffk_pnames"] = name, tuple(ftype.param_names)
         body = ["try:", *(f"    {line}" for line in body), "except _ffk_FFIError: raise",
                 "except (ValueError, OverflowError) as _ffk_exc: raise _ffk_refuse_arg("
-                f"_ffk_exc, {name!r}, {tuple(ftype.param_names)!r}, ({''.join(p + ', ' for p in pnames)})) from None"]
+                f"_ffk_exc, _ffk_name, _ffk_pnames, ({''.join(p + ', ' for p in pnames)})) from None"]
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [
@@ -490,4 +494,14 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     exec(code, namespace)  # noqa: S102
     del env["_ffk_cfunc"]
     declaration = ftype.c_name(name) + ";"
-    return namespace["_ffk_make"], env, restype, declaration, source, rels, fn_name
+    return namespace["_ffk_make"], env, restype, declaration, _shown(source, name, shown), rels, \
+        fn_name, tuple(shown)
+
+
+def _shown(source: str, name: str, params: list[str]) -> str:
+    """The wrapper's source as users read it (``wrapper.source``): its own names in place."""
+    for i in reversed(range(len(params))):  # _ffk_x10 before _ffk_x1
+        source = source.replace(f"_ffk_x{i}", params[i])
+    if name.isidentifier() and not keyword.iskeyword(name) and name not in params:
+        source = source.replace("_ffk_function", name)
+    return source

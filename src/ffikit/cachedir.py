@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import stat
 import sys
 from functools import lru_cache
@@ -34,7 +33,7 @@ from typing import Any
 
 from ffikit.errors import UntrustedCache
 
-__all__ = ["sha256", "sha256_hex", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
+__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
@@ -59,6 +58,37 @@ def sha256(data: bytes = b"") -> Any:
 
 
 _sha256: list[Any] = []
+
+
+def which(program: str) -> str | None:
+    """:func:`shutil.which` for an executable, without importing :mod:`shutil` (it brings
+    ``bz2``, ``lzma`` and ``fnmatch``: milliseconds of every process's start-up)."""
+    if sys.platform == "win32":  # PATHEXT and the current directory rules: shutil's own
+        import shutil
+
+        return shutil.which(program)
+
+    def runnable(path: str) -> bool:
+        return os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
+
+    if os.path.dirname(program):
+        return program if runnable(program) else None
+    path = os.environ.get("PATH")
+    if path is None:
+        try:
+            path = os.confstr("CS_PATH")
+        except (AttributeError, ValueError):
+            path = os.defpath
+    if not path:
+        return None
+    seen = set()
+    for directory in path.split(os.pathsep):
+        if directory not in seen:
+            seen.add(directory)
+            candidate = os.path.join(directory, program)
+            if runnable(candidate):
+                return candidate
+    return None
 
 
 def sha256_hex(data: bytes) -> str:
@@ -96,7 +126,7 @@ def compiler_identity(command: tuple[str, ...] | None = None) -> str:
 def _identity(command: tuple[str, ...]) -> str:
     from ffikit.errors import CompileError
 
-    exe = shutil.which(command[0]) if command else None
+    exe = which(command[0]) if command else None
     if exe is None:
         raise CompileError(
             f"C compiler {command[0] if command else ''!r} not found on PATH; install gcc or "

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import re
 import sys
@@ -34,7 +33,14 @@ from typing import Any
 __all__ = ["cached", "FORMAT", "input_files"]
 
 FORMAT = 1
-log = logging.getLogger("ffikit.cdecl")
+
+
+def _debug(message: str, *args: Any) -> None:
+    """A debug record for ``ffikit.cdecl``.  Without :mod:`logging` imported nobody configured
+    a handler, and debug records would go nowhere: not importing it saves start-up time."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ffikit.cdecl").debug(message, *args)
 _LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
 _MODEL_PACKAGE = "ffikit.cdecl."
 _PRIMITIVES = (str, int, float, bool, type(None))
@@ -215,13 +221,13 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         key = _key(parts)
         root = trusted_root()
     except (CompileError, OSError) as exc:  # no compiler, or no trusted cache: parse every time
-        log.debug("declaration cache not used: %s", exc)
+        _debug("declaration cache not used: %s", exc)
         return make()
     digest = sha256_hex(json.dumps(key).encode())[:24]
     path = root / f"model-{digest}.json"
     model = _load(path, key)
     if model is not None:
-        log.debug("declaration cache hit: %s", path)
+        _debug("declaration cache hit: %s", path)
         touch(path)
         return rebuild(model)
     result = make()
@@ -234,7 +240,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "nodes": encoder.nodes,
                  "model": encoded}
         publish(path, json.dumps(entry, separators=(",", ":")).encode())
-        log.debug("declaration cache stored: %s", path)
+        _debug("declaration cache stored: %s", path)
     except (_Unsupported, OSError, ValueError, TypeError) as exc:
-        log.debug("declaration cache: not stored (%s)", exc)
+        _debug("declaration cache: not stored (%s)", exc)
     return result

@@ -16,9 +16,7 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import inspect
-import logging
 import os
-import shutil
 import sys
 import sysconfig
 import weakref
@@ -39,6 +37,7 @@ from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, built, compiler_command
+from ffikit.cachedir import which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
@@ -55,7 +54,6 @@ _crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
-log = logging.getLogger("ffikit.backends.compiled")
 
 
 def search_prebuilt(directory: str) -> None:
@@ -70,6 +68,8 @@ def _extension_path(directory: str, modname: str) -> str:
 
 def build_beside(directory: str, modname: str, source: str) -> str:
     """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
+    import shutil
+
     built = build(source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
     target = _extension_path(directory, modname)
     shutil.copyfile(built, target + ".partial")
@@ -104,7 +104,7 @@ def available() -> tuple[bool, str]:
             _available = (False, f"{sys.implementation.name} is not CPython")
         elif sys.platform == "win32":
             _available = (False, "building extensions on Windows needs Python's import library (not done yet)")
-        elif shutil.which(cc[0]) is None:
+        elif which(cc[0]) is None:
             _available = (False, f"no C compiler ({cc[0]!r} not on PATH; set $CC)")
         elif not os.path.exists(header):
             _available = (False, f"no Python headers ({header} missing; install python3-dev)")
@@ -348,8 +348,11 @@ class CompiledFunctions:
             except (CompileError, ImportError, OSError) as exc:
                 self._failed(exc)
                 if not background.exiting():
-                    log.warning("ffikit: building compiled wrappers failed; these functions stay on "
-                                "the ctypes backend: %s", str(exc).splitlines()[0])
+                    import logging
+
+                    logging.getLogger("ffikit.backends.compiled").warning(
+                        "ffikit: building compiled wrappers failed; these functions stay on "
+                        "the ctypes backend: %s", str(exc).splitlines()[0])
         with _requests:
             ready = [s for s in self._waiting if s in self._where or self.error is not None]
             callbacks = [c for s in ready for c in self._waiting.pop(s)]

@@ -32,7 +32,6 @@ from ffikit.cdecl.model import (
 )
 from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.parse_result import ParseResult
-from ffikit.cdecl.preprocess import preprocess
 from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
 from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
 from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
@@ -411,6 +410,8 @@ def _from_model(cls, plat, model: tuple) -> Declarations:
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
              named=()):
+    from ffikit.cdecl.preprocess import preprocess  # (a cached model is not preprocessed)
+
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)

@@ -15,7 +15,6 @@ from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
-from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError
 
 __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
@@ -29,6 +28,7 @@ POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*
 def parse_type_name(text: str, known: ParseResult, platform) -> CType:
     """A type name read by the C parser, with the names ``known`` declares."""
     from ffikit.cdecl.parse import TYPEOF_PROBE
+    from ffikit.cdecl.preprocess import preprocess
 
     source = f"void {TYPEOF_PROBE}({text});"
     result = parse(preprocess(source, filename="<type>"), platform=platform,
@@ -94,6 +94,8 @@ def builtin_types(platform) -> dict:
     names = dict(STANDARD_TYPES)
     names.update(platform_types(platform))
     if platform.is_windows:
+        from ffikit.cdecl.preprocess import preprocess
+
         pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
         result = parse(pre, platform=platform, builtins=names,
                        sources={_WINDOWS_FILE: WINDOWS_DECLARATIONS}, filename=_WINDOWS_FILE)

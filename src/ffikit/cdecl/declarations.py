@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 import re
@@ -144,6 +143,8 @@ class Declarations(MacroFacts):
             return self.constant_value(self.constants[name])
         candidates = [k for k in self.types if " " not in k] + list(self.constants) + \
             list(self.functions)
+        import difflib  # (suggestions are made only for a message)
+
         close = difflib.get_close_matches(name, candidates, n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         if name in self.functions:
@@ -196,6 +197,8 @@ class Declarations(MacroFacts):
             name = lead.group(1)
             if name not in _keywords() and name not in self.types and \
                     name not in _builtins(self.platform):
+                import difflib
+
                 close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
                 raise DeclarationError(
                     f"unknown type name '{name}' in {text!r}",

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
-from ffikit.cdecl.cmacros import MacroValues
 from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.parse_result import ParseResult
+
+if TYPE_CHECKING:
+    from ffikit.cdecl.cmacros import MacroValues
 
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
            "is_noise"]
@@ -118,6 +121,8 @@ def header_constants(macros: dict, result: ParseResult, keep=None, *, function_m
     values.update({name: value for name, (value, _file) in result.static_constants.items()})
     functions = {name: (tuple(p.strip() for p in entry[1][0].split(",") if p.strip()),
                         entry[1][1]) for name, entry in (function_macros or {}).items()}
+    from ffikit.cdecl.cmacros import MacroValues  # (a cached model has its constants evaluated)
+
     found = MacroValues({name: entry[1] for name, entry in macros.items()}, functions,
                         platform=platform, types=result.types, builtins=builtins,
                         values=values, parse_type=parse_type)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
@@ -46,6 +45,8 @@ ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
 
 def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
     """``item`` wrapped in the array dimensions of ``suffix`` (``"[2][3]"``, ``"[]"``)."""
+    from ffikit.cdecl.constexpr import NotConstant, eval_macro  # (the evaluator: when needed)
+
     result = item
     for dim in reversed(re.findall(r"\[\s*([^\]]*)\]", suffix)):
         if not dim.strip():
@@ -64,6 +65,8 @@ def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
 
 
 def _constant(defs: Any, name: str):
+    from ffikit.cdecl.constexpr import NotConstant
+
     if name in defs.constants:
         return defs.constants[name]
     raise NotConstant(f"'{name}' is not a known constant")

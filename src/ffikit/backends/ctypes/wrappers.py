@@ -64,7 +64,6 @@ from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.result_pins import pin
 from ffikit.backends.ctypes.types import ctype_of
-from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
@@ -441,6 +440,8 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
         fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
+        from ffikit.backends.ctypes.variadic import variadic_converter  # (formats: when needed)
+
         env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")

@@ -75,9 +75,17 @@ def _constant(defs: Any, name: str):
 def parse(*args: Any, **kwargs: Any) -> ParseResult:
     """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
     from the cache (or held by a generated binding) never imports pycparser."""
+    import gc
+
     from ffikit.cdecl.parse import parse as parse_text
 
-    return parse_text(*args, **kwargs)
+    collecting = gc.isenabled()  # the parser makes tens of thousands of objects, none of them
+    gc.disable()  # garbage in a cycle: collecting meanwhile costs 10-40% of a header's parse
+    try:
+        return parse_text(*args, **kwargs)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def keywords() -> set[str]:

@@ -30,6 +30,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .model import Primitive
+
 __all__ = ["cached", "FORMAT", "input_files"]
 
 FORMAT = 1
@@ -80,13 +82,21 @@ def _state_names(cls: type) -> list[str]:
 class _Encoder:
     def __init__(self) -> None:
         self.ids: dict[int, int] = {}
+        self.primitives: dict[str, int] = {}
         self.nodes: list[Any] = []
         self.keep: list[Any] = []
 
     def node(self, obj: Any) -> dict:
         found = self.ids.get(id(obj))
+        if found is None and type(obj) is Primitive:  # a value with no parts: one node per name
+            found = self.primitives.get(obj.name)  # (the parser makes one object per use)
+            if found is not None:
+                self.ids[id(obj)] = found
+                self.keep.append(obj)
         if found is None:
             cls = type(obj)
+            if cls is Primitive:
+                self.primitives[obj.name] = len(self.nodes)
             if not cls.__module__.startswith(_MODEL_PACKAGE):
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
             found = self.ids[id(obj)] = len(self.nodes)

@@ -157,3 +157,18 @@ def test_records_are_cache_entries(cache):
     usage.write(path, ["x"])
     assert path in cachedir.entries(cache)
     assert json.loads(path.read_text()) == {"names": ["x"]}
+
+
+def test_the_record_goes_to_the_cache_in_force_when_the_function_was_used(probe, cache, tmp_path):
+    later = tmp_path / "later"
+    later.mkdir(mode=0o700)
+    result = run_isolated(f"""
+        import os, ffikit
+        lib = ffikit.load({probe!r}, {H!r}, backend="auto")
+        print(lib.add(2, 3))
+        os.environ["FFIKIT_CACHE_DIR"] = {str(later)!r}  # changed before exit
+    """, FFIKIT_CACHE_DIR=str(cache), FFIKIT_BUILD_WINDOW_MS="60000")
+    assert result.returncode == 0 and result.stdout.split() == ["5"], result.stderr
+    assert os.listdir(later) == []
+    (record,) = [p for p in cache.iterdir() if p.suffix == ".json"]
+    assert usage.read(record) == ["add"]

@@ -37,7 +37,7 @@ from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, built, compiler_command
-from ffikit.cachedir import which
+from ffikit.cachedir import default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
@@ -214,7 +214,8 @@ class CompiledFunctions:
         self._full: Any = None
         self._looked_beside = False
         self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
-        self._published: list[str] = []  # the usage record as this process last read or wrote it
+        self._published: list[str] = []
+        self._cache_dir = default_cache_dir()  # the usage record as this process last read or wrote it
         self._prebuild = False  # build the recorded functions before anyone asks
         self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
@@ -290,6 +291,7 @@ class CompiledFunctions:
                 self._waiting.setdefault(shape, []).append(on_ready)
                 if name not in self._requested:
                     self._requested.add(name)
+                    self._cache_dir = default_cache_dir()
                     usage.remember(self)  # written at exit, even if the build never finishes
         if done:
             on_ready(self.error if shape not in self._where else None)
@@ -297,7 +299,9 @@ class CompiledFunctions:
             background.schedule(self)
 
     def _usage_file(self, create: bool = False) -> Any:
-        return usage.usage_file(self._names, self.encoding, create=create)
+        # the cache in force when a function was last requested: a record written at exit
+        # goes there, whatever $FFIKIT_CACHE_DIR says by then
+        return usage.usage_file(self._names, self.encoding, create=create, cache_dir=self._cache_dir)
 
     def _use_recorded(self) -> None:
         """Import (never compile) the module built for the functions earlier processes used, so a

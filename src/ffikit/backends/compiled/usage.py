@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,13 +36,15 @@ _lock = forksafe.Lock()
 _hooked: list[bool] = []
 
 
-def usage_file(names: Iterable[str], encoding: str, *, create: bool = False) -> Path:
-    """Where the record for a set of declared ``names`` read with ``encoding`` lives.
+def usage_file(names: Iterable[str], encoding: str, *, create: bool = False,
+               cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the record for a set of declared ``names`` read with ``encoding`` lives, in
+    ``cache_dir`` (default: the cache directory in force now).
 
     Reading creates no cache directory (``create=False``).
     """
     key = "\0".join(sorted(names)) + "\0" + encoding
-    return trusted_root(create=create) / f"uses-{sha256_hex(key.encode())[:24]}.json"
+    return trusted_root(cache_dir, create=create) / f"uses-{sha256_hex(key.encode())[:24]}.json"
 
 
 def read(path: Path) -> list[str]:

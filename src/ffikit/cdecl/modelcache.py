@@ -46,6 +46,7 @@ def _debug(message: str, *args: Any) -> None:
 _LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
 _MODEL_PACKAGE = "ffikit.cdecl."
 _PRIMITIVES = (str, int, float, bool, type(None))
+_PLAIN = frozenset(_PRIMITIVES)
 
 
 class _Unsupported(Exception):
@@ -130,8 +131,9 @@ class _Encoder:
 
 def _model_class(module: str, qualname: str) -> type:
     """The model class a node names; anything outside ``ffikit.cdecl`` is refused."""
-    if not re.fullmatch(r"ffikit\.cdecl\.[a-z_]+", module) or \
-            not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", qualname):
+    leaf = module[len(_MODEL_PACKAGE):] if module.startswith(_MODEL_PACKAGE) else ""
+    if not (leaf and leaf.isascii() and leaf.replace("_", "a").isalpha() and leaf.islower()) or \
+            not (qualname.isascii() and qualname.isidentifier()):  # (str checks: no regex to compile)
         raise ValueError(f"not a model class: {module}.{qualname}")
     target = getattr(importlib.import_module(module), qualname, None)
     if not isinstance(target, type) or target.__module__ != module:
@@ -153,28 +155,30 @@ class _Decoder:
 
     def run(self) -> None:
         # Fill the leaves first: a node's state may hash another node (a dict keyed by a type).
-        setattr_, value = object.__setattr__, self.value
-        for index in reversed(range(len(self.nodes))):
-            obj = self.objects[index]
-            for name, data in self.nodes[index][2].items():
-                setattr_(obj, name, data if isinstance(data, _PRIMITIVES) else value(data))
+        setattr_, value, plain, objects, nodes = object.__setattr__, self.value, _PLAIN, \
+            self.objects, self.nodes
+        for index in range(len(nodes) - 1, -1, -1):
+            obj = objects[index]
+            for name, data in nodes[index][2].items():
+                setattr_(obj, name, data if type(data) in plain else value(data))
 
     def value(self, data: Any) -> Any:
-        if isinstance(data, _PRIMITIVES):
+        if type(data) in _PLAIN:  # (JSON makes these exact types)
             return data
         (tag, body), = data.items()
         if tag == "r":
             return self.objects[body]
-        if tag == "l":
-            return [self.value(v) for v in body]
+        value, plain = self.value, _PLAIN
         if tag == "t":
-            return tuple(self.value(v) for v in body)
+            return tuple([v if type(v) in plain else value(v) for v in body])
+        if tag == "l":
+            return [v if type(v) in plain else value(v) for v in body]
         if tag == "d":
-            return {self.value(k): self.value(v) for k, v in body}
+            return {value(k): value(v) for k, v in body}
         if tag == "f":
-            return frozenset(self.value(v) for v in body)
+            return frozenset([value(v) for v in body])
         if tag == "s":
-            return {self.value(v) for v in body}
+            return {value(v) for v in body}
         if tag == "nan":
             return float("nan")
         raise ValueError(f"unknown tag {tag!r}")

@@ -47,10 +47,10 @@ def sha256(data: bytes = b"") -> Any:
     while a program starts (a model, a usage record, a module's key) are small."""
     if not _sha256:
         try:
-            from _sha2 import sha256 as make  # CPython >= 3.12
+            from _sha2 import sha256 as make  # type: ignore[import-not-found]  # CPython >= 3.12
         except ImportError:
             try:
-                from _sha256 import sha256 as make  # CPython 3.11
+                from _sha256 import sha256 as make  # type: ignore[import-not-found]  # 3.11
             except ImportError:  # built without them: OpenSSL's
                 from hashlib import sha256 as make
         _sha256.append(make)

@@ -219,3 +219,24 @@ def test_info_and_clear_cover_every_entry_and_hash_file(tmp_path):
     assert info["entries"] == 1 and info["bytes"] > 0 and info["bound"] == cachedir.size_bound()
     assert cache_clear(mine) == 1
     assert list(mine.iterdir()) == []
+
+
+def test_which_finds_what_shutil_finds(tmp_path, monkeypatch):
+    import shutil
+
+    from ffikit.cachedir import which
+
+    tool = tmp_path / "bin" / "mytool"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    plain = tmp_path / "bin" / "notexec"
+    plain.write_text("")
+    (tmp_path / "bin" / "adir").mkdir()
+    monkeypatch.setenv("PATH", f"{tmp_path / 'nothing'}{os.pathsep}{tool.parent}{os.pathsep}/usr/bin")
+    for program in ("mytool", "notexec", "adir", "sh", "no-such-program", str(tool), str(plain),
+                    str(tmp_path / "bin" / "adir")):
+        assert which(program) == shutil.which(program), program
+    assert which("mytool") == str(tool)
+    monkeypatch.setenv("PATH", "")
+    assert which("sh") is None and shutil.which("sh") is None

@@ -15,19 +15,13 @@ compiler runs, only when stderr is a terminal.  :func:`cache_info` and
 from __future__ import annotations
 
 import atexit
-import hashlib
-import logging
 import os
 import re
 import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ffikit.cachedir import (
     compiler_command,
@@ -35,17 +29,20 @@ from ffikit.cachedir import (
     default_cache_dir,
     entries,
     publish,
+    sha256,
     touch,
     trusted_root,
     verified,
 )
 from ffikit.errors import CompileError
 
+if TYPE_CHECKING:
+    import subprocess
+
 __all__ = ["build", "built", "default_cache_dir", "compiler_command", "shared_library_suffix",
            "cache_info", "cache_clear", "exiting"]
 
 DEFAULT_FLAGS = ("-shared", "-fPIC", "-O2")
-log = logging.getLogger("ffikit.build")
 
 
 def shared_library_suffix(platform: str | None = None) -> str:
@@ -151,6 +148,10 @@ def build(
     """
     sources, name, command, include_dirs, libraries, flags, ldflags, target = _plan(
         source_or_paths, name, include_dirs, libraries, flags, cache_dir)
+    import logging  # (here: what only compiling needs is imported when it is needed)
+    import tempfile
+
+    log = logging.getLogger("ffikit.build")
     if verified(target):
         log.debug("build cache hit: %s", target)
         touch(target)
@@ -213,6 +214,8 @@ _exiting = False
 
 def _run_compiler(argv: list[str], tmp: str) -> subprocess.CompletedProcess:
     """Run the compiler in its own process group, known to :func:`_stop_compilers` meanwhile."""
+    import subprocess
+
     if not _running and not _exit_hook:
         _exit_hook.append(atexit.register(_stop_compilers))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -232,6 +235,8 @@ _exit_hook: list = []
 
 
 def _kill(proc: subprocess.Popen) -> None:
+    import signal
+
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -250,6 +255,8 @@ def exiting() -> bool:
 def _stop_compilers() -> None:
     """At exit: a build still running (in a background thread) is killed with its process group
     and its temporary directory removed; nothing half-written ever reaches the cache."""
+    import shutil
+
     global _exiting
     _exiting = True
     for proc, tmp in list(_running.values()):
@@ -281,7 +288,7 @@ def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> t
         raise ValueError(f"ffikit.build: name {name!r} must be letters, digits, '-' or '_'")
     command = compiler_command()
 
-    digest = hashlib.sha256()
+    digest = sha256()
     digest.update(compiler_identity(tuple(command)).encode())
     for part in (DEFAULT_FLAGS, flags, include_dirs, libraries, ldflags):
         digest.update(repr(list(part)).encode())
@@ -327,5 +334,7 @@ def cache_clear(cache_dir: str | os.PathLike | None = None) -> int:
     if directory.is_dir():
         for path in [*directory.glob(".*.partial"), *directory.glob("*.sha256")]:
             path.unlink(missing_ok=True)
-    log.debug("cache cleared: %s (%d entries)", directory, len(files))
+    import logging
+
+    logging.getLogger("ffikit.build").debug("cache cleared: %s (%d entries)", directory, len(files))
     return len(files)

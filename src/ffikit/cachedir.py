@@ -23,23 +23,77 @@ default 512): after each write the least recently used entries go.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
-import shutil
 import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ffikit.errors import UntrustedCache
 
-__all__ = ["default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
+__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
 _SIDECAR = ".sha256"
 _PREFIXES = ("lib", "model-", "uses-")
+
+
+def sha256(data: bytes = b"") -> Any:
+    """A SHA-256 hash object.  CPython's built-in implementation is taken when there is one:
+    importing :mod:`hashlib` loads OpenSSL (5-10 ms at start-up), and the entries hashed
+    while a program starts (a model, a usage record, a module's key) are small."""
+    if not _sha256:
+        try:
+            from _sha2 import sha256 as make  # type: ignore[import-not-found]  # CPython >= 3.12
+        except ImportError:
+            try:
+                from _sha256 import sha256 as make  # type: ignore[import-not-found]  # 3.11
+            except ImportError:  # built without them: OpenSSL's
+                from hashlib import sha256 as make
+        _sha256.append(make)
+    return _sha256[0](data)
+
+
+_sha256: list[Any] = []
+
+
+def which(program: str) -> str | None:
+    """:func:`shutil.which` for an executable, without importing :mod:`shutil` (it brings
+    ``bz2``, ``lzma`` and ``fnmatch``: milliseconds of every process's start-up)."""
+    if sys.platform == "win32":  # PATHEXT and the current directory rules: shutil's own
+        import shutil
+
+        return shutil.which(program)
+
+    def runnable(path: str) -> bool:
+        return os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
+
+    if os.path.dirname(program):
+        return program if runnable(program) else None
+    path = os.environ.get("PATH")
+    if path is None:
+        try:
+            path = os.confstr("CS_PATH")
+        except (AttributeError, ValueError):
+            path = os.defpath
+    if not path:
+        return None
+    seen = set()
+    for directory in path.split(os.pathsep):
+        if directory not in seen:
+            seen.add(directory)
+            candidate = os.path.join(directory, program)
+            if runnable(candidate):
+                return candidate
+    return None
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` in hex (see :func:`sha256`)."""
+    return sha256(data).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -72,7 +126,7 @@ def compiler_identity(command: tuple[str, ...] | None = None) -> str:
 def _identity(command: tuple[str, ...]) -> str:
     from ffikit.errors import CompileError
 
-    exe = shutil.which(command[0]) if command else None
+    exe = which(command[0]) if command else None
     if exe is None:
         raise CompileError(
             f"C compiler {command[0] if command else ''!r} not found on PATH; install gcc or "
@@ -139,7 +193,7 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
 
 def _digest(path: Path | str) -> str:
     with open(path, "rb") as file:
-        return hashlib.sha256(file.read()).hexdigest()
+        return sha256_hex(file.read())
 
 
 def _private_file(path: Path, uid: int) -> bool:
@@ -184,7 +238,7 @@ def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
     entry, each written atomically; an entry is used only when both agree (:func:`verified`).
     Then the cache is brought back under its size bound."""
     write_atomic(target.with_name(target.name + _SIDECAR),
-                 (hashlib.sha256(data).hexdigest() + "\n").encode())
+                 (sha256_hex(data) + "\n").encode())
     write_atomic(target, data, mode)
     evict(target.parent, keep=target)
 

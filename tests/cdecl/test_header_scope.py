@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import ffikit
-from ffikit.cdecl.header_scope import final_macros, is_noise
+from ffikit.cdecl.header_scope import final_macros, is_guard_name, is_noise
 from ffikit.cdecl.preprocess import compiler
 
 
@@ -108,3 +108,21 @@ def test_underscore_constants_by_attribute():
     assert unistd._SC_PAGESIZE == os.sysconf_names["SC_PAGESIZE"]  # an enum member via macro
     with pytest.raises(AttributeError):
         _ = stdio._no_such_thing
+
+
+def test_guard_names_as_the_pattern_defined_them():
+    """is_guard_name answers as ``_*\\w*?_(H|HPP|INCLUDED|DEFINED|DECLARED)_*`` (re.I) did,
+    without its backtracking (names of many underscores took milliseconds each)."""
+    import itertools
+    import random
+    import re
+
+    pattern = re.compile(r"_*\w*?_(?:H|HPP|INCLUDED|DEFINED|DECLARED)_*", re.I)
+    parts = ["", "_", "__", "FOO", "foo", "H", "h", "HPP", "INCLUDED", "Defined", "DECLARED",
+             "X1", "9", "-", " ", "é"]
+    names = {"".join(p) for p in itertools.product(parts, repeat=3)}
+    rng = random.Random(21)
+    names |= {"".join(rng.choice("_HhPx9") for _ in range(rng.randrange(1, 14))) for _ in range(3000)}
+    names |= {"_" * 40, "_" * 40 + "H", "__SIZEOF_INT128__", "ZLIB_H", "_STDIO_H", "Z_DEFAULT_COMPRESSION"}
+    for name in sorted(names):
+        assert is_guard_name(name) == (pattern.fullmatch(name) is not None), repr(name)

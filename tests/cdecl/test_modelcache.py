@@ -199,3 +199,19 @@ def test_cache_info_and_clear_cover_models(header, cache):
     info = cache_info(cache)
     assert any(name.startswith("model-") for name, _ in info["files"])
     assert cache_clear(cache) == info["entries"] and _entries(cache) == []
+
+
+def test_each_primitive_type_is_stored_once():
+    from ffikit.cdecl import model as m
+
+    value = (m.Pointer(m.Primitive("int"), const=True), m.Primitive("int"), m.Primitive("int"),
+             m.Array(m.Primitive("double"), 3), m.Primitive("double"))
+    encoder = modelcache._Encoder()
+    encoded = encoder.value(value)
+    kinds = sorted(node[1] for node in json.loads(json.dumps(encoder.nodes)))
+    assert kinds == ["Array", "Pointer", "Primitive", "Primitive"]
+    decoder = modelcache._Decoder(json.loads(json.dumps(encoder.nodes)))
+    decoder.run()
+    back = decoder.value(json.loads(json.dumps(encoded)))
+    assert back == value and [str(t) for t in back] == [str(t) for t in value]
+    assert back[1] is back[2] is back[0].target and back[3].item is back[4]

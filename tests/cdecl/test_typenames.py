@@ -34,3 +34,21 @@ def test_array_suffixes_take_constants_and_refuse_others():
         typenames.with_dims(defs.typeof("myint"), "[M]", "myint[M]", defs)
     with pytest.raises(ffikit.DeclarationError, match="non-negative"):
         typenames.with_dims(defs.typeof("myint"), "[-1]", "myint[-1]", defs)
+
+
+def test_parsing_leaves_the_collector_as_it_found_it():
+    import gc
+
+    source = "struct node { struct node *next; int v; }; int count(struct node *);"
+    assert gc.isenabled()
+    ffikit.cdef(source)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ffikit.cdef(source + " int other(void);")
+        assert not gc.isenabled()  # a program that turned it off keeps it off
+    finally:
+        gc.enable()
+    with pytest.raises(ffikit.DeclarationError):
+        ffikit.cdef("int broken(;")
+    assert gc.isenabled()  # a parse error too

@@ -14,7 +14,6 @@ says more than a miss): a missing dependency is not fixed by an absolute path.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import re
 import sys
@@ -168,9 +167,55 @@ def _dlopen(cand: Candidate, target: str, mode: int) -> Candidate:
     return cand
 
 
+_LD_CACHE = "/etc/ld.so.cache"
+_LD_CACHE_MAGIC = b"glibc-ld.so.cache1.1"
+
+
+def ld_cache_soname(name: str, path: str = _LD_CACHE) -> str | None:
+    """The soname ``ldconfig -p`` lists first for ``lib<name>.`` on x86-64 Linux, read from
+    the loader's cache file itself (None: not there, or not a cache this reads).
+
+    :func:`ctypes.util.find_library` answers the same by running ``ldconfig -p``: a
+    subprocess, and imports (``subprocess``, ``shutil``, ``tempfile``) that cost
+    milliseconds of every ``load("z")``.  This reads glibc's format (a 48-byte header,
+    24-byte entries whose flags say the ABI, offsets into a string table); anything else
+    (another machine, the old format, a damaged file) answers None, and ctypes looks.
+    """
+    if not sys.platform.startswith("linux") or os.uname().machine != "x86_64" or \
+            ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    if not data.startswith(_LD_CACHE_MAGIC) or len(data) < 48:
+        return None
+    count = int.from_bytes(data[20:24], "little")
+    if 48 + 24 * count > len(data):
+        return None
+    prefix = f"lib{name}.".encode()
+    for start in range(48, 48 + 24 * count, 24):
+        if int.from_bytes(data[start:start + 4], "little") & 0xFFFF != 0x0303:
+            continue  # not 'libc6,x86-64'
+        key = int.from_bytes(data[start + 4:start + 8], "little")
+        end = data.find(b"\0", key)
+        if end < 0:
+            return None
+        soname = data[key:end]
+        if soname.startswith(prefix) and not any(c in b" \t\n" for c in soname):
+            return soname.decode("utf-8", "replace")
+    return None
+
+
 def _find_library(name: str) -> str | None:
-    """ctypes' own lookup; its errors (``FileNotFoundError: b'liblibz.a'`` for
-    ``load("libz")``, from the gcc/ld probe it runs) mean "not found" here."""
+    """The loader cache's answer, else ctypes' own lookup; its errors (``FileNotFoundError:
+    b'liblibz.a'`` for ``load("libz")``, from the gcc/ld probe it runs) mean "not found"."""
+    found = ld_cache_soname(name)
+    if found is not None:
+        return found
+    import ctypes.util  # (its imports cost start-up time: only when the cache does not say)
+
     try:
         return ctypes.util.find_library(name)
     except OSError:

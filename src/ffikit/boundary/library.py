@@ -14,7 +14,6 @@ it is packaged or run from elsewhere.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping

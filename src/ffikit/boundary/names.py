@@ -14,7 +14,6 @@ spelling.  A suggestion for a missing name is always one that can be reached.
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any, NamedTuple
 
@@ -72,6 +71,8 @@ def suggest(lib: Any, name: str) -> str:
     pool = listing(lib)
     pool |= {n for n in lib.exports() if not n.startswith("_")}
     pool.discard(name)
+    import difflib  # (only when a message is shown)
+
     close = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
     return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import subprocess
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from ..cachedir import which
 from ..errors import DeclarationError
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["compiler", "system_include_dirs", "run_cpp", "cpp_timeout"]
 
@@ -29,6 +32,8 @@ def compiler() -> list[str]:
 @lru_cache(maxsize=8)
 def system_include_dirs(cc: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The compiler's default ``#include <...>`` search path."""
+    import subprocess  # (a cached model needs no preprocessor: imported when one runs)
+
     cc = cc or tuple(compiler())
     try:
         proc = subprocess.run([*cc, "-E", "-x", "c", "-v", "-"], input="", capture_output=True,
@@ -53,7 +58,7 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
         define_args.append(f"-D{name}" if value is None else f"-D{name}={value}")
     include_args = [f"-I{d}" for d in include_dirs]
     cc = shlex.split(cpp) if isinstance(cpp, str) else (list(cpp) if cpp else compiler())
-    if shutil.which(cc[0]) is None:
+    if which(cc[0]) is None:
         return _run_pcpp(text, filename, include_dirs, defines, cc[0])
     _refuse_special_includes(text, include_dirs)
     argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
@@ -75,6 +80,8 @@ def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
     """Run the preprocessor in its own process group; past :func:`cpp_timeout` the whole
     group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
     ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind."""
+    import subprocess
+
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 import re
@@ -32,7 +31,6 @@ from ffikit.cdecl.model import (
 )
 from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.parse_result import ParseResult
-from ffikit.cdecl.preprocess import preprocess
 from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
 from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
 from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
@@ -145,6 +143,8 @@ class Declarations(MacroFacts):
             return self.constant_value(self.constants[name])
         candidates = [k for k in self.types if " " not in k] + list(self.constants) + \
             list(self.functions)
+        import difflib  # (suggestions are made only for a message)
+
         close = difflib.get_close_matches(name, candidates, n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         if name in self.functions:
@@ -197,6 +197,8 @@ class Declarations(MacroFacts):
             name = lead.group(1)
             if name not in _keywords() and name not in self.types and \
                     name not in _builtins(self.platform):
+                import difflib
+
                 close = difflib.get_close_matches(name, [k for k in self.types if " " not in k])
                 raise DeclarationError(
                     f"unknown type name '{name}' in {text!r}",
@@ -411,6 +413,8 @@ def _from_model(cls, plat, model: tuple) -> Declarations:
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
              named=()):
+    from ffikit.cdecl.preprocess import preprocess  # (a cached model is not preprocessed)
+
     sources = {filename: text}
     pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
                      cpp=cpp, default_pack=pack, force_cpp=own_depth1)

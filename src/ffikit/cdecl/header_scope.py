@@ -20,20 +20,31 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
-from ffikit.cdecl.cmacros import MacroValues
 from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.parse_result import ParseResult
 
+if TYPE_CHECKING:
+    from ffikit.cdecl.cmacros import MacroValues
+
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
-           "is_noise"]
+           "is_noise", "is_guard_name"]
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 _PREDEFINED_FILES = ("<built-in>", "<command-line>")
 _FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
                            r"_THREAD_SAFE|_LARGEFILE_SOURCE")
-_GUARD = re.compile(r"_*\w*?_(?:H|HPP|INCLUDED|DEFINED|DECLARED)_*", re.I)
+_WORD = re.compile(r"\w+")
+_GUARD_ENDS = ("_H", "_HPP", "_INCLUDED", "_DEFINED", "_DECLARED")
+
+
+def is_guard_name(name: str) -> bool:
+    """``FOO_H``, ``_FOO_H_``, ``foo_included``: a word ending in a guard suffix (and
+    underscores).  Checked without a backtracking pattern: ``_*\\w*?_(H|...)_*`` took
+    milliseconds on names of many underscores, and a header has thousands of macros."""
+    return _WORD.fullmatch(name) is not None and name.rstrip("_").upper().endswith(_GUARD_ENDS)
 
 
 def is_noise(name: str, body: str, file: str, system_files) -> bool:
@@ -45,7 +56,7 @@ def is_noise(name: str, body: str, file: str, system_files) -> bool:
         return True
     if _FEATURE_TEST.fullmatch(name):
         return True
-    return body in ("", "1") and _GUARD.fullmatch(name) is not None
+    return body in ("", "1") and is_guard_name(name)
 
 
 def final_macros(macros) -> dict:
@@ -118,6 +129,8 @@ def header_constants(macros: dict, result: ParseResult, keep=None, *, function_m
     values.update({name: value for name, (value, _file) in result.static_constants.items()})
     functions = {name: (tuple(p.strip() for p in entry[1][0].split(",") if p.strip()),
                         entry[1][1]) for name, entry in (function_macros or {}).items()}
+    from ffikit.cdecl.cmacros import MacroValues  # (a cached model has its constants evaluated)
+
     found = MacroValues({name: entry[1] for name, entry in macros.items()}, functions,
                         platform=platform, types=result.types, builtins=builtins,
                         values=values, parse_type=parse_type)

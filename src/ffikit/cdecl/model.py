@@ -71,7 +71,7 @@ class CType:
     """Base of every model type.  Subclasses list identity fields in ``_attrs_``."""
 
     _attrs_: tuple[str, ...] = ()
-    __slots__ = ()
+    __slots__ = ("_hash",)  # computed once (the types are immutable); never stored or sent
 
     def c_name(self, inner: str = "") -> str:
         """Spell the type as C, wrapped around the declarator text ``inner``."""
@@ -81,13 +81,22 @@ class CType:
         return (type(self),) + tuple(getattr(self, name) for name in self._attrs_)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CType) and self._key() == other._key()
+        if self is other:
+            return True
+        if type(other) is not type(self) or hash(self) != hash(other):
+            return False
+        return all(getattr(self, name) == getattr(other, name) for name in self._attrs_)
 
     def __ne__(self, other: object) -> bool:
         return not self == other
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        try:
+            return self._hash  # type: ignore[attr-defined]
+        except AttributeError:  # first time (a hash is per process: string hashes are salted)
+            found = hash(self._key())
+            object.__setattr__(self, "_hash", found)
+            return found
 
     def __repr__(self) -> str:
         return f"<{self.c_name()}>"
@@ -150,7 +159,9 @@ class Primitive(CType):
 
 
 def _quals(const: bool, volatile: bool) -> str:
-    return " ".join(q for q, on in (("const", const), ("volatile", volatile)) if on)
+    if const:
+        return "const volatile" if volatile else "const"
+    return "volatile" if volatile else ""
 
 
 class Pointer(CType):

@@ -22,23 +22,31 @@ a model class -- is ignored and the header is parsed again.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from .model import Primitive
+
 __all__ = ["cached", "FORMAT", "input_files"]
 
 FORMAT = 1
-log = logging.getLogger("ffikit.cdecl")
+
+
+def _debug(message: str, *args: Any) -> None:
+    """A debug record for ``ffikit.cdecl``.  Without :mod:`logging` imported nobody configured
+    a handler, and debug records would go nowhere: not importing it saves start-up time."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ffikit.cdecl").debug(message, *args)
 _LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
 _MODEL_PACKAGE = "ffikit.cdecl."
 _PRIMITIVES = (str, int, float, bool, type(None))
+_PLAIN = frozenset(_PRIMITIVES)
 
 
 class _Unsupported(Exception):
@@ -66,7 +74,8 @@ def _state_names(cls: type) -> list[str]:
     names: list[str] = []
     for klass in cls.__mro__:
         for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__weakref__", "__dict__") and slot not in names:
+            if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:  # (a
+                # cached hash belongs to its process: string hashes are salted per process)
                 names.append(slot)
     return names
 
@@ -74,13 +83,21 @@ def _state_names(cls: type) -> list[str]:
 class _Encoder:
     def __init__(self) -> None:
         self.ids: dict[int, int] = {}
+        self.primitives: dict[str, int] = {}
         self.nodes: list[Any] = []
         self.keep: list[Any] = []
 
     def node(self, obj: Any) -> dict:
         found = self.ids.get(id(obj))
+        if found is None and type(obj) is Primitive:  # a value with no parts: one node per name
+            found = self.primitives.get(obj.name)  # (the parser makes one object per use)
+            if found is not None:
+                self.ids[id(obj)] = found
+                self.keep.append(obj)
         if found is None:
             cls = type(obj)
+            if cls is Primitive:
+                self.primitives[obj.name] = len(self.nodes)
             if not cls.__module__.startswith(_MODEL_PACKAGE):
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
             found = self.ids[id(obj)] = len(self.nodes)
@@ -114,8 +131,9 @@ class _Encoder:
 
 def _model_class(module: str, qualname: str) -> type:
     """The model class a node names; anything outside ``ffikit.cdecl`` is refused."""
-    if not re.fullmatch(r"ffikit\.cdecl\.[a-z_]+", module) or \
-            not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", qualname):
+    leaf = module[len(_MODEL_PACKAGE):] if module.startswith(_MODEL_PACKAGE) else ""
+    if not (leaf and leaf.isascii() and leaf.replace("_", "a").isalpha() and leaf.islower()) or \
+            not (qualname.isascii() and qualname.isidentifier()):  # (str checks: no regex to compile)
         raise ValueError(f"not a model class: {module}.{qualname}")
     target = getattr(importlib.import_module(module), qualname, None)
     if not isinstance(target, type) or target.__module__ != module:
@@ -137,28 +155,30 @@ class _Decoder:
 
     def run(self) -> None:
         # Fill the leaves first: a node's state may hash another node (a dict keyed by a type).
-        setattr_, value = object.__setattr__, self.value
-        for index in reversed(range(len(self.nodes))):
-            obj = self.objects[index]
-            for name, data in self.nodes[index][2].items():
-                setattr_(obj, name, data if isinstance(data, _PRIMITIVES) else value(data))
+        setattr_, value, plain, objects, nodes = object.__setattr__, self.value, _PLAIN, \
+            self.objects, self.nodes
+        for index in range(len(nodes) - 1, -1, -1):
+            obj = objects[index]
+            for name, data in nodes[index][2].items():
+                setattr_(obj, name, data if type(data) in plain else value(data))
 
     def value(self, data: Any) -> Any:
-        if isinstance(data, _PRIMITIVES):
+        if type(data) in _PLAIN:  # (JSON makes these exact types)
             return data
         (tag, body), = data.items()
         if tag == "r":
             return self.objects[body]
-        if tag == "l":
-            return [self.value(v) for v in body]
+        value, plain = self.value, _PLAIN
         if tag == "t":
-            return tuple(self.value(v) for v in body)
+            return tuple([v if type(v) in plain else value(v) for v in body])
+        if tag == "l":
+            return [v if type(v) in plain else value(v) for v in body]
         if tag == "d":
-            return {self.value(k): self.value(v) for k, v in body}
+            return {value(k): value(v) for k, v in body}
         if tag == "f":
-            return frozenset(self.value(v) for v in body)
+            return frozenset([value(v) for v in body])
         if tag == "s":
-            return {self.value(v) for v in body}
+            return {value(v) for v in body}
         if tag == "nan":
             return float("nan")
         raise ValueError(f"unknown tag {tag!r}")
@@ -208,20 +228,20 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
     ``parts_of(result)`` gives ``(model tuple, input files)`` to store;
     ``rebuild(model tuple)`` turns a stored model back into the result.
     """
-    from ffikit.cachedir import publish, touch, trusted_root
+    from ffikit.cachedir import publish, sha256_hex, touch, trusted_root
     from ffikit.errors import CompileError
 
     try:
         key = _key(parts)
         root = trusted_root()
     except (CompileError, OSError) as exc:  # no compiler, or no trusted cache: parse every time
-        log.debug("declaration cache not used: %s", exc)
+        _debug("declaration cache not used: %s", exc)
         return make()
-    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
+    digest = sha256_hex(json.dumps(key).encode())[:24]
     path = root / f"model-{digest}.json"
     model = _load(path, key)
     if model is not None:
-        log.debug("declaration cache hit: %s", path)
+        _debug("declaration cache hit: %s", path)
         touch(path)
         return rebuild(model)
     result = make()
@@ -234,7 +254,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "nodes": encoder.nodes,
                  "model": encoded}
         publish(path, json.dumps(entry, separators=(",", ":")).encode())
-        log.debug("declaration cache stored: %s", path)
+        _debug("declaration cache stored: %s", path)
     except (_Unsupported, OSError, ValueError, TypeError) as exc:
-        log.debug("declaration cache: not stored (%s)", exc)
+        _debug("declaration cache: not stored (%s)", exc)
     return result

@@ -13,7 +13,6 @@ import os
 import re
 
 from ..errors import DeclarationError
-from .preprocess import strip_comments
 
 __all__ = ["source_line", "translate", "understood", "refuse_huge_literals", "MAX_STRING_LITERAL"]
 
@@ -96,6 +95,8 @@ _TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struc
 
 def _first_unknown_type(sources: dict, known: set, keywords) -> tuple | None:
     """Where a name is used as a type but nobody declared it (pycparser can't tell)."""
+    from .preprocess import strip_comments  # (the preprocessor's module: only when parsing failed)
+
     for file, text in sources.items():
         if not isinstance(text, str) or file is None or not file.startswith("<"):
             continue

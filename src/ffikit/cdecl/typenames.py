@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ffikit.cdecl.constexpr import NotConstant, eval_macro
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
-from ffikit.cdecl.preprocess import preprocess
 from ffikit.errors import DeclarationError
 
 __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
@@ -29,6 +27,7 @@ POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*
 def parse_type_name(text: str, known: ParseResult, platform) -> CType:
     """A type name read by the C parser, with the names ``known`` declares."""
     from ffikit.cdecl.parse import TYPEOF_PROBE
+    from ffikit.cdecl.preprocess import preprocess
 
     source = f"void {TYPEOF_PROBE}({text});"
     result = parse(preprocess(source, filename="<type>"), platform=platform,
@@ -46,6 +45,8 @@ ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
 
 def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
     """``item`` wrapped in the array dimensions of ``suffix`` (``"[2][3]"``, ``"[]"``)."""
+    from ffikit.cdecl.constexpr import NotConstant, eval_macro  # (the evaluator: when needed)
+
     result = item
     for dim in reversed(re.findall(r"\[\s*([^\]]*)\]", suffix)):
         if not dim.strip():
@@ -64,6 +65,8 @@ def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:
 
 
 def _constant(defs: Any, name: str):
+    from ffikit.cdecl.constexpr import NotConstant
+
     if name in defs.constants:
         return defs.constants[name]
     raise NotConstant(f"'{name}' is not a known constant")
@@ -72,9 +75,17 @@ def _constant(defs: Any, name: str):
 def parse(*args: Any, **kwargs: Any) -> ParseResult:
     """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
     from the cache (or held by a generated binding) never imports pycparser."""
+    import gc
+
     from ffikit.cdecl.parse import parse as parse_text
 
-    return parse_text(*args, **kwargs)
+    collecting = gc.isenabled()  # the parser makes tens of thousands of objects, none of them
+    gc.disable()  # garbage in a cycle: collecting meanwhile costs 10-40% of a header's parse
+    try:
+        return parse_text(*args, **kwargs)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def keywords() -> set[str]:
@@ -94,6 +105,8 @@ def builtin_types(platform) -> dict:
     names = dict(STANDARD_TYPES)
     names.update(platform_types(platform))
     if platform.is_windows:
+        from ffikit.cdecl.preprocess import preprocess
+
         pre = preprocess(WINDOWS_DECLARATIONS, filename=_WINDOWS_FILE)
         result = parse(pre, platform=platform, builtins=names,
                        sources={_WINDOWS_FILE: WINDOWS_DECLARATIONS}, filename=_WINDOWS_FILE)

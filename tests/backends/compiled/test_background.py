@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import textwrap
@@ -112,6 +113,14 @@ def test_functions_the_compiled_backend_leaves_say_why(probe, private_cache):
     assert sized.sum.backend == "ctypes" and "sizes=" in sized.sum.backend_reason
 
 
+def _only_the_usage_record(cache: Path) -> list[str]:
+    """The names in the cache's one entry, which must be a whole, verified usage record."""
+    found = sorted(os.listdir(cache))
+    assert len(found) == 2 and found[0].startswith("uses-") and found[1] == found[0] + ".sha256", found
+    assert cachedir.verified(cache / found[0])
+    return json.loads((cache / found[0]).read_text())["names"]
+
+
 def test_compiled_keeps_compiling_before_returning(probe, private_cache):
     lib = ffikit.load(probe, H, backend="compiled")
     assert type(lib.add).__name__ == "CompiledFunction" and lib.add.backend == "compiled"
@@ -133,7 +142,7 @@ def test_exit_during_a_background_build_leaves_nothing_behind(probe, tmp_path):
     time.sleep(4)  # longer than the compiler would have taken, had it survived
     assert not finished.exists()  # the compiler was killed at exit, not waited for
     assert os.listdir(tmp) == []  # its temporary directory removed
-    assert os.listdir(cache) == []  # nothing half-written in the cache
+    assert _only_the_usage_record(cache) == ["add", "twice"]  # nothing half-written in the cache
 
 
 def test_a_build_finishing_after_exit_began_is_not_published(probe, tmp_path):
@@ -146,7 +155,7 @@ def test_a_build_finishing_after_exit_began_is_not_published(probe, tmp_path):
         print(lib.add(2, 3))
     """), FFIKIT_CACHE_DIR=str(cache), FFIKIT_BUILD_WINDOW_MS="500")
     assert result.returncode == 0 and result.stdout.split() == ["5"] and result.stderr == ""
-    assert os.listdir(cache) == []
+    assert _only_the_usage_record(cache) == ["add"]  # no module: only what was used, whole
 
 
 USE = """

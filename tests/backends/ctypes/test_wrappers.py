@@ -383,3 +383,41 @@ class TestShadowing:
         assert lib.type.__name__ == "type"
         with pytest.raises(ffikit.ArgumentError, match="'type'"):
             lib.type(5)
+
+
+class TestOneCodePerShape:
+    """Functions of one shape share one compiled code object; each keeps its own names."""
+
+    C = r"""
+        int plus(int a, int b) { return a + b; }
+        int minus(int left, int right) { return left - right; }
+        int times(int x, int y) { return x * y; }
+    """
+    H = "int plus(int a, int b); int minus(int left, int right); int times(int x, int y);"
+
+    def test_each_function_keeps_its_names(self, cbuild):
+        import inspect
+        import traceback
+
+        from ffikit.backends.ctypes import wrappers
+
+        path = cbuild(self.C, name="same_shape")
+        lib = ffikit.load(path, self.H, backend="ctypes")
+        before = len(wrappers._CODE)
+        fns = [lib.plus, lib.minus, lib.times]
+        assert len(wrappers._CODE) - before <= 1  # compiled once (or already, for this shape)
+        assert [f(6, 3) for f in fns] == [9, 3, 18]
+        assert [str(inspect.signature(f)) for f in fns] == ["(a, b, /)", "(left, right, /)",
+                                                            "(x, y, /)"]
+        assert "def minus(left, right, /)" in lib.minus.source
+        for f, param in ((lib.plus, "b"), (lib.minus, "right"), (lib.times, "y")):
+            name = f.__name__
+            with pytest.raises(ArgumentError, match=rf"argument 2 '{param}' of '{name}' must be an int"):
+                f(1, 1.5)
+            with pytest.raises(ArgumentError) as e:
+                f(1, 2**40)
+            assert f"'{param}' of '{name}'" in str(e.value)
+            frames = [frame.name for frame in traceback.extract_tb(e.value.__traceback__)]
+            assert name in frames and "_ffk_function" not in frames  # tracebacks name the C function
+        wrapped = {f.__wrapped__.__code__ for f in fns}
+        assert len(wrapped) == 3 and len({c.co_code for c in wrapped}) == 1

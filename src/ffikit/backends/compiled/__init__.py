@@ -17,7 +17,6 @@ C compiler and ``Python.h`` exist, ctypes otherwise).
 
 from __future__ import annotations
 
-import logging
 import os
 
 from ffikit.backends.compiled.module import (
@@ -63,6 +62,8 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
                             "built in the background, is ready"), False
     if not _fell_back:  # said once per process; FFIKIT_BACKEND=ctypes chooses it silently
         _fell_back.append(why)
+        import logging
+
         logging.getLogger("ffikit").warning(
             "ffikit: using the ctypes backend, as the compiled one is unavailable: %s", why)
     return "ctypes", f"auto: {why}", False

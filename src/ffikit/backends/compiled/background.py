@@ -17,7 +17,6 @@ measuring).
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import time
@@ -25,7 +24,6 @@ from typing import Any
 
 __all__ = ["schedule", "wait", "synchronous", "exiting"]
 
-log = logging.getLogger("ffikit.backends.compiled")
 _cond = threading.Condition()
 _queue: list[Any] = []  # objects with a build_pending() method, in request order
 _busy = [0]  # how many queued or running batches are unfinished
@@ -85,7 +83,10 @@ def _run() -> None:
                 work.build_pending()
             except BaseException:  # noqa: BLE001 - the builder must never die with a traceback
                 if not exiting():
-                    log.exception("ffikit: background build failed")
+                    import logging
+
+                    logging.getLogger("ffikit.backends.compiled").exception(
+                        "ffikit: background build failed")
             finally:
                 with _cond:
                     _busy[0] -= 1

@@ -23,7 +23,6 @@ at once; ``"ctypes"`` never uses it.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -38,6 +37,7 @@ from ffikit.backends.ctypes import cbhooks
 from ffikit.backends.ctypes.callerrors import result_checker
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.build import build, built
+from ffikit.cachedir import sha256_hex
 from ffikit.errors import CompileError
 
 __all__ = ["codes", "generate", "pool_for", "lend_pool", "register", "POOL_ATTR", "loaded"]
@@ -160,7 +160,7 @@ def generate(sig: tuple[str, tuple[str, ...]], slots: int = SLOTS) -> tuple[str,
     body = "\n".join(lines)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
     runtime = b"".join((RUNTIME_DIR / f).read_bytes() for f in ("cbpool.h", "cbpool.c"))
-    digest = hashlib.sha256(abi.encode() + runtime + body.encode()).hexdigest()[:16]
+    digest = sha256_hex(abi.encode() + runtime + body.encode())[:16]
     modname = f"_ffikit_cb_{digest}"
     source = "\n".join([abi, body, f"PyMODINIT_FUNC PyInit_{modname}(void);", "PyMODINIT_FUNC",
                         f"PyInit_{modname}(void)", "{",

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import hashlib
 import sys
 from collections.abc import Sequence
 
 from ffikit.backends.compiled import runtime
 from ffikit.backends.compiled.cstructs import struct_c
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
+from ffikit.cachedir import sha256_hex
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
@@ -404,7 +404,7 @@ def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
     ])
     body = "\n\n".join(definitions + wrappers)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
-    digest = hashlib.sha256((abi + runtime.digest() + body + tables).encode()).hexdigest()[:16]
+    digest = sha256_hex((abi + runtime.digest() + body + tables).encode())[:16]
     modname = f"_ffikit_c_{digest}"
     source = "\n\n".join([
         abi,

@@ -12,8 +12,7 @@ ctypes backend.
 
 from __future__ import annotations
 
-import hashlib
-
+from ffikit.cachedir import sha256_hex
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import int_info, layout, sizeof
 
@@ -68,7 +67,7 @@ def struct_c(t: m.StructOrUnion, definitions: list[str]) -> str | None:
     except Exception:  # noqa: BLE001 - an incomplete or odd type: leave it to ctypes
         return None
     body = " ".join(f"{text};" for text in members)
-    tag = f"{t.kind} ffk_s{hashlib.sha256(f'{t.kind}{body}'.encode()).hexdigest()[:12]}"
+    tag = f"{t.kind} ffk_s{sha256_hex(f'{t.kind}{body}'.encode())[:12]}"
     # The definition depends on the body alone, as the tag does: two C structs with the
     # same members (lldiv_t, imaxdiv_t) share one definition, never define one tag twice.
     checks = [f"_Static_assert(sizeof({tag}) == {size}, \"size of {tag}\");"]

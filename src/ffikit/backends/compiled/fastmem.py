@@ -37,11 +37,11 @@ _requested: list[bool] = []
 
 
 def _source_and_name() -> tuple[str, str]:
-    import hashlib
+    from ffikit.cachedir import sha256_hex
 
     text = SOURCE.read_text()
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
-    name = "_ffikit_fastmem_" + hashlib.sha256((abi + text).encode()).hexdigest()[:16]
+    name = "_ffikit_fastmem_" + sha256_hex((abi + text).encode())[:16]
     return f'{abi}\n#define FASTMEM_NAME "{name}"\n{text}\n' \
            f"PyMODINIT_FUNC PyInit_{name}(void);\nPyMODINIT_FUNC\nPyInit_{name}(void)\n" \
            "{\n    return fastmem_init();\n}\n", name

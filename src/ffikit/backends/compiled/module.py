@@ -13,14 +13,10 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib.machinery
 import importlib.util
 import inspect
-import json
-import logging
 import os
-import shutil
 import sys
 import sysconfig
 import weakref
@@ -28,7 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ffikit import forksafe
-from ffikit.backends.compiled import background
+from ffikit.backends.compiled import background, usage
 from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
 from ffikit.backends.compiled.classify import (
     BPTR_OFFSET,
@@ -41,7 +37,7 @@ from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, built, compiler_command
-from ffikit.cachedir import publish, trusted_root, verified
+from ffikit.cachedir import default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 from ffikit.rules.params import param_rule
@@ -58,7 +54,6 @@ _crash_reports: list[bool] = []  # [True] once report_crashes() was asked for
 _prebuilt_dirs: list[str] = []
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _void_p = ctypes.c_void_p
-log = logging.getLogger("ffikit.backends.compiled")
 
 
 def search_prebuilt(directory: str) -> None:
@@ -73,6 +68,8 @@ def _extension_path(directory: str, modname: str) -> str:
 
 def build_beside(directory: str, modname: str, source: str) -> str:
     """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
+    import shutil
+
     built = build(source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
     target = _extension_path(directory, modname)
     shutil.copyfile(built, target + ".partial")
@@ -107,7 +104,7 @@ def available() -> tuple[bool, str]:
             _available = (False, f"{sys.implementation.name} is not CPython")
         elif sys.platform == "win32":
             _available = (False, "building extensions on Windows needs Python's import library (not done yet)")
-        elif shutil.which(cc[0]) is None:
+        elif which(cc[0]) is None:
             _available = (False, f"no C compiler ({cc[0]!r} not on PATH; set $CC)")
         elif not os.path.exists(header):
             _available = (False, f"no Python headers ({header} missing; install python3-dev)")
@@ -217,6 +214,9 @@ class CompiledFunctions:
         self._full: Any = None
         self._looked_beside = False
         self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
+        self._published: list[str] = []
+        self._cache_dir = default_cache_dir()  # the usage record as this process last read or wrote it
+        self._prebuild = False  # build the recorded functions before anyone asks
         self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
@@ -289,47 +289,62 @@ class CompiledFunctions:
             done = shape in self._where or self.error is not None
             if not done:
                 self._waiting.setdefault(shape, []).append(on_ready)
-                self._requested.add(name)
+                if name not in self._requested:
+                    self._requested.add(name)
+                    self._cache_dir = default_cache_dir()
+                    usage.remember(self)  # written at exit, even if the build never finishes
         if done:
             on_ready(self.error if shape not in self._where else None)
         else:
             background.schedule(self)
 
     def _usage_file(self, create: bool = False) -> Any:
-        names = "\0".join(sorted(self._names)) + "\0" + self.encoding
-        root = trusted_root(create=create)  # reading creates no cache directory
-        return root / f"uses-{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
+        # the cache in force when a function was last requested: a record written at exit
+        # goes there, whatever $FFIKIT_CACHE_DIR says by then
+        return usage.usage_file(self._names, self.encoding, create=create, cache_dir=self._cache_dir)
 
     def _use_recorded(self) -> None:
         """Import (never compile) the module built for the functions earlier processes used, so a
-        steady program has them compiled from its first call.  The record lists names only: each
-        is looked up in these declarations, so a stale or foreign record costs a build, never a
-        wrong wrapper."""
+        steady program has them compiled from its first call; when it is not built yet (an
+        earlier process exited first), build it in the background now (:mod:`.usage`)."""
         self._recorded = []
         try:
-            path = self._usage_file()
-            names = json.loads(path.read_bytes())["names"] if verified(path) else []
-            names = [n for n in names if isinstance(n, str) and n in self._functions and self.handles(n)]
-            self._recorded = names
+            names = usage.read(self._usage_file())
+            names = [n for n in names if n in self._functions and self.handles(n)]
+            self._recorded = self._published = names
             shapes = sorted({self.shape(n) for n in names}, key=repr)
             module = load_module(shapes, compile=False) if shapes else None
         except (CompileError, ImportError, OSError, ValueError, TypeError, KeyError):
             return
         if module is not None:
             self._add(module, shapes)
+        elif shapes and self.error is None:
+            self._prebuild = True
+            background.schedule(self)
 
     def _record(self, names: list[str]) -> None:
         try:
-            publish(self._usage_file(create=True), json.dumps({"names": names}).encode())
-        except (CompileError, OSError):
+            if names != self._published and usage.write(self._usage_file(create=True), names):
+                self._published = names
+        except (CompileError, OSError):  # an untrusted cache: no record
             pass
+
+    def record_usage(self) -> None:
+        """Write the record of the functions used so far, if it changed (at exit; :mod:`.usage`)."""
+        with _requests:
+            names = sorted({*(self._recorded or ()), *self._requested})
+        if names:
+            self._record(names)
 
     def build_pending(self) -> None:
         """Build one module with the wrappers requested so far (the builder thread runs this)."""
         with _requests:
             missing = [s for s in self._waiting if s not in self._where]
             names = sorted({*(self._recorded or ()), *self._requested})
+            prebuild, self._prebuild = self._prebuild, False
         shapes = sorted({*missing, *(self.shape(n) for n in names)}, key=repr)
+        if prebuild and any(s not in self._where for s in shapes):
+            missing = missing or shapes
         if missing and self.error is None:
             try:
                 self._add(load_module(shapes), shapes)
@@ -337,8 +352,11 @@ class CompiledFunctions:
             except (CompileError, ImportError, OSError) as exc:
                 self._failed(exc)
                 if not background.exiting():
-                    log.warning("ffikit: building compiled wrappers failed; these functions stay on "
-                                "the ctypes backend: %s", str(exc).splitlines()[0])
+                    import logging
+
+                    logging.getLogger("ffikit.backends.compiled").warning(
+                        "ffikit: building compiled wrappers failed; these functions stay on "
+                        "the ctypes backend: %s", str(exc).splitlines()[0])
         with _requests:
             ready = [s for s in self._waiting if s in self._where or self.error is not None]
             callbacks = [c for s in ready for c in self._waiting.pop(s)]

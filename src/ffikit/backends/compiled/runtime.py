@@ -28,7 +28,6 @@ module's name, so a changed runtime is a new module, never a stale cache hit.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 __all__ = ["RUNTIME_DIR", "HEADER", "POOL_HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest", "includes"]
@@ -44,7 +43,9 @@ AFTER_WRAPPERS = ("module.c",)
 @functools.lru_cache(maxsize=1)
 def digest() -> str:
     """A hash of every runtime file's bytes."""
-    h = hashlib.sha256()
+    from ffikit.cachedir import sha256
+
+    h = sha256()
     for name in (HEADER, POOL_HEADER, *BEFORE_WRAPPERS, *AFTER_WRAPPERS):
         h.update(name.encode() + b"\0" + (RUNTIME_DIR / name).read_bytes() + b"\0")
     return h.hexdigest()

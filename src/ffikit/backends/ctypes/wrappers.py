@@ -49,9 +49,6 @@ from ffikit.backends.ctypes.byvalue import (
     why_not_by_value,
 )
 from ffikit.backends.ctypes.converters import (
-    AS_IS,
-    BYREF,
-    ModeCache,
     float_slow,
     function_pointer_converter,
     int_slow,
@@ -60,20 +57,18 @@ from ffikit.backends.ctypes.converters import (
 )
 from ffikit.backends.ctypes.eightbytes import SYSV_X86_64, registers_before
 from ffikit.backends.ctypes.extents import extent
+from ffikit.backends.ctypes.fastpaths import cstring_fast_path, pointer_fast_path
 from ffikit.backends.ctypes.owned_results import owner
-from ffikit.backends.ctypes.pybuffer import _BUF_OFFSET, PLAIN_TYPES
 from ffikit.backends.ctypes.result_pins import pin
 from ffikit.backends.ctypes.types import ctype_of
-from ffikit.backends.ctypes.variadic import variadic_converter
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
-from ffikit.rules.params import ParamRule, accepted_formats, param_rule
+from ffikit.rules.params import param_rule
 from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
 
 __all__ = ["bind"]
 
-_c_void_p = ctypes.c_void_p
 _CODE: dict[str, Any] = {}  # wrapper source -> its compiled code: binding again skips compile()
 
 
@@ -89,77 +84,6 @@ def _split(value: object) -> tuple[ctypes.c_uint64, ctypes.c_double]:
 
 # --------------------------------------------------------------------------------------
 # generating the wrapper
-
-
-def _pointer_fast_path(rule: ParamRule, i: int, pname: str, env: dict,
-                       sized: bool = False) -> list[str]:
-    """Inline source for the common cases: a contiguous buffer of the right item type,
-    and ctypes objects of a type already seen (an array of the declared struct, a
-    pointer to it), which go straight to ctypes.
-
-    Anything else (None, bytes, str, new types, errors) goes to the full
-    converter ``_ffk_c{i}``, which gives the same answers more slowly.  When a
-    size relation reads this buffer (``sized``), ``_ffk_e{i}`` is set to the
-    bytes it holds (-1: unknown), and ctypes objects take the full converter.
-    """
-    full = [f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"]
-    fast_extent = ""
-    if sized:
-        env["_ffk_ext"] = extent
-        full = [full[0] + f"; _ffk_e{i} = _ffk_ext(_ffk_k{i})"]
-        fast_extent = f"; _ffk_e{i} = _ffk_k{i}.nbytes"
-        ctypes_paths = [f"else: {full[0]}"]
-    else:
-        env[f"_ffk_cm{i}"] = ModeCache(env[f"_ffk_c{i}"])
-        env["_ffk_br"] = ctypes.byref
-        ctypes_paths = [
-            "else:",
-            f"    _ffk_m{i} = _ffk_cm{i}[_ffk_t{i}]",
-            f"    if _ffk_m{i} == {AS_IS}: pass",
-            f"    elif _ffk_m{i} == {BYREF}: {pname} = _ffk_br({pname})",
-            f"    else: {full[0]}",
-        ]
-    if _BUF_OFFSET is None:
-        return [f"_ffk_t{i} = _ffk_type({pname})", f"if _ffk_t{i} is None: pass", *ctypes_paths]
-    formats = accepted_formats(rule)
-    env[f"_ffk_ft{i}"] = PLAIN_TYPES  # shared and live: NumPy joins when it is imported
-    env["_ffk_at"] = _c_void_p.from_address  # a c_void_p *over* view.buf: its value is the address
-    env["_ffk_id"] = id
-    checks = [f"_ffk_k{i}.c_contiguous"]
-    if formats == frozenset() and rule.item_kind is None and rule.pointee_size:
-        # structs (NumPy structured arrays) and pointers: the converter's item-size rule
-        k = f"_ffk_k{i}"
-        checks.insert(0, f"{k}.itemsize == {rule.pointee_size} and ({k}.format[:2] == 'T{{' "
-                         f"or {k}.format == 'P' or {k}.format[:1] == '&')")
-    elif formats is not None:
-        env[f"_ffk_fm{i}"] = formats
-        checks.insert(0, f"_ffk_k{i}.format in _ffk_fm{i}")
-    if not rule.const:
-        checks.append(f"not _ffk_k{i}.readonly")
-    return [
-        f"_ffk_t{i} = _ffk_type({pname})",
-        f"if _ffk_t{i} in _ffk_ft{i}:",
-        f"    _ffk_k{i} = _ffk_memoryview({pname})",
-        f"    if {' and '.join(checks)}: {pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})"
-        + fast_extent,
-        f"    else: {full[0]}",
-        *ctypes_paths,
-    ]
-
-
-def _cstring_fast_path(rule: ParamRule, i: int, pname: str, env: dict) -> list[str]:
-    """Inline source for a C string: NUL-free bytes as they are, a bytearray holding a NUL
-    by address; the rest (str, other buffers, errors) through the full converter."""
-    full = f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})"
-    if not rule.char_target or not rule.const:
-        return [full]
-    lines = [f"if _ffk_type({pname}) is _ffk_bytes and 0 not in {pname}: _ffk_k{i} = {pname}"]
-    if _BUF_OFFSET is not None:
-        env["_ffk_at"] = _c_void_p.from_address
-        env["_ffk_id"] = id
-        lines.append(f"elif _ffk_type({pname}) is _ffk_bytearray and 0 in {pname}: _ffk_k{i} = _ffk_memoryview({pname}); "
-                     f"{pname} = _ffk_at(_ffk_id(_ffk_k{i}) + {_BUF_OFFSET})")
-    return lines + [f"else: {full}"]
 
 
 def _safe_name(name: str | None, index: int, taken: set[str]) -> str:
@@ -273,12 +197,14 @@ def bind(
         template = _build_template(name, ftype, encoding, sizes, resolve, hooks)
     else:
         template = _template(name, ftype, encoding)
-    make, env, restype, declaration, source, rels, self_name = template
+    make, env, restype, declaration, source, rels, self_name, params = template
     cfunc.argtypes = None
     cfunc.restype = restype
     wrapper = make(_ffk_cfunc=cfunc, **env)
     wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__code__ = wrapper.__code__.replace(co_name=name)  # tracebacks name the C function
+    code = wrapper.__code__  # shared by every function of this shape: this one gets its own copy,
+    wrapper.__code__ = code.replace(  # naming the C function (tracebacks) and its parameters (help())
+        co_name=name, co_varnames=params + code.co_varnames[len(params):])
     wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
     wrapper.errors = errors
     wrapper.declaration = declaration
@@ -293,7 +219,8 @@ _TEMPLATES: dict[tuple, tuple] = {}  # (id(ftype), name, encoding) -> (ftype, te
 
 
 def _template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
-    """``(make, env, restype, declaration, source, relations, self name)``, built once.
+    """``(make, env, restype, declaration, source, relations, self name, parameter names)``,
+    built once.
 
     Binding the same declaration again (another ``load`` of the same
     declarations) reuses the converters, the generated source and its code;
@@ -325,7 +252,10 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         "_ffk_memoryview": memoryview, "_ffk_bytes": bytes, "_ffk_bytearray": bytearray,
     }
     taken: set[str] = set()
-    pnames = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    shown = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    # The source names no parameter and not the function: one compiled code object serves
+    # every function of the same shape, and bind() renames the parameters in its copy.
+    pnames = [f"_ffk_x{i}" for i in range(len(shown))]
     body: list[str] = []
     facts = ftype.facts
     extra = user_access(name, ftype, sizes) if sizes else ()
@@ -378,12 +308,12 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             env[f"_ffk_c{i}"] = pointer_converter(where, encoding, rule, nonnull=i in nonnull,
                                                   cstring=i in cstrings)
             if i in cstrings:
-                body += _cstring_fast_path(rule, i, pname, env)
+                body += cstring_fast_path(rule, i, pname, env)
                 if i in sized_buffers:  # 'access (read_only, i)' alone: one item, still a C string
                     env["_ffk_ext"] = extent
                     body.append(f"_ffk_e{i} = _ffk_ext(_ffk_k{i})")
             else:
-                body += _pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
+                body += pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":
             st = ctype_of(r)
             twin = by_value_class(st)
@@ -435,15 +365,14 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
         fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
+        from ffikit.backends.ctypes.variadic import variadic_converter  # (formats: when needed)
+
         env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
         policy_args += (", " if policy_args else "") + "*_ffk_vargs"
-    fn_name = name
-    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_ffk") \
-            or name == "__debug__" or name in taken:  # 'int x(int x)': it must see itself
-        fn_name = "_ffk_function"
+    fn_name = "_ffk_function"  # never a parameter's name: 'int x(int x)' must see itself
     args_tuple = f"({policy_args},)" if policy_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     twin = by_value_class(restype) if isinstance(restype, type) else restype
@@ -465,9 +394,10 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     # traceback keeps this frame, and an owned pointer's lease must not outlive the call
     if body:  # a released memoryview, a closed mmap: an ffikit error naming the argument
         env["_ffk_FFIError"], env["_ffk_refuse_arg"] = FFIError, argument_refusal
+        env["_ffk_name"], env["_ffk_pnames"] = name, tuple(ftype.param_names)
         body = ["try:", *(f"    {line}" for line in body), "except _ffk_FFIError: raise",
                 "except (ValueError, OverflowError) as _ffk_exc: raise _ffk_refuse_arg("
-                f"_ffk_exc, {name!r}, {tuple(ftype.param_names)!r}, ({''.join(p + ', ' for p in pnames)})) from None"]
+                f"_ffk_exc, _ffk_name, _ffk_pnames, ({''.join(p + ', ' for p in pnames)})) from None"]
     lines = [f"def _ffk_make({', '.join(env)}):", f"    def {fn_name}({signature}):"]
     lines += [f"        {line}" for line in body]
     lines += [
@@ -490,4 +420,14 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     exec(code, namespace)  # noqa: S102
     del env["_ffk_cfunc"]
     declaration = ftype.c_name(name) + ";"
-    return namespace["_ffk_make"], env, restype, declaration, source, rels, fn_name
+    return namespace["_ffk_make"], env, restype, declaration, _shown(source, name, shown), rels, \
+        fn_name, tuple(shown)
+
+
+def _shown(source: str, name: str, params: list[str]) -> str:
+    """The wrapper's source as users read it (``wrapper.source``): its own names in place."""
+    for i in reversed(range(len(params))):  # _ffk_x10 before _ffk_x1
+        source = source.replace(f"_ffk_x{i}", params[i])
+    if name.isidentifier() and not keyword.iskeyword(name) and name not in params:
+        source = source.replace("_ffk_function", name)
+    return source

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ffikit.memory import owned, tracking, views
+from ffikit.memory.openviews import OPEN_TYPES
 from ffikit.memory.owned import Memory
 
 __all__ = ["view", "alloc"]
@@ -25,5 +26,6 @@ else:
 
     view, alloc = fast_functions(
         views.view, owned.alloc, plain=views._PLAIN_BUFFERS, view_cache=views._fast_cache,
+        open_cache=OPEN_TYPES,
         heap_cache=owned.HEAP_FAST, memory_type=Memory, tracking=tracking, heap_max=owned.HEAP_MAX,
         module_name=__name__)

@@ -54,6 +54,12 @@ def run(fns):
     ba = bytearray(64)
     for _ in range(2):  # the second time the caches are warm
         case("view bytearray", lambda: view(ba, "double[8]"))
+        case("view open bytearray", lambda: view(ba, "double[]"))
+        case("view open numpy", lambda: view(np.zeros(4), "int32_t[]"))
+        case("view open odd size", lambda: view(bytearray(63), "double[]"))
+        case("view open empty", lambda: view(bytearray(0), "double[]"))
+        case("view open misaligned", lambda: view(memoryview(ba)[1:17], "double[]"))
+        case("view open closed mmap", lambda: (lambda m: (m.close(), view(m, "double[]")))(mmap.mmap(-1, 64)))
         case("view numpy", lambda: view(np.zeros(8), "double[8]"))
         case("view bytes", lambda: view(b"x" * 64, "double[8]"))
         case("view too small", lambda: view(bytearray(63), "double[8]"))
@@ -92,6 +98,8 @@ for entry in fast:
 src = bytearray(b"\x00" * 64)
 v = module.view(src, "double[8]")
 assert ffikit.address(v) == ffikit.address(src)
+w = module.view(src, "double[]")  # the open-array path: same address, same lifetime rule
+assert ffikit.address(w) == ffikit.address(src) and len(w) == 8
 del src; gc.collect()
 v[7] = 2.5; assert v[7] == 2.5
 m = module.alloc("double", 4)
@@ -120,7 +128,7 @@ def test_same_answers_as_python_in_a_child():
     assert proc.returncode == 0 and "ALIVE" in proc.stdout, proc.stderr[-3000:]
     assert "DIFFER" not in proc.stdout, proc.stdout
     counts = [ln for ln in proc.stdout.splitlines() if ln.startswith("CASES")]
-    assert counts == ["CASES 60 60"], proc.stdout
+    assert counts == ["CASES 72 72"], proc.stdout
     refused = {ln.split("REFUSED ", 1)[1] for ln in proc.stdout.splitlines() if ln.startswith("REFUSED ")}
     assert {"view too small BufferTooSmall", "view misaligned MisalignedBuffer", "alloc count 0 InvalidValue",
             "alloc count -1 InvalidValue", "view released MemoryReleased"} <= refused, refused
@@ -131,7 +139,7 @@ def test_python_functions_while_not_built(monkeypatch):
 
     monkeypatch.setenv("FFIKIT_FASTMEM", "0")
     got = fastmem.fast_functions(views.view, owned.alloc, plain=views._PLAIN_BUFFERS,
-                                 view_cache=views._fast_cache, heap_cache=owned.HEAP_FAST,
+                                 view_cache=views._fast_cache, open_cache={}, heap_cache=owned.HEAP_FAST,
                                  memory_type=ffikit.Memory, tracking=tracking, heap_max=owned.HEAP_MAX,
                                  module_name="ffikit.memory.fastpaths")
     assert got == (views.view, owned.alloc)

@@ -89,7 +89,7 @@ def load(compile: bool = False) -> Any:
 
 
 def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: dict,
-                   heap_cache: dict, memory_type: type, tracking: Any, heap_max: int,
+                   open_cache: dict, heap_cache: dict, memory_type: type, tracking: Any, heap_max: int,
                    module_name: str) -> tuple[Callable, Callable]:
     """``(view, alloc)``: the C ones when the module is built, else the Python ones given.
 
@@ -113,7 +113,7 @@ def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: d
             _requested.append(True)
             background.schedule(_Build())
         return view, alloc
-    module.setup(plain, view_cache, view, heap_cache, memory_type, tracking, alloc, BPTR_OFFSET,
-                 heap_max)
+    module.setup(plain, view_cache, open_cache, view, heap_cache, memory_type, tracking, alloc,
+                 BPTR_OFFSET, heap_max)
     module.view.__module__ = module.alloc.__module__ = module_name
     return module.view, module.alloc

@@ -16,6 +16,7 @@
 typedef struct {
     PyObject *plain;        /* set: exact types that are plain buffers (views.PLAIN_TYPES) */
     PyObject *view_cache;   /* dict: type text -> (view type, size, alignment) */
+    PyObject *open_cache;   /* dict: 'T[]' text -> {byte size: (from_buffer, alignment)} */
     PyObject *view;         /* the Python ffikit.view */
     PyObject *heap_cache;   /* dict: item type -> (spec, item size, export format or None) */
     PyObject *memory_type;  /* ffikit.Memory */
@@ -25,10 +26,55 @@ typedef struct {
     Py_ssize_t heap_max;    /* bytes: above this, alloc takes pages (Python's path) */
 } fastmem_state;
 
-static fastmem_state st = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1, 0};
+static fastmem_state st = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1, 0};
 static PyObject *str_from_buffer, *str_cast, *str_active, *str_target, *str_spec, *str_size;
 
-/* ffikit.view(obj, ctype): a plain buffer viewed as a fixed-size type seen before. */
+/* The view `maker(obj)` made, if its data is `align`-aligned; else NULL (Python explains). */
+static PyObject *
+fastmem_aligned(PyObject *maker, int method, PyObject *obj, Py_ssize_t align)
+{
+    PyObject *result;
+    if (align <= 0)
+        return NULL;
+    result = method ? PyObject_CallMethodOneArg(maker, str_from_buffer, obj)
+                    : PyObject_CallOneArg(maker, obj);
+    if (result != NULL) {
+        uintptr_t address = (uintptr_t)*(void **)((char *)result + st.bptr);
+        if (address % (uintptr_t)align == 0)
+            return result;
+        Py_DECREF(result);
+    }
+    return NULL;
+}
+
+/* 'T[]' of a plain buffer whose byte size was seen before: the cached (T * n).from_buffer. */
+static PyObject *
+fastmem_open_view(PyObject *obj, PyObject *ctype)
+{
+    PyObject *sizes = PyDict_GetItemWithError(st.open_cache, ctype), *key, *entry, *result = NULL;
+    Py_buffer view;
+    if (sizes == NULL || !PyDict_CheckExact(sizes))
+        return NULL;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return NULL;  /* not contiguous, released, closed: Python's words */
+    key = PyLong_FromSsize_t(view.len);
+    PyBuffer_Release(&view);
+    if (key == NULL)
+        return NULL;
+    Py_INCREF(sizes);
+    entry = PyDict_GetItemWithError(sizes, key);
+    Py_DECREF(key);
+    if (entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 2) {
+        Py_INCREF(entry);  /* (an export may run code that changes the cache) */
+        result = fastmem_aligned(PyTuple_GET_ITEM(entry, 0), 0, obj,
+                                 PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 1)));
+        Py_DECREF(entry);
+    }
+    Py_DECREF(sizes);
+    return result;
+}
+
+/* ffikit.view(obj, ctype): a plain buffer viewed as a type text seen before. */
 static PyObject *
 fastmem_view(PyObject *self, PyObject *const *args, Py_ssize_t nargsf, PyObject *kwnames)
 {
@@ -38,24 +84,21 @@ fastmem_view(PyObject *self, PyObject *const *args, Py_ssize_t nargsf, PyObject 
         PyErr_SetString(PyExc_RuntimeError, "ffikit fastmem: setup() was not called");
         return NULL;
     }
-    if (nargs == 2 && kwnames == NULL && st.bptr >= 0) {
-        int plain = PySet_Contains(st.plain, (PyObject *)Py_TYPE(args[0]));
-        PyObject *entry = plain == 1 ? PyDict_GetItemWithError(st.view_cache, args[1]) : NULL;
+    if (nargs == 2 && kwnames == NULL && st.bptr >= 0
+        && PySet_Contains(st.plain, (PyObject *)Py_TYPE(args[0])) == 1) {
+        PyObject *entry = PyDict_GetItemWithError(st.view_cache, args[1]), *result = NULL;
         if (entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 3) {
-            PyObject *vtype = PyTuple_GET_ITEM(entry, 0), *result;
-            Py_ssize_t align = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2));
-            Py_INCREF(entry);  /* (an export may run code that changes the cache) */
-            result = align > 0 ? PyObject_CallMethodOneArg(vtype, str_from_buffer, args[0]) : NULL;
+            Py_INCREF(entry);
+            result = fastmem_aligned(PyTuple_GET_ITEM(entry, 0), 1, args[0],
+                                     PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2)));
             Py_DECREF(entry);
-            if (result != NULL) {
-                uintptr_t address = (uintptr_t)*(void **)((char *)result + st.bptr);
-                if (address % (uintptr_t)align == 0)
-                    return result;
-                Py_DECREF(result);  /* misaligned: the Python path explains */
-            }
+        } else if (entry == NULL && !PyErr_Occurred()) {
+            result = fastmem_open_view(args[0], args[1]);
         }
-        PyErr_Clear();  /* unhashable text, a too-small buffer...: Python's words */
+        if (result != NULL)
+            return result;
     }
+    PyErr_Clear();  /* unhashable text, a too-small buffer, misaligned...: Python's words */
     return PyObject_Vectorcall(st.view, args, nargsf, kwnames);
 }
 
@@ -136,15 +179,16 @@ python:
 static PyObject *
 fastmem_setup(PyObject *module, PyObject *args)
 {
-    PyObject *plain, *view_cache, *view, *heap_cache, *memory_type, *tracking, *alloc;
+    PyObject *plain, *view_cache, *open_cache, *view, *heap_cache, *memory_type, *tracking, *alloc;
     Py_ssize_t bptr, heap_max;
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!O!OO!O!OOnn", &PySet_Type, &plain, &PyDict_Type, &view_cache,
-                          &view, &PyDict_Type, &heap_cache, &PyType_Type, &memory_type, &tracking,
-                          &alloc, &bptr, &heap_max))
+    if (!PyArg_ParseTuple(args, "O!O!O!OO!O!OOnn", &PySet_Type, &plain, &PyDict_Type, &view_cache,
+                          &PyDict_Type, &open_cache, &view, &PyDict_Type, &heap_cache, &PyType_Type,
+                          &memory_type, &tracking, &alloc, &bptr, &heap_max))
         return NULL;
     Py_XSETREF(st.plain, Py_NewRef(plain));
     Py_XSETREF(st.view_cache, Py_NewRef(view_cache));
+    Py_XSETREF(st.open_cache, Py_NewRef(open_cache));
     Py_XSETREF(st.view, Py_NewRef(view));
     Py_XSETREF(st.heap_cache, Py_NewRef(heap_cache));
     Py_XSETREF(st.memory_type, Py_NewRef(memory_type));
@@ -157,7 +201,8 @@ fastmem_setup(PyObject *module, PyObject *args)
 
 static PyMethodDef fastmem_methods[] = {
     {"setup", fastmem_setup, METH_VARARGS,
-     "setup(plain types, view cache, view, heap cache, Memory, tracking, alloc, bptr, heap max)"},
+     "setup(plain types, view cache, open-array cache, view, heap cache, Memory, tracking, alloc, "
+     "bptr, heap max)"},
     {"view", (PyCFunction)(void (*)(void))fastmem_view, METH_FASTCALL | METH_KEYWORDS,
      "ffikit.view's common case in C; everything else is the Python ffikit.view"},
     {"alloc", (PyCFunction)(void (*)(void))fastmem_alloc, METH_FASTCALL | METH_KEYWORDS,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from .attributes import NO_FACTS, FunctionFacts
 
@@ -128,13 +129,14 @@ class Primitive(CType):
 
     _attrs_ = ("name",)
     __slots__ = ("name",)
+    name: str
 
     def __init__(self, name: str):
         if name not in PRIMITIVE_NAMES:
             raise ValueError(f"not a primitive C type: {name!r}")
         object.__setattr__(self, "name", name)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     @property
@@ -162,13 +164,16 @@ class Pointer(CType):
 
     _attrs_ = ("target", "const", "volatile")
     __slots__ = _attrs_
+    target: CType
+    const: bool
+    volatile: bool
 
     def __init__(self, target: CType, const: bool = False, volatile: bool = False):
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "const", bool(const))
         object.__setattr__(self, "volatile", bool(volatile))
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     def c_name(self, inner: str = "") -> str:
@@ -189,6 +194,8 @@ class Array(CType):
 
     _attrs_ = ("item", "length")
     __slots__ = _attrs_
+    item: CType
+    length: int | None
 
     def __init__(self, item: CType, length: int | None):
         if length is not None and length < 0:
@@ -196,7 +203,7 @@ class Array(CType):
         object.__setattr__(self, "item", item)
         object.__setattr__(self, "length", length)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     @property
@@ -232,11 +239,12 @@ class Complex(CType):
 
     _attrs_ = ("base",)
     __slots__ = _attrs_
+    base: CType
 
     def __init__(self, base: CType):
         object.__setattr__(self, "base", base)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     def c_name(self, inner: str = "") -> str:
@@ -376,6 +384,11 @@ class FunctionType(CType):
 
     _attrs_ = ("result", "params", "variadic")
     __slots__ = ("result", "params", "variadic", "param_names", "facts")
+    result: CType
+    params: tuple[CType, ...]
+    variadic: bool
+    param_names: tuple[str | None, ...]
+    facts: FunctionFacts
 
     def __init__(
         self,
@@ -395,7 +408,7 @@ class FunctionType(CType):
         object.__setattr__(self, "param_names", names)
         object.__setattr__(self, "facts", facts)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     def with_facts(self, facts: FunctionFacts) -> FunctionType:
@@ -424,13 +437,16 @@ class Typedef(CType):
 
     _attrs_ = ("name", "type", "aligned")
     __slots__ = _attrs_
+    name: str
+    type: CType
+    aligned: int | None
 
     def __init__(self, name: str, type: CType, aligned: int | None = None):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "aligned", aligned)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("model types are immutable")
 
     @property

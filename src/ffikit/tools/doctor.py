@@ -88,7 +88,7 @@ def _ld_cache() -> dict[str, str]:
         out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    found = {}
+    found: dict[str, str] = {}
     for line in out.splitlines()[1:]:
         name, _, path = line.strip().partition(" => ")
         found.setdefault(name.split(" (", 1)[0], path.strip())

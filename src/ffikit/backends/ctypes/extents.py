@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import ctypes
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param, given
 
 __all__ = ["extent", "has_nul", "string_array"]
 
-_CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
+if TYPE_CHECKING:
+    from _ctypes import _CData
+else:
+    _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
 
 
@@ -78,12 +83,17 @@ def extent(keep: object) -> int:
     return -1
 
 
-try:
-    _memchr = ctypes.CDLL(None).memchr
-    _memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    _memchr.restype = ctypes.c_void_p
-except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
-    _memchr = None
+def _load_memchr() -> Callable[[int, int, int], int | None] | None:
+    try:
+        memchr = ctypes.CDLL(None).memchr
+        memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+        memchr.restype = ctypes.c_void_p
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
+        return None
+    return memchr
+
+
+_memchr = _load_memchr()
 
 
 def has_nul(address: int, size: int, width: int = 1, view: memoryview | None = None) -> bool:

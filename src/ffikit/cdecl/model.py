@@ -118,7 +118,16 @@ class Void(CType):
 VOID = Void()
 
 
-class Primitive(CType):
+class _Frozen(CType):
+    """A value type: its identity fields are set once, in ``__init__``."""
+
+    __slots__ = ()
+
+    def __setattr__(self, key: str, value: object) -> NoReturn:
+        raise AttributeError("model types are immutable")
+
+
+class Primitive(_Frozen):
     """A built-in arithmetic type named by its canonical C spelling.
 
     ``name`` is one of :data:`PRIMITIVE_NAMES` (``"unsigned long"``,
@@ -136,9 +145,6 @@ class Primitive(CType):
             raise ValueError(f"not a primitive C type: {name!r}")
         object.__setattr__(self, "name", name)
 
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
-
     @property
     def is_integer(self) -> bool:
         return self.name in INTEGER_NAMES
@@ -155,7 +161,7 @@ def _quals(const: bool, volatile: bool) -> str:
     return " ".join(q for q, on in (("const", const), ("volatile", volatile)) if on)
 
 
-class Pointer(CType):
+class Pointer(_Frozen):
     """A pointer to ``target``; ``const``/``volatile`` qualify the *pointee*.
 
     ``Pointer(Primitive("char"), const=True)`` is ``const char *``: the call
@@ -173,9 +179,6 @@ class Pointer(CType):
         object.__setattr__(self, "const", bool(const))
         object.__setattr__(self, "volatile", bool(volatile))
 
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
-
     def c_name(self, inner: str = "") -> str:
         quals = _quals(self.const, self.volatile)
         target = self.target
@@ -189,7 +192,7 @@ class Pointer(CType):
         return f"{quals} {text}" if quals else text
 
 
-class Array(CType):
+class Array(_Frozen):
     """``item[length]``; ``length`` is None for ``item[]`` (flexible or unknown)."""
 
     _attrs_ = ("item", "length")
@@ -202,9 +205,6 @@ class Array(CType):
             raise ValueError(f"negative array length {length}")
         object.__setattr__(self, "item", item)
         object.__setattr__(self, "length", length)
-
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
 
     @property
     def is_complete(self) -> bool:
@@ -230,7 +230,7 @@ class Vector(Array):
             .rstrip())
 
 
-class Complex(CType):
+class Complex(_Frozen):
     """``double _Complex`` (``float``/``long double`` too): two ``base`` values in a row.
 
     Laid out as ``base[2]`` with ``base``'s alignment; ctypes cannot pass one
@@ -243,9 +243,6 @@ class Complex(CType):
 
     def __init__(self, base: CType):
         object.__setattr__(self, "base", base)
-
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
 
     def c_name(self, inner: str = "") -> str:
         return self.base.c_name(f"_Complex {inner}".rstrip())
@@ -372,7 +369,7 @@ class Enum(CType):
         return _join(f"enum {self.name or '<anonymous>'}", inner)
 
 
-class FunctionType(CType):
+class FunctionType(_Frozen):
     """A function signature.  Parameter names are kept for messages only.
 
     ``params`` holds the parameter types after C's adjustments (array and
@@ -408,9 +405,6 @@ class FunctionType(CType):
         object.__setattr__(self, "param_names", names)
         object.__setattr__(self, "facts", facts)
 
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
-
     def with_facts(self, facts: FunctionFacts) -> FunctionType:
         """The same signature carrying ``facts``."""
         return FunctionType(self.result, self.params, self.variadic, self.param_names, facts)
@@ -427,7 +421,7 @@ class FunctionType(CType):
         return self.result.c_name(f"({args})")
 
 
-class Typedef(CType):
+class Typedef(_Frozen):
     """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``.
 
     ``aligned`` is an ``__attribute__((aligned(n)))`` on the typedef: as in gcc
@@ -445,9 +439,6 @@ class Typedef(CType):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "aligned", aligned)
-
-    def __setattr__(self, key: str, value: object) -> NoReturn:
-        raise AttributeError("model types are immutable")
 
     @property
     def is_complete(self) -> bool:

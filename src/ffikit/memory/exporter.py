@@ -93,7 +93,8 @@ for _name in ("__array_interface__", "__dlpack__", "__dlpack_device__"):  # type
 # ``release(x)`` gives up x's export of its target (a C method: cheap); the names
 # are taken off the type so that no subclass offers ``m.release()``/``m.raw()``.
 release = Exporter.__dict__["release"]
-del Exporter.release, Exporter.raw
+for _name in ("release", "raw"):
+    delattr(Exporter, _name)
 
 _VIEW = object.__basicsize__  # the held Py_buffer follows the object header ...
 _OBJ = _VIEW + ctypes.sizeof(ctypes.c_void_p)  # ... and its ``obj`` is the second field

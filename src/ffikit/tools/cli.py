@@ -17,18 +17,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from ffikit.tools.results_table import write_results
 
 __all__ = ["main"]
 
 CHECKOUT = Path(__file__).resolve().parents[3]
-
-
-_T = TypeVar("_T")
 
 
 class _UsageError(Exception):
@@ -84,12 +80,9 @@ def _progress(text: str) -> None:
         print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
 
-def _best_time(fn: Callable[[], _T], repeats: int) -> tuple[float, _T]:
-    """The fastest of ``repeats`` (at least one) calls of ``fn``, and its last result."""
-    start = time.perf_counter()
-    result = fn()
-    best = time.perf_counter() - start
-    for _ in range(repeats - 1):
+def _best_time(fn, repeats: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
         start = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - start)
@@ -165,7 +158,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "NumPy": np.abs(numpy_out.astype(int) - ffikit_out).max(),
         **{k.split(" ")[0]: np.abs(results[k].astype(int) - ffikit_out).max()
            for k in results if k.startswith("Dask")},
-        "pure Python (crop)": np.abs(python_out.astype(int) - im.gaussian_blur(crop)).max(),
+        "pure Python (crop)": np.abs(np.asarray(python_out).astype(int)
+                                     - im.gaussian_blur(crop)).max(),
     }
     base = rows[1][1]
     print(f"Gaussian blur 5x5 (sigma 1.0) of a {w}x{h}x{c} image, best of {rounds} "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
+from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes import pickling as _pickling
@@ -40,7 +41,8 @@ from ffikit.cdecl.model import (
 )
 from ffikit.errors import DeclarationError
 
-__all__ = ["to_ctypes", "model_of", "ctype_of", "ctype_int_range"]
+__all__ = ["to_ctypes", "model_of", "ctype_of", "ctype_int_range", "array_class",
+           "array_parts"]
 
 _INTS = {
     (1, True): ctypes.c_int8, (1, False): ctypes.c_uint8,
@@ -105,6 +107,18 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
         finally:
             _depth -= 1
     return found
+
+
+def array_class(item: type, length: int) -> type:
+    """``item * length``: the ctypes array class of ``length`` items of the ctypes class
+    ``item`` (its metaclass makes it; typeshed types ``*`` only on ctypes' own classes)."""
+    return item * length  # type: ignore[operator,return-value]
+
+
+def array_parts(cls: type[ctypes.Array[Any]]) -> tuple[type, int]:
+    """``(item class, length)`` of a ctypes array class (typeshed declares ``_type_`` and
+    ``_length_`` for array instances; array classes carry them)."""
+    return cls._type_, cls._length_  # type: ignore[return-value]
 
 
 def model_of(cls: type) -> CType | None:

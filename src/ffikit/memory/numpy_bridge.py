@@ -16,7 +16,7 @@ import ctypes
 from _ctypes import CFuncPtr
 from typing import TYPE_CHECKING, Any
 
-from ffikit.backends.ctypes.types import array_parts
+from ffikit.backends.ctypes.arrayclasses import array_parts
 from ffikit.cdecl.declarations import Declarations
 from ffikit.memory.views import _memoryview_of, _spec, is_readonly
 

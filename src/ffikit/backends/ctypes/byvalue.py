@@ -14,6 +14,7 @@ import ctypes
 from typing import TYPE_CHECKING
 
 from ffikit.backends.ctypes import eightbytes
+from ffikit.backends.ctypes.arrayclasses import array_class, array_parts
 from ffikit.cdecl.gcc_layout import FieldLayout
 from ffikit.cdecl.layout import Layout, int_info
 from ffikit.cdecl.model import resolve
@@ -121,7 +122,7 @@ def _twin(cls: type[ctypes.Structure | ctypes.Union], lay: Layout) -> type | Non
             if twin_item is None:
                 return None
             for n in reversed(dims):
-                twin_item = twin_item * n  # type: ignore[operator,assignment]  # ctypes class * n: array class
+                twin_item = array_class(twin_item, n)
             ct = twin_item
         fields.append((m.name, ct) if m.bit_width is None else (m.name, ct, m.bit_width))
     base = ctypes.Union if issubclass(cls, ctypes.Union) else ctypes.Structure
@@ -141,9 +142,8 @@ def _array_dims(ct: type) -> tuple[type, list[int]]:
     """The innermost item class of a (nested) ctypes array class, and its lengths."""
     dims: list[int] = []
     while issubclass(ct, ctypes.Array):
-        # an array class carries _length_/_type_; typeshed declares them for instances
-        dims.append(ct._length_)  # type: ignore[arg-type]
-        ct = ct._type_  # type: ignore[assignment]
+        ct, length = array_parts(ct)
+        dims.append(length)
     return ct, dims
 
 

@@ -112,7 +112,7 @@ class _Encoder:
         return self.node(obj)
 
 
-def _model_class(module: str, qualname: str) -> type:
+def _model_class(module: str, qualname: str) -> type[object]:
     """The model class a node names; anything outside ``ffikit.cdecl`` is refused."""
     if not re.fullmatch(r"ffikit\.cdecl\.[a-z_]+", module) or \
             not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", qualname):
@@ -126,7 +126,7 @@ def _model_class(module: str, qualname: str) -> type:
 class _Decoder:
     def __init__(self, nodes: list) -> None:
         self.nodes = nodes
-        known: dict[tuple[str, str], type] = {}
+        known: dict[tuple[str, str], type[object]] = {}
         classes = []
         for module, qualname, _ in nodes:
             cls = known.get((module, qualname))

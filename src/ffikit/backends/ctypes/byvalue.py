@@ -98,8 +98,8 @@ def split_position(twin: type) -> bool:
     return _KINDS.get(twin) == (eightbytes.INTEGER, eightbytes.SSE)
 
 
-def eightbyte_classes(twin: type) -> tuple[str, ...]:
-    """The eightbyte classes of a by-value class (``()``: memory, or not known)."""
+def eightbyte_classes(twin: type | None) -> tuple[str, ...]:
+    """The eightbyte classes of a by-value class (``()``: memory, not known, or None)."""
     return _KINDS.get(twin, ())
 
 

@@ -19,17 +19,7 @@ import functools
 from collections.abc import Callable
 from fractions import Fraction
 
-from .carith import (
-    Arith,
-    CArithType,
-    CValue,
-    FloatType,
-    IntType,
-    NotConstant,
-    PtrType,
-    as_int,
-    to_float,
-)
+from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, as_int, to_float
 from .clex import char_constant, number, string_literal, tokenize
 from .model import (
     VOID,
@@ -279,11 +269,10 @@ class _Parser:
         return CValue(self.a.int, int(self.a.truth(right)))
 
     def _choose(self, cond, mid: CValue, right: CValue, live: bool) -> CValue:
-        t: CArithType
         if mid.type == "str" or right.type == "str":
             if mid.type != right.type:
                 raise NotConstant("'?:' mixes a string and a number")
-            t = "str"
+            t = mid.type  # "str", as right's
         elif isinstance(mid.type, PtrType) or isinstance(right.type, PtrType):
             t = mid.type if isinstance(mid.type, PtrType) else right.type
         else:

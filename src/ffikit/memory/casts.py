@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ffikit import forksafe
+from ffikit.backends.ctypes.classes import CData
 from ffikit.backends.ctypes.signatures import ctype_text
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import (
@@ -61,10 +62,6 @@ from ffikit.rules.messages import given
 
 __all__ = ["cast"]
 
-if TYPE_CHECKING:
-    from _ctypes import _CData
-else:
-    _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
 _WORD = ctypes.sizeof(ctypes.c_void_p)
@@ -140,8 +137,8 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
         obj = _handed_out(obj, what)
     if isinstance(obj, (float, str, bool)):
         raise ArgumentError(f"{what}: cannot cast {given(obj)} to a pointer")
-    source: _CData | None
-    if isinstance(obj, _CData):
+    source: CData | None
+    if isinstance(obj, CData):
         if is_readonly(obj):
             raise ReadOnlyBuffer(f"{what}: the {type(obj).__name__} view is read-only, and a "
                                  "pointer would let C write to it; view a writable copy")
@@ -236,10 +233,10 @@ def _address_in(pointer: object) -> int:
     return ctypes.cast(pointer, ctypes.c_void_p).value or 0  # type: ignore[arg-type]
 
 
-def _target_class(ct: type) -> type[_CData] | None:
+def _target_class(ct: type) -> type[CData] | None:
     """The ctypes class a pointer class points at (None for ``void *`` and the like)."""
     target = getattr(ct, "_type_", None)
-    return target if isinstance(target, type) and issubclass(target, _CData) else None
+    return target if isinstance(target, type) and issubclass(target, CData) else None
 
 
 def _pointee_size(ct: type) -> int:

@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import ctypes
 from _ctypes import CFuncPtr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ffikit.backends.ctypes.arrayclasses import array_parts
+from ffikit.backends.ctypes.classes import CData, array_parts
 from ffikit.cdecl.declarations import Declarations
 from ffikit.memory.views import _memoryview_of, _spec, is_readonly
-
-if TYPE_CHECKING:
-    from _ctypes import _CData
-else:
-    from ffikit.memory.views import _CData
 
 __all__ = ["dtype", "ctype", "asarray"]
 
@@ -256,7 +251,7 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs: Declarations | None = Non
         read-only when ``obj`` is.
     """
     np = _np()
-    if ctype_spec is None and isinstance(obj, _CData):
+    if ctype_spec is None and isinstance(obj, CData):
         ct = type(obj)
         mv = memoryview(obj).cast("B")
         if is_readonly(obj):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from ffikit.backends.ctypes.arrayclasses import array_class, array_parts
+from ffikit.backends.ctypes.classes import array_class, array_parts
 from ffikit.backends.ctypes.signatures import ctype_text, signature_text
 from ffikit.errors import InvalidAddress
 from ffikit.memory.mappings import check_range

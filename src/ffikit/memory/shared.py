@@ -21,7 +21,7 @@ import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
-from ffikit.backends.ctypes.arrayclasses import array_class
+from ffikit.backends.ctypes.classes import array_class
 from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import (
     ArgumentError,

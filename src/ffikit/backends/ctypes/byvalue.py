@@ -14,7 +14,7 @@ import ctypes
 from typing import TYPE_CHECKING
 
 from ffikit.backends.ctypes import eightbytes
-from ffikit.backends.ctypes.arrayclasses import array_class, array_parts
+from ffikit.backends.ctypes.classes import array_class, array_parts
 from ffikit.cdecl.gcc_layout import FieldLayout
 from ffikit.cdecl.layout import Layout, int_info
 from ffikit.cdecl.model import resolve

@@ -12,9 +12,9 @@ import ctypes
 import operator
 from collections.abc import Callable
 from math import isinf
-from typing import TYPE_CHECKING
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.classes import CData
 from ffikit.backends.ctypes.extents import extent, has_nul, string_array
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
@@ -41,10 +41,6 @@ __all__ = [
 ]
 
 _c_void_p = ctypes.c_void_p
-if TYPE_CHECKING:
-    from _ctypes import _CData
-else:
-    _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _Pointer = ctypes._Pointer
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
@@ -249,7 +245,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
                 return value, value  # extent(): the bytes of obj past byref's offset
             raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
-        if is_struct and isinstance(value, _CData):
+        if is_struct and isinstance(value, CData):
             element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
             if element is not target_ctype:
                 raise ArgumentError(
@@ -318,7 +314,7 @@ def ctypes_mode(convert: Callable[[object], tuple[object, object]], tp: type) ->
     ``convert`` on a fresh instance, so shortcuts never accept what the
     converter would refuse.
     """
-    if (not isinstance(tp, type) or not issubclass(tp, _CData) or issubclass(tp, _CFuncPtr)
+    if (not isinstance(tp, type) or not issubclass(tp, CData) or issubclass(tp, _CFuncPtr)
             or hasattr(tp, "__ffikit_region__")):
         return 0
     try:

@@ -13,17 +13,13 @@ from __future__ import annotations
 import ctypes
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from ffikit.backends.ctypes.classes import CData
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param, given
 
 __all__ = ["extent", "has_nul", "string_array"]
 
-if TYPE_CHECKING:
-    from _ctypes import _CData
-else:
-    _CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
 
 
@@ -73,7 +69,7 @@ def extent(keep: object) -> int:
         return ctypes.sizeof(keep)
     if kt is _CArgObject:  # ctypes.byref(obj, offset): obj's bytes from the offset on
         inner = keep._obj  # type: ignore[attr-defined]
-        if not isinstance(inner, _CData):
+        if not isinstance(inner, CData):
             return -1
         found = re.search(r"\((0x[0-9a-fA-F]+|\d+)\)", repr(keep))  # where byref points
         offset = int(found.group(1), 0) - ctypes.addressof(inner) if found else 0

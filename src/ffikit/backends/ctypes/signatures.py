@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 
-from ffikit.backends.ctypes.arrayclasses import array_parts
+from ffikit.backends.ctypes.classes import array_parts
 from ffikit.cdecl import model as m
 
 __all__ = ["ctype_text", "fits_signature", "same_signature", "signature_text"]

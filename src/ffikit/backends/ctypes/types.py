@@ -18,11 +18,11 @@ from ffikit import forksafe
 from ffikit.backends.ctypes import pickling as _pickling
 from ffikit.backends.ctypes import shared as _shared
 from ffikit.backends.ctypes.alignment import ALIGN_NOTE, HAS_ALIGN, aligner, expressible_alignment
-from ffikit.backends.ctypes.arrayclasses import array_class
 from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.byvalue import by_value_class
+from ffikit.backends.ctypes.classes import array_class
 from ffikit.backends.ctypes.field_checks import install_checks, setattr_slots
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
 from ffikit.cdecl.gcc_layout import FieldLayout

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ctypes
 
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.converters import _CData
+from ffikit.backends.ctypes.classes import CData as _CData
 from ffikit.backends.ctypes.extents import has_nul
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address

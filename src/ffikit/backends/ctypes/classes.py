@@ -1,19 +1,25 @@
-"""ctypes array classes, typed: making ``item * n`` and reading its item class and length.
+"""ctypes classes, typed: their common base, and array classes made and read.
 
 ctypes' metaclasses make ``c_int * 3`` a class whose ``_type_`` and
 ``_length_`` say what it holds.  typeshed types ``*`` only on ctypes' own
-classes and declares ``_type_``/``_length_`` for array *instances*, so code
-that builds or reads array classes from classes it holds as ``type`` (every
-class :func:`ffikit.backends.ctypes.types.to_ctypes` gives) says so through
-these two functions, the one place that tells mypy what it cannot see.
+classes, declares ``_type_``/``_length_`` for array *instances*, and names the
+base of every ctypes type (``_CData``) only for type checkers.  Code that holds
+ctypes classes as ``type`` (every class
+:func:`ffikit.backends.ctypes.types.to_ctypes` gives) says what it means
+through these names, the one place that tells mypy what it cannot see.
 """
 
 from __future__ import annotations
 
 import ctypes
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["array_class", "array_parts"]
+if TYPE_CHECKING:
+    from _ctypes import _CData as CData
+else:
+    CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData: not importable at run time
+
+__all__ = ["CData", "array_class", "array_parts"]
 
 
 def array_class(item: type, length: int) -> type:

@@ -1,4 +1,4 @@
-"""array_class/array_parts make and read ctypes array classes as ``*`` and ``_type_``/``_length_`` do."""
+"""CData is every ctypes type's base; array_class/array_parts make and read array classes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,20 @@ import ctypes
 
 import pytest
 
-from ffikit.backends.ctypes.arrayclasses import array_class, array_parts
+from ffikit.backends.ctypes.classes import CData, array_class, array_parts
+
+
+class TestCData:
+    def test_base_of_every_ctypes_type(self):
+        class Pair(ctypes.Structure):
+            _fields_ = [("a", ctypes.c_int), ("b", ctypes.c_int)]
+
+        for cls in (ctypes.c_int, ctypes.c_void_p, ctypes.c_int * 2, ctypes.POINTER(ctypes.c_int),
+                    ctypes.CFUNCTYPE(None), Pair):
+            assert issubclass(cls, CData), cls
+
+    def test_not_the_base_of_python_types(self):
+        assert not isinstance(3, CData) and not isinstance(b"x", CData)
 
 
 class TestArrayClass:

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-import ffikit
 from ffikit.memory.exporter import Exporter, release
-
-SRC = Path(ffikit.__file__).resolve().parents[1]
+from typecheck import run_mypy
 
 USER_PROGRAM = """\
 import ffikit
@@ -42,12 +35,7 @@ def test_mypy_sees_memory_as_a_buffer_with_no_other_members(tmp_path):
     pytest.importorskip("mypy")
     program = tmp_path / "user.py"
     program.write_text(USER_PROGRAM)
-    env = {**os.environ}
-    if "site-packages" not in str(SRC):  # a source checkout: mypy does not follow editable hooks
-        env["MYPYPATH"] = str(SRC)
-    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull,
-                             "--python-executable", sys.executable, str(program)],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    result = run_mypy(program)
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and ':5: error: "Memory" has no attribute "adress"' in errors[0], \
         result.stdout

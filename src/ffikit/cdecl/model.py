@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from .attributes import NO_FACTS, FunctionFacts
+from .coord import Coord
 
 __all__ = [
     "Coord", "CType", "Void", "Primitive", "Pointer", "Array", "Vector", "Complex", "Field",
@@ -45,19 +46,6 @@ INTEGER_NAMES = frozenset(
 )
 FLOAT_NAMES = frozenset({"float", "double", "long double"})
 PRIMITIVE_NAMES = INTEGER_NAMES | FLOAT_NAMES
-
-
-@dataclass(frozen=True)
-class Coord:
-    """Where a declaration came from: ``file:line:column`` (1-based)."""
-
-    file: str | None
-    line: int | None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.file or '<cdef>'}:{self.line}"
-        return text + (f":{self.column}" if self.column else "")
 
 
 def _join(base: str, inner: str) -> str:

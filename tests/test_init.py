@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ffikit
+from typecheck import run_mypy
 
 INIT = Path(ffikit.__file__)
 
@@ -90,13 +91,7 @@ def test_mypy_sees_the_lazy_api(tmp_path):
     pytest.importorskip("mypy")
     program = tmp_path / "user.py"
     program.write_text(USER_PROGRAM)
-    env = {**os.environ}
-    src = INIT.parents[1]
-    if "site-packages" not in str(src):  # a source checkout: mypy does not follow editable hooks
-        env["MYPYPATH"] = str(src)
-    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull,
-                             "--python-executable", sys.executable, str(program)],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    result = run_mypy(program)
     lines = result.stdout.splitlines()
     errors = {int(line.split(":")[1]) for line in lines if ": error:" in line}
     assert errors == {5, 6, 7}, result.stdout

@@ -43,3 +43,9 @@ def test_the_sdist_carries_the_tests_and_the_wheel_the_case_study():
     for path in (ROOT / "examples" / "imaging").iterdir():
         if path.suffix in (".py", ".c"):
             assert any(path.match(pattern) for pattern in shipped), path
+
+
+def test_mypy_checks_every_module():
+    """``make typecheck`` covers all of src/ffikit: no module is exempted from mypy."""
+    text = (ROOT / "pyproject.toml").read_text()
+    assert "[tool.mypy]" in text and "ignore_errors" not in text

@@ -28,10 +28,10 @@ __all__ = ["CFunction", "BoundFunction", "reload", "reduce_function", "bind_comp
            "wait_compiled"]
 
 
-_reloaded: dict = {}
+_reloaded: dict[tuple[Any, ...], Any] = {}
 
 
-def reload(load: Callable, path: str, name: str, defs: Any, mode: int | None,
+def reload(load: Callable[..., Any], path: str, name: str, defs: Any, mode: int | None,
            options: Mapping[str, Any]) -> Any:
     """Unpickle a :class:`Library`: load ``path`` (else ``name``) once per process.
 
@@ -64,14 +64,14 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _rebind(library: Any, name: str, errors: Callable | None) -> BoundFunction:
+def _rebind(library: Any, name: str, errors: Callable[..., Any] | None) -> CFunction:
     """Unpickle a bound function whose error policy was set after ``load``."""
-    function = getattr(library, name)
+    function: CFunction = getattr(library, name)
     function.errors = errors
     return function
 
 
-def reduce_function(function: Any) -> tuple:
+def reduce_function(function: Any) -> tuple[Any, ...]:
     """How any bound function pickles: ``(library, name)``, bound again on arrival."""
     policy = function.errors
     if policy is function.library._policies.get(function.__name__) or \
@@ -146,7 +146,7 @@ def _switch(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any, bound: 
 
 
 def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
-                  errors: Callable | None = None) -> Any:
+                  errors: Callable[..., Any] | None = None) -> Any:
     """The compiled backend's function for ``name`` (None: the ctypes backend binds it).
 
     Under ``backend="compiled"`` this compiles when needed; under auto it only
@@ -166,7 +166,7 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
 
     sizes = library._sizes.get(name)
 
-    def make_slow() -> Callable:  # the ctypes backend's wrapper: the compiled one's slow path
+    def make_slow() -> Callable[..., Any]:  # the ctypes backend's wrapper: the compiled one's slow path
         return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
                     resolve=library._deallocator, hooks=hooks)
 
@@ -220,7 +220,7 @@ def _describe(declaration: str, library: Any) -> str:
     return f"<ffikit function {declaration} from {os.path.basename(library.path)}>"
 
 
-class BoundFunction(functools.partial):
+class BoundFunction(functools.partial[Any]):
     """A declared C function bound to its library: call it as the C function.
 
     Attributes: ``errors`` (the error policy, settable), ``declaration`` (the C
@@ -229,7 +229,7 @@ class BoundFunction(functools.partial):
     process pool or a Dask worker, where it is bound again on arrival.
     """
 
-    def __new__(cls, function: Callable, library: Any):
+    def __new__(cls, function: Callable[..., Any], library: Any) -> BoundFunction:
         self = super().__new__(cls, function)
         self.__dict__.update(__wrapped__=function, library=library, __doc__=function.__doc__)
         for attr in ("__name__", "__qualname__", "declaration"):
@@ -241,14 +241,15 @@ class BoundFunction(functools.partial):
         return getattr(self.func, name)  # whatever the backend's function carries (cfunc, ...)
 
     @property
-    def errors(self) -> Callable | None:
-        return self.func.errors  # type: ignore[attr-defined]
+    def errors(self) -> Callable[..., Any] | None:
+        policy: Callable[..., Any] | None = self.func.errors  # type: ignore[attr-defined]
+        return policy
 
     @errors.setter
-    def errors(self, policy: Callable | None) -> None:
+    def errors(self, policy: Callable[..., Any] | None) -> None:
         self.func.errors = policy  # type: ignore[attr-defined]
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return reduce_function(self)
 
     def __repr__(self) -> str:

@@ -34,7 +34,6 @@ from ffikit.boundary.finding import (
     search,
 )
 from ffikit.boundary.finding import caller_dir as _caller_dir
-from ffikit.boundary.finding import loaded_path as _loaded_path  # noqa: F401 - ffikit doctor
 from ffikit.boundary.names import Symbols
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
@@ -82,8 +81,8 @@ class Library:
     backend_reason: str
     _handle: Any
     _sizes: dict[str, dict[str, object]]
-    _policies: dict[str, Callable]
-    _exports: Any  # frozenset[str] once read
+    _policies: dict[str, Callable[..., Any]]
+    _exports: frozenset[str] | None  # read on first use
     _forced: Any
     _compiled: Any
     _recipe: tuple[str, int | None]
@@ -94,7 +93,7 @@ class Library:
         path: str,
         defs: Any,
         *,
-        errors: Mapping[str, Callable] | None = None,
+        errors: Mapping[str, Callable[..., Any]] | None = None,
         encoding: str = "utf-8",
         sizes: Mapping[str, Mapping[str, object]] | None = None,
         backend: str | None = None,
@@ -137,13 +136,14 @@ class Library:
 
     def exports(self) -> frozenset[str]:
         """Names the library file exports (from its ELF dynamic symbol table)."""
-        if self._exports is None:
+        names = self._exports
+        if names is None:
             try:
                 names = _elf.read_elf(self.path).exports if os.path.isabs(self.path) else frozenset()
             except (OSError, _elf.NotElf):
                 names = frozenset()
             object.__setattr__(self, "_exports", names)
-        return self._exports
+        return names
 
     def _later(self, name: str) -> Callable[[], str]:
         return lambda: self._suggest(name)  # difflib only if the message is shown
@@ -161,7 +161,8 @@ class Library:
     def __getattr__(self, name: str) -> CFunction:  # an extern variable reads as its value
         if _names.is_protocol(name):  # Python's own lookups (__len__, __fspath__): fast
             raise AttributeError(name)
-        return self[name]
+        found: CFunction = self[name]  # typed as a function: the common case (see CFunction)
+        return found
 
     def __getitem__(self, name: str) -> Any:
         """``lib["name"]``: any declared or macro-named function, variable or constant."""
@@ -203,13 +204,14 @@ class Library:
                 f"{os.path.basename(self.path)} does not export variable {name!r}", self._later(name)
             ) from None
 
-    def _deallocator(self, name: str) -> Callable:
+    def _deallocator(self, name: str) -> Callable[..., Any]:
         """The function that frees a declared ``malloc (dealloc, i)`` result."""
         if name in ("free", "__builtin_free") and "free" not in self.defs.functions:
             return _libc_free()
         if name in self.defs.functions:
-            return getattr(self, name)
-        raw = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
+            declared: CFunction = getattr(self, name)
+            return declared
+        raw: ctypes._NamedFuncPointer = self._handle[name]  # undeclared: called with the pointer as ctypes passes it
         raw.argtypes, raw.restype = [ctypes.c_void_p], None
         return raw
 
@@ -255,7 +257,7 @@ class Library:
         return new(spec, init, defs=self.defs)
 
     # -- pickling: by recipe ----------------------------------------------------------
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         """Pickle as (path, name asked for, declarations, options); the receiving
         process loads the library again (once per process) and binds on first use."""
         name, mode = self.__dict__.get("_recipe") or (self.path, None)
@@ -278,7 +280,7 @@ _TRACK_OWNED = (_owned, _released)  # ffikit.track() follows owned results like 
 _free = None
 
 
-def _libc_free() -> Callable:
+def _libc_free() -> Callable[..., Any]:
     global _free
     if _free is None:
         _free = ctypes.CDLL(None).free
@@ -300,7 +302,7 @@ def load(
     header: str | os.PathLike[str] | None = None,
     search_paths: Iterable[str | os.PathLike[str]] = (),
     mode: int | None = None,
-    errors: Mapping[str, Callable] | None = None,
+    errors: Mapping[str, Callable[..., Any]] | None = None,
     encoding: str = "utf-8",
     sizes: Mapping[str, Mapping[str, object]] | None = None,
     backend: str | None = None,

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 from .model import CType, Enum, Pointer, Primitive, resolve
 from .platforms import Platform
 
-__all__ = ["NotConstant", "Undefined", "to_float", "IntType", "FloatType", "PtrType", "CValue", "Arith"]
+__all__ = ["NotConstant", "Undefined", "to_float", "IntType", "FloatType", "PtrType", "CValue", "Arith",
+           "CArithType", "as_int"]
 
 
 class NotConstant(Exception):
@@ -97,14 +99,31 @@ def _pow2(e: int) -> Fraction:
     return Fraction(1 << e) if e >= 0 else Fraction(1, 1 << -e)
 
 
+CArithType = IntType | FloatType | PtrType | Literal["str"]  # "str": a string literal
+
+
+def as_int(value: object) -> int:
+    """An integer constant's value (an integer or pointer type's values are ints)."""
+    if isinstance(value, int):
+        return value
+    raise NotConstant(f"{value!r} is not an integer value")
+
+
+def _real(value: object) -> Fraction | float:
+    """A floating constant's value: an exact Fraction, or a non-finite float."""
+    if isinstance(value, (Fraction, float)):
+        return value
+    raise NotConstant(f"{value!r} is not a floating value")
+
+
 @dataclass(frozen=True)
 class CValue:
     """A constant and its C type; ``value`` is None where the operand is not evaluated
     (the untaken side of ``?:``, ``&&``, ``||``).  Floats are exact Fractions (or
     non-finite floats); strings have ``type`` ``"str"``."""
 
-    type: object
-    value: object
+    type: CArithType
+    value: object  # int (integers, addresses), Fraction or float, str, or None
 
 
 _RANKS = {"_Bool": 0, "char": 1, "short": 2, "int": 3, "long": 4, "long long": 5, "__int128": 6}
@@ -218,7 +237,7 @@ class Arith:
         if isinstance(t, PtrType):
             if isinstance(v.type, FloatType):
                 raise NotConstant("a floating value cannot be cast to a pointer")
-            return CValue(t, v.value & ((1 << (self.platform.pointer_size * 8)) - 1))
+            return CValue(t, as_int(v.value) & ((1 << (self.platform.pointer_size * 8)) - 1))
         if isinstance(t, FloatType):
             if isinstance(v.type, PtrType):
                 raise NotConstant("a pointer cannot be cast to a floating type")
@@ -256,11 +275,11 @@ class Arith:
             return v
         if op == "-":
             if isinstance(t, FloatType):
-                return CValue(t, -v.value)
-            return self._checked(t, -v.value, "-")
+                return CValue(t, -_real(v.value))
+            return self._checked(t, -as_int(v.value), "-")
         if isinstance(t, FloatType):
             raise NotConstant("'~' on a floating value")
-        return CValue(t, t.wrap(~v.value))
+        return CValue(t, t.wrap(~as_int(v.value)))
 
     def _checked(self, t: IntType, value: int, op: str) -> CValue:
         if t.signed and not t.fits(value):
@@ -283,6 +302,7 @@ class Arith:
             return CValue(self.int, int(_compare(op, x, y)))
         if isinstance(t, FloatType):
             return CValue(t, t.round(_float_op(op, x, y)))
+        x, y = as_int(x), as_int(y)
         if op in "+-*":
             return self._checked(t, x + y if op == "+" else x - y if op == "-" else x * y, op)
         if op in "/%":
@@ -299,12 +319,14 @@ class Arith:
         if isinstance(a.type, FloatType) or isinstance(b.type, FloatType):
             raise NotConstant(f"'{op}' on a floating value")
         t = self.promote(a.type)
-        x, n = self.convert(a, t).value, b.value
+        x = self.convert(a, t).value
+        n = None if b.value is None else as_int(b.value)
         if n is not None and (n < 0 or n >= t.bits):
             raise Undefined(f"shift count {n} is outside 0..{t.bits - 1} for '{t.name}' "
                               "(undefined in C)")
         if x is None or n is None:
             return CValue(t, None)
+        x = as_int(x)
         return CValue(t, t.wrap(x << n if op == "<<" else x >> n))
 
     def _pointer_binary(self, op: str, a: CValue, b: CValue) -> CValue:

@@ -32,7 +32,7 @@ _TOKEN = re.compile(
 )
 
 
-def tokenize(text: str) -> list[tuple[str, object]]:
+def tokenize(text: str) -> list[tuple[str, str]]:
     """``(kind, text)`` tokens; kinds are num, str, char, name, op."""
     out = []
     pos, end = 0, len(text)

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable
 from fractions import Fraction
 
-from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, to_float
+from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, as_int, to_float
 from .clex import char_constant, number, string_literal, tokenize
 from .model import (
     VOID,
@@ -161,9 +161,9 @@ def type_from_tokens(tokens: list, env: Env) -> CType:
     while i + 2 < n and tokens[i][1] == "[" and tokens[i + 2][1] == "]":
         kind, dim = tokens[i + 1]
         if kind == "num":
-            dims.append(number(dim, env.arith).value)
+            dims.append(as_int(number(dim, env.arith).value))
         elif kind == "v" and isinstance(dim.type, IntType):
-            dims.append(dim.value)
+            dims.append(as_int(dim.value))
         else:
             break
         i += 3
@@ -272,7 +272,7 @@ class _Parser:
         if mid.type == "str" or right.type == "str":
             if mid.type != right.type:
                 raise NotConstant("'?:' mixes a string and a number")
-            t = "str"
+            t = mid.type  # "str", as right's
         elif isinstance(mid.type, PtrType) or isinstance(right.type, PtrType):
             t = mid.type if isinstance(mid.type, PtrType) else right.type
         else:
@@ -341,7 +341,9 @@ class _Parser:
     def _value_size(self, v: CValue) -> tuple[int, int]:
         t = v.type
         if t == "str":
-            return len(v.value.encode("utf-8", "surrogatepass")) + 1, 1
+            text = v.value
+            assert isinstance(text, str), "a string literal's value is its text"
+            return len(text.encode("utf-8", "surrogatepass")) + 1, 1
         if isinstance(t, IntType):
             return (1, 1) if t.name == "_Bool" else (t.bits // 8, t.bits // 8)
         if isinstance(t, FloatType):
@@ -460,7 +462,7 @@ def python_value(v: CValue):
         if v.value == 0 and isinstance(target, Pointer) and isinstance(resolve(target.target),
                                                                       Void):
             return None
-        return CastConstant(v.type.ctype, v.value)
+        return CastConstant(v.type.ctype, as_int(v.value))
     return v.value
 
 

@@ -83,7 +83,7 @@ class Declarations(MacroFacts):
         The ABI sizes and layouts are computed for.
     """
 
-    def __init__(self, result: ParseResult, constants: Mapping, platform, source: str,
+    def __init__(self, result: ParseResult, constants: dict, platform, source: str,
                  own_files: frozenset, macros: dict | None = None,
                  function_macros: dict | None = None):
         self._result = result
@@ -237,7 +237,7 @@ class Declarations(MacroFacts):
         declared by the text or header itself, not by something it ``#include``s."""
         return self._result.decl_files.get(name, "\0") in self._own_files
 
-    def where(self, name: str) -> tuple[str, int] | None:
+    def where(self, name: str) -> tuple[str, int | None] | None:
         """``(file, line)`` where ``name`` is declared: a function, variable, type, tag
         (``"struct x"``), ``#define`` or enum member; None when unknown."""
         coord = None
@@ -283,8 +283,9 @@ def _int_enum(name: str, members) -> type[enum.IntEnum]:
     """The IntEnum of a C enum.  Python's enum refuses some names C allows (``_ignore_``,
     ``mro``) and repeated ones: those members stay plain constants (``defs.constants``)."""
     members = list(dict((n, v) for n, v in reversed(list(members))).items())[::-1]  # first wins
+    # The functional API makes a class; mypy types a call with a computed name as a member.
     try:
-        return enum.IntEnum(name, members, module="ffikit.types")
+        return enum.IntEnum(name, members, module="ffikit.types")  # type: ignore[return-value]
     except (TypeError, ValueError):
         kept = []
         for member in members:
@@ -293,7 +294,7 @@ def _int_enum(name: str, members) -> type[enum.IntEnum]:
             except (TypeError, ValueError):
                 continue
             kept.append(member)
-        return enum.IntEnum(name, kept, module="ffikit.types")
+        return enum.IntEnum(name, kept, module="ffikit.types")  # type: ignore[return-value]
 
 
 # --- entry points --------------------------------------------------------------------

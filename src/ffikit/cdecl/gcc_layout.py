@@ -70,22 +70,24 @@ class Layout:
     def __str__(self) -> str:
         rows = []
         for f in self.fields:
-            if f.is_bitfield:
-                where = f"{f.bit_offset // 8}+{f.bit_offset % 8}b"
+            bit = f.bit_offset if f.is_bitfield else None
+            if bit is not None:
+                where = f"{bit // 8}+{bit % 8}b"
                 size = f"{f.bit_width}b"
             else:
                 where, size = str(f.offset), str(f.size)
-            rows.append((int(f.bit_offset / 8 if f.is_bitfield else f.offset), where, size,
+            rows.append((int(bit / 8 if bit is not None else f.offset), where, size,
                          f.name or "(unnamed)", f.type.c_name()))
         for off, n in self.holes:
             rows.append((off, str(off), str(n), "(padding)", ""))
         rows.sort(key=lambda r: (r[0], r[3] == "(padding)"))
         head = ("offset", "size", "field", "type")
-        widths = [max(len(head[i]), *(len(r[i + 1]) for r in rows)) if rows else len(head[i])
+        cells = [r[1:] for r in rows]
+        widths = [max(len(head[i]), *(len(c[i]) for c in cells)) if cells else len(head[i])
                   for i in range(4)]
         out = [self.type.c_name(), "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
-        for r in rows:
-            out.append("  ".join(c.ljust(w) for c, w in zip(r[1:], widths)).rstrip())
+        for c in cells:
+            out.append("  ".join(text.ljust(w) for text, w in zip(c, widths)).rstrip())
         out.append(f"size {self.size}, alignment {self.alignment}")
         return "\n".join(out)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import TYPE_CHECKING
 
 from . import layout as _layout
-from .constexpr import NotConstant, evaluate, python_value
+from .constexpr import Env, NotConstant, evaluate, python_value
 from .model import (
     Array,
     CType,
@@ -27,6 +28,13 @@ from .model import (
     resolve,
 )
 
+if TYPE_CHECKING:
+    from ..errors import DeclarationError
+    from .model import Coord
+    from .parse_result import ParseResult
+    from .platforms import Platform
+    from .preprocess import Preprocessed
+
 __all__ = ["LayoutAttributes", "decay_typedef_array", "with_position"]
 
 
@@ -35,10 +43,29 @@ class LayoutAttributes:
     """Mixed into the parser's builder (which provides ``error``, ``pre``, ``r``,
     ``builtins``, ``platform``, ``type_of`` and ``_compatible``)."""
 
+    if TYPE_CHECKING:  # what the builder provides (ffikit.cdecl.parse._Builder)
+        pre: Preprocessed
+        r: ParseResult
+        platform: Platform | str | None
+        builtins: dict[str, CType]
+        _unprototyped: set[str]
+        _attribute_offsets: list[int]
+
+        def error(self, message: str, coord: object = None,
+                  hint: str | None = None) -> DeclarationError: ...
+
+        def coord(self, node: object) -> Coord | None: ...
+
+        def type_of(self, node: object, *, decay: bool = False) -> CType: ...
+
+        def _compatible(self, a: CType, b: CType) -> bool: ...
+
+        def const_env(self) -> Env: ...
+
     def check_redeclaration(self, existing: FunctionDecl, ftype: FunctionType, node) -> None:
         """``int foo(void); long foo(void);`` is an error, as in gcc (both places named)."""
         old = existing.type
-        unprototyped = getattr(self, "_unprototyped", set())
+        unprototyped: set[str] = getattr(self, "_unprototyped", set())
         same = self._same_type(old.result, ftype.result) and (
             node.name in unprototyped or node.type.args is None
             or (len(old.params) == len(ftype.params) and old.variadic == ftype.variadic
@@ -53,7 +80,7 @@ class LayoutAttributes:
         """Remember functions first declared without a prototype (``int f();``)."""
         if node.type.args is None and node.name not in self.r.functions:
             if not hasattr(self, "_unprototyped"):
-                self._unprototyped: set = set()
+                self._unprototyped = set()
             self._unprototyped.add(node.name)
 
     def _same_type(self, a: CType, b: CType) -> bool:

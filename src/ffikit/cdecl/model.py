@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from .attributes import NO_FACTS, FunctionFacts
+from .coord import Coord
 
 __all__ = [
     "Coord", "CType", "Void", "Primitive", "Pointer", "Array", "Vector", "Complex", "Field",
@@ -44,19 +46,6 @@ INTEGER_NAMES = frozenset(
 )
 FLOAT_NAMES = frozenset({"float", "double", "long double"})
 PRIMITIVE_NAMES = INTEGER_NAMES | FLOAT_NAMES
-
-
-@dataclass(frozen=True)
-class Coord:
-    """Where a declaration came from: ``file:line:column`` (1-based)."""
-
-    file: str | None
-    line: int | None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.file or '<cdef>'}:{self.line}"
-        return text + (f":{self.column}" if self.column else "")
 
 
 def _join(base: str, inner: str) -> str:
@@ -126,7 +115,16 @@ class Void(CType):
 VOID = Void()
 
 
-class Primitive(CType):
+class _Frozen(CType):
+    """A value type: its identity fields are set once, in ``__init__``."""
+
+    __slots__ = ()
+
+    def __setattr__(self, key: str, value: object) -> NoReturn:
+        raise AttributeError("model types are immutable")
+
+
+class Primitive(_Frozen):
     """A built-in arithmetic type named by its canonical C spelling.
 
     ``name`` is one of :data:`PRIMITIVE_NAMES` (``"unsigned long"``,
@@ -137,14 +135,12 @@ class Primitive(CType):
 
     _attrs_ = ("name",)
     __slots__ = ("name",)
+    name: str
 
     def __init__(self, name: str):
         if name not in PRIMITIVE_NAMES:
             raise ValueError(f"not a primitive C type: {name!r}")
         object.__setattr__(self, "name", name)
-
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
 
     @property
     def is_integer(self) -> bool:
@@ -164,7 +160,7 @@ def _quals(const: bool, volatile: bool) -> str:
     return "volatile" if volatile else ""
 
 
-class Pointer(CType):
+class Pointer(_Frozen):
     """A pointer to ``target``; ``const``/``volatile`` qualify the *pointee*.
 
     ``Pointer(Primitive("char"), const=True)`` is ``const char *``: the call
@@ -173,14 +169,14 @@ class Pointer(CType):
 
     _attrs_ = ("target", "const", "volatile")
     __slots__ = _attrs_
+    target: CType
+    const: bool
+    volatile: bool
 
     def __init__(self, target: CType, const: bool = False, volatile: bool = False):
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "const", bool(const))
         object.__setattr__(self, "volatile", bool(volatile))
-
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
 
     def c_name(self, inner: str = "") -> str:
         quals = _quals(self.const, self.volatile)
@@ -195,20 +191,19 @@ class Pointer(CType):
         return f"{quals} {text}" if quals else text
 
 
-class Array(CType):
+class Array(_Frozen):
     """``item[length]``; ``length`` is None for ``item[]`` (flexible or unknown)."""
 
     _attrs_ = ("item", "length")
     __slots__ = _attrs_
+    item: CType
+    length: int | None
 
     def __init__(self, item: CType, length: int | None):
         if length is not None and length < 0:
             raise ValueError(f"negative array length {length}")
         object.__setattr__(self, "item", item)
         object.__setattr__(self, "length", length)
-
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
 
     @property
     def is_complete(self) -> bool:
@@ -234,7 +229,7 @@ class Vector(Array):
             .rstrip())
 
 
-class Complex(CType):
+class Complex(_Frozen):
     """``double _Complex`` (``float``/``long double`` too): two ``base`` values in a row.
 
     Laid out as ``base[2]`` with ``base``'s alignment; ctypes cannot pass one
@@ -243,12 +238,10 @@ class Complex(CType):
 
     _attrs_ = ("base",)
     __slots__ = _attrs_
+    base: CType
 
     def __init__(self, base: CType):
         object.__setattr__(self, "base", base)
-
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
 
     def c_name(self, inner: str = "") -> str:
         return self.base.c_name(f"_Complex {inner}".rstrip())
@@ -375,7 +368,7 @@ class Enum(CType):
         return _join(f"enum {self.name or '<anonymous>'}", inner)
 
 
-class FunctionType(CType):
+class FunctionType(_Frozen):
     """A function signature.  Parameter names are kept for messages only.
 
     ``params`` holds the parameter types after C's adjustments (array and
@@ -387,6 +380,11 @@ class FunctionType(CType):
 
     _attrs_ = ("result", "params", "variadic")
     __slots__ = ("result", "params", "variadic", "param_names", "facts")
+    result: CType
+    params: tuple[CType, ...]
+    variadic: bool
+    param_names: tuple[str | None, ...]
+    facts: FunctionFacts
 
     def __init__(
         self,
@@ -406,9 +404,6 @@ class FunctionType(CType):
         object.__setattr__(self, "param_names", names)
         object.__setattr__(self, "facts", facts)
 
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
-
     def with_facts(self, facts: FunctionFacts) -> FunctionType:
         """The same signature carrying ``facts``."""
         return FunctionType(self.result, self.params, self.variadic, self.param_names, facts)
@@ -425,7 +420,7 @@ class FunctionType(CType):
         return self.result.c_name(f"({args})")
 
 
-class Typedef(CType):
+class Typedef(_Frozen):
     """A named alias; kept so messages say ``uLong`` rather than ``unsigned long``.
 
     ``aligned`` is an ``__attribute__((aligned(n)))`` on the typedef: as in gcc
@@ -435,14 +430,14 @@ class Typedef(CType):
 
     _attrs_ = ("name", "type", "aligned")
     __slots__ = _attrs_
+    name: str
+    type: CType
+    aligned: int | None
 
     def __init__(self, name: str, type: CType, aligned: int | None = None):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "aligned", aligned)
-
-    def __setattr__(self, key, value):
-        raise AttributeError("model types are immutable")
 
     @property
     def is_complete(self) -> bool:

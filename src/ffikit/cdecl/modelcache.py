@@ -129,7 +129,7 @@ class _Encoder:
         return self.node(obj)
 
 
-def _model_class(module: str, qualname: str) -> type:
+def _model_class(module: str, qualname: str) -> type[object]:
     """The model class a node names; anything outside ``ffikit.cdecl`` is refused."""
     leaf = module[len(_MODEL_PACKAGE):] if module.startswith(_MODEL_PACKAGE) else ""
     if not (leaf and leaf.isascii() and leaf.replace("_", "a").isalpha() and leaf.islower()) or \
@@ -144,7 +144,7 @@ def _model_class(module: str, qualname: str) -> type:
 class _Decoder:
     def __init__(self, nodes: list) -> None:
         self.nodes = nodes
-        known: dict[tuple[str, str], type] = {}
+        known: dict[tuple[str, str], type[object]] = {}
         classes = []
         for module, qualname, _ in nodes:
             cls = known.get((module, qualname))

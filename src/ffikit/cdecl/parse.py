@@ -152,7 +152,7 @@ class _Builder(RecordBuilder):
                 self.r.types[TYPEOF_PROBE] = self.type_of(params[0].type)
                 return
         if isinstance(node.type, c_ast.FuncDecl):
-            ftype = self.type_of(node.type)
+            ftype = self.function_type(node.type)
             pointers = tuple(i for i, p in enumerate(ftype.params) if isinstance(resolve(p), Pointer))
             facts = function_facts(declaration_attributes(self.pre, self.pre.offset_of(node.coord)),
                                    ftype.facts.access, pointers, len(ftype.params))
@@ -273,7 +273,9 @@ class _Builder(RecordBuilder):
 
     def function_type(self, node: c_ast.FuncDecl) -> FunctionType:
         result = self.type_of(node.type)
-        params, names, variadic = [], [], False
+        params: list[CType] = []
+        names: list[str | None] = []
+        variadic = False
         bounds: list = []
         args = node.args.params if node.args is not None else []
         for param in args:
@@ -340,7 +342,8 @@ class _Builder(RecordBuilder):
         if "_Complex" in names or "__complex__" in names:
             rest = [n for n in names if n not in ("_Complex", "__complex__")] or ["double"]
             base = self.identifier_type(rest, coord)
-            if not (isinstance(resolve(base), Primitive) and resolve(base).is_float):
+            resolved = resolve(base)
+            if not (isinstance(resolved, Primitive) and resolved.is_float):
                 raise self.error(f"complex type '{' '.join(names)}' is not supported", coord,
                                  hint="only float, double and long double _Complex are")
             return Complex(base)

@@ -8,6 +8,8 @@ the constant expressions array lengths and attributes use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pycparser import c_ast
 
 from . import layout as _layout
@@ -16,6 +18,7 @@ from .constexpr import Env, NotConstant, eval_node, python_value
 from .layout_attributes import LayoutAttributes
 from .model import (
     Array,
+    Coord,
     Enum,
     Field,
     Primitive,
@@ -28,6 +31,10 @@ __all__ = ["RecordBuilder"]
 
 class RecordBuilder(LayoutAttributes):
     """Builds record types and evaluates constants for the parser's builder."""
+
+    if TYPE_CHECKING:  # set by the builder (ffikit.cdecl.parse._Builder)
+        _anonymous: dict[tuple[str, Coord | None], StructOrUnion]
+        _const_env: Env
 
     def struct_type(self, node) -> StructOrUnion:
         kind = "union" if isinstance(node, c_ast.Union) else "struct"

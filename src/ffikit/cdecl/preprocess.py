@@ -50,7 +50,7 @@ class Preprocessed:
 
     text: str
     macros: list = field(default_factory=list)  # (name, body, file, line)
-    attributes: list = field(default_factory=list)  # Attribute, sorted by offset
+    attributes: list[Attribute] = field(default_factory=list)  # sorted by offset
     packs: list = field(default_factory=list)  # (offset, pack or None), sorted
     line_starts: dict = field(default_factory=dict)  # (file, line) -> text offset
     calls: list = field(default_factory=list)  # attributes.CallAttribute, sorted by offset
@@ -147,6 +147,14 @@ def _balanced_end(text: str, start: int) -> int:
 
 _ASM = {"__asm__", "__asm", "asm"}
 _ASM_QUALIFIERS = re.compile(r"(?:\s*\b(?:volatile|__volatile__|__volatile|inline|goto)\b)*")
+
+
+def _after_asm_qualifiers(text: str, pos: int) -> int:
+    """Where ``volatile``/``inline``/``goto`` after ``asm`` end (``pos`` if none)."""
+    m = _ASM_QUALIFIERS.match(text, pos)  # the pattern matches the empty string too
+    return m.end() if m is not None else pos
+
+
 _LAYOUT_KINDS = {"packed", "aligned", "vector_size", "mode", "ms_struct", "gcc_struct"}
 # Attributes that change a layout in ways ffikit does not compute: refused, never ignored.
 _UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
@@ -324,7 +332,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             continue
         word = match.group(1)
         if word in _WITH_PARENS:
-            close = _balanced_end(text, _ASM_QUALIFIERS.match(text, end).end()
+            close = _balanced_end(text, _after_asm_qualifiers(text, end)
                                   if word in _ASM else end)
             group = text[start:close]
             group_end = out_len + len(_SPLIT_MARKER.sub(" ", group))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import pickle
 import weakref
+from _ctypes import CFuncPtr
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,8 @@ class Adopted:
         self.size = size
         self.ctype = item
         self._count = count
-        self._region = None  # a weak reference to the region while exports of it live
+        # a weak reference to the region while exports of it live
+        self._region: weakref.ref[memoryview] | None = None
         self._finalizer = weakref.finalize(self, _call_free, deallocate, address)
 
     @property
@@ -139,7 +141,7 @@ class Adopted:
 
 def _call_free(deallocate: Callable, address: int) -> None:
     # C deallocators (ffikit-bound or raw ctypes) take a pointer; Python ones an int.
-    if hasattr(deallocate, "cfunc") or isinstance(deallocate, ctypes._CFuncPtr):
+    if hasattr(deallocate, "cfunc") or isinstance(deallocate, CFuncPtr):
         deallocate(ctypes.c_void_p(address))
     else:
         deallocate(address)

@@ -45,6 +45,7 @@ import weakref
 from typing import Any
 
 from ffikit import forksafe
+from ffikit.backends.ctypes.classes import CData
 from ffikit.backends.ctypes.signatures import ctype_text
 from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import (
@@ -61,7 +62,6 @@ from ffikit.rules.messages import given
 
 __all__ = ["cast"]
 
-_CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
 _WORD = ctypes.sizeof(ctypes.c_void_p)
@@ -137,7 +137,8 @@ def _to_pointer(ct: type, obj: object, what: str) -> Any:
         obj = _handed_out(obj, what)
     if isinstance(obj, (float, str, bool)):
         raise ArgumentError(f"{what}: cannot cast {given(obj)} to a pointer")
-    if isinstance(obj, _CData):
+    source: CData | None
+    if isinstance(obj, CData):
         if is_readonly(obj):
             raise ReadOnlyBuffer(f"{what}: the {type(obj).__name__} view is read-only, and a "
                                  "pointer would let C write to it; view a writable copy")
@@ -232,25 +233,33 @@ def _address_in(pointer: object) -> int:
     return ctypes.cast(pointer, ctypes.c_void_p).value or 0  # type: ignore[arg-type]
 
 
-def _pointee_size(ct: type) -> int:
+def _target_class(ct: type) -> type[CData] | None:
+    """The ctypes class a pointer class points at (None for ``void *`` and the like)."""
     target = getattr(ct, "_type_", None)
+    return target if isinstance(target, type) and issubclass(target, CData) else None
+
+
+def _pointee_size(ct: type) -> int:
+    target = _target_class(ct)
     if ct is ctypes.c_char_p:
         return 1
     if ct is ctypes.c_wchar_p:
         return ctypes.sizeof(ctypes.c_wchar)
-    if isinstance(target, type) and issubclass(target, _CData):
+    if target is not None:
         return ctypes.sizeof(target)
     return 0  # void *
 
 
 def _aligned(ct: type, address: int) -> bool:
-    target = getattr(ct, "_type_", None)
-    if not (isinstance(target, type) and issubclass(target, _CData)) or address == 0:
+    target = _target_class(ct)
+    if target is None or address == 0:
         return True
     return address % ctypes.alignment(target) == 0
 
 
 def _misaligned(ct: type, address: int, what: str) -> MisalignedBuffer:
+    target = _target_class(ct)  # misaligned: it has one
+    needs = ctypes.alignment(target) if target is not None else 1
     return MisalignedBuffer(
         f"{what}: address {address:#x} is not aligned for '{ctype_text(ct)}' "
-        f"(needs {ctypes.alignment(ct._type_)}); copy the data to aligned memory first")
+        f"(needs {needs}); copy the data to aligned memory first")

@@ -38,6 +38,7 @@ from __future__ import annotations
 import ctypes
 import pickle
 import sys
+from typing import TYPE_CHECKING
 
 from ffikit import forksafe
 from ffikit.memory.arrayexport import ArrayExports
@@ -85,7 +86,17 @@ def _make_type() -> type:
     return cls
 
 
-Exporter = _make_type()
+if TYPE_CHECKING:
+    class Exporter(ArrayExports):
+        """What type checkers see of the type :func:`_make_type` builds at run time."""
+
+        __slots__ = ()
+
+        def __init__(self, target: object, /) -> None: ...
+
+        def __buffer__(self, flags: int, /) -> memoryview: ...  # its target's export
+else:
+    Exporter = _make_type()
 Exporter.__doc__ = "Forwards every buffer export to the object it holds (see ffikit.memory.exporter)."
 for _name in ("__array_interface__", "__dlpack__", "__dlpack_device__"):  # typed, by item
     setattr(Exporter, _name, ArrayExports.__dict__[_name])
@@ -93,7 +104,8 @@ for _name in ("__array_interface__", "__dlpack__", "__dlpack_device__"):  # type
 # ``release(x)`` gives up x's export of its target (a C method: cheap); the names
 # are taken off the type so that no subclass offers ``m.release()``/``m.raw()``.
 release = Exporter.__dict__["release"]
-del Exporter.release, Exporter.raw
+for _name in ("release", "raw"):
+    delattr(Exporter, _name)
 
 _VIEW = object.__basicsize__  # the held Py_buffer follows the object header ...
 _OBJ = _VIEW + ctypes.sizeof(ctypes.c_void_p)  # ... and its ``obj`` is the second field

@@ -90,7 +90,7 @@ _populate = None  # set below, once the scratch page exists
 def is_readable(address: int, size: int) -> bool | None:
     """True if every page of the range can be read now, False if one cannot, None if unknown."""
     global _probe_works
-    if _readv is None or _probe_works is False:
+    if _readv_raw is None or _probe_works is False:  # set exactly when _readv is
         return None
     pid = os.getpid()
     if size <= _SMALL:  # one copy of the whole range into scratch memory
@@ -263,11 +263,11 @@ def check_range(address: int, size: int, *, write: bool, what: str) -> None:
     if write:
         writable = is_writable(address, size)
         if writable is False:
-            perms = permissions(address, size, refresh=True) or "not mapped"
-            if "r" in perms and "w" in perms:  # device memory and the like: madvise cannot
+            seen = permissions(address, size, refresh=True) or "not mapped"
+            if "r" in seen and "w" in seen:  # device memory and the like: madvise cannot
                 return                         # prefault them, the kernel's table vouches
             raise InvalidAddress(
-                f"{what}: address {span} is read-only memory (protection '{perms}'); ask "
+                f"{what}: address {span} is read-only memory (protection '{seen}'); ask "
                 "for readonly=True, or pass unsafe=True if you know better")
         if writable and readable:
             return

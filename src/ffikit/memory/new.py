@@ -17,7 +17,8 @@ from __future__ import annotations
 import ctypes
 import operator
 import weakref
-from typing import Any
+from _ctypes import CFuncPtr
+from typing import Any, SupportsIndex
 
 from ffikit.backends.ctypes.declarations import ctype_of as declared_ctype_of
 from ffikit.backends.ctypes.types import ctype_int_range, ctype_of
@@ -83,10 +84,11 @@ def new(ctype_or_text: object, init: object = None, *, defs: object = None) -> A
     return obj
 
 
-def _has_size(ct: type) -> bool:
+def _has_size(ct: type | None) -> bool:
     if ct is None or getattr(ct, "_ffikit_layout_", True) is None:  # void, opaque struct
         return False
-    return not issubclass(ct, ctypes._CFuncPtr) and ctypes.sizeof(ct) > 0
+    size = ctypes.sizeof(ct)
+    return not issubclass(ct, CFuncPtr) and size > 0  # a function: nothing to allocate
 
 
 def _make(ct: type, init: object, what: str):
@@ -104,7 +106,7 @@ def _make(ct: type, init: object, what: str):
         except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             raise ArgumentError(f"ffikit.new('{what}'): cannot initialise it from "
                                 f"{given(init)} ({exc})") from None
-    return ct(_scalar(ct, init, what))
+    return ct(_scalar(ct, init, what))  # type: ignore[call-arg]  # a simple ctypes class
 
 
 def _array(ct: type, init: object, what: str):
@@ -142,11 +144,11 @@ def _scalar(ct: type, value: object, what: str) -> object:
     if not isinstance(code, str):
         return value
     if code in "bBhHiIlLqQ?" or (code == "c" and not isinstance(value, bytes)):
-        if isinstance(value, (float, str, bytes, bytearray)):
-            number = None
-        else:
+        number: int | None = None
+        if not isinstance(value, (float, str, bytes, bytearray)) and \
+                isinstance(value, SupportsIndex):
             try:
-                number = operator.index(value)  # type: ignore[call-overload]
+                number = operator.index(value)
             except TypeError:
                 number = None
         if number is None:
@@ -161,14 +163,14 @@ def _scalar(ct: type, value: object, what: str) -> object:
         if isinstance(value, (str, bytes, bytearray)) or value is None:
             raise ArgumentError(f"ffikit.new('{what}'): needs a float or int, got {given(value)}")
         try:
-            number = float(value)  # type: ignore[arg-type]
+            real = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             raise ArgumentError(f"ffikit.new('{what}'): needs a float or int, got "
                                 f"{given(value)}") from None
         limit = FLOAT_MAX if code == "f" else None  # C float; double and long double: none
-        if limit is not None and abs(number) > limit and number != float("inf"):
-            raise OutOfRange(f"ffikit.new('{what}'): {number!r} overflows float")
-        return number
+        if limit is not None and abs(real) > limit and real != float("inf"):
+            raise OutOfRange(f"ffikit.new('{what}'): {real!r} overflows float")
+        return real
     try:
         ct(value)
     except (TypeError, ValueError, OverflowError) as exc:

@@ -13,12 +13,14 @@ Imported only when a NumPy function is called: NumPy stays optional.
 from __future__ import annotations
 
 import ctypes
+from _ctypes import CFuncPtr
 from typing import Any
 
+from ffikit.backends.ctypes.classes import CData, array_parts
 from ffikit.cdecl.declarations import Declarations
 from ffikit.memory.owned import Memory, PagedMemory
 from ffikit.memory.typed_exports import export_format
-from ffikit.memory.views import _CData, _memoryview_of, _spec, is_readonly
+from ffikit.memory.views import _memoryview_of, _spec, is_readonly
 
 _TYPED_MEMORY = frozenset({Memory, PagedMemory})  # their buffer export is typed (typed_exports)
 
@@ -70,20 +72,22 @@ def _dtype_of(ct: type, np):
     found = _dtype_cache.get(ct)
     if found is not None:
         return found
-    if issubclass(ct, ctypes.Array) and ct._type_ is ctypes.c_char:
-        result = np.dtype(f"S{ct._length_}")  # char name[50] reads as a bytes string
-    elif issubclass(ct, ctypes.Array):
-        inner = _dtype_of(ct._type_, np)
-        if inner.subdtype is not None:  # int[2][3]: one (2, 3) sub-array
-            result = np.dtype((inner.subdtype[0], (ct._length_, *inner.subdtype[1])))
+    if issubclass(ct, ctypes.Array):
+        item_type, length = array_parts(ct)
+        if item_type is ctypes.c_char:
+            result = np.dtype(f"S{length}")  # char name[50] reads as a bytes string
         else:
-            result = np.dtype((inner, (ct._length_,)))
+            inner = _dtype_of(item_type, np)
+            if inner.subdtype is not None:  # int[2][3]: one (2, 3) sub-array
+                result = np.dtype((inner.subdtype[0], (length, *inner.subdtype[1])))
+            else:
+                result = np.dtype((inner, (length,)))
     elif issubclass(ct, (ctypes.Structure, ctypes.Union)):
         result = _struct_dtype(ct, np)
-    elif issubclass(ct, (ctypes._Pointer, ctypes._CFuncPtr)):
+    elif issubclass(ct, (ctypes._Pointer, CFuncPtr)):
         result = np.dtype(np.uintp)
     elif issubclass(ct, ctypes._SimpleCData):
-        code = ct._type_
+        code = ct._type_  # type: ignore[attr-defined]  # a simple class's code ("i", "d"); not in typeshed
         if code == "u":
             result = np.dtype("U1") if ctypes.sizeof(ct) == 4 else np.dtype("u2")
         else:
@@ -96,7 +100,7 @@ def _dtype_of(ct: type, np):
     return result
 
 
-def _struct_dtype(ct: type, np):
+def _struct_dtype(ct: type[ctypes.Structure | ctypes.Union], np):
     layout = getattr(ct, "_ffikit_layout_", None)
     names, formats, offsets = [], [], []
     bitfields: dict = {}
@@ -171,12 +175,12 @@ def _aligned_spec(names, formats, offsets, layout, np) -> bool:
     return True
 
 
-def _member_types(ct: type) -> dict:
+def _member_types(ct: type[ctypes.Structure | ctypes.Union]) -> dict[str, type]:
     """Member name -> ctypes type, members of anonymous nested structs included."""
-    found = {}
+    found: dict[str, type] = {}
     anonymous = set(getattr(ct, "_anonymous_", ()))
     for name, ftype, *_ in ct._fields_:
-        if name in anonymous:
+        if name in anonymous and issubclass(ftype, (ctypes.Structure, ctypes.Union)):
             found.update(_member_types(ftype))
         else:
             found[name] = ftype
@@ -219,7 +223,7 @@ def ctype(np_dtype: Any) -> type:
             cursor = offset + ctypes.sizeof(ft)
         if dt.itemsize > cursor:
             fields.append((f"_pad_{cursor}", ctypes.c_uint8 * (dt.itemsize - cursor)))
-        namespace = {"_fields_": fields}
+        namespace: dict[str, object] = {"_fields_": fields}
         if not natural or dt.itemsize % max((ctypes.alignment(f[1]) for f in fields), default=1):
             namespace = {"_pack_": 1, "_layout_": "ms", "_fields_": fields}
         return type("dtype_struct", (ctypes.Structure,), namespace)
@@ -262,14 +266,16 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs: Declarations | None = Non
             return np.asarray(obj)
         except (TypeError, ValueError):
             pass  # freed, protected 'none': the general path says so in ffikit's words
-    if ctype_spec is None and isinstance(obj, _CData):
+    if ctype_spec is None and isinstance(obj, CData):
         ct = type(obj)
         mv = memoryview(obj).cast("B")
         if is_readonly(obj):
             mv = mv.toreadonly()
             ct = ct.__mro__[1]
-        if issubclass(ct, ctypes.Array) and not issubclass(ct._type_, ctypes.Array):
-            return np.frombuffer(mv, dtype=_dtype_of(ct._type_, np), count=ct._length_)
+        if issubclass(ct, ctypes.Array):
+            item_type, length = array_parts(ct)
+            if not issubclass(item_type, ctypes.Array):
+                return np.frombuffer(mv, dtype=_dtype_of(item_type, np), count=length)
         return np.frombuffer(mv, dtype=_dtype_of(ct, np), count=1).reshape(())
     if ctype_spec is None:
         item = getattr(obj, "ctype", None)
@@ -287,17 +293,17 @@ def asarray(obj: Any, ctype_spec: Any = None, *, defs: Declarations | None = Non
             raise ValueError(f"ffikit.asarray: {mv.nbytes} bytes are not a whole number of "
                              f"'{spec.text[:-2]}' ({item.itemsize} bytes each)")
         return np.frombuffer(mv, dtype=item)
-    if mv.nbytes < spec.size:
+    if spec.size is not None and mv.nbytes < spec.size:  # a count gives a size
         from ffikit.errors import BufferTooSmall
 
         raise BufferTooSmall(f"ffikit.asarray: '{spec.text}' needs {spec.size} bytes, "
                              f"the buffer has {mv.nbytes}")
     if issubclass(spec.item, ctypes.Array):
-        base = spec.item
+        base: type = spec.item
         shape = []
         while issubclass(base, ctypes.Array):
-            shape.append(base._length_)
-            base = base._type_
+            base, length = array_parts(base)
+            shape.append(length)
         return np.frombuffer(mv, dtype=_dtype_of(base, np), count=int(np.prod(shape))
                              ).reshape(shape)
     return np.frombuffer(mv, dtype=item, count=1).reshape(())

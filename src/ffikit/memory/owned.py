@@ -48,7 +48,7 @@ from ffikit.memory.exporter import LOCK, Exporter, hold, hold_refusal, release
 from ffikit.memory.memory_pickle import reduce_memory
 from ffikit.memory.pages import Pages
 from ffikit.memory.typed_exports import export_format, exported_as_items, exporting_type
-from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _spec, _spec_cache
+from ffikit.memory.views import _SOURCE, Declarations, _readonly_type, _Spec, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
 
 __all__ = ["Memory", "PagedMemory", "alloc", "allocate", "HEAP_MAX", "HEAP_FAST"]
@@ -94,10 +94,13 @@ class Memory(Exporter):
     # Heap memory needs only these slots; PagedMemory adds the rest, which heap
     # memory reads from the class (each store left out makes alloc() cheaper).
     __slots__ = ("_target", "_spec", "_size", "__weakref__")
-    _mode = "rw"  # protection
-    _pages = None  # where page memory lives (a pages.Pages)
-    _address = 0  # page memory's start; heap memory asks its bytearray
-    _typed = None  # page memory: the typed memoryview its exports go through (_exported)
+    _target: Any  # what exports forward to: a bytearray, a memoryview of pages, or None
+    _spec: _Spec  # the item type
+    _size: int
+    _mode: str = "rw"  # protection
+    _pages: Pages | None = None  # where page memory lives
+    _address: int = 0  # page memory's start; heap memory asks its bytearray
+    _typed: Any = None  # page memory: the typed memoryview its exports go through
 
     # --- properties ------------------------------------------------------------
     @property
@@ -281,6 +284,7 @@ class Memory(Exporter):
                 tracking.forget(self)
             return
         with LOCK:
+            assert isinstance(self, PagedMemory)  # (heap memory returned above)
             if self._mode == "freed":
                 return
             self._stop_exporting("ffikit.Memory.free: " + _IN_USE.format("freed"))
@@ -293,6 +297,7 @@ class Memory(Exporter):
 
     def _stop_exporting(self, refusal: str) -> None:
         """Take back the target (with LOCK held); MemoryInUse while exports of it live."""
+        assert isinstance(self, PagedMemory)  # (heap memory never gets here)
         target, typed = self._target, self._typed
         release(self)
         try:
@@ -353,6 +358,7 @@ class Memory(Exporter):
             self._export(mode)
 
     def _export(self, mode: str) -> None:
+        assert isinstance(self, PagedMemory) and self._pages is not None  # (page memory only)
         target = self._pages.target(self._size, mode)
         if target is None:
             hold_refusal(self, _NO_ACCESS)
@@ -408,11 +414,11 @@ def allocate(spec, count: int, align: int = 1, *, pages: bool = False, guard: bo
         return mem
     place = Pages.map(size, align, guard=guard, guard_before=guard_before,
                       protectable=pages or guard or guard_before)
-    target = place.target(size, "rw")
-    typed = exported_as_items(target, spec)
+    region = place.target(size, "rw")
+    typed = exported_as_items(region, spec)
     mem = PagedMemory(typed)
-    mem._target, mem._spec, mem._size = target, spec, size
-    mem._typed = typed if typed is not target else None
+    mem._target, mem._spec, mem._size = region, spec, size
+    mem._typed = typed if typed is not region else None
     mem._address, mem._mode, mem._pages = place.start, "rw", place
     return mem
 
@@ -455,19 +461,19 @@ def alloc(ctype: Any, count: int = 1, *, zero: bool = True, align: int | None = 
         The system refused the memory.
     """
     try:
-        spec = _HEAP_SPECS.get(ctype)
+        heap = _HEAP_SPECS.get(ctype)
     except TypeError:  # unhashable: _spec() explains what it takes
-        spec = None
-    if (spec is not None and type(count) is int and 0 < count <= HEAP_MAX // spec.item_size
+        heap = None
+    if (heap is not None and type(count) is int and 0 < count <= HEAP_MAX // heap.item_size
             and align is None and defs is None and not (pages or guard or guard_before)):
         # allocate()'s heap case, inlined: this is the path every plain alloc() takes
-        size = spec.item_size * count
+        size = heap.item_size * count
         try:
             target = bytearray(size)
         except MemoryError:
             raise OutOfMemory(f"ffikit.alloc: no memory for {size} bytes") from None
-        mem = Memory(exported_as_items(target, spec))
-        mem._target, mem._spec, mem._size = target, spec, size
+        mem = Memory(exported_as_items(target, heap))
+        mem._target, mem._spec, mem._size = target, heap, size
         if tracking.ACTIVE:
             tracking.record("alloc", mem, size, mem.address)
         return mem

@@ -68,6 +68,12 @@ class Pages:
     """
 
     __slots__ = ("mapping", "offset", "start", "first", "length", "protectable")
+    mapping: mmap.mmap
+    offset: int
+    start: int
+    first: int
+    length: int
+    protectable: bool
 
     @classmethod
     def map(cls, size: int, align: int, *, guard: bool = False, guard_before: bool = False,

@@ -46,7 +46,8 @@ class Block:
         self.size = size
         self.ctype = item
         self.count = count
-        self._region = None  # Pool blocks: the memoryview whose exports are this block's views
+        # Pool blocks: the memoryview whose exports are this block's views
+        self._region: memoryview | None = None
 
     @property
     def address(self) -> int:

@@ -20,7 +20,9 @@ to C still work) that check first:
 from __future__ import annotations
 
 import ctypes
+from typing import Any
 
+from ffikit.backends.ctypes.classes import array_class, array_parts
 from ffikit.backends.ctypes.signatures import ctype_text, signature_text
 from ffikit.errors import InvalidAddress
 from ffikit.memory.mappings import check_range
@@ -42,8 +44,9 @@ def checked_type(ctype: type) -> type:
     elif issubclass(ctype, _CFuncPtr) and not getattr(ctype, "_ffikit_checked_", False):
         result = _guarded_function(ctype)
     elif issubclass(ctype, ctypes.Array):
-        item = checked_type(ctype._type_)
-        result = ctype if item is ctype._type_ else item * ctype._length_
+        item_type, length = array_parts(ctype)
+        item = checked_type(item_type)
+        result = ctype if item is item_type else array_class(item, length)
     else:
         result = ctype
     _cache[ctype] = result
@@ -54,7 +57,7 @@ def _target(pointer: object) -> int:
     return _word(ctypes.addressof(pointer)).value  # type: ignore[arg-type]
 
 
-def _checked_pointer(ptype: type) -> type:
+def _checked_pointer(ptype: type[ctypes._Pointer[Any]]) -> type:
     item = ptype._type_
     size = ctypes.sizeof(item)
     what = f"dereferencing '{ctype_text(ptype)}' read from memory"
@@ -109,7 +112,9 @@ def _guarded_function(ftype: type) -> type:
             "address or signature crashes the process; view the memory with unsafe=True to "
             "call it anyway, or pass a pointer C gave you to a declared function")
 
+    # a CFUNCTYPE class carries _flags_/_restype_/_argtypes_; typeshed's CFuncPtr does not
     return type(f"guarded_{ftype.__name__}", (ftype,), {
-        "_flags_": ftype._flags_, "_restype_": ftype._restype_, "_argtypes_": ftype._argtypes_,
+        "_flags_": ftype._flags_, "_restype_": ftype._restype_,  # type: ignore[attr-defined]
+        "_argtypes_": ftype._argtypes_,  # type: ignore[attr-defined]
         "__call__": call, "_ffikit_checked_": True, "__module__": "ffikit.types",
     })

@@ -21,6 +21,7 @@ import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
+from ffikit.backends.ctypes.classes import array_class
 from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import (
     ArgumentError,
@@ -52,13 +53,17 @@ class SharedBlock:
         Bytes used by ``view`` (the block may be rounded up to a page).
     """
 
+    _item_count: tuple[type, int]  # set by shared() (its pickle recipe); absent otherwise
+
     def __init__(self, shm: shared_memory.SharedMemory, view_obj, size: int, owner: bool):
         self._shm = shm
         self.name: str = shm.name
         self.view = view_obj
         self.size = size
         self.owner = owner
-        self.buf: memoryview = shm.buf[:size]
+        buf = shm.buf
+        assert buf is not None  # None only once closed; this block was just opened
+        self.buf: memoryview = buf[:size]
 
     @property
     def address(self) -> int:
@@ -187,7 +192,7 @@ def shared(name: str | None, ctype: Any, count: int = 1, *, create: bool = True,
             raise BufferTooSmall(
                 f"ffikit.shared: block {name!r} has {shm.size} bytes, '{spec.text}' x {count} "
                 f"needs {size}")
-    typed = view(shm.buf, item * count if count > 1 else item)
+    typed = view(shm.buf, array_class(item, count) if count > 1 else item)
     block = SharedBlock(shm, typed, size, owner=create)
     block._item_count = (item, count)  # its pickle recipe: attach by name
     _open_blocks[shm.name] = block

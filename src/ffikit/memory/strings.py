@@ -46,7 +46,7 @@ def _libc() -> Any:
     return _LIBC
 
 
-_LIBC = None
+_LIBC: ctypes.CDLL | None = None
 
 
 def _decode(data: bytes, encoding: str | None) -> bytes | str:

@@ -26,6 +26,7 @@ import traceback
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import FrameType
 
 from ffikit import forksafe
 from ffikit.errors import InvalidValue, LeakError
@@ -93,7 +94,7 @@ class Tracker:
     def __init__(self, depth: int = 8, thread: int | None = None):
         self.depth = depth
         self.thread = thread
-        self._live: dict[int, tuple[weakref.ref, Allocation]] = {}
+        self._live: dict[int, tuple[weakref.ref[object] | None, Allocation]] = {}
         self._lock = forksafe.Lock()
         self.total_allocations = 0
 
@@ -170,11 +171,11 @@ class Tracker:
         return f"<ffikit.Tracker {len(self.leaks())} live of {self.total_allocations} tracked>"
 
 
-def _user_frames(depth: int) -> tuple:
-    frame = sys._getframe(2)
+def _user_frames(depth: int) -> tuple[tuple[str, int, str], ...]:
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, "<ffikit")):
         frame = frame.f_back  # ffikit's modules and its generated call wrappers
-    frames = []
+    frames: list[tuple[str, int, str]] = []
     while frame is not None and len(frames) < depth:
         code = frame.f_code
         frames.append((code.co_filename, frame.f_lineno, code.co_name))

@@ -15,10 +15,13 @@ both are re-exported here.
 from __future__ import annotations
 
 import ctypes
+import functools
+from _ctypes import CFuncPtr
 from typing import Any
 
 from ffikit.backends.ctypes import pybuffer as _pybuffer
 from ffikit.backends.ctypes.buffer_errors import ADDRESS_END, range_refusal, unusable
+from ffikit.backends.ctypes.classes import CData, array_parts
 from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import (
     ArgumentError,
@@ -39,7 +42,6 @@ from ffikit.memory.typed_exports import exporting_type
 
 __all__ = ["view", "address", "buffer", "is_readonly"]
 
-_CData = ctypes._SimpleCData.__mro__[1]  # ctypes' private _CData base
 _memoryview_address = _pybuffer.memoryview_address
 _BUF_OFFSET = _pybuffer._BUF_OFFSET
 _read_pointer = ctypes.c_void_p.from_address
@@ -64,6 +66,7 @@ def _word_reader() -> memoryview | None:
 
 
 _WORDS = _word_reader()
+_WORDS_OFFSET = _BUF_OFFSET or 0  # where view.buf is, when _WORDS reads it (never 0 then)
 
 
 # --- resolving what to view ---------------------------------------------------------------
@@ -101,7 +104,7 @@ def _spec(ctype: Any, defs: Declarations | None = None) -> _Spec:
         found = None
     if found is not None:
         return found
-    if isinstance(ctype, type) and issubclass(ctype, _CData):
+    if isinstance(ctype, type) and issubclass(ctype, CData):
         spec = _Spec(_c_spelling(ctype), ctype, 1)
     else:
         from ffikit.backends.ctypes.types import to_ctypes
@@ -135,7 +138,8 @@ def _c_spelling(ctype: type) -> str:
     if model is not None:
         return model.c_name()
     if issubclass(ctype, ctypes.Array):
-        return f"{_c_spelling(ctype._type_)}[{ctype._length_}]"
+        item, length = array_parts(ctype)
+        return f"{_c_spelling(item)}[{length}]"
     return ctype.__name__
 
 
@@ -169,7 +173,7 @@ def _readonly_type(ctype: type, protected: bool = False) -> type:
                        "_ffikit_readonly_": "protected" if protected else True,
                        "__ffikit_region__": lambda self: memoryview(self).toreadonly()}
     if issubclass(ctype, ctypes.Array):
-        item = ctype._type_
+        item = array_parts(ctype)[0]
         nested = issubclass(item, (ctypes.Structure, ctypes.Union, ctypes.Array))
         item_size = ctypes.sizeof(item)
 
@@ -190,13 +194,12 @@ def _readonly_type(ctype: type, protected: bool = False) -> type:
         for name, ftype, *_ in getattr(ctype, "_fields_", ()):
             if issubclass(ftype, (ctypes.Structure, ctypes.Union, ctypes.Array)):
                 offset = getattr(ctype, name).offset
-                namespace[name] = property(
-                    lambda self, _t=ftype, _o=offset: _sub_view(self, _t, _o))
+                namespace[name] = property(functools.partial(_sub_view, ctype=ftype, offset=offset))
     elif issubclass(ctype, ctypes._Pointer):  # a pointer subclass needs its own _type_
         namespace["_type_"] = ctype._type_
-    elif issubclass(ctype, ctypes._CFuncPtr):  # and a function pointer its signature
-        namespace.update(_flags_=ctype._flags_, _restype_=ctype._restype_,
-                         _argtypes_=ctype._argtypes_)
+    elif issubclass(ctype, CFuncPtr):  # and a function pointer its signature (typeshed lacks it)
+        namespace.update(_flags_=ctype._flags_, _restype_=ctype._restype_,  # type: ignore[attr-defined]
+                         _argtypes_=ctype._argtypes_)  # type: ignore[attr-defined]
     del namespace["__slots__"]
     cls = type(f"readonly_{ctype.__name__}", (ctype,), namespace)
     _readonly_cache[key] = cls
@@ -206,7 +209,7 @@ def _readonly_type(ctype: type, protected: bool = False) -> type:
 def _sub_view(parent, ctype: type, offset: int):
     """A read-only view of a member of a read-only view; keeps the parent alive."""
     protected = type(parent)._ffikit_readonly_ == "protected"
-    child = _readonly_type(ctype, protected).from_address(ctypes.addressof(parent) + offset)
+    child = _readonly_type(ctype, protected).from_address(ctypes.addressof(parent) + offset)  # type: ignore[attr-defined]  # a ctypes class
     child.__dict__[_SOURCE] = parent
     return child
 
@@ -404,16 +407,16 @@ def address(obj: object) -> int:
     """
     t = type(obj)
     if t in _PLAIN_BUFFERS and _WORDS is not None:
-        mv = obj if t is memoryview else memoryview(obj)  # alive while its field is read
-        return _WORDS[(id(mv) + _BUF_OFFSET) >> 3]
+        mv = obj if t is memoryview else memoryview(obj)  # type: ignore[arg-type]  # a buffer type; alive while read
+        return _WORDS[(id(mv) + _WORDS_OFFSET) >> 3]
     return _address_slow(obj, t)
 
 
 def _address_slow(obj: object, t: type) -> int:
     if t in _PLAIN_BUFFERS:
-        return _memoryview_address(obj if t is memoryview else memoryview(obj))
-    if isinstance(obj, _CData):
-        if isinstance(obj, (ctypes._Pointer, ctypes._CFuncPtr)):
+        return _memoryview_address(obj if t is memoryview else memoryview(obj))  # type: ignore[arg-type]
+    if isinstance(obj, CData):
+        if isinstance(obj, (ctypes._Pointer, CFuncPtr)):
             return ctypes.cast(obj, ctypes.c_void_p).value or 0
         if isinstance(obj, (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)):
             return ctypes.cast(obj, ctypes.c_void_p).value or 0
@@ -425,8 +428,8 @@ def _address_slow(obj: object, t: type) -> int:
         return obj  # type: ignore[return-value]
     if obj is None:
         return 0
-    try:
-        return _memoryview_address(memoryview(obj))
+    try:  # any other buffer; TypeError says it is none
+        return _memoryview_address(memoryview(obj))  # type: ignore[arg-type]
     except TypeError:
         raise ArgumentError(f"ffikit.address: {t.__name__} is neither a buffer, a ctypes object "
                         "nor a pointer") from None
@@ -460,8 +463,8 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
     ``np.frombuffer(ffikit.buffer(p, n), dtype)``.
     """
     obj = address_or_cobj
-    if isinstance(obj, _CData) and not isinstance(
-            obj, (ctypes._Pointer, ctypes._CFuncPtr, ctypes.c_void_p, ctypes.c_char_p)):
+    if isinstance(obj, CData) and not isinstance(
+            obj, (ctypes._Pointer, CFuncPtr, ctypes.c_void_p, ctypes.c_char_p)):
         if size is None:
             size = ctypes.sizeof(obj)
         elif size > ctypes.sizeof(obj):
@@ -476,7 +479,7 @@ def buffer(address_or_cobj: Any, size: int | None = None, *, readonly: bool = Fa
         addr = address(obj)
         if size is None:
             raise ArgumentError("ffikit.buffer: size= is required for a raw address or pointer")
-        if owner is None and isinstance(obj, _CData):
+        if owner is None and isinstance(obj, CData):
             owner = obj
     if not isinstance(size, int) or isinstance(size, bool):
         raise ArgumentError(f"ffikit.buffer: size must be an int, got {type(size).__name__}")

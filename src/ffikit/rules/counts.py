@@ -9,6 +9,7 @@ exception from deep inside (or a hang).
 from __future__ import annotations
 
 import operator
+from typing import SupportsIndex
 
 from ffikit.errors import ArgumentError, InvalidValue, MemoryReleased
 
@@ -21,14 +22,18 @@ def released(what: str) -> MemoryReleased:
 
 def whole(value: object, who: str, what: str, minimum: int = 0) -> int:
     """``value`` as an int >= ``minimum``; else ArgumentError (not an int) or InvalidValue."""
-    if type(value) is not int:
-        if isinstance(value, float):
-            raise ArgumentError(f"{who}: {what} must be an int, got float {value!r}")
+    if type(value) is int:
+        number = value
+    elif isinstance(value, float):
+        raise ArgumentError(f"{who}: {what} must be an int, got float {value!r}")
+    else:
         try:
-            value = operator.index(value)  # type: ignore[call-overload]
+            if not isinstance(value, SupportsIndex):
+                raise TypeError
+            number = operator.index(value)
         except TypeError:
             raise ArgumentError(f"{who}: {what} must be an int, got {type(value).__name__}"
                                 ) from None
-    if value < minimum:  # type: ignore[operator]
-        raise InvalidValue(f"{who}: {what} must be >= {minimum}, got {value}")
-    return value  # type: ignore[return-value]
+    if number < minimum:
+        raise InvalidValue(f"{who}: {what} must be >= {minimum}, got {number}")
+    return number

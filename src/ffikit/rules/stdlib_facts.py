@@ -55,18 +55,18 @@ def _printf(params: tuple[str, ...], fmt: int, nonnull: tuple[int, ...], kind: s
 
 
 STANDARD: dict[str, StandardFunction] = {}
-for _name, (_params, _fmt, _nonnull, *_rest) in {
-    "printf": (("cstr",), 0, (0,)),
-    "fprintf": (("FILE*", "cstr"), 1, (0, 1)),
-    "dprintf": (("int", "cstr"), 1, (1,)),
-    "sprintf": (("char*", "cstr"), 1, (0, 1)),
-    "snprintf": (("char*", "size", "cstr"), 2, (2,), "printf", ((0, _W, 1, None),)),
-    "asprintf": (("char**", "cstr"), 1, (0, 1)),
-    "scanf": (("cstr",), 0, (0,), "scanf"),
-    "fscanf": (("FILE*", "cstr"), 1, (0, 1), "scanf"),
-    "sscanf": (("cstr", "cstr"), 1, (0, 1), "scanf"),
+for _name, _pair in {
+    "printf": _printf(("cstr",), 0, (0,)),
+    "fprintf": _printf(("FILE*", "cstr"), 1, (0, 1)),
+    "dprintf": _printf(("int", "cstr"), 1, (1,)),
+    "sprintf": _printf(("char*", "cstr"), 1, (0, 1)),
+    "snprintf": _printf(("char*", "size", "cstr"), 2, (2,), "printf", ((0, _W, 1, None),)),
+    "asprintf": _printf(("char**", "cstr"), 1, (0, 1)),
+    "scanf": _printf(("cstr",), 0, (0,), "scanf"),
+    "fscanf": _printf(("FILE*", "cstr"), 1, (0, 1), "scanf"),
+    "sscanf": _printf(("cstr", "cstr"), 1, (0, 1), "scanf"),
 }.items():
-    STANDARD[_name], STANDARD["v" + _name] = _printf(_params, _fmt, _nonnull, *_rest)
+    STANDARD[_name], STANDARD["v" + _name] = _pair
 
 STANDARD.update({
     # <string.h>: nonnull as glibc's __nonnull, sizes as gcc's builtins know them

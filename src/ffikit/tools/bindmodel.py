@@ -93,7 +93,7 @@ def model_source(types: Mapping[str, m.CType], functions: Mapping[str, m.Functio
 
 
 def declarations(types: Mapping[str, m.CType], functions: Mapping[str, m.FunctionType],
-                 constants: Mapping[str, object] = (), platform: str | None = None,
+                 constants: Mapping[str, object] | None = None, platform: str | None = None,
                  enums: Iterable[m.Enum] = ()):
     """:class:`ffikit.Declarations` made from model objects, with no C parsing."""
     from ffikit.backends.ctypes.declarations import Declarations
@@ -107,5 +107,5 @@ def declarations(types: Mapping[str, m.CType], functions: Mapping[str, m.Functio
     for e in enums:
         for name, value in e.members or ():
             result.enum_values[name] = (value, BIND_FILE)
-    return Declarations(result, dict(constants), get_platform(platform), "",
+    return Declarations(result, dict(constants or {}), get_platform(platform), "",
                         frozenset({BIND_FILE}))

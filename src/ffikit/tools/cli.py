@@ -122,7 +122,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # Each method once per round, interleaved, best round kept: load from other
         # programs that comes and goes then affects every method alike.
         best = dict.fromkeys(methods, float("inf"))
-        copied, results = {}, {}
+        labels = list(methods)
+        copied: dict[str, int] = {}
+        results: dict[str, np.ndarray] = {}
         for r in range(rounds):
             _progress(f"[2/4] timing round {r + 1}/{rounds}: memmove, ffikit, 2 workers, NumPy")
             for label, (fn, _) in methods.items():
@@ -135,7 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.dask:
             dask_row = _dask_row(image, rounds)
             if dask_row is not None:
-                methods[dask_row[0]] = (None, 1.0)
+                labels.append(dask_row[0])
                 best[dask_row[0]], copied[dask_row[0]], results[dask_row[0]] = dask_row[1:]
         memmove_out = results["ctypes + memmove (tutorial)"]
         ffikit_out = results["ffikit zero-copy"]
@@ -144,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _progress("[3/4] pure Python on a 64x64 crop (once; scaled to the full image)")
     python_seconds, python_out = _best_time(lambda: im.blur_python(crop), 1)
     numpy_out = results["NumPy (vectorised)"]
-    rows = [(label, best[label], copied[label], False) for label in methods]
+    rows = [(label, best[label], copied[label], False) for label in labels]
     rows.append(("pure Python, 64x64 crop (scaled)", python_seconds * scale, 0, True))
     _progress("[4/4] checking agreement and writing PNGs")
     if sys.stderr.isatty():
@@ -156,15 +158,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "NumPy": np.abs(numpy_out.astype(int) - ffikit_out).max(),
         **{k.split(" ")[0]: np.abs(results[k].astype(int) - ffikit_out).max()
            for k in results if k.startswith("Dask")},
-        "pure Python (crop)": np.abs(python_out.astype(int) - im.gaussian_blur(crop)).max(),
+        "pure Python (crop)": np.abs(np.asarray(python_out).astype(int)
+                                     - im.gaussian_blur(crop)).max(),
     }
     base = rows[1][1]
     print(f"Gaussian blur 5x5 (sigma 1.0) of a {w}x{h}x{c} image, best of {rounds} "
           "interleaved rounds:\n")
     print(f"| {'method':<34} | {'wall time':>12} | {'vs ffikit':>9} | {'bytes copied':>13} |")
     print(f"| {'-' * 34} | {'-' * 11}: | {'-' * 8}: | {'-' * 12}: |")
-    for label, seconds, copied, scaled in rows:
-        copied_text = "n/a" if scaled else f"{copied:,}"
+    for label, seconds, moved, scaled in rows:
+        copied_text = "n/a" if scaled else f"{moved:,}"
         print(f"| {label:<34} | {seconds * 1e3:>9.1f} ms | {seconds / base:>8.2f}x | "
               f"{copied_text:>13} |")
     agree = all(d <= 1 for d in diffs.values())

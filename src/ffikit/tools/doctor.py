@@ -18,8 +18,8 @@ from functools import lru_cache
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.boundary import elf as _elf
-from ffikit.boundary.finding import hint_for
-from ffikit.boundary.library import _loaded_path, candidates
+from ffikit.boundary.finding import hint_for, loaded_path
+from ffikit.boundary.library import candidates
 from ffikit.cachedir import default_cache_dir, trusted_root
 from ffikit.errors import FFIError, UntrustedCache
 
@@ -88,7 +88,7 @@ def _ld_cache() -> dict[str, str]:
         out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    found = {}
+    found: dict[str, str] = {}
     for line in out.splitlines()[1:]:
         name, _, path = line.strip().partition(" => ")
         found.setdefault(name.split(" (", 1)[0], path.strip())
@@ -145,7 +145,7 @@ def diagnose(name: str) -> Diagnosis:
     path = None
     for cand in found:
         if cand.loaded:
-            path = cand.path if not cand.system else (_loaded_path(cand.handle) or cand.path)
+            path = cand.path if not cand.system else (loaded_path(cand.handle) or cand.path)
             diagnosis.chosen = path
             break
     if path is None:  # nothing loaded: the first existing file says why (not the misses)

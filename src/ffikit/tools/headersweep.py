@@ -84,13 +84,13 @@ def parse_header(header: str, root: str | None = None) -> HeaderResult:
         return HeaderResult(header, "refused", str(exc).splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - a crash is what the sweep reports
         return HeaderResult(header, "crashed", f"{type(exc).__name__}: {exc}".splitlines()[0])
-    counts = {"functions": len(defs.functions), "constants": len(defs.constants)}
+    functions, constants = len(defs.functions), len(defs.constants)
     try:  # `ffikit bind` must take every header include() takes
         generate(defs, header, "c")
     except Exception as exc:  # noqa: BLE001 - a crash is what the sweep reports
         return HeaderResult(header, "bind-crashed",
-                            f"{type(exc).__name__}: {exc}".splitlines()[0], **counts)
-    return HeaderResult(header, "parsed", **counts)
+                            f"{type(exc).__name__}: {exc}".splitlines()[0], functions, constants)
+    return HeaderResult(header, "parsed", functions=functions, constants=constants)
 
 
 def _one(args) -> HeaderResult:

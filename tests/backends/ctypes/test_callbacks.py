@@ -178,6 +178,11 @@ class TestSignatures:
         cb = ffikit.callback("unary", lambda v: -v, defs=lib.defs)
         assert lib.apply(cb, 4) == -4
 
+    def test_defs_that_are_not_declarations_are_named(self):
+        with pytest.raises(ffikit.ArgumentError,
+                           match=r"defs must be declarations .*got dict"):
+            ffikit.callback("int (*)(int)", abs, defs={"unary": "int (*)(int)"})
+
 
 def _setup(path: str) -> str:
     return f"import ffikit, gc\nlib = ffikit.load({path!r}, {CB_H!r})\n"

@@ -132,7 +132,7 @@ def _param_shape(rule: ParamRule) -> tuple | str:
                 None if formats is None else tuple(sorted(formats)), items_of)
     if rule.kind == "function_pointer":
         return ("ptr", "void *", True, False, None, 0)
-    if rule.kind == "struct":
+    if rule.kind == "struct" and isinstance(rule.ctype, m.StructOrUnion):  # always, for "struct"
         definitions: list[str] = []
         tag = struct_c(rule.ctype, definitions)
         if tag is not None:
@@ -317,7 +317,11 @@ def _pinned(build: str, rkind: str, params: tuple) -> list[str]:
 def _wrapper(index: int, shape: tuple) -> str:
     result, params = shape
     n = len(params)
-    decls, convert, call_args, release, specs = [], [], [], [], []
+    decls: list[str] = []
+    convert: list[str] = []
+    call_args: list[str] = []
+    release: list[str] = []
+    specs: list[str] = []
     # v[]: what the size relations read (integer values, buffer extents); only wrappers
     # with a pointer parameter can have relations
     recorded = any(p[0] == "ptr" for p in params)

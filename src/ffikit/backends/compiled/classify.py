@@ -86,6 +86,8 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
             if tp is callbacks.Callback:
                 return THUNK
             fp_type = ctype_of(rule.ctype)
+            if fp_type is None:  # (no ctypes class: nothing to lend for)
+                return SLOW
             if tp is fp_type:
                 return VALUE
             if issubclass(tp, (_CData, callbacks.Callback)) or not _calls(tp):

@@ -74,8 +74,8 @@ def struct_c(t: m.StructOrUnion, definitions: list[str]) -> str | None:
     placed = lay.members or lay.fields
     if len(placed) != len(t.fields):
         return None
-    for index, f in enumerate(placed):
-        checks.append(f"_Static_assert(offsetof({tag}, m{index}) == {f.offset}, "
+    for index, member in enumerate(placed):
+        checks.append(f"_Static_assert(offsetof({tag}, m{index}) == {member.offset}, "
                       f"\"offset of {tag}.m{index}\");")
     definition = f"{tag} {{ {body} }};\n" + "\n".join(checks)
     if definition not in definitions:

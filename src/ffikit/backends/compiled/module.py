@@ -127,8 +127,13 @@ def load_module(shapes: list[tuple], compile: bool = True) -> Any:
     prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
     # Compiled outside the lock: a thread importing another module never waits on this compiler
     # (two threads building the same module both get the same cache entry, renamed atomically).
-    options = {"name": modname.lstrip("_"), "include_dirs": _include_dirs(), "flags": _flags()}
-    path = prebuilt[0] if prebuilt else (build if compile else built)(source, **options)
+    name, include_dirs, flags = modname.lstrip("_"), _include_dirs(), _flags()
+    if prebuilt:
+        path: str | None = prebuilt[0]
+    elif compile:
+        path = build(source, name, include_dirs=include_dirs, flags=flags)
+    else:
+        path = built(source, name, include_dirs=include_dirs, flags=flags)
     if path is None:
         return None
     with _lock:
@@ -142,8 +147,8 @@ def load_module(shapes: list[tuple], compile: bool = True) -> Any:
             _check_errno(module)
             if _crash_reports:  # ffikit.enable_faulthandler() was called
                 module.report_crashes()
-            module.C_SOURCE = source
-            module.WRAPPERS = wrappers
+            # what it was built from (the C source, each wrapper's text) for error reports
+            module.__dict__.update(C_SOURCE=source, WRAPPERS=wrappers)
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module

@@ -11,10 +11,16 @@ the member types, so ``struct { float f; double d; }`` would travel wrongly.
 from __future__ import annotations
 
 import ctypes
+from typing import TYPE_CHECKING
 
 from ffikit.backends.ctypes import eightbytes
+from ffikit.backends.ctypes.classes import array_class, array_parts
+from ffikit.cdecl.gcc_layout import FieldLayout
 from ffikit.cdecl.layout import Layout, int_info
 from ffikit.cdecl.model import resolve
+
+if TYPE_CHECKING:
+    from ctypes import _CFunctionType
 
 __all__ = ["by_value_class", "struct_arguments", "why_not_by_value", "split_position",
            "eightbyte_classes"]
@@ -72,7 +78,7 @@ def _abi_twin(cls: type, lay: Layout, twin: type) -> type | None:
     except eightbytes.Unsupported as exc:
         _WHY[cls] = f"it holds {exc}, which ctypes cannot pass or return by value correctly"
         return None
-    found = twin
+    found: type | None = twin
     if kinds and irregular:
         found = eightbytes.register_twin(cls.__name__, lay.size, lay.alignment, kinds)
     elif not kinds and eightbytes.holds_union(lay.type):
@@ -92,48 +98,56 @@ def split_position(twin: type) -> bool:
     return _KINDS.get(twin) == (eightbytes.INTEGER, eightbytes.SSE)
 
 
-def eightbyte_classes(twin: type) -> tuple[str, ...]:
-    """The eightbyte classes of a by-value class (``()``: memory, or not known)."""
+def eightbyte_classes(twin: type | None) -> tuple[str, ...]:
+    """The eightbyte classes of a by-value class (``()``: memory, not known, or None)."""
     return _KINDS.get(twin, ())
 
 
-def _twin(cls: type, lay: Layout) -> type | None:
+def _twin(cls: type[ctypes.Structure | ctypes.Union], lay: Layout) -> type | None:
     if not any(name.startswith("_ffikit_") for name, *_ in cls._fields_) \
             and "_pack_" not in cls.__dict__ and cls.__bases__[0] in (ctypes.Structure,
                                                                      ctypes.Union):
         return cls  # ctypes laid it out itself: it passes as it is
-    fields = []
-    declared = dict(cls._fields_)  # every named member but bitfields has its own field
+    fields: list[tuple[str, type] | tuple[str, type, int]] = []
+    declared = {f[0]: f[1] for f in cls._fields_}  # every named member but bitfields has one
+    named: list[tuple[str, FieldLayout]] = []
     for m in lay.members:
         if m.name is None:
             return None
-        ct = declared[m.name] if not m.is_bitfield else _bitfield_type(m)
-        item, dims = ct, []
-        while issubclass(item, ctypes.Array):
-            dims.append(item._length_)
-            item = item._type_
+        named.append((m.name, m))
+        ct = declared[m.name] if m.bit_width is None else _bitfield_type(m)
+        item, dims = _array_dims(ct)
         if issubclass(item, (ctypes.Structure, ctypes.Union)):
-            item = by_value_class(item)
-            if item is None:
+            twin_item = by_value_class(item)
+            if twin_item is None:
                 return None
             for n in reversed(dims):
-                item = item * n
-            ct = item
-        fields.append((m.name, ct, m.bit_width) if m.is_bitfield else (m.name, ct))
+                twin_item = array_class(twin_item, n)
+            ct = twin_item
+        fields.append((m.name, ct) if m.bit_width is None else (m.name, ct, m.bit_width))
     base = ctypes.Union if issubclass(cls, ctypes.Union) else ctypes.Structure
     twin = type(cls.__name__, (base,), {"_fields_": fields, "__module__": "ffikit.types",
                                         "_ffikit_original_": cls})
     if ctypes.sizeof(twin) != lay.size or ctypes.alignment(twin) != lay.alignment:
         return None
-    for m in lay.members:
-        if not m.is_bitfield and getattr(twin, m.name).offset != m.offset:
+    for name, m in named:
+        if not m.is_bitfield and getattr(twin, name).offset != m.offset:
             return None
-        if m.is_bitfield and not _same_bits(cls, twin, m.name):
+        if m.is_bitfield and not _same_bits(cls, twin, name):
             return None
     return twin
 
 
-def _bitfield_type(m) -> type:
+def _array_dims(ct: type) -> tuple[type, list[int]]:
+    """The innermost item class of a (nested) ctypes array class, and its lengths."""
+    dims: list[int] = []
+    while issubclass(ct, ctypes.Array):
+        ct, length = array_parts(ct)
+        dims.append(length)
+    return ct, dims
+
+
+def _bitfield_type(m: FieldLayout) -> type:
     """The ctypes integer of a bitfield's declared type (ctypes then places it as gcc does)."""
     if getattr(resolve(m.type), "name", None) == "_Bool":
         return ctypes.c_bool
@@ -141,7 +155,8 @@ def _bitfield_type(m) -> type:
     return getattr(ctypes, f"c_{'' if signed else 'u'}int{size * 8}")
 
 
-def _same_bits(cls: type, twin: type, name: str) -> bool:
+def _same_bits(cls: type[ctypes.Structure | ctypes.Union], twin: type[ctypes.Structure | ctypes.Union],
+               name: str) -> bool:
     """A bitfield sits on the same bits in both classes (probed through their bytes)."""
     ours = cls()
     for value in (1, -1):
@@ -155,7 +170,7 @@ def _same_bits(cls: type, twin: type, name: str) -> bool:
         bytes(cls.from_buffer_copy(bytes(theirs))) == bytes(ours)
 
 
-def struct_arguments(fp_type: type):
+def struct_arguments(fp_type: type[_CFunctionType]):
     """For a callback whose struct arguments arrive in twin classes: a function giving
     the callable its own classes back (same bytes); None when there are none."""
     originals = [getattr(t, "_ffikit_original_", None) for t in fp_type._argtypes_]

@@ -356,6 +356,10 @@ def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
         if defs is not None and hasattr(defs, "typeof"):
             spec = defs.typeof(spec)
         else:
+            if defs is not None:  # nothing that can look the name up
+                raise ArgumentError(
+                    f"ffikit.callback({spec!r}): defs must be declarations (ffikit.cdef(...), "
+                    f"ffikit.include(...) or lib.defs), got {type(defs).__name__}")
             try:
                 from ffikit.backends.ctypes.declarations import typeof
             except ImportError:
@@ -363,7 +367,7 @@ def _fp_type_of(spec: object, defs: object) -> tuple[type, m.CType | None]:
                     f"ffikit.callback({spec!r}): C text needs the cdecl layer; pass a ctypes "
                     "CFUNCTYPE class or a model FunctionType"
                 ) from None
-            spec = typeof(spec, defs)
+            spec = typeof(spec)
     if isinstance(spec, m.CType):
         r = m.resolve(spec)
         if isinstance(r, m.FunctionType):

@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 from math import isinf
+from typing import Any, Protocol
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.kept import CallbackErrors, Kept
@@ -30,7 +31,17 @@ from ffikit.rules.params import FLOAT_MAX
 __all__ = ["PENDING", "register_wrapper", "register_finder", "reraise_pending", "park", "report",
            "enclosing_call", "callback_errors", "result_checker", "keep"]
 
-PENDING: dict[int, tuple[BaseException, Callable]] = {}  # thread -> (exception, wrapper)
+class BoundFunction(Protocol):
+    """A bound function (a generated wrapper or a compiled one) as the error path sees it:
+    ``errors`` is its policy for a parked exception (a :class:`_Reraise` while one is)."""
+
+    __name__: str
+    errors: Callable[..., object] | None
+
+    def __call__(self, *args: Any) -> Any: ...
+
+
+PENDING: dict[int, tuple[BaseException, BoundFunction]] = {}  # thread -> (exception, wrapper)
 _WRAPPERS: dict[object, str] = {}  # wrapper code -> the local name the wrapper sees itself by
 _KEPT = Kept()  # the newest KEEP; older ones are counted in .dropped
 _kept_lock = forksafe.Lock()
@@ -59,11 +70,12 @@ class _Reraise:
     def __init__(self, original: Callable | None):
         self.original = original
 
-    def __call__(self, result: object, function: Callable, args: tuple) -> object:
+    def __call__(self, result: object, function: BoundFunction, args: tuple) -> object:
+        original = self.original
         with _kept_lock:
             entry = PENDING.pop(threading.get_ident(), None)
             if function.errors is self and not any(w is function for _, w in PENDING.values()):
-                function.errors = self.original
+                function.errors = original
         if entry is not None:
             raise entry[0]
         if self.original is None:
@@ -78,10 +90,10 @@ def reraise_pending() -> None:
         raise entry[0]
 
 
-_FINDERS: list[Callable[[], Callable | None]] = []  # compiled backend modules: current()
+_FINDERS: list[Callable[[], BoundFunction | None]] = []  # compiled backend modules: current()
 
 
-def register_finder(current: Callable[[], Callable | None]) -> None:
+def register_finder(current: Callable[[], BoundFunction | None]) -> None:
     """Register a ``() -> running function or None`` for calls that have no Python frame.
 
     The compiled backend's functions run C without a Python frame of their
@@ -90,7 +102,7 @@ def register_finder(current: Callable[[], Callable | None]) -> None:
     _FINDERS.append(current)
 
 
-def enclosing_call() -> tuple[str, Callable] | None:
+def enclosing_call() -> tuple[str, BoundFunction] | None:
     for current in _FINDERS:
         running = current()
         if running is not None:

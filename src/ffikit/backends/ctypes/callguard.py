@@ -118,10 +118,10 @@ _bounds, _stack_pointer = _libc_functions()
 
 def stack_left(depth: int) -> int | None:
     """Bytes of C stack left on this thread (an estimate without a stack pointer), or None."""
-    found = getattr(LOCAL, "stack", 0)
+    found: tuple[int, int] | int | None = getattr(LOCAL, "stack", 0)  # 0: not asked yet
     if found == 0:
         found = LOCAL.stack = _bounds() if _bounds is not None else None
-    if found is None:
+    if not isinstance(found, tuple):  # None: this thread's stack is not known
         return None
     low, size = found
     if _stack_pointer is not None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from math import isinf
 
 from ffikit.backends.ctypes import callbacks
+from ffikit.backends.ctypes.classes import CData
 from ffikit.backends.ctypes.extents import extent, has_nul, string_array
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 _c_void_p = ctypes.c_void_p
-_CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _Pointer = ctypes._Pointer
 _CFuncPtr = ctypes.CFUNCTYPE(None).__mro__[1]
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
@@ -56,13 +56,12 @@ def int_slow(where: Param, lo: int, hi: int, is_char: bool) -> Callable[[object]
 
     def convert(value: object) -> int:
         if is_char and type(value) is bytes and len(value) == 1:
-            number = value[0]
-            if lo < 0 and number > hi:
-                number -= 256
-            return number
-        if isinstance(value, (float, str, bytes, bytearray)) or value is None:
-            number = None
-        else:
+            code = value[0]
+            if lo < 0 and code > hi:
+                code -= 256
+            return code
+        number: int | None = None
+        if not isinstance(value, (float, str, bytes, bytearray)) and value is not None:
             try:
                 number = operator.index(value)  # type: ignore[arg-type]
             except TypeError:
@@ -87,18 +86,16 @@ def float_slow(where: Param, wrap: type | None) -> Callable[[object], object]:
     limit = FLOAT_MAX if wrap is ctypes.c_float else None
 
     def convert(value: object) -> object:
-        if isinstance(value, (str, bytes, bytearray)) or value is None:
-            number = None
-        else:
+        number: float | None = None
+        if not isinstance(value, (str, bytes, bytearray)) and value is not None:
             try:
                 number = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 number = None
             except OverflowError:
-                raise OutOfRange(
-                    f"{where} is too large for C type {cname} (got int with "
-                    f"{value.bit_length()} bits)"  # type: ignore[union-attr]
-                ) from None
+                got = (f"int with {value.bit_length()} bits" if isinstance(value, int)
+                       else given(value))
+                raise OutOfRange(f"{where} is too large for C type {cname} (got {got})") from None
         if number is None:
             raise ArgumentError(f"{where} must be a float or int for C type {cname} (got {given(value)})")
         if limit is not None and abs(number) > limit and not isinf(number):  # +-inf fit a float
@@ -134,6 +131,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
     ptr = rule.ctype
     assert isinstance(ptr, m.Pointer)
     target = rule.pointee
+    assert target is not None  # a pointer's rule names its pointee
     const = rule.const
     cname = where.type.c_name()
     target_ctype = ctype_of(target) if not isinstance(target, m.Void) else None
@@ -158,7 +156,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             if vt is ptr_ctype or (isinstance(value, _Pointer) and _same_ctype(
                     value._type_, target_ctype)):  # type: ignore[attr-defined]
                 return value, None  # already a 'T **' (new("T **")): its value is the slot
-            return ctypes.byref(value), value  # an out-slot for a pointer: pass its address
+            # a ctypes object (vt is target_ctype: mypy cannot narrow through a class held in a variable)
+            return ctypes.byref(value), value  # type: ignore[arg-type]  # an out-slot: its address
         if raw_ok or is_void or vt is ptr_ctype:
             return value, None
         if vt is ctypes.c_wchar_p and target_ctype is ctypes.c_wchar:
@@ -174,8 +173,8 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
     # char ** / const char **: a list of strings becomes a NULL-terminated array
     inner = m.resolve(target.target) if isinstance(target, m.Pointer) else None
     strings_target = None
-    if isinstance(inner, m.Primitive) and inner.name == "char":
-        strings_target = "const" if target.const else "mutable"  # type: ignore[union-attr]
+    if isinstance(target, m.Pointer) and isinstance(inner, m.Primitive) and inner.name == "char":
+        strings_target = "const" if target.const else "mutable"
     pointer_formats = {"P"} | ({"z"} if strings_target else set()) | \
         ({"Z"} if isinstance(inner, m.Primitive) and inner.name == "wchar_t" else set())
 
@@ -186,13 +185,15 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             f"nonnull, and C would dereference it; pass a {cname}")
 
     def convert(value: object) -> tuple[object, object]:
+        # The tests below read the exact class once (``vt is bytes``: no subclass walk); mypy
+        # narrows ``value`` only through ``type(value) is ...`` itself, hence the ignores.
         if value is None:
             if nonnull:
                 raise null(value)
             return None, None
         vt = type(value)
         if vt is OwnedPointer:  # in use until the call returns (the lease is kept with it)
-            pointer, lease = value.take(where.function, where.index)
+            pointer, lease = value.take(where.function, where.index)  # type: ignore[attr-defined]
             out, keep = from_ctypes_pointer(pointer) if isinstance(pointer, _POINTERISH) \
                 else convert(pointer)
             return out, (keep if lease is None else (keep, lease))
@@ -200,7 +201,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             if cstring and 0 in value:  # type: ignore[operator]
                 raise ArgumentError(
                     f"{where} is a C string, but the bytes given contain NUL at index "
-                    f"{value.index(0)} (C would see only {value[:value.index(0)]!r}); "  # type: ignore[attr-defined]
+                    f"{value.index(0)} (C would see only {value[:value.index(0)]!r}); "  # type: ignore[attr-defined,index]
                     "pass bytes without NUL, or a buffer and its length to a sized parameter")
             if not const:
                 raise ReadOnlyBuffer(
@@ -233,7 +234,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
                 hint = "; C may write through it: pass ctypes.create_unicode_buffer(text)"
             raise refuse(f"a buffer of {pointee} for C type {cname}{hint}", value)
         elif (vt is list or vt is tuple) and strings_target is not None:
-            return string_array(where, value, strings_target, encoding)
+            return string_array(where, value, strings_target, encoding)  # type: ignore[arg-type]
         if isinstance(value, _POINTERISH):
             if nonnull and not value:
                 raise null(value)
@@ -244,7 +245,7 @@ def pointer_converter(where: Param, encoding: str, rule: ParamRule | None = None
             if raw_ok or element is target_ctype or _same_simple(element, target_ctype):
                 return value, value  # extent(): the bytes of obj past byref's offset
             raise refuse(f"a pointer to {pointee} (byref of {element.__name__} given)", value)
-        if is_struct and isinstance(value, _CData):
+        if is_struct and isinstance(value, CData):
             element = value._type_ if isinstance(value, ctypes.Array) else vt  # type: ignore[attr-defined]
             if element is not target_ctype:
                 raise ArgumentError(
@@ -313,7 +314,7 @@ def ctypes_mode(convert: Callable[[object], tuple[object, object]], tp: type) ->
     ``convert`` on a fresh instance, so shortcuts never accept what the
     converter would refuse.
     """
-    if (not isinstance(tp, type) or not issubclass(tp, _CData) or issubclass(tp, _CFuncPtr)
+    if (not isinstance(tp, type) or not issubclass(tp, CData) or issubclass(tp, _CFuncPtr)
             or hasattr(tp, "__ffikit_region__")):
         return 0
     try:

@@ -77,8 +77,8 @@ def _walk(t: m.CType, offset: int, out: dict[int, str]) -> bool:
         found = r.kind == "union"
         for f in layout(r).fields:
             if f.bit_width is not None:
-                if f.bit_width:
-                    for bit in (f.bit_offset, f.bit_offset + f.bit_width - 1):  # type: ignore[operator]
+                if f.bit_width and f.bit_offset is not None:
+                    for bit in (f.bit_offset, f.bit_offset + f.bit_width - 1):
                         out[offset * 8 + bit // 64 * 64] = INTEGER  # keyed by eightbyte start (bits)
                 continue
             found |= _walk(f.type, offset + f.offset, out)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import ctypes
 import re
+from collections.abc import Callable
 
+from ffikit.backends.ctypes.classes import CData
 from ffikit.errors import ArgumentError
 from ffikit.rules.messages import Param, given
 
 __all__ = ["extent", "has_nul", "string_array"]
 
-_CData = ctypes.c_int.__mro__[-2]  # _ctypes._CData
 _CArgObject = type(ctypes.byref(ctypes.c_int()))
 
 
@@ -68,7 +69,7 @@ def extent(keep: object) -> int:
         return ctypes.sizeof(keep)
     if kt is _CArgObject:  # ctypes.byref(obj, offset): obj's bytes from the offset on
         inner = keep._obj  # type: ignore[attr-defined]
-        if not isinstance(inner, _CData):
+        if not isinstance(inner, CData):
             return -1
         found = re.search(r"\((0x[0-9a-fA-F]+|\d+)\)", repr(keep))  # where byref points
         offset = int(found.group(1), 0) - ctypes.addressof(inner) if found else 0
@@ -78,12 +79,17 @@ def extent(keep: object) -> int:
     return -1
 
 
-try:
-    _memchr = ctypes.CDLL(None).memchr
-    _memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    _memchr.restype = ctypes.c_void_p
-except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
-    _memchr = None
+def _load_memchr() -> Callable[[int, int, int], int | None] | None:
+    try:
+        memchr = ctypes.CDLL(None).memchr
+        memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+        memchr.restype = ctypes.c_void_p
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
+        return None
+    return memchr
+
+
+_memchr = _load_memchr()
 
 
 def has_nul(address: int, size: int, width: int = 1, view: memoryview | None = None) -> bool:

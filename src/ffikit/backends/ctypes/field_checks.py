@@ -91,7 +91,7 @@ def _float_check(where: str, limit: float | None) -> Callable:
 def _members(t: StructOrUnion) -> list:
     """``(name, type, is_bitfield)`` of every member reachable by name, anonymous ones flattened."""
     out = []
-    for f in t.fields:
+    for f in t.fields or ():
         if f.name is None:
             inner = resolve(f.type)
             if isinstance(inner, StructOrUnion):
@@ -121,9 +121,11 @@ def install_checks(cls: type, t: StructOrUnion, plat: Platform) -> None:
             raise UnknownMember(f"'{owner}' has no member {name!r} (its members: {listed})")
         _set(self, name, value)
 
-    cls._ffikit_setattr_ = __setattr__
+    # ctypes classes get their checks after creation: mypy has no words for adding
+    # attributes to a class object, or for replacing its __setattr__
+    cls._ffikit_setattr_ = __setattr__  # type: ignore[attr-defined]
     if not issubclass(cls, ctypes.Union):  # unions: union_setattr, given at class creation
-        cls.__setattr__ = __setattr__
+        cls.__setattr__ = __setattr__  # type: ignore[method-assign]
 
 
 def _setter(check: Callable, field) -> Callable:

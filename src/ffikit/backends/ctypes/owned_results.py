@@ -175,11 +175,11 @@ def owner(function: str, deallocators: tuple, resolve: Callable[[str], Callable]
     whose declaration names ``deallocators`` (``(name, parameter index)``);
     ``resolve(name)`` finds a deallocator when it is first needed.  ``hooks``
     (``on_own(owned)``, ``on_release(owned)``) let a leak tracker follow them."""
-    releasers = set(deallocators)
+    named = set(deallocators)
     for dname, index in deallocators:  # GCC's '__builtin_free' is the C library's 'free'
         if dname in ("free", "__builtin_free"):
-            releasers |= {("free", index), ("__builtin_free", index)}
-    releasers = frozenset(releasers)  # type: ignore[assignment]
+            named |= {("free", index), ("__builtin_free", index)}
+    releasers = frozenset(named)
     name, index = next(((n, i) for n, i in deallocators if n in ("free", "__builtin_free")),
                        deallocators[0])
     cached: list = []

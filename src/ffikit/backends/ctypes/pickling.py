@@ -31,6 +31,7 @@ import operator
 import sys
 import types
 import weakref
+from typing import Any
 
 from ffikit.cdecl import declarations as _model
 from ffikit.cdecl.model import Pointer, resolve
@@ -93,23 +94,26 @@ def _reduce_record_class(cls: type):
     return (_declared_type, found)
 
 
-def _innermost(cls: type) -> type:
-    while isinstance(cls, type) and issubclass(cls, (ctypes.Array, ctypes._Pointer)):
-        if not hasattr(cls, "_type_"):  # ctypes.Array / ctypes._Pointer themselves
+def _innermost(cls: type) -> object:
+    inner: object = cls
+    while isinstance(inner, type) and issubclass(inner, (ctypes.Array, ctypes._Pointer)):
+        if not hasattr(inner, "_type_"):  # ctypes.Array / ctypes._Pointer themselves
             break
-        cls = cls._type_
-    return cls
+        inner = inner._type_
+    return inner
 
 
-def _reduce_array_class(cls: type):
-    if not hasattr(cls, "_type_") or not isinstance(_innermost(cls), type) or _ffikit_model(_innermost(cls)) is None:
+def _reduce_array_class(cls: type[ctypes.Array[Any]]):
+    inner = _innermost(cls)
+    if not hasattr(cls, "_type_") or not isinstance(inner, type) or _ffikit_model(inner) is None:
         return cls.__qualname__
     return (operator.mul, (cls._type_, cls._length_))
 
 
 def _reduce_pointer_class(cls: type):
     target = getattr(cls, "_type_", None)
-    if not isinstance(target, type) or _ffikit_model(_innermost(cls)) is None:
+    inner = _innermost(cls)
+    if not isinstance(target, type) or not isinstance(inner, type) or _ffikit_model(inner) is None:
         return cls.__qualname__
     return (ctypes.POINTER, (target,))
 
@@ -132,7 +136,7 @@ def _pointer_members(cls: type, prefix: str = "") -> list[str]:
     return found
 
 
-def _rebuild_struct(cls: type, data: bytes):
+def _rebuild_struct(cls: type[ctypes.Structure | ctypes.Union], data: bytes):
     """Unpickle a struct/union instance: a new object holding a copy of the bytes."""
     return cls.from_buffer_copy(data)
 

@@ -93,7 +93,10 @@ if _BUF_OFFSET is not None:
         return _read_pointer(id(mv) + _off).value or 0
 
 else:  # pragma: no cover - non-CPython or an unknown memoryview layout
-    memoryview_address = _address_via_getbuffer
+
+    def memoryview_address(mv: memoryview, _off: int = 0) -> int:
+        """Address of the first byte ``mv`` shows (through the buffer protocol)."""
+        return _address_via_getbuffer(mv)
 
 
 # Exact types that are buffers and never ctypes objects or ffikit memory: fast paths

@@ -29,7 +29,7 @@ def find(t: StructOrUnion, plat: Platform, complete: Callable | bool = False) ->
     if key is None:
         return None
     found = _classes.get((key, plat.name))
-    if found is not None or t.fields is None or not complete:
+    if found is not None or t.fields is None or not callable(complete):
         return found
     tag = tag_of(t)
     opaque = _classes.get((tag, plat.name)) if tag else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 
+from ffikit.backends.ctypes.classes import array_parts
 from ffikit.cdecl import model as m
 
 __all__ = ["ctype_text", "fits_signature", "same_signature", "signature_text"]
@@ -52,7 +53,8 @@ def _same_ctype(a: type | None, b: type | None) -> bool:
     if model_a is not None and model_a == model_b:
         return True
     if issubclass(a, ctypes.Array) and issubclass(b, ctypes.Array):
-        return a._length_ == b._length_ and _same_ctype(a._type_, b._type_)  # type: ignore[attr-defined]
+        (item_a, length_a), (item_b, length_b) = array_parts(a), array_parts(b)
+        return length_a == length_b and _same_ctype(item_a, item_b)
     return False
 
 
@@ -100,7 +102,8 @@ def ctype_text(t: type | None) -> str:
     if issubclass(t, ctypes._Pointer):
         return ctype_text(t._type_) + " *"  # type: ignore[attr-defined]
     if issubclass(t, ctypes.Array):
-        return f"{ctype_text(t._type_)}[{t._length_}]"  # type: ignore[attr-defined]
+        item, length = array_parts(t)
+        return f"{ctype_text(item)}[{length}]"
     code = getattr(t, "_type_", None)
     return _C_NAMES.get(code, t.__name__) if isinstance(code, str) else t.__name__
 

@@ -22,8 +22,10 @@ from ffikit.backends.ctypes.bitfields import bit_property as _bit_property
 from ffikit.backends.ctypes.bitfields import bit_storage as _bit_storage
 from ffikit.backends.ctypes.bitfields import forward_property as _forward_property
 from ffikit.backends.ctypes.byvalue import by_value_class
+from ffikit.backends.ctypes.classes import array_class
 from ffikit.backends.ctypes.field_checks import install_checks, setattr_slots
 from ffikit.backends.ctypes.pointer_fields import BufferPointerField
+from ffikit.cdecl.gcc_layout import FieldLayout
 from ffikit.cdecl.layout import Layout, Platform, get_platform, int_info, layout, sizeof
 from ffikit.cdecl.model import (
     Array,
@@ -97,7 +99,8 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
             if found is None:
                 found = _build(ctype, plat)
                 _cache[key] = found
-            elif found._ffikit_layout_ is None and found not in _building:
+            elif isinstance(ctype, StructOrUnion) and _layout_of(found) is None \
+                    and found not in _building:
                 _complete_class(found, ctype, plat)  # opaque when first mapped, or a shell
             if _depth == 1:
                 while _pending:  # struct classes made for pointers, filled now
@@ -110,6 +113,11 @@ def to_ctypes(ctype: CType, platform: Platform | str | None = None) -> type:
 def model_of(cls: type) -> CType | None:
     """The model type a ctypes struct class was built from, if ffikit built it."""
     return getattr(cls, "_ffikit_type_", None)
+
+
+def _layout_of(cls: type) -> Layout | None:
+    """The layout of a struct class ffikit built (None while it is opaque or being built)."""
+    return getattr(cls, "_ffikit_layout_", None)
 
 
 def _primitive(t: Primitive, plat: Platform, host: bool) -> type:
@@ -145,7 +153,7 @@ def _build(ctype: CType, plat: Platform) -> type:
     if isinstance(t, Primitive):
         return _primitive(t, plat, host)
     if isinstance(t, Complex):
-        return to_ctypes(t.base, plat) * 2
+        return array_class(to_ctypes(t.base, plat), 2)
     if isinstance(t, Enum):
         size, signed = int_info(t, plat)
         return _INTS[(size, signed)]
@@ -172,7 +180,7 @@ def _build(ctype: CType, plat: Platform) -> type:
                 hint="give a length, or view a buffer with 'T[]' to fit its size",
             )
         sizeof(t, plat)  # refuses arrays beyond the address space (ctypes says only "too large")
-        return to_ctypes(t.item, plat) * t.length
+        return array_class(to_ctypes(t.item, plat), t.length)
     if isinstance(t, StructOrUnion):
         return _struct_class(t, plat)
     if isinstance(t, FunctionType):
@@ -187,7 +195,8 @@ def _function_pointer(fn: FunctionType, plat: Platform) -> type:
     restype = None if isinstance(result, Void) else _value_type(fn.result, plat)
     argtypes = [_value_type(p, plat) for p in fn.params]
     # structs by value in the classes libffi reads from the right registers
-    return ctypes.CFUNCTYPE(*[t if t is None else by_value_class(t) or t
+    # (to_ctypes's classes are ctypes classes; it is typed ``type``)
+    return ctypes.CFUNCTYPE(*[t if t is None else by_value_class(t) or t  # type: ignore[arg-type]
                               for t in (restype, *argtypes)])
 
 
@@ -209,7 +218,7 @@ def _predicted_align(t: CType, plat: Platform) -> int:
         r = resolve(r.item)
     if isinstance(r, StructOrUnion):
         built = _cache.get((r, plat.name))
-        if built is not None and built._ffikit_layout_ is not None:
+        if built is not None and _layout_of(built) is not None:
             return ctypes.alignment(built)
         return expressible_alignment(layout(r, plat).alignment) if r.fields is not None else 1
     if isinstance(r, (Pointer, FunctionType)):
@@ -226,7 +235,7 @@ def _plan(t: StructOrUnion, lay: Layout, plat: Platform) -> tuple[bool, int]:
         if kind == "bits":
             aligns.append((off, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment))))
         else:
-            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            item = _flexible_item(m.type) or m.type
             aligns.append((off, _predicted_align(item, plat)))
     most = max((a for _, a in aligns), default=1)
     natural = most <= want and all(off % a == 0 for off, a in aligns)
@@ -263,13 +272,14 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     cls = _shared.find(t, plat, fill and _complete_class)  # the same C type, reached before
     if cls is not None:
         _cache[(t, plat.name)] = cls
-        if fill and t.fields is not None and cls._ffikit_layout_ is None and cls not in _building:
+        if fill and t.fields is not None and _layout_of(cls) is None and cls not in _building:
             _complete_class(cls, t, plat)
         return cls
-    base = ctypes.Union if t.is_union else ctypes.Structure
+    base: type = ctypes.Union if t.is_union else ctypes.Structure
     name = t.name or t.typedef_name or "anonymous_" + t.kind
     namespace = {"__module__": "ffikit.types", "__qualname__": name,
-                 "__reduce__": _pickling.reduce_struct}  # by value, by recipe
+                 "__reduce__": _pickling.reduce_struct,  # by value, by recipe
+                 "_ffikit_type_": t, "_ffikit_layout_": None}
     namespace.update(setattr_slots(t.is_union))  # checked members (field_checks)
     lay = layout(t, plat) if t.fields is not None else None
     natural, align = (True, 1) if lay is None else _plan(t, lay, plat)
@@ -279,16 +289,13 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
     if lay is not None and lay.alignment != align:
         namespace["__doc__"] = f"C {t.c_name()}." + ALIGN_NOTE.format(
             want=lay.alignment, most=align)
+    if lay is None:
+        namespace["__init__"] = _opaque_init  # opaque: no instances until its members arrive
     cls = type(name, (base,), namespace)
-    cls._ffikit_type_ = t
-    cls._ffikit_layout_ = None
     _pickling.remember(cls)
     _cache[(t, plat.name)] = cls  # before members: self-reference through pointers
     _shared.remember(cls, t, plat)
-    if t.fields is None:
-        cls.__init__ = _opaque_init
-        return cls
-    if not fill:
+    if lay is None or not fill:
         return cls
     _building.add(cls)
     try:
@@ -306,7 +313,7 @@ def _struct_class(t: StructOrUnion, plat: Platform, fill: bool = True) -> type:
 def _set_layout(cls: type, lay: Layout) -> None:
     # On 3.11 ctypes' Union metaclass sets attributes without invalidating the type
     # attribute cache, so a read of the earlier None would stick: invalidate it.
-    cls._ffikit_layout_ = lay
+    cls._ffikit_layout_ = lay  # type: ignore[attr-defined]  # ffikit's own class attribute
     _type_modified(cls)
 
 
@@ -316,7 +323,7 @@ def _natural_align(t: StructOrUnion, lay: Layout, plat: Platform) -> int:
         if kind == "bits":
             most = max(most, ctypes.alignment(_bit_storage(nbytes, off, lay.alignment)))
         else:
-            item = resolve(m.type).item if _is_flexible(m.type) else m.type
+            item = _flexible_item(m.type) or m.type
             most = max(most, _predicted_align(item, plat))
     return most
 
@@ -324,11 +331,11 @@ def _natural_align(t: StructOrUnion, lay: Layout, plat: Platform) -> int:
 def _complete_class(cls: type, t: StructOrUnion, plat: Platform) -> None:
     """Give a class made while ``t`` was opaque its members, now that it has them."""
     with _lock:
-        if cls._ffikit_layout_ is not None:
+        if _layout_of(cls) is not None:
             return
         lay = layout(t, plat)
-        if "__init__" in cls.__dict__:
-            del cls.__init__
+        if "__init__" in cls.__dict__:  # the opaque class's refusal goes
+            delattr(cls, "__init__")
         _building.add(cls)
         try:
             _fill_struct(cls, t, lay, plat, check_align=HAS_ALIGN or "_ffikit_align" in dir(cls)
@@ -350,18 +357,21 @@ def _opaque_init(self, *args, **kwargs) -> None:
 
 def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
                  check_align: bool = True) -> None:
+    if not issubclass(cls, (ctypes.Structure, ctypes.Union)):
+        raise TypeError(f"ffikit bug: {cls!r} is not a ctypes struct or union class")
     fields: list = []  # (name, ctype, offset)
     anonymous: list[str] = []
-    bitfields = []  # (member layout, storage name, storage first byte)
+    bitfields: list[tuple[str, FieldLayout, str, int]] = []  # (name, member, storage, first byte)
     natural, align = _plan(t, lay, plat)
     for kind, m, off, nbytes in _members(t, lay):
         if kind == "bits":
             store = _hidden("bits")
             fields.append((store, _bit_storage(nbytes, off, lay.alignment), off))
-            bitfields.extend((b, store, off) for b in m if b.name is not None)
+            bitfields.extend((b.name, b, store, off) for b in m if b.name is not None)
             continue
-        if _is_flexible(m.type):
-            ctype = to_ctypes(resolve(m.type).item, plat) * 0
+        flexible = _flexible_item(m.type)
+        if flexible is not None:
+            ctype = array_class(to_ctypes(flexible, plat), 0)
         else:
             ctype = to_ctypes(m.type, plat)
         if m.name is None:
@@ -390,13 +400,14 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
         # pack to 1 (explicit padding places every member) and let the base class
         # (or _align_) give the alignment.
         cls._pack_ = 1
-        cls._layout_ = "ms"  # with _pack_, newer CPythons want the layout named explicitly
+        # with _pack_, newer CPythons want the layout named explicitly (typeshed: 3.14+)
+        cls._layout_ = "ms"  # type: ignore[union-attr]
     if HAS_ALIGN and align > 1:
-        cls._align_ = align
+        cls._align_ = align  # type: ignore[union-attr]  # read by 3.13+ (typeshed: 3.13+)
     cls._fields_ = ordered
     storage = dict(ordered)
-    for m, store, first in bitfields:
-        setattr(cls, m.name, _bit_property(m, store, first, plat, storage[store]))
+    for bname, m, store, first in bitfields:
+        setattr(cls, bname, _bit_property(m, store, first, plat, storage[store]))
     types_by_name = dict(ordered)
     # Pointer members take buffers zero-copy and keep them alive.  Not on anonymous
     # types: ctypes' _anonymous_ needs their raw CFields to build the outer struct.
@@ -414,8 +425,9 @@ def _fill_struct(cls: type, t: StructOrUnion, lay: Layout, plat: Platform,
     if any(name.startswith("_ffikit_") for name, _ in ordered):
         # Hidden padding/storage fields come first in _fields_: positional arguments
         # must still fill the C members in declaration order, as ctypes does without them.
-        cls._ffikit_members_ = tuple(f.name for f in t.fields if f.name)
-        cls.__init__ = _members_init
+        # ffikit's own class attribute, and an __init__ in place of ctypes' own
+        cls._ffikit_members_ = tuple(f.name for f in t.fields or () if f.name)  # type: ignore[union-attr]
+        cls.__init__ = _members_init  # type: ignore[method-assign]
     if ctypes.sizeof(cls) != lay.size or (  # pragma: no cover - a bug if it happens
             ctypes.alignment(cls) != align and check_align):
         raise AssertionError(
@@ -440,9 +452,10 @@ def _members_init(self, *args, **kwargs) -> None:
         setattr(self, name, value)
 
 
-def _is_flexible(t: CType) -> bool:
+def _flexible_item(t: CType) -> CType | None:
+    """The item type of a flexible array member ``T[]`` (None for any other type)."""
     r = resolve(t)
-    return isinstance(r, Array) and r.length is None
+    return r.item if isinstance(r, Array) and r.length is None else None
 
 
 def ctype_of(t: CType) -> type | None:
@@ -459,7 +472,8 @@ def ctype_int_range(ctype: type) -> tuple[int, int]:
 
     model = model_of(ctype)
     if model is None:
-        model = _SIMPLE_MODELS.get(getattr(ctype, "_type_", None))
+        code = getattr(ctype, "_type_", None)
+        model = _SIMPLE_MODELS.get(code) if isinstance(code, str) else None
     if model is None:
         raise TypeError(f"{ctype.__name__} is not a ctypes integer type")
     return int_range(model)

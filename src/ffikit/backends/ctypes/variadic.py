@@ -23,7 +23,7 @@ from __future__ import annotations
 import ctypes
 
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.converters import _CData
+from ffikit.backends.ctypes.classes import CData as _CData
 from ffikit.backends.ctypes.extents import has_nul
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
@@ -45,7 +45,7 @@ __all__ = ["variadic_converter", "SLOT"]
 
 _c_void_p = ctypes.c_void_p
 SLOT = "_ffikit_slot_"  # set on the scalars ffikit.new makes: slots, passed by address
-_SCALAR = ctypes.c_int.__mro__[1]  # _SimpleCData
+_SCALAR = ctypes._SimpleCData
 _POINTER_SCALARS = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p)
 
 _INT_MIN, _INT_MAX = int_range(m.Primitive("int"))
@@ -64,7 +64,7 @@ _PASS_AS = {
 
 
 def variadic_converter(function: str, first_index: int, encoding: str,
-                       fmt: tuple[str, int, int] | None = None):
+                       fmt: tuple[str, int, int] | tuple[str, int, int, str] | None = None):
     """``(extra, format) -> (arguments, keep-alive)`` for a variadic call.
 
     With a declared ``format (printf, i, j)`` attribute and a literal
@@ -73,7 +73,7 @@ def variadic_converter(function: str, first_index: int, encoding: str,
     argument promotions apply, unchecked.
     """
     kind = fmt[0] if fmt and fmt[2] == first_index else None
-    source = fmt[3] if kind is not None and len(fmt) > 3 else ""  # type: ignore[arg-type, misc]
+    source = fmt[3] if fmt is not None and kind is not None and len(fmt) > 3 else ""
 
     def default(offset: int, value: object, args: list, keep: list, cstring: bool = False) -> None:
         where = f"variadic argument {first_index + offset + 1} of '{function}'"
@@ -144,8 +144,8 @@ def variadic_converter(function: str, first_index: int, encoding: str,
             elif kind == "scanf":
                 scans = check_scanf(function, format_value, extra, first_index,  # type: ignore[arg-type]
                                     source=source)
-                for offset, (conv, value) in enumerate(zip(scans, extra)):
-                    _scan_target(function, first_index + offset, conv, value, args, keep)
+                for offset, (scan, value) in enumerate(zip(scans, extra)):
+                    _scan_target(function, first_index + offset, scan, value, args, keep)
                 return args, keep
         for offset, value in enumerate(extra):
             conv = convs[offset] if convs else None

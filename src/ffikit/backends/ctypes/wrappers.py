@@ -60,7 +60,7 @@ from ffikit.backends.ctypes.extents import extent
 from ffikit.backends.ctypes.fastpaths import cstring_fast_path, pointer_fast_path
 from ffikit.backends.ctypes.owned_results import owner
 from ffikit.backends.ctypes.result_pins import pin
-from ffikit.backends.ctypes.types import ctype_of
+from ffikit.backends.ctypes.types import ctype_of, to_ctypes
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
@@ -110,7 +110,7 @@ def _restype_for(result: m.CType) -> type | None:
             return ctypes.c_char_p  # bytes (a copy) or None
         if isinstance(target, m.Void):
             return _VoidPointerResult
-    if isinstance(r, m.Primitive) and r.is_integer and ctypes.sizeof(ctype_of(r)) > 8:
+    if isinstance(r, m.Primitive) and r.is_integer and ctypes.sizeof(to_ctypes(r)) > 8:
         raise ArgumentError(f"functions returning {result.c_name()} cannot be called through "
                             "ctypes: libffi has no 128-bit integer type (the result would be "
                             "garbage); return it through a pointer, or split it in a C shim")
@@ -133,13 +133,13 @@ def _negative_count(where: Param, rels: tuple, value: int) -> ArgumentError:
 
 def _register_use(ftype: m.FunctionType, restype: type | None) -> list[tuple[int, int]]:
     """Integer and SSE registers taken before each parameter (x86-64 System V)."""
-    kinds = []
+    kinds: list[tuple[str, tuple[str, ...]]] = []
     for ptype in ftype.params:
         rule = param_rule(ptype)
         if rule.kind == "float":
             kinds.append(("sse" if rule.size in (4, 8) else "stack", ()))
         elif rule.kind == "struct":
-            twin = by_value_class(ctype_of(rule.ctype))
+            twin = by_value_class(to_ctypes(rule.ctype))
             kinds.append(("struct", eightbyte_classes(twin)))
         else:
             kinds.append(("int", ()))
@@ -272,7 +272,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         rule = param_rule(ptype)
         r = rule.ctype
         if rule.kind == "int":
-            ct = ctype_of(r)
+            ct = to_ctypes(r)
             if rule.size > 8:
                 raise ArgumentError(f"{where}: parameters of C type {ptype.c_name()} cannot be "
                                     "passed through ctypes: libffi has no 128-bit integer type "
@@ -291,7 +291,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 env[f"_ffk_t{i}"] = ct if ct is not ctypes.c_wchar else ctypes.c_int32
                 body.append(f"{pname} = _ffk_t{i}({pname})")
         elif rule.kind == "float":
-            ct = ctype_of(r)
+            ct = to_ctypes(r)
             if ct is ctypes.c_double:  # ctypes passes no float without argtypes: wrap it
                 env[f"_ffk_s{i}"] = float_slow(where, None)
                 env[f"_ffk_t{i}"] = ct
@@ -300,7 +300,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                 env[f"_ffk_s{i}"] = float_slow(where, ct)
                 body.append(f"{pname} = _ffk_s{i}({pname})")
         elif rule.kind == "function_pointer":
-            env[f"_ffk_c{i}"] = function_pointer_converter(where, ctype_of(r), nonnull=i in nonnull)
+            env[f"_ffk_c{i}"] = function_pointer_converter(where, to_ctypes(r), nonnull=i in nonnull)
             body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
         elif rule.kind == "pointer":
             if i in modes and modes[i] == rule.const:  # an access mode overrides 'const'
@@ -315,7 +315,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             else:
                 body += pointer_fast_path(rule, i, pname, env, sized=i in sized_buffers)
         elif rule.kind == "struct":
-            st = ctype_of(r)
+            st = to_ctypes(r)
             twin = by_value_class(st)
             if twin is None:
                 raise ArgumentError(
@@ -332,7 +332,8 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
                     body.append(f"_ffk_p{i}, _ffk_q{i} = _ffk_sp{i}({pname})")
                     split[pname] = f"_ffk_p{i}, _ffk_q{i}"
                     continue
-            if twin is not st:  # the same bytes, in a class libffi classifies as C does
+            if twin is not st and issubclass(twin, (ctypes.Structure, ctypes.Union)):
+                # the same bytes, in a class libffi classifies as C does
                 env[f"_ffk_v{i}"] = twin.from_buffer_copy
                 body.append(f"{pname} = _ffk_v{i}({pname})")
         else:
@@ -376,7 +377,9 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     args_tuple = f"({policy_args},)" if policy_args else "()"
     result_line = f"        _ffk_result = _ffk_cfunc({call_args})"
     twin = by_value_class(restype) if isinstance(restype, type) else restype
-    if twin is not restype:  # a struct result: libffi fills the twin, users get their class
+    if twin is not restype and isinstance(restype, type) and \
+            issubclass(restype, (ctypes.Structure, ctypes.Union)):  # a struct result: libffi
+        # fills the twin, users get their class
         env["_ffk_rv"] = restype.from_buffer_copy
         restype = twin
         result_line = f"        _ffk_result = _ffk_rv(_ffk_cfunc({call_args}))"

@@ -99,9 +99,7 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
                     sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
     bound = BoundFunction(function, library)
     reason, build = library.backend_reason, False
-    if library.backend == "compiled" and library._sizes.get(name):
-        reason = "sizes= relations are checked by the ctypes backend"
-    elif compiled is not None:
+    if compiled is not None:
         if not compiled.handles(name):
             reason = compiled.shape(name)
         elif compiled.error is not None:

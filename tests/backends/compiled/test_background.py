@@ -109,8 +109,6 @@ def test_synchronous_builds_for_measuring(probe, private_cache, monkeypatch):
 def test_functions_the_compiled_backend_leaves_say_why(probe, private_cache):
     lib = ffikit.load(probe, H, backend="auto")
     assert lib.count.backend == "ctypes" and "variadic" in lib.count.backend_reason
-    sized = ffikit.load(probe, H, backend="auto", sizes={"sum": {"p": "n"}})
-    assert sized.sum.backend == "ctypes" and "sizes=" in sized.sum.backend_reason
 
 
 def _only_the_usage_record(cache: Path) -> list[str]:
@@ -184,3 +182,22 @@ def test_a_later_process_starts_on_the_module_its_predecessor_built(probe, tmp_p
     assert second.returncode == 0, second.stderr
     assert second.stdout.split() == ["5", "4.0", "CompiledFunction", "compiled"]
     assert log.read_text().count("-shared") == compiles  # nothing compiled the second time
+
+
+def test_sizes_given_to_load_switch_too_and_still_refuse(cbuild, private_cache):
+    """sizes= relations are checked in C as well: under auto they compile in the background."""
+    import numpy as np
+
+    path = cbuild("double total(const double *p, unsigned long n) { double s = 0; "
+                  "for (unsigned long i = 0; i < n; i++) s += p[i]; return s; }", name="sized_auto")
+    decl = "double total(const double *p, unsigned long n);"
+    lib = ffikit.load(path, decl, sizes={"total": {"p": "n"}}, backend="auto")
+    total = lib.total
+    a = np.arange(4.0)
+    with pytest.raises(ffikit.BufferTooSmall) as before:
+        total(a, 5)
+    assert lib.wait_compiled(120) and total.backend == "compiled", total.backend_reason
+    assert total(a, 4) == 6.0
+    with pytest.raises(ffikit.BufferTooSmall) as after:
+        total(a, 5)
+    assert str(before.value) == str(after.value) and "sizes= given to load" in str(after.value)

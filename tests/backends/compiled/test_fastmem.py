@@ -143,3 +143,26 @@ def test_python_functions_while_not_built(monkeypatch):
                                  memory_type=ffikit.Memory, tracking=tracking, heap_max=owned.HEAP_MAX,
                                  module_name="ffikit.memory.fastpaths")
     assert got == (views.view, owned.alloc)
+
+
+def test_only_a_process_that_lives_on_builds_it(tmp_path):
+    """A short script never starts the compiler (its exit would kill it); one that lives
+    past BUILD_AFTER builds the module for the processes after it."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    env = {"FFIKIT_CACHE_DIR": str(cache), "FFIKIT_BUILD": ""}
+    short = run_isolated("import ffikit; ffikit.alloc('double', 3)", **env)
+    assert short.returncode == 0 and not list(cache.glob("*fastmem*")), short.stderr
+    code = """
+        import time, ffikit
+        from ffikit.backends.compiled import fastmem
+        ffikit.view(bytearray(8), "double[1]")
+        deadline = time.monotonic() + 120
+        while fastmem.load() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        print("BUILT", fastmem.load() is not None)
+    """
+    long = run_isolated(code, timeout=180, **env)
+    assert "BUILT True" in long.stdout, long.stderr[-2000:]
+    after = run_isolated("import ffikit; print(type(ffikit.view).__name__)", **env)
+    assert after.stdout.strip() == "builtin_function_or_method", after.stderr

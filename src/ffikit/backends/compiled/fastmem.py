@@ -11,8 +11,10 @@ words.
 
 Nothing waits on a compiler: :func:`fast_functions` returns the C functions only
 when the module is already in the build cache (built by an earlier process);
-otherwise it returns the Python functions and, where extensions can be built,
-asks the background builder for the module, which the *next* process imports.
+otherwise it returns the Python functions and, where extensions can be built and
+once the process has lived two seconds (a short script never starts a compiler
+its exit would kill), asks the background builder for the module, which the
+*next* process imports.
 ``$FFIKIT_FASTMEM=0`` keeps the Python functions.
 """
 
@@ -34,6 +36,7 @@ __all__ = ["fast_functions", "SOURCE"]
 SOURCE = RUNTIME_DIR / "fastmem.c"
 log = logging.getLogger("ffikit.backends.compiled")
 _requested: list[bool] = []
+BUILD_AFTER = 2.0  # seconds a process lives before it asks for the module
 
 
 def _source_and_name() -> tuple[str, str]:
@@ -68,6 +71,21 @@ class _Build:
             return
         source, name = _source_and_name()
         build(source, **_options(name))
+
+
+def _request_later() -> None:
+    """Ask the background builder for the module once this process has lived
+    :data:`BUILD_AFTER` seconds: a short script would only start a compiler that
+    its exit kills, every run; a process that lives on builds it for the next ones."""
+    import threading
+
+    if background.synchronous():
+        background.schedule(_Build())
+        return
+    timer = threading.Timer(BUILD_AFTER, background.schedule, (_Build(),))
+    timer.daemon = True
+    timer.name = "ffikit-fastmem-request"
+    timer.start()
 
 
 def load(compile: bool = False) -> Any:
@@ -111,7 +129,7 @@ def fast_functions(view: Callable, alloc: Callable, *, plain: set, view_cache: d
     if module is None:
         if not _requested:
             _requested.append(True)
-            background.schedule(_Build())
+            _request_later()
         return view, alloc
     module.setup(plain, view_cache, open_cache, view, heap_cache, memory_type, tracking, alloc,
                  BPTR_OFFSET, heap_max)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import array
 import ctypes
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import sysconfig
@@ -22,11 +20,12 @@ import time
 
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from harness import Row, finish, median_ns, table
+    from harness import Row, cffi_api, finish, median_ns, table
 else:
-    from .harness import Row, finish, median_ns, table
+    from .harness import Row, cffi_api, finish, median_ns, table
 
 import ffikit
+from ffikit.backends.compiled.extload import import_extension
 
 SOURCE = r"""
 #include <stddef.h>
@@ -77,12 +76,6 @@ PyMODINIT_FUNC PyInit_bench_cext(void) { return PyModule_Create(&D); }
 """
 
 
-def _import(name: str, path: str) -> object:
-    loader = importlib.machinery.ExtensionFileLoader(name, path)
-    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    loader.exec_module(module)
-    return module
 
 
 def _link(path: str) -> list[str]:
@@ -95,20 +88,11 @@ def _cext(path: str) -> object | None:
                            flags=_link(path))
     except ffikit.CompileError:
         return None
-    return _import("bench_cext", ext)
+    return import_extension("bench_cext", ext)
 
 
 def _cffi_api(path: str, tmp: str) -> tuple[object, object] | None:
-    try:
-        import cffi
-    except ImportError:
-        return None
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source("_bench_cffi_api", CDEF, extra_link_args=_link(path))
-    so = ffi.compile(tmpdir=tmp, verbose=False)
-    module = _import("_bench_cffi_api", so)
-    return module.ffi, module.lib  # type: ignore[attr-defined]
+    return cffi_api("_bench_cffi_api", CDEF, CDEF, tmp, extra_link_args=_link(path))
 
 
 def _variants(path: str, tmp: str) -> list[tuple[str, str, object, str]]:

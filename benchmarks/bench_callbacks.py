@@ -19,14 +19,12 @@ Run: ``python benchmarks/bench_callbacks.py [--quick] [--callgrind]``.
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Row, callgrind_child, callgrind_counts, finish, median_ns, table  # noqa: E402
+from harness import Row, callgrind_child, callgrind_counts, cffi_api, finish, median_ns, table  # noqa: E402
 
 import ffikit  # noqa: E402
 
@@ -43,20 +41,7 @@ N = 64
 
 
 def _cffi_api(tmp: str) -> tuple[object, object] | None:
-    try:
-        import cffi
-    except ImportError:
-        return None
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source("_bench_callbacks_cffi", SOURCE)
-    so = ffi.compile(tmpdir=tmp, verbose=False)
-    loader = importlib.machinery.ExtensionFileLoader("_bench_callbacks_cffi", so)
-    spec = importlib.util.spec_from_file_location("_bench_callbacks_cffi", so, loader=loader)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    loader.exec_module(module)
-    return module.ffi, module.lib  # type: ignore[attr-defined]
-
+    return cffi_api("_bench_callbacks_cffi", CDEF, SOURCE, tmp)
 
 def _comparisons(raw: ctypes.CDLL) -> int:
     """How many comparisons qsort makes over N ints with a comparator returning 0."""

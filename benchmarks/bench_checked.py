@@ -17,16 +17,12 @@ Run: ``python benchmarks/bench_checked.py [--quick] [--callgrind]``.
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
-import importlib.util
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Row, finish, median_ns, table  # noqa: E402
+from harness import Row, callgrind_child, callgrind_counts, cffi_api, finish, median_ns, table  # noqa: E402
 
 import ffikit  # noqa: E402
 
@@ -58,20 +54,7 @@ CFFI_CDEF = CDEF.replace(" __attribute__((access(read_only, 1, 2)))", "")
 
 
 def _cffi_api(tmp: str) -> tuple[object, object] | None:
-    try:
-        import cffi
-    except ImportError:
-        return None
-    ffi = cffi.FFI()
-    ffi.cdef(CFFI_CDEF)
-    ffi.set_source("_bench_checked_cffi", SOURCE)
-    so = ffi.compile(tmpdir=tmp, verbose=False)
-    loader = importlib.machinery.ExtensionFileLoader("_bench_checked_cffi", so)
-    spec = importlib.util.spec_from_file_location("_bench_checked_cffi", so, loader=loader)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    loader.exec_module(module)
-    return module.ffi, module.lib  # type: ignore[attr-defined]
-
+    return cffi_api("_bench_checked_cffi", CFFI_CDEF, SOURCE, tmp)
 
 def _raises(fn: object, exc: type[BaseException]) -> object:
     def call() -> None:
@@ -188,65 +171,15 @@ def rows(quick: bool = False) -> list[Row]:
                 best[(group, name)] = min(best.get((group, name), ns), ns)
         result = [Row(group, name, best[(group, name)], anchor) for group, name, _fn, anchor in found]
         if "--callgrind" in sys.argv or os.environ.get("FFIKIT_BENCH_CALLGRIND", "") not in ("", "0"):
-            counts = callgrind_counts()
+            counts = callgrind_counts(__file__, variants)
             for row in result:
                 if (row.group, row.name) in counts:
                     row.note = f"{counts[(row.group, row.name)]:,.0f} instr."
     return result
 
 
-# --------------------------------------------------------------------------------------
-# instructions per call, under callgrind
-
-_TOGGLE = r"""
-#include <valgrind/callgrind.h>
-void bench_zero(void) { CALLGRIND_ZERO_STATS; CALLGRIND_TOGGLE_COLLECT; }
-void bench_dump(const char *name) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT(name); }
-"""
-_LOOPS = 2000
-
-
-def _child(out_dir: str) -> None:
-    """Under callgrind: each variant's loop between a zeroing and a dump (one file each)."""
-    toggle = ctypes.CDLL(ffikit.build(_TOGGLE, name="bench_toggle"))
-    toggle.bench_dump.argtypes = [ctypes.c_char_p]
-    with tempfile.TemporaryDirectory(prefix="ffikit-bench-", dir=out_dir) as tmp:
-        found = variants(tmp)
-        found.insert(0, ("", "empty loop", lambda: None, ""))
-        for index, (_group, _name, fn, _anchor) in enumerate(found):
-            for _ in range(50):
-                fn()  # type: ignore[operator]
-            toggle.bench_zero()
-            for _ in range(_LOOPS):
-                fn()  # type: ignore[operator]
-            toggle.bench_dump(str(index).encode())
-
-
-def callgrind_counts() -> dict[tuple[str, str], float]:
-    """``(group, variant) -> instructions per call``; empty without valgrind."""
-    if shutil.which("valgrind") is None:
-        return {}
-    with tempfile.TemporaryDirectory(prefix="ffikit-callgrind-") as tmp:
-        subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
-                        f"--callgrind-out-file={tmp}/cg.out", sys.executable, __file__,
-                        "--child", tmp], check=True, capture_output=True, timeout=1800)
-        totals: dict[int, int] = {}
-        for name in os.listdir(tmp):
-            text = open(os.path.join(tmp, name)).read()  # noqa: SIM115
-            trigger = [ln for ln in text.splitlines() if ln.startswith("desc: Trigger:")]
-            total = [ln for ln in text.splitlines() if ln.startswith(("summary:", "totals:"))]
-            label = trigger[0].rsplit(":", 1)[-1].strip().strip("'") if trigger else ""
-            if label.isdigit() and total:
-                totals[int(label)] = int(total[0].split()[1])
-        with tempfile.TemporaryDirectory(prefix="ffikit-bench-") as tmp2:
-            found = variants(tmp2)
-    empty = totals.get(0, 0)
-    return {(g, n): (totals[i + 1] - empty) / _LOOPS
-            for i, (g, n, _fn, _a) in enumerate(found) if i + 1 in totals}
-
-
 if __name__ == "__main__":
     if "--child" in sys.argv:
-        _child(sys.argv[sys.argv.index("--child") + 1])
+        callgrind_child(sys.argv[sys.argv.index("--child") + 1], variants)
     else:
         print(table(finish(rows(quick="--quick" in sys.argv))))

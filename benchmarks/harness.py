@@ -94,6 +94,22 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def cffi_api(name: str, cdef: str, source: str, tmp: str, **options: object) -> tuple[object, object] | None:
+    """``(ffi, lib)`` of a cffi API-mode module compiled in ``tmp`` (the bar the compiled
+    backend is measured against); None without cffi.  ``options`` go to ``set_source``."""
+    try:
+        import cffi
+    except ImportError:
+        return None
+    from ffikit.backends.compiled.extload import import_extension
+
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(name, source, **options)
+    module = import_extension(name, ffi.compile(tmpdir=tmp, verbose=False))
+    return module.ffi, module.lib  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------------------
 # instructions per operation, under callgrind (deterministic on a noisy machine)
 

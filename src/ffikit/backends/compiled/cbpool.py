@@ -23,8 +23,6 @@ at once; ``"ctypes"`` never uses it.
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import sysconfig
@@ -32,6 +30,7 @@ from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.compiled import background
+from ffikit.backends.compiled.extload import import_extension
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.ctypes import cbhooks
 from ffikit.backends.ctypes.callerrors import result_checker
@@ -198,10 +197,7 @@ def _load(sig: tuple, compile: bool) -> Any:
     with _lock:
         module = _modules.get(sig)
         if module is None:
-            loader = importlib.machinery.ExtensionFileLoader(modname, path)
-            spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            loader.exec_module(module)
+            module = import_extension(modname, path)
             restype = (None if sig[0] == "v" else ctypes.c_double if sig[0] == "d"
                        else ctypes.c_float if sig[0] == "f" else _restype_of(sig[0]))
             module.setup(*cbhooks.setup_args(result_checker(restype, 0)))

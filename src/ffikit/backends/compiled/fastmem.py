@@ -20,8 +20,6 @@ its exit would kill), asks the background builder for the module, which the
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import logging
 import os
 import sys
@@ -29,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ffikit.backends.compiled import background
+from ffikit.backends.compiled.extload import import_extension
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
 
 __all__ = ["fast_functions", "SOURCE"]
@@ -98,10 +97,7 @@ def load(compile: bool = False) -> Any:
         return None
     module = sys.modules.get(name)
     if module is None:
-        loader = importlib.machinery.ExtensionFileLoader(name, path)
-        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        loader.exec_module(module)
+        module = import_extension(name, path)
         sys.modules[name] = module
     return module
 

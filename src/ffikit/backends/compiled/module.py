@@ -13,8 +13,6 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
-import importlib.util
 import inspect
 import os
 import sys
@@ -32,6 +30,7 @@ from ffikit.backends.compiled.classify import (
     classifier,
     result_maker,
 )
+from ffikit.backends.compiled.extload import import_extension
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.types import ctype_of
@@ -139,10 +138,7 @@ def load_module(shapes: list[tuple], compile: bool = True) -> Any:
     with _lock:
         module = _modules.get(modname)
         if module is None:
-            loader = importlib.machinery.ExtensionFileLoader(modname, path)
-            spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            loader.exec_module(module)
+            module = import_extension(modname, path)
             module.setup(_CFuncPtr)
             _check_errno(module)
             if _crash_reports:  # ffikit.enable_faulthandler() was called

@@ -19,15 +19,16 @@ PACKAGE = Path(ffikit.__file__).resolve().parent
 # layer -> the layers it may import (besides itself).  Top-level modules are their own layers.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "records": set(),
     "forksafe": set(),
     "cachedir": {"errors"},
     "build": {"errors", "cachedir"},
-    "cdecl": {"errors", "cachedir", "forksafe"},
-    "rules": {"cdecl", "errors"},
-    "backends": {"rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
-    "memory": {"backends", "rules", "cdecl", "errors", "forksafe"},
-    "boundary": {"memory", "backends", "rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
-    "tools": {"boundary", "memory", "backends", "rules", "cdecl", "errors", "build", "cachedir"},
+    "cdecl": {"records", "errors", "cachedir", "forksafe"},
+    "rules": {"records", "cdecl", "errors"},
+    "backends": {"records", "rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
+    "memory": {"records", "backends", "rules", "cdecl", "errors", "forksafe"},
+    "boundary": {"records", "memory", "backends", "rules", "cdecl", "errors", "build", "cachedir", "forksafe"},
+    "tools": {"records", "boundary", "memory", "backends", "rules", "cdecl", "errors", "build", "cachedir"},
     # the rest is loaded lazily by name (PEP 562) and imported for type checkers only,
     # under TYPE_CHECKING (tests/test_init.py checks that ``import ffikit`` loads none of it)
     "__init__": {"errors", "build", "cdecl", "rules", "backends", "memory", "boundary"},

@@ -24,7 +24,6 @@ default 512): after each write the least recently used entries go.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import sys
 from functools import lru_cache
@@ -107,6 +106,8 @@ def default_cache_dir() -> Path:
 
 def compiler_command() -> list[str]:
     """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
+    import shlex
+
     return shlex.split(os.environ.get("CC") or "cc")
 
 

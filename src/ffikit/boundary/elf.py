@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from dataclasses import dataclass, field
 from functools import lru_cache
+
+from ffikit.records import data_record, field
 
 __all__ = ["ElfInfo", "NotElf", "read_elf", "host_elf", "MACHINES", "describe_mismatch"]
 
@@ -45,7 +46,7 @@ class NotElf(ValueError):
     """The file is not an ELF object (or is truncated)."""
 
 
-@dataclass
+@data_record
 class ElfInfo:
     """What the ELF header and dynamic section say about a shared object.
 

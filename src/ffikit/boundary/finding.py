@@ -17,12 +17,11 @@ import ctypes
 import os
 import re
 import sys
-import sysconfig
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from ffikit.boundary import elf as _elf
+from ffikit.records import data_record
 
 __all__ = ["Candidate", "caller_dir", "candidates", "dlopen_mode", "hint_for", "loaded_path", "search"]
 
@@ -37,8 +36,9 @@ def _not_a_caller(filename: str) -> bool:
         any(path.startswith(d + os.sep) for d in _NOT_CALLERS)
 
 
-_NOT_CALLERS = tuple(os.path.abspath(d) for d in {
-    sysconfig.get_path("stdlib"), sysconfig.get_path("scripts"), os.path.dirname(sys.executable)}
+_NOT_CALLERS = tuple(os.path.abspath(d) for d in {  # sysconfig's "stdlib" and "scripts" paths,
+    os.path.dirname(os.__file__),  # without the cost of importing sysconfig
+    os.path.join(sys.prefix, "Scripts" if os.name == "nt" else "bin"), os.path.dirname(sys.executable)}
     if d)
 
 
@@ -79,7 +79,7 @@ _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 _MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
 
 
-@dataclass
+@data_record
 class Candidate:
     """One place a library was looked for.
 

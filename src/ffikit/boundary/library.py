@@ -38,7 +38,6 @@ from ffikit.boundary.names import Symbols
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound, SymbolNotFound, UnsafeWarning
 from ffikit.memory import tracking
-from ffikit.memory.new import new
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
 from ffikit.rules.sizes import user_access
@@ -254,6 +253,8 @@ class Library:
 
     def new(self, spec: object, init: object = None) -> Any:
         """:func:`ffikit.new` with this library's declarations (``lib.new("sqlite3 *")``)."""
+        from ffikit.memory.new import new
+
         return new(spec, init, defs=self.defs)
 
     # -- pickling: by recipe ----------------------------------------------------------

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+
+from ffikit.records import data_record
 
 __all__ = ["Access", "FunctionFacts", "NO_FACTS", "CallAttribute", "record", "function_facts",
            "parse_items", "bound_facts", "declaration_attributes", "spell", "split_top"]
@@ -23,7 +24,7 @@ __all__ = ["Access", "FunctionFacts", "NO_FACTS", "CallAttribute", "record", "fu
 ACCESS_MODES = ("read_only", "write_only", "read_write", "none")
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Access:
     """One size fact: parameter ``param`` points at ``size_param``'s value (or ``count``)
     elements -- times ``factor_param``'s value when set (``fread``'s size * n);
@@ -43,7 +44,7 @@ class Access:
         return self.size_param is not None or self.mode == "bound"
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class FunctionFacts:
     """Everything a declaration promises beyond its types (all tuples: hashable)."""
 
@@ -76,7 +77,7 @@ class FunctionFacts:
 NO_FACTS = FunctionFacts()
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class CallAttribute:
     """One ``name(args)`` item of an ``__attribute__`` group, at a text offset."""
 

@@ -6,12 +6,12 @@ positions describe text, not C types, and every layer's messages use them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ffikit.records import data_record
 
 __all__ = ["Coord"]
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Coord:
     """Where a declaration came from: ``file:line:column`` (1-based)."""
 

@@ -11,7 +11,8 @@ and :class:`FieldLayout` are the answers as data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from ffikit.records import data_record
 
 from ..errors import DeclarationError
 from .model import Array, CType, StructOrUnion, resolve
@@ -22,7 +23,7 @@ __all__ = ["FieldLayout", "Layout", "sysv_layout", "msvc_layout"]
 SizeAlign = Callable[[CType, Platform], "tuple[int, int]"]
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class FieldLayout:
     """Where one member lives: byte ``offset`` and ``size``; bit position for bitfields.
 
@@ -43,7 +44,7 @@ class FieldLayout:
         return self.bit_width is not None
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Layout:
     """A struct's or union's layout as data: fields, padding holes, size, alignment.
 

@@ -10,8 +10,7 @@ can be printed, compared with a compiler, or fed to another backend.
 
 from __future__ import annotations
 
-import dataclasses
-
+from .. import records
 from ..errors import DeclarationError
 from .gcc_layout import FieldLayout, Layout, msvc_layout, sysv_layout, within_address_space
 from .model import (
@@ -169,7 +168,7 @@ def layout(ctype: CType, platform: Platform | str | None = None) -> Layout:
     t = ctype
     while isinstance(t, Typedef):
         if t.aligned is not None:
-            return dataclasses.replace(layout(t.type, plat), alignment=t.aligned)
+            return records.replace(layout(t.type, plat), alignment=t.aligned)
         t = t.type
     t = resolve(ctype)
     if not isinstance(t, StructOrUnion):

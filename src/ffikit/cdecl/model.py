@@ -18,8 +18,9 @@ Every type spells itself as C (``c_name()``), and ``repr`` reuses that:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NoReturn
+
+from ffikit.records import data_record
 
 from .attributes import NO_FACTS, FunctionFacts
 from .coord import Coord
@@ -247,7 +248,7 @@ class Complex(_Frozen):
         return self.base.c_name(f"_Complex {inner}".rstrip())
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Field:
     """A member of a struct or union.
 
@@ -454,7 +455,7 @@ def resolve(ctype: CType) -> CType:
     return ctype
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class FunctionDecl:
     """A declared function: ``int find_max(int *arr, int n, CompareFunc cmp);``."""
 
@@ -467,7 +468,7 @@ class FunctionDecl:
         return self.type.c_name(self.name) + ";"
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class GlobalVar:
     """A declared ``extern`` variable; ``const`` says it may not be written."""
 
@@ -481,7 +482,7 @@ class GlobalVar:
         return ("const " if self.const else "") + self.type.c_name(self.name) + ";"
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class CastConstant:
     """A macro that casts a number to a pointer type: ``SQLITE_TRANSIENT`` is
     ``((sqlite3_destructor_type)-1)``, ``MAP_FAILED`` is ``((void *) -1)``.

@@ -187,11 +187,11 @@ class _Decoder:
 # --- the cache entry -------------------------------------------------------------------------
 
 def _key(parts: tuple) -> list:
-    import platform as host
-
     from ffikit.cachedir import compiler_identity
 
-    return [FORMAT, _model_code(), sys.platform, host.machine(), sys.maxsize, sys.byteorder,
+    from .platforms import host_machine
+
+    return [FORMAT, _model_code(), sys.platform, host_machine(), sys.maxsize, sys.byteorder,
             compiler_identity(), os.environ.get("CPATH", ""), os.environ.get("C_INCLUDE_PATH", ""),
             repr(parts)]
 

@@ -7,12 +7,12 @@ model, :mod:`ffikit.cdecl.modelcache`) imports neither the parser nor pycparser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ffikit.records import data_record, field
 
 __all__ = ["ParseResult"]
 
 
-@dataclass
+@data_record
 class ParseResult:
     """Everything one translation unit declares, in declaration order."""
 

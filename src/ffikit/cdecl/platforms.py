@@ -7,14 +7,15 @@ bitfields) on any host, for layout work; ``None`` is the host itself.
 from __future__ import annotations
 
 import functools
-import platform as _platform_mod
+import os
 import sys
-from dataclasses import dataclass, field
 
-__all__ = ["Platform", "get_platform", "host_platform"]
+from ffikit.records import data_record, field
+
+__all__ = ["Platform", "get_platform", "host_platform", "host_machine"]
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Platform:
     """A target ABI: primitive sizes/alignments, char signedness, bitfield rules.
 
@@ -75,13 +76,24 @@ _ALIASES = {
 @functools.cache
 def host_platform() -> Platform:
     """The platform this interpreter runs on (from ``sys.platform`` and the machine)."""
-    machine = _platform_mod.machine().lower()
+    machine = host_machine()
     arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
     if sys.platform.startswith("win"):
         return _PLATFORMS["windows-x86_64"]
     if sys.platform == "darwin":
         return _PLATFORMS["darwin-arm64" if arch == "aarch64" else "darwin-x86_64"]
     return _PLATFORMS[f"linux-{arch}"]
+
+
+@functools.cache
+def host_machine() -> str:
+    """This machine's architecture name, lower case (``platform.machine()``; on POSIX
+    ``os.uname`` says the same without importing :mod:`platform`)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine.lower()
+    import platform
+
+    return platform.machine().lower()
 
 
 def get_platform(name: str | Platform | None = None) -> Platform:

@@ -22,14 +22,17 @@ import linecache
 import os
 import sys
 import threading
-import traceback
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import FrameType
 
 from ffikit import forksafe
 from ffikit.errors import InvalidValue, LeakError
+from ffikit.records import data_record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import traceback
 
 __all__ = ["ACTIVE", "record", "forget", "track", "Tracker", "Allocation"]
 
@@ -58,7 +61,7 @@ def forget(owner: object) -> None:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ffikit/
 
 
-@dataclass
+@data_record
 class Allocation:
     """One tracked allocation: what, how big, where, and who made it."""
 
@@ -70,6 +73,8 @@ class Allocation:
     @property
     def stack(self) -> traceback.StackSummary:
         """The creating traceback (formatted on demand: recording stays cheap)."""
+        import traceback
+
         return traceback.StackSummary.from_list(
             [(f, n, fn, linecache.getline(f, n).strip()) for f, n, fn in self.frames])
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError, OutOfRange
+from ffikit.records import data_record
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given
 
@@ -26,7 +26,7 @@ __all__ = ["Conversion", "printf_conversions", "scanf_conversions", "scanf_count
            "check_scanf"]
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class Conversion:
     """One argument a format consumes: its spelling, kind and C type (as promoted)."""
 

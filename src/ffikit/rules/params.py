@@ -10,11 +10,11 @@ disagree about what a parameter takes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import sizeof
+from ffikit.records import data_record
 from ffikit.rules.kinds import RAW_BYTE_TARGETS, format_kind, int_range, item_kind
 
 __all__ = ["ParamRule", "param_rule", "accepted_formats", "FLOAT_MAX"]
@@ -25,7 +25,7 @@ FLOAT_MAX = 3.4028234663852886e38  # the largest finite C float
 _FORMAT_CODES = "bBhHiIlLqQnNfdeg?cPuw"
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class ParamRule:
     """What one parameter accepts.
 

@@ -14,12 +14,12 @@ may inline the comparison and call :func:`refusal` only to word the error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from ffikit.cdecl import model as m
 from ffikit.cdecl.attributes import Access
 from ffikit.cdecl.layout import sizeof
 from ffikit.errors import ArgumentError, BufferTooSmall
+from ffikit.records import data_record
 
 __all__ = ["SizeRelation", "relations", "user_access", "check", "refusal", "param_modes",
            "cstring_params", "USER_SOURCE"]
@@ -28,7 +28,7 @@ USER_SOURCE = "sizes= given to load"
 _VERBS = {"read_only": "reads", "write_only": "writes", "read_write": "reads and writes"}
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class SizeRelation:
     """``buffer`` (a parameter index) must hold at least ``size``'s value (a parameter
     index) -- or ``count`` -- elements of ``unit`` bytes (``unit_name``), times

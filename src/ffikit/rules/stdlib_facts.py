@@ -20,17 +20,16 @@ states are kept, and every added fact names its source in messages
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ffikit.cdecl import model as m
 from ffikit.cdecl.attributes import Access, FunctionFacts
 from ffikit.cdecl.layout import sizeof
+from ffikit.records import data_record
 from ffikit.rules.kinds import int_range
 
 __all__ = ["StandardFunction", "STANDARD", "matches", "standard_facts", "with_standard_facts"]
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class StandardFunction:
     """One standard function: ``params`` are kinds (see :func:`_kind_matches`);
     ``sizes`` are ``(buffer, mode, size parameter, factor parameter or None)``."""

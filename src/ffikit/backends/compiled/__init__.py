@@ -26,6 +26,7 @@ from ffikit.backends.compiled.module import (
     report_crashes,
     search_prebuilt,
 )
+from ffikit.backends.ctypes.cbhooks import register_provider
 from ffikit.errors import ArgumentError, CompileError
 
 __all__ = ["CompiledFunctions", "available", "choose_backend", "BACKENDS", "search_prebuilt",
@@ -71,6 +72,12 @@ def choose_backend(requested: str | None = None) -> tuple[str, str, bool]:
 
 _fell_back: list[str] = []
 
-from ffikit.backends.compiled import cbpool as _cbpool  # noqa: E402 - after choose_backend
 
-_cbpool.register()  # ffikit.callback: C callback pools where this backend is chosen
+def _pool_for(fp_type: type) -> object:
+    """ffikit.callback's C callback pool for ``fp_type`` (the pool code loads at the first callback)."""
+    from ffikit.backends.compiled import cbpool
+
+    return cbpool.pool_for(fp_type)
+
+
+register_provider(_pool_for)  # ffikit.callback: C callback pools where this backend is chosen

@@ -39,7 +39,7 @@ from ffikit.build import build, built
 from ffikit.cachedir import sha256_hex
 from ffikit.errors import CompileError
 
-__all__ = ["codes", "generate", "pool_for", "lend_pool", "register", "POOL_ATTR", "loaded"]
+__all__ = ["codes", "generate", "pool_for", "lend_pool", "POOL_ATTR", "loaded"]
 
 POOL_ATTR = "_ffikit_pool_"  # the capsule a function-pointer class carries (cbpool.h)
 SLOTS = 256
@@ -283,8 +283,3 @@ def lend_pool(fp_type: type) -> None:
 def loaded() -> dict[tuple, Any]:
     """The pool modules loaded so far, by signature codes (for tests and ``ffikit doctor``)."""
     return dict(_modules)
-
-
-def register() -> None:
-    """Let ``ffikit.callback`` use C pools (called when the compiled backend is imported)."""
-    cbhooks.register_provider(pool_for)

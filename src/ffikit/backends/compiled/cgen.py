@@ -25,10 +25,10 @@ share.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import sys
 from collections.abc import Sequence
 
+from ffikit import records
 from ffikit.backends.compiled import runtime
 from ffikit.backends.compiled.cstructs import struct_c
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
@@ -71,8 +71,8 @@ KNOWN_FACTS = frozenset({"access", "nonnull", "deallocators", "format"})
 def _unknown_facts(ftype: m.FunctionType) -> str | None:
     """Why facts this generator does not implement keep the function in Python."""
     facts = ftype.facts
-    fields = dataclasses.fields(facts) if dataclasses.is_dataclass(facts) else ()
-    unknown = [f.name for f in fields if f.name not in KNOWN_FACTS and getattr(facts, f.name)]
+    names = records.fields(facts) if records.is_record(facts) else ()
+    unknown = [name for name in names if name not in KNOWN_FACTS and getattr(facts, name)]
     if unknown:
         return f"its declaration carries facts the compiled backend does not check ({', '.join(unknown)})"
     return None
@@ -102,9 +102,9 @@ def relation_table(rels: Sequence[SizeRelation], params: Sequence[tuple]) -> tup
 
 
 def _param_shape(rule: ParamRule) -> tuple | str:
-    for field in dataclasses.fields(rule):
-        if field.name not in KNOWN_RULE_FIELDS and getattr(rule, field.name) not in (None, False, 0, (), ""):
-            return f"rule field {field.name!r}"
+    for name in records.fields(rule):
+        if name not in KNOWN_RULE_FIELDS and getattr(rule, name) not in (None, False, 0, (), ""):
+            return f"rule field {name!r}"
     if rule.kind == "int":
         if rule.size not in (1, 2, 4, 8):
             return f"{rule.ctype.c_name()} integers"
@@ -187,7 +187,7 @@ def shape_of(name: str, ftype: m.FunctionType) -> tuple | str:
     for i, ptype in enumerate(ftype.params):
         rule = param_rule(ptype)
         if rule.kind == "pointer" and i in modes and modes[i] == rule.const:
-            rule = dataclasses.replace(rule, const=not modes[i])  # an access mode overrides 'const'
+            rule = records.replace(rule, const=not modes[i])  # an access mode overrides 'const'
         shape = _param_shape(rule)
         if isinstance(shape, str):
             return shape

@@ -36,7 +36,6 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
-from ffikit.backends.compiled import cbpool
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.converters import BY_ADDRESS, BY_VALUE, ctypes_mode, pointer_converter
 from ffikit.backends.ctypes.pybuffer import PLAIN_TYPES, learn_numpy
@@ -92,6 +91,8 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
                 return VALUE
             if issubclass(tp, (_CData, callbacks.Callback)) or not _calls(tp):
                 return SLOW  # other types: the slow path checks (or refuses)
+            from ffikit.backends.compiled import cbpool
+
             cbpool.lend_pool(fp_type)
             return LEND
         if index in char_params:  # C strings: only the C side's bytes case is fast

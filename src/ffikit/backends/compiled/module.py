@@ -13,10 +13,8 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
-import inspect
 import os
 import sys
-import sysconfig
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -62,6 +60,8 @@ def search_prebuilt(directory: str) -> None:
 
 
 def _extension_path(directory: str, modname: str) -> str:
+    import sysconfig
+
     return os.path.join(directory, modname + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
@@ -77,6 +77,8 @@ def build_beside(directory: str, modname: str, source: str) -> str:
 
 
 def python_include() -> str:
+    import sysconfig
+
     return sysconfig.get_paths()["include"]
 
 
@@ -159,12 +161,19 @@ def report_crashes() -> None:
             module.report_crashes()
 
 
-def _signature(ftype: m.FunctionType) -> inspect.Signature:
-    """The positional-only signature the ctypes backend's wrapper has (for help() and IDEs)."""
+def _parameters(ftype: m.FunctionType) -> tuple[tuple[str, ...], bool]:
+    """The parameter names the ctypes backend's wrapper has, and whether more may follow."""
     taken: set[str] = set()
-    names = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
+    return tuple(_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)), ftype.variadic
+
+
+def _signature(func: Any) -> Any:
+    """``func.__signature__`` (asked for by help() and IDEs, made then): positional-only."""
+    import inspect
+
+    names, variadic = func.__dict__["__ffikit_params__"]
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
-    if ftype.variadic:
+    if variadic:
         params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
     return inspect.Signature(params)
 
@@ -393,7 +402,7 @@ class CompiledFunctions:
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
                  "shape": shape, "source": module.WRAPPERS[index],
-                 "__signature__": _signature(ftype)},
+                 "__ffikit_params__": _parameters(ftype), "__ffikit_signature__": _signature},
                 ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value

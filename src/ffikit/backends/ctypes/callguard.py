@@ -32,12 +32,12 @@ Two ways a thunk called from C used to take the process down:
 from __future__ import annotations
 
 import ctypes
-import platform
 import sys
 import threading
 import time
 
 from ffikit import forksafe
+from ffikit.cdecl.platforms import host_machine
 
 __all__ = ["STATE", "CHECK_FROM", "MARGIN", "LOCAL", "INFLIGHT", "stack_left", "seal", "drain",
            "after_exit"]
@@ -99,7 +99,7 @@ def _libc_functions():
         return (low.value or 0), size.value
 
     pointer = None
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if host_machine() in ("x86_64", "amd64"):
         getcontext = getattr(libc, "getcontext", None)
         if getcontext is not None:
             context = ctypes.create_string_buffer(4096)  # ucontext_t: 968 bytes on x86-64
@@ -163,7 +163,7 @@ def _sealer():
     return seal_one
 
 
-SYSV_CLOSURE = sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
+SYSV_CLOSURE = sys.platform.startswith("linux") and host_machine() in ("x86_64", "amd64")
 _seal_one = _sealer()
 
 

@@ -25,16 +25,16 @@ pass the two eightbytes as two scalars instead (the same registers).
 from __future__ import annotations
 
 import ctypes
-import platform
 import sys
 
 from ffikit.cdecl import model as m
 from ffikit.cdecl.layout import int_info, layout, sizeof
+from ffikit.cdecl.platforms import host_machine
 
 __all__ = ["SYSV_X86_64", "classes", "holds_union", "register_twin", "memory_twin",
            "registers_before", "Unsupported"]
 
-SYSV_X86_64 = platform.machine().lower() in ("x86_64", "amd64") and not sys.platform.startswith("win")
+SYSV_X86_64 = host_machine() in ("x86_64", "amd64") and not sys.platform.startswith("win")
 INTEGER, SSE, X87 = "INTEGER", "SSE", "X87"
 _GPRS, _SSES = 6, 8
 

@@ -34,12 +34,12 @@ raise ...``), so a function without relations runs exactly the code it did.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import functools
 import keyword
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ffikit import records
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.buffer_errors import argument_refusal
 from ffikit.backends.ctypes.byvalue import (
@@ -304,7 +304,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
             body.append(f"{pname}, _ffk_k{i} = _ffk_c{i}({pname})")
         elif rule.kind == "pointer":
             if i in modes and modes[i] == rule.const:  # an access mode overrides 'const'
-                rule = dataclasses.replace(rule, const=not modes[i])
+                rule = records.replace(rule, const=not modes[i])
             env[f"_ffk_c{i}"] = pointer_converter(where, encoding, rule, nonnull=i in nonnull,
                                                   cstring=i in cstrings)
             if i in cstrings:

@@ -124,6 +124,21 @@ ffk_reduce(PyObject *o, PyObject *unused)
     return PyObject_CallOneArg(hook, o);
 }
 
+/* inspect.signature(f): made on demand by the function the binding left in the instance
+   dict (building it at every bind would import inspect on the way to a first call) */
+static PyObject *
+ffk_get_signature(PyObject *o, void *closure)
+{
+    ffk_func *self = (ffk_func *)o;
+    PyObject *hook = self->dict ? PyDict_GetItemString(self->dict, "__ffikit_signature__") : NULL;
+    (void)closure;
+    if (hook == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "__signature__");
+        return NULL;
+    }
+    return PyObject_CallOneArg(hook, o);
+}
+
 static PyMethodDef ffk_func_methods[] = {
     {"__reduce__", ffk_reduce, METH_NOARGS, "pickle as (library, name)"},
     {NULL, NULL, 0, NULL}
@@ -137,6 +152,7 @@ static PyGetSetDef ffk_func_getset[] = {
      "5 a Python callable after every call", NULL},
     {"crash_label", ffk_get_label, ffk_set_label,
      "what a fatal signal during the call names (ffikit.enable_faulthandler())", NULL},
+    {"__signature__", ffk_get_signature, NULL, "the Python signature (for help() and IDEs)", NULL},
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };

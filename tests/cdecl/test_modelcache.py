@@ -131,7 +131,9 @@ def _rewrite(entry: Path, change) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "wrong format", "other platform", "foreign class",
-                                    "not json", "hash mismatch", "wrong shape"])
+                                    "not json", "hash mismatch", "wrong shape", "short node",
+                                    "unknown kind", "reference out of range", "negative reference",
+                                    "negative class"])
 def test_a_bad_entry_is_ignored_and_rebuilt(damage, header, cache, tmp_path):
     cold = _fingerprint(header, cache)
     (entry,) = _entries(cache)
@@ -144,7 +146,7 @@ def test_a_bad_entry_is_ignored_and_rebuilt(damage, header, cache, tmp_path):
         _rewrite(entry, lambda d: {**d, "key": [*d["key"][:3], "sparc64", *d["key"][4:]]})
     elif damage == "foreign class":
         def plant(d):
-            d["nodes"][0][:2] = ["os", "system"]
+            d["classes"][0][:2] = ["os", "system"]
             return d
         _rewrite(entry, plant)
     elif damage == "not json":
@@ -153,6 +155,19 @@ def test_a_bad_entry_is_ignored_and_rebuilt(damage, header, cache, tmp_path):
         entry.write_bytes(entry.read_bytes().replace(b'"value"', b'"vXlue"'))
     elif damage == "wrong shape":
         _rewrite(entry, lambda d: {**d, "nodes": {"r": 1}})
+    elif damage == "short node":
+        _rewrite(entry, lambda d: {**d, "nodes": [row[:-1] if len(row) > 1 else row for row in d["nodes"]]})
+    elif damage == "unknown kind":
+        _rewrite(entry, lambda d: {**d, "classes": [[*c[:3], ["x"] * len(c[3])] for c in d["classes"]]})
+    elif damage in ("reference out of range", "negative reference"):
+        def dangle(d):
+            for c, row in ((d["classes"][row[0]], row) for row in d["nodes"]):
+                if "r" in c[3]:
+                    row[1 + c[3].index("r")] = -1 if damage.startswith("negative") else len(d["nodes"]) + 5
+            return d
+        _rewrite(entry, dangle)
+    elif damage == "negative class":
+        _rewrite(entry, lambda d: {**d, "nodes": [[-1, *row[1:]] for row in d["nodes"]]})
     assert _fingerprint(header, cache) == cold
     assert not marker.exists()
     assert cachedir.verified(entry) and json.loads(entry.read_bytes())["format"] == modelcache.FORMAT
@@ -208,9 +223,10 @@ def test_each_primitive_type_is_stored_once():
              m.Array(m.Primitive("double"), 3), m.Primitive("double"))
     encoder = modelcache._Encoder()
     encoded = encoder.value(value)
-    kinds = sorted(node[1] for node in json.loads(json.dumps(encoder.nodes)))
+    classes, nodes = json.loads(json.dumps(encoder.table()))
+    kinds = sorted(classes[node[0]][1] for node in nodes)
     assert kinds == ["Array", "Pointer", "Primitive", "Primitive"]
-    decoder = modelcache._Decoder(json.loads(json.dumps(encoder.nodes)))
+    decoder = modelcache._Decoder(classes, nodes)
     decoder.run()
     back = decoder.value(json.loads(json.dumps(encoded)))
     assert back == value and [str(t) for t in back] == [str(t) for t in value]

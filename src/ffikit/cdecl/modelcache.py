@@ -34,7 +34,7 @@ from .model import Primitive
 
 __all__ = ["cached", "FORMAT", "input_files"]
 
-FORMAT = 1
+FORMAT = 2
 
 
 def _debug(message: str, *args: Any) -> None:
@@ -69,6 +69,17 @@ def _stamp(files: tuple[str, ...] | list[str]) -> list[list]:
 
 
 # --- encoding: a node table of model objects, plain containers inline ----------------------
+#
+# ``classes`` lists each class once: ``[module, qualname, [field, ...], kinds]``; a node is
+# ``[class index, value of each field in that order]``.  A field's kind, chosen per class from
+# every node of it, says how its values are written: ``r`` another node's index (or null),
+# ``p`` a plain JSON value as it is, ``v`` a tagged value (containers, references inside
+# containers, NaN, an attribute not set).  Most fields are ``r`` or ``p``: a node costs one
+# JSON array, not a dict per node and per reference.
+
+_REF, _PLAIN_KIND, _VALUE = "r", "p", "v"
+_UNSET = {"u": 1}  # a slot the object never set
+
 
 def _state_names(cls: type) -> list[str]:
     names: list[str] = []
@@ -84,10 +95,13 @@ class _Encoder:
     def __init__(self) -> None:
         self.ids: dict[int, int] = {}
         self.primitives: dict[str, int] = {}
-        self.nodes: list[Any] = []
+        self.states: list[tuple[type, dict]] = []  # per node: its class and attribute values
         self.keep: list[Any] = []
 
     def node(self, obj: Any) -> dict:
+        return {"r": self.index(obj)}
+
+    def index(self, obj: Any) -> int:
         found = self.ids.get(id(obj))
         if found is None and type(obj) is Primitive:  # a value with no parts: one node per name
             found = self.primitives.get(obj.name)  # (the parser makes one object per use)
@@ -97,19 +111,27 @@ class _Encoder:
         if found is None:
             cls = type(obj)
             if cls is Primitive:
-                self.primitives[obj.name] = len(self.nodes)
+                self.primitives[obj.name] = len(self.states)
             if not cls.__module__.startswith(_MODEL_PACKAGE):
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
-            found = self.ids[id(obj)] = len(self.nodes)
+            found = self.ids[id(obj)] = len(self.states)
             self.keep.append(obj)
-            self.nodes.append(None)
             state = dict(getattr(obj, "__dict__", {}))
             for name in _state_names(cls):
                 if hasattr(obj, name):
                     state[name] = getattr(obj, name)
-            self.nodes[found] = [cls.__module__, cls.__qualname__,
-                                 {k: self.value(v) for k, v in state.items()}]
-        return {"r": found}
+            self.states.append((cls, state))
+            for name, value in state.items():
+                if not (type(value) in _PLAIN or value is None):
+                    state[name] = self._member(value)  # (nodes reached from here get indexes)
+        return found
+
+    def _member(self, value: Any) -> Any:
+        """A field value: a model object stays itself (its kind decides how it is written)."""
+        if type(value).__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type):
+            self.index(value)
+            return _Ref(value)
+        return self.value(value)
 
     def value(self, obj: Any) -> Any:
         if isinstance(obj, _PRIMITIVES):
@@ -121,12 +143,71 @@ class _Encoder:
         if type(obj) is tuple:
             return {"t": [self.value(v) for v in obj]}
         if type(obj) is dict:
+            if all(type(k) is str for k in obj):  # (most dicts: names -> ...), as a JSON object
+                values = obj.values()
+                if all(type(v) in _PLAIN and v == v for v in values):
+                    return {"D": obj}
+                if all(type(v) is tuple and all(type(x) in _PLAIN and x == x for x in v)
+                       for v in values):
+                    return {"T": obj}
+                if all(type(v).__module__.startswith(_MODEL_PACKAGE) and not isinstance(v, type)
+                       for v in values):
+                    return {"R": {k: self.index(v) for k, v in obj.items()}}
             return {"d": [[self.value(k), self.value(v)] for k, v in obj.items()]}
         if type(obj) is frozenset:
             return {"f": [self.value(v) for v in obj]}
         if type(obj) is set:
             return {"s": [self.value(v) for v in obj]}
         return self.node(obj)
+
+    def table(self) -> tuple[list, list]:
+        """``(classes, nodes)`` as written (see above)."""
+        fields: dict[type, dict[str, str]] = {}
+        for cls, state in self.states:  # every attribute any node of the class carries
+            fields.setdefault(cls, {}).update(dict.fromkeys(state, ""))
+        for cls, state in self.states:
+            kinds = fields[cls]
+            for name in kinds:
+                kinds[name] = _widest(kinds[name], state.get(name, _UNSET))
+        for kinds in fields.values():
+            kinds.update((name, kind or _REF) for name, kind in kinds.items())  # all None
+        where = {cls: i for i, cls in enumerate(fields)}
+        classes = [[cls.__module__, cls.__qualname__, list(kinds), list(kinds.values())]
+                   for cls, kinds in fields.items()]
+        nodes = []
+        for cls, state in self.states:
+            row: list[Any] = [where[cls]]
+            for name, kind in fields[cls].items():
+                value = state.get(name, _UNSET)
+                if type(value) is _Ref:
+                    index = self.ids[id(value.obj)]
+                    row.append(index if kind == _REF else {"r": index})
+                elif kind == _VALUE and value is not _UNSET:
+                    row.append(self.value(value) if type(value) in _PLAIN else value)
+                else:
+                    row.append(value)  # (plain, None, or the unset marker)
+            nodes.append(row)
+        return classes, nodes
+
+
+def _widest(kind: str, value: Any) -> str:
+    """The kind a field needs once ``value`` is one of its values too (``""``: only None so far)."""
+    if value is None:
+        return kind
+    if type(value) is _Ref:
+        return _REF if kind in ("", _REF) else _VALUE
+    if type(value) in _PLAIN and value == value:  # (NaN is written tagged)
+        return _PLAIN_KIND if kind in ("", _PLAIN_KIND) else _VALUE
+    return _VALUE  # containers, NaN, an attribute not set
+
+
+class _Ref:
+    """A field value that is a model object (written as its node's index)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
 
 
 def _model_class(module: str, qualname: str) -> type[object]:
@@ -142,37 +223,67 @@ def _model_class(module: str, qualname: str) -> type[object]:
 
 
 class _Decoder:
-    def __init__(self, nodes: list) -> None:
+    def __init__(self, classes: list, nodes: list) -> None:
         self.nodes = nodes
-        known: dict[tuple[str, str], type[object]] = {}
-        classes = []
-        for module, qualname, _ in nodes:
-            cls = known.get((module, qualname))
-            if cls is None:
-                cls = known[module, qualname] = _model_class(module, qualname)
-            classes.append(cls)
-        self.objects = [cls.__new__(cls) for cls in classes]
+        self.classes = []
+        for module, qualname, names, kinds in classes:
+            if len(names) != len(kinds) or not all(type(n) is str for n in names) or \
+                    not set(kinds) <= {_REF, _PLAIN_KIND, _VALUE}:
+                raise ValueError("not a class table")
+            self.classes.append((_model_class(module, qualname), tuple(zip(names, kinds))))
+        if not all(type(node) is list and node and type(node[0]) is int and node[0] >= 0
+                   for node in nodes):
+            raise ValueError("not a node table")
+        self.objects = [self.classes[node[0]][0].__new__(self.classes[node[0]][0]) for node in nodes]
 
     def run(self) -> None:
         # Fill the leaves first: a node's state may hash another node (a dict keyed by a type).
-        setattr_, value, plain, objects, nodes = object.__setattr__, self.value, _PLAIN, \
-            self.objects, self.nodes
+        setattr_, value, objects, nodes, classes = object.__setattr__, self.value, self.objects, \
+            self.nodes, self.classes
         for index in range(len(nodes) - 1, -1, -1):
-            obj = objects[index]
-            for name, data in nodes[index][2].items():
-                setattr_(obj, name, data if type(data) in plain else value(data))
+            obj, node = objects[index], nodes[index]
+            fields = classes[node[0]][1]
+            if len(node) != len(fields) + 1:
+                raise ValueError("a node does not match its class")
+            position = 1
+            for name, kind in fields:
+                data = node[position]
+                position += 1
+                if kind == _REF:
+                    if data is not None and (type(data) is not int or data < 0):
+                        raise ValueError("not a node index")  # (objects[-1] would be some node)
+                    setattr_(obj, name, None if data is None else objects[data])
+                elif kind == _PLAIN_KIND:
+                    setattr_(obj, name, data)
+                elif data != _UNSET:
+                    setattr_(obj, name, value(data))
 
     def value(self, data: Any) -> Any:
         if type(data) in _PLAIN:  # (JSON makes these exact types)
             return data
         (tag, body), = data.items()
         if tag == "r":
+            if type(body) is not int or body < 0:
+                raise ValueError("not a node index")
             return self.objects[body]
         value, plain = self.value, _PLAIN
         if tag == "t":
             return tuple([v if type(v) in plain else value(v) for v in body])
         if tag == "l":
             return [v if type(v) in plain else value(v) for v in body]
+        if tag == "D":  # str -> plain value
+            if not all(type(v) in plain for v in body.values()):
+                raise ValueError("not plain values")
+            return body
+        if tag == "T":  # str -> tuple of plain values
+            if not all(type(v) is list and all(type(x) in plain for x in v) for v in body.values()):
+                raise ValueError("not tuples of plain values")
+            return {k: tuple(v) for k, v in body.items()}
+        if tag == "R":  # str -> node
+            if not all(type(i) is int and i >= 0 for i in body.values()):
+                raise ValueError("not a node index")
+            objects = self.objects
+            return {k: objects[i] for k, i in body.items()}
         if tag == "d":
             return {value(k): value(v) for k, v in body}
         if tag == "f":
@@ -214,10 +325,11 @@ def _load(path: Any, key: list) -> tuple | None:
             return None
         if _stamp([f for f, _, _ in entry["inputs"]]) != entry["inputs"]:
             return None  # a header changed since
-        decoder = _Decoder(entry["nodes"])
+        decoder = _Decoder(entry["classes"], entry["nodes"])
         decoder.run()
         return decoder.value(entry["model"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError, RecursionError):
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, ImportError,
+            RecursionError):
         return None
 
 
@@ -251,8 +363,9 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
             return result
         encoder = _Encoder()
         encoded = encoder.value(model)
-        entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "nodes": encoder.nodes,
-                 "model": encoded}
+        classes, nodes = encoder.table()
+        entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "classes": classes,
+                 "nodes": nodes, "model": encoded}
         publish(path, json.dumps(entry, separators=(",", ":")).encode())
         _debug("declaration cache stored: %s", path)
     except (_Unsupported, OSError, ValueError, TypeError) as exc:

@@ -89,8 +89,10 @@ class RecordedUse:
         wanted = {}
         for name in names:
             index, declaration = found.functions.get(name, (-1, ""))
-            if index < 0 or declaration != self.declaration(name):
-                return False  # declared otherwise here
+            ftype = self._functions[name]
+            if index < 0 or declaration != self.declaration(name) or ftype.variadic or \
+                    len(found.shapes[index][1]) != len(ftype.params):
+                return False  # declared otherwise here, or another function's wrapper
             wanted[name] = found.shapes[index]
         module = self._load_module(found.shapes, compile=False, found=(found.modname, found.path))
         if module is None or getattr(module, "SHAPES", None) != modindex.shapes_digest(found.shapes):
@@ -102,6 +104,7 @@ class RecordedUse:
         self._recorded = self._published = names
         self._add(module, found.shapes)
         self._indexed = (names, found.shapes, module, len(found.reasons))
+        usage.remember(self)  # at exit: the entry again if more reasons were learnt
         return True
 
     def _index(self, names: list[str], shapes: list[tuple], module: Any) -> None:

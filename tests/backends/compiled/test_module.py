@@ -123,3 +123,26 @@ def test_no_report_unless_asked(cbuild):
     path = cbuild("int boom(int *p) { return *p; }", name="boom")
     proc = run_isolated(CRASH.format(path=path, backend="compiled", enable=""), PYTHONFAULTHANDLER="")
     assert proc.returncode != 0 and "ffikit: fatal signal" not in proc.stderr
+
+
+def test_function_pointer_parameters_are_found_as_the_rule_finds_them():
+    """get() tells function-pointer parameters apart without building their rules."""
+    from ffikit.backends.compiled.module import _is_function_pointer
+    from ffikit.rules.params import param_rule
+
+    params = [p for d in ffikit.include("sqlite3.h").functions.values() for p in d.type.params]
+    kinds = {(_is_function_pointer(p), param_rule(p).kind == "function_pointer") for p in params}
+    assert kinds == {(True, True), (False, False)}
+
+
+def test_source_and_signature_are_made_when_read(cbuild):
+    lib = ffikit.load(cbuild("int add(int a, int b) { return a + b; }", name="lazy_attrs"),
+                      "int add(int a, int b);", backend="compiled")
+    add = lib.add
+    assert "source" not in vars(add) and "__signature__" not in vars(add)
+    assert "int32_t (int32_t, int32_t)" in add.source and str(add.__signature__) == "(a, b, /)"
+    assert vars(add)["source"] is add.source  # made once, then kept
+    add.source = "replaced"
+    assert add.source == "replaced"
+    del add.source
+    assert "int32_t (int32_t, int32_t)" in add.source

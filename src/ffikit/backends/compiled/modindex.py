@@ -104,7 +104,9 @@ class Indexed:
 
 def _tuples(value: Any) -> Any:
     """JSON's lists back to the tuples shapes are made of."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+    if type(value) is not list:
+        return value
+    return tuple([_tuples(v) if type(v) is list else v for v in value])
 
 
 def _module_file(modname: Any, filename: Any) -> bool:

@@ -36,7 +36,6 @@ from ffikit.build import build, built, compiler_command
 from ffikit.cachedir import default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
-from ffikit.rules.params import param_rule
 
 __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside",
            "report_crashes"]
@@ -179,6 +178,12 @@ def _signature(ftype: m.FunctionType) -> inspect.Signature:
     if ftype.variadic:
         params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
     return inspect.Signature(params)
+
+
+def _is_function_pointer(ptype: m.CType) -> bool:
+    """``param_rule(ptype).kind == "function_pointer"``, without the rule (nor hashing the type)."""
+    r = m.resolve(ptype)
+    return isinstance(r, m.Pointer) and isinstance(m.resolve(r.target), m.FunctionType)
 
 
 def _check_errno(module: Any) -> None:
@@ -380,12 +385,12 @@ class CompiledFunctions(RecordedUse):
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
             declaration = self.declaration(name)
-            restype = _restype_for(ftype.result)
+            # only pointer and struct results are built as a class (other kinds: C's own)
+            restype = _restype_for(ftype.result) if shape[0][0] in ("pointer", "struct") else None
             static = self._static[name] = (
                 classifier(name, ftype, self.encoding),
                 result_maker(restype),
-                tuple(ctype_of(p) if param_rule(p).kind == "function_pointer" else None
-                      for p in ftype.params),
+                tuple(ctype_of(p) if _is_function_pointer(p) else None for p in ftype.params),
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",

@@ -125,16 +125,6 @@ def test_no_report_unless_asked(cbuild):
     assert proc.returncode != 0 and "ffikit: fatal signal" not in proc.stderr
 
 
-def test_function_pointer_parameters_are_found_as_the_rule_finds_them():
-    """get() tells function-pointer parameters apart without building their rules."""
-    from ffikit.backends.compiled.module import _is_function_pointer
-    from ffikit.rules.params import param_rule
-
-    params = [p for d in ffikit.include("sqlite3.h").functions.values() for p in d.type.params]
-    kinds = {(_is_function_pointer(p), param_rule(p).kind == "function_pointer") for p in params}
-    assert kinds == {(True, True), (False, False)}
-
-
 def test_source_and_signature_are_made_when_read(cbuild):
     lib = ffikit.load(cbuild("int add(int a, int b) { return a + b; }", name="lazy_attrs"),
                       "int add(int a, int b);", backend="compiled")

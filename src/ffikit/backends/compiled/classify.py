@@ -70,9 +70,15 @@ CHAR_TARGETS = frozenset({"char", "wchar_t", "char16_t", "char32_t"})
 
 
 def classifier(name: str, ftype: m.FunctionType, encoding: str,
-               char_params: frozenset[int] | None = None) -> Callable[[int, type], int]:
+               char_params: frozenset[int] | None = None,
+               fptypes: list | None = None) -> Callable[[int, type], int]:
     """The ``(parameter index, argument type) -> mode`` function for one C function
-    (``char_params``: :func:`char_param_indexes`, found at the first question when not given)."""
+    (``char_params``: :func:`char_param_indexes`, found at the first question when not given).
+
+    ``fptypes`` (the list the compiled function reads them from) gets each function-pointer
+    parameter's ctypes class when the parameter is first asked about: C needs it only for
+    the argument types this answers THUNK or LEND for, so binding builds none.
+    """
     converters: dict[int, Callable] = {}
     chars = [char_params]
 
@@ -88,6 +94,8 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str,
         if rule.kind == "struct":  # by value: exactly the declared struct's class, as ctypes wants
             return ADDRESS if tp is ctype_of(rule.ctype) else SLOW
         if rule.kind == "function_pointer":  # signatures are checked per object (C) or here
+            if fptypes is not None and fptypes[index] is None:
+                fptypes[index] = ctype_of(ftype.params[index])  # (before C reads it)
             if tp is callbacks.Callback:
                 return THUNK
             fp_type = ctype_of(rule.ctype)

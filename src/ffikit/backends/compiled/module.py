@@ -30,7 +30,6 @@ from ffikit.backends.compiled.recorded import RecordedUse
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.compiled.sizetable import relation_table
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, built, compiler_command
 from ffikit.cachedir import default_cache_dir, which
@@ -178,12 +177,6 @@ def _signature(ftype: m.FunctionType) -> inspect.Signature:
     if ftype.variadic:
         params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
     return inspect.Signature(params)
-
-
-def _is_function_pointer(ptype: m.CType) -> bool:
-    """``param_rule(ptype).kind == "function_pointer"``, without the rule (nor hashing the type)."""
-    r = m.resolve(ptype)
-    return isinstance(r, m.Pointer) and isinstance(m.resolve(r.target), m.FunctionType)
 
 
 def _check_errno(module: Any) -> None:
@@ -387,10 +380,11 @@ class CompiledFunctions(RecordedUse):
             declaration = self.declaration(name)
             # only pointer and struct results are built as a class (other kinds: C's own)
             restype = _restype_for(ftype.result) if shape[0][0] in ("pointer", "struct") else None
+            fptypes: list = [None] * len(ftype.params)  # each filled in by the classifier
             static = self._static[name] = (
-                classifier(name, ftype, self.encoding),
+                classifier(name, ftype, self.encoding, fptypes=fptypes),
                 result_maker(restype),
-                tuple(ctype_of(p) if _is_function_pointer(p) else None for p in ftype.params),
+                fptypes,
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",

@@ -16,9 +16,11 @@ ffk_make(PyObject *module, PyObject *args)
     ffk_func *f;
     (void)module;
     if (!PyArg_ParseTuple(args, "iOOOOOnO!OOn", &index, &address, &make_slow, &errors, &classify,
-                          &result, &bptr, &PyTuple_Type, &fptypes, &rels, &own, &rsize))
+                          &result, &bptr, &PyList_Type, &fptypes, &rels, &own, &rsize))
         return NULL;
-    if (index < 0 || index >= FFK_NWRAPPERS || PyTuple_GET_SIZE(fptypes) != ffk_nparams[index]) {
+    /* fptypes: a list, the classifier fills in each function-pointer parameter's class
+       when it is first asked about it (until then None: the slow path) */
+    if (index < 0 || index >= FFK_NWRAPPERS || PyList_GET_SIZE(fptypes) != ffk_nparams[index]) {
         PyErr_SetString(PyExc_IndexError, "no such wrapper, or fptypes of another length");
         return NULL;
     }

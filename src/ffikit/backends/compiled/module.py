@@ -378,11 +378,14 @@ class CompiledFunctions(RecordedUse):
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
             declaration = self.declaration(name)
-            # only pointer and struct results are built as a class (other kinds: C's own)
-            restype = _restype_for(ftype.result) if shape[0][0] in ("pointer", "struct") else None
+            # only pointer and struct results are built as a class (other kinds: C's own), and
+            # a pointer's class only when the first result is (C calls the function given)
+            rkind, rtype = shape[0][0], ftype.result
+            restype = _restype_for(rtype) if rkind == "struct" else None
             fptypes: list = [None] * len(ftype.params)  # each filled in by the classifier
             static = self._static[name] = (
                 classifier(name, ftype, self.encoding, fptypes=fptypes),
+                (lambda: result_maker(_restype_for(rtype))) if rkind == "pointer" else
                 result_maker(restype),
                 fptypes,
                 {"__name__": name, "__qualname__": name, "declaration": declaration,

@@ -24,8 +24,8 @@ ffk_make(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_IndexError, "no such wrapper, or fptypes of another length");
         return NULL;
     }
-    if (result != Py_None && (!PyType_Check(result) || bptr < 0)) {
-        PyErr_SetString(PyExc_TypeError, "a result class must be a ctypes class");
+    if (result != Py_None && ((!PyType_Check(result) && !PyCallable_Check(result)) || bptr < 0)) {
+        PyErr_SetString(PyExc_TypeError, "a result class must be a ctypes class (or make one)");
         return NULL;
     }
     if (ffk_rsizes[index] != 0 && ffk_rsizes[index] != rsize) {

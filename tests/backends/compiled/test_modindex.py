@@ -163,6 +163,7 @@ def test_the_key_covers_the_generator_the_compiler_and_the_names(monkeypatch):
     assert modindex.index_key("model", ["a", "b"], "latin-1") != key
     assert any(path.endswith("cgen.py") for path, _, _ in key[4])
     assert any(path.endswith("module.c") for path, _, _ in key[4])
+    assert ["build.py", -1, -1] not in key[4] and any(path == "build.py" for path, _, _ in key[4])
     monkeypatch.setenv("CFLAGS", "-O0")
     assert modindex.index_key("model", ["a", "b"], "utf-8") != key
 

@@ -13,16 +13,17 @@ The key is everything the answer depends on: the declarations' model (the
 content key the declaration cache gives a model it loaded or stored, so only
 declarations from ``include`` take this path), the recorded names and the
 encoding, the generator's own code (size and mtime of every file of the
-compiled and ctypes backends, their C runtime and the boundary rules), the
-Python ABI and the compiler's identity and flags.  What is trusted from disk
-is what the cache already trusts (:mod:`ffikit.cachedir`): an entry this user
-wrote, private, matching its recorded hash.  Even so, a stale or foreign
-entry costs a rebuild, never a wrong wrapper: the key stored in the entry
-must equal the reader's own, the module file must pass the same checks as any
-built module, the module must export the digest of exactly the shapes the
-entry lists (:func:`shapes_digest`, compiled into it), and each function's
-declaration text must be the one the reading process declares.  Anything
-else falls back to generating the source.
+compiled and ctypes backends, their C runtime, the boundary rules and
+``ffikit.build``), the Python ABI and the compiler's identity and flags.
+What is trusted from disk is what the cache already trusts
+(:mod:`ffikit.cachedir`): an entry this user wrote, private, matching its
+recorded hash.  Even so, a stale or foreign entry costs a rebuild, never a
+wrong wrapper: the key stored in the entry must equal the reader's own, the
+module file must pass the same checks as any built module (and define the
+module name the entry gives), the module must export the digest of exactly
+the shapes the entry lists (:func:`shapes_digest`, compiled into it), and
+each function's declaration text and parameter count must be the reading
+process's own.  Anything else falls back to generating the source.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = ["FORMAT", "shapes_digest", "index_key", "entry_path", "lookup", "stor
 FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parent.parent.parent  # src/ffikit
 _CODE_DIRS = ("backends/compiled", "backends/compiled/runtime", "backends/ctypes", "rules")
+_CODE_FILES = ("build.py",)  # (the build flags)
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -64,6 +66,12 @@ def _code() -> list:
                         found.append([f"{folder}/{item.name}", info.st_size, info.st_mtime_ns])
         except OSError:
             found.append([folder, -1, -1])
+    for name in _CODE_FILES:
+        try:
+            info = os.stat(_PACKAGE / name)
+            found.append([name, info.st_size, info.st_mtime_ns])
+        except OSError:
+            found.append([name, -1, -1])
     return sorted(found)
 
 

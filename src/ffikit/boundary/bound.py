@@ -157,9 +157,9 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
     if compiled is None:
         compiled = CompiledFunctions.for_declarations(library.defs, library.encoding)
         object.__setattr__(library, "_compiled", compiled)
-    if not compiled.handles(name):
+    if not library._forced and not compiled.ready(name):  # (first: a warm process's record)
         return None
-    if not library._forced and not compiled.ready(name):
+    if not compiled.handles(name):
         return None
 
     sizes = library._sizes.get(name)

@@ -314,7 +314,7 @@ def _model_code() -> list:
             for name in sorted(os.listdir(here)) if name.endswith(".py")]
 
 
-def _load(path: Any, key: list) -> tuple | None:
+def _load(path: Any, key: list) -> tuple[Any, list] | None:
     from ffikit.cachedir import verified
 
     if not verified(path):
@@ -327,10 +327,21 @@ def _load(path: Any, key: list) -> tuple | None:
             return None  # a header changed since
         decoder = _Decoder(entry["classes"], entry["nodes"])
         decoder.run()
-        return decoder.value(entry["model"])
+        return decoder.value(entry["model"]), entry["inputs"]
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, ImportError,
             RecursionError):
         return None
+
+
+def _keyed(result: Any, digest: str, inputs: list) -> Any:
+    """Name the model's content on ``result`` (``_model_key``: the entry's key and the files it
+    was read from), so caches derived from a model can be keyed by it."""
+    from ffikit.cachedir import sha256_hex
+
+    state = getattr(result, "__dict__", None)
+    if isinstance(state, dict):
+        state["_model_key"] = sha256_hex(json.dumps([digest, inputs]).encode())[:32]
+    return result
 
 
 def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tuple],
@@ -351,11 +362,11 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         return make()
     digest = sha256_hex(json.dumps(key).encode())[:24]
     path = root / f"model-{digest}.json"
-    model = _load(path, key)
-    if model is not None:
+    loaded = _load(path, key)
+    if loaded is not None:
         _debug("declaration cache hit: %s", path)
         touch(path)
-        return rebuild(model)
+        return _keyed(rebuild(loaded[0]), digest, loaded[1])
     result = make()
     try:
         model, inputs = parts_of(result)
@@ -368,6 +379,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
                  "nodes": nodes, "model": encoded}
         publish(path, json.dumps(entry, separators=(",", ":")).encode())
         _debug("declaration cache stored: %s", path)
+        _keyed(result, digest, entry["inputs"])
     except (_Unsupported, OSError, ValueError, TypeError) as exc:
         _debug("declaration cache: not stored (%s)", exc)
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ffikit
-from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
+from ffikit.backends.compiled.cgen import generate, shape_of
 
 
 def _shape(decl: str, name: str):
@@ -34,17 +34,6 @@ class TestShapeOf:
         assert _shape("void f(const double *p, int n) __attribute__((access(write_only, 1, 2)));",
                       "f")[1][0][2] is False  # write_only overrides const
         assert not isinstance(_shape("char *f(const char *s) __attribute__((malloc(free, 1)));", "f"), str)
-
-    def test_relation_table(self):
-        from ffikit.rules.sizes import relations
-
-        defs = ffikit.cdef("double f(const double *p, unsigned long n, int k, const double q[3]) "
-                           "__attribute__((access(read_only, 1, 2)));")
-        ftype = defs.functions["f"].type
-        _result, params = shape_of("f", ftype)
-        assert set(relation_table(relations("f", ftype), params)) == {
-            (0, 1, -1, 0, 8, True, False), (3, -1, -1, 3, 8, False, False)}
-        assert isinstance(relation_table(relations("f", ftype), (("double", "double"),) * 4), str)
 
     def test_what_stays_on_ctypes_says_why(self):
         assert _shape("int f(int n, ...);", "f") == "variadic"

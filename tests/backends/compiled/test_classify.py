@@ -20,6 +20,7 @@ from ffikit.backends.compiled.classify import (
     classifier,
     result_maker,
 )
+from ffikit.backends.ctypes.types import ctype_of
 
 H = """typedef struct { int id; double score; } S;
 void f(const S *s, double *d, int **out, const char *text, int (*cb)(int));"""
@@ -65,6 +66,17 @@ class TestClassifier:
         assert classify(4, ffikit.callback("int (*)(int)", abs).__class__) == THUNK
         assert classify(4, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)) == VALUE
         assert classify(4, ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)) == SLOW  # checked there
+
+    def test_function_pointer_classes_are_made_when_first_asked_about(self):
+        defs = ffikit.cdef(H)
+        ftype = defs.functions["f"].type
+        fptypes: list = [None] * 5
+        classify = classifier("f", ftype, "utf-8", fptypes=fptypes)
+        assert classify(0, bytearray) == BUFFER and fptypes == [None] * 5  # binding builds none
+        callback = ffikit.callback("int (*)(int)", abs)
+        assert classify(4, type(callback)) == THUNK
+        assert fptypes[:4] == [None] * 4 and fptypes[4] is ctype_of(ftype.params[4])
+        assert callback.fp_type is fptypes[4]  # what C compares a callback's class with
 
     def test_plain_callables_borrow_a_pool_slot_and_the_rest_is_refused_slowly(self):
         _defs, classify = _classify()

@@ -123,3 +123,29 @@ def test_no_report_unless_asked(cbuild):
     path = cbuild("int boom(int *p) { return *p; }", name="boom")
     proc = run_isolated(CRASH.format(path=path, backend="compiled", enable=""), PYTHONFAULTHANDLER="")
     assert proc.returncode != 0 and "ffikit: fatal signal" not in proc.stderr
+
+
+def test_source_and_signature_are_made_when_read(cbuild):
+    lib = ffikit.load(cbuild("int add(int a, int b) { return a + b; }", name="lazy_attrs"),
+                      "int add(int a, int b);", backend="compiled")
+    add = lib.add
+    assert "source" not in vars(add) and "__signature__" not in vars(add)
+    assert "int32_t (int32_t, int32_t)" in add.source and str(add.__signature__) == "(a, b, /)"
+    assert vars(add)["source"] is add.source  # made once, then kept
+    add.source = "replaced"
+    assert add.source == "replaced"
+    del add.source
+    assert "int32_t (int32_t, int32_t)" in add.source
+
+
+def test_a_pointer_result_class_is_made_at_the_first_result(cbuild):
+    src = ("typedef struct { int x, y; } Point;\nstatic Point p = {3, 4};\n"
+           "Point *origin(void) { return &p; }\nvoid *raw(void) { return &p; }")
+    decl = "typedef struct { int x, y; } Point; Point *origin(void); void *raw(void);"
+    path = cbuild(src, name="lazy_result")
+    compiled = ffikit.load(path, decl, backend="compiled")
+    plain = ffikit.load(path, decl, backend="ctypes")
+    got, want = compiled.origin(), plain.origin()
+    assert type(got) is type(want) and (got.contents.x, got.contents.y) == (3, 4)
+    assert type(compiled.raw()) is type(plain.raw()) and compiled.raw().value == plain.raw().value
+    assert type(compiled.origin()) is type(got)  # the class kept after the first result

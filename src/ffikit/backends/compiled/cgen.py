@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import ctypes
 import sys
-from collections.abc import Sequence
 
 from ffikit import records
 from ffikit.backends.compiled import runtime
+from ffikit.backends.compiled.classify import CHAR_TARGETS
 from ffikit.backends.compiled.cstructs import struct_c
+from ffikit.backends.compiled.modindex import shapes_digest
+from ffikit.backends.compiled.sizetable import relation_table
 from ffikit.backends.ctypes.wrappers import _restype_for, _VoidPointerResult
 from ffikit.cachedir import sha256_hex
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import ParamRule, accepted_formats, param_rule
-from ffikit.rules.sizes import SizeRelation, param_modes, relations
+from ffikit.rules.sizes import param_modes, relations
 
-__all__ = ["shape_of", "generate", "relation_table", "KNOWN_RULE_FIELDS", "KNOWN_FACTS",
+__all__ = ["shape_of", "generate", "relation_table", "wrapper_source", "KNOWN_RULE_FIELDS", "KNOWN_FACTS",
            "CHAR_TARGETS"]
 
 # ParamRule fields this generator understands; a rule with any other field set
@@ -47,8 +49,6 @@ KNOWN_RULE_FIELDS = frozenset({
     "kind", "ctype", "lo", "hi", "is_char", "size", "float_max", "const", "pointee",
     "raw_ok", "char_target", "item_kind", "pointee_size", "target_is_pointer", "target_is_struct",
 })
-# Pointees whose buffers are C strings (or may become so): only NUL-free bytes go fast.
-CHAR_TARGETS = frozenset({"char", "wchar_t", "char16_t", "char32_t"})
 
 _INT_CODES = {"b": (1, True), "B": (1, False), "h": (2, True), "H": (2, False),
               "i": (4, True), "I": (4, False), "l": (ctypes.sizeof(ctypes.c_long), True),
@@ -76,29 +76,6 @@ def _unknown_facts(ftype: m.FunctionType) -> str | None:
     if unknown:
         return f"its declaration carries facts the compiled backend does not check ({', '.join(unknown)})"
     return None
-
-
-def relation_table(rels: Sequence[SizeRelation], params: Sequence[tuple]) -> tuple | str:
-    """The size relations as the numbers ``make()`` takes, or why C cannot check them.
-
-    Each is ``(buffer, size, factor, count, unit, size unsigned, factor unsigned)``
-    (-1: no size / factor parameter); the buffer must be a pointer parameter and the
-    sizes integer parameters of the wrapper's shape.
-    """
-    table = []
-    for rel in rels:
-        if rel.size is None and not rel.count:
-            continue  # 'access (read_only, i)' alone: nothing to compare
-        if params[rel.buffer][0] != "ptr":
-            return f"a size relation on parameter {rel.buffer + 1}, which C does not pass as a buffer"
-        sizes = [i for i in (rel.size, rel.factor) if i is not None]
-        if any(params[i][0] not in ("int", "u64") for i in sizes):
-            return "a size relation whose size is not an integer parameter"
-        table.append((rel.buffer, -1 if rel.size is None else rel.size,
-                      -1 if rel.factor is None else rel.factor, int(rel.count or 0), rel.unit,
-                      rel.size is not None and params[rel.size][0] == "u64",
-                      rel.factor is not None and params[rel.factor][0] == "u64"))
-    return tuple(table)
 
 
 def _param_shape(rule: ParamRule) -> tuple | str:
@@ -376,6 +353,11 @@ def _wrapper(index: int, shape: tuple) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def wrapper_source(index: int, shape: tuple) -> str:
+    """The C of wrapper ``index`` (of ``shape``) in a module, as :func:`generate` writes it."""
+    return _wrapper(index, shape)
+
+
 def _result_size(result: tuple) -> str:
     return f"sizeof({result[1]})" if result[0] == "struct" else "0"
 
@@ -400,6 +382,7 @@ def generate(shapes: list[tuple]) -> tuple[str, str, list[str]]:
                         definitions.append(d)
     tables = "\n".join([
         f"#define FFK_NWRAPPERS {len(shapes)}",
+        f'#define FFK_SHAPES "{shapes_digest(shapes)}"',
         "static vectorcallfunc ffk_wrappers[] = {"
         + (", ".join(f"ffk_w{i}" for i in range(len(shapes))) or "NULL") + "};",
         "static const int ffk_nparams[] = {" + (", ".join(str(len(s[1])) for s in shapes) or "0") + "};",

@@ -45,7 +45,7 @@ from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
 
 __all__ = ["SLOW", "BUFFER", "ADDRESS", "VALUE", "THUNK", "REGION", "LEND", "classifier", "BPTR_OFFSET",
-           "result_maker"]
+           "result_maker", "CHAR_TARGETS", "char_param_indexes"]
 
 SLOW, BUFFER, ADDRESS, VALUE, THUNK, REGION, LEND = 0, 1, 2, 3, 4, 5, 6
 _CData = ctypes.c_int.__mro__[-2]
@@ -64,11 +64,22 @@ def _find_bptr() -> int:
 
 
 BPTR_OFFSET = _find_bptr()
+# Pointees whose buffers are C strings (or may become so): only NUL-free bytes go fast.
+CHAR_TARGETS = frozenset({"char", "wchar_t", "char16_t", "char32_t"})
 
 
-def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: frozenset[int]) -> Callable[[int, type], int]:
-    """The ``(parameter index, argument type) -> mode`` function for one C function."""
+def classifier(name: str, ftype: m.FunctionType, encoding: str,
+               char_params: frozenset[int] | None = None,
+               fptypes: list | None = None) -> Callable[[int, type], int]:
+    """The ``(parameter index, argument type) -> mode`` function for one C function
+    (``char_params``: :func:`char_param_indexes`, found at the first question when not given).
+
+    ``fptypes`` (the list the compiled function reads them from) gets each function-pointer
+    parameter's ctypes class when the parameter is first asked about: C needs it only for
+    the argument types this answers THUNK or LEND for, so binding builds none.
+    """
     converters: dict[int, Callable] = {}
+    chars = [char_params]
 
     def converter(index: int) -> Callable:
         conv = converters.get(index)
@@ -82,6 +93,8 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
         if rule.kind == "struct":  # by value: exactly the declared struct's class, as ctypes wants
             return ADDRESS if tp is ctype_of(rule.ctype) else SLOW
         if rule.kind == "function_pointer":  # signatures are checked per object (C) or here
+            if fptypes is not None and fptypes[index] is None:
+                fptypes[index] = ctype_of(ftype.params[index])  # (before C reads it)
             if tp is callbacks.Callback:
                 return THUNK
             fp_type = ctype_of(rule.ctype)
@@ -95,7 +108,10 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str, char_params: fro
 
             cbpool.lend_pool(fp_type)
             return LEND
-        if index in char_params:  # C strings: only the C side's bytes case is fast
+        found = chars[0]
+        if found is None:
+            found = chars[0] = char_param_indexes(ftype)
+        if index in found:  # C strings: only the C side's bytes case is fast
             return SLOW
         learn_numpy()
         if tp in PLAIN_TYPES:
@@ -123,8 +139,6 @@ def _calls(tp: type) -> bool:
 
 def char_param_indexes(ftype: m.FunctionType) -> frozenset[int]:
     """Parameters that point to character types (their buffers may be C strings)."""
-    from ffikit.backends.compiled.cgen import CHAR_TARGETS
-
     found = set()
     for i, ptype in enumerate(ftype.params):
         rule = param_rule(ptype)

@@ -21,23 +21,17 @@ from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.compiled import background, usage
-from ffikit.backends.compiled.cgen import generate, relation_table, shape_of
-from ffikit.backends.compiled.classify import (
-    BPTR_OFFSET,
-    char_param_indexes,
-    classifier,
-    result_maker,
-)
+from ffikit.backends.compiled.classify import BPTR_OFFSET, classifier, result_maker
 from ffikit.backends.compiled.extload import import_extension
+from ffikit.backends.compiled.recorded import RecordedUse
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
+from ffikit.backends.compiled.sizetable import relation_table
 from ffikit.backends.ctypes import callbacks
-from ffikit.backends.ctypes.types import ctype_of
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
 from ffikit.build import build, built, compiler_command
 from ffikit.cachedir import default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
-from ffikit.rules.params import param_rule
 
 __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside",
            "report_crashes"]
@@ -116,25 +110,37 @@ def available() -> tuple[bool, str]:
     return _available
 
 
-def load_module(shapes: list[tuple], compile: bool = True) -> Any:
+def load_module(shapes: list[tuple], compile: bool = True, found: tuple[str, str] | None = None) -> Any:
     """The extension module with one wrapper per shape: built once, then imported from the cache.
 
     With ``compile=False``, None unless it is already built (nothing waits on a compiler).
+    ``found``: the ``(module name, verified file)`` an index entry names (:mod:`.modindex`),
+    imported without generating the source (its ``C_SOURCE``/``WRAPPERS`` are then None).
     """
-    modname, source, wrappers = generate(shapes)
+    source, wrappers = "", None
+    if found is None:
+        from ffikit.backends.compiled.cgen import generate
+
+        modname, source, wrappers = generate(shapes)
+    else:
+        modname = found[0]
     module = _modules.get(modname)
     if module is not None:
         return module
-    prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
-    # Compiled outside the lock: a thread importing another module never waits on this compiler
-    # (two threads building the same module both get the same cache entry, renamed atomically).
-    name, include_dirs, flags = modname.lstrip("_"), _include_dirs(), _flags()
-    if prebuilt:
-        path: str | None = prebuilt[0]
-    elif compile:
-        path = build(source, name, include_dirs=include_dirs, flags=flags)
+    path: str | None
+    if found is not None:
+        path = found[1]
     else:
-        path = built(source, name, include_dirs=include_dirs, flags=flags)
+        prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
+        # Compiled outside the lock: a thread importing another module never waits on this compiler
+        # (two threads building the same module both get the same cache entry, renamed atomically).
+        name, include_dirs, flags = modname.lstrip("_"), _include_dirs(), _flags()
+        if prebuilt:
+            path = prebuilt[0]
+        elif compile:
+            path = build(source, name, include_dirs=include_dirs, flags=flags)
+        else:
+            path = built(source, name, include_dirs=include_dirs, flags=flags)
     if path is None:
         return None
     with _lock:
@@ -146,7 +152,7 @@ def load_module(shapes: list[tuple], compile: bool = True) -> Any:
             if _crash_reports:  # ffikit.enable_faulthandler() was called
                 module.report_crashes()
             # what it was built from (the C source, each wrapper's text) for error reports
-            module.__dict__.update(C_SOURCE=source, WRAPPERS=wrappers)
+            module.__dict__.update(C_SOURCE=source or None, WRAPPERS=wrappers)
             callbacks.register_finder(module.current)
             _modules[modname] = module
     return module
@@ -161,19 +167,15 @@ def report_crashes() -> None:
             module.report_crashes()
 
 
-def _parameters(ftype: m.FunctionType) -> tuple[tuple[str, ...], bool]:
-    """The parameter names the ctypes backend's wrapper has, and whether more may follow."""
-    taken: set[str] = set()
-    return tuple(_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)), ftype.variadic
-
-
-def _signature(func: Any) -> Any:
-    """``func.__signature__`` (asked for by help() and IDEs, made then): positional-only."""
+def _signature(ftype: m.FunctionType) -> Any:
+    """The positional-only signature the ctypes backend's wrapper has (for help() and IDEs;
+    made when first read, so binding never imports :mod:`inspect`)."""
     import inspect
 
-    names, variadic = func.__dict__["__ffikit_params__"]
+    taken: set[str] = set()
+    names = [_safe_name(n, i, taken) for i, n in enumerate(ftype.param_names)]
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
-    if variadic:
+    if ftype.variadic:
         params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
     return inspect.Signature(params)
 
@@ -190,7 +192,7 @@ def _check_errno(module: Any) -> None:
         ctypes.set_errno(saved)
 
 
-class CompiledFunctions:
+class CompiledFunctions(RecordedUse):
     """The compiled wrappers for one set of declarations.
 
     Two ways to get them: :meth:`get` builds (once) one module with every
@@ -200,6 +202,10 @@ class CompiledFunctions:
     back when it is ready (``backend="auto"``: nobody waits).  Functions the
     C side cannot handle stay on the ctypes backend (``reasons[name]`` says why).
     """
+
+    _requests = _requests
+    _prebuilt_dirs = _prebuilt_dirs
+    _load_module = staticmethod(load_module)
 
     @classmethod
     def for_declarations(cls, defs: Any, encoding: str) -> CompiledFunctions:
@@ -211,13 +217,19 @@ class CompiledFunctions:
         found = per.get(encoding)
         if found is None or len(found._names) != len(defs.functions):
             functions = {n: getattr(d, "type", d) for n, d in defs.functions.items()}
-            found = per[encoding] = cls(functions, encoding)
+            state = getattr(defs, "__dict__", None)  # (the declaration cache's content key)
+            model_key = state.get("_model_key") if isinstance(state, dict) else None
+            found = per[encoding] = cls(functions, encoding, model_key)
         return found
 
-    def __init__(self, functions: dict[str, m.FunctionType], encoding: str):
+    def __init__(self, functions: dict[str, m.FunctionType], encoding: str,
+                 model_key: str | None = None):
         self._functions = functions
         self._names = tuple(functions)
         self.encoding = encoding
+        self.model_key = model_key  # names the declarations' content: the index may be used
+        self._declared: dict[str, str] = {}  # name -> its declaration as C text
+        self._indexed: tuple | None = None  # (names, shapes, module) last read or written
         self._shape_of: dict[str, Any] = {}  # name -> shape, or why it stays on ctypes
         self._where: dict[tuple, tuple[Any, int]] = {}  # shape -> (module, index) once built
         self._waiting: dict[tuple, list[Callable]] = {}  # shape -> callbacks of requests
@@ -235,7 +247,16 @@ class CompiledFunctions:
         """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
         found = self._shape_of.get(name)
         if found is None:
+            from ffikit.backends.compiled.cgen import shape_of
+
             found = self._shape_of[name] = shape_of(name, self._functions[name])
+        return found
+
+    def declaration(self, name: str) -> str:
+        """``name``'s declaration as C text (``int f(int);``)."""
+        found = self._declared.get(name)
+        if found is None:
+            found = self._declared[name] = self._functions[name].c_name(name) + ";"
         return found
 
     @property
@@ -278,12 +299,14 @@ class CompiledFunctions:
         A module built beside a generated binding (``ffikit bind --compiled``) is
         imported here at once: using it needs no compiler.
         """
-        shape = self.shape(name)
-        if self._recorded is None:
+        if self._recorded is None:  # (first: the index may give the shape)
             self._use_recorded()
+        shape = self.shape(name)
         if shape not in self._where and _prebuilt_dirs and not self._looked_beside:
             self._looked_beside = True
             shapes = self._shapes
+            from ffikit.backends.compiled.cgen import generate
+
             if shapes and any(os.path.exists(_extension_path(d, generate(shapes)[0]))
                               for d in _prebuilt_dirs):
                 self.module  # noqa: B018 - imports the prebuilt module
@@ -292,9 +315,9 @@ class CompiledFunctions:
     def request(self, name: str, on_ready: Callable[[CompileError | None], None]) -> None:
         """Have ``name``'s wrapper built in the background; ``on_ready(error)`` is called after
         (on the builder thread, or at once when it is already built or failed)."""
-        shape = self.shape(name)
         if self._recorded is None:
             self._use_recorded()
+        shape = self.shape(name)
         with _requests:
             done = shape in self._where or self.error is not None
             if not done:
@@ -308,44 +331,6 @@ class CompiledFunctions:
         else:
             background.schedule(self)
 
-    def _usage_file(self, create: bool = False) -> Any:
-        # the cache in force when a function was last requested: a record written at exit
-        # goes there, whatever $FFIKIT_CACHE_DIR says by then
-        return usage.usage_file(self._names, self.encoding, create=create, cache_dir=self._cache_dir)
-
-    def _use_recorded(self) -> None:
-        """Import (never compile) the module built for the functions earlier processes used, so a
-        steady program has them compiled from its first call; when it is not built yet (an
-        earlier process exited first), build it in the background now (:mod:`.usage`)."""
-        self._recorded = []
-        try:
-            names = usage.read(self._usage_file())
-            names = [n for n in names if n in self._functions and self.handles(n)]
-            self._recorded = self._published = names
-            shapes = sorted({self.shape(n) for n in names}, key=repr)
-            module = load_module(shapes, compile=False) if shapes else None
-        except (CompileError, ImportError, OSError, ValueError, TypeError, KeyError):
-            return
-        if module is not None:
-            self._add(module, shapes)
-        elif shapes and self.error is None:
-            self._prebuild = True
-            background.schedule(self)
-
-    def _record(self, names: list[str]) -> None:
-        try:
-            if names != self._published and usage.write(self._usage_file(create=True), names):
-                self._published = names
-        except (CompileError, OSError):  # an untrusted cache: no record
-            pass
-
-    def record_usage(self) -> None:
-        """Write the record of the functions used so far, if it changed (at exit; :mod:`.usage`)."""
-        with _requests:
-            names = sorted({*(self._recorded or ()), *self._requested})
-        if names:
-            self._record(names)
-
     def build_pending(self) -> None:
         """Build one module with the wrappers requested so far (the builder thread runs this)."""
         with _requests:
@@ -357,8 +342,10 @@ class CompiledFunctions:
             missing = missing or shapes
         if missing and self.error is None:
             try:
-                self._add(load_module(shapes), shapes)
+                module = load_module(shapes)
+                self._add(module, shapes)
                 self._record(names)
+                self._index(names, shapes, module)
             except (CompileError, ImportError, OSError) as exc:
                 self._failed(exc)
                 if not background.exiting():
@@ -391,18 +378,21 @@ class CompiledFunctions:
         module, index = self._where[shape]
         static = self._static.get(name)
         if static is None:  # what every library bound with these declarations shares
-            declaration = ftype.c_name(name) + ";"
-            restype = _restype_for(ftype.result)
+            declaration = self.declaration(name)
+            # only pointer and struct results are built as a class (other kinds: C's own), and
+            # a pointer's class only when the first result is (C calls the function given)
+            rkind, rtype = shape[0][0], ftype.result
+            restype = _restype_for(rtype) if rkind == "struct" else None
+            fptypes: list = [None] * len(ftype.params)  # each filled in by the classifier
             static = self._static[name] = (
-                classifier(name, ftype, self.encoding, char_param_indexes(ftype)),
+                classifier(name, ftype, self.encoding, fptypes=fptypes),
+                (lambda: result_maker(_restype_for(rtype))) if rkind == "pointer" else
                 result_maker(restype),
-                tuple(ctype_of(p) if param_rule(p).kind == "function_pointer" else None
-                      for p in ftype.params),
+                fptypes,
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": shape, "source": module.WRAPPERS[index],
-                 "__ffikit_params__": _parameters(ftype), "__ffikit_signature__": _signature},
+                 "shape": shape, "__ffikit_lazy__": self._lazy},  # source, __signature__: when read
                 ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value
@@ -414,6 +404,19 @@ class CompiledFunctions:
         func.crash_label = static[3]["declaration"]
         attributes["relations"] = rels  # the size relations checked before each call (in C)
         return func
+
+    def _lazy(self, func: Any, attribute: str) -> Any:
+        """A compiled function's ``source`` (its wrapper's C) or ``__signature__``, when first read."""
+        name = func.__dict__["__name__"]
+        if attribute == "__signature__":
+            return _signature(self._functions[name])
+        shape = func.__dict__["shape"]
+        module, index = self._where[shape]
+        if module.WRAPPERS is not None:
+            return module.WRAPPERS[index]
+        from ffikit.backends.compiled.cgen import wrapper_source
+
+        return wrapper_source(index, shape)
 
     def describe(self) -> Iterable[tuple[str, str]]:
         """``(name, backend or reason)`` for every declared function."""

@@ -111,6 +111,51 @@ ffk_get_policy(PyObject *o, void *closure)
     return PyLong_FromLong(((ffk_func *)o)->policy);
 }
 
+/* `source` and `__signature__`: what the __dict__ holds when make()'s caller put them there;
+ * else asked once of the dict's __ffikit_lazy__(function, name) and kept.  (A module imported
+ * from the cache without its C source being generated computes them only when read.) */
+static PyObject *
+ffk_get_lazy(PyObject *o, void *closure)
+{
+    ffk_func *self = (ffk_func *)o;
+    const char *name = (const char *)closure;
+    PyObject *found, *hook;
+    if (self->dict != NULL) {
+        found = PyDict_GetItemString(self->dict, name);
+        if (found != NULL)
+            return Py_NewRef(found);
+        hook = PyDict_GetItemString(self->dict, "__ffikit_lazy__");
+        if (hook != NULL) {
+            Py_INCREF(hook);
+            found = PyObject_CallFunction(hook, "Os", o, name);
+            Py_DECREF(hook);
+            if (found != NULL && PyDict_SetItemString(self->dict, name, found) < 0)
+                Py_CLEAR(found);
+            return found;
+        }
+    }
+    PyErr_Format(PyExc_AttributeError, "'ffikit.CompiledFunction' object has no attribute '%s'", name);
+    return NULL;
+}
+
+static int
+ffk_set_lazy(PyObject *o, PyObject *value, void *closure)
+{
+    const char *name = (const char *)closure;
+    PyObject *dict = PyObject_GenericGetDict(o, NULL);
+    int rc;
+    if (dict == NULL)
+        return -1;
+    if (value != NULL)
+        rc = PyDict_SetItemString(dict, name, value);
+    else if ((rc = PyDict_DelItemString(dict, name)) < 0 && PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_AttributeError, name);
+    }
+    Py_DECREF(dict);
+    return rc;
+}
+
 static PyObject *
 ffk_reduce(PyObject *o, PyObject *unused)
 {
@@ -119,21 +164,6 @@ ffk_reduce(PyObject *o, PyObject *unused)
     (void)unused;
     if (hook == NULL) {
         PyErr_SetString(PyExc_TypeError, "cannot pickle a compiled function not bound to a library");
-        return NULL;
-    }
-    return PyObject_CallOneArg(hook, o);
-}
-
-/* inspect.signature(f): made on demand by the function the binding left in the instance
-   dict (building it at every bind would import inspect on the way to a first call) */
-static PyObject *
-ffk_get_signature(PyObject *o, void *closure)
-{
-    ffk_func *self = (ffk_func *)o;
-    PyObject *hook = self->dict ? PyDict_GetItemString(self->dict, "__ffikit_signature__") : NULL;
-    (void)closure;
-    if (hook == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "__signature__");
         return NULL;
     }
     return PyObject_CallOneArg(hook, o);
@@ -152,7 +182,9 @@ static PyGetSetDef ffk_func_getset[] = {
      "5 a Python callable after every call", NULL},
     {"crash_label", ffk_get_label, ffk_set_label,
      "what a fatal signal during the call names (ffikit.enable_faulthandler())", NULL},
-    {"__signature__", ffk_get_signature, NULL, "the Python signature (for help() and IDEs)", NULL},
+    {"source", ffk_get_lazy, ffk_set_lazy, "the C wrapper's source", (void *)"source"},
+    {"__signature__", ffk_get_lazy, ffk_set_lazy, "the positional-only signature",
+     (void *)"__signature__"},
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };

@@ -46,8 +46,12 @@ ffk_pool_of(PyObject *fptype)
 FFK_FN int
 ffk_lend(ffk_func *self, int index, PyObject *o, void **out, Py_buffer *view, int *held)
 {
-    ffk_cbpool *pool = ffk_pool_of(PyTuple_GET_ITEM(self->fptypes, index));
+    PyObject *fptype = PyList_GET_ITEM(self->fptypes, index);
+    ffk_cbpool *pool;
     int slot;
+    Py_INCREF(fptype);
+    pool = ffk_pool_of(fptype);
+    Py_DECREF(fptype);
     if (pool == NULL)
         return 0;
     slot = pool->lend(pool, o, self->classify, index, out);

@@ -2,8 +2,9 @@
  *
  * The generated part defines, before including this file: FFK_MODNAME (the module's name,
  * a string), ffk_wrappers[] (one vectorcall function per shape), ffk_nparams[] (their
- * parameter counts), ffk_rsizes[] (the size of a struct result, 0 for others) and
- * FFK_NWRAPPERS.  It then defines PyInit_<name> as `return ffk_init();`.
+ * parameter counts), ffk_rsizes[] (the size of a struct result, 0 for others),
+ * FFK_NWRAPPERS and FFK_SHAPES (a digest of the shapes, exported as SHAPES).  It then
+ * defines PyInit_<name> as `return ffk_init();`.
  */
 
 static PyObject *
@@ -15,14 +16,16 @@ ffk_make(PyObject *module, PyObject *args)
     ffk_func *f;
     (void)module;
     if (!PyArg_ParseTuple(args, "iOOOOOnO!OOn", &index, &address, &make_slow, &errors, &classify,
-                          &result, &bptr, &PyTuple_Type, &fptypes, &rels, &own, &rsize))
+                          &result, &bptr, &PyList_Type, &fptypes, &rels, &own, &rsize))
         return NULL;
-    if (index < 0 || index >= FFK_NWRAPPERS || PyTuple_GET_SIZE(fptypes) != ffk_nparams[index]) {
+    /* fptypes: a list, the classifier fills in each function-pointer parameter's class
+       when it is first asked about it (until then None: the slow path) */
+    if (index < 0 || index >= FFK_NWRAPPERS || PyList_GET_SIZE(fptypes) != ffk_nparams[index]) {
         PyErr_SetString(PyExc_IndexError, "no such wrapper, or fptypes of another length");
         return NULL;
     }
-    if (result != Py_None && (!PyType_Check(result) || bptr < 0)) {
-        PyErr_SetString(PyExc_TypeError, "a result class must be a ctypes class");
+    if (result != Py_None && ((!PyType_Check(result) && !PyCallable_Check(result)) || bptr < 0)) {
+        PyErr_SetString(PyExc_TypeError, "a result class must be a ctypes class (or make one)");
         return NULL;
     }
     if (ffk_rsizes[index] != 0 && ffk_rsizes[index] != rsize) {
@@ -86,6 +89,13 @@ ffk_init(void)
     if (PyType_Ready(&ffk_func_type) < 0 || PyType_Ready(&ffk_pin_type) < 0)
         return NULL;
     m = PyModule_Create(&ffk_module);
+#ifdef FFK_SHAPES
+    /* a digest of the shapes it was generated for: an index entry naming it is checked against it */
+    if (m != NULL && PyModule_AddStringConstant(m, "SHAPES", FFK_SHAPES) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
 #ifdef Py_GIL_DISABLED
     /* free-threading stance (3.13t+): the wrappers rely on the GIL (docs/environment.md) */
     if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED) < 0) {

@@ -108,13 +108,13 @@ ffk_thunk(ffk_func *self, int index, PyObject *o, void **out)
 {
     /* Only a live callback made with exactly the parameter's type goes fast; a
        released one, or another (even compatible) signature, is the slow path's call. */
-    PyObject *want = PyTuple_GET_ITEM(self->fptypes, index), *have, *slot, *thunk;
+    PyObject *have, *slot, *thunk;
     int ok;
     if (ffk_str_thunk == NULL || (have = PyObject_GetAttr(o, ffk_str_fp_type)) == NULL) {
         PyErr_Clear();
         return 0;
     }
-    ok = have == want;
+    ok = have == PyList_GET_ITEM(self->fptypes, index);  /* (read after o's code ran) */
     Py_DECREF(have);
     if (!ok || (slot = PyObject_GetAttr(o, ffk_str_slot)) == NULL) {
         PyErr_Clear();

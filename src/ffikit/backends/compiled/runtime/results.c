@@ -40,10 +40,24 @@ ffk_owned(ffk_func *self, PyObject *r)
     return owned;
 }
 
+/* A pointer result's class may be given as a function that makes it (binding builds no
+ * ctypes class): called at the first result, and the class kept in its place. */
 FFK_FN PyObject *
 ffk_pointer_result(ffk_func *self, void *p)
 {
-    return ffk_owned(self, ffk_ctypes_from(self, self->result, &p, sizeof p));
+    PyObject *type = self->result, *out;
+    if (PyType_Check(type))
+        return ffk_owned(self, ffk_ctypes_from(self, type, &p, sizeof p));
+    type = PyObject_CallNoArgs(type);
+    if (type == NULL)
+        return NULL;
+    if (PyType_Check(type)) {
+        Py_INCREF(type);
+        Py_SETREF(self->result, type);
+    }
+    out = ffk_owned(self, ffk_ctypes_from(self, type, &p, sizeof p));
+    Py_DECREF(type);
+    return out;
 }
 
 FFK_FN PyObject *

@@ -21,7 +21,6 @@ import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ffikit.cachedir import (
     compiler_command,
@@ -35,6 +34,10 @@ from ffikit.cachedir import (
     verified,
 )
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     import subprocess

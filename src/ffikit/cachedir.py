@@ -28,9 +28,12 @@ import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from ffikit.errors import UntrustedCache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]

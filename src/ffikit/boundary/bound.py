@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
 
 from ffikit.backends.compiled import CompiledFunctions
 from ffikit.backends.ctypes.owned_results import owner
@@ -24,7 +23,17 @@ from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
 from ffikit.rules.sizes import relations, user_access
 
-__all__ = ["CFunction", "BoundFunction", "reload", "reduce_function", "bind_compiled", "bind_function",
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ffikit.boundary.cfunction import CFunction
+
+    _Partial = functools.partial[Any]
+else:
+    _Partial = functools.partial  # (subscripting it would need typing's Any at run time)
+
+__all__ = ["BoundFunction", "reload", "reduce_function", "bind_compiled", "bind_function",
            "wait_compiled"]
 
 
@@ -199,26 +208,13 @@ def wait_compiled(library: Any, timeout: float | None = None) -> bool:
     from ffikit.backends.compiled import background
 
     return background.wait(timeout)
-class CFunction(Protocol):
-    """What ``lib.name`` is to a type checker: a declared C function, bound.
-
-    Both backends' functions (:class:`BoundFunction`, the compiled one) have
-    this shape.  Argument and result types come from C, so they are ``Any``
-    here; ``ffikit bind`` writes a stub with each function's own signature.
-    """
-
-    __name__: str
-    declaration: str
-    errors: Callable[..., Any] | None
-
-    def __call__(self, *args: Any) -> Any: ...
 
 
 def _describe(declaration: str, library: Any) -> str:
     return f"<ffikit function {declaration} from {os.path.basename(library.path)}>"
 
 
-class BoundFunction(functools.partial[Any]):
+class BoundFunction(_Partial):
     """A declared C function bound to its library: call it as the C function.
 
     Attributes: ``errors`` (the error policy, settable), ``declaration`` (the C

@@ -18,10 +18,13 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any
 
 from ffikit.boundary import elf as _elf
 from ffikit.records import data_record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Candidate", "caller_dir", "candidates", "dlopen_mode", "hint_for", "loaded_path", "search"]
 
@@ -269,8 +272,6 @@ def candidates(name_or_path: str, search_paths: Iterable[str] = (), *, mode: int
 
 def dlopen_mode(mode: int | None) -> int:
     return ctypes.DEFAULT_MODE if mode is None else mode
-
-
 
 
 def loaded_path(handle: Any) -> str | None:

@@ -18,13 +18,12 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
-from typing import Any
 
 from ffikit.backends.compiled import choose_backend
 from ffikit.backends.ctypes.converters import int_slow
 from ffikit.boundary import elf as _elf
 from ffikit.boundary import names as _names
-from ffikit.boundary.bound import BoundFunction, CFunction, bind_function, reload, wait_compiled
+from ffikit.boundary.bound import BoundFunction, bind_function, reload, wait_compiled
 from ffikit.boundary.finding import (
     Candidate,
     candidates,
@@ -41,6 +40,12 @@ from ffikit.memory import tracking
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import Param
 from ffikit.rules.sizes import user_access
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ffikit.boundary.cfunction import CFunction
 
 __all__ = ["BoundFunction", "Candidate", "Library", "Symbols", "candidates", "load"]
 

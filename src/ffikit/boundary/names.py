@@ -15,16 +15,22 @@ spelling.  A suggestion for a missing name is always one that can be reached.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the same class, as type checkers read it (typing is not imported to run)
+    from typing import Any, NamedTuple
+
+    class Symbols(NamedTuple):
+        """Declared names the library exports (``found``) and does not (``missing``)."""
+
+        found: list[str]
+        missing: list[str]
+else:
+    Symbols = namedtuple("Symbols", ["found", "missing"])
+    Symbols.__doc__ = "Declared names the library exports (``found``) and does not (``missing``)."
 
 __all__ = ["Symbols", "is_protocol", "resolve", "suggest", "listing", "not_exported"]
-
-
-class Symbols(NamedTuple):
-    """Declared names the library exports (``found``) and does not (``missing``)."""
-
-    found: list[str]
-    missing: list[str]
 
 
 def is_protocol(name: str) -> bool:

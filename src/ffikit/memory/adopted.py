@@ -16,7 +16,6 @@ import pickle
 import weakref
 from _ctypes import CFuncPtr
 from collections.abc import Callable
-from typing import Any
 
 from ffikit.cdecl.declarations import Declarations
 from ffikit.errors import ArgumentError, InvalidValue, MemoryInUse
@@ -25,6 +24,10 @@ from ffikit.memory.exporter import LOCK
 from ffikit.memory.typed_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec
 from ffikit.rules.counts import released, whole
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Adopted", "adopt"]
 

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any
 
 from ffikit.backends.ctypes.arrays import DEVICES, dlpack_type, typestr_of
 from ffikit.backends.ctypes.arrays import DLManagedTensor as _Managed
 from ffikit.backends.ctypes.arrays import DLManagedTensorVersioned as _ManagedVersioned
 from ffikit.backends.ctypes.pybuffer import memoryview_address
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ArrayExports", "DEVICES", "capsule", "check_request"]
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.classes import CData
@@ -59,6 +58,10 @@ from ffikit.memory.new import _resolve_ctype, _spelling
 from ffikit.memory.rawpointers import checked_type
 from ffikit.memory.views import is_readonly, view
 from ffikit.rules.messages import given
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["cast"]
 

@@ -38,10 +38,11 @@ from __future__ import annotations
 import ctypes
 import pickle
 import sys
-from typing import TYPE_CHECKING
 
 from ffikit import forksafe
 from ffikit.memory.arrayexport import ArrayExports
+
+TYPE_CHECKING = False
 
 __all__ = ["Exporter", "release", "hold", "hold_refusal", "held", "LOCK"]
 

@@ -10,11 +10,11 @@ Type checkers see the Python functions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ffikit.memory import owned, tracking, views
 from ffikit.memory.openviews import OPEN_TYPES
 from ffikit.memory.owned import Memory
+
+TYPE_CHECKING = False
 
 __all__ = ["view", "alloc"]
 

@@ -7,7 +7,9 @@ freed memory is refused rather than pickled as something it is not.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["reduce_memory"]
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import ctypes
 from _ctypes import CFuncPtr
-from typing import Any
 
 from ffikit.backends.ctypes.classes import CData, array_parts
 from ffikit.cdecl.declarations import Declarations
 from ffikit.memory.owned import Memory, PagedMemory
 from ffikit.memory.typed_exports import export_format
 from ffikit.memory.views import _memoryview_of, _spec, is_readonly
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TYPED_MEMORY = frozenset({Memory, PagedMemory})  # their buffer export is typed (typed_exports)
 

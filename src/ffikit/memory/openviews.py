@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import types
 from operator import attrgetter
-from typing import Any
 
 from ffikit.memory.typed_exports import exporting_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["OPEN_SPECS", "OPEN_TYPES", "NBYTES", "nbytes_reader", "open_type"]
 

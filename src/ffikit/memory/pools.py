@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import pickle
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.pybuffer import memoryview_address
@@ -26,6 +25,10 @@ from ffikit.memory.pages import round_up
 from ffikit.memory.typed_exports import exporting_type
 from ffikit.memory.views import _SOURCE, _spec, _spec_cache
 from ffikit.rules.counts import released, whole
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _BYTE = _spec(ctypes.c_ubyte)
 

@@ -20,12 +20,15 @@ to C still work) that check first:
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ffikit.backends.ctypes.classes import array_class, array_parts
 from ffikit.backends.ctypes.signatures import ctype_text, signature_text
 from ffikit.errors import InvalidAddress
 from ffikit.memory.mappings import check_range
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["checked_type"]
 

@@ -19,7 +19,6 @@ import errno
 import sys
 import weakref
 from multiprocessing import shared_memory
-from typing import Any
 
 from ffikit.backends.ctypes.classes import array_class
 from ffikit.cdecl.declarations import Declarations
@@ -34,6 +33,10 @@ from ffikit.errors import (
 )
 from ffikit.memory import tracking
 from ffikit.memory.views import _spec, view
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SharedBlock", "shared"]
 

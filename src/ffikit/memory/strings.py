@@ -18,13 +18,16 @@ the checks).
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ffikit.backends.ctypes.owned_results import OwnedPointer
 from ffikit.backends.ctypes.pybuffer import export, memoryview_address
 from ffikit.errors import ArgumentError, BufferTooSmall, InvalidAddress
 from ffikit.memory.mappings import check_range
 from ffikit.rules.messages import given
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["string"]
 

@@ -18,7 +18,6 @@ allocation's lifetime.
 from __future__ import annotations
 
 import contextlib
-import linecache
 import os
 import sys
 import threading
@@ -73,6 +72,7 @@ class Allocation:
     @property
     def stack(self) -> traceback.StackSummary:
         """The creating traceback (formatted on demand: recording stays cheap)."""
+        import linecache
         import traceback
 
         return traceback.StackSummary.from_list(
@@ -143,6 +143,8 @@ class Tracker:
 
     def report(self) -> str:
         """A table of live allocations grouped by the line that made them."""
+        import linecache  # (recording does not need it: imported when a report is made)
+
         leaks = self.leaks()
         if not leaks:
             return "no leaked ffikit allocations"

@@ -21,10 +21,13 @@ flag; an older consumer is refused).
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ffikit.backends.ctypes.arrays import dlpack_type
 from ffikit.memory.arrayexport import capsule, check_request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["exporting_type", "exported_as_items", "export_format"]
 

@@ -20,7 +20,10 @@ import atexit
 import os
 import threading
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["schedule", "wait", "synchronous", "exiting"]
 

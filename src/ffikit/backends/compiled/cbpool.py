@@ -26,7 +26,6 @@ import ctypes
 import os
 import sys
 import sysconfig
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.compiled import background
@@ -38,6 +37,10 @@ from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.build import build, built
 from ffikit.cachedir import sha256_hex
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["codes", "generate", "pool_for", "lend_pool", "POOL_ATTR", "loaded"]
 

@@ -24,11 +24,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from ffikit.backends.compiled import background
 from ffikit.backends.compiled.extload import import_extension
 from ffikit.backends.compiled.runtime import RUNTIME_DIR
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["fast_functions", "SOURCE"]
 

@@ -33,10 +33,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ffikit.cachedir import compiler_identity, publish, sha256_hex, touch, trusted_root, verified
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FORMAT", "shapes_digest", "index_key", "entry_path", "lookup", "store", "Indexed"]
 

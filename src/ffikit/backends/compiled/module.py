@@ -13,11 +13,11 @@ it cannot handle return None and are bound by the ctypes backend.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.compiled import background, usage
@@ -32,6 +32,10 @@ from ffikit.build import build, built, compiler_command
 from ffikit.cachedir import default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["available", "CompiledFunctions", "load_module", "search_prebuilt", "build_beside",
            "report_crashes"]
@@ -70,7 +74,18 @@ def build_beside(directory: str, modname: str, source: str) -> str:
     return target
 
 
+@functools.cache
 def python_include() -> str:
+    """The directory of this interpreter's ``Python.h``.
+
+    CPython's install scheme puts it at ``<base prefix>/include/python3.X<abiflags>``;
+    when ``Python.h`` is there, that answer is :mod:`sysconfig`'s without the cost of
+    importing it on the way to a first call, else sysconfig is asked.
+    """
+    guess = os.path.join(sys.base_prefix, "include",
+                         f"python{sys.version_info[0]}.{sys.version_info[1]}{getattr(sys, 'abiflags', '')}")
+    if os.path.isfile(os.path.join(guess, "Python.h")):
+        return guess
     import sysconfig
 
     return sysconfig.get_paths()["include"]

@@ -12,10 +12,13 @@ after a build and at exit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ffikit.backends.compiled import background, modindex, usage
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RecordedUse"]
 

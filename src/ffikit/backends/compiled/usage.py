@@ -23,11 +23,14 @@ import os
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.cachedir import publish, sha256_hex, trusted_root, verified
 from ffikit.errors import CompileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["usage_file", "read", "write", "remember"]
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
-from typing import Any
 
 from ffikit.errors import ArgumentError, NotContiguous
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["protocol_view", "DEVICES", "format_of", "dlpack_type", "typestr_of", "DLTensor", "DLManagedTensor",
            "DLManagedTensorVersioned"]

@@ -11,13 +11,14 @@ the member types, so ``struct { float f; double d; }`` would travel wrongly.
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING
 
 from ffikit.backends.ctypes import eightbytes
 from ffikit.backends.ctypes.classes import array_class, array_parts
 from ffikit.cdecl.gcc_layout import FieldLayout
 from ffikit.cdecl.layout import Layout, int_info
 from ffikit.cdecl.model import resolve
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from ctypes import _CFunctionType

@@ -41,7 +41,6 @@ import atexit
 import collections
 import ctypes
 from collections.abc import Callable
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.byvalue import struct_arguments
@@ -77,6 +76,10 @@ from ffikit.backends.ctypes.signatures import fits_signature, same_signature, si
 from ffikit.backends.ctypes.types import ctype_of
 from ffikit.cdecl import model as m
 from ffikit.errors import ArgumentError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Callback", "callback", "callback_errors", "lend", "make_thunk", "PENDING", "reraise_pending",

@@ -20,7 +20,6 @@ import sys
 import threading
 from collections.abc import Callable
 from math import isinf
-from typing import Any, Protocol
 
 from ffikit import forksafe
 from ffikit.backends.ctypes.kept import CallbackErrors, Kept
@@ -28,17 +27,21 @@ from ffikit.backends.ctypes.types import ctype_int_range
 from ffikit.errors import ArgumentError
 from ffikit.rules.params import FLOAT_MAX
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing is not imported on the way to a first call)
+    from typing import Any, Protocol
+
+    class BoundFunction(Protocol):
+        """A bound function (a generated wrapper or a compiled one) as the error path sees it:
+        ``errors`` is its policy for a parked exception (a :class:`_Reraise` while one is)."""
+
+        __name__: str
+        errors: Callable[..., object] | None
+
+        def __call__(self, *args: Any) -> Any: ...
+
 __all__ = ["PENDING", "register_wrapper", "register_finder", "reraise_pending", "park", "report",
            "enclosing_call", "callback_errors", "result_checker", "keep"]
-
-class BoundFunction(Protocol):
-    """A bound function (a generated wrapper or a compiled one) as the error path sees it:
-    ``errors`` is its policy for a parked exception (a :class:`_Reraise` while one is)."""
-
-    __name__: str
-    errors: Callable[..., object] | None
-
-    def __call__(self, *args: Any) -> Any: ...
 
 
 PENDING: dict[int, tuple[BaseException, BoundFunction]] = {}  # thread -> (exception, wrapper)

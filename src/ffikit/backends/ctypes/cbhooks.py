@@ -18,12 +18,15 @@ ctypes thunks).  Pools are told at interpreter exit to stop entering Python
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ffikit.backends.ctypes.callerrors import enclosing_call, keep, park, report
 from ffikit.backends.ctypes.callguard import CHECK_FROM, INFLIGHT, MARGIN, stack_left
 from ffikit.errors import CallbackRecursion, CallbackReleased
 from ffikit.rules.params import FLOAT_MAX
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["name_of", "late_report", "recursion_error", "register_provider", "pool_for",
            "NativeSlot", "setup_args", "register_pool", "exit_pools"]

@@ -12,7 +12,10 @@ through these names, the one place that tells mypy what it cannot see.
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from _ctypes import _CData as CData

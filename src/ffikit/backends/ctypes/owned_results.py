@@ -23,9 +23,12 @@ from __future__ import annotations
 import ctypes
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 from ffikit.errors import MemoryInUse, MemoryReleased
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["OwnedPointer", "owner"]
 

@@ -31,11 +31,14 @@ import operator
 import sys
 import types
 import weakref
-from typing import Any
 
 from ffikit.cdecl import declarations as _model
 from ffikit.cdecl.model import Pointer, resolve
 from ffikit.errors import NotPicklable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["reduce_struct", "register", "remember"]
 

@@ -37,7 +37,6 @@ import ctypes
 import functools
 import keyword
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ffikit import records
 from ffikit.backends.ctypes import callbacks
@@ -66,6 +65,10 @@ from ffikit.errors import ArgumentError, FFIError
 from ffikit.rules.messages import Param
 from ffikit.rules.params import param_rule
 from ffikit.rules.sizes import cstring_params, param_modes, refusal, relations, user_access
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["bind"]
 

@@ -1,0 +1,50 @@
+"""CFunction: what ``lib.name`` is to a type checker, defined where running code never loads it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ffikit.boundary.cfunction import CFunction
+from typecheck import run_mypy
+
+PROGRAM = """
+import ffikit
+from ffikit.boundary.cfunction import CFunction
+
+lib = ffikit.load("c", "int abs(int);")
+f: CFunction = lib.abs
+f.errors = ffikit.check.negative
+f.declaration = 3
+reveal_type(f.declaration)
+"""
+
+
+@pytest.mark.slow
+def test_a_type_checker_sees_a_bound_function_as_cfunction(tmp_path):
+    pytest.importorskip("mypy")
+    program = tmp_path / "user.py"
+    program.write_text(PROGRAM)
+    result = run_mypy(program)
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and ":8:" in errors[0] and '"int"' in errors[0], result.stdout
+    assert 'Revealed type is "str"' in result.stdout or 'Revealed type is "builtins.str"' in result.stdout
+
+
+def test_bound_functions_have_its_shape_and_binding_does_not_load_it(cbuild):
+    lib = ffikit_lib(cbuild)
+    for attr in ("__name__", "declaration", "errors"):
+        assert hasattr(lib.add, attr)
+    assert CFunction.__module__ == "ffikit.boundary.cfunction"
+    code = ("import sys, ffikit\nlib = ffikit.load('c', 'int abs(int);')\nassert lib.abs(-3) == 3\n"
+            "print('ffikit.boundary.cfunction' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def ffikit_lib(cbuild):
+    import ffikit
+
+    return ffikit.load(cbuild("int add(int a, int b) { return a + b; }"), "int add(int a, int b);")

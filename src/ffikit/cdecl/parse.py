@@ -10,6 +10,7 @@ from ..errors import DeclarationError
 from . import layout as _layout
 from .attributes import bound_facts, declaration_attributes, function_facts
 from .constexpr import NotConstant, eval_node, python_value
+from .fastlex import LEXER
 from .layout_attributes import decay_typedef_array, with_position
 from .model import (
     VOID,
@@ -393,7 +394,7 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)
     text = prefix + f'# 1 "{filename}"\n' + pre.text if not pre.text.lstrip().startswith("#") \
         else prefix + pre.text
-    parser = c_parser.CParser()
+    parser = c_parser.CParser(lexer=LEXER)
     try:
         ast = parser.parse(text, filename)
     except c_parser.ParseError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -51,8 +52,11 @@ def system_include_dirs(cc: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(dirs)
 
 
-def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -> str:
-    """Run the C preprocessor over ``text``; return its output with ``#define``s kept."""
+def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None,
+            meanwhile: Callable[[], object] | None = None) -> str:
+    """Run the C preprocessor over ``text``; return its output with ``#define``s kept.
+
+    ``meanwhile()`` (e.g. importing the parser) is called while the preprocessor runs."""
     define_args = []
     for name, value in (defines or {}).items():
         define_args.append(f"-D{name}" if value is None else f"-D{name}={value}")
@@ -62,7 +66,7 @@ def run_cpp(text: str, filename: str, include_dirs=(), defines=None, cpp=None) -
         return _run_pcpp(text, filename, include_dirs, defines, cc[0])
     _refuse_special_includes(text, include_dirs)
     argv = [*cc, "-E", "-dD", "-std=gnu11", "-x", "c", *include_args, *define_args, "-"]
-    returncode, stdout, stderr = _run_bounded(argv, f'# 1 "{filename}"\n{text}', cc[0])
+    returncode, stdout, stderr = _run_bounded(argv, f'# 1 "{filename}"\n{text}', cc[0], meanwhile)
     if returncode != 0:
         raise _cpp_error(stderr, include_dirs, cc)
     return stdout
@@ -76,10 +80,20 @@ def cpp_timeout() -> float:
         return 30.0
 
 
-def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
+# Input this small is written before ``meanwhile`` runs: it fits the pipe's buffer (64 KiB on
+# Linux, 16 KiB on macOS), so the write cannot block on a preprocessor that is not reading yet.
+_PREWRITE = 4096
+
+
+def _run_bounded(argv: list, text: str, name: str,
+                 meanwhile: Callable[[], object] | None = None) -> tuple[int, str, str]:
     """Run the preprocessor in its own process group; past :func:`cpp_timeout` the whole
     group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
-    ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind."""
+    ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind.
+
+    ``meanwhile()`` runs while the preprocessor works (its ~15 ms for a header overlap
+    the parser's imports); a small input is handed over first.  Larger input is
+    written by ``communicate`` after it, which reads the output as it writes."""
     import subprocess
 
     try:
@@ -89,7 +103,16 @@ def _run_bounded(argv: list, text: str, name: str) -> tuple[int, str, str]:
         raise DeclarationError(f"could not run the C preprocessor {name!r}: {exc}") from None
     timeout = cpp_timeout()
     try:
-        stdout, stderr = proc.communicate(text, timeout=timeout)
+        if meanwhile is not None:
+            if len(text) <= _PREWRITE and proc.stdin is not None:
+                try:
+                    proc.stdin.write(text)
+                    proc.stdin.flush()
+                    text = ""
+                except BrokenPipeError:  # it exited already: communicate() collects why
+                    text = ""
+            meanwhile()
+        stdout, stderr = proc.communicate(text or None, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise DeclarationError(

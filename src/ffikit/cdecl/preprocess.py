@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import DeclarationError
@@ -451,11 +452,13 @@ def strip_comments(text: str) -> str:
 
 
 def preprocess(text: str, *, filename: str = "<cdef>", include_dirs=(), defines=None,
-               cpp=None, default_pack: int | None = None, force_cpp: bool = False
-               ) -> Preprocessed:
-    """Preprocess (when needed) and scrub ``text`` for the parser."""
+               cpp=None, default_pack: int | None = None, force_cpp: bool = False,
+               meanwhile: Callable[[], object] | None = None) -> Preprocessed:
+    """Preprocess (when needed) and scrub ``text`` for the parser.
+
+    ``meanwhile()`` is called while the preprocessor runs (when one runs)."""
     if force_cpp or defines or needs_cpp(text):
-        text = run_cpp(text, filename, include_dirs, defines, cpp)
+        text = run_cpp(text, filename, include_dirs, defines, cpp, meanwhile)
     else:
         text = strip_comments(text)
     return scrub(text, default_pack, filename)

@@ -107,3 +107,20 @@ def test_real_headers(header):
     generate = c_generator.CGenerator().visit
     assert generate(fast) == generate(slow)
 
+
+
+@pytest.mark.parametrize("text", [
+    "int x int y;\nint @ z;\n",       # the parse error comes first, as with pycparser
+    "int a;\nint @ z;\nint x int y;\n",  # the lexing error comes first
+    "int a;\nchar *s = \"bad \\q escape\";\n",
+    "int a;\n# 7 \"f.h\"\nint b c;\n",
+    "struct s { int a; } x\n# 3 \"g.h\"\n[[deprecated]] int y;",
+])
+def test_errors_are_reported_where_pycparser_reports_them(text):
+    def outcome(**kwargs):
+        try:
+            return c_parser.CParser(**kwargs).parse(text, "<t>").__class__.__name__
+        except c_parser.ParseError as exc:
+            return str(exc)
+
+    assert outcome(lexer=FastLexer) == outcome()

@@ -5,11 +5,13 @@
 identifiers, a few punctuators and line markers.  pycparser's lexer steps
 over whitespace one character per loop turn and looks every token up in one
 big alternation: about half of a header's parse.  :class:`FastLexer` takes
-runs of whitespace, identifiers, the unambiguous punctuators and plain line
-markers with one precompiled regex each, and hands everything else (numbers,
-strings, ``/``, ``.``, ``[``, ``#pragma``, attribute brackets, errors) to
-pycparser's own code at the same position, so the tokens are pycparser's:
-the tests compare both token streams on real headers.
+runs of whitespace, identifiers, the unambiguous operators and plain line
+markers with one precompiled regex in a tight loop, and hands everything else
+(numbers, strings, ``/``, ``.``, ``[``, ``#pragma``, attribute brackets,
+errors) to pycparser's own code at the same position, so the tokens are
+pycparser's: the tests compare both token streams on real headers.  Runs stop
+before anything pycparser lexes, so a lexing error is still raised when the
+parser reaches it, not earlier.
 
 It uses a few of the lexer's private names; if a pycparser release renames
 them, :data:`LEXER` is pycparser's own lexer (slower, same result).
@@ -18,86 +20,104 @@ them, :data:`LEXER` is pycparser's own lexer (slower, same result).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from functools import partial
 
 from pycparser import c_lexer
 
 __all__ = ["LEXER", "FastLexer"]
 
 _SPACE = re.compile(r"[ \t\f\v\n]+")
-_IDENTIFIER = re.compile(r"[a-zA-Z_$][0-9a-zA-Z_$]*")
-_IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$")
-# '# 12 "file.h" 1 3' as gcc writes it, to the end of its line; other forms: pycparser's code.
-_MARKER = re.compile(r'#[ \t]*(?:line[ \t]+)?([0-9]+)[ \t]+"([^"\\\n]*)"(?:[ \t]+[0-9]+)*[ \t]*(?=\n|\Z)')
+# Whitespace (taken whole: '*+'), then an identifier not opening a literal (L"..", u8'x'), an
+# operator (filled in below, longest first) or a line marker as gcc writes it ('# 12 "f.h" 1 3',
+# to the end of its line; other forms are pycparser's).
+_SCAN_TEXT = (r'[ \t\f\v\n]*+(?:(?P<i>[a-zA-Z_$][0-9a-zA-Z_$]*+)(?![\'"])|(?P<p>{operators})'
+              r'|(?P<m>#[ \t]*+(?:line[ \t]++)?([0-9]++)[ \t]++"([^"\\\n]*+)"(?:[ \t]++[0-9]++)*+[ \t]*+'
+              r'(?=\n|\Z)))')
 
 
-def _punctuators() -> dict[str, tuple] | None:
-    """First character -> pycparser's operator tokens starting with it (longest first), for
-    the characters no other token can start with ('/' starts a comment, '.' a number, '['
-    an attribute, '#' a directive: those stay with pycparser)."""
+def _operators() -> dict[str, str] | None:
+    """pycparser's operator tokens (literal -> type) for the characters no other token can
+    start with ('/' starts a comment, '.' a number, '[' an attribute, '#' a directive:
+    those stay with pycparser)."""
     table = getattr(c_lexer, "_fixed_tokens_by_first", None)
     if not isinstance(table, dict):
         return None
     out = {}
     for first, bucket in table.items():
-        if first in "/.[#" or first.isalnum() or first in "_$'\"":
+        if first in "/.[#_$'\"" or first.isalnum() or first.isspace():
             continue
-        out[first] = tuple((entry.literal, entry.tok_type) for entry in bucket)
+        for entry in bucket:
+            out[entry.literal] = entry.tok_type
     return out
 
 
-_PUNCTUATORS = _punctuators()
+_OPERATORS = _operators() or {}
+_SCAN = re.compile(_SCAN_TEXT.format(operators="|".join(
+    re.escape(op) for op in sorted(_OPERATORS, key=len, reverse=True)) or "(?!)"))
 _PRIVATE = ("_lexdata", "_pos", "_lineno", "_line_start", "_filename", "_pending_tok",
             "_in_attribute", "_keyword_map")
 
 
 class FastLexer(c_lexer.CLexer):
-    """:class:`pycparser.c_lexer.CLexer`, with the common tokens taken by precompiled regexes."""
+    """:class:`pycparser.c_lexer.CLexer`, with runs of common tokens taken by one regex."""
 
-    def token(self) -> c_lexer.Token | None:
-        if self._pending_tok is not None or self._in_attribute:
-            return super().token()
-        text = self._lexdata
+    def input(self, text: str, filename: str = "") -> None:
+        super().input(text, filename)
+        # The parser reads 'lexer.token' once per parse: a C-level callable over a generator
+        # saves a Python call per token.  Past the end it returns None, as token() does.
+        self.token = partial(next, self._stream(), None)  # type: ignore[method-assign]
+
+    def _stream(self) -> Iterator[c_lexer.Token | None]:
+        slow = c_lexer.CLexer.token
         while True:
-            pos = self._pos
-            space = _SPACE.match(text, pos)
-            if space is not None:
-                end = space.end()
-                newlines = text.count("\n", pos, end)
-                if newlines:
-                    self._lineno += newlines
-                    self._line_start = text.rindex("\n", pos, end) + 1
-                self._pos = pos = end
-            if pos >= len(text):
-                return None
-            c = text[pos]
-            if c in _IDENTIFIER_START:
-                word = _IDENTIFIER.match(text, pos)
-                end = word.end()  # type: ignore[union-attr]
-                if text[end:end + 1] not in ("'", '"'):  # L"..", u8'x': pycparser's
-                    value = word.group()  # type: ignore[union-attr]
-                    self._pos = end
-                    return c_lexer.Token(self._keyword_map.get(value, "ID"), value, self._lineno,
-                                         pos - self._line_start + 1, self._filename)
-            elif c == "#":
-                marker = _MARKER.match(text, pos)
-                if marker is not None:
-                    self._lineno = int(marker.group(1))
-                    self._filename = marker.group(2)
-                    self._pos = self._line_start = marker.end() + 1
-                    continue
-            else:
-                bucket = _PUNCTUATORS.get(c)  # type: ignore[union-attr]
-                if bucket is not None:
-                    for literal, kind in bucket:
-                        if text.startswith(literal, pos):
-                            self._pos = pos + len(literal)
-                            return c_lexer.Token(kind, literal, self._lineno,
-                                                 pos - self._line_start + 1, self._filename)
-            return super().token()
+            if self._pending_tok is None and not self._in_attribute:
+                yield from self._run()
+            tok = slow(self)  # what the run stopped at, lexed (or refused) by pycparser
+            if tok is None and self._pos >= len(self._lexdata):
+                return
+            if tok is not None:
+                yield tok
+
+    def _run(self) -> list[c_lexer.Token]:
+        """The tokens from the current position up to one the regex does not take."""
+        text, pos, lineno, line_start, filename = \
+            self._lexdata, self._pos, self._lineno, self._line_start, self._filename
+        keywords, operators, token, match = self._keyword_map, _OPERATORS, c_lexer.Token, \
+            _SCAN.match
+        out: list[c_lexer.Token] = []
+        while (m := match(text, pos)) is not None:
+            kind = m.lastgroup
+            at = m.start(kind)  # type: ignore[arg-type]
+            if at != pos and (newlines := text.count("\n", pos, at)):
+                lineno += newlines
+                line_start = text.rindex("\n", pos, at) + 1
+            if kind == "i":
+                value = m.group("i")
+                out.append(token(keywords.get(value, "ID"), value, lineno, at - line_start + 1,
+                                 filename))
+                pos = m.end()
+            elif kind == "p":
+                value = m.group("p")
+                out.append(token(operators[value], value, lineno, at - line_start + 1, filename))
+                pos = m.end()
+            else:  # a line marker: the next line is that line of that file
+                lineno, filename = int(m.group(4)), m.group(5)
+                pos = line_start = m.end() + 1
+        space = _SPACE.match(text, pos)
+        if space is not None:  # up to what pycparser lexes next
+            end = space.end()
+            if newlines := text.count("\n", pos, end):
+                lineno += newlines
+                line_start = text.rindex("\n", pos, end) + 1
+            pos = end
+        self._pos, self._lineno, self._line_start, self._filename = \
+            pos, lineno, line_start, filename
+        return out
 
 
 def _usable() -> bool:
-    if _PUNCTUATORS is None or not hasattr(c_lexer, "Token"):
+    if not _OPERATORS or not hasattr(c_lexer, "Token"):
         return False
     probe = c_lexer.CLexer(lambda *args: None)
     probe.input("x", "")

@@ -414,11 +414,15 @@ def _from_model(cls, plat, model: tuple) -> Declarations:
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
              named=()):
-    from ffikit.cdecl.preprocess import preprocess  # (a cached model is not preprocessed)
+    from ffikit.cdecl.cpp import run_cpp
 
-    sources = {filename: text}
-    pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
-                     cpp=cpp, default_pack=pack, force_cpp=own_depth1, meanwhile=_import_parser)
+    sources = {filename: text}  # an include: cc -E starts first, the modules below load meanwhile
+    from_cpp = run_cpp(text, filename, include_dirs, defines, cpp, _import_parser) \
+        if own_depth1 else ""
+    from ffikit.cdecl.preprocess import preprocess, scrub  # (a cached model is not preprocessed)
+    pre = scrub(from_cpp, pack, filename) if own_depth1 else preprocess(
+        text, filename=filename, include_dirs=include_dirs, defines=defines, cpp=cpp,
+        default_pack=pack, meanwhile=_import_parser)
     own = directly_included(pre.text, filename, 1 if own_depth1 else 0, named)
     own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
@@ -443,8 +447,8 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
 
 
 def _import_parser() -> None:
-    """Import the parser (pycparser and the modules that read its tree): done while the
-    C preprocessor runs, the ~15 ms of each overlap."""
+    """Import the scrubber and the parser (pycparser and the modules that read its tree):
+    done while the C preprocessor runs, the ~15 ms of each overlap."""
     import ffikit.cdecl.parse  # noqa: F401
 
 

@@ -62,6 +62,14 @@ _PRIVATE = ("_lexdata", "_pos", "_lineno", "_line_start", "_filename", "_pending
 class FastLexer(c_lexer.CLexer):
     """:class:`pycparser.c_lexer.CLexer`, with runs of common tokens taken by one regex."""
 
+    # pycparser's lexer state (set by its input()), as this class reads and moves it.
+    _lexdata: str
+    _pos: int
+    _lineno: int
+    _line_start: int
+    _filename: str
+    _keyword_map: dict[str, str]
+
     def input(self, text: str, filename: str = "") -> None:
         super().input(text, filename)
         # The parser reads 'lexer.token' once per parse: a C-level callable over a generator

@@ -74,6 +74,23 @@ class TestMeanwhile:
         assert len(seen) == 1 and seen[0]
         assert with_work == run_cpp(text, "<t>")
 
+    def test_the_preprocessor_finishes_without_a_reader(self):
+        states = []
+
+        def meanwhile():  # zlib.h's output (> 64 KiB, a pipe's default) is written, all of it
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                children = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
+                            if _parent(pid) == os.getpid()]
+                if children and not any(_alive(pid) for pid in children):
+                    break
+                time.sleep(0.01)
+            states.append([_alive(pid) for pid in children])
+
+        out = run_cpp("#include <zlib.h>\n", "<t>", meanwhile=meanwhile)
+        assert len(out) > 65536 and "deflateInit2_" in out
+        assert states and states[0] and not any(states[0])  # exited (a zombie until collected)
+
     def test_large_input_does_not_deadlock(self):
         text = "#define N 3\n" + "".join(f"int f{i}(int a[N]);\n" for i in range(20_000))
         out = run_cpp(text, "<big>", meanwhile=lambda: time.sleep(0.2))

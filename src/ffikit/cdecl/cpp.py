@@ -10,6 +10,7 @@ refused before the preprocessor starts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -91,9 +92,11 @@ def _run_bounded(argv: list, text: str, name: str,
     group (the driver and its ``cc1``) is killed and a DeclarationError raised, so an
     ``#include`` of a FIFO or a device cannot hang the caller or leave processes behind.
 
-    ``meanwhile()`` runs while the preprocessor works (its ~15 ms for a header overlap
-    the parser's imports); a small input is handed over first.  Larger input is
-    written by ``communicate`` after it, which reads the output as it writes."""
+    ``meanwhile()`` runs while the preprocessor works (its 15-25 ms for a header overlap
+    the parser's imports): a small input is handed over whole first (cc reads to the
+    end of its input before it writes), and the output pipe is widened so that cc
+    finishes without a reader.  Larger input is written by ``communicate`` after
+    ``meanwhile``, which reads the output as it writes (no deadlock)."""
     import subprocess
 
     try:
@@ -104,13 +107,10 @@ def _run_bounded(argv: list, text: str, name: str,
     timeout = cpp_timeout()
     try:
         if meanwhile is not None:
+            _widen_pipe(proc.stdout)  # a header's output (100+ KB) fits: cc does not stall
             if len(text) <= _PREWRITE and proc.stdin is not None:
-                try:
-                    proc.stdin.write(text)
-                    proc.stdin.flush()
-                    text = ""
-                except BrokenPipeError:  # it exited already: communicate() collects why
-                    text = ""
+                _hand_over(proc, text)
+                text = ""
             meanwhile()
         stdout, stderr = proc.communicate(text or None, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -123,6 +123,30 @@ def _run_bounded(argv: list, text: str, name: str,
         _kill_group(proc)
         raise
     return proc.returncode, stdout, stderr
+
+
+def _hand_over(proc: subprocess.Popen, text: str) -> None:
+    """Write all of ``text`` to the preprocessor and close its input (``communicate``
+    then has no input to send)."""
+    stdin, proc.stdin = proc.stdin, None
+    try:
+        stdin.write(text)  # type: ignore[union-attr]
+    except BrokenPipeError:  # it exited already: communicate() collects why
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()  # type: ignore[union-attr]
+
+
+def _widen_pipe(pipe) -> None:
+    """Let the preprocessor write up to 1 MiB before anyone reads (Linux; 64 KiB by default),
+    so it runs to the end while ``meanwhile`` works.  Elsewhere, or refused: as it was."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

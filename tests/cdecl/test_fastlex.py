@@ -1,6 +1,9 @@
 """The fast lexer gives exactly pycparser's tokens, positions and errors."""
 
 import random
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from pycparser import c_lexer, c_parser
@@ -39,6 +42,10 @@ SNIPPETS = [
     'L"wide" u8"utf" u"16" U"32" "plain" "esc\\n\\"q"',
     "L'a' u8'b' u'c' U'd' 'e' '\\377' 'ab' Lx\"s\" u8x'q'",
     ".5 1.e3 0x1p-3 0x1.8P+2f 1'000 0b101 017 09 42ULL 3.0L 1e+ .",
+    "0 00 0u 0x0 0XffU 10ul 10UL 10lu 10LLU 10ull 10llu 10lL 10Llu 10uwb 10wbu 1'2'3 0'7 0'8 "
+    "0x1e5 0x1.p1 7$ 7_ 7. 7' 7\" 7é",
+    "a[2] b[ [x]] c[[d]] ... .. . .5 x.y x/y x/=y x/*c*/ x//c\n /",
+    '"" "plain" "with \\"escape\\"" "tab\tin" "unterminated',
     "[[gnu::packed]] struct [[deprecated(\"x\")]] t; int a[3]; a[[1]]",
     "#pragma pack(1)\nint x;\n#pragma once\n#  pragma\n#",
     '# 12 "f.h" 1 3 4\nint y;\n#line 7 "g.c"\nz\n# 5\nw\n# 9 "a\\\\b.h"\nq',
@@ -67,12 +74,14 @@ def test_positions_after_markers_and_blank_runs():
 FRAGMENTS = ["int", "x", "L", "u8", "U", "'a'", '"s"', " ", "\n", "\t", "(", ")", "*", "*=", "=",
              "->", "-", ">", ".", "..", "1", "0x", "e", "[", "[[", "]]", "]", "#", "# 3 \"f\"",
              "#pragma", "line", "/", "/*", "*/", "\\", "$", ";", ",", "{", "}", ":", "?", "\r",
-             "__attribute__", "'", '"']
+             "__attribute__", "'", '"', "0", "10", "017", "08", "0x1F", "0x", "0b1", "1.", "1e3",
+             "0x1p3", "u", "U", "l", "ll", "LL", "wb", "ULL", "1'0", "...", "/=", "//", "[ [",
+             '"a\\"b"', '"x"', "\\n", "9"]
 
 
 def test_random_fragments():
     rng = random.Random(21)
-    for _ in range(400):
+    for _ in range(1500):
         same_as_pycparser("".join(rng.choice(FRAGMENTS) for _ in range(rng.randrange(1, 40))))
 
 
@@ -124,3 +133,23 @@ def test_errors_are_reported_where_pycparser_reports_them(text):
             return str(exc)
 
     assert outcome(lexer=FastLexer) == outcome()
+
+
+def test_the_big_token_regex_compiles_when_first_needed():
+    code = textwrap.dedent("""
+        import re
+        compile_ = re.compile
+        from ffikit.cdecl.fastlex import FastLexer
+        from pycparser import c_lexer
+        assert re.compile is compile_
+        lazy = c_lexer._regex_master
+        def lex(text):
+            lexer = FastLexer(lambda *a: None)
+            lexer.input(text, "<t>")
+            return [t.type for t in iter(lexer.token, None)]
+        assert lex("int a[0x10]; char *s = \\"x\\";") and lazy._real is None
+        assert lex("double d = 1.5;")[-2] == "FLOAT_CONST" and lazy._real is not None
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr

@@ -35,6 +35,7 @@ from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
 from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
 from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
 from ffikit.cdecl.typenames import builtin_types as _builtins
+from ffikit.cdecl.typenames import import_parser as _import_parser
 from ffikit.cdecl.typenames import keywords as _keywords
 from ffikit.cdecl.typenames import parse
 from ffikit.cdecl.typenames import parse_type_name as _parse_type_name
@@ -444,12 +445,6 @@ def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_de
     defs._skipped_static = dict(result.skipped_constants)
     defs._inputs = modelcache.input_files(pre.text) if own_depth1 else ()
     return defs
-
-
-def _import_parser() -> None:
-    """Import the scrubber and the parser (pycparser and the modules that read its tree):
-    done while the C preprocessor runs, the ~15 ms of each overlap."""
-    import ffikit.cdecl.parse  # noqa: F401
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

@@ -20,41 +20,114 @@ them, :data:`LEXER` is pycparser's own lexer (slower, same result).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from functools import partial
-
-from pycparser import c_lexer
+from typing import Any
 
 __all__ = ["LEXER", "FastLexer"]
 
+
+class _LazyPattern:
+    """A regex compiled when first used: pycparser's 3,500-character token regex costs
+    11 ms to compile at import, and the fast lexer needs it only for rare tokens."""
+
+    def __init__(self, pattern: str, flags: int, compile_: Any) -> None:
+        self._args = (pattern, flags)
+        self._compile = compile_
+        self._real: re.Pattern | None = None
+
+    def _pattern(self) -> re.Pattern:
+        real = self._real
+        if real is None:
+            real = self._real = self._compile(*self._args)
+        return real
+
+    def match(self, *args: Any, **kwargs: Any) -> re.Match | None:
+        return self._pattern().match(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pattern(), name)
+
+
+def _import_pycparser_lexer() -> None:
+    """Import :mod:`pycparser.c_lexer` with its big token regex left to compile on first use.
+
+    For the length of that one import, ``re.compile`` hands a :class:`_LazyPattern` to a
+    call made from that module's own code for a pattern over 2,000 characters; every other
+    call (another thread's too) gets ``re.compile``'s own result.  Nothing changes but
+    when the regex is compiled.  Already imported: nothing to do."""
+    if "pycparser.c_lexer" in sys.modules:
+        return
+    compile_ = re.compile
+
+    def compile_lazily(pattern: Any, flags: int = 0) -> Any:
+        if isinstance(pattern, str) and len(pattern) > 2000 and \
+                sys._getframe(1).f_globals.get("__name__") == "pycparser.c_lexer":
+            return _LazyPattern(pattern, flags, compile_)
+        return compile_(pattern, flags)
+
+    re.compile = compile_lazily  # type: ignore[assignment]
+    try:
+        import pycparser.c_lexer  # noqa: F401
+    finally:
+        re.compile = compile_
+
+
+_import_pycparser_lexer()
+
+from pycparser import c_lexer  # noqa: E402  (after the lexer's lazy import above)
+
 _SPACE = re.compile(r"[ \t\f\v\n]+")
-# Whitespace (taken whole: '*+'), then an identifier not opening a literal (L"..", u8'x'), an
-# operator (filled in below, longest first) or a line marker as gcc writes it ('# 12 "f.h" 1 3',
-# to the end of its line; other forms are pycparser's).
+# Whitespace (taken whole: '*+'), then one of: an identifier not opening a literal (L"..",
+# u8'x'); an operator (filled in below, longest first); an integer constant as pycparser spells
+# one (its own patterns, filled in below), ended by what cannot continue a number; a string
+# without escapes; a line marker as gcc writes it ('# 12 "f.h" 1 3', to the end of its line).
+# What none takes (floats, characters, escapes, comments, '[[', #pragma, errors) is pycparser's.
 _SCAN_TEXT = (r'[ \t\f\v\n]*+(?:(?P<i>[a-zA-Z_$][0-9a-zA-Z_$]*+)(?![\'"])|(?P<p>{operators})'
-              r'|(?P<m>#[ \t]*+(?:line[ \t]++)?([0-9]++)[ \t]++"([^"\\\n]*+)"(?:[ \t]++[0-9]++)*+[ \t]*+'
-              r'(?=\n|\Z)))')
+              r'|(?P<n>(?P<nh>{hex})|(?P<no>{octal})|(?P<nd>{decimal}))(?![0-9a-zA-Z_$.\'"\\])'
+              r'|(?P<s>"[^"\\\n]*+")'
+              r'|(?P<m>#[ \t]*+(?:line[ \t]++)?(?P<ml>[0-9]++)[ \t]++"(?P<mf>[^"\\\n]*+)"'
+              r'(?:[ \t]++[0-9]++)*+[ \t]*+(?=\n|\Z)))')
+# Operators whose first character may start something else: taken only when it does not.
+_GUARDED = {"...": r"\.\.\.", ".": r"\.(?![0-9])", "/=": "/=", "/": r"/(?![*/=])",
+            "[": r"\[(?!\s*\[)"}
 
 
 def _operators() -> dict[str, str] | None:
-    """pycparser's operator tokens (literal -> type) for the characters no other token can
-    start with ('/' starts a comment, '.' a number, '[' an attribute, '#' a directive:
-    those stay with pycparser)."""
+    """pycparser's operator tokens (literal -> type); those whose first character may also
+    start something else ('/' a comment, '.' a number, '[' an attribute) are matched with
+    a guard (:data:`_GUARDED`), and '#' (a directive) is left to pycparser."""
     table = getattr(c_lexer, "_fixed_tokens_by_first", None)
     if not isinstance(table, dict):
         return None
     out = {}
     for first, bucket in table.items():
-        if first in "/.[#_$'\"" or first.isalnum() or first.isspace():
+        if first in "#_$'\"" or first.isalnum() or first.isspace():
             continue
         for entry in bucket:
-            out[entry.literal] = entry.tok_type
+            if first not in "/.[" or entry.literal in _GUARDED:
+                out[entry.literal] = entry.tok_type
     return out
 
 
+def _scan() -> re.Pattern | None:
+    operators = _OPERATORS
+    numbers = [getattr(c_lexer, name, None) for name in
+               ("_hex_constant", "_octal_constant", "_decimal_constant")]
+    if not operators or not all(isinstance(n, str) for n in numbers):
+        return None
+    plain = [re.escape(op) for op in sorted(operators, key=len, reverse=True)
+             if op not in _GUARDED]
+    guarded = [_GUARDED[op] for op in _GUARDED if op in operators]
+    hexadecimal, octal, decimal = numbers
+    return re.compile(_SCAN_TEXT.format(operators="|".join(plain + guarded), hex=hexadecimal,
+                                        octal=octal, decimal=decimal))
+
+
 _OPERATORS = _operators() or {}
-_SCAN = re.compile(_SCAN_TEXT.format(operators="|".join(
-    re.escape(op) for op in sorted(_OPERATORS, key=len, reverse=True)) or "(?!)"))
+_SCAN = _scan()
+_NUMBER = {"nh": "INT_CONST_HEX", "no": "INT_CONST_OCT", "nd": "INT_CONST_DEC"}
 _PRIVATE = ("_lexdata", "_pos", "_lineno", "_line_start", "_filename", "_pending_tok",
             "_in_attribute", "_keyword_map")
 
@@ -92,7 +165,7 @@ class FastLexer(c_lexer.CLexer):
         text, pos, lineno, line_start, filename = \
             self._lexdata, self._pos, self._lineno, self._line_start, self._filename
         keywords, operators, token, match = self._keyword_map, _OPERATORS, c_lexer.Token, \
-            _SCAN.match
+            _SCAN.match  # type: ignore[union-attr]
         out: list[c_lexer.Token] = []
         while (m := match(text, pos)) is not None:
             kind = m.lastgroup
@@ -109,8 +182,18 @@ class FastLexer(c_lexer.CLexer):
                 value = m.group("p")
                 out.append(token(operators[value], value, lineno, at - line_start + 1, filename))
                 pos = m.end()
+            elif kind == "n":
+                value = m.group("n")
+                number = "nh" if m.group("nh") is not None else \
+                    "no" if m.group("no") is not None else "nd"
+                out.append(token(_NUMBER[number], value, lineno, at - line_start + 1, filename))
+                pos = m.end()
+            elif kind == "s":
+                value = m.group("s")
+                out.append(token("STRING_LITERAL", value, lineno, at - line_start + 1, filename))
+                pos = m.end()
             else:  # a line marker: the next line is that line of that file
-                lineno, filename = int(m.group(4)), m.group(5)
+                lineno, filename = int(m.group("ml")), m.group("mf")
                 pos = line_start = m.end() + 1
         space = _SPACE.match(text, pos)
         if space is not None:  # up to what pycparser lexes next
@@ -125,7 +208,7 @@ class FastLexer(c_lexer.CLexer):
 
 
 def _usable() -> bool:
-    if not _OPERATORS or not hasattr(c_lexer, "Token"):
+    if _SCAN is None or not hasattr(c_lexer, "Token"):
         return False
     probe = c_lexer.CLexer(lambda *args: None)
     probe.input("x", "")

@@ -17,7 +17,7 @@ from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_
 from ffikit.errors import DeclarationError
 
 __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
-           "parse", "keywords", "builtin_types"]
+           "parse", "keywords", "builtin_types", "import_parser"]
 
 _WINDOWS_FILE = "<ffikit-windows>"
 
@@ -72,11 +72,19 @@ def _constant(defs: Any, name: str):
     raise NotConstant(f"'{name}' is not a known constant")
 
 
+def import_parser() -> None:
+    """Import the scrubber and the parser (pycparser and the modules that read its tree);
+    ``include`` does it while the C preprocessor runs, the ~15 ms of each overlap."""
+    import ffikit.cdecl.fastlex  # noqa: F401  (first: pycparser's lexer loads lazily)
+    import ffikit.cdecl.parse  # noqa: F401
+
+
 def parse(*args: Any, **kwargs: Any) -> ParseResult:
     """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
     from the cache (or held by a generated binding) never imports pycparser."""
     import gc
 
+    import ffikit.cdecl.fastlex  # noqa: F401  (first: pycparser's lexer loads lazily)
     from ffikit.cdecl.parse import parse as parse_text
 
     collecting = gc.isenabled()  # the parser makes tens of thousands of objects, none of them

@@ -40,6 +40,7 @@ from ffikit.cdecl.typenames import keywords as _keywords
 from ffikit.cdecl.typenames import parse
 from ffikit.cdecl.typenames import parse_type_name as _parse_type_name
 from ffikit.cdecl.typenames import with_dims as _with_dims
+from ffikit.cdecl.typenames import without_gc as _without_gc
 from ffikit.errors import DeclarationError, NotPicklable
 
 __all__ = ["Declarations", "cdef", "include", "typeof"]
@@ -393,8 +394,8 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
                         cpp, own_depth1=True, named=where)
 
     parts = (text, tuple(map(os.path.abspath, include_dirs)), key[3], cpp, plat.name)
-    return memoised(key, lambda: modelcache.cached(
-        parts, make, _model_parts, lambda model: _from_model(cls, plat, model)), recipe)
+    return memoised(key, lambda: _without_gc(lambda: modelcache.cached(
+        parts, make, _model_parts, lambda model: _from_model(cls, plat, model))), recipe)
 
 
 def _model_parts(defs: Declarations) -> tuple:

@@ -405,6 +405,8 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
                         {**builtins, **declared}, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
+    finally:  # pycparser's parser and lexer refer to each other: a cycle that kept every token
+        parser.clex.error_func = None  # (thousands) alive until the next full collection
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
         return _Builder(pre, platform, builtins, sources, known, own_files).run(ast)
 

@@ -61,13 +61,12 @@ def test_timeout_comes_from_the_environment(monkeypatch):
 class TestMeanwhile:
     """Work done while the preprocessor runs: same output, no deadlock, nothing left behind."""
 
-    def test_called_once_while_the_preprocessor_is_alive(self, tmp_path):
+    def test_called_once_while_the_preprocessor_is_alive(self):
         seen = []
+        before = _children()  # (earlier tests may have left background builds running)
 
         def meanwhile():  # the preprocessor is a child of this process until collected
-            children = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
-                        if _parent(pid) == os.getpid()]
-            seen.append(children)
+            seen.append(_children() - before)
 
         text = "#include <zlib.h>\n"
         with_work = run_cpp(text, "<t>", meanwhile=meanwhile)
@@ -76,16 +75,16 @@ class TestMeanwhile:
 
     def test_the_preprocessor_finishes_without_a_reader(self):
         states = []
+        before = _children()
 
         def meanwhile():  # zlib.h's output (> 64 KiB, a pipe's default) is written, all of it
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                children = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
-                            if _parent(pid) == os.getpid()]
-                if children and not any(_alive(pid) for pid in children):
+                started = _children() - before
+                if started and not any(_alive(pid) for pid in started):
                     break
                 time.sleep(0.01)
-            states.append([_alive(pid) for pid in children])
+            states.append([_alive(pid) for pid in started])
 
         out = run_cpp("#include <zlib.h>\n", "<t>", meanwhile=meanwhile)
         assert len(out) > 65536 and "deflateInit2_" in out
@@ -108,12 +107,17 @@ class TestMeanwhile:
         def boom():
             raise KeyError("boom")
 
+        before = _children()
+
         with pytest.raises(KeyError):
             run_cpp('#include "marker_ffikit_meanwhile.h"\n', "<t>", include_dirs=[str(tmp_path)],
                     meanwhile=boom)
         time.sleep(0.1)
-        assert not [pid for pid in filter(str.isdigit, os.listdir("/proc"))
-                    if _parent(pid) == os.getpid() and _alive(pid)]
+        assert not [pid for pid in _children() - before if _alive(pid)]
+
+
+def _children() -> set[str]:
+    return {pid for pid in filter(str.isdigit, os.listdir("/proc")) if _parent(pid) == os.getpid()}
 
 
 def _parent(pid: str) -> int | None:

@@ -1,6 +1,7 @@
 """The parser: every C feature ffikit supports, and errors with file:line:col, caret, hint."""
 
 import ctypes
+import gc
 
 import pytest
 
@@ -230,3 +231,20 @@ class TestRealHeaderConstructs:
         with pytest.raises(ffikit.DeclarationError) as err:
             ffikit.cdef("int ok;\nint a[(3 +)];")
         assert (err.value.line, err.value.column) == (2, 11)
+
+
+def test_parsing_leaves_no_cyclic_garbage(tmp_path):
+    """The tokens, the parser and the preprocessed text are freed when the parse ends, not
+    kept by reference cycles until a full collection."""
+    header = tmp_path / "cycles_ffikit.h"
+    header.write_text("".join(f"int f{i}(int a, double b);\n" for i in range(300)) +
+                      "struct s { int a[4]; };\nenum e { A = 1, B = A + 1 };\n"
+                      "static const int K[2] = {1, 2};\n")
+    gc.collect()
+    gc.disable()
+    try:
+        defs = ffikit.include(str(header))
+        assert len(defs.functions) >= 300 and defs.sizeof("struct s") == 16
+        assert gc.collect() < 200
+    finally:
+        gc.enable()

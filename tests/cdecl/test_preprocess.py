@@ -136,3 +136,28 @@ def test_the_pcpp_fallback_refuses_a_missing_include(tmp_path, monkeypatch):
     assert list(ffikit.cdef("#define N 3\nint g(int a[N]);").functions) == ["g"]  # pcpp still runs
     with pytest.raises(ffikit.DeclarationError, match="'stdio.h' not found"):  # pcpp knows no
         ffikit.cdef("#include <stdio.h>\nint pcpp_probe(FILE *f);")  # system dirs: never empty
+
+
+class TestBlanking:
+    """Directive lines become spaces of their own length: offsets and lines stay the user's."""
+
+    def test_directives_keep_length_and_newlines(self):
+        text = "#define A 1\r\n#  define B(x) ((x) + 1)\n#undef A\n\tint y;\n#pragma pack(2)\n"
+        lines = ["#define A 1\r", "#  define B(x) ((x) + 1)", "#undef A", "\tint y;",
+                 "#pragma pack(2)", ""]
+        expected = "\n".join(line if line == "\tint y;" else " " * len(line) for line in lines)
+        assert scrub(text).text == expected
+
+    def test_random_directive_text_is_blanked_character_for_character(self):
+        import random
+        import re
+
+        rng = random.Random(5)
+        pieces = ["#define X", "#define F(a, b)", "#undef X", " 1", "\t", "\r", "\f", " ", "(",
+                  ")", '"s"', "\\", "é", "#pragma pack(4)"]
+        for _ in range(300):
+            lines = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 6)))
+                     for _ in range(rng.randrange(1, 5))]
+            text = "\n".join(line if line.startswith("#") else "#define Y" + line
+                              for line in lines)
+            assert scrub(text).text == re.sub(r"[^\n]", " ", text)

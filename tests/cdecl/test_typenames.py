@@ -1,5 +1,7 @@
 """Type names: built-in names per platform, 'T *' without the parser, array suffixes."""
 
+import gc
+
 import pytest
 
 import ffikit
@@ -52,3 +54,31 @@ def test_parsing_leaves_the_collector_as_it_found_it():
     with pytest.raises(ffikit.DeclarationError):
         ffikit.cdef("int broken(;")
     assert gc.isenabled()  # a parse error too
+
+
+class TestWithoutGc:
+    def test_paused_during_and_restored_after(self):
+        without_gc = typenames.without_gc
+        assert gc.isenabled()
+        assert without_gc(gc.isenabled) is False
+        assert gc.isenabled()
+
+        def fail():
+            raise KeyError("x")
+
+        with pytest.raises(KeyError):
+            without_gc(fail)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            assert without_gc(lambda: 1) == 1 and not gc.isenabled()  # left as it was
+        finally:
+            gc.enable()
+
+    def test_include_leaves_the_collector_on(self, tmp_path):
+        with pytest.raises(ffikit.DeclarationError):
+            ffikit.include(str(tmp_path / "missing_ffikit.h"))
+        assert gc.isenabled()
+        (tmp_path / "ok_ffikit.h").write_text("struct s { int a; double b; };\n")
+        assert ffikit.include(str(tmp_path / "ok_ffikit.h")).sizeof("struct s") == 16
+        assert gc.isenabled()

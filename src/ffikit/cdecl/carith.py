@@ -17,11 +17,13 @@ Shifting a negative value is what gcc documents (two's complement), as is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .model import CType, Enum, Pointer, Primitive, resolve
 from .platforms import Platform
+
+if TYPE_CHECKING:  # (floats are rare in headers: fractions, and the decimal module it
+    from fractions import Fraction  # loads, are imported when one is met)
 
 __all__ = ["NotConstant", "Undefined", "to_float", "IntType", "FloatType", "PtrType", "CValue", "Arith",
            "CArithType", "as_int"]
@@ -71,6 +73,8 @@ class FloatType:
     def round(self, value):
         """``value`` (a Fraction, or a non-finite float) rounded to this type, as C does
         (round to nearest, ties to even; beyond the largest finite value: infinity)."""
+        from fractions import Fraction
+
         if not isinstance(value, Fraction):
             return value
         if value == 0:
@@ -96,6 +100,8 @@ class PtrType:
 
 
 def _pow2(e: int) -> Fraction:
+    from fractions import Fraction
+
     return Fraction(1 << e) if e >= 0 else Fraction(1, 1 << -e)
 
 
@@ -111,6 +117,8 @@ def as_int(value: object) -> int:
 
 def _real(value: object) -> Fraction | float:
     """A floating constant's value: an exact Fraction, or a non-finite float."""
+    from fractions import Fraction
+
     if isinstance(value, (Fraction, float)):
         return value
     raise NotConstant(f"{value!r} is not a floating value")
@@ -241,9 +249,13 @@ class Arith:
         if isinstance(t, FloatType):
             if isinstance(v.type, PtrType):
                 raise NotConstant("a pointer cannot be cast to a floating type")
+            from fractions import Fraction
+
             x = Fraction(v.value) if isinstance(v.value, int) else v.value
             return CValue(t, t.round(x))
         if isinstance(v.type, FloatType):
+            from fractions import Fraction
+
             x = v.value
             if not isinstance(x, Fraction):
                 raise Undefined(f"{x} cannot be converted to '{t.name}' (undefined in C)")
@@ -358,6 +370,8 @@ def _compare(op: str, x, y) -> bool:
 
 
 def _float_op(op: str, x, y):
+    from fractions import Fraction
+
     if not (isinstance(x, Fraction) and isinstance(y, Fraction)):
         x, y = to_float(x), to_float(y)
         if op == "/" and y == 0:

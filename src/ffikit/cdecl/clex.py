@@ -14,7 +14,6 @@ exponent beyond what any C type holds, is answered without building huge numbers
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 from .carith import Arith, CValue, NotConstant
 
@@ -135,6 +134,8 @@ _MAX_EXP = {10: 5000, 2: 17000}
 
 
 def _float(mantissa: int, exponent: int, base: int, suffix: str, arith: Arith) -> CValue:
+    from fractions import Fraction  # (and decimal: loaded when a header has a float)
+
     t = arith.floats["float" if suffix in ("f", "F") else
                      "long double" if suffix in ("l", "L") else "double"]
     if mantissa == 0:

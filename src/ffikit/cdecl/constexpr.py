@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from fractions import Fraction
 
 from .carith import Arith, CValue, FloatType, IntType, NotConstant, PtrType, as_int, to_float
 from .clex import char_constant, number, string_literal, tokenize
@@ -116,6 +115,8 @@ def typed(value, arith: Arith) -> CValue:
     if isinstance(value, str):
         return CValue("str", value)
     if isinstance(value, float):
+        from fractions import Fraction
+
         return CValue(arith.floats["double"],
                       Fraction(value) if value == value and abs(value) != float("inf") else value)
     for name in ("int", "long", "long long", "unsigned long long", "__int128",

@@ -35,10 +35,12 @@ from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
 from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
 from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
 from ffikit.cdecl.typenames import builtin_types as _builtins
+from ffikit.cdecl.typenames import import_parser as _import_parser
 from ffikit.cdecl.typenames import keywords as _keywords
 from ffikit.cdecl.typenames import parse
 from ffikit.cdecl.typenames import parse_type_name as _parse_type_name
 from ffikit.cdecl.typenames import with_dims as _with_dims
+from ffikit.cdecl.typenames import without_gc as _without_gc
 from ffikit.errors import DeclarationError, NotPicklable
 
 __all__ = ["Declarations", "cdef", "include", "typeof"]
@@ -392,8 +394,8 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
                         cpp, own_depth1=True, named=where)
 
     parts = (text, tuple(map(os.path.abspath, include_dirs)), key[3], cpp, plat.name)
-    return memoised(key, lambda: modelcache.cached(
-        parts, make, _model_parts, lambda model: _from_model(cls, plat, model)), recipe)
+    return memoised(key, lambda: _without_gc(lambda: modelcache.cached(
+        parts, make, _model_parts, lambda model: _from_model(cls, plat, model))), recipe)
 
 
 def _model_parts(defs: Declarations) -> tuple:
@@ -414,11 +416,15 @@ def _from_model(cls, plat, model: tuple) -> Declarations:
 @understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
 def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
              named=()):
-    from ffikit.cdecl.preprocess import preprocess  # (a cached model is not preprocessed)
+    from ffikit.cdecl.cpp import run_cpp
 
-    sources = {filename: text}
-    pre = preprocess(text, filename=filename, include_dirs=include_dirs, defines=defines,
-                     cpp=cpp, default_pack=pack, force_cpp=own_depth1)
+    sources = {filename: text}  # an include: cc -E starts first, the modules below load meanwhile
+    from_cpp = run_cpp(text, filename, include_dirs, defines, cpp, _import_parser) \
+        if own_depth1 else ""
+    from ffikit.cdecl.preprocess import preprocess, scrub  # (a cached model is not preprocessed)
+    pre = scrub(from_cpp, pack, filename) if own_depth1 else preprocess(
+        text, filename=filename, include_dirs=include_dirs, defines=defines, cpp=cpp,
+        default_pack=pack, meanwhile=_import_parser)
     own = directly_included(pre.text, filename, 1 if own_depth1 else 0, named)
     own = with_quote_includes(own, include_dirs)
     result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,

@@ -10,6 +10,7 @@ from ..errors import DeclarationError
 from . import layout as _layout
 from .attributes import bound_facts, declaration_attributes, function_facts
 from .constexpr import NotConstant, eval_node, python_value
+from .fastlex import LEXER
 from .layout_attributes import decay_typedef_array, with_position
 from .model import (
     VOID,
@@ -393,7 +394,7 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
     prefix = f'# 1 "{BUILTIN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in typedef_names)
     text = prefix + f'# 1 "{filename}"\n' + pre.text if not pre.text.lstrip().startswith("#") \
         else prefix + pre.text
-    parser = c_parser.CParser()
+    parser = c_parser.CParser(lexer=LEXER)
     try:
         ast = parser.parse(text, filename)
     except c_parser.ParseError as exc:
@@ -404,6 +405,8 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
                         {**builtins, **declared}, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
+    finally:  # pycparser's parser and lexer refer to each other: a cycle that kept every token
+        parser.clex.error_func = None  # (thousands) alive until the next full collection
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
         return _Builder(pre, platform, builtins, sources, known, own_files).run(ast)
 

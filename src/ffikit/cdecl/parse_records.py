@@ -164,11 +164,14 @@ class RecordBuilder(LayoutAttributes):
         values, the types declared so far."""
         env = getattr(self, "_const_env", None)
         if env is None:
+            found = self.r  # (not 'self': a builder -> env -> builder cycle kept the
+            # preprocessed text and its tables alive until a full collection)
+
             def lookup(name):
-                if name in self.r.enum_values:
-                    return self.r.enum_values[name][0]
-                if name in self.r.static_constants:
-                    return self.r.static_constants[name][0]
+                if name in found.enum_values:
+                    return found.enum_values[name][0]
+                if name in found.static_constants:
+                    return found.static_constants[name][0]
                 raise NotConstant(f"'{name}' is not a known constant")
 
             env = self._const_env = Env(self.platform, lookup, self.r.types, self.builtins)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import DeclarationError
@@ -111,7 +112,10 @@ _UNDEF = re.compile(r"#\s*undef\s+([A-Za-z_]\w*)")
 
 
 def _blank(s: str) -> str:
-    return re.sub(r"[^\n]", " ", s)
+    """``s`` with every character but the newlines a space (lengths and lines kept)."""
+    if "\n" not in s:
+        return " " * len(s)
+    return "\n".join([" " * len(part) for part in s.split("\n")])
 
 
 _SPLIT_MARKER = re.compile(r"\n[ \t]*#[^\n]*\n")  # a marker inside a '(...)' group
@@ -155,6 +159,9 @@ def _after_asm_qualifiers(text: str, pos: int) -> int:
     return m.end() if m is not None else pos
 
 
+_ATTRIBUTE_ITEM = re.compile(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
+_SPACES = re.compile(r"\s+")
+_STRING_BODY = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _LAYOUT_KINDS = {"packed", "aligned", "vector_size", "mode", "ms_struct", "gcc_struct"}
 # Attributes that change a layout in ways ffikit does not compute: refused, never ignored.
 _UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
@@ -171,7 +178,7 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
         inner = inner[1:-1]
     found = []
     for item in _attributes.split_top(inner):
-        m = re.match(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", item, re.S)
+        m = _ATTRIBUTE_ITEM.match(item)
         if m is None:
             continue
         name, arg = m.group(1), m.group(2)
@@ -308,9 +315,9 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 emit(token)  # pycparser reads markers: coords stay the user's file and line
                 pos = end
                 continue
-            pack = _PRAGMA_PACK.match(directive)
-            define = _DEFINE.match(directive)
-            undef = _UNDEF.match(directive)
+            pack = _PRAGMA_PACK.match(directive) if "pragma" in directive else None
+            define = _DEFINE.match(directive) if pack is None else None
+            undef = _UNDEF.match(directive) if pack is None and define is None else None
             if pack:
                 value = _pack_value(pack.group(1), pack_stack, packs[-1][1] if packs else None,
                                     default_pack)
@@ -345,7 +352,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
                 if word.startswith("__attribute"):
                     calls.extend(_attributes.record(group, out_len))
             elif word in _ASM and group.rstrip().endswith(")"):  # a label: the symbol's name
-                asm_labels.append((out_len, "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', group))))
+                asm_labels.append((out_len, "".join(_STRING_BODY.findall(group))))
             elif word == "_Alignas":
                 if "(" not in group:  # a bare _Alignas: no '(alignment)' follows
                     line_no = current_line + text.count("\n", line_cursor, start)
@@ -367,7 +374,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             emit(_blank(_SPLIT_MARKER.sub(" ", group)))
             pos = close
         else:
-            key = re.sub(r"\s+", " ", word)
+            key = _SPACES.sub(" ", word)
             replacement = _REPLACE[key]
             emit(replacement.ljust(len(word)) if len(replacement) <= len(word) else replacement)
             pos = end
@@ -445,11 +452,13 @@ def strip_comments(text: str) -> str:
 
 
 def preprocess(text: str, *, filename: str = "<cdef>", include_dirs=(), defines=None,
-               cpp=None, default_pack: int | None = None, force_cpp: bool = False
-               ) -> Preprocessed:
-    """Preprocess (when needed) and scrub ``text`` for the parser."""
+               cpp=None, default_pack: int | None = None, force_cpp: bool = False,
+               meanwhile: Callable[[], object] | None = None) -> Preprocessed:
+    """Preprocess (when needed) and scrub ``text`` for the parser.
+
+    ``meanwhile()`` is called while the preprocessor runs (when one runs)."""
     if force_cpp or defines or needs_cpp(text):
-        text = run_cpp(text, filename, include_dirs, defines, cpp)
+        text = run_cpp(text, filename, include_dirs, defines, cpp, meanwhile)
     else:
         text = strip_comments(text)
     return scrub(text, default_pack, filename)

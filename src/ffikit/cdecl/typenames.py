@@ -9,7 +9,8 @@ never imports the parser or pycparser.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
@@ -17,8 +18,9 @@ from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_
 from ffikit.errors import DeclarationError
 
 __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
-           "parse", "keywords", "builtin_types"]
+           "parse", "keywords", "builtin_types", "import_parser", "without_gc"]
 
+T = TypeVar("T")
 _WINDOWS_FILE = "<ffikit-windows>"
 
 POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
@@ -72,17 +74,32 @@ def _constant(defs: Any, name: str):
     raise NotConstant(f"'{name}' is not a known constant")
 
 
+def import_parser() -> None:
+    """Import the scrubber and the parser (pycparser and the modules that read its tree);
+    ``include`` does it while the C preprocessor runs, the ~15 ms of each overlap."""
+    import ffikit.cdecl.fastlex  # noqa: F401  (first: pycparser's lexer loads lazily)
+    import ffikit.cdecl.parse  # noqa: F401
+
+
 def parse(*args: Any, **kwargs: Any) -> ParseResult:
     """:func:`ffikit.cdecl.parse.parse`, imported when first needed: a declaration model loaded
     from the cache (or held by a generated binding) never imports pycparser."""
-    import gc
-
+    import ffikit.cdecl.fastlex  # noqa: F401  (first: pycparser's lexer loads lazily)
     from ffikit.cdecl.parse import parse as parse_text
 
-    collecting = gc.isenabled()  # the parser makes tens of thousands of objects, none of them
-    gc.disable()  # garbage in a cycle: collecting meanwhile costs 10-40% of a header's parse
+    return without_gc(lambda: parse_text(*args, **kwargs))
+
+
+def without_gc(make: Callable[[], T]) -> T:
+    """``make()`` with Python's cycle collector paused.  Preprocessing, parsing and storing
+    a header's model make tens of thousands of objects, none of them garbage in a cycle:
+    the collections they trigger (40 for zlib.h) would cost 10-40% of the work."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        return parse_text(*args, **kwargs)
+        return make()
     finally:
         if collecting:
             gc.enable()

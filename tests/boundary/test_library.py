@@ -304,3 +304,27 @@ def test_a_fallback_to_ctypes_is_logged_once_and_shown(cbuild):
     assert out[1].endswith("ctypes backend: auto: no C compiler ('/nonexistent/cc' not on PATH; set $CC))>")
     assert out[2].endswith("(1 functions declared, ctypes backend)>")  # asked for: no reason shown
     assert result.stderr.count("using the ctypes backend") == 1, result.stderr
+
+
+def test_a_warm_start_imports_only_what_calls_need(tmp_path):
+    """With the model and the compiled module cached, ``load`` + calls parse nothing, build
+    nothing and import none of the modules kept for parsing, building, errors or introspection."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "FFIKIT_CACHE_DIR": str(cache), "FFIKIT_FASTMEM": "0"}
+    env.pop("FFIKIT_BACKEND", None)
+    calls = ('z = ffikit.load("z", header="zlib.h")\n'
+             'assert z.adler32(1, b"abc", 3) == 38600999 and z.crc32(0, b"abc", 3) == 891568578\n')
+    warm_up = f"import ffikit\n{calls}z.wait_compiled(600)\n"
+    subprocess.run([sys.executable, "-c", warm_up], env=env, check=True, timeout=600)
+    heavy = ["pycparser", "subprocess", "dataclasses", "inspect", "typing", "sysconfig", "platform",
+             "traceback", "logging", "tempfile", "shutil", "ffikit.cdecl.preprocess",
+             "ffikit.backends.compiled.cgen", "ffikit.backends.compiled.cbpool", "ffikit.memory.new"]
+    check = (f"import sys, ffikit\n{calls}"
+             "print(z.adler32.backend, sorted(m for m in " + repr(heavy) + " if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(" ", 1) == ["compiled", "[]\n"]

@@ -15,13 +15,15 @@ dropped: :func:`macro_constants` returns why each skipped macro was skipped.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import DeclarationError
 from .carith import CValue, NotConstant
 from .clex import tokenize
 from .constexpr import Env, evaluate_atom, python_value, type_from_tokens
 from .model import CType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Macros", "MacroValues", "macro_constants", "MAX_TOKENS", "MAX_NEST"]
 

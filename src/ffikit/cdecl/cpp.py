@@ -16,10 +16,11 @@ import re
 import shlex
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from ..cachedir import which
 from ..errors import DeclarationError
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import subprocess

@@ -7,7 +7,6 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from ffikit import forksafe
 from ffikit.cdecl import layout as _layout
@@ -43,8 +42,11 @@ from ffikit.cdecl.typenames import with_dims as _with_dims
 from ffikit.cdecl.typenames import without_gc as _without_gc
 from ffikit.errors import DeclarationError, NotPicklable
 
-__all__ = ["Declarations", "cdef", "include", "typeof"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
+__all__ = ["Declarations", "cdef", "include", "typeof"]
 
 
 class Declarations(MacroFacts):

@@ -23,7 +23,6 @@ import re
 import sys
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 __all__ = ["LEXER", "FastLexer"]
 
@@ -77,6 +76,10 @@ def _import_pycparser_lexer() -> None:
 _import_pycparser_lexer()
 
 from pycparser import c_lexer  # noqa: E402  (after the lexer's lazy import above)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SPACE = re.compile(r"[ \t\f\v\n]+")
 # Whitespace (taken whole: '*+'), then one of: an identifier not opening a literal (L"..",

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING
 
 from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.parse_result import ParseResult
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from ffikit.cdecl.cmacros import MacroValues

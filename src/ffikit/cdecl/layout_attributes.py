@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import TYPE_CHECKING
 
 from . import layout as _layout
 from .constexpr import Env, NotConstant, evaluate, python_value
@@ -28,6 +27,8 @@ from .model import (
     resolve,
 )
 
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
     from ..errors import DeclarationError
     from .model import Coord
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from .preprocess import Preprocessed
 
 __all__ = ["LayoutAttributes", "decay_typedef_array", "with_position"]
-
 
 
 class LayoutAttributes:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from ffikit.cdecl.header_scope import header_constants
 from ffikit.cdecl.model import CType
 from ffikit.cdecl.typenames import builtin_types, parse_type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MacroFacts"]
 

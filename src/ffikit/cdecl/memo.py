@@ -11,9 +11,12 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from ffikit import forksafe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MEMO_SIZE", "memoised", "recent_declarations"]
 

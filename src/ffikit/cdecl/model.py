@@ -18,12 +18,15 @@ Every type spells itself as C (``c_name()``), and ``repr`` reuses that:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NoReturn
 
 from ffikit.records import data_record
 
 from .attributes import NO_FACTS, FunctionFacts
 from .coord import Coord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 __all__ = [
     "Coord", "CType", "Void", "Primitive", "Pointer", "Array", "Vector", "Complex", "Field",

@@ -28,9 +28,12 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from .model import Primitive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["cached", "FORMAT", "input_files"]
 

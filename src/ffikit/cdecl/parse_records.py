@@ -8,8 +8,6 @@ the constant expressions array lengths and attributes use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pycparser import c_ast
 
 from . import layout as _layout
@@ -25,6 +23,8 @@ from .model import (
     StructOrUnion,
     resolve,
 )
+
+TYPE_CHECKING = False
 
 __all__ = ["RecordBuilder"]
 

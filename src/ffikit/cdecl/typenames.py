@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
 from ffikit.errors import DeclarationError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "with_dims",
            "parse", "keywords", "builtin_types", "import_parser", "without_gc"]
 
-T = TypeVar("T")
 _WINDOWS_FILE = "<ffikit-windows>"
 
 POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")

@@ -240,3 +240,39 @@ def test_which_finds_what_shutil_finds(tmp_path, monkeypatch):
     assert which("mytool") == str(tool)
     monkeypatch.setenv("PATH", "")
     assert which("sh") is None and shutil.which("sh") is None
+
+
+def test_a_publish_interleaved_with_another_writer_still_leaves_a_pair_that_agrees(tmp_path,
+                                                                                    monkeypatch):
+    """Writer B's hash lands between writer A's hash and A's entry (the renames of two
+    processes interleaved): A checks its pair, finds B's hash, and writes both again."""
+    root = cachedir.trusted_root(tmp_path / "cache")
+    target = root / "model-race.json"
+    real_write = cachedir.write_atomic
+    interleaved = []
+
+    def write_atomic(path, data, mode=0o600):
+        real_write(path, data, mode)
+        if path == target and not interleaved:  # B's rename of its hash comes now
+            interleaved.append(True)
+            real_write(Path(str(target) + ".sha256"), (cachedir.sha256_hex(b"B") + "\n").encode())
+
+    monkeypatch.setattr(cachedir, "write_atomic", write_atomic)
+    cachedir.publish(target, b"A")
+    assert interleaved and target.read_bytes() == b"A" and cachedir.verified(target)
+
+
+def test_writers_of_different_data_under_one_name_leave_a_pair_that_agrees(tmp_path):
+    import subprocess
+    import sys
+
+    root = cachedir.trusted_root(tmp_path / "cache")
+    target = root / "model-race.json"
+    writer = ("import sys\nfrom pathlib import Path\nfrom ffikit import cachedir\n"
+              f"target = Path({str(target)!r})\n"
+              "for i in range(40):\n"
+              "    cachedir.publish(target, (sys.argv[1] * (1 << 18) + str(i)).encode())\n")
+    procs = [subprocess.Popen([sys.executable, "-c", writer, letter]) for letter in "abcd"]
+    assert [p.wait(timeout=300) for p in procs] == [0] * 4
+    data = target.read_bytes()
+    assert cachedir.verified(target) and len(set(data[:1 << 18])) == 1 and len(data) > 1 << 18

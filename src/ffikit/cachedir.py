@@ -195,6 +195,9 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
     return path
 
 
+_PUBLISH_TRIES = 5  # (each try needs another writer to have renamed in between)
+
+
 def _digest(path: Path | str) -> str:
     with open(path, "rb") as file:
         return sha256_hex(file.read())
@@ -240,10 +243,18 @@ def write_atomic(target: Path, data: bytes, mode: int = 0o600) -> None:
 def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
     """Put ``data`` in the cache as ``target``: its hash first (``<target>.sha256``), then the
     entry, each written atomically; an entry is used only when both agree (:func:`verified`).
-    Then the cache is brought back under its size bound."""
-    write_atomic(target.with_name(target.name + _SIDECAR),
-                 (sha256_hex(data) + "\n").encode())
-    write_atomic(target, data, mode)
+    Then the cache is brought back under its size bound.
+
+    Two processes publishing different data under one name can interleave their two
+    renames and leave one's hash beside the other's entry: never trusted, but never
+    used either.  So each checks the pair after writing it and writes it again while
+    they disagree; the last to check leaves a pair that agrees."""
+    digest = (sha256_hex(data) + "\n").encode()
+    for _ in range(_PUBLISH_TRIES):
+        write_atomic(target.with_name(target.name + _SIDECAR), digest)
+        write_atomic(target, data, mode)
+        if verified(target):
+            break
     evict(target.parent, keep=target)
 
 

@@ -84,14 +84,34 @@ _REF, _PLAIN_KIND, _VALUE = "r", "p", "v"
 _UNSET = {"u": 1}  # a slot the object never set
 
 
-def _state_names(cls: type) -> list[str]:
+def _state_names(cls: type) -> tuple[str, ...]:
+    found = _SLOTS.get(cls)
+    if found is not None:
+        return found
     names: list[str] = []
     for klass in cls.__mro__:
         for slot in klass.__dict__.get("__slots__", ()):
             if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:  # (a
                 # cached hash belongs to its process: string hashes are salted per process)
                 names.append(slot)
-    return names
+    found = _SLOTS[cls] = tuple(names)
+    return found
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+class _Ref:
+    """A field value that is a model object (written as its node's index)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+_CODES: dict[type, str] = {_Ref: _REF, str: _PLAIN_KIND, int: _PLAIN_KIND, bool: _PLAIN_KIND,
+                           type(None): ""}  # a value's type -> its code (floats: NaN or not)
 
 
 class _Encoder:
@@ -119,10 +139,11 @@ class _Encoder:
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
             found = self.ids[id(obj)] = len(self.states)
             self.keep.append(obj)
-            state = dict(getattr(obj, "__dict__", {}))
+            state = dict(getattr(obj, "__dict__", ()))
             for name in _state_names(cls):
-                if hasattr(obj, name):
-                    state[name] = getattr(obj, name)
+                value = getattr(obj, name, _UNSET)
+                if value is not _UNSET:
+                    state[name] = value
             self.states.append((cls, state))
             for name, value in state.items():
                 if not (type(value) in _PLAIN or value is None):
@@ -130,10 +151,10 @@ class _Encoder:
         return found
 
     def _member(self, value: Any) -> Any:
-        """A field value: a model object stays itself (its kind decides how it is written)."""
+        """A field value: a model object becomes a reference to its node (its field's kind
+        decides how that is written)."""
         if type(value).__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type):
-            self.index(value)
-            return _Ref(value)
+            return _Ref(self.index(value))
         return self.value(value)
 
     def value(self, obj: Any) -> Any:
@@ -165,26 +186,35 @@ class _Encoder:
 
     def table(self) -> tuple[list, list]:
         """``(classes, nodes)`` as written (see above)."""
-        fields: dict[type, dict[str, str]] = {}
-        for cls, state in self.states:  # every attribute any node of the class carries
-            fields.setdefault(cls, {}).update(dict.fromkeys(state, ""))
+        seen: dict[type, dict[str, list]] = {}  # class -> field -> [codes of its values, nodes]
+        counts: dict[type, int] = {}
+        code_of = _CODES.get
         for cls, state in self.states:
-            kinds = fields[cls]
-            for name in kinds:
-                kinds[name] = _widest(kinds[name], state.get(name, _UNSET))
-        for kinds in fields.values():
-            kinds.update((name, kind or _REF) for name, kind in kinds.items())  # all None
-        where = {cls: i for i, cls in enumerate(fields)}
+            fields = seen.get(cls)
+            if fields is None:
+                fields = seen[cls] = {}
+            counts[cls] = counts.get(cls, 0) + 1
+            for name, value in state.items():
+                code = code_of(type(value))
+                if code is None:
+                    code = _PLAIN_KIND if type(value) is float and value == value else _VALUE
+                found = fields.get(name)
+                if found is None:
+                    found = fields[name] = [set(), 0]
+                found[0].add(code)
+                found[1] += 1
+        kinds_of = {cls: {name: _kind(codes, found, counts[cls]) for name, (codes, found) in
+                          fields.items()} for cls, fields in seen.items()}
+        where = {cls: i for i, cls in enumerate(kinds_of)}
         classes = [[cls.__module__, cls.__qualname__, list(kinds), list(kinds.values())]
-                   for cls, kinds in fields.items()]
+                   for cls, kinds in kinds_of.items()]
         nodes = []
         for cls, state in self.states:
             row: list[Any] = [where[cls]]
-            for name, kind in fields[cls].items():
+            for name, kind in kinds_of[cls].items():
                 value = state.get(name, _UNSET)
                 if type(value) is _Ref:
-                    index = self.ids[id(value.obj)]
-                    row.append(index if kind == _REF else {"r": index})
+                    row.append(value.index if kind == _REF else {"r": value.index})
                 elif kind == _VALUE and value is not _UNSET:
                     row.append(self.value(value) if type(value) in _PLAIN else value)
                 else:
@@ -193,24 +223,15 @@ class _Encoder:
         return classes, nodes
 
 
-def _widest(kind: str, value: Any) -> str:
-    """The kind a field needs once ``value`` is one of its values too (``""``: only None so far)."""
-    if value is None:
-        return kind
-    if type(value) is _Ref:
-        return _REF if kind in ("", _REF) else _VALUE
-    if type(value) in _PLAIN and value == value:  # (NaN is written tagged)
-        return _PLAIN_KIND if kind in ("", _PLAIN_KIND) else _VALUE
-    return _VALUE  # containers, NaN, an attribute not set
+def _kind(codes: set[str], nodes_with_it: int, nodes: int) -> str:
+    """How a field is written, from the codes of its values (``""``: None)."""
+    if nodes_with_it != nodes:
+        return _VALUE  # some node never set it
+    codes.discard("")
+    if not codes or codes == {_REF}:
+        return _REF  # (all None: written as null)
+    return _PLAIN_KIND if codes == {_PLAIN_KIND} else _VALUE
 
-
-class _Ref:
-    """A field value that is a model object (written as its node's index)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
 
 
 def _model_class(module: str, qualname: str) -> type[object]:
@@ -380,7 +401,8 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         classes, nodes = encoder.table()
         entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "classes": classes,
                  "nodes": nodes, "model": encoded}
-        publish(path, json.dumps(entry, separators=(",", ":")).encode())
+        text = json.dumps(entry, separators=(",", ":"), check_circular=False)  # (a node table
+        publish(path, text.encode())  # refers by index: there is no cycle to look for)
         _debug("declaration cache stored: %s", path)
         _keyed(result, digest, entry["inputs"])
     except (_Unsupported, OSError, ValueError, TypeError) as exc:

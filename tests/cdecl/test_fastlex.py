@@ -11,6 +11,16 @@ from pycparser import c_lexer, c_parser
 from ffikit.cdecl.fastlex import LEXER, FastLexer
 from ffikit.cdecl.preprocess import preprocess
 
+SHAPE_TEST = "test_the_fast_lexer_is_used_where_pycparser_lexes_as_this_one_knows"
+
+
+@pytest.fixture(autouse=True)
+def _fast_lexer_only(request):
+    """pycparser 3.0's lexer has another shape (no ``Token``, other arguments): ffikit uses it
+    as it is there, and only the shape test applies."""
+    if LEXER is not FastLexer and request.node.name != SHAPE_TEST:
+        pytest.skip("this pycparser's lexer has another shape: its own lexer is used")
+
 
 def tokens(cls, text: str) -> tuple[list, list]:
     errors: list = []
@@ -29,8 +39,12 @@ def same_as_pycparser(text: str) -> list:
     return fast[0]
 
 
-def test_this_pycparser_gets_the_fast_lexer():
-    assert LEXER is FastLexer
+def test_the_fast_lexer_is_used_where_pycparser_lexes_as_this_one_knows():
+    assert (LEXER is FastLexer) == hasattr(c_lexer, "Token")  # (pycparser 3.0 has no Token)
+    import ffikit
+
+    text = "typedef struct { int a; } S; unsigned long adler32(unsigned long, const char *, unsigned);"
+    assert "adler32" in ffikit.cdef(text).functions  # parsed by whichever lexer was chosen
 
 
 SNIPPETS = [

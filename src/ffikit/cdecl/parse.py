@@ -384,6 +384,10 @@ class _Builder(RecordBuilder):
         return Primitive(prefix + "int")
 
 
+_LEXER_CALLBACKS = ("error_func", "on_lbrace_func", "on_rbrace_func", "type_lookup_func")  # (the
+# last three: pycparser 3.0's lexer)
+
+
 def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
           filename: str = "<cdef>", known: ParseResult | None = None,
           own_files=frozenset()) -> ParseResult:
@@ -405,8 +409,10 @@ def parse(pre: Preprocessed, *, platform, builtins: dict, sources: dict,
                         {**builtins, **declared}, known, _KEYWORDS) from None
     except (RecursionError, IndexError, AssertionError, TypeError, ValueError) as exc:
         raise DeclarationError(f"cannot parse the declarations: {exc}") from None
-    finally:  # pycparser's parser and lexer refer to each other: a cycle that kept every token
-        parser.clex.error_func = None  # (thousands) alive until the next full collection
+    finally:  # pycparser's parser and lexer refer to each other (the lexer's callbacks are the
+        for hook in _LEXER_CALLBACKS:  # parser's methods): a cycle that kept every token
+            if hasattr(parser.clex, hook):  # (thousands) alive until the next full collection
+                setattr(parser.clex, hook, None)
     with understood("the declarations"):  # e.g. a declarator nested deeper than Python recurses
         return _Builder(pre, platform, builtins, sources, known, own_files).run(ast)
 

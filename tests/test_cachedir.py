@@ -276,3 +276,33 @@ def test_writers_of_different_data_under_one_name_leave_a_pair_that_agrees(tmp_p
     assert [p.wait(timeout=300) for p in procs] == [0] * 4
     data = target.read_bytes()
     assert cachedir.verified(target) and len(set(data[:1 << 18])) == 1 and len(data) > 1 << 18
+
+
+def test_read_entry_gives_only_a_verified_json_object_of_the_format_and_key(tmp_path):
+    import json
+
+    root = cachedir.trusted_root(tmp_path / "cache")
+    entry = root / "model-x.json"
+    cachedir.publish(entry, json.dumps({"format": 2, "key": [1, "a"], "v": 3}).encode())
+    assert cachedir.read_entry(entry, 2, [1, "a"]) == {"format": 2, "key": [1, "a"], "v": 3}
+    assert cachedir.read_entry(entry)["v"] == 3
+    assert cachedir.read_entry(entry, 3, [1, "a"]) is None  # another format
+    assert cachedir.read_entry(entry, 2, [1, "b"]) is None  # another key
+    for data in (b"[1, 2]", b"not json", b"\xff\xfe", b'{"format": 2'):
+        cachedir.publish(entry, data)
+        assert cachedir.read_entry(entry) is None, data
+    cachedir.publish(entry, b'{"format": 2}')
+    entry.write_bytes(b'{"format": 3}')  # not what its hash says
+    assert cachedir.read_entry(entry) is None and cachedir.read_entry(root / "absent.json") is None
+
+
+def test_code_stamps_change_with_the_code(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("ignored")
+    (tmp_path / "top.py").write_text("")
+    before = cachedir.code_stamps(tmp_path, ["pkg", "gone"], (".py",), ["top.py"])
+    assert [row[0] for row in before] == ["gone", os.path.join("pkg", "a.py"), "top.py"]
+    assert before[0][1:] == [-1, -1]  # a missing folder still changes the key, never raises
+    (tmp_path / "pkg" / "a.py").write_text("x = 22\n")
+    assert cachedir.code_stamps(tmp_path, ["pkg", "gone"], (".py",), ["top.py"]) != before

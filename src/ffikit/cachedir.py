@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -225,6 +226,48 @@ def verified(path: Path | str) -> bool:
         return recorded == _digest(path)
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def read_entry(path: Path | str, format: int | None = None, key: object = None) -> dict | None:
+    """A JSON object :func:`publish` wrote at ``path``, if it is :func:`verified`, parses, and
+    (when given) carries this ``format`` and ``key``; else None: the caller makes it again."""
+    import json
+
+    if not verified(path):
+        return None
+    try:
+        with open(path, "rb") as file:
+            entry = json.loads(file.read())
+    except (OSError, ValueError, RecursionError):  # (a UnicodeDecodeError is a ValueError)
+        return None
+    if not isinstance(entry, dict) or (format is not None and entry.get("format") != format) or \
+            (key is not None and entry.get("key") != key):
+        return None
+    return entry
+
+
+def code_stamps(root: str | os.PathLike, folders: Iterable[str], suffixes: tuple[str, ...],
+                files: Iterable[str] = ()) -> list[list]:
+    """``[path, size, mtime]`` of the files ending in ``suffixes`` in each of ``folders`` and of
+    ``files`` (paths relative to ``root``), sorted: the part of a cache key that says which code
+    made an entry, so another ffikit never reads it (stat calls cost far less than hashing)."""
+    found = []
+    for folder in folders:
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                for item in listing:
+                    if item.name.endswith(suffixes):
+                        info = item.stat()
+                        found.append([os.path.join(folder, item.name), info.st_size, info.st_mtime_ns])
+        except OSError:
+            found.append([folder, -1, -1])
+    for name in files:
+        try:
+            info = os.stat(os.path.join(root, name))
+            found.append([name, info.st_size, info.st_mtime_ns])
+        except OSError:
+            found.append([name, -1, -1])
+    return sorted(found)
 
 
 def write_atomic(target: Path, data: bytes, mode: int = 0o600) -> None:

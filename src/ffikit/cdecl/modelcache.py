@@ -332,21 +332,20 @@ def _key(parts: tuple) -> list:
 
 
 def _model_code() -> list:
-    """The model code's own files (name, size, mtime): a changed ffikit reads no old entry."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return [[name, (info := os.stat(os.path.join(here, name))).st_size, info.st_mtime_ns]
-            for name in sorted(os.listdir(here)) if name.endswith(".py")]
+    """The model code's own files (:func:`~ffikit.cachedir.code_stamps`): a changed ffikit
+    reads no old entry."""
+    from ffikit.cachedir import code_stamps
+
+    return code_stamps(os.path.dirname(os.path.abspath(__file__)), [""], (".py",))
 
 
 def _load(path: Any, key: list) -> tuple[Any, list] | None:
-    from ffikit.cachedir import verified
+    from ffikit.cachedir import read_entry
 
-    if not verified(path):
+    entry = read_entry(path, FORMAT, key)
+    if entry is None:
         return None
     try:
-        entry = json.loads(path.read_bytes())
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
-            return None
         if _stamp([f for f, _, _ in entry["inputs"]]) != entry["inputs"]:
             return None  # a header changed since
         decoder = _Decoder(entry["classes"], entry["nodes"])

@@ -34,7 +34,16 @@ import os
 import sys
 from pathlib import Path
 
-from ffikit.cachedir import compiler_identity, publish, sha256_hex, touch, trusted_root, verified
+from ffikit.cachedir import (
+    code_stamps,
+    compiler_identity,
+    publish,
+    read_entry,
+    sha256_hex,
+    touch,
+    trusted_root,
+    verified,
+)
 from ffikit.errors import CompileError
 
 TYPE_CHECKING = False
@@ -57,25 +66,9 @@ def shapes_digest(shapes: list[tuple] | tuple) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _code() -> list:
-    """The generator's code as ``[path, size, mtime]`` of each file: a changed ffikit reads
-    no old entry (the stat calls cost far less than generating the source)."""
-    found = []
-    for folder in _CODE_DIRS:
-        try:
-            with os.scandir(_PACKAGE / folder) as listing:
-                for item in listing:
-                    if item.name.endswith((".py", ".c", ".h")):
-                        info = item.stat()
-                        found.append([f"{folder}/{item.name}", info.st_size, info.st_mtime_ns])
-        except OSError:
-            found.append([folder, -1, -1])
-    for name in _CODE_FILES:
-        try:
-            info = os.stat(_PACKAGE / name)
-            found.append([name, info.st_size, info.st_mtime_ns])
-        except OSError:
-            found.append([name, -1, -1])
-    return sorted(found)
+    """The generator's code (:func:`~ffikit.cachedir.code_stamps`): a changed ffikit reads no
+    old entry."""
+    return code_stamps(_PACKAGE, _CODE_DIRS, (".py", ".c", ".h"), _CODE_FILES)
 
 
 def _abi() -> list:
@@ -136,10 +129,8 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
     else None (then the caller generates the source as before)."""
     try:
         path = entry_path(key, cache_dir)
-        if not verified(path):
-            return None
-        entry = json.loads(path.read_bytes())
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+        entry = read_entry(path, FORMAT, key)
+        if entry is None:
             return None
         modname, filename = entry["module"], entry["file"]
         if not _module_file(modname, filename):

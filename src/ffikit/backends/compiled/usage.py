@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ffikit import forksafe
-from ffikit.cachedir import publish, sha256_hex, trusted_root, verified
+from ffikit.cachedir import publish, read_entry, sha256_hex, trusted_root
 from ffikit.errors import CompileError
 
 TYPE_CHECKING = False
@@ -52,12 +52,7 @@ def usage_file(names: Iterable[str], encoding: str, *, create: bool = False,
 
 def read(path: Path) -> list[str]:
     """The names recorded in ``path`` ([] when absent, unverified or not a record)."""
-    try:
-        if not verified(path):
-            return []
-        names = json.loads(path.read_bytes())["names"]
-    except (OSError, ValueError, TypeError, KeyError):
-        return []
+    names = (read_entry(path) or {}).get("names")
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import ffikit
-from typecheck import run_mypy
+from typecheck import mypy_on
 
 INIT = Path(ffikit.__file__)
 
@@ -88,16 +88,11 @@ reveal_type(lib.f)
 
 @pytest.mark.slow
 def test_mypy_sees_the_lazy_api(tmp_path):
-    pytest.importorskip("mypy")
-    program = tmp_path / "user.py"
-    program.write_text(USER_PROGRAM)
-    result = run_mypy(program)
-    lines = result.stdout.splitlines()
-    errors = {int(line.split(":")[1]) for line in lines if ": error:" in line}
-    assert errors == {5, 6, 7}, result.stdout
-    assert 'Argument 1 to "load" has incompatible type "int"' in result.stdout
-    assert 'Argument 2 to "alloc" has incompatible type "str"' in result.stdout
-    revealed = [line.split("Revealed type is ")[1] for line in lines if "Revealed type" in line]
+    report = mypy_on(USER_PROGRAM, tmp_path)
+    assert report.error_lines() == {5, 6, 7}, report.stdout
+    assert 'Argument 1 to "load" has incompatible type "int"' in report.stdout
+    assert 'Argument 2 to "alloc" has incompatible type "str"' in report.stdout
+    revealed = report.revealed
     assert len(revealed) == 4 and not any(r.strip('"') == "Any" for r in revealed), revealed
     assert "ffikit.boundary.library.Library" in revealed[1]
     assert "ffikit.memory.owned.Memory" in revealed[2]

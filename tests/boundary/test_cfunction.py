@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from ffikit.boundary.cfunction import CFunction
-from typecheck import run_mypy
+from typecheck import mypy_on
 
 PROGRAM = """
 import ffikit
@@ -24,13 +24,9 @@ reveal_type(f.declaration)
 
 @pytest.mark.slow
 def test_a_type_checker_sees_a_bound_function_as_cfunction(tmp_path):
-    pytest.importorskip("mypy")
-    program = tmp_path / "user.py"
-    program.write_text(PROGRAM)
-    result = run_mypy(program)
-    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and ":8:" in errors[0] and '"int"' in errors[0], result.stdout
-    assert 'Revealed type is "str"' in result.stdout or 'Revealed type is "builtins.str"' in result.stdout
+    report = mypy_on(PROGRAM, tmp_path)
+    assert report.error_lines() == {8} and '"int"' in report.errors[0], report.stdout
+    assert [r.strip('"').removeprefix("builtins.") for r in report.revealed] == ["str"], report.stdout
 
 
 def test_bound_functions_have_its_shape_and_binding_does_not_load_it(cbuild):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ffikit.memory.exporter import Exporter, release
-from typecheck import run_mypy
+from typecheck import mypy_on
 
 USER_PROGRAM = """\
 import ffikit
@@ -32,11 +32,7 @@ def test_forwards_exports_to_its_target():
 @pytest.mark.slow
 def test_mypy_sees_memory_as_a_buffer_with_no_other_members(tmp_path):
     """Memory's base is typed: memoryview(m) checks, a misspelt member is an error."""
-    pytest.importorskip("mypy")
-    program = tmp_path / "user.py"
-    program.write_text(USER_PROGRAM)
-    result = run_mypy(program)
-    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and ':5: error: "Memory" has no attribute "adress"' in errors[0], \
-        result.stdout
-    assert 'Revealed type is "int"' in result.stdout
+    report = mypy_on(USER_PROGRAM, tmp_path)
+    assert len(report.errors) == 1 and ':5: error: "Memory" has no attribute "adress"' in \
+        report.errors[0], report.stdout
+    assert 'Revealed type is "int"' in report.stdout

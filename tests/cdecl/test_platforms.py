@@ -29,3 +29,11 @@ class TestPlatforms:
 
     def test_is_a_value(self):
         assert isinstance(get_platform("linux-x86_64"), Platform)
+
+
+def test_host_machine_is_platform_machine_lower_case():
+    import platform
+
+    from ffikit.cdecl.platforms import host_machine
+
+    assert host_machine() == platform.machine().lower()

@@ -149,3 +149,17 @@ def test_a_pointer_result_class_is_made_at_the_first_result(cbuild):
     assert type(got) is type(want) and (got.contents.x, got.contents.y) == (3, 4)
     assert type(compiled.raw()) is type(plain.raw()) and compiled.raw().value == plain.raw().value
     assert type(compiled.origin()) is type(got)  # the class kept after the first result
+
+
+def test_python_include_is_sysconfigs_answer_without_importing_it():
+    import subprocess
+    import sys
+    import sysconfig
+
+    from ffikit.backends.compiled.module import python_include
+
+    assert python_include() == sysconfig.get_paths()["include"]
+    code = ("import sys\nfrom ffikit.backends.compiled.module import python_include\n"
+            "python_include()\nprint('sysconfig' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -102,7 +102,7 @@ def test_a_cache_owned_by_someone_else_is_refused(tmp_path):
 
 
 def test_a_new_cache_directory_is_private(tmp_path):
-    root = cachedir.trusted_root(tmp_path / "a" / "b")
+    root = Path(cachedir.trusted_root(tmp_path / "a" / "b"))
     assert (root.stat().st_mode & 0o777) == 0o700
 
 
@@ -156,7 +156,7 @@ def test_a_group_writable_entry_is_rebuilt(tmp_path, evil):
 
 
 def _compiled_module_in(directory: Path) -> Path:
-    modules = [p for p in cachedir.entries(directory) if "ffikit" in p.name]
+    modules = [Path(p) for p in cachedir.entries(directory) if "ffikit" in os.path.basename(p)]
     assert len(modules) == 1, modules
     return modules[0]
 
@@ -246,14 +246,14 @@ def test_a_publish_interleaved_with_another_writer_still_leaves_a_pair_that_agre
                                                                                     monkeypatch):
     """Writer B's hash lands between writer A's hash and A's entry (the renames of two
     processes interleaved): A checks its pair, finds B's hash, and writes both again."""
-    root = cachedir.trusted_root(tmp_path / "cache")
+    root = Path(cachedir.trusted_root(tmp_path / "cache"))
     target = root / "model-race.json"
     real_write = cachedir.write_atomic
     interleaved = []
 
     def write_atomic(path, data, mode=0o600):
         real_write(path, data, mode)
-        if path == target and not interleaved:  # B's rename of its hash comes now
+        if os.fspath(path) == str(target) and not interleaved:  # B's rename of its hash comes now
             interleaved.append(True)
             real_write(Path(str(target) + ".sha256"), (cachedir.sha256_hex(b"B") + "\n").encode())
 
@@ -266,7 +266,7 @@ def test_writers_of_different_data_under_one_name_leave_a_pair_that_agrees(tmp_p
     import subprocess
     import sys
 
-    root = cachedir.trusted_root(tmp_path / "cache")
+    root = Path(cachedir.trusted_root(tmp_path / "cache"))
     target = root / "model-race.json"
     writer = ("import sys\nfrom pathlib import Path\nfrom ffikit import cachedir\n"
               f"target = Path({str(target)!r})\n"
@@ -281,7 +281,7 @@ def test_writers_of_different_data_under_one_name_leave_a_pair_that_agrees(tmp_p
 def test_read_entry_gives_only_a_verified_json_object_of_the_format_and_key(tmp_path):
     import json
 
-    root = cachedir.trusted_root(tmp_path / "cache")
+    root = Path(cachedir.trusted_root(tmp_path / "cache"))
     entry = root / "model-x.json"
     cachedir.publish(entry, json.dumps({"format": 2, "key": [1, "a"], "v": 3}).encode())
     assert cachedir.read_entry(entry, 2, [1, "a"]) == {"format": 2, "key": [1, "a"], "v": 3}
@@ -306,3 +306,25 @@ def test_code_stamps_change_with_the_code(tmp_path):
     assert before[0][1:] == [-1, -1]  # a missing folder still changes the key, never raises
     (tmp_path / "pkg" / "a.py").write_text("x = 22\n")
     assert cachedir.code_stamps(tmp_path, ["pkg", "gone"], (".py",), ["top.py"]) != before
+
+
+@pytest.mark.parametrize("value", ["", "cc", "gcc -O2", "  clang\t-m32 ", "ccache  gcc -std=c11",
+                                   "'/opt/my cc/gcc' -O2", 'gcc "-DNAME=a b"', r"gcc -DX=a\ b",
+                                   "cc\n-O1", "gcc -DQ='x'", "cc #not-a-comment", "c\u00e7 -O2"])
+def test_compiler_command_splits_cc_as_shlex_does(monkeypatch, value):
+    """Without shlex on the warm path, ``$CC`` still splits as a shell would."""
+    import shlex
+
+    monkeypatch.setenv("CC", value)
+    assert cachedir.compiler_command() == shlex.split(value or "cc")
+
+
+def test_cache_paths_are_strs(tmp_path):
+    """The cache API hands out ``str`` paths (no pathlib on a warm start) and takes either."""
+    root = cachedir.trusted_root(tmp_path / "cache")
+    assert isinstance(root, str) and os.path.isdir(root) and os.stat(root).st_mode & 0o777 == 0o700
+    target = os.path.join(root, "uses-x.json")
+    cachedir.publish(Path(target), b"{}")
+    assert cachedir.entries(root) == [target] and cachedir.entries(Path(root)) == [target]
+    assert cachedir.verified(target) and cachedir.read_entry(Path(target)) == {}
+    assert cachedir.entries(os.path.join(root, "missing")) == [] and cachedir.entries(target) == []

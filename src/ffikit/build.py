@@ -301,7 +301,7 @@ def _plan(source_or_paths, name, include_dirs, libraries, flags, cache_dir) -> t
         for header in _local_headers(text, [base, *map(Path, include_dirs)]):
             digest.update(str(header).encode() + b"\0" + header.read_bytes() + b"\0")
     key = digest.hexdigest()[:20]
-    target = trusted_root(cache_dir) / f"lib{name}-{key}{shared_library_suffix()}"
+    target = Path(trusted_root(cache_dir)) / f"lib{name}-{key}{shared_library_suffix()}"
     return sources, name, command, include_dirs, libraries, flags, ldflags, target
 
 
@@ -313,8 +313,8 @@ def _stderr_is_terminal() -> bool:
 
 
 def _cache_entries(cache_dir: str | os.PathLike | None) -> tuple[Path, list[Path]]:
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return directory, entries(directory)
+    directory = Path(cache_dir if cache_dir is not None else default_cache_dir())
+    return directory, [Path(p) for p in entries(directory)]
 
 
 def cache_info(cache_dir: str | os.PathLike | None = None) -> dict:

@@ -28,7 +28,6 @@ import stat
 import sys
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 
 from ffikit.errors import UntrustedCache
 
@@ -99,20 +98,25 @@ def sha256_hex(data: bytes) -> str:
     return sha256(data).hexdigest()
 
 
-def default_cache_dir() -> Path:
-    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``."""
+def default_cache_dir() -> str:
+    """``$FFIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ffikit``, else ``~/.cache/ffikit``.
+
+    Paths here are plain ``str`` (``pathlib`` would cost a warm start a few milliseconds)."""
     env = os.environ.get("FFIKIT_CACHE_DIR")
     if env:
-        return Path(env)
+        return env
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ffikit"
+    return os.path.join(base, "ffikit")
 
 
 def compiler_command() -> list[str]:
     """The C compiler to run: ``$CC`` (may carry flags), else ``cc``."""
+    value = os.environ.get("CC") or "cc"
+    if value.isascii() and value.isprintable() and not any(c in value for c in "'\"\\"):
+        return value.split()  # (what shlex.split gives when nothing is quoted or escaped)
     import shlex
 
-    return shlex.split(os.environ.get("CC") or "cc")
+    return shlex.split(value)
 
 
 def compiler_identity(command: tuple[str, ...] | None = None) -> str:
@@ -146,7 +150,7 @@ def _others_can_write(mode: int) -> bool:
     return bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
-def _check_directory(path: Path, uid: int) -> None:
+def _check_directory(path: str, uid: int) -> None:
     """The cache directory itself: ours, and writable by us alone."""
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode):
@@ -162,9 +166,19 @@ def _check_directory(path: Path, uid: int) -> None:
                              f"that runs in this process. Fix it with: chmod go-w {path}")
 
 
-def _check_ancestors(path: Path, uid: int) -> None:
+def _parents(path: str) -> list[str]:
+    """The directories above the absolute ``path``, nearest first, up to the root."""
+    found = []
+    parent = os.path.dirname(path)
+    while parent and parent != path:
+        found.append(parent)
+        path, parent = parent, os.path.dirname(parent)
+    return found
+
+
+def _check_ancestors(path: str, uid: int) -> None:
     """Every directory above: ours or root's, and not swappable by anyone else."""
-    for parent in path.parents:
+    for parent in _parents(path):
         info = os.stat(parent)
         if info.st_uid not in (uid, 0):
             raise UntrustedCache(f"ffikit cache {path}: the directory {parent} above it is owned by "
@@ -176,7 +190,7 @@ def _check_ancestors(path: Path, uid: int) -> None:
                                  "so anyone could replace the cache; set $FFIKIT_CACHE_DIR elsewhere")
 
 
-def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = True) -> Path:
+def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = True) -> str:
     """The cache directory (resolved), created private (mode 700) when missing, and checked.
 
     Raises
@@ -184,10 +198,10 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
     UntrustedCache
         The directory, or one above it, could be written by someone else.
     """
-    path = Path(os.path.realpath(cache_dir if cache_dir is not None else default_cache_dir()))
-    if create and not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = Path(os.path.realpath(path))
+    path = os.path.realpath(cache_dir if cache_dir is not None else default_cache_dir())
+    if create and not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        path = os.path.realpath(path)
     if sys.platform == "win32":  # no POSIX owners and modes: the user's profile is private
         return path
     uid = os.geteuid()
@@ -199,12 +213,12 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
 _PUBLISH_TRIES = 5  # (each try needs another writer to have renamed in between)
 
 
-def _digest(path: Path | str) -> str:
+def _digest(path: str | os.PathLike) -> str:
     with open(path, "rb") as file:
         return sha256_hex(file.read())
 
 
-def _private_file(path: Path, uid: int) -> bool:
+def _private_file(path: str, uid: int) -> bool:
     try:
         info = os.lstat(path)
     except OSError:
@@ -212,23 +226,24 @@ def _private_file(path: Path, uid: int) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_uid == uid and not _others_can_write(info.st_mode)
 
 
-def verified(path: Path | str) -> bool:
+def verified(path: str | os.PathLike) -> bool:
     """True when ``path`` (in a :func:`trusted_root`) is ours and matches its recorded hash."""
-    path = Path(path)
-    sidecar = path.with_name(path.name + _SIDECAR)
+    path = os.fspath(path)
+    sidecar = path + _SIDECAR
     if sys.platform == "win32":  # no POSIX owners: the hash alone
-        if not (path.is_file() and sidecar.is_file()):
+        if not (os.path.isfile(path) and os.path.isfile(sidecar)):
             return False
     elif not (_private_file(path, os.geteuid()) and _private_file(sidecar, os.geteuid())):
         return False
     try:
-        recorded = sidecar.read_text().strip()
+        with open(sidecar, encoding="utf-8") as file:
+            recorded = file.read().strip()
         return recorded == _digest(path)
     except (OSError, UnicodeDecodeError):
         return False
 
 
-def read_entry(path: Path | str, format: int | None = None, key: object = None) -> dict | None:
+def read_entry(path: str | os.PathLike, format: int | None = None, key: object = None) -> dict | None:
     """A JSON object :func:`publish` wrote at ``path``, if it is :func:`verified`, parses, and
     (when given) carries this ``format`` and ``key``; else None: the caller makes it again."""
     import json
@@ -270,20 +285,28 @@ def code_stamps(root: str | os.PathLike, folders: Iterable[str], suffixes: tuple
     return sorted(found)
 
 
-def write_atomic(target: Path, data: bytes, mode: int = 0o600) -> None:
+def write_atomic(target: str | os.PathLike, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``target`` through a private temporary file renamed over it."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
+    directory, name = os.path.split(os.fspath(target))
+    partial = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         os.replace(partial, target)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise
 
 
-def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def publish(target: str | os.PathLike, data: bytes, mode: int = 0o600) -> None:
     """Put ``data`` in the cache as ``target``: its hash first (``<target>.sha256``), then the
     entry, each written atomically; an entry is used only when both agree (:func:`verified`).
     Then the cache is brought back under its size bound.
@@ -292,16 +315,17 @@ def publish(target: Path, data: bytes, mode: int = 0o600) -> None:
     renames and leave one's hash beside the other's entry: never trusted, but never
     used either.  So each checks the pair after writing it and writes it again while
     they disagree; the last to check leaves a pair that agrees."""
+    target = os.fspath(target)
     digest = (sha256_hex(data) + "\n").encode()
     for _ in range(_PUBLISH_TRIES):
-        write_atomic(target.with_name(target.name + _SIDECAR), digest)
+        write_atomic(target + _SIDECAR, digest)
         write_atomic(target, data, mode)
         if verified(target):
             break
-    evict(target.parent, keep=target)
+    evict(os.path.dirname(target), keep=target)
 
 
-def touch(path: Path | str) -> None:
+def touch(path: str | os.PathLike) -> None:
     """Mark an entry as used now (the size bound evicts the least recently used first)."""
     try:
         os.utime(path)
@@ -309,12 +333,14 @@ def touch(path: Path | str) -> None:
         pass
 
 
-def entries(directory: Path) -> list[Path]:
+def entries(directory: str | os.PathLike) -> list[str]:
     """The cache's entries (not their hash files), sorted by name."""
-    if not directory.is_dir():
+    try:
+        with os.scandir(os.fspath(directory)) as listing:
+            return sorted(item.path for item in listing if item.name.startswith(_PREFIXES)
+                          and not item.name.endswith(_SIDECAR) and item.is_file())
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in directory.iterdir()
-                  if p.name.startswith(_PREFIXES) and not p.name.endswith(_SIDECAR) and p.is_file())
 
 
 def size_bound() -> int:
@@ -326,12 +352,13 @@ def size_bound() -> int:
     return max(0, int(mib * 1024 * 1024))
 
 
-def evict(directory: Path, keep: Path | None = None) -> int:
+def evict(directory: str | os.PathLike, keep: str | os.PathLike | None = None) -> int:
     """Remove least recently used entries until the cache fits its bound; returns how many."""
     sized = []
+    keep = os.fspath(keep) if keep is not None else None
     for path in entries(directory):
         try:
-            info = path.stat()
+            info = os.stat(path)
         except OSError:
             continue
         sized.append((info.st_mtime_ns, path, info.st_size))
@@ -341,8 +368,8 @@ def evict(directory: Path, keep: Path | None = None) -> int:
             break
         if keep is not None and path == keep:
             continue
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + _SIDECAR).unlink(missing_ok=True)
+        _remove(path)
+        _remove(path + _SIDECAR)
         total -= size
         removed += 1
     return removed

@@ -320,7 +320,8 @@ def test_a_warm_start_imports_only_what_calls_need(tmp_path):
     warm_up = f"import ffikit\n{calls}z.wait_compiled(600)\n"
     subprocess.run([sys.executable, "-c", warm_up], env=env, check=True, timeout=600)
     heavy = ["pycparser", "subprocess", "dataclasses", "inspect", "typing", "sysconfig", "platform",
-             "traceback", "logging", "tempfile", "shutil", "ffikit.cdecl.preprocess",
+             "traceback", "logging", "tempfile", "shutil", "pathlib", "shlex", "ffikit.build",
+             "ffikit.cdecl.preprocess",
              "ffikit.backends.compiled.cgen", "ffikit.backends.compiled.cbpool", "ffikit.memory.new"]
     check = (f"import sys, ffikit\n{calls}"
              "print(z.adler32.backend, sorted(m for m in " + repr(heavy) + " if m in sys.modules))\n")

@@ -84,7 +84,7 @@ def header(tmp_path) -> str:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return [p for p in cachedir.entries(cache) if p.name.startswith("model-")]
+    return [Path(p) for p in cachedir.entries(cache) if os.path.basename(p).startswith("model-")]
 
 
 @pytest.mark.parametrize("name", ["zlib.h", "sqlite3.h", "local"])

@@ -384,7 +384,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         _debug("declaration cache not used: %s", exc)
         return make()
     digest = sha256_hex(json.dumps(key).encode())[:24]
-    path = root / f"model-{digest}.json"
+    path = os.path.join(root, f"model-{digest}.json")
     loaded = _load(path, key)
     if loaded is not None:
         _debug("declaration cache hit: %s", path)

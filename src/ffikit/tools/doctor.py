@@ -127,7 +127,7 @@ def _backend() -> tuple[str, str]:
 def _cache() -> str:
     """The cache directory and whether it passes the trust checks (never raises, creates nothing)."""
     where = default_cache_dir()
-    if not where.exists():
+    if not os.path.exists(where):
         return f"{where} (not created yet)"
     try:
         trusted_root(where, create=False)

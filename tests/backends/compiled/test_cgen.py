@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ffikit
 from ffikit.backends.compiled.cgen import generate, shape_of
 
@@ -60,7 +62,7 @@ class TestGenerate:
 
         source = generate([_shape("int add(int a, int b);", "add")])[1]
         assert "return ffk_init();" in source[source.index("PyInit_"):]
-        init = (RUNTIME_DIR / "module.c").read_text()  # the runtime's module init, package data
+        init = Path(RUNTIME_DIR, "module.c").read_text()  # the runtime's module init, package data
         init = init[init.index("ffk_init(void)"):]
         assert "PyUnstable_Module_SetGIL(m, Py_MOD_GIL_USED)" in init
         assert init.index("#ifdef Py_GIL_DISABLED") < init.index("Py_MOD_GIL_USED")

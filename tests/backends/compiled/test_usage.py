@@ -101,9 +101,9 @@ def test_a_process_using_nothing_writes_no_record(probe, cache):
 
 
 def test_records_round_trip_and_damaged_ones_read_as_empty(cache):
-    path = usage.usage_file(["b", "a"], "utf-8", create=True)
-    assert path == usage.usage_file(["a", "b"], "utf-8")  # the set of names, in any order
-    assert path != usage.usage_file(["a", "b"], "latin-1")
+    path = Path(usage.usage_file(["b", "a"], "utf-8", create=True))
+    assert str(path) == usage.usage_file(["a", "b"], "utf-8")  # the set of names, in any order
+    assert str(path) != usage.usage_file(["a", "b"], "latin-1")
     assert usage.read(path) == []  # absent
     assert usage.write(path, ["a", "b"]) and usage.read(path) == ["a", "b"]
     data = path.read_bytes()
@@ -156,7 +156,7 @@ def test_records_are_cache_entries(cache):
     path = usage.usage_file(["x"], "utf-8", create=True)
     usage.write(path, ["x"])
     assert path in cachedir.entries(cache)
-    assert json.loads(path.read_text()) == {"names": ["x"]}
+    assert json.loads(Path(path).read_text()) == {"names": ["x"]}
 
 
 def test_the_record_goes_to_the_cache_in_force_when_the_function_was_used(probe, cache, tmp_path):

@@ -26,6 +26,7 @@ import ctypes
 import os
 import sys
 import sysconfig
+from pathlib import Path
 
 from ffikit import forksafe
 from ffikit.backends.compiled import background
@@ -161,7 +162,7 @@ def generate(sig: tuple[str, tuple[str, ...]], slots: int = SLOTS) -> tuple[str,
     lines.append("};")
     body = "\n".join(lines)
     abi = f"/* {sys.implementation.cache_tag} {sys.abiflags} {sys.version} */"
-    runtime = b"".join((RUNTIME_DIR / f).read_bytes() for f in ("cbpool.h", "cbpool.c"))
+    runtime = b"".join(Path(RUNTIME_DIR, f).read_bytes() for f in ("cbpool.h", "cbpool.c"))
     digest = sha256_hex(abi.encode() + runtime + body.encode())[:16]
     modname = f"_ffikit_cb_{digest}"
     source = "\n".join([abi, body, f"PyMODINIT_FUNC PyInit_{modname}(void);", "PyMODINIT_FUNC",
@@ -175,7 +176,7 @@ def _options(modname: str) -> dict:
     if sys.platform == "darwin":
         flags += ["-undefined", "dynamic_lookup"]
     return {"name": modname.lstrip("_"), "flags": flags,
-            "include_dirs": [sysconfig.get_paths()["include"], str(RUNTIME_DIR)]}
+            "include_dirs": [sysconfig.get_paths()["include"], RUNTIME_DIR]}
 
 
 def _load(sig: tuple, compile: bool) -> Any:

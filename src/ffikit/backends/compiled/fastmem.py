@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from ffikit.backends.compiled import background
 from ffikit.backends.compiled.extload import import_extension
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["fast_functions", "SOURCE"]
 
-SOURCE = RUNTIME_DIR / "fastmem.c"
+SOURCE = Path(RUNTIME_DIR, "fastmem.c")
 log = logging.getLogger("ffikit.backends.compiled")
 _requested: list[bool] = []
 BUILD_AFTER = 2.0  # seconds a process lives before it asks for the module

@@ -32,7 +32,6 @@ import functools
 import json
 import os
 import sys
-from pathlib import Path
 
 from ffikit.cachedir import (
     code_stamps,
@@ -53,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "shapes_digest", "index_key", "entry_path", "lookup", "store", "Indexed"]
 
 FORMAT = 1
-_PACKAGE = Path(__file__).resolve().parent.parent.parent  # src/ffikit
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # src/ffikit
 _CODE_DIRS = ("backends/compiled", "backends/compiled/runtime", "backends/ctypes", "rules")
 _CODE_FILES = ("build.py",)  # (the build flags)
 _HEX = frozenset("0123456789abcdef")
@@ -88,10 +87,10 @@ def index_key(model_key: str, names: list[str], encoding: str) -> list:
             os.environ.get("CFLAGS", ""), os.environ.get("LDFLAGS", "")]
 
 
-def entry_path(key: list, cache_dir: str | os.PathLike | None = None, *, create: bool = False) -> Path:
+def entry_path(key: list, cache_dir: str | os.PathLike | None = None, *, create: bool = False) -> str:
     """Where the index entry for ``key`` lives (a ``uses-`` entry: bounded and cleared with the cache)."""
     digest = sha256_hex(json.dumps(key, separators=(",", ":")).encode())[:24]
-    return trusted_root(cache_dir, create=create) / f"uses-{digest}.mod.json"
+    return os.path.join(trusted_root(cache_dir, create=create), f"uses-{digest}.mod.json")
 
 
 class Indexed:
@@ -144,14 +143,14 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
                 return None
             functions[name] = (index, declaration)
         reasons = {n: r for n, r in entry.get("reasons", {}).items() if isinstance(r, str)}
-        module = path.parent / filename
+        module = os.path.join(os.path.dirname(path), filename)
         if not verified(module):
             return None
         touch(module)
         touch(path)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, CompileError):
         return None
-    return Indexed(modname, str(module), shapes, functions, reasons)
+    return Indexed(modname, module, shapes, functions, reasons)
 
 
 def store(key: list, modname: str, module_file: str, shapes: list[tuple],
@@ -162,7 +161,7 @@ def store(key: list, modname: str, module_file: str, shapes: list[tuple],
     try:
         path = entry_path(key, cache_dir, create=True)
         filename = os.path.basename(module_file)
-        if os.path.dirname(os.path.realpath(module_file)) != str(path.parent) or \
+        if os.path.dirname(os.path.realpath(module_file)) != os.path.dirname(path) or \
                 not _module_file(modname, filename):
             return False
         entry = {"format": FORMAT, "key": key, "module": modname, "file": filename,

@@ -28,8 +28,7 @@ from ffikit.backends.compiled.runtime import RUNTIME_DIR
 from ffikit.backends.compiled.sizetable import relation_table
 from ffikit.backends.ctypes import callbacks
 from ffikit.backends.ctypes.wrappers import _restype_for, _safe_name
-from ffikit.build import build, built, compiler_command
-from ffikit.cachedir import default_cache_dir, which
+from ffikit.cachedir import compiler_command, default_cache_dir, which
 from ffikit.cdecl import model as m
 from ffikit.errors import CompileError
 
@@ -67,9 +66,11 @@ def build_beside(directory: str, modname: str, source: str) -> str:
     """Build ``source`` (from :func:`~ffikit.backends.compiled.cgen.generate`) into ``directory``."""
     import shutil
 
-    built = build(source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
+    from ffikit.build import build
+
+    cached = build(source, name=modname.lstrip("_"), include_dirs=_include_dirs(), flags=_flags())
     target = _extension_path(directory, modname)
-    shutil.copyfile(built, target + ".partial")
+    shutil.copyfile(cached, target + ".partial")
     os.replace(target + ".partial", target)
     return target
 
@@ -93,7 +94,7 @@ def python_include() -> str:
 
 def _include_dirs() -> list[str]:
     """Python.h's directory and the runtime's C files (package data)."""
-    return [python_include(), str(RUNTIME_DIR)]
+    return [python_include(), RUNTIME_DIR]
 
 
 def _flags() -> list[str]:
@@ -149,6 +150,8 @@ def load_module(shapes: list[tuple], compile: bool = True, found: tuple[str, str
         prebuilt = [p for p in (_extension_path(d, modname) for d in _prebuilt_dirs) if os.path.exists(p)]
         # Compiled outside the lock: a thread importing another module never waits on this compiler
         # (two threads building the same module both get the same cache entry, renamed atomically).
+        from ffikit.build import build, built  # (a warm start that finds its module: not imported)
+
         name, include_dirs, flags = modname.lstrip("_"), _include_dirs(), _flags()
         if prebuilt:
             path = prebuilt[0]

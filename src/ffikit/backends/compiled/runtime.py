@@ -28,11 +28,11 @@ module's name, so a changed runtime is a new module, never a stale cache hit.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
 
 __all__ = ["RUNTIME_DIR", "HEADER", "POOL_HEADER", "BEFORE_WRAPPERS", "AFTER_WRAPPERS", "digest", "includes"]
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+RUNTIME_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "runtime")  # (a str)
 HEADER = "ffikit_rt.h"
 POOL_HEADER = "cbpool.h"  # what lend.c shares with the C callback pools (cbpool.c)
 BEFORE_WRAPPERS = ("errno.c", "convert.c", "pins.c", "lend.c", "pointer.c", "checks.c", "policy.c",
@@ -47,7 +47,8 @@ def digest() -> str:
 
     h = sha256()
     for name in (HEADER, POOL_HEADER, *BEFORE_WRAPPERS, *AFTER_WRAPPERS):
-        h.update(name.encode() + b"\0" + (RUNTIME_DIR / name).read_bytes() + b"\0")
+        with open(os.path.join(RUNTIME_DIR, name), "rb") as file:
+            h.update(name.encode() + b"\0" + file.read() + b"\0")
     return h.hexdigest()
 
 

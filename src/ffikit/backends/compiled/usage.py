@@ -22,7 +22,6 @@ import json
 import os
 import weakref
 from collections.abc import Iterable
-from pathlib import Path
 
 from ffikit import forksafe
 from ffikit.cachedir import publish, read_entry, sha256_hex, trusted_root
@@ -40,23 +39,24 @@ _hooked: list[bool] = []
 
 
 def usage_file(names: Iterable[str], encoding: str, *, create: bool = False,
-               cache_dir: str | os.PathLike | None = None) -> Path:
+               cache_dir: str | os.PathLike | None = None) -> str:
     """Where the record for a set of declared ``names`` read with ``encoding`` lives, in
     ``cache_dir`` (default: the cache directory in force now).
 
     Reading creates no cache directory (``create=False``).
     """
     key = "\0".join(sorted(names)) + "\0" + encoding
-    return trusted_root(cache_dir, create=create) / f"uses-{sha256_hex(key.encode())[:24]}.json"
+    return os.path.join(trusted_root(cache_dir, create=create),
+                        f"uses-{sha256_hex(key.encode())[:24]}.json")
 
 
-def read(path: Path) -> list[str]:
+def read(path: str) -> list[str]:
     """The names recorded in ``path`` ([] when absent, unverified or not a record)."""
     names = (read_entry(path) or {}).get("names")
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
-def write(path: Path, names: list[str]) -> bool:
+def write(path: str, names: list[str]) -> bool:
     """Publish ``names`` as the record at ``path`` (atomically); False if the cache refused it."""
     try:
         publish(path, json.dumps({"names": names}).encode())

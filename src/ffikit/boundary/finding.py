@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import sys
 from collections.abc import Iterable
 
 from ffikit.boundary import elf as _elf
+from ffikit.lazyre import LazyPattern
 from ffikit.records import data_record
 
 TYPE_CHECKING = False
@@ -79,7 +79,7 @@ def hint_for(tried: list) -> str:
 
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
-_MISSING_DEP = re.compile(r"^([^:]+): cannot open shared object file: No such file or directory")
+_MISSING_DEP = LazyPattern(r"^([^:]+): cannot open shared object file: No such file or directory")
 
 
 @data_record

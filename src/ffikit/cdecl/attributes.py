@@ -14,8 +14,8 @@ function declaration and the array bounds of its parameters into one
 from __future__ import annotations
 
 import bisect
-import re
 
+from ffikit.lazyre import LazyPattern
 from ffikit.records import data_record
 
 __all__ = ["Access", "FunctionFacts", "NO_FACTS", "CallAttribute", "record", "function_facts",
@@ -87,7 +87,7 @@ class CallAttribute:
 
 
 _NAMES = {"access", "nonnull", "format", "malloc"}
-_ITEM = re.compile(r"([A-Za-z_]\w*)\s*(\()?")
+_ITEM = LazyPattern(r"([A-Za-z_]\w*)\s*(\()?")
 
 
 def _bare(word: str) -> str:

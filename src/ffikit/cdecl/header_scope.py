@@ -23,6 +23,7 @@ import re
 
 from ffikit.cdecl.lazy_constants import NOT_CONSTANT, Constants
 from ffikit.cdecl.parse_result import ParseResult
+from ffikit.lazyre import LazyPattern
 
 TYPE_CHECKING = False
 
@@ -32,12 +33,12 @@ if TYPE_CHECKING:
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
            "is_noise", "is_guard_name"]
 
-_QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+_QUOTE_INCLUDE = LazyPattern(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+_ENTER_FILE = LazyPattern(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
 _PREDEFINED_FILES = ("<built-in>", "<command-line>")
-_FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
+_FEATURE_TEST = LazyPattern(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
                            r"_THREAD_SAFE|_LARGEFILE_SOURCE")
-_WORD = re.compile(r"\w+")
+_WORD = LazyPattern(r"\w+")
 _GUARD_ENDS = ("_H", "_HPP", "_INCLUDED", "_DEFINED", "_DECLARED")
 
 

@@ -12,6 +12,8 @@ import contextlib
 import os
 import re
 
+from ffikit.lazyre import LazyPattern
+
 from ..errors import DeclarationError
 
 __all__ = ["source_line", "translate", "understood", "refuse_huge_literals", "MAX_STRING_LITERAL"]
@@ -19,7 +21,7 @@ __all__ = ["source_line", "translate", "understood", "refuse_huge_literals", "MA
 # pycparser's lexer needs ~800 bytes of memory per character of a string literal (a 10 MB
 # literal: 8 GB): declarations longer than this are refused before parsing.
 MAX_STRING_LITERAL = 65536
-_LONG_STRING = re.compile(f'"[^"\\n]{{{MAX_STRING_LITERAL}}}')
+_LONG_STRING = LazyPattern(f'"[^"\\n]{{{MAX_STRING_LITERAL}}}')
 
 
 def refuse_huge_literals(pre) -> None:
@@ -56,7 +58,7 @@ def source_line(sources: dict, file: str | None, line: int | None) -> str | None
     return lines[line - 1] if line <= len(lines) else None
 
 
-_PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$", re.S)
+_PARSE_ERROR = LazyPattern(r"^(?P<file>.*?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$", re.S)
 
 def translate(message: str, sources, pre, builtins, known, keywords) -> DeclarationError:
     """pycparser's error text -> a DeclarationError with file, line, column and a hint."""
@@ -88,8 +90,8 @@ def translate(message: str, sources, pre, builtins, known, keywords) -> Declarat
                             source_line=src)
 
 
-_CPLUSPLUS = re.compile(r"\b(class|template|namespace|public:|private:|protected:)|::")
-_TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struct|union|enum)\s+)*"
+_CPLUSPLUS = LazyPattern(r"\b(class|template|namespace|public:|private:|protected:)|::")
+_TYPE_USE = LazyPattern(r"(?:^|[;{(,])\s*(?:(?:const|volatile|static|extern|struct|union|enum)\s+)*"
                        r"([A-Za-z_]\w*)\s*[*\s]\s*\(?\s*\**\s*[A-Za-z_),\[]", re.M)
 
 

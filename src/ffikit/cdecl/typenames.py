@@ -15,6 +15,7 @@ from ffikit.cdecl.model import Array, CType
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.prelude import STANDARD_TYPES, WINDOWS_DECLARATIONS, platform_types
 from ffikit.errors import DeclarationError
+from ffikit.lazyre import LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ __all__ = ["POINTER_TO_NAME", "TYPE_MACRO", "ARRAY_SUFFIX", "parse_type_name", "
 
 _WINDOWS_FILE = "<ffikit-windows>"
 
-POINTER_TO_NAME = re.compile(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
+POINTER_TO_NAME = LazyPattern(r"((?:(?:struct|union|enum) )?[A-Za-z_]\w*)\s*(?:\*\s*)*\*")
 
 
 def parse_type_name(text: str, known: ParseResult, platform) -> CType:
@@ -45,8 +46,8 @@ def parse_type_name(text: str, known: ParseResult, platform) -> CType:
     return model
 
 
-TYPE_MACRO = re.compile(r"[A-Za-z_]\w*")
-ARRAY_SUFFIX = re.compile(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
+TYPE_MACRO = LazyPattern(r"[A-Za-z_]\w*")
+ARRAY_SUFFIX = LazyPattern(r"(.*?)((?:\s*\[\s*[^\]]*\])+)\s*", re.S)
 
 
 def with_dims(item: CType, suffix: str, text: str, defs: Any) -> CType:

@@ -127,3 +127,40 @@ def test_methods_the_class_defines_are_kept():
             return 7
 
     assert repr(Named("a")) == "<a>" and hash(Named("a")) == 7 and Named("a") == Named("a")
+
+
+def test_init_is_compiled_at_the_first_instance_not_at_definition(monkeypatch):
+    """A record the process never constructs costs no ``compile``; the first instance puts the
+    compiled ``__init__`` on the class, and a plain subclass constructs through it too."""
+    import builtins
+
+    compiled: list[str] = []
+    real_compile = builtins.compile
+    monkeypatch.setattr(builtins, "compile", lambda source, name, *a, **k: (
+        compiled.append(name), real_compile(source, name, *a, **k))[1])
+
+    @data_record(frozen=True)
+    class Pair:
+        a: int
+        b: list = field(default_factory=list)
+
+    class Child(Pair):
+        pass
+
+    stub = Pair.__init__
+    assert compiled == []
+    first = Child(1)
+    assert compiled and compiled[0].endswith("Pair>") and Pair.__init__ is not stub
+    assert (first.a, first.b, Pair(2, [3])) == (1, [], Pair(2, [3])) and len(compiled) == 1
+    with pytest.raises(TypeError):
+        Pair()
+    with pytest.raises(FrozenRecordError):
+        first.a = 5
+
+
+def test_a_field_without_a_default_after_one_with_is_refused_at_definition():
+    with pytest.raises(TypeError, match="'b' without a default follows one with a default"):
+        @data_record
+        class Bad:
+            a: int = 0
+            b: int

@@ -7,7 +7,8 @@ compiles six functions per class (``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``, ``__delattr__``) -- about 1 ms each class, a
 fifth of a warm start -- and imports :mod:`inspect` on the way.  A record
 compiles only its ``__init__`` (the one method whose speed a parse of
-thousands of declarations feels); equality, hashing, ``repr`` and
+thousands of declarations feels), and only when the first instance is made
+(a warm start decodes cached models without calling it); equality, hashing, ``repr`` and
 immutability are shared functions over the field names.
 
 What a record does is what ``@dataclass`` does for the parts ffikit uses:
@@ -121,7 +122,7 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     compared = _key([n for n, s in specs.items() if s.compare])
     methods: dict[str, object] = {
         "__record_specs__": specs, _FIELDS: names, "__match_args__": names,
-        "__init__": _init(cls, specs, frozen), "__eq__": _eq(compared),
+        "__init__": _first_init(cls, specs, frozen), "__eq__": _eq(compared),
         "__repr__": _repr([n for n, s in specs.items() if s.repr]),
         "__hash__": None,  # mutable and compared: unhashable, as dataclasses make it
     }
@@ -163,24 +164,40 @@ def _refuse(self: object, name: str, *value: object) -> None:
     raise FrozenRecordError(f"cannot assign to field {name!r}: {type(self).__qualname__} is frozen")
 
 
+def _first_init(cls: type, specs: dict[str, Field], frozen: bool) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one (:func:`_init`) at the first instance and puts
+    it on the class: a record the process never constructs (a warm start decodes the model
+    without calling ``__init__``) never compiles anything.  Field order is checked now."""
+    seen_default = False
+    for name, spec in specs.items():
+        if spec.default is not _MISSING or spec.default_factory is not None:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"{cls.__qualname__}: field {name!r} without a default follows one with a default")
+
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        real = _init(cls, specs, frozen)
+        if cls.__dict__.get("__init__") is __init__:
+            type.__setattr__(cls, "__init__", real)
+        real(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
 def _init(cls: type, specs: dict[str, Field], frozen: bool) -> Callable[..., None]:
     """The compiled ``__init__``: arguments in field order, defaults as given."""
     args: list[str] = []
     body: list[str] = []
     namespace: dict[str, Any] = {"_object_setattr": object.__setattr__}
-    seen_default = False
     for index, (name, spec) in enumerate(specs.items()):
         if spec.default is not _MISSING:
             namespace[f"_d{index}"] = spec.default
             args.append(f"{name}=_d{index}")
-            seen_default = True
         elif spec.default_factory is not None:
             namespace[f"_f{index}"] = spec.default_factory
             args.append(f"{name}=_missing")
             namespace["_missing"] = _MISSING
-            seen_default = True
-        elif seen_default:
-            raise TypeError(f"{cls.__qualname__}: field {name!r} without a default follows one with a default")
         else:
             args.append(name)
         value = f"_f{index}() if {name} is _missing else {name}" if spec.default_factory else name

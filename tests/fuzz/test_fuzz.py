@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import fuzzscale
 from fuzz.fuzz_targets import FUZZ_C
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +36,7 @@ def fuzz_lib(cbuild):
 @pytest.mark.fuzz
 @pytest.mark.parametrize("target", sorted(DEFAULT_EXAMPLES))
 def test_no_crash_and_only_ffi_errors(target, fuzz_lib, tmp_path):
-    examples = int(os.environ.get("FFIKIT_FUZZ_EXAMPLES", DEFAULT_EXAMPLES[target]))
+    examples = fuzzscale.examples(DEFAULT_EXAMPLES[target])
     seed = os.environ.get("FFIKIT_FUZZ_SEED", "20261124")
     last = tmp_path / "last_example.txt"
     result = subprocess.run(

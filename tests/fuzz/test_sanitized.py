@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import fuzzscale
 from ffikit.backends.compiled import available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def _asan_runtime() -> str | None:
 
 
 @pytest.mark.fuzz
-@pytest.mark.skipif("FFIKIT_FUZZ_EXAMPLES" not in os.environ, reason="make fuzz runs it (slow)")
+@pytest.mark.skipif(not fuzzscale.fuzzing(), reason="make fuzz runs it (slow)")
 @pytest.mark.skipif(not available()[0], reason="compiled backend unavailable")
 def test_refusal_tests_pass_under_sanitizers(tmp_path):
     asan = _asan_runtime()

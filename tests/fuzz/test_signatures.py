@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pytest
 
+import fuzzscale
+
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.mark.fuzz
 def test_random_signatures_agree_with_c_or_are_refused(build_cache):
-    full = "FFIKIT_FUZZ_EXAMPLES" in os.environ
+    full = fuzzscale.fuzzing()
     signatures = int(os.environ.get("FFIKIT_SIGFUZZ_SIGNATURES", 250 if full else 40))
     modules = 3 if full else 2
     seed = os.environ.get("FFIKIT_FUZZ_SEED", "20261207")

@@ -8,20 +8,19 @@ and takes about 15 s; ``make fuzz`` runs a larger random one
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import fuzzscale
 from memory_helpers import SAFETY_SOURCE as SOURCE
 
 CHILD = Path(__file__).with_name("fuzz_memory_child.py")
 
 
 def test_random_sequences_never_crash(cbuild):
-    examples = os.environ.get("FFIKIT_FUZZ_EXAMPLES")
-    command = [sys.executable, str(CHILD), cbuild(SOURCE, name="safety"), examples or "200"]
-    proc = subprocess.run(command + (["random"] if examples else []), capture_output=True,
+    command = [sys.executable, str(CHILD), cbuild(SOURCE, name="safety"), str(fuzzscale.examples(200))]
+    proc = subprocess.run(command + (["random"] if fuzzscale.fuzzing() else []), capture_output=True,
                           text=True, timeout=1800)
     assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
     exercised = set(json.loads(proc.stdout.splitlines()[-1]))

@@ -11,6 +11,7 @@ import sysconfig
 import pytest
 
 import ffikit
+import fuzzscale
 from crashproof import run_isolated
 from ffikit.backends.compiled import available, cbpool
 from ffikit.backends.ctypes.cbhooks import NativeSlot
@@ -273,7 +274,7 @@ def test_c_threads_calling_back_while_the_interpreter_exits(lib):
         print("EXITING")
         """
     deaths = []
-    for run in range(min(50, max(5, int(os.environ.get("FFIKIT_FUZZ_EXAMPLES") or 5)))):
+    for run in range(max(5, fuzzscale.examples(5, at_most=50))):
         result = run_isolated(code, timeout=60, FFIKIT_BACKEND="compiled")
         if result.returncode != 0 or "EXITING" not in result.stdout:
             deaths.append((run, result.returncode, result.stderr[-500:]))

@@ -35,7 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "publish", "write_atomic",
+__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "read_verified", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
@@ -213,11 +213,6 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
 _PUBLISH_TRIES = 5  # (each try needs another writer to have renamed in between)
 
 
-def _digest(path: str | os.PathLike) -> str:
-    with open(path, "rb") as file:
-        return sha256_hex(file.read())
-
-
 def _private_file(path: str, uid: int) -> bool:
     try:
         info = os.lstat(path)
@@ -228,19 +223,27 @@ def _private_file(path: str, uid: int) -> bool:
 
 def verified(path: str | os.PathLike) -> bool:
     """True when ``path`` (in a :func:`trusted_root`) is ours and matches its recorded hash."""
+    return read_verified(path) is not None
+
+
+def read_verified(path: str | os.PathLike) -> bytes | None:
+    """The bytes of ``path`` if it is ours and they match the recorded hash, else None (the
+    bytes checked are the bytes returned: the file is read once)."""
     path = os.fspath(path)
     sidecar = path + _SIDECAR
     if sys.platform == "win32":  # no POSIX owners: the hash alone
         if not (os.path.isfile(path) and os.path.isfile(sidecar)):
-            return False
+            return None
     elif not (_private_file(path, os.geteuid()) and _private_file(sidecar, os.geteuid())):
-        return False
+        return None
     try:
         with open(sidecar, encoding="utf-8") as file:
             recorded = file.read().strip()
-        return recorded == _digest(path)
+        with open(path, "rb") as file:
+            data = file.read()
     except (OSError, UnicodeDecodeError):
-        return False
+        return None
+    return data if recorded == sha256_hex(data) else None
 
 
 def read_entry(path: str | os.PathLike, format: int | None = None, key: object = None) -> dict | None:
@@ -248,12 +251,12 @@ def read_entry(path: str | os.PathLike, format: int | None = None, key: object =
     (when given) carries this ``format`` and ``key``; else None: the caller makes it again."""
     import json
 
-    if not verified(path):
+    data = read_verified(path)
+    if data is None:
         return None
     try:
-        with open(path, "rb") as file:
-            entry = json.loads(file.read())
-    except (OSError, ValueError, RecursionError):  # (a UnicodeDecodeError is a ValueError)
+        entry = json.loads(data)
+    except (ValueError, RecursionError):  # (a UnicodeDecodeError is a ValueError)
         return None
     if not isinstance(entry, dict) or (format is not None and entry.get("format") != format) or \
             (key is not None and entry.get("key") != key):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -123,61 +124,74 @@ def test_an_edited_header_is_parsed_again(header, cache):
     assert after["types"]["node"][0] == 24
 
 
-def _rewrite(entry: Path, change) -> None:
-    """Change an entry's content and record the matching hash (as a buggy writer would)."""
-    data = json.loads(entry.read_bytes())
-    raw = change(data)
-    cachedir.publish(entry, raw if isinstance(raw, bytes) else json.dumps(raw).encode())
+def _rewrite(entry: Path, header=None, body=None) -> None:
+    """Change an entry's JSON line and/or its model bytes and record the matching hash (as a
+    buggy or hostile writer with the user's rights would)."""
+    head, _, model = entry.read_bytes().partition(b"\n")
+    head_data = json.loads(head)
+    new_head = header(head_data) if header else head_data
+    new_head = new_head if isinstance(new_head, bytes) else json.dumps(new_head).encode()
+    cachedir.publish(entry, new_head + b"\n" + (body(model) if body else model))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "wrong format", "other platform", "foreign class",
-                                    "not json", "hash mismatch", "wrong shape", "short node",
-                                    "unknown kind", "reference out of range", "negative reference",
-                                    "negative class"])
+class _Runs:
+    """Unpickling this runs ``os.system`` (what a planted pickle would do)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def _calls(function, *args) -> bytes:
+    """A pickle whose loading calls ``function(*args)`` (by module and name)."""
+    class Call:
+        def __reduce__(self):
+            return function, args
+    return pickle.dumps(Call(), protocol=5)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong format", "other platform", "os.system",
+                                    "an ffikit function", "an ffikit class outside the model",
+                                    "state of a non-model object", "not json", "hash mismatch",
+                                    "no model", "not a pickle", "a plain value"])
 def test_a_bad_entry_is_ignored_and_rebuilt(damage, header, cache, tmp_path):
     cold = _fingerprint(header, cache)
     (entry,) = _entries(cache)
     marker = tmp_path / "ran"
+    touch = f"touch {marker}"
     if damage == "truncated":
-        _rewrite(entry, lambda d: json.dumps(d).encode()[:1000])
+        _rewrite(entry, body=lambda b: b[:len(b) // 2])
     elif damage == "wrong format":
-        _rewrite(entry, lambda d: {**d, "format": modelcache.FORMAT + 1})
+        _rewrite(entry, header=lambda d: {**d, "format": modelcache.FORMAT + 1})
     elif damage == "other platform":
-        _rewrite(entry, lambda d: {**d, "key": [*d["key"][:3], "sparc64", *d["key"][4:]]})
-    elif damage == "foreign class":
-        def plant(d):
-            d["classes"][0][:2] = ["os", "system"]
-            return d
-        _rewrite(entry, plant)
+        _rewrite(entry, header=lambda d: {**d, "key": [*d["key"][:3], "sparc64", *d["key"][4:]]})
+    elif damage == "os.system":
+        _rewrite(entry, body=lambda b: pickle.dumps(_Runs(touch)))
+    elif damage == "an ffikit function":
+        from ffikit.build import build
+        _rewrite(entry, body=lambda b: _calls(build, "int x;", "planted"))
+    elif damage == "an ffikit class outside the model":
+        from ffikit.cdecl.declarations import Declarations
+        _rewrite(entry, body=lambda b: _calls(Declarations))
+    elif damage == "state of a non-model object":
+        from ffikit.cdecl import modelformat
+        _rewrite(entry, body=lambda b: _calls(modelformat._set_state, "text", {"x": 1}))
     elif damage == "not json":
-        _rewrite(entry, lambda d: f"import os; os.system('touch {marker}')".encode())
+        _rewrite(entry, header=lambda d: f"import os; os.system('{touch}')".encode())
     elif damage == "hash mismatch":
-        entry.write_bytes(entry.read_bytes().replace(b'"value"', b'"vXlue"'))
-    elif damage == "wrong shape":
-        _rewrite(entry, lambda d: {**d, "nodes": {"r": 1}})
-    elif damage == "short node":
-        _rewrite(entry, lambda d: {**d, "nodes": [row[:-1] if len(row) > 1 else row for row in d["nodes"]]})
-    elif damage == "unknown kind":
-        _rewrite(entry, lambda d: {**d, "classes": [[*c[:3], ["x"] * len(c[3])] for c in d["classes"]]})
-    elif damage in ("reference out of range", "negative reference"):
-        def dangle(d):
-            for c, row in ((d["classes"][row[0]], row) for row in d["nodes"]):
-                if "r" in c[3]:
-                    row[1 + c[3].index("r")] = -1 if damage.startswith("negative") else len(d["nodes"]) + 5
-            return d
-        _rewrite(entry, dangle)
-    elif damage == "negative class":
-        _rewrite(entry, lambda d: {**d, "nodes": [[-1, *row[1:]] for row in d["nodes"]]})
+        entry.write_bytes(entry.read_bytes().replace(b"value", b"vXlue"))
+    elif damage == "no model":
+        _rewrite(entry, body=lambda b: b"")
+    elif damage == "not a pickle":
+        _rewrite(entry, body=lambda b: b"\x80\x05garbage" + bytes(range(256)))
+    elif damage == "a plain value":
+        _rewrite(entry, body=lambda b: pickle.dumps((1, 2)))
     assert _fingerprint(header, cache) == cold
-    assert not marker.exists()
-    assert cachedir.verified(entry) and json.loads(entry.read_bytes())["format"] == modelcache.FORMAT
-
-
-def test_a_class_outside_the_model_is_never_made():
-    with pytest.raises(ValueError, match="not a model class"):
-        modelcache._model_class("subprocess", "Popen")
-    with pytest.raises(ValueError, match="not a model class"):
-        modelcache._model_class("ffikit.cdecl.model", "os.system")
+    assert not marker.exists() and not [n for n in os.listdir(cache) if "planted" in n]
+    head = entry.read_bytes().partition(b"\n")[0]
+    assert cachedir.verified(entry) and json.loads(head)["format"] == modelcache.FORMAT
 
 
 def test_four_concurrent_writers(header, cache):
@@ -214,20 +228,3 @@ def test_cache_info_and_clear_cover_models(header, cache):
     info = cache_info(cache)
     assert any(name.startswith("model-") for name, _ in info["files"])
     assert cache_clear(cache) == info["entries"] and _entries(cache) == []
-
-
-def test_each_primitive_type_is_stored_once():
-    from ffikit.cdecl import model as m
-
-    value = (m.Pointer(m.Primitive("int"), const=True), m.Primitive("int"), m.Primitive("int"),
-             m.Array(m.Primitive("double"), 3), m.Primitive("double"))
-    encoder = modelcache._Encoder()
-    encoded = encoder.value(value)
-    classes, nodes = json.loads(json.dumps(encoder.table()))
-    kinds = sorted(classes[node[0]][1] for node in nodes)
-    assert kinds == ["Array", "Pointer", "Primitive", "Primitive"]
-    decoder = modelcache._Decoder(classes, nodes)
-    decoder.run()
-    back = decoder.value(json.loads(json.dumps(encoded)))
-    assert back == value and [str(t) for t in back] == [str(t) for t in value]
-    assert back[1] is back[2] is back[0].target and back[3].item is back[4]

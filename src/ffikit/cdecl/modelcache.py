@@ -12,24 +12,24 @@ still match (an edited header, or a new version of the library, rebuilds it).
 A header newly put earlier on the include path, shadowing one listed, is not
 noticed: ``ffikit cache clear``.
 
-The format is plain data (JSON), never pickle: the model's objects are
-written as a table of nodes (class, attributes), so shared and cyclic types
-(a struct pointing to itself) come back as they were, and only classes of
-``ffikit.cdecl`` are ever made from it.  Anything that does not check out --
-truncated, foreign, another version, another platform, a class that is not
-a model class -- is ignored and the header is parsed again.
+An entry is one line of JSON (format, key, input files) and the model as a
+pickle that only model data can come out of (:mod:`.modelformat`: shared and
+cyclic types -- a struct pointing to itself -- come back as they were, and
+only the model's own classes are ever made).  Anything that does not check
+out -- truncated, foreign, another version, another platform, a class or a
+function that is not model data -- is ignored and the header is parsed
+again.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
 import sys
 from collections.abc import Callable
 
-from .model import Primitive
+from . import modelformat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cached", "FORMAT", "input_files"]
 
-FORMAT = 2
+FORMAT = 3
 
 
 def _debug(message: str, *args: Any) -> None:
@@ -46,14 +46,9 @@ def _debug(message: str, *args: Any) -> None:
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.getLogger("ffikit.cdecl").debug(message, *args)
+
+
 _LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
-_MODEL_PACKAGE = "ffikit.cdecl."
-_PRIMITIVES = (str, int, float, bool, type(None))
-_PLAIN = frozenset(_PRIMITIVES)
-
-
-class _Unsupported(Exception):
-    """The model holds something this format does not store: it is not cached."""
 
 
 def input_files(preprocessed_text: str) -> tuple[str, ...]:
@@ -70,256 +65,6 @@ def _stamp(files: tuple[str, ...] | list[str]) -> list[list]:
         out.append([path, info.st_size, info.st_mtime_ns])
     return out
 
-
-# --- encoding: a node table of model objects, plain containers inline ----------------------
-#
-# ``classes`` lists each class once: ``[module, qualname, [field, ...], kinds]``; a node is
-# ``[class index, value of each field in that order]``.  A field's kind, chosen per class from
-# every node of it, says how its values are written: ``r`` another node's index (or null),
-# ``p`` a plain JSON value as it is, ``v`` a tagged value (containers, references inside
-# containers, NaN, an attribute not set).  Most fields are ``r`` or ``p``: a node costs one
-# JSON array, not a dict per node and per reference.
-
-_REF, _PLAIN_KIND, _VALUE = "r", "p", "v"
-_UNSET = {"u": 1}  # a slot the object never set
-
-
-def _state_names(cls: type) -> tuple[str, ...]:
-    found = _SLOTS.get(cls)
-    if found is not None:
-        return found
-    names: list[str] = []
-    for klass in cls.__mro__:
-        for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:  # (a
-                # cached hash belongs to its process: string hashes are salted per process)
-                names.append(slot)
-    found = _SLOTS[cls] = tuple(names)
-    return found
-
-
-_SLOTS: dict[type, tuple[str, ...]] = {}
-
-
-class _Ref:
-    """A field value that is a model object (written as its node's index)."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-
-_CODES: dict[type, str] = {_Ref: _REF, str: _PLAIN_KIND, int: _PLAIN_KIND, bool: _PLAIN_KIND,
-                           type(None): ""}  # a value's type -> its code (floats: NaN or not)
-
-
-class _Encoder:
-    def __init__(self) -> None:
-        self.ids: dict[int, int] = {}
-        self.primitives: dict[str, int] = {}
-        self.states: list[tuple[type, dict]] = []  # per node: its class and attribute values
-        self.keep: list[Any] = []
-
-    def node(self, obj: Any) -> dict:
-        return {"r": self.index(obj)}
-
-    def index(self, obj: Any) -> int:
-        found = self.ids.get(id(obj))
-        if found is None and type(obj) is Primitive:  # a value with no parts: one node per name
-            found = self.primitives.get(obj.name)  # (the parser makes one object per use)
-            if found is not None:
-                self.ids[id(obj)] = found
-                self.keep.append(obj)
-        if found is None:
-            cls = type(obj)
-            if cls is Primitive:
-                self.primitives[obj.name] = len(self.states)
-            if not cls.__module__.startswith(_MODEL_PACKAGE):
-                raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
-            found = self.ids[id(obj)] = len(self.states)
-            self.keep.append(obj)
-            state = dict(getattr(obj, "__dict__", ()))
-            for name in _state_names(cls):
-                value = getattr(obj, name, _UNSET)
-                if value is not _UNSET:
-                    state[name] = value
-            self.states.append((cls, state))
-            for name, value in state.items():
-                if not (type(value) in _PLAIN or value is None):
-                    state[name] = self._member(value)  # (nodes reached from here get indexes)
-        return found
-
-    def _member(self, value: Any) -> Any:
-        """A field value: a model object becomes a reference to its node (its field's kind
-        decides how that is written)."""
-        if type(value).__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type):
-            return _Ref(self.index(value))
-        return self.value(value)
-
-    def value(self, obj: Any) -> Any:
-        if isinstance(obj, _PRIMITIVES):
-            if isinstance(obj, float) and obj != obj:
-                return {"nan": 1}
-            return obj
-        if type(obj) is list:
-            return {"l": [self.value(v) for v in obj]}
-        if type(obj) is tuple:
-            return {"t": [self.value(v) for v in obj]}
-        if type(obj) is dict:
-            if all(type(k) is str for k in obj):  # (most dicts: names -> ...), as a JSON object
-                values = obj.values()
-                if all(type(v) in _PLAIN and v == v for v in values):
-                    return {"D": obj}
-                if all(type(v) is tuple and all(type(x) in _PLAIN and x == x for x in v)
-                       for v in values):
-                    return {"T": obj}
-                if all(type(v).__module__.startswith(_MODEL_PACKAGE) and not isinstance(v, type)
-                       for v in values):
-                    return {"R": {k: self.index(v) for k, v in obj.items()}}
-            return {"d": [[self.value(k), self.value(v)] for k, v in obj.items()]}
-        if type(obj) is frozenset:
-            return {"f": [self.value(v) for v in obj]}
-        if type(obj) is set:
-            return {"s": [self.value(v) for v in obj]}
-        return self.node(obj)
-
-    def table(self) -> tuple[list, list]:
-        """``(classes, nodes)`` as written (see above)."""
-        seen: dict[type, dict[str, list]] = {}  # class -> field -> [codes of its values, nodes]
-        counts: dict[type, int] = {}
-        code_of = _CODES.get
-        for cls, state in self.states:
-            fields = seen.get(cls)
-            if fields is None:
-                fields = seen[cls] = {}
-            counts[cls] = counts.get(cls, 0) + 1
-            for name, value in state.items():
-                code = code_of(type(value))
-                if code is None:
-                    code = _PLAIN_KIND if type(value) is float and value == value else _VALUE
-                found = fields.get(name)
-                if found is None:
-                    found = fields[name] = [set(), 0]
-                found[0].add(code)
-                found[1] += 1
-        kinds_of = {cls: {name: _kind(codes, found, counts[cls]) for name, (codes, found) in
-                          fields.items()} for cls, fields in seen.items()}
-        where = {cls: i for i, cls in enumerate(kinds_of)}
-        classes = [[cls.__module__, cls.__qualname__, list(kinds), list(kinds.values())]
-                   for cls, kinds in kinds_of.items()]
-        nodes = []
-        for cls, state in self.states:
-            row: list[Any] = [where[cls]]
-            for name, kind in kinds_of[cls].items():
-                value = state.get(name, _UNSET)
-                if type(value) is _Ref:
-                    row.append(value.index if kind == _REF else {"r": value.index})
-                elif kind == _VALUE and value is not _UNSET:
-                    row.append(self.value(value) if type(value) in _PLAIN else value)
-                else:
-                    row.append(value)  # (plain, None, or the unset marker)
-            nodes.append(row)
-        return classes, nodes
-
-
-def _kind(codes: set[str], nodes_with_it: int, nodes: int) -> str:
-    """How a field is written, from the codes of its values (``""``: None)."""
-    if nodes_with_it != nodes:
-        return _VALUE  # some node never set it
-    codes.discard("")
-    if not codes or codes == {_REF}:
-        return _REF  # (all None: written as null)
-    return _PLAIN_KIND if codes == {_PLAIN_KIND} else _VALUE
-
-
-
-def _model_class(module: str, qualname: str) -> type[object]:
-    """The model class a node names; anything outside ``ffikit.cdecl`` is refused."""
-    leaf = module[len(_MODEL_PACKAGE):] if module.startswith(_MODEL_PACKAGE) else ""
-    if not (leaf and leaf.isascii() and leaf.replace("_", "a").isalpha() and leaf.islower()) or \
-            not (qualname.isascii() and qualname.isidentifier()):  # (str checks: no regex to compile)
-        raise ValueError(f"not a model class: {module}.{qualname}")
-    target = getattr(importlib.import_module(module), qualname, None)
-    if not isinstance(target, type) or target.__module__ != module:
-        raise ValueError(f"not a model class: {module}.{qualname}")
-    return target
-
-
-class _Decoder:
-    def __init__(self, classes: list, nodes: list) -> None:
-        self.nodes = nodes
-        self.classes = []
-        for module, qualname, names, kinds in classes:
-            if len(names) != len(kinds) or not all(type(n) is str for n in names) or \
-                    not set(kinds) <= {_REF, _PLAIN_KIND, _VALUE}:
-                raise ValueError("not a class table")
-            self.classes.append((_model_class(module, qualname), tuple(zip(names, kinds))))
-        if not all(type(node) is list and node and type(node[0]) is int and node[0] >= 0
-                   for node in nodes):
-            raise ValueError("not a node table")
-        self.objects = [self.classes[node[0]][0].__new__(self.classes[node[0]][0]) for node in nodes]
-
-    def run(self) -> None:
-        # Fill the leaves first: a node's state may hash another node (a dict keyed by a type).
-        setattr_, value, objects, nodes, classes = object.__setattr__, self.value, self.objects, \
-            self.nodes, self.classes
-        for index in range(len(nodes) - 1, -1, -1):
-            obj, node = objects[index], nodes[index]
-            fields = classes[node[0]][1]
-            if len(node) != len(fields) + 1:
-                raise ValueError("a node does not match its class")
-            position = 1
-            for name, kind in fields:
-                data = node[position]
-                position += 1
-                if kind == _REF:
-                    if data is not None and (type(data) is not int or data < 0):
-                        raise ValueError("not a node index")  # (objects[-1] would be some node)
-                    setattr_(obj, name, None if data is None else objects[data])
-                elif kind == _PLAIN_KIND:
-                    setattr_(obj, name, data)
-                elif data != _UNSET:
-                    setattr_(obj, name, value(data))
-
-    def value(self, data: Any) -> Any:
-        if type(data) in _PLAIN:  # (JSON makes these exact types)
-            return data
-        (tag, body), = data.items()
-        if tag == "r":
-            if type(body) is not int or body < 0:
-                raise ValueError("not a node index")
-            return self.objects[body]
-        value, plain = self.value, _PLAIN
-        if tag == "t":
-            return tuple([v if type(v) in plain else value(v) for v in body])
-        if tag == "l":
-            return [v if type(v) in plain else value(v) for v in body]
-        if tag == "D":  # str -> plain value
-            if not all(type(v) in plain for v in body.values()):
-                raise ValueError("not plain values")
-            return body
-        if tag == "T":  # str -> tuple of plain values
-            if not all(type(v) is list and all(type(x) in plain for x in v) for v in body.values()):
-                raise ValueError("not tuples of plain values")
-            return {k: tuple(v) for k, v in body.items()}
-        if tag == "R":  # str -> node
-            if not all(type(i) is int and i >= 0 for i in body.values()):
-                raise ValueError("not a node index")
-            objects = self.objects
-            return {k: objects[i] for k, i in body.items()}
-        if tag == "d":
-            return {value(k): value(v) for k, v in body}
-        if tag == "f":
-            return frozenset([value(v) for v in body])
-        if tag == "s":
-            return {value(v) for v in body}
-        if tag == "nan":
-            return float("nan")
-        raise ValueError(f"unknown tag {tag!r}")
-
-
-# --- the cache entry -------------------------------------------------------------------------
 
 def _key(parts: tuple) -> list:
     from ffikit.cachedir import compiler_identity
@@ -339,20 +84,22 @@ def _model_code() -> list:
     return code_stamps(os.path.dirname(os.path.abspath(__file__)), [""], (".py",))
 
 
-def _load(path: Any, key: list) -> tuple[Any, list] | None:
-    from ffikit.cachedir import read_entry
+def _load(path: str, key: list) -> tuple[Any, list] | None:
+    from ffikit.cachedir import read_verified
 
-    entry = read_entry(path, FORMAT, key)
-    if entry is None:
+    data = read_verified(path)
+    if data is None:
         return None
+    head, _, body = data.partition(b"\n")
     try:
+        entry = json.loads(head)
+        if type(entry) is not dict or entry.get("format") != FORMAT or entry.get("key") != key:
+            return None
         if _stamp([f for f, _, _ in entry["inputs"]]) != entry["inputs"]:
             return None  # a header changed since
-        decoder = _Decoder(entry["classes"], entry["nodes"])
-        decoder.run()
-        return decoder.value(entry["model"]), entry["inputs"]
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, ImportError,
-            RecursionError):
+        return modelformat.loads(body), entry["inputs"]
+    except Exception as exc:  # (what a damaged pickle raises is not one closed list of errors:
+        _debug("declaration cache entry %s not used: %r", path, exc)  # the header is parsed)
         return None
 
 
@@ -384,26 +131,27 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
         _debug("declaration cache not used: %s", exc)
         return make()
     digest = sha256_hex(json.dumps(key).encode())[:24]
-    path = os.path.join(root, f"model-{digest}.json")
+    path = os.path.join(root, f"model-{digest}.pickle")
     loaded = _load(path, key)
     if loaded is not None:
-        _debug("declaration cache hit: %s", path)
-        touch(path)
-        return _keyed(rebuild(loaded[0]), digest, loaded[1])
+        try:
+            rebuilt = rebuild(loaded[0])
+        except Exception as exc:  # model classes only, but not the model's shape: parse again
+            _debug("declaration cache entry %s not used: %r", path, exc)
+        else:
+            _debug("declaration cache hit: %s", path)
+            touch(path)
+            return _keyed(rebuilt, digest, loaded[1])
     result = make()
     try:
         model, inputs = parts_of(result)
         if not inputs:
             return result
-        encoder = _Encoder()
-        encoded = encoder.value(model)
-        classes, nodes = encoder.table()
-        entry = {"format": FORMAT, "key": key, "inputs": _stamp(inputs), "classes": classes,
-                 "nodes": nodes, "model": encoded}
-        text = json.dumps(entry, separators=(",", ":"), check_circular=False)  # (a node table
-        publish(path, text.encode())  # refers by index: there is no cycle to look for)
+        stamps = _stamp(inputs)
+        head = json.dumps({"format": FORMAT, "key": key, "inputs": stamps}, separators=(",", ":"))
+        publish(path, head.encode() + b"\n" + modelformat.dumps(model))  # (JSON escapes newlines)
         _debug("declaration cache stored: %s", path)
-        _keyed(result, digest, entry["inputs"])
-    except (_Unsupported, OSError, ValueError, TypeError) as exc:
+        _keyed(result, digest, stamps)
+    except (modelformat.Unsupported, OSError, ValueError, TypeError) as exc:
         _debug("declaration cache: not stored (%s)", exc)
     return result

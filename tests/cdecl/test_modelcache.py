@@ -54,10 +54,10 @@ print(json.dumps(out, sort_keys=True))
 """
 
 NO_PARSING = """
-from ffikit.cdecl import declarations
+from ffikit.cdecl import declare, preprocess
 def refuse(*a, **k):
     raise AssertionError("the warm path preprocessed or parsed")
-declarations.parse = declarations.preprocess = refuse
+declare.parse = preprocess.preprocess = preprocess.scrub = refuse
 """
 
 

@@ -1,4 +1,4 @@
-"""The ``Declarations`` object and the ``cdef``/``include`` entry points."""
+"""The ``Declarations`` object and the ``cdef``/``include`` entry points (how one is made: :mod:`.declare`)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,10 @@ import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 
 from ffikit import forksafe
 from ffikit.cdecl import layout as _layout
-from ffikit.cdecl import modelcache
-from ffikit.cdecl.header_scope import (
-    directly_included,
-    final_macros,
-    header_constants,
-    is_noise,
-    with_quote_includes,
-)
+from ffikit.cdecl.declare import cached_model, declare
 from ffikit.cdecl.macro_facts import MacroFacts
 from ffikit.cdecl.memo import memoised, recent_declarations
 from ffikit.cdecl.model import (
@@ -28,19 +20,16 @@ from ffikit.cdecl.model import (
     Pointer,
     Typedef,
 )
-from ffikit.cdecl.parse_errors import understood
 from ffikit.cdecl.parse_result import ParseResult
 from ffikit.cdecl.typenames import ARRAY_SUFFIX as _ARRAY_SUFFIX
 from ffikit.cdecl.typenames import POINTER_TO_NAME as _POINTER_TO_NAME
 from ffikit.cdecl.typenames import TYPE_MACRO as _TYPE_MACRO
 from ffikit.cdecl.typenames import builtin_types as _builtins
-from ffikit.cdecl.typenames import import_parser as _import_parser
 from ffikit.cdecl.typenames import keywords as _keywords
-from ffikit.cdecl.typenames import parse
 from ffikit.cdecl.typenames import parse_type_name as _parse_type_name
 from ffikit.cdecl.typenames import with_dims as _with_dims
-from ffikit.cdecl.typenames import without_gc as _without_gc
 from ffikit.errors import DeclarationError, NotPicklable
+from ffikit.lazyre import LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -303,6 +292,9 @@ def _int_enum(name: str, members) -> type[enum.IntEnum]:
 
 # --- entry points --------------------------------------------------------------------
 
+_READS_FILES = LazyPattern(r"#\s*(?:include|include_next|import|embed)\b")
+
+
 def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = None,
          cls: type[Declarations] | None = None) -> Declarations:
     """Parse C declarations into :class:`Declarations`.
@@ -347,8 +339,18 @@ def cdef(text: str, *, platform: str | None = None, packed: bool | int | None = 
     cls = cls or Declarations
     key = ("cdef", text, plat.name, pack, cls)
     recipe = (cls, "cdef", (text,), {"platform": platform, "packed": packed})
-    return memoised(key, lambda: _declare(cls, text, plat, pack, "<cdef>", {}, (), None),
-                     recipe)
+
+    def make() -> Declarations:
+        return declare(cls, text, plat, pack, "<cdef>", {}, (), None)
+
+    if "__has_include" in text:  # asks whether files exist: no input the cache could watch
+        return memoised(key, make, recipe)
+    # The model is cached as an include's is (the files #include reads are its inputs); text
+    # that reads none depends on nothing else (the compiler's identity, for #if on its
+    # predefined macros, is in the key).
+    standalone = _READS_FILES.search(text) is None
+    return memoised(key, lambda: cached_model(("cdef", text, pack, plat.name), cls, plat, make,
+                                              standalone=standalone), recipe)
 
 
 def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_dirs=(),
@@ -392,62 +394,11 @@ def include(header: str | os.PathLike | Sequence[str | os.PathLike], *, include_
                    platform=platform))
 
     def make() -> Declarations:
-        return _declare(cls, text, plat, None, "<include>", dict(defines or {}), include_dirs,
+        return declare(cls, text, plat, None, "<include>", dict(defines or {}), include_dirs,
                         cpp, own_depth1=True, named=where)
 
     parts = (text, tuple(map(os.path.abspath, include_dirs)), key[3], cpp, plat.name)
-    return memoised(key, lambda: _without_gc(lambda: modelcache.cached(
-        parts, make, _model_parts, lambda model: _from_model(cls, plat, model))), recipe)
-
-
-def _model_parts(defs: Declarations) -> tuple:
-    """What the model cache stores of ``defs`` (plain model data: every constant evaluated),
-    and the files it came from."""
-    return ((defs._result, dict(defs.constants), defs._own_files, defs._source, defs._macros,
-             dict(defs.skipped_macros), dict(defs.type_macros), defs._function_macros),
-            defs._inputs)
-
-
-def _from_model(cls, plat, model: tuple) -> Declarations:
-    result, constants, own, source, macros, skipped, type_macros, function_macros = model
-    defs = cls(result, constants, plat, source, own, macros, function_macros)
-    defs._skipped, defs._type_macros = MappingProxyType(skipped), MappingProxyType(type_macros)
-    return defs
-
-
-@understood("the declarations")  # deep nesting, huge numbers: a DeclarationError too
-def _declare(cls, text, plat, pack, filename, defines, include_dirs, cpp, own_depth1=False,
-             named=()):
-    from ffikit.cdecl.cpp import run_cpp
-
-    sources = {filename: text}  # an include: cc -E starts first, the modules below load meanwhile
-    from_cpp = run_cpp(text, filename, include_dirs, defines, cpp, _import_parser) \
-        if own_depth1 else ""
-    from ffikit.cdecl.preprocess import preprocess, scrub  # (a cached model is not preprocessed)
-    pre = scrub(from_cpp, pack, filename) if own_depth1 else preprocess(
-        text, filename=filename, include_dirs=include_dirs, defines=defines, cpp=cpp,
-        default_pack=pack, meanwhile=_import_parser)
-    own = directly_included(pre.text, filename, 1 if own_depth1 else 0, named)
-    own = with_quote_includes(own, include_dirs)
-    result = parse(pre, platform=plat, builtins=_builtins(plat), sources=sources,
-                   filename=filename, own_files=frozenset(own))
-    macros, system_files = final_macros(pre.macros), pre.system_files  # not all of 'pre'
-    function_macros = final_macros(pre.function_macros)
-
-    def wanted(name: str, body: str, file: str) -> bool:
-        return not is_noise(name, body, file, system_files)
-
-    constants, found = header_constants(
-        macros, result, lambda name: wanted(*macros[name][:3]) if name in macros else False,
-        function_macros=function_macros, platform=plat, builtins=_builtins(plat),
-        parse_type=lambda t: _parse_type_name(t, result, plat))
-    for name, (value, _file) in result.static_constants.items():
-        constants.setdefault(name, value)
-    defs = cls(result, constants, plat, text, frozenset(own), macros, function_macros)
-    defs._macro_values, defs._wanted = found, wanted
-    defs._skipped_static = dict(result.skipped_constants)
-    defs._inputs = modelcache.input_files(pre.text) if own_depth1 else ()
-    return defs
+    return memoised(key, lambda: cached_model(parts, cls, plat, make), recipe)
 
 
 def _rebuild(cls, kind: str, args: tuple, options: dict) -> Declarations:

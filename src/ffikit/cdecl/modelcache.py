@@ -23,6 +23,7 @@ again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -76,6 +77,7 @@ def _key(parts: tuple) -> list:
             repr(parts)]
 
 
+@functools.lru_cache(maxsize=1)
 def _model_code() -> list:
     """The model code's own files (:func:`~ffikit.cachedir.code_stamps`): a changed ffikit
     reads no old entry."""
@@ -115,11 +117,13 @@ def _keyed(result: Any, digest: str, inputs: list) -> Any:
 
 
 def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tuple],
-           rebuild: Callable[[tuple], Any]) -> Any:
-    """``make()``'s result for the include arguments ``parts``, from the cache when it can be.
+           rebuild: Callable[[tuple], Any], *, standalone: bool = False) -> Any:
+    """``make()``'s result for the include (or cdef) arguments ``parts``, from the cache when
+    it can be.
 
     ``parts_of(result)`` gives ``(model tuple, input files)`` to store;
-    ``rebuild(model tuple)`` turns a stored model back into the result.
+    ``rebuild(model tuple)`` turns a stored model back into the result.  A result made from
+    no file is stored only when ``standalone`` (``parts`` alone determine it).
     """
     from ffikit.cachedir import publish, sha256_hex, touch, trusted_root
     from ffikit.errors import CompileError
@@ -145,7 +149,7 @@ def cached(parts: tuple, make: Callable[[], Any], parts_of: Callable[[Any], tupl
     result = make()
     try:
         model, inputs = parts_of(result)
-        if not inputs:
+        if not inputs and not standalone:
             return result
         stamps = _stamp(inputs)
         head = json.dumps({"format": FORMAT, "key": key, "inputs": stamps}, separators=(",", ":"))

@@ -57,6 +57,13 @@ import ffikit
 z = ffikit.load("z", header="zlib.h", backend="compiled")
 z.zlibVersion(); z.adler32(1, b"abc", 3); z.crc32(0, b"abc", 3)
 """,
+    "ffikit auto, cdef text (as cffi's)": """
+import ffikit
+z = ffikit.load("z", "const char *zlibVersion(void); unsigned long adler32(unsigned long, "
+                "const unsigned char *, unsigned int); unsigned long crc32(unsigned long, "
+                "const unsigned char *, unsigned int);")
+z.zlibVersion(); z.adler32(1, b"abc", 3); z.crc32(0, b"abc", 3)
+""",
 }
 
 SQLITE = {
@@ -181,7 +188,7 @@ def rows(quick: bool = False) -> list[Row]:
         bind_all = {k: v.replace("{cdef!r}", repr(cdef)) for k, v in BIND_ALL.items()}
         found = _group("import", IMPORTS, runs, cache)
         found += _group("3 zlib calls, fresh process", ZLIB, runs, cache,
-                        cold=("ffikit auto", "ffikit compiled"))
+                        cold=("ffikit auto", "ffikit compiled", "ffikit auto, cdef text (as cffi's)"))
         found += _group("include sqlite3.h + 2 calls, fresh process", sqlite, runs, cache,
                         cold=("ffikit auto",))
         found += _group("bind all sqlite3 functions, in process", bind_all, runs, cache)

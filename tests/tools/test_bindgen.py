@@ -230,7 +230,7 @@ class TestArrayOfAnonymousStructTypedef:
 
 def test_import_parses_no_c(tmp_path, monkeypatch):
     """The module carries the model: importing it never calls the C parser."""
-    import ffikit.cdecl.declarations as model_declarations
+    import ffikit.cdecl.declare as model_declare
     import ffikit.cdecl.parse as parse_module
 
     def refuse(*args, **kwargs):
@@ -243,7 +243,7 @@ def test_import_parses_no_c(tmp_path, monkeypatch):
     module, _stub = generate(ffikit.include(str(header)), "shapes.h", "c")
     (tmp_path / "bind_shapes.py").write_text(module)
     monkeypatch.setattr(parse_module, "parse", refuse)
-    monkeypatch.setattr(model_declarations, "parse", refuse)
+    monkeypatch.setattr(model_declare, "parse", refuse)
     monkeypatch.syspath_prepend(str(tmp_path))
     import bind_shapes
 

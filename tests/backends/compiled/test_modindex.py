@@ -168,13 +168,18 @@ def test_the_key_covers_the_generator_the_compiler_and_the_names(monkeypatch):
     assert modindex.index_key("model", ["a", "b"], "utf-8") != key
 
 
-def test_declarations_from_cdef_have_no_index(cache, cbuild):
+@pytest.mark.parametrize("probes", [False, True])
+def test_declarations_from_cdef_are_indexed_unless_their_text_probes_files(cache, cbuild, probes):
+    """A cdef's model is cached (keyed by its text) and so names the module index entry; a text
+    asking ``__has_include`` is parsed every time, has no model key and gets no entry."""
     lib = cbuild("int twice(int x) { return 2 * x; }", name="modindex_cdef")
+    text = ("#if __has_include(<stdio.h>)\n#endif\n" if probes else "") + "int twice(int x);"
     code = f"""
-        import ffikit
-        lib = ffikit.load({lib!r}, "int twice(int x);")
-        print(lib.twice(4)); lib.wait_compiled(120)
+        import sys, ffikit
+        lib = ffikit.load({lib!r}, {text!r})
+        print(lib.twice(4), "ffikit.backends.compiled.cgen" in sys.modules); lib.wait_compiled(120)
     """
     _run(cache, code)
-    _run(cache, code)
-    assert not list(cache.glob("uses-*.mod.json")) and list(cache.glob("uses-*.json"))
+    second = _run(cache, code)
+    assert bool(list(cache.glob("uses-*.mod.json"))) is not probes and list(cache.glob("uses-*.json"))
+    assert second[0].split() == ["8", str(probes)]  # indexed: the C generator is not even imported

@@ -98,12 +98,13 @@ class Indexed:
     """What an index entry says: the module (name, verified file) and its shapes, each recorded
     function's ``(wrapper index, declaration)``, and why other functions stay on ctypes."""
 
-    __slots__ = ("modname", "path", "shapes", "functions", "reasons")
+    __slots__ = ("modname", "path", "shapes", "functions", "reasons", "digest")
 
     def __init__(self, modname: str, path: str, shapes: list[tuple],
-                 functions: dict[str, tuple[int, str]], reasons: dict[str, str]):
+                 functions: dict[str, tuple[int, str]], reasons: dict[str, str], digest: str = ""):
         self.modname, self.path, self.shapes = modname, path, shapes
         self.functions, self.reasons = functions, reasons
+        self.digest = digest or shapes_digest(shapes)  # (lookup checked the entry's against its shapes)
 
 
 def _tuples(value: Any) -> Any:
@@ -135,8 +136,8 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
         modname, filename = entry["module"], entry["file"]
         if not _module_file(modname, filename):
             return None
-        shapes = [_tuples(s) for s in entry["shapes"]]
-        if entry["digest"] != shapes_digest(shapes) or not all(isinstance(s, tuple) for s in shapes):
+        shapes, digest = [_tuples(s) for s in entry["shapes"]], entry["digest"]
+        if digest != shapes_digest(shapes) or not all(isinstance(s, tuple) for s in shapes):
             return None
         functions: dict[str, tuple[int, str]] = {}
         for name, (index, declaration) in entry["functions"].items():
@@ -151,7 +152,7 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
         touch(path)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, CompileError):
         return None
-    return Indexed(modname, str(module), shapes, functions, reasons)
+    return Indexed(modname, str(module), shapes, functions, reasons, digest)
 
 
 def store(key: list, modname: str, module_file: str, shapes: list[tuple],

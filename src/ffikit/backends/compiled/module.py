@@ -251,6 +251,7 @@ class CompiledFunctions(RecordedUse):
         self._full: Any = None
         self._looked_beside = False
         self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
+        self._unchecked: dict[str, str] = {}
         self._published: list[str] = []
         self._cache_dir = default_cache_dir()  # the usage record as this process last read or wrote it
         self._prebuild = False  # build the recorded functions before anyone asks
@@ -260,6 +261,8 @@ class CompiledFunctions(RecordedUse):
 
     def shape(self, name: str) -> Any:
         """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
+        if self._unchecked and name in self._unchecked:  # (given by the index: checked once)
+            self._check_indexed(name)
         found = self._shape_of.get(name)
         if found is None:
             from ffikit.backends.compiled.cgen import shape_of

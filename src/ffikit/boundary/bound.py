@@ -16,9 +16,10 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 
+from ffikit import forksafe
 from ffikit.backends.compiled import CompiledFunctions
 from ffikit.backends.ctypes.owned_results import owner
-from ffikit.backends.ctypes.wrappers import bind
+from ffikit.backends.ctypes.wrappers import Prepared, bind, prepare
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
 from ffikit.rules.sizes import relations, user_access
@@ -104,9 +105,10 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
         if wrapper is not None:
             return wrapper
         compiled = library._compiled
-    function = bind(cfunc, name, ftype, encoding=library.encoding, errors=library._policies.get(name),
-                    sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
-    bound = BoundFunction(function, library)
+    prepared = prepare(cfunc, name, ftype, encoding=library.encoding, errors=library._policies.get(name),
+                       sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
+    unmade = _Unmade(prepared)  # compiled by its first use
+    bound = unmade.bound = BoundFunction(unmade, library)
     reason, build = library.backend_reason, False
     if compiled is not None:
         if not compiled.handles(name):
@@ -212,6 +214,55 @@ def wait_compiled(library: Any, timeout: float | None = None) -> bool:
 
 def _describe(declaration: str, library: Any) -> str:
     return f"<ffikit function {declaration} from {os.path.basename(library.path)}>"
+
+
+class _Unmade:
+    """What a :class:`BoundFunction` on the ctypes backend calls until its wrapper is made.
+
+    Binding checks the declaration and generates the wrapper's source
+    (:func:`~ffikit.backends.ctypes.wrappers.prepare`); compiling it waits for the first
+    call or the first read of an attribute only the wrapper has (``source``, ``cfunc``,
+    the signature), and from then on the bound function calls the wrapper itself.  The
+    error policy is kept here until then.
+    """
+
+    bound: BoundFunction | None
+    wrapper: Any
+
+    def __init__(self, prepared: Prepared):
+        self.prepared, self.bound, self.wrapper, self.errors = prepared, None, None, prepared.errors
+        self.__name__ = self.__qualname__ = prepared.name
+        self.declaration, self.__doc__ = prepared.declaration, prepared.doc
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.wrapper or self.made())(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+    @property
+    def __signature__(self) -> Any:  # (what inspect would have read from the wrapper)
+        import inspect
+
+        return inspect.signature(self.made())
+
+    def made(self) -> Any:
+        """The wrapper, made now if it was not; the bound function switches to it (unless it
+        was switched to its compiled wrapper meanwhile)."""
+        with _making:
+            wrapper: Any = self.wrapper
+            if wrapper is None:
+                wrapper = self.prepared.make()  # (a function carrying attributes: Any)
+                wrapper.errors = self.errors
+                self.wrapper, bound = wrapper, self.bound
+                if bound is not None and bound.func is self:
+                    state = bound.__dict__
+                    state["__wrapped__"] = wrapper
+                    bound.__setstate__((wrapper, (), None, state))
+            return wrapper
+
+
+_making = forksafe.Lock()  # type: ignore[no-untyped-call]  # (held while compiling one wrapper's source: milliseconds)
 
 
 class BoundFunction(_Partial):

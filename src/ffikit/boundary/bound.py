@@ -174,11 +174,7 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
         return None
 
     sizes = library._sizes.get(name)
-
-    def make_slow() -> Callable[..., Any]:  # the ctypes backend's wrapper: the compiled one's slow path
-        return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
-                    resolve=library._deallocator, hooks=hooks)
-
+    make_slow = functools.partial(_make_slow, library, name, ftype, sizes, hooks)
     # the size relations (the header's and sizes='s) and the owner of an owned result are
     # checked and made in C; their refusals come from make_slow's wrapper, word for word
     rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ())
@@ -199,6 +195,12 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
     attributes["backend"] = "compiled"
     attributes["backend_reason"] = library.backend_reason
     return wrapper
+
+
+def _make_slow(library: Any, name: str, ftype: Any, sizes: Any, hooks: Any) -> Callable[..., Any]:
+    """The ctypes backend's wrapper: the compiled one's slow path (made at its first use)."""
+    return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
+                resolve=library._deallocator, hooks=hooks)
 
 
 def wait_compiled(library: Any, timeout: float | None = None) -> bool:

@@ -258,6 +258,7 @@ class CompiledFunctions(RecordedUse):
         self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
+        self._lazy_hook = self._lazy  # (one bound method for every function)
 
     def shape(self, name: str) -> Any:
         """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
@@ -410,7 +411,7 @@ class CompiledFunctions(RecordedUse):
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": shape, "__ffikit_lazy__": self._lazy},  # source, __signature__: when read
+                 "shape": shape, "__ffikit_lazy__": self._lazy_hook},  # source, __signature__: when read
                 ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value

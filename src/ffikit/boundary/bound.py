@@ -177,24 +177,30 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
     make_slow = functools.partial(_make_slow, library, name, ftype, sizes, hooks)
     # the size relations (the header's and sizes='s) and the owner of an owned result are
     # checked and made in C; their refusals come from make_slow's wrapper, word for word
-    rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ())
-    own = owner(name, ftype.facts.deallocators, library._deallocator, hooks) \
-        if ftype.facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
+    facts = ftype.facts
+    rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ()) \
+        if sizes or facts.access else ()
+    own = owner(name, facts.deallocators, library._deallocator, hooks) \
+        if facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
     policy = errors if errors is not None else library._policies.get(name)
     wrapper = compiled.get(name, ftype, cfunc, make_slow, policy, rels, own)
     if wrapper is None:
         if compiled.error is not None and library._forced:
             raise compiled.error
         return None
-    attributes = wrapper.__dict__
-    attributes["library"] = library
-    attributes["__wrapped__"] = wrapper  # already the fast function (help() reads __signature__)
-    attributes["__ffikit_reduce__"] = reduce_function
-    attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
-    wrapper.crash_label = f"{wrapper.declaration} from {os.path.basename(library.path)}"
-    attributes["backend"] = "compiled"
-    attributes["backend_reason"] = library.backend_reason
+    declaration, file = wrapper.declaration, _file(library)
+    wrapper.__dict__.update(  # __wrapped__: already the fast function (help() reads __signature__)
+        library=library, __wrapped__=wrapper, __ffikit_reduce__=reduce_function,
+        __ffikit_repr__=f"<ffikit function {declaration} from {file}>", backend="compiled",
+        backend_reason=library.backend_reason)
+    wrapper.crash_label = f"{declaration} from {file}"
     return wrapper
+
+
+def _file(library: Any) -> str:
+    """The library file's name, as messages show it."""
+    file: str = library.__dict__.get("_file") or os.path.basename(library.path)
+    return file
 
 
 def _make_slow(library: Any, name: str, ftype: Any, sizes: Any, hooks: Any) -> Callable[..., Any]:
@@ -215,7 +221,7 @@ def wait_compiled(library: Any, timeout: float | None = None) -> bool:
 
 
 def _describe(declaration: str, library: Any) -> str:
-    return f"<ffikit function {declaration} from {os.path.basename(library.path)}>"
+    return f"<ffikit function {declaration} from {_file(library)}>"
 
 
 class _Unmade:

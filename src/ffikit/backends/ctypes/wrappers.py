@@ -189,6 +189,12 @@ def bind(cfunc: Any, name: str, ftype: m.FunctionType, **options: Any) -> Callab
     return prepare(cfunc, name, ftype, **options).make()
 
 
+class _Variadic(tuple):
+    """The arguments of a variadic function's converter, made when its wrapper is."""
+
+    __slots__ = ()
+
+
 class Prepared:
     """A wrapper :func:`prepare` checked and generated but did not compile yet.
 
@@ -220,6 +226,11 @@ class Prepared:
             _CODE[source] = code
         namespace: dict[str, Any] = {}
         exec(code, namespace)  # noqa: S102
+        spec = env.get("_ffk_va")
+        if type(spec) is _Variadic:  # (the converter's module loads with the first variadic wrapper)
+            from ffikit.backends.ctypes.variadic import variadic_converter
+
+            env = {**env, "_ffk_va": variadic_converter(*spec)}
         wrapper = namespace["_ffk_make"](_ffk_cfunc=cfunc, **env)
         wrapper.__name__ = wrapper.__qualname__ = name
         code = wrapper.__code__  # shared by every function of this shape: this one gets its own copy,
@@ -409,9 +420,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
         fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
-        from ffikit.backends.ctypes.variadic import variadic_converter  # (formats: when needed)
-
-        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
+        env["_ffk_va"] = _Variadic((name, len(pnames), encoding, fmt))  # made with the wrapper
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"

@@ -110,9 +110,7 @@ def test_a_wrong_wrapper_index_is_refused_by_its_parameter_count(warm):
 def test_an_unverified_entry_or_module_is_ignored(warm):
     entry = _index(warm)
     data = entry.read_bytes()
-    mark = f'"format":{modindex.FORMAT}'.encode()
-    assert mark in data
-    entry.write_bytes(data.replace(mark, mark + b' '))  # its hash no longer matches
+    entry.write_bytes(data.replace(b'"format":1', b'"format":1 '))  # its hash no longer matches
     _expect(_run(warm), indexed=False)
     module = warm / json.loads(_index(warm).read_bytes())["file"]
     os.chmod(module, 0o777)  # writable by others: the module is not trusted, nor the entry

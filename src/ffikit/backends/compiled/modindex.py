@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "shapes_digest", "index_key", "entry_path", "lookup", "store", "Indexed"]
 
-FORMAT = 2  # (2: the shapes' digest is of their JSON text)
+FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parent.parent.parent  # src/ffikit
 _CODE_DIRS = ("backends/compiled", "backends/compiled/runtime", "backends/ctypes", "rules")
 _CODE_FILES = ("build.py",)  # (the build flags)
@@ -71,10 +71,9 @@ _HEX = frozenset("0123456789abcdef")
 _FRESH_NS = 3600 * 10**9  # a module used is marked used (for the LRU size bound) at most hourly
 
 
-def shapes_digest(shapes: list | tuple) -> str:
-    """A digest of a module's wrapper shapes, in order (compiled into the module as ``SHAPES``):
-    of their JSON text, the same for the tuples made and the lists an entry stores."""
-    return sha256_hex(json.dumps(shapes, separators=(",", ":")).encode())[:32]
+def shapes_digest(shapes: list[tuple] | tuple) -> str:
+    """A digest of a module's wrapper shapes, in order (compiled into the module as ``SHAPES``)."""
+    return sha256_hex(repr(list(shapes)).encode())[:32]
 
 
 @functools.lru_cache(maxsize=1)
@@ -120,13 +119,11 @@ class Indexed:
         self.digest = digest or shapes_digest(shapes)  # (lookup checked the entry's against its shapes)
 
 
-def _tuples(value: Any, made: dict | None = None) -> Any:
-    """JSON's lists back to the tuples shapes are made of (equal parts made once, in ``made``:
-    hundreds of shapes share a few parameter kinds)."""
+def _tuples(value: Any) -> Any:
+    """JSON's lists back to the tuples shapes are made of."""
     if type(value) is not list:
         return value
-    found = tuple([_tuples(v, made) if type(v) is list else v for v in value])
-    return found if made is None else made.setdefault(found, found)
+    return tuple([_tuples(v) if type(v) is list else v for v in value])
 
 
 def _module_file(modname: Any, filename: Any) -> bool:
@@ -182,11 +179,8 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
         modname, filename = entry["module"], entry["file"]
         if not _module_file(modname, filename):
             return None
-        digest, made = entry["digest"], {}
-        if type(entry["shapes"]) is not list or digest != shapes_digest(entry["shapes"]):
-            return None
-        shapes = [_tuples(s, made) for s in entry["shapes"]]
-        if not all(isinstance(s, tuple) for s in shapes):
+        shapes, digest = [_tuples(s) for s in entry["shapes"]], entry["digest"]
+        if digest != shapes_digest(shapes) or not all(isinstance(s, tuple) for s in shapes):
             return None
         functions: dict[str, tuple[int, str]] = {}
         for name, (index, declaration) in entry["functions"].items():

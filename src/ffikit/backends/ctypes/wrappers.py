@@ -13,6 +13,11 @@ declaration data.  ``int add(int a, int b)`` becomes, in effect::
         if add.errors is None: return result
         return add.errors(result, add, (a, b))      # a policy, or a parked callback error
 
+Binding (:func:`prepare`) checks the declaration and generates the source;
+compiling it (:meth:`Prepared.make`) is most of the cost, so a bound function
+compiles its wrapper at its first call (``hasattr(lib, name)`` on a whole
+library compiles nothing).
+
 The ctypes function carries no ``argtypes`` (ctypes' own converters are the
 slow part of a ctypes call); values that ctypes would pass wrongly without
 them (64-bit integers, ``float``, pointers) are wrapped in their ctypes type

@@ -391,7 +391,7 @@ class CompiledFunctions(RecordedUse):
             return None
         if shape not in self._where and self.module is None:
             return None
-        table = relation_table(rels, shape[1])
+        table = relation_table(rels, shape[1]) if rels else ()
         if isinstance(table, str):  # (a sizes= relation C cannot check): the ctypes backend binds it
             return None
         module, index = self._where[shape]
@@ -417,11 +417,9 @@ class CompiledFunctions(RecordedUse):
         address = _void_p.from_buffer(cfunc).value
         func = module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
                            static[2], table, own, static[4])
-        attributes = func.__dict__
-        attributes.update(static[3])
-        attributes["cfunc"] = cfunc
+        # relations: the size relations checked before each call (in C)
+        func.__dict__.update(static[3], cfunc=cfunc, relations=rels)
         func.crash_label = static[3]["declaration"]
-        attributes["relations"] = rels  # the size relations checked before each call (in C)
         return func
 
     def _lazy(self, func: Any, attribute: str) -> Any:

@@ -72,3 +72,47 @@ def test_bound_functions_are_called_through_vectorcall():
     bound = BoundFunction(lambda a, b, /: (a, b), None)
     assert bound(1, b"x") == (1, b"x")
     assert sys.getrefcount(bound) == 2  # calling leaks no reference
+
+
+LAZY_SOURCE = "long lazy_add(long a, long b) { return a + b; }\nint lazy_neg(int v) { return -v; }"
+LAZY_DECL = "long lazy_add(long a, long b); int lazy_neg(int v);"
+
+
+def test_on_ctypes_the_wrapper_is_compiled_at_first_use_and_behaves_the_same(cbuild):
+    import inspect
+    import types
+
+    lib = ffikit.load(cbuild(LAZY_SOURCE, name="bound_lazy"), LAZY_DECL, backend="ctypes")
+    add = lib.lazy_add
+    assert not isinstance(add.func, types.FunctionType)  # bound, not compiled yet
+    assert add.__name__ == "lazy_add" and add.declaration == "long lazy_add(long a, long b);"
+    assert "long lazy_add(long a, long b);" in add.__doc__ and add.errors is None
+    assert str(inspect.signature(add)) == "(a, b, /)"  # read: compiled, as help() needs it
+    assert isinstance(add.func, types.FunctionType) and add.__wrapped__ is add.func
+    neg = lib.lazy_neg
+    neg.errors = ffikit.check.nonzero  # a policy set before the first call is the call's
+    with pytest.raises(ffikit.CallError, match="lazy_neg failed: returned -5"):
+        neg(5)
+    assert isinstance(neg.func, types.FunctionType) and neg.errors is ffikit.check.nonzero
+    assert neg(0) == 0 and add(2**40, 1) == 2**40 + 1
+    with pytest.raises(ffikit.ArgumentError, match="argument 1 'v' of 'lazy_neg' must be an int"):
+        neg("x")
+
+
+def test_the_first_calls_from_many_threads_make_one_wrapper(cbuild):
+    import threading
+
+    lib = ffikit.load(cbuild(LAZY_SOURCE, name="bound_lazy"), LAZY_DECL, backend="ctypes")
+    add, results, start = lib.lazy_add, [], threading.Barrier(8)
+
+    def run(i):
+        start.wait()
+        results.append((add(i, 1), add.func))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r for r, _ in results) == list(range(1, 9))
+    assert len({id(add.func), *(id(f) for _, f in results if not hasattr(f, "prepared"))}) == 1

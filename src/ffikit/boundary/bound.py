@@ -16,9 +16,10 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 
+from ffikit import forksafe
 from ffikit.backends.compiled import CompiledFunctions
 from ffikit.backends.ctypes.owned_results import owner
-from ffikit.backends.ctypes.wrappers import bind
+from ffikit.backends.ctypes.wrappers import Prepared, bind, prepare
 from ffikit.cdecl import model as m
 from ffikit.errors import LibraryNotFound
 from ffikit.rules.sizes import relations, user_access
@@ -104,9 +105,10 @@ def bind_function(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any) -
         if wrapper is not None:
             return wrapper
         compiled = library._compiled
-    function = bind(cfunc, name, ftype, encoding=library.encoding, errors=library._policies.get(name),
-                    sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
-    bound = BoundFunction(function, library)
+    prepared = prepare(cfunc, name, ftype, encoding=library.encoding, errors=library._policies.get(name),
+                       sizes=library._sizes.get(name), resolve=library._deallocator, hooks=hooks)
+    unmade = _Unmade(prepared)  # compiled by its first use
+    bound = unmade.bound = BoundFunction(unmade, library)
     reason, build = library.backend_reason, False
     if compiled is not None:
         if not compiled.handles(name):
@@ -172,31 +174,39 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
         return None
 
     sizes = library._sizes.get(name)
-
-    def make_slow() -> Callable[..., Any]:  # the ctypes backend's wrapper: the compiled one's slow path
-        return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
-                    resolve=library._deallocator, hooks=hooks)
-
+    make_slow = functools.partial(_make_slow, library, name, ftype, sizes, hooks)
     # the size relations (the header's and sizes='s) and the owner of an owned result are
     # checked and made in C; their refusals come from make_slow's wrapper, word for word
-    rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ())
-    own = owner(name, ftype.facts.deallocators, library._deallocator, hooks) \
-        if ftype.facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
+    facts = ftype.facts
+    rels = relations(name, ftype, user_access(name, ftype, sizes) if sizes else ()) \
+        if sizes or facts.access else ()
+    own = owner(name, facts.deallocators, library._deallocator, hooks) \
+        if facts.deallocators and isinstance(m.resolve(ftype.result), m.Pointer) else None
     policy = errors if errors is not None else library._policies.get(name)
     wrapper = compiled.get(name, ftype, cfunc, make_slow, policy, rels, own)
     if wrapper is None:
         if compiled.error is not None and library._forced:
             raise compiled.error
         return None
-    attributes = wrapper.__dict__
-    attributes["library"] = library
-    attributes["__wrapped__"] = wrapper  # already the fast function (help() reads __signature__)
-    attributes["__ffikit_reduce__"] = reduce_function
-    attributes["__ffikit_repr__"] = _describe(wrapper.declaration, library)
-    wrapper.crash_label = f"{wrapper.declaration} from {os.path.basename(library.path)}"
-    attributes["backend"] = "compiled"
-    attributes["backend_reason"] = library.backend_reason
+    declaration, file = wrapper.declaration, _file(library)
+    wrapper.__dict__.update(  # __wrapped__: already the fast function (help() reads __signature__)
+        library=library, __wrapped__=wrapper, __ffikit_reduce__=reduce_function,
+        __ffikit_repr__=f"<ffikit function {declaration} from {file}>", backend="compiled",
+        backend_reason=library.backend_reason)
+    wrapper.crash_label = f"{declaration} from {file}"
     return wrapper
+
+
+def _file(library: Any) -> str:
+    """The library file's name, as messages show it."""
+    file: str = library.__dict__.get("_file") or os.path.basename(library.path)
+    return file
+
+
+def _make_slow(library: Any, name: str, ftype: Any, sizes: Any, hooks: Any) -> Callable[..., Any]:
+    """The ctypes backend's wrapper: the compiled one's slow path (made at its first use)."""
+    return bind(library._handle[name], name, ftype, encoding=library.encoding, sizes=sizes,
+                resolve=library._deallocator, hooks=hooks)
 
 
 def wait_compiled(library: Any, timeout: float | None = None) -> bool:
@@ -211,7 +221,56 @@ def wait_compiled(library: Any, timeout: float | None = None) -> bool:
 
 
 def _describe(declaration: str, library: Any) -> str:
-    return f"<ffikit function {declaration} from {os.path.basename(library.path)}>"
+    return f"<ffikit function {declaration} from {_file(library)}>"
+
+
+class _Unmade:
+    """What a :class:`BoundFunction` on the ctypes backend calls until its wrapper is made.
+
+    Binding checks the declaration and generates the wrapper's source
+    (:func:`~ffikit.backends.ctypes.wrappers.prepare`); compiling it waits for the first
+    call or the first read of an attribute only the wrapper has (``source``, ``cfunc``,
+    the signature), and from then on the bound function calls the wrapper itself.  The
+    error policy is kept here until then.
+    """
+
+    bound: BoundFunction | None
+    wrapper: Any
+
+    def __init__(self, prepared: Prepared):
+        self.prepared, self.bound, self.wrapper, self.errors = prepared, None, None, prepared.errors
+        self.__name__ = self.__qualname__ = prepared.name
+        self.declaration, self.__doc__ = prepared.declaration, prepared.doc
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.wrapper or self.made())(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+    @property
+    def __signature__(self) -> Any:  # (what inspect would have read from the wrapper)
+        import inspect
+
+        return inspect.signature(self.made())
+
+    def made(self) -> Any:
+        """The wrapper, made now if it was not; the bound function switches to it (unless it
+        was switched to its compiled wrapper meanwhile)."""
+        with _making:
+            wrapper: Any = self.wrapper
+            if wrapper is None:
+                wrapper = self.prepared.make()  # (a function carrying attributes: Any)
+                wrapper.errors = self.errors
+                self.wrapper, bound = wrapper, self.bound
+                if bound is not None and bound.func is self:
+                    state = bound.__dict__
+                    state["__wrapped__"] = wrapper
+                    bound.__setstate__((wrapper, (), None, state))
+            return wrapper
+
+
+_making = forksafe.Lock()  # type: ignore[no-untyped-call]  # (held while compiling one wrapper's source: milliseconds)
 
 
 class BoundFunction(_Partial):

@@ -79,6 +79,7 @@ class Library:
 
     # set once in __init__ (through object.__setattr__: plain assignment writes C variables)
     path: str
+    _file: str  # the file name of path, as messages show it
     defs: Any
     encoding: str
     backend: str
@@ -108,6 +109,7 @@ class Library:
                               (*choose_backend(backend), None)):
             object.__setattr__(self, key, value)
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_file", os.path.basename(path))  # (as messages name it)
         object.__setattr__(self, "defs", defs)
         object.__setattr__(self, "encoding", encoding)
         object.__setattr__(self, "_policies", dict(errors or {}))

@@ -183,3 +183,50 @@ def test_declarations_from_cdef_are_indexed_unless_their_text_probes_files(cache
     second = _run(cache, code)
     assert bool(list(cache.glob("uses-*.mod.json"))) is not probes and list(cache.glob("uses-*.json"))
     assert second[0].split() == ["8", str(probes)]  # indexed: the C generator is not even imported
+
+
+HASHED = """
+from ffikit.backends.compiled import modindex
+hashed = []
+_verified = modindex.verified
+modindex.verified = lambda path: (hashed.append(str(path)), _verified(path))[1]
+""" + USE + """
+print(sum(path.endswith(".so") for path in hashed))
+"""
+
+
+def _module(cache: Path) -> Path:
+    return cache / json.loads(_index(cache).read_bytes())["file"]
+
+
+def test_the_module_is_hashed_once_then_trusted_while_its_file_is_unchanged(warm):
+    module = _module(warm)
+    assert _run(warm, HASHED)[3] == "0"  # the entry's stat of the file it hashed: no hash
+    before = module.stat()
+    module.write_bytes(module.read_bytes())  # the same bytes, in place: its ctime changed
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))  # (the mtime put back)
+    lines = _run(warm, HASHED)
+    _expect(lines, indexed=True)
+    assert lines[3] == "1"  # hashed again (and the entry records the file as it is now)
+    assert _run(warm, HASHED)[3] == "0"
+
+
+def test_a_module_changed_in_place_with_its_size_and_mtime_kept_is_not_imported(warm):
+    module = _module(warm)
+    data = bytearray(module.read_bytes())
+    before = module.stat()
+    data[-1] ^= 0xFF  # (the section header table's last byte: the size stays)
+    with open(module, "r+b") as file:  # the same inode
+        file.write(data)
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert module.stat().st_size == before.st_size and module.stat().st_ino == before.st_ino
+    _expect(_run(warm), indexed=False, rebuilt=True)
+
+
+def test_a_module_unused_for_an_hour_is_hashed_and_marked_used(warm):
+    module = _module(warm)
+    hour_ago = module.stat().st_mtime_ns - 2 * 3600 * 10**9
+    os.utime(module, ns=(hour_ago, hour_ago))
+    assert _run(warm, HASHED)[3] == "1"
+    assert module.stat().st_mtime_ns > hour_ago + 3600 * 10**9  # (the size bound's LRU order)
+    assert _run(warm, HASHED)[3] == "0"

@@ -176,3 +176,26 @@ def test_a_bare_scalar_is_refused_with_the_two_fixes(cbuild):
     with pytest.raises(ffikit.ArgumentError, match=r"argument 2 of 'by_value' is a bare c_long.*"
                                                    r"x\.value.*ctypes\.byref\(x\)"):
         lib.by_value(1, ctypes.c_long(5))
+
+
+def test_binding_a_variadic_function_loads_its_converter_at_the_first_call(cbuild):
+    """Bound at once (the declaration checked), converted from the first call on."""
+    from crashproof import run_isolated
+
+    path = cbuild(SOURCE, name="variadic")
+    done = run_isolated(f"""
+        import sys, ffikit
+        lib = ffikit.load({path!r}, {DECLS!r}, backend="ctypes")
+        fmt = lib.fmt
+        late = ("ffikit.backends.ctypes.variadic", "ffikit.rules.formats")
+        print([m for m in late if m in sys.modules])
+        out = bytearray(32)
+        print(bytes(out[:fmt(out, len(out), b"%d-%s", 7, b"x")]).decode())
+        try:
+            fmt(out, len(out), b"%d", b"not an int")
+        except ffikit.ArgumentError as exc:
+            print(type(exc).__name__)
+        print(all(m in sys.modules for m in late))
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["[]", "7-x", "ArgumentError", "True"]

@@ -78,17 +78,35 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str,
     parameter's ctypes class when the parameter is first asked about: C needs it only for
     the argument types this answers THUNK or LEND for, so binding builds none.
     """
-    converters: dict[int, Callable] = {}
-    chars = [char_params]
+    return _Classifier(name, ftype, encoding, char_params, fptypes)
 
-    def converter(index: int) -> Callable:
+
+class _Classifier:
+    """:func:`classifier`'s function: one small object per bound function (binding a library
+    whole makes hundreds, and each closure would cost a function and its cells)."""
+
+    __slots__ = ("name", "ftype", "encoding", "chars", "fptypes", "converters")
+
+    def __init__(self, name: str, ftype: m.FunctionType, encoding: str,
+                 chars: frozenset[int] | None, fptypes: list | None):
+        self.name, self.ftype, self.encoding, self.chars, self.fptypes = name, ftype, encoding, chars, fptypes
+        self.converters: dict[int, Callable] | None = None
+
+    def _where(self, index: int) -> Param:
+        ftype = self.ftype
+        return Param(self.name, index, ftype.param_names[index], ftype.params[index])
+
+    def converter(self, index: int) -> Callable:
+        converters = self.converters
+        if converters is None:
+            converters = self.converters = {}
         conv = converters.get(index)
         if conv is None:
-            where = Param(name, index, ftype.param_names[index], ftype.params[index])
-            conv = converters[index] = pointer_converter(where, encoding)
+            conv = converters[index] = pointer_converter(self._where(index), self.encoding)
         return conv
 
-    def classify(index: int, tp: type) -> int:
+    def __call__(self, index: int, tp: type) -> int:
+        ftype, fptypes = self.ftype, self.fptypes
         rule = param_rule(ftype.params[index])
         if rule.kind == "struct":  # by value: exactly the declared struct's class, as ctypes wants
             return ADDRESS if tp is ctype_of(rule.ctype) else SLOW
@@ -108,9 +126,9 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str,
 
             cbpool.lend_pool(fp_type)
             return LEND
-        found = chars[0]
+        found = self.chars
         if found is None:
-            found = chars[0] = char_param_indexes(ftype)
+            found = self.chars = char_param_indexes(ftype)
         if index in found:  # C strings: only the C side's bytes case is fast
             return SLOW
         learn_numpy()
@@ -122,14 +140,11 @@ def classifier(name: str, ftype: m.FunctionType, encoding: str,
             # Anything else that is not ctypes is exported as it is (np.memmap, subclasses):
             # the buffer protocol answers, or the slow path refuses it.
             return BUFFER
-        mode = ctypes_mode(converter(index), tp)
+        mode = ctypes_mode(self.converter(index), tp)
         return ADDRESS if mode == BY_ADDRESS else VALUE if mode == BY_VALUE else SLOW
 
-    def owner_text(index: int) -> str:  # a late call's report names the parameter
-        return str(Param(name, index, ftype.param_names[index], ftype.params[index]))
-
-    classify.owner_text = owner_text  # type: ignore[attr-defined]
-    return classify
+    def owner_text(self, index: int) -> str:  # a late call's report names the parameter
+        return str(self._where(index))
 
 
 def _calls(tp: type) -> bool:

@@ -24,6 +24,15 @@ module name the entry gives), the module must export the digest of exactly
 the shapes the entry lists (:func:`shapes_digest`, compiled into it), and
 each function's declaration text and parameter count must be the reading
 process's own.  Anything else falls back to generating the source.
+
+Hashing the module file (hundreds of kilobytes) was most of a warm process's
+first bind, so the entry also records the file's ``[device, inode, size, mtime,
+ctime]`` as they were when its hash was last checked, and a process that finds
+the same values (and the file still a private file of ours) imports it without
+hashing.  Any write to the file changes its ctime, which no program can set
+back, and replacing it changes its inode or ctime; so what was hashed is what is
+imported.  Otherwise, and once an hour (when the module is marked used for the
+size bound), the hash is checked again and the entry rewritten with the new stat.
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import sys
+import time
 
 from ffikit.cachedir import (
     code_stamps,
@@ -56,6 +67,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__fi
 _CODE_DIRS = ("backends/compiled", "backends/compiled/runtime", "backends/ctypes", "rules")
 _CODE_FILES = ("build.py",)  # (the build flags)
 _HEX = frozenset("0123456789abcdef")
+_FRESH_NS = 3600 * 10**9  # a module used is marked used (for the LRU size bound) at most hourly
 
 
 def shapes_digest(shapes: list[tuple] | tuple) -> str:
@@ -97,12 +109,13 @@ class Indexed:
     """What an index entry says: the module (name, verified file) and its shapes, each recorded
     function's ``(wrapper index, declaration)``, and why other functions stay on ctypes."""
 
-    __slots__ = ("modname", "path", "shapes", "functions", "reasons")
+    __slots__ = ("modname", "path", "shapes", "functions", "reasons", "digest")
 
     def __init__(self, modname: str, path: str, shapes: list[tuple],
-                 functions: dict[str, tuple[int, str]], reasons: dict[str, str]):
+                 functions: dict[str, tuple[int, str]], reasons: dict[str, str], digest: str = ""):
         self.modname, self.path, self.shapes = modname, path, shapes
         self.functions, self.reasons = functions, reasons
+        self.digest = digest or shapes_digest(shapes)  # (lookup checked the entry's against its shapes)
 
 
 def _tuples(value: Any) -> Any:
@@ -123,6 +136,37 @@ def _module_file(modname: Any, filename: Any) -> bool:
             and os.sep not in filename and filename.count(".") == 1)
 
 
+def _stamp(path: Any) -> list | None:
+    """``[device, inode, size, mtime, ctime]`` of a regular file of ours that no one else can
+    write (what :func:`~ffikit.cachedir.verified` asks of an entry before hashing it), else None."""
+    if sys.platform == "win32":  # (no owners: every use hashes)
+        return None
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or \
+            info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def _sidecar(path: Any) -> str:
+    return f"{path}.sha256"
+
+
+def _verified_stamp(module: Any, *, touched: bool = False) -> list | None:
+    """The module file's :func:`_stamp` once its hash is checked (None: it fails the check,
+    or changed meanwhile).  With ``touched`` it is first marked used (the size bound's LRU
+    order): the stamp is taken after that, so it describes the bytes hashed."""
+    if touched:
+        touch(module)
+    before = _stamp(module)
+    if before is None or not verified(module) or _stamp(module) != before:
+        return None
+    return before
+
+
 def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | None:
     """The index entry for ``key`` if it is trusted and well formed and its module file is,
     else None (then the caller generates the source as before)."""
@@ -134,8 +178,8 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
         modname, filename = entry["module"], entry["file"]
         if not _module_file(modname, filename):
             return None
-        shapes = [_tuples(s) for s in entry["shapes"]]
-        if entry["digest"] != shapes_digest(shapes) or not all(isinstance(s, tuple) for s in shapes):
+        shapes, digest = [_tuples(s) for s in entry["shapes"]], entry["digest"]
+        if digest != shapes_digest(shapes) or not all(isinstance(s, tuple) for s in shapes):
             return None
         functions: dict[str, tuple[int, str]] = {}
         for name, (index, declaration) in entry["functions"].items():
@@ -144,13 +188,19 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
             functions[name] = (index, declaration)
         reasons = {n: r for n, r in entry.get("reasons", {}).items() if isinstance(r, str)}
         module = os.path.join(os.path.dirname(path), filename)
-        if not verified(module):
-            return None
-        touch(module)
-        touch(path)
+        stamp = _stamp(module)
+        if stamp is None or stamp != entry.get("stat") or _stamp(_sidecar(module)) is None or \
+                not 0 <= time.time_ns() - stamp[3] < _FRESH_NS:
+            stamp = _verified_stamp(module, touched=True)  # (the hash, as for any entry)
+            if stamp is None:
+                return None
+            entry["stat"] = stamp  # the next process needs no hash while the file keeps it
+            publish(path, json.dumps(entry, separators=(",", ":")).encode())
+        else:
+            touch(path)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, CompileError):
         return None
-    return Indexed(modname, module, shapes, functions, reasons)
+    return Indexed(modname, module, shapes, functions, reasons, digest)
 
 
 def store(key: list, modname: str, module_file: str, shapes: list[tuple],
@@ -166,7 +216,8 @@ def store(key: list, modname: str, module_file: str, shapes: list[tuple],
             return False
         entry = {"format": FORMAT, "key": key, "module": modname, "file": filename,
                  "digest": shapes_digest(shapes), "shapes": shapes,
-                 "functions": {n: list(v) for n, v in functions.items()}, "reasons": reasons}
+                 "functions": {n: list(v) for n, v in functions.items()}, "reasons": reasons,
+                 "stat": _verified_stamp(module_file)}
         publish(path, json.dumps(entry, separators=(",", ":")).encode())
     except (CompileError, OSError, ValueError, TypeError):
         return False

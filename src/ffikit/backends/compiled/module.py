@@ -254,15 +254,19 @@ class CompiledFunctions(RecordedUse):
         self._full: Any = None
         self._looked_beside = False
         self._recorded: list[str] | None = None  # functions earlier processes used (see _use_recorded)
+        self._unchecked: dict[str, str] = {}
         self._published: list[str] = []
         self._cache_dir = default_cache_dir()  # the usage record as this process last read or wrote it
         self._prebuild = False  # build the recorded functions before anyone asks
         self._requested: set[str] = set()
         self._static: dict[str, tuple] = {}
         self.error: CompileError | None = None
+        self._lazy_hook = self._lazy  # (one bound method for every function)
 
     def shape(self, name: str) -> Any:
         """The wrapper shape ``name`` needs (a tuple), or why it stays on ctypes (a str)."""
+        if self._unchecked and name in self._unchecked:  # (given by the index: checked once)
+            self._check_indexed(name)
         found = self._shape_of.get(name)
         if found is None:
             from ffikit.backends.compiled.cgen import shape_of
@@ -390,7 +394,7 @@ class CompiledFunctions(RecordedUse):
             return None
         if shape not in self._where and self.module is None:
             return None
-        table = relation_table(rels, shape[1])
+        table = relation_table(rels, shape[1]) if rels else ()
         if isinstance(table, str):  # (a sizes= relation C cannot check): the ctypes backend binds it
             return None
         module, index = self._where[shape]
@@ -410,17 +414,15 @@ class CompiledFunctions(RecordedUse):
                 {"__name__": name, "__qualname__": name, "declaration": declaration,
                  "__doc__": f"C function ``{declaration}`` (argument conversion per ffikit's "
                             "boundary rules; compiled).",
-                 "shape": shape, "__ffikit_lazy__": self._lazy},  # source, __signature__: when read
+                 "shape": shape, "__ffikit_lazy__": self._lazy_hook},  # source, __signature__: when read
                 ctypes.sizeof(restype) if isinstance(restype, type) else 0,
             )
         address = _void_p.from_buffer(cfunc).value
         func = module.make(index, address, make_slow, errors, static[0], static[1], BPTR_OFFSET,
                            static[2], table, own, static[4])
-        attributes = func.__dict__
-        attributes.update(static[3])
-        attributes["cfunc"] = cfunc
+        # relations: the size relations checked before each call (in C)
+        func.__dict__.update(static[3], cfunc=cfunc, relations=rels)
         func.crash_label = static[3]["declaration"]
-        attributes["relations"] = rels  # the size relations checked before each call (in C)
         return func
 
     def _lazy(self, func: Any, attribute: str) -> Any:

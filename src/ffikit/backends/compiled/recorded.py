@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ffikit import forksafe
 from ffikit.backends.compiled import background, modindex, usage
 from ffikit.errors import CompileError
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["RecordedUse"]
+
+_checking = forksafe.Lock()
 
 
 class RecordedUse:
@@ -34,6 +37,7 @@ class RecordedUse:
     error: CompileError | None
     _cache_dir: Any
     _recorded: list[str] | None
+    _unchecked: dict[str, str]  # name -> the declaration the index entry gave, until compared
     _published: list[str]
     _requested: set[str]
     _indexed: tuple | None
@@ -61,6 +65,13 @@ class RecordedUse:
             names = [n for n in usage.read(self._usage_file()) if n in self._functions]
             if names and self._use_indexed(names):
                 return
+        except (CompileError, ImportError, OSError, ValueError, TypeError, KeyError):
+            return
+        self._use_generated(names)
+
+    def _use_generated(self, names: list[str]) -> None:
+        """:meth:`_use_recorded` without the index: generate the source to find the module."""
+        try:
             names = [n for n in names if self.handles(n)]
             self._recorded = self._published = names
             shapes = sorted({self.shape(n) for n in names}, key=repr)
@@ -89,26 +100,41 @@ class RecordedUse:
         found = modindex.lookup(key, self._cache_dir) if key is not None else None
         if found is None:
             return False
-        wanted = {}
+        wanted, unchecked = {}, {}
         for name in names:
             index, declaration = found.functions.get(name, (-1, ""))
             ftype = self._functions[name]
-            if index < 0 or declaration != self.declaration(name) or ftype.variadic or \
-                    len(found.shapes[index][1]) != len(ftype.params):
+            if index < 0 or ftype.variadic or len(found.shapes[index][1]) != len(ftype.params):
                 return False  # declared otherwise here, or another function's wrapper
             wanted[name] = found.shapes[index]
+            unchecked[name] = declaration  # compared when the shape is first asked for
         module = self._load_module(found.shapes, compile=False, found=(found.modname, found.path))
-        if module is None or getattr(module, "SHAPES", None) != modindex.shapes_digest(found.shapes):
+        if module is None or getattr(module, "SHAPES", None) != found.digest:
             return False  # not the module of these shapes
         for name, reason in found.reasons.items():
             if name in self._functions:
                 self._shape_of.setdefault(name, reason)
+        self._unchecked = unchecked  # (first: no shape given here is used unchecked)
         self._shape_of.update(wanted)
         self._recorded = self._published = names
         self._add(module, found.shapes)
         self._indexed = (names, found.shapes, module, len(found.reasons))
         usage.remember(self)  # at exit: the entry again if more reasons were learnt
         return True
+
+    def _check_indexed(self, name: str) -> None:
+        """The index gave ``name``'s shape: its declaration there must be this process's own
+        (checked at the function's first use, not for every recorded function at the first
+        bind: making the C text costs microseconds each).  If it is not, nothing the entry
+        said about names is kept: the shapes come from the generator (:meth:`_use_generated`)."""
+        with _checking:  # (a second thread asking for the same name waits for the answer)
+            expected = self._unchecked.get(name)
+            if expected is None or expected == self.declaration(name):
+                self._unchecked.pop(name, None)
+                return
+            indexed, self._unchecked, self._indexed = self._indexed, {}, None
+            self._shape_of.clear()  # (the index's shapes stay in use by shape: the module has them)
+            self._use_generated(list(indexed[0]) if indexed else [])
 
     def _index(self, names: list[str], shapes: list[tuple], module: Any) -> None:
         """Write the index entry naming ``module`` (built with ``shapes``) for ``names``."""

@@ -37,9 +37,12 @@ from ffikit.errors import (
     OutOfRange,
     ReadOnlyBuffer,
 )
-from ffikit.rules.formats import Conversion, check_printf, check_scanf
 from ffikit.rules.kinds import int_range
 from ffikit.rules.messages import given, type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ffikit.rules.formats import Conversion
 
 __all__ = ["variadic_converter", "SLOT"]
 
@@ -138,6 +141,10 @@ def variadic_converter(function: str, first_index: int, encoding: str,
         keep: list = []
         convs = None
         if kind is not None and type(format_value) in (bytes, str):
+            # (the format checker and its regular expressions load at the first formatted call:
+            # binding a variadic function costs none of it)
+            from ffikit.rules.formats import check_printf, check_scanf
+
             if kind == "printf":
                 convs = check_printf(function, format_value, extra, first_index,  # type: ignore[arg-type]
                                      source=source)

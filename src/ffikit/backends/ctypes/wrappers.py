@@ -13,6 +13,11 @@ declaration data.  ``int add(int a, int b)`` becomes, in effect::
         if add.errors is None: return result
         return add.errors(result, add, (a, b))      # a policy, or a parked callback error
 
+Binding (:func:`prepare`) checks the declaration and generates the source;
+compiling it (:meth:`Prepared.make`) is most of the cost, so a bound function
+compiles its wrapper at its first call (``hasattr(lib, name)`` on a whole
+library compiles nothing).
+
 The ctypes function carries no ``argtypes`` (ctypes' own converters are the
 slow part of a ctypes call); values that ctypes would pass wrongly without
 them (64-bit integers, ``float``, pointers) are wrapped in their ctypes type
@@ -70,7 +75,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["bind"]
+__all__ = ["bind", "prepare", "Prepared"]
 
 _CODE: dict[str, Any] = {}  # wrapper source -> its compiled code: binding again skips compile()
 
@@ -151,17 +156,7 @@ def _register_use(ftype: m.FunctionType, restype: type | None) -> list[tuple[int
     return registers_before(kinds, hidden)
 
 
-def bind(
-    cfunc: Any,
-    name: str,
-    ftype: m.FunctionType,
-    *,
-    encoding: str = "utf-8",
-    errors: Callable | None = None,
-    sizes: Mapping[str, object] | None = None,
-    resolve: Callable[[str], Callable] | None = None,
-    hooks: tuple[Callable, Callable] | None = None,
-) -> Callable:
+def bind(cfunc: Any, name: str, ftype: m.FunctionType, **options: Any) -> Callable:
     """Make the Python function that calls ``cfunc`` as ``ftype`` declares.
 
     Parameters
@@ -196,34 +191,95 @@ def bind(
         function) and ``relations`` (the size relations it checks).  It
         releases the GIL while C runs, as ctypes' ``CDLL`` does.
     """
+    return prepare(cfunc, name, ftype, **options).make()
+
+
+class _Variadic(tuple):
+    """The arguments of a variadic function's converter, made when its wrapper is."""
+
+    __slots__ = ()
+
+
+class Prepared:
+    """A wrapper :func:`prepare` checked and generated but did not compile yet.
+
+    ``name``, ``declaration``, ``errors`` and ``doc`` (its ``__doc__``) are known at once;
+    :meth:`make` compiles the generated source (once per source in a process)
+    and returns the function :func:`bind` returns.  Compiling is most of what
+    binding costs on the ctypes backend, so a caller that may never call the
+    function (``hasattr(lib, name)``, a library bound whole) makes it at the
+    first call instead.  Every refusal of the declaration was raised by
+    :func:`prepare`: making it raises nothing new.
+    """
+
+    __slots__ = ("cfunc", "name", "template", "errors", "declaration", "doc")
+
+    def __init__(self, cfunc: Any, name: str, template: tuple, errors: Callable | None):
+        self.cfunc, self.name, self.template, self.errors = cfunc, name, template, errors
+        self.declaration = template[3]
+        self.doc = f"C function ``{self.declaration}`` (argument conversion per ffikit's boundary rules)."
+
+    def make(self) -> Callable:
+        """The wrapper function (a new one each time; see :func:`bind`)."""
+        source, env, restype, declaration, shown, rels, self_name, params = self.template
+        name, cfunc = self.name, self.cfunc
+        code = _CODE.get(source)
+        if code is None:
+            code = compile(source, f"<ffikit wrapper {name}>", "exec")
+            if len(_CODE) > 4096:
+                _CODE.clear()
+            _CODE[source] = code
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)  # noqa: S102
+        spec = env.get("_ffk_va")
+        if type(spec) is _Variadic:  # (the converter's module loads with the first variadic wrapper)
+            from ffikit.backends.ctypes.variadic import variadic_converter
+
+            env = {**env, "_ffk_va": variadic_converter(*spec)}
+        wrapper = namespace["_ffk_make"](_ffk_cfunc=cfunc, **env)
+        wrapper.__name__ = wrapper.__qualname__ = name
+        code = wrapper.__code__  # shared by every function of this shape: this one gets its own copy,
+        wrapper.__code__ = code.replace(  # naming the C function (tracebacks) and its parameters (help())
+            co_name=name, co_varnames=params + code.co_varnames[len(params):])
+        wrapper.__doc__ = self.doc
+        wrapper.errors = self.errors
+        wrapper.declaration = declaration
+        wrapper.cfunc = cfunc
+        wrapper.source = shown
+        wrapper.relations = rels  # the size relations checked before each call (rules.sizes)
+        callbacks.register_wrapper(wrapper, self_name)
+        return wrapper
+
+
+def prepare(
+    cfunc: Any,
+    name: str,
+    ftype: m.FunctionType,
+    *,
+    encoding: str = "utf-8",
+    errors: Callable | None = None,
+    sizes: Mapping[str, object] | None = None,
+    resolve: Callable[[str], Callable] | None = None,
+    hooks: tuple[Callable, Callable] | None = None,
+) -> Prepared:
+    """:func:`bind` up to compiling: every check of the declaration, the generated source,
+    ``cfunc``'s ``restype``; :meth:`Prepared.make` finishes it.  The keyword options are
+    :func:`bind`'s."""
     if sizes or (resolve is not None and ftype.facts.deallocators):  # per library: not shared
         template = _build_template(name, ftype, encoding, sizes, resolve, hooks)
     else:
         template = _template(name, ftype, encoding)
-    make, env, restype, declaration, source, rels, self_name, params = template
     cfunc.argtypes = None
-    cfunc.restype = restype
-    wrapper = make(_ffk_cfunc=cfunc, **env)
-    wrapper.__name__ = wrapper.__qualname__ = name
-    code = wrapper.__code__  # shared by every function of this shape: this one gets its own copy,
-    wrapper.__code__ = code.replace(  # naming the C function (tracebacks) and its parameters (help())
-        co_name=name, co_varnames=params + code.co_varnames[len(params):])
-    wrapper.__doc__ = f"C function ``{declaration}`` (argument conversion per ffikit's boundary rules)."
-    wrapper.errors = errors
-    wrapper.declaration = declaration
-    wrapper.cfunc = cfunc
-    wrapper.source = source
-    wrapper.relations = rels  # the size relations checked before each call (rules.sizes)
-    callbacks.register_wrapper(wrapper, self_name)
-    return wrapper
+    cfunc.restype = template[2]
+    return Prepared(cfunc, name, template, errors)
 
 
 _TEMPLATES: dict[tuple, tuple] = {}  # (id(ftype), name, encoding) -> (ftype, template)
 
 
 def _template(name: str, ftype: m.FunctionType, encoding: str) -> tuple:
-    """``(make, env, restype, declaration, source, relations, self name, parameter names)``,
-    built once.
+    """``(source, env, restype, declaration, source shown, relations, self name, parameter
+    names)``, built once.
 
     Binding the same declaration again (another ``load`` of the same
     declarations) reuses the converters, the generated source and its code;
@@ -369,9 +425,7 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
     signature = ", ".join(pnames) + (", /" if pnames else "")
     if ftype.variadic:
         fmt = facts.format if facts.format and facts.format[1] < len(pnames) else None
-        from ffikit.backends.ctypes.variadic import variadic_converter  # (formats: when needed)
-
-        env["_ffk_va"] = variadic_converter(name, len(pnames), encoding, fmt)
+        env["_ffk_va"] = _Variadic((name, len(pnames), encoding, fmt))  # made with the wrapper
         signature += (", " if signature else "") + "*_ffk_extra"
         body.append(f"_ffk_vargs, _ffk_kv = _ffk_va(_ffk_extra{', ' + pnames[fmt[1]] if fmt else ''})")
         call_args += (", " if call_args else "") + "*_ffk_vargs"
@@ -416,18 +470,9 @@ def _build_template(name: str, ftype: m.FunctionType, encoding: str,
         f"    return {fn_name}",
     ]
     source = "\n".join(lines)
-    namespace: dict[str, Any] = {}
-    code = _CODE.get(source)
-    if code is None:
-        code = compile(source, f"<ffikit wrapper {name}>", "exec")
-        if len(_CODE) > 4096:
-            _CODE.clear()
-        _CODE[source] = code
-    exec(code, namespace)  # noqa: S102
     del env["_ffk_cfunc"]
     declaration = ftype.c_name(name) + ";"
-    return namespace["_ffk_make"], env, restype, declaration, _shown(source, name, shown), rels, \
-        fn_name, tuple(shown)
+    return source, env, restype, declaration, _shown(source, name, shown), rels, fn_name, tuple(shown)
 
 
 def _shown(source: str, name: str, params: list[str]) -> str:

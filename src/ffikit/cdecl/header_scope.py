@@ -33,7 +33,8 @@ __all__ = ["directly_included", "with_quote_includes", "header_constants", "fina
            "is_noise", "is_guard_name"]
 
 _QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ENTER_FILE = re.compile(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+_ENTER_FILE = re.compile(r'\n# \d+ "([^"]+)"((?: \d)*)$', re.M)  # (searched in "\n" + text: a
+# pattern that starts with a literal is found by a fast scan, '^' is tried at every offset)
 _PREDEFINED_FILES = ("<built-in>", "<command-line>")
 _FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
                            r"_THREAD_SAFE|_LARGEFILE_SOURCE")
@@ -82,10 +83,15 @@ def directly_included(text: str, root: str, depth: int = 1, named=()) -> set[str
     current = root
     found = {root} if depth == 0 else set()
     suffixes = tuple("/" + n.lstrip("/") for n in named)
-    for m in _ENTER_FILE.finditer(text):
+    is_named: dict[str, bool] = {}  # (a header's output names each file in many markers)
+    for m in _ENTER_FILE.finditer("\n" + text):
         name, flags = m.group(1), m.group(2).split()
-        if suffixes and (name in named or os.path.normpath(name).endswith(suffixes)):
-            found.add(name)
+        if suffixes:
+            hit = is_named.get(name)
+            if hit is None:
+                hit = is_named[name] = name in named or os.path.normpath(name).endswith(suffixes)
+            if hit:
+                found.add(name)
         if "1" in flags:
             enclosing.append(current)
         elif "2" in flags and enclosing:

@@ -46,7 +46,8 @@ def _debug(message: str, *args: Any) -> None:
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.getLogger("ffikit.cdecl").debug(message, *args)
-_LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
+_LINE_MARKER = re.compile(r'\n#\s*(?:line\s+)?\d+\s+"([^"]+)"')  # (in "\n" + text: a literal
+# first is found by a fast scan)
 _MODEL_PACKAGE = "ffikit.cdecl."
 _PRIMITIVES = (str, int, float, bool, type(None))
 _PLAIN = frozenset(_PRIMITIVES)
@@ -58,8 +59,9 @@ class _Unsupported(Exception):
 
 def input_files(preprocessed_text: str) -> tuple[str, ...]:
     """The files the preprocessor read (from its line markers), as absolute paths."""
-    found = dict.fromkeys(os.path.abspath(f) for f in _LINE_MARKER.findall(preprocessed_text)
-                          if not f.startswith("<"))
+    found = dict.fromkeys(os.path.abspath(f) for f in dict.fromkeys(
+        _LINE_MARKER.findall("\n" + preprocessed_text)) if not f.startswith("<"))  # (each name once:
+    # a header's output names its files in hundreds of markers)
     return tuple(f for f in found if os.path.isfile(f))
 
 
@@ -85,20 +87,14 @@ _UNSET = {"u": 1}  # a slot the object never set
 
 
 def _state_names(cls: type) -> tuple[str, ...]:
-    found = _SLOTS.get(cls)
-    if found is not None:
-        return found
+    """A model class's slots, in the order its instances' state is written (without
+    ``_hash``: a cached hash belongs to its process, string hashes are salted per process)."""
     names: list[str] = []
     for klass in cls.__mro__:
         for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:  # (a
-                # cached hash belongs to its process: string hashes are salted per process)
+            if slot not in ("__weakref__", "__dict__", "_hash") and slot not in names:
                 names.append(slot)
-    found = _SLOTS[cls] = tuple(names)
-    return found
-
-
-_SLOTS: dict[type, tuple[str, ...]] = {}
+    return tuple(names)
 
 
 class _Ref:
@@ -110,8 +106,13 @@ class _Ref:
         self.index = index
 
 
-_CODES: dict[type, str] = {_Ref: _REF, str: _PLAIN_KIND, int: _PLAIN_KIND, bool: _PLAIN_KIND,
-                           type(None): ""}  # a value's type -> its code (floats: NaN or not)
+class _Missing:
+    """The type of the marker for a field a node does not have (only :meth:`_Encoder.table`)."""
+
+
+_MISSING = _Missing()
+_FIELD_CODES: dict[type, str] = {_Ref: _REF, str: _PLAIN_KIND, int: _PLAIN_KIND, bool: _PLAIN_KIND,
+                                 type(None): ""}  # a value's type -> its code (floats: NaN or not)
 
 
 class _Encoder:
@@ -120,34 +121,42 @@ class _Encoder:
         self.primitives: dict[str, int] = {}
         self.states: list[tuple[type, dict]] = []  # per node: its class and attribute values
         self.keep: list[Any] = []
+        self.model_classes: dict[type, tuple[str, ...]] = {}  # a model class -> its slots
 
     def node(self, obj: Any) -> dict:
         return {"r": self.index(obj)}
 
     def index(self, obj: Any) -> int:
         found = self.ids.get(id(obj))
-        if found is None and type(obj) is Primitive:  # a value with no parts: one node per name
+        if found is not None:
+            return found
+        cls = type(obj)
+        if cls is Primitive:  # a value with no parts: one node per name
             found = self.primitives.get(obj.name)  # (the parser makes one object per use)
             if found is not None:
                 self.ids[id(obj)] = found
                 self.keep.append(obj)
-        if found is None:
-            cls = type(obj)
-            if cls is Primitive:
-                self.primitives[obj.name] = len(self.states)
+                return found
+            self.primitives[obj.name] = len(self.states)
+        slots = self.model_classes.get(cls)
+        if slots is None:
             if not cls.__module__.startswith(_MODEL_PACKAGE):
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
-            found = self.ids[id(obj)] = len(self.states)
-            self.keep.append(obj)
-            state = dict(getattr(obj, "__dict__", ()))
-            for name in _state_names(cls):
-                value = getattr(obj, name, _UNSET)
-                if value is not _UNSET:
-                    state[name] = value
-            self.states.append((cls, state))
-            for name, value in state.items():
-                if not (type(value) in _PLAIN or value is None):
-                    state[name] = self._member(value)  # (nodes reached from here get indexes)
+            slots = self.model_classes[cls] = _state_names(cls)
+        found = self.ids[id(obj)] = len(self.states)
+        self.keep.append(obj)
+        state = dict(obj.__dict__) if hasattr(obj, "__dict__") else {}
+        for name in slots:
+            value = getattr(obj, name, _UNSET)
+            if value is not _UNSET:
+                state[name] = value
+        self.states.append((cls, state))
+        for name, value in state.items():
+            kind = type(value)
+            if kind not in _PLAIN:  # (nodes reached from here get indexes)
+                state[name] = _Ref(self.index(value)) if kind in self.model_classes or (
+                    kind.__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type)) \
+                    else self.value(value)
         return found
 
     def _member(self, value: Any) -> Any:
@@ -158,15 +167,20 @@ class _Encoder:
         return self.value(value)
 
     def value(self, obj: Any) -> Any:
-        if isinstance(obj, _PRIMITIVES):
+        kind = type(obj)
+        if kind in _PLAIN:
+            return {"nan": 1} if kind is float and obj != obj else obj
+        if isinstance(obj, _PRIMITIVES):  # (subclasses: an IntEnum...)
             if isinstance(obj, float) and obj != obj:
                 return {"nan": 1}
             return obj
-        if type(obj) is list:
+        if kind in self.model_classes:
+            return {"r": self.index(obj)}
+        if kind is list:
             return {"l": [self.value(v) for v in obj]}
-        if type(obj) is tuple:
+        if kind is tuple:
             return {"t": [self.value(v) for v in obj]}
-        if type(obj) is dict:
+        if kind is dict:
             if all(type(k) is str for k in obj):  # (most dicts: names -> ...), as a JSON object
                 values = obj.values()
                 if all(type(v) in _PLAIN and v == v for v in values):
@@ -178,45 +192,47 @@ class _Encoder:
                        for v in values):
                     return {"R": {k: self.index(v) for k, v in obj.items()}}
             return {"d": [[self.value(k), self.value(v)] for k, v in obj.items()]}
-        if type(obj) is frozenset:
+        if kind is frozenset:
             return {"f": [self.value(v) for v in obj]}
-        if type(obj) is set:
+        if kind is set:
             return {"s": [self.value(v) for v in obj]}
         return self.node(obj)
 
     def table(self) -> tuple[list, list]:
-        """``(classes, nodes)`` as written (see above)."""
-        seen: dict[type, dict[str, list]] = {}  # class -> field -> [codes of its values, nodes]
-        counts: dict[type, int] = {}
-        code_of = _CODES.get
+        """``(classes, nodes)`` as written (see above).  Column by column: each field's kind
+        from the types of its values in every node of its class, then the rows."""
+        by_class: dict[type, list[dict]] = {}
         for cls, state in self.states:
-            fields = seen.get(cls)
-            if fields is None:
-                fields = seen[cls] = {}
-            counts[cls] = counts.get(cls, 0) + 1
-            for name, value in state.items():
-                code = code_of(type(value))
-                if code is None:
-                    code = _PLAIN_KIND if type(value) is float and value == value else _VALUE
-                found = fields.get(name)
-                if found is None:
-                    found = fields[name] = [set(), 0]
-                found[0].add(code)
-                found[1] += 1
-        kinds_of = {cls: {name: _kind(codes, found, counts[cls]) for name, (codes, found) in
-                          fields.items()} for cls, fields in seen.items()}
+            found = by_class.get(cls)
+            if found is None:
+                by_class[cls] = [state]
+            else:
+                found.append(state)
+        kinds_of: dict[type, tuple[tuple[str, str], ...]] = {}
+        for cls, states in by_class.items():
+            fields = []
+            for name in dict.fromkeys([name for state in states for name in state]):
+                types = {type(state.get(name, _MISSING)) for state in states}
+                codes = {_FIELD_CODES.get(t, _VALUE) for t in types if t is not float}
+                if float in types:
+                    codes.add(_PLAIN_KIND if all(v == v for state in states
+                                                 if type(v := state.get(name)) is float)
+                              else _VALUE)
+                fields.append((name, _kind(codes, 0 if _Missing in types else 1, 1)))
+            kinds_of[cls] = tuple(fields)
         where = {cls: i for i, cls in enumerate(kinds_of)}
-        classes = [[cls.__module__, cls.__qualname__, list(kinds), list(kinds.values())]
+        classes = [[cls.__module__, cls.__qualname__, [n for n, _ in kinds], [k for _, k in kinds]]
                    for cls, kinds in kinds_of.items()]
         nodes = []
+        value_of = self.value
         for cls, state in self.states:
             row: list[Any] = [where[cls]]
-            for name, kind in kinds_of[cls].items():
+            for name, kind in kinds_of[cls]:
                 value = state.get(name, _UNSET)
                 if type(value) is _Ref:
                     row.append(value.index if kind == _REF else {"r": value.index})
                 elif kind == _VALUE and value is not _UNSET:
-                    row.append(self.value(value) if type(value) in _PLAIN else value)
+                    row.append(value_of(value) if type(value) in _PLAIN else value)
                 else:
                     row.append(value)  # (plain, None, or the unset marker)
             nodes.append(row)

@@ -99,9 +99,13 @@ _REPLACE = {
     "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
     "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
 }
+# One scan finds what scrubbing handles: a ``#define`` (groups 1-3: name, ``(`` of a
+# function-like macro, the rest; most directives of ``cc -E -dD`` output, taken on a fast path),
+# a keyword (group 4), or another directive line (a line marker, ``#undef``, ``#pragma``).
 _WORD = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
-                             key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
+    r"^[ \t]*#[^\S\n]*define[^\S\n]+([A-Za-z_]\w*)(\(?)([^\n]*)"
+    r"|\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
+                              key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
     r"|^[ \t]*#[^\n]*",
     re.M,
 )
@@ -289,6 +293,20 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
         start, end = match.span()
         if start < pos:
             continue
+        name = match.group(1)
+        if name is not None:  # a '#define': blanked, recorded (inline: most matches are these)
+            piece = text[pos:start]
+            out.append(piece)
+            out.append(" " * (end - start))
+            out_len += len(piece) + end - start
+            current_line += text.count("\n", line_cursor, start)
+            line_cursor = pos = end
+            if match.group(2):
+                params, _, body = match.group(3).rstrip().partition(")")
+                function_macros.append((name, (params, body.strip()), current_file, current_line))
+            else:
+                macros.append((name, match.group(3).strip(), current_file, current_line))
+            continue
         emit(text[pos:start])
         token = match.group(0)
         if token.lstrip().startswith("#"):
@@ -337,7 +355,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             emit(_blank(token))
             pos = end
             continue
-        word = match.group(1)
+        word = match.group(4)
         if word in _WITH_PARENS:
             close = _balanced_end(text, _after_asm_qualifiers(text, end)
                                   if word in _ASM else end)

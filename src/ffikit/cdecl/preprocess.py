@@ -17,7 +17,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from ffikit.records import data_record, field
 
 from ..errors import DeclarationError
 from . import attributes as _attributes
@@ -27,7 +28,7 @@ __all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments",
            "compiler", "run_cpp"]
 
 
-@dataclass
+@data_record
 class Attribute:
     """A layout attribute found in the text, by offset.
 
@@ -45,7 +46,7 @@ class Attribute:
     expr: str | None = None
 
 
-@dataclass
+@data_record
 class Preprocessed:
     """Parser-ready text and what was recorded on the way."""
 

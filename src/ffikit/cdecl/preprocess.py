@@ -100,14 +100,15 @@ _REPLACE = {
     "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
     "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
 }
-# One scan finds what scrubbing handles: a ``#define`` (groups 1-3: name, ``(`` of a
-# function-like macro, the rest; most directives of ``cc -E -dD`` output, taken on a fast path),
-# a keyword (group 4), or another directive line (a line marker, ``#undef``, ``#pragma``).
+# One scan finds what scrubbing handles: a keyword (group 1), or a directive line: a ``#define``
+# (groups 2-4: name, ``(`` of a function-like macro, the rest), a line marker (groups 5-7: line,
+# file, flags), or another (``#undef``, ``#pragma``).  Defines and markers are nearly all of
+# ``cc -E -dD`` output's directives: their parts come from this one match.
 _WORD = re.compile(
-    r"^[ \t]*#[^\S\n]*define[^\S\n]+([A-Za-z_]\w*)(\(?)([^\n]*)"
-    r"|\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
-                              key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
-    r"|^[ \t]*#[^\n]*",
+    r"\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
+                             key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
+    r"|^[ \t]*#[^\S\n]*(?:define[^\S\n]+([A-Za-z_]\w*)(\(?)([^\n]*)"
+    r'|(?:line[^\S\n]+)?(\d+)[^\S\n]+"([^"\\\n]*(?:\\.[^"\\\n]*)*)"([^\n]*)|[^\n]*)',
     re.M,
 )
 _PRAGMA_PACK = re.compile(r"#\s*pragma\s+pack\s*\(\s*(.*?)\s*\)")
@@ -200,8 +201,11 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
     return found
 
 
-_BODY_SCAN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|^[ \t]*#[^\n]*|[{}]',
-                        re.M)
+# The next brace (group 1; or the end of the text: empty) outside strings, character constants
+# and preprocessor lines, which are stepped over inside the match (possessive: no backtracking,
+# no state kept per step).
+_BODY_SCAN = re.compile(r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"""
+                        r"""|^[ \t]*#[^\n]*|[^{}"'#\n]+|[^{}])*+([{}]|\Z)""", re.M)
 _NOT_DECLARATOR = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm"}
 
 
@@ -240,15 +244,15 @@ def _blank_bodies(text: str) -> str:
     newlines, and preprocessor lines (line markers, ``#define``\\ s)."""
     ranges, depth, start = [], 0, None
     for m in _BODY_SCAN.finditer(text):
-        c = m.group(0)
+        c = m.group(1)
         if c == "{":
-            if depth == 0 and _is_function_body(text, m.start()):
+            if depth == 0 and _is_function_body(text, m.start(1)):
                 start = m.end()
             depth += 1
         elif c == "}":
             depth = max(depth - 1, 0)
             if depth == 0 and start is not None:
-                ranges.append((start, m.start()))
+                ranges.append((start, m.start(1)))
                 start = None
     if not ranges:
         return text
@@ -294,7 +298,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
         start, end = match.span()
         if start < pos:
             continue
-        name = match.group(1)
+        name = match.group(2)
         if name is not None:  # a '#define': blanked, recorded (inline: most matches are these)
             piece = text[pos:start]
             out.append(piece)
@@ -302,38 +306,38 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             out_len += len(piece) + end - start
             current_line += text.count("\n", line_cursor, start)
             line_cursor = pos = end
-            if match.group(2):
-                params, _, body = match.group(3).rstrip().partition(")")
+            if match.group(3):
+                params, _, body = match.group(4).rstrip().partition(")")
                 function_macros.append((name, (params, body.strip()), current_file, current_line))
             else:
-                macros.append((name, match.group(3).strip(), current_file, current_line))
+                macros.append((name, match.group(4).strip(), current_file, current_line))
             continue
         emit(text[pos:start])
         token = match.group(0)
-        if token.lstrip().startswith("#"):
-            directive = token.strip()
-            marker = _MARKER.match(directive)
-            if marker:
-                line, file = int(marker.group(1)), marker.group(2)
-                if " 3" in directive[marker.end():]:  # gcc's flag: a system header
-                    system_files.add(file)
-                here = current_line + text.count("\n", line_cursor, start)
-                before = text[text.rfind("\n", 0, max(start - 1, 0)) + 1:max(start - 1, 0)]
-                split = file == current_file and line == here - 1 and bool(out) and \
-                    out[-1].endswith("\n") and text[end:end + 1] == "\n" and \
-                    before.strip() != "" and not before.lstrip().startswith("#")
-                # (after a blank line, the same marker is gcc re-synchronising: no split)
-                current_line, current_file, line_cursor = line, file, end + 1
-                if split:
-                    # gcc split one source line around a macro from a system header
-                    # ('alignas' -> marker, '_Alignas', marker): join it back, so each
-                    # (file, line) is one line of text and positions stay exact.
-                    out[-1] = out[-1][:-1] + " "
-                    pos = end + 1
-                    continue
-                emit(token)  # pycparser reads markers: coords stay the user's file and line
-                pos = end
+        number = match.group(5)
+        if number is not None:  # a line marker
+            line, file = int(number), match.group(6)
+            if " 3" in match.group(7):  # gcc's flag: a system header
+                system_files.add(file)
+            here = current_line + text.count("\n", line_cursor, start)
+            before = text[text.rfind("\n", 0, max(start - 1, 0)) + 1:max(start - 1, 0)]
+            split = file == current_file and line == here - 1 and bool(out) and \
+                out[-1].endswith("\n") and text[end:end + 1] == "\n" and \
+                before.strip() != "" and not before.lstrip().startswith("#")
+            # (after a blank line, the same marker is gcc re-synchronising: no split)
+            current_line, current_file, line_cursor = line, file, end + 1
+            if split:
+                # gcc split one source line around a macro from a system header
+                # ('alignas' -> marker, '_Alignas', marker): join it back, so each
+                # (file, line) is one line of text and positions stay exact.
+                out[-1] = out[-1][:-1] + " "
+                pos = end + 1
                 continue
+            emit(token)  # pycparser reads markers: coords stay the user's file and line
+            pos = end
+            continue
+        if match.group(1) is None:  # another directive
+            directive = token.strip()
             pack = _PRAGMA_PACK.match(directive) if "pragma" in directive else None
             define = _DEFINE.match(directive) if pack is None else None
             undef = _UNDEF.match(directive) if pack is None and define is None else None
@@ -356,7 +360,7 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
             emit(_blank(token))
             pos = end
             continue
-        word = match.group(4)
+        word = match.group(1)
         if word in _WITH_PARENS:
             close = _balanced_end(text, _after_asm_qualifiers(text, end)
                                   if word in _ASM else end)

@@ -28,6 +28,8 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from itertools import repeat
+from operator import attrgetter
 
 from .model import Primitive
 
@@ -111,6 +113,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_AS_IS = frozenset((str, int, bool, type(None)))  # what :meth:`_Encoder.value` returns unchanged
 _FIELD_CODES: dict[type, str] = {_Ref: _REF, str: _PLAIN_KIND, int: _PLAIN_KIND, bool: _PLAIN_KIND,
                                  type(None): ""}  # a value's type -> its code (floats: NaN or not)
 
@@ -122,6 +125,7 @@ class _Encoder:
         self.states: list[tuple[type, dict]] = []  # per node: its class and attribute values
         self.keep: list[Any] = []
         self.model_classes: dict[type, tuple[str, ...]] = {}  # a model class -> its slots
+        self.getters: dict[type, Any] = {}  # a model class -> attrgetter of its slots (2+)
 
     def node(self, obj: Any) -> dict:
         return {"r": self.index(obj)}
@@ -143,13 +147,26 @@ class _Encoder:
             if not cls.__module__.startswith(_MODEL_PACKAGE):
                 raise _Unsupported(f"{cls.__module__}.{cls.__qualname__}")
             slots = self.model_classes[cls] = _state_names(cls)
+            self.getters[cls] = attrgetter(*slots) if len(slots) > 1 else None
         found = self.ids[id(obj)] = len(self.states)
         self.keep.append(obj)
-        state = dict(obj.__dict__) if hasattr(obj, "__dict__") else {}
-        for name in slots:
-            value = getattr(obj, name, _UNSET)
-            if value is not _UNSET:
-                state[name] = value
+        state: dict | None = None
+        if hasattr(obj, "__dict__"):
+            state = dict(obj.__dict__)
+        elif (getter := self.getters[cls]) is not None:
+            try:  # (every slot set: all at once)
+                state = dict(zip(slots, getter(obj)))
+            except AttributeError:  # (one is not set: one by one)
+                pass
+            else:
+                slots = ()
+        if state is None:
+            state = {}
+        if slots:
+            for name in slots:
+                value = getattr(obj, name, _UNSET)
+                if value is not _UNSET:
+                    state[name] = value
         self.states.append((cls, state))
         for name, value in state.items():
             kind = type(value)
@@ -158,13 +175,6 @@ class _Encoder:
                     kind.__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type)) \
                     else self.value(value)
         return found
-
-    def _member(self, value: Any) -> Any:
-        """A field value: a model object becomes a reference to its node (its field's kind
-        decides how that is written)."""
-        if type(value).__module__.startswith(_MODEL_PACKAGE) and not isinstance(value, type):
-            return _Ref(self.index(value))
-        return self.value(value)
 
     def value(self, obj: Any) -> Any:
         kind = type(obj)
@@ -176,10 +186,10 @@ class _Encoder:
             return obj
         if kind in self.model_classes:
             return {"r": self.index(obj)}
+        if kind is tuple:  # (a plain item is written as it is: no call for it)
+            return {"t": [v if type(v) in _AS_IS else self.value(v) for v in obj]}
         if kind is list:
-            return {"l": [self.value(v) for v in obj]}
-        if kind is tuple:
-            return {"t": [self.value(v) for v in obj]}
+            return {"l": [v if type(v) in _AS_IS else self.value(v) for v in obj]}
         if kind is dict:
             if all(type(k) is str for k in obj):  # (most dicts: names -> ...), as a JSON object
                 values = obj.values()
@@ -200,42 +210,40 @@ class _Encoder:
 
     def table(self) -> tuple[list, list]:
         """``(classes, nodes)`` as written (see above).  Column by column: each field's kind
-        from the types of its values in every node of its class, then the rows."""
-        by_class: dict[type, list[dict]] = {}
-        for cls, state in self.states:
+        from the types of its values in every node of its class, then its values as written."""
+        by_class: dict[type, tuple[list[int], list[dict]]] = {}
+        for index, (cls, state) in enumerate(self.states):
             found = by_class.get(cls)
             if found is None:
-                by_class[cls] = [state]
+                by_class[cls] = ([index], [state])
             else:
-                found.append(state)
-        kinds_of: dict[type, tuple[tuple[str, str], ...]] = {}
-        for cls, states in by_class.items():
-            fields = []
+                found[0].append(index)
+                found[1].append(state)
+        kinds_of: dict[type, dict[str, str]] = {}
+        columns_of: dict[type, list[list]] = {}
+        value_of = self.value
+        for cls, (_, states) in by_class.items():
+            kinds, columns = kinds_of[cls], columns_of[cls] = {}, []
             for name in dict.fromkeys([name for state in states for name in state]):
-                types = {type(state.get(name, _MISSING)) for state in states}
+                column = [state.get(name, _MISSING) for state in states]
+                types = set(map(type, column))
                 codes = {_FIELD_CODES.get(t, _VALUE) for t in types if t is not float}
                 if float in types:
-                    codes.add(_PLAIN_KIND if all(v == v for state in states
-                                                 if type(v := state.get(name)) is float)
+                    codes.add(_PLAIN_KIND if all(v == v for v in column if type(v) is float)
                               else _VALUE)
-                fields.append((name, _kind(codes, 0 if _Missing in types else 1, 1)))
-            kinds_of[cls] = tuple(fields)
-        where = {cls: i for i, cls in enumerate(kinds_of)}
-        classes = [[cls.__module__, cls.__qualname__, [n for n, _ in kinds], [k for _, k in kinds]]
+                kind = kinds[name] = _kind(codes, 0 if _Missing in types else 1, 1)
+                if kind == _REF:  # (a reference, or None)
+                    column = [v.index if type(v) is _Ref else v for v in column]
+                elif kind == _VALUE:  # (plain values as they are but NaN; unset: the marker)
+                    column = [{"r": v.index} if type(v) is _Ref else value_of(v) if type(v) is float
+                              else _UNSET if v is _MISSING else v for v in column]
+                columns.append(column)
+        classes = [[cls.__module__, cls.__qualname__, list(kinds), list(kinds.values())]
                    for cls, kinds in kinds_of.items()]
-        nodes = []
-        value_of = self.value
-        for cls, state in self.states:
-            row: list[Any] = [where[cls]]
-            for name, kind in kinds_of[cls]:
-                value = state.get(name, _UNSET)
-                if type(value) is _Ref:
-                    row.append(value.index if kind == _REF else {"r": value.index})
-                elif kind == _VALUE and value is not _UNSET:
-                    row.append(value_of(value) if type(value) in _PLAIN else value)
-                else:
-                    row.append(value)  # (plain, None, or the unset marker)
-            nodes.append(row)
+        nodes: list[Any] = [None] * len(self.states)
+        for where, ((indexes, _), columns) in enumerate(zip(by_class.values(), columns_of.values())):
+            for index, row in zip(indexes, zip(repeat(where), *columns)):
+                nodes[index] = row
         return classes, nodes
 
 

@@ -104,9 +104,27 @@ _REPLACE = {
 # (groups 2-4: name, ``(`` of a function-like macro, the rest), a line marker (groups 5-7: line,
 # file, flags), or another (``#undef``, ``#pragma``).  Defines and markers are nearly all of
 # ``cc -E -dD`` output's directives: their parts come from this one match.
+
+
+def _alternation(words: list[str], depth: int = 0) -> str:
+    """A regex matching the first of ``words`` (in their order) that matches, with common
+    first characters factored out (``__(?:asm__|asm|...)``): the regex engine tries each
+    alternative in turn at every word start; factored, it tries a handful.  A space in a
+    word matches any whitespace."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[:1], []).append(word[1:])
+    parts = []
+    for head, tails in groups.items():
+        if not head or len(tails) == 1 or depth == 2:
+            parts.extend(re.escape(head + t).replace(r"\ ", r"\s+") for t in tails)
+        else:
+            parts.append(re.escape(head) + "(?:" + _alternation(tails, depth + 1) + ")")
+    return "|".join(parts)
+
+
 _WORD = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
-                             key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
+    r"\b(" + _alternation(sorted((*_WITH_PARENS, *_REPLACE), key=len, reverse=True)) + r")\b"
     r"|^[ \t]*#[^\S\n]*(?:define[^\S\n]+([A-Za-z_]\w*)(\(?)([^\n]*)"
     r'|(?:line[^\S\n]+)?(\d+)[^\S\n]+"([^"\\\n]*(?:\\.[^"\\\n]*)*)"([^\n]*)|[^\n]*)',
     re.M,

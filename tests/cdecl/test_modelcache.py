@@ -231,3 +231,40 @@ def test_each_primitive_type_is_stored_once():
     back = decoder.value(json.loads(json.dumps(encoded)))
     assert back == value and [str(t) for t in back] == [str(t) for t in value]
     assert back[1] is back[2] is back[0].target and back[3].item is back[4]
+
+
+def test_node_table_round_trips_unset_slots_nan_and_references():
+    """A field's kind is chosen from every node of its class: set in some nodes only, a NaN
+    in one, a reference in one, a tuple in one -- each written so it comes back as it was."""
+    import math
+
+    from ffikit.cdecl import model as m
+
+    originals = []
+    for i in range(6):
+        s = object.__new__(m.StructOrUnion)  # (slots left unset: typedef_name everywhere)
+        s.kind, s.name = "struct", f"s{i}"
+        if i % 2:
+            s.pack = float("nan") if i == 3 else 2
+        if i % 3 == 0:
+            s.aligned = 8
+        s.fields = (m.Primitive("int"), m.Pointer(m.Primitive("char"))) if i == 0 else None
+        s.coord = m.Pointer(m.Primitive("char")) if i == 4 else None
+        s.rules = "msvc" if i == 5 else None
+        originals.append(s)
+    encoder = modelcache._Encoder()
+    encoded = encoder.value(originals)
+    classes, nodes = json.loads(json.dumps(encoder.table()))
+    kinds = {c[1]: dict(zip(c[2], c[3])) for c in classes}
+    assert kinds["StructOrUnion"] == {"kind": "p", "name": "p", "fields": "v", "coord": "r",
+                                      "rules": "p", "pack": "v", "aligned": "v"}
+    decoder = modelcache._Decoder(classes, nodes)
+    decoder.run()
+    back = decoder.value(json.loads(json.dumps(encoded)))
+    for want, got in zip(originals, back, strict=True):
+        for slot in ("kind", "name", "fields", "pack", "aligned", "coord", "typedef_name", "rules"):
+            assert hasattr(got, slot) == hasattr(want, slot), slot
+            a, b = getattr(want, slot, None), getattr(got, slot, None)
+            assert (math.isnan(a) and math.isnan(b)) if isinstance(a, float) else a == b, slot
+    assert str(back[0].fields[1]) == "char *" and back[0].fields[1] == back[4].coord
+    assert back[0].fields[1].target is back[4].coord.target  # (one node per primitive)

@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
            "is_noise", "is_guard_name"]
 
-_QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ENTER_FILE = re.compile(r'\n# \d+ "([^"]+)"((?: \d)*)$', re.M)  # (searched in "\n" + text: a
-# pattern that starts with a literal is found by a fast scan, '^' is tried at every offset)
+_QUOTE_INCLUDE = re.compile(r'\n\s*#\s*include\s+"([^"]+)"')  # (in "\n" + text, as below)
+_ENTER_FILE = re.compile(r'\n# \d+ "([^"]+)"((?: \d)*)$', re.M)  # (both searched in "\n" + text:
+# a pattern that starts with a literal is found by a fast scan, '^' is tried at every offset)
 _PREDEFINED_FILES = ("<built-in>", "<command-line>")
 _FEATURE_TEST = re.compile(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
                            r"_THREAD_SAFE|_LARGEFILE_SOURCE")
@@ -113,7 +113,7 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
                 body = fh.read()
         except OSError:
             continue
-        for name in _QUOTE_INCLUDE.findall(body):
+        for name in _QUOTE_INCLUDE.findall("\n" + body):
             for base in (os.path.dirname(path), *include_dirs):
                 candidate = os.path.normpath(os.path.join(base, name))
                 if os.path.isfile(candidate):

@@ -366,12 +366,15 @@ def _line_starts(text: str, filename: str) -> dict:
     table = {}
     file, line, offset = filename, 1, 0
     for raw in text.split("\n"):
-        marker = _MARKER.match(raw.lstrip()) if raw.lstrip().startswith("#") else None
-        if marker:
-            line, file = int(marker.group(1)), marker.group(2)
-        else:
-            table[(file, line)] = offset
-            line += 1
+        if "#" in raw:  # (a marker's line has one: most lines have none)
+            stripped = raw.lstrip()
+            marker = _MARKER.match(stripped) if stripped.startswith("#") else None
+            if marker:
+                line, file = int(marker.group(1)), marker.group(2)
+                offset += len(raw) + 1
+                continue
+        table[(file, line)] = offset
+        line += 1
         offset += len(raw) + 1
     return table
 

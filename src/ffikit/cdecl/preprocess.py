@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from ffikit.records import data_record, field
 
@@ -193,13 +194,15 @@ _UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
                        "randomize_layout", "preserve_access_index"}
 
 
-def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None]]:
+@lru_cache(maxsize=256)
+def _layout_attributes(group: str, declspec: bool) -> tuple[tuple[str, str | None], ...]:
     """``(kind, argument text)`` of the layout attributes in one ``__attribute__((...))``
-    (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped."""
+    (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped.
+    (Cached: a header repeats a few groups hundreds of times.)"""
     inner = group[group.index("(") + 1:group.rindex(")")].strip()
     if not declspec:
         if not (inner.startswith("(") and inner.endswith(")")):
-            return []
+            return ()
         inner = inner[1:-1]
     found = []
     for item in _attributes.split_top(inner):
@@ -217,7 +220,7 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
             found.append((name, arg.strip() if arg is not None else None))
         elif name in _UNSUPPORTED_LAYOUT:
             found.append(("unsupported", name))
-    return found
+    return tuple(found)
 
 
 def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") -> Preprocessed:

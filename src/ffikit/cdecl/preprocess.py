@@ -116,7 +116,7 @@ def _alternation(words: list[str], depth: int = 0) -> str:
     groups: dict[str, list[str]] = {}
     for word in words:
         groups.setdefault(word[:1], []).append(word[1:])
-    parts = []
+    parts: list[str] = []
     for head, tails in groups.items():
         if not head or len(tails) == 1 or depth == 2:
             parts.extend(re.escape(head + t).replace(r"\ ", r"\s+") for t in tails)

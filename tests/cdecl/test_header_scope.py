@@ -126,3 +126,20 @@ def test_guard_names_as_the_pattern_defined_them():
     names |= {"_" * 40, "_" * 40 + "H", "__SIZEOF_INT128__", "ZLIB_H", "_STDIO_H", "Z_DEFAULT_COMPRESSION"}
     for name in sorted(names):
         assert is_guard_name(name) == (pattern.fullmatch(name) is not None), repr(name)
+
+
+def test_quote_includes_count_as_the_headers_own_from_the_first_line_on(tmp_path):
+    """``declares()`` counts the headers a named header includes with quotes (the library's
+    own parts), wherever the ``#include`` line is: the file's first line, after blank lines,
+    indented; a ``<...>`` include is not the library's."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "first.h").write_text('#include "second.h"\nint from_first(void);\n')
+    (tmp_path / "sub" / "second.h").write_text("int from_second(void);\n")
+    (tmp_path / "third.h").write_text("int from_third(void);\n")
+    main = tmp_path / "lib.h"
+    main.write_text('#include "sub/first.h"\n\n\n   #  include "third.h"\n#include <stdio.h>\n'
+                    "int from_main(FILE *f);\n")
+    defs = ffikit.include(str(main))
+    for name in ("from_main", "from_first", "from_second", "from_third"):
+        assert defs.declares(name), name
+    assert "fopen" in defs.functions and not defs.declares("fopen")

@@ -76,3 +76,29 @@ def test_model_class_accepts_only_the_models_own_classes():
                          ("ffikit.cdecl.model", "Pointer.__init__"), ("ffikit.cdecl.model", "_join")]:
         with pytest.raises(ValueError, match="not a model class"):
             modelformat.model_class(module, name)
+
+
+def test_unset_slots_nan_and_shared_references_come_back_as_they_were():
+    """Slots set on some objects only, a NaN, a reference shared between two objects: each comes
+    back as it was (an unset slot stays unset)."""
+    import math
+
+    originals = []
+    for i in range(6):
+        s = object.__new__(m.StructOrUnion)  # (slots left unset: typedef_name everywhere)
+        s.kind, s.name = "struct", f"s{i}"
+        if i % 2:
+            s.pack = float("nan") if i == 3 else 2
+        if i % 3 == 0:
+            s.aligned = 8
+        s.fields = (m.Primitive("int"), m.Pointer(m.Primitive("char"))) if i == 0 else None
+        s.coord = originals[0].fields[1] if i == 4 else None
+        s.rules = "msvc" if i == 5 else None
+        originals.append(s)
+    back = modelformat.loads(modelformat.dumps(originals))
+    for want, got in zip(originals, back, strict=True):
+        for slot in ("kind", "name", "fields", "pack", "aligned", "coord", "typedef_name", "rules"):
+            assert hasattr(got, slot) == hasattr(want, slot), slot
+            a, b = getattr(want, slot, None), getattr(got, slot, None)
+            assert (math.isnan(a) and math.isnan(b)) if isinstance(a, float) else a == b, slot
+    assert str(back[0].fields[1]) == "char *" and back[0].fields[1] is back[4].coord

@@ -100,6 +100,21 @@ class TestFeatures:
         assert defs.layout("struct r").alignment == 16 and defs.layout("struct r").size == 16
         assert defs.layout("struct a").field("i").offset == 8
 
+    def test_struct_attributes_far_from_the_last_union_and_past_nested_braces(self):
+        # (gcc: in at 1, i at 5, alignment 16, size 16; plain: 4 and 8) The attributes of a
+        # struct are looked for from its keyword (the last union here is 1 KB back) to its
+        # brace, and right after its closing brace -- not past a declarator.
+        filler = "".join(f"int filler_{i}(int a, int b);\n" for i in range(40))
+        defs = ffikit.cdef("union early { int x; };\ntypedef int wide __attribute__((aligned(32)));\n"
+                           + filler +
+                           "struct __attribute__((packed)) far { char c; struct { int a; } in; "
+                           "int i; }\n  __attribute__((aligned(16)));\n"
+                           "struct plain { char c; int i; } v; int after __attribute__((aligned(8)));\n")
+        far = defs.layout("struct far")
+        assert (far.field("in").offset, far.field("i").offset, far.alignment, far.size) == \
+            (1, 5, 16, 16)
+        assert (defs.layout("struct plain").alignment, defs.layout("struct plain").size) == (4, 8)
+
     def test_packed_argument_packs_every_struct(self):
         defs = ffikit.cdef("struct p { char c; int i; };", packed=True)
         assert defs.layout("struct p").size == 5

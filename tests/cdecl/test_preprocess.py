@@ -161,3 +161,83 @@ class TestBlanking:
             text = "\n".join(line if line.startswith("#") else "#define Y" + line
                               for line in lines)
             assert scrub(text).text == re.sub(r"[^\n]", " ", text)
+
+
+class TestOneScan:
+    """scrub takes ``#define`` lines and line markers from its one scan's groups, and the
+    keywords from an alternation with common prefixes factored out: what it records must be
+    what the directive rules say, line by line."""
+
+    def test_defines_and_markers_recorded_as_the_directive_rules_read_them(self):
+        import random
+        import re
+
+        define = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\(?)(.*)")
+        marker = re.compile(r'#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
+        rng = random.Random(21)
+        gaps = [" ", "\t", "  ", "\f", "\v", " \t"]
+        for _ in range(200):
+            lines, want_macros, want_functions, want_system = [], [], [], set()
+            file, line = "<cdef>", 1
+            for _ in range(rng.randrange(1, 12)):
+                gap, tail = rng.choice(gaps), rng.choice(["", " ", "\t", " \f", "\r"])
+                kind = rng.randrange(5)
+                name = rng.choice(["A", "_b1", "LONG_NAME_2", "x"])
+                if kind == 0:
+                    lead = rng.choice(["", " ", "\t"])
+                    body = rng.choice(["1", "(2 + 3)", "", "a b", '"s)"'])
+                    text = f"{lead}#{gap}define{gap}{name} {body}{tail}"
+                elif kind == 1:
+                    text = f"#{gap}define {name}({rng.choice(['', 'a', 'a, b', 'a,'])}" \
+                           f"{rng.choice([')', ') a', ')(a)', ''])}{tail}"
+                elif kind == 2:
+                    flags = rng.choice(["", " 1", " 2", " 1 3", " 3 4", " 3"])
+                    path = rng.choice(["f.h", "/usr/include/g.h", "a\\\"b.h", "sp ace.h"])
+                    text = f"#{rng.choice(['', ' line'])}{gap}{rng.randrange(1, 90)}{gap}" \
+                           f'"{path}"{flags}{tail}'
+                elif kind == 3:
+                    text = f"#{gap}undef {name}{tail}"
+                else:
+                    text = rng.choice(["int v;", "typedef int t;", "", "  "])
+                lines.append(text)
+            text = "\n".join(lines) + "\n"
+            for raw in lines:
+                stripped = raw.strip()
+                found = marker.match(stripped)
+                if found:
+                    if " 3" in stripped[found.end():]:
+                        want_system.add(found.group(2))
+                    file, line = found.group(2), int(found.group(1))
+                    continue
+                got = define.match(stripped)
+                if got and got.group(2):
+                    params, _, body = got.group(3).partition(")")
+                    want_functions.append((got.group(1), (params, body.strip()), file, line))
+                elif got:
+                    want_macros.append((got.group(1), got.group(3).strip(), file, line))
+                elif stripped.startswith("#"):  # (#undef)
+                    name = stripped.split()[-1]
+                    want_macros.append((name, None, file, line))
+                    want_functions.append((name, None, file, line))
+                line += 1
+            pre = scrub(text)
+            assert (pre.macros, pre.function_macros, pre.system_files) == \
+                (want_macros, want_functions, want_system), text
+
+    def test_every_keyword_is_found_where_the_plain_alternation_finds_it(self):
+        import re
+
+        from ffikit.cdecl.preprocess import _REPLACE, _WITH_PARENS, _WORD
+
+        words = sorted((*_WITH_PARENS, *_REPLACE), key=len, reverse=True)
+        plain = re.compile(r"\b(" + "|".join(re.escape(w) for w in words).replace(r"\ ", r"\s+")
+                           + r")\b")
+        probes = []
+        for word in words:
+            for before, after in [("", ""), ("x", ""), ("", "x"), ("(", ")"), ("", "_"), ("_", ""),
+                                  ("", "__"), ("", "1"), (" ", " ")]:
+                probes.append(before + word + after)
+                probes.append(before + word.replace(" ", "\n\t ") + after)
+        for probe in probes:
+            found = [(m.span(1), m.group(1)) for m in _WORD.finditer(probe) if m.group(1)]
+            assert found == [(m.span(1), m.group(1)) for m in plain.finditer(probe)], probe

@@ -14,6 +14,7 @@ function declaration and the array bounds of its parameters into one
 from __future__ import annotations
 
 import bisect
+from functools import lru_cache
 
 from ffikit.lazyre import LazyPattern
 from ffikit.records import data_record
@@ -138,8 +139,14 @@ def split_top(text: str) -> list[str]:
 
 def record(group: str, offset: int) -> list[CallAttribute]:
     """The function attributes in one scrubbed ``__attribute__`` group."""
-    return [CallAttribute(offset, name, args) for name, args in parse_items(group)
-            if name in _NAMES]
+    return [CallAttribute(offset, name, args) for name, args in _call_items(group)]
+
+
+@lru_cache(maxsize=256)
+def _call_items(group: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The items of ``group`` that :func:`record` keeps (a header repeats a few groups,
+    ``__attribute__ ((__nothrow__ , __leaf__))``, hundreds of times: each is parsed once)."""
+    return tuple(item for item in parse_items(group) if item[0] in _NAMES)
 
 
 def _index(text: str) -> int | None:

@@ -16,8 +16,9 @@ Shifting a negative value is what gcc documents (two's complement), as is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from ffikit.records import data_record
 
 from .model import CType, Enum, Pointer, Primitive, resolve
 from .platforms import Platform
@@ -37,7 +38,7 @@ class Undefined(NotConstant):
     """The expression is C, but its value is undefined (overflow, division by zero, ...)."""
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class IntType:
     """An integer type: C spelling, width in bits, signedness, conversion rank."""
 
@@ -60,7 +61,7 @@ class IntType:
         return value
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class FloatType:
     """A binary floating type: mantissa bits (with the hidden bit) and exponent range."""
 
@@ -91,7 +92,7 @@ class FloatType:
         return rounded if value > 0 else -rounded
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class PtrType:
     """A pointer type (the model type it is); its value is an address."""
 
@@ -124,7 +125,7 @@ def _real(value: object) -> Fraction | float:
     raise NotConstant(f"{value!r} is not a floating value")
 
 
-@dataclass(frozen=True)
+@data_record(frozen=True)
 class CValue:
     """A constant and its C type; ``value`` is None where the operand is not evaluated
     (the untaken side of ``?:``, ``&&``, ``||``).  Floats are exact Fractions (or

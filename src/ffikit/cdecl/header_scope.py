@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["directly_included", "with_quote_includes", "header_constants", "final_macros",
            "is_noise", "is_guard_name"]
 
-_QUOTE_INCLUDE = LazyPattern(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ENTER_FILE = LazyPattern(r'^# \d+ "([^"]+)"((?: \d)*)$', re.M)
+_QUOTE_INCLUDE = LazyPattern(r'\n\s*#\s*include\s+"([^"]+)"')  # (in "\n" + text, as below)
+_ENTER_FILE = LazyPattern(r'\n# \d+ "([^"]+)"((?: \d)*)$', re.M)  # (both searched in "\n" + text:
+# a pattern that starts with a literal is found by a fast scan, '^' is tried at every offset)
 _PREDEFINED_FILES = ("<built-in>", "<command-line>")
 _FEATURE_TEST = LazyPattern(r"_[A-Z0-9_]*_SOURCE|_FILE_OFFSET_BITS|_TIME_BITS|_REENTRANT|"
                            r"_THREAD_SAFE|_LARGEFILE_SOURCE")
@@ -83,10 +84,15 @@ def directly_included(text: str, root: str, depth: int = 1, named=()) -> set[str
     current = root
     found = {root} if depth == 0 else set()
     suffixes = tuple("/" + n.lstrip("/") for n in named)
-    for m in _ENTER_FILE.finditer(text):
+    is_named: dict[str, bool] = {}  # (a header's output names each file in many markers)
+    for m in _ENTER_FILE.finditer("\n" + text):
         name, flags = m.group(1), m.group(2).split()
-        if suffixes and (name in named or os.path.normpath(name).endswith(suffixes)):
-            found.add(name)
+        if suffixes:
+            hit = is_named.get(name)
+            if hit is None:
+                hit = is_named[name] = name in named or os.path.normpath(name).endswith(suffixes)
+            if hit:
+                found.add(name)
         if "1" in flags:
             enclosing.append(current)
         elif "2" in flags and enclosing:
@@ -108,7 +114,7 @@ def with_quote_includes(files: set[str], include_dirs) -> set[str]:
                 body = fh.read()
         except OSError:
             continue
-        for name in _QUOTE_INCLUDE.findall(body):
+        for name in _QUOTE_INCLUDE.findall("\n" + body):
             for base in (os.path.dirname(path), *include_dirs):
                 candidate = os.path.normpath(os.path.join(base, name))
                 if os.path.isfile(candidate):

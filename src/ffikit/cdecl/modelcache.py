@@ -49,13 +49,15 @@ def _debug(message: str, *args: Any) -> None:
         logging.getLogger("ffikit.cdecl").debug(message, *args)
 
 
-_LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"([^"]+)"', re.M)
+_LINE_MARKER = re.compile(r'\n#\s*(?:line\s+)?\d+\s+"([^"]+)"')  # (in "\n" + text: a literal
+# first is found by a fast scan)
 
 
 def input_files(preprocessed_text: str) -> tuple[str, ...]:
     """The files the preprocessor read (from its line markers), as absolute paths."""
-    found = dict.fromkeys(os.path.abspath(f) for f in _LINE_MARKER.findall(preprocessed_text)
-                          if not f.startswith("<"))
+    found = dict.fromkeys(os.path.abspath(f) for f in dict.fromkeys(
+        _LINE_MARKER.findall("\n" + preprocessed_text)) if not f.startswith("<"))  # (each name once:
+    # a header's output names its files in hundreds of markers)
     return tuple(f for f in found if os.path.isfile(f))
 
 

@@ -8,6 +8,9 @@ the constant expressions array lengths and attributes use.
 
 from __future__ import annotations
 
+import bisect
+import re
+
 from pycparser import c_ast
 
 from . import layout as _layout
@@ -27,6 +30,19 @@ from .model import (
 TYPE_CHECKING = False
 
 __all__ = ["RecordBuilder"]
+
+_BRACE = re.compile(r"[{}]")
+
+
+def _last_keyword(text: str, at: int) -> int:
+    """Where the last ``struct``/``union``/``enum`` starting before ``at`` (+ its length) is,
+    or -1.  Looked for near ``at`` first: a word absent there is not searched for back to
+    the start of a long text (found there, nothing further back can be later)."""
+    for start in (max(at - 256, 0), 0):
+        found = max(text.rfind(word, start, at + len(word)) for word in ("struct", "union", "enum"))
+        if found >= 0 or start == 0:
+            return found
+    return -1
 
 
 class RecordBuilder(LayoutAttributes):
@@ -198,25 +214,26 @@ class RecordBuilder(LayoutAttributes):
         at = self.pre.offset_of(node.coord)
         if at is None:
             return [], None
-        keyword = max(text.rfind(word, 0, at + len(word)) for word in ("struct", "union", "enum"))
+        keyword = _last_keyword(text, at)
         brace = text.find("{", at)
         if brace < 0:
             return [], None
         depth, close = 0, None
-        for i in range(brace, len(text)):
-            c = text[i]
-            if c == "{":
+        for m in _BRACE.finditer(text, brace):  # (the braces only, not every character)
+            if m.group() == "{":
                 depth += 1
-            elif c == "}":
+            else:
                 depth -= 1
                 if depth == 0:
-                    close = i
+                    close = m.start()
                     break
-        found = []
-        for attr in self.pre.attributes:
-            if keyword <= attr.offset < brace:
-                found.append(attr)
-            elif close is not None and attr.offset > close and not text[close + 1:attr.offset].strip():
+        found = list(self.attributes_between(keyword, brace))  # (sorted: then those after '}')
+        if close is not None:
+            attrs = self.pre.attributes
+            for index in range(bisect.bisect_right(self._attribute_offsets, close), len(attrs)):
+                attr = attrs[index]
+                if text[close + 1:attr.offset].strip():
+                    break  # (a later one has this text before it too)
                 found.append(attr)
         return found, brace
 

@@ -17,17 +17,20 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ffikit.records import data_record, field
 
 from ..errors import DeclarationError
 from . import attributes as _attributes
+from .bodies import blank_bodies
 from .cpp import compiler, run_cpp, system_include_dirs
 
 __all__ = ["Preprocessed", "preprocess", "needs_cpp", "scrub", "strip_comments", "system_include_dirs",
            "compiler", "run_cpp"]
 
 
-@dataclass
+@data_record
 class Attribute:
     """A layout attribute found in the text, by offset.
 
@@ -45,7 +48,7 @@ class Attribute:
     expr: str | None = None
 
 
-@dataclass
+@data_record
 class Preprocessed:
     """Parser-ready text and what was recorded on the way."""
 
@@ -99,10 +102,33 @@ _REPLACE = {
     "__uint128_t": "__ffikit_uint128", "__int128": "__ffikit_int128",
     "__builtin_va_list": "__ffikit_va_list", "__gnuc_va_list": "__ffikit_va_list",
 }
+# One scan finds what scrubbing handles: a keyword (group 1), or a directive line: a ``#define``
+# (groups 2-4: name, ``(`` of a function-like macro, the rest), a line marker (groups 5-7: line,
+# file, flags), or another (``#undef``, ``#pragma``).  Defines and markers are nearly all of
+# ``cc -E -dD`` output's directives: their parts come from this one match.
+
+
+def _alternation(words: list[str], depth: int = 0) -> str:
+    """A regex matching the first of ``words`` (in their order) that matches, with common
+    first characters factored out (``__(?:asm__|asm|...)``): the regex engine tries each
+    alternative in turn at every word start; factored, it tries a handful.  A space in a
+    word matches any whitespace."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[:1], []).append(word[1:])
+    parts: list[str] = []
+    for head, tails in groups.items():
+        if not head or len(tails) == 1 or depth == 2:
+            parts.extend(re.escape(head + t).replace(r"\ ", r"\s+") for t in tails)
+        else:
+            parts.append(re.escape(head) + "(?:" + _alternation(tails, depth + 1) + ")")
+    return "|".join(parts)
+
+
 _WORD = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(w) for w in (*_WITH_PARENS, *_REPLACE)),
-                             key=len, reverse=True)).replace(r"\ ", r"\s+") + r")\b"
-    r"|^[ \t]*#[^\n]*",
+    r"\b(" + _alternation(sorted((*_WITH_PARENS, *_REPLACE), key=len, reverse=True)) + r")\b"
+    r"|^[ \t]*#[^\S\n]*(?:define[^\S\n]+([A-Za-z_]\w*)(\(?)([^\n]*)"
+    r'|(?:line[^\S\n]+)?(\d+)[^\S\n]+"([^"\\\n]*(?:\\.[^"\\\n]*)*)"([^\n]*)|[^\n]*)',
     re.M,
 )
 _PRAGMA_PACK = re.compile(r"#\s*pragma\s+pack\s*\(\s*(.*?)\s*\)")
@@ -168,13 +194,15 @@ _UNSUPPORTED_LAYOUT = {"scalar_storage_order", "ext_vector_type", "matrix_type",
                        "randomize_layout", "preserve_access_index"}
 
 
-def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None]]:
+@lru_cache(maxsize=256)
+def _layout_attributes(group: str, declspec: bool) -> tuple[tuple[str, str | None], ...]:
     """``(kind, argument text)`` of the layout attributes in one ``__attribute__((...))``
-    (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped."""
+    (or ``__declspec(...)``) group; attributes that do not touch layouts are dropped.
+    (Cached: a header repeats a few groups hundreds of times.)"""
     inner = group[group.index("(") + 1:group.rindex(")")].strip()
     if not declspec:
         if not (inner.startswith("(") and inner.endswith(")")):
-            return []
+            return ()
         inner = inner[1:-1]
     found = []
     for item in _attributes.split_top(inner):
@@ -192,74 +220,12 @@ def _layout_attributes(group: str, declspec: bool) -> list[tuple[str, str | None
             found.append((name, arg.strip() if arg is not None else None))
         elif name in _UNSUPPORTED_LAYOUT:
             found.append(("unsupported", name))
-    return found
-
-
-_BODY_SCAN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\'[^\'\\\n]*(?:\\.[^\'\\\n]*)*\'|^[ \t]*#[^\n]*|[{}]',
-                        re.M)
-_NOT_DECLARATOR = {"__attribute__", "__attribute", "__declspec", "__asm__", "__asm", "asm"}
-
-
-def _is_function_body(text: str, brace: int) -> bool:
-    """Whether the ``{`` at ``brace`` (file scope) opens a function body: it follows a
-    parameter list's ``)``, attributes and asm labels aside."""
-    i = brace - 1
-    while True:
-        while i >= 0 and text[i] in " \t\r\n":
-            i -= 1
-        if i < 0 or text[i] != ")":
-            return False
-        depth = 0
-        while i >= 0:
-            if text[i] == ")":
-                depth += 1
-            elif text[i] == "(":
-                depth -= 1
-                if depth == 0:
-                    break
-            i -= 1
-        j = i - 1
-        while j >= 0 and text[j] in " \t\r\n":
-            j -= 1
-        k = j
-        while k >= 0 and (text[k].isalnum() or text[k] == "_"):
-            k -= 1
-        if text[k + 1:j + 1] not in _NOT_DECLARATOR:
-            return True
-        i = k
-
-
-def _blank_bodies(text: str) -> str:
-    """Blank the statements of every function defined in the text (``static inline``
-    helpers in headers: asm, statement expressions, anything), keeping ``{}``, the
-    newlines, and preprocessor lines (line markers, ``#define``\\ s)."""
-    ranges, depth, start = [], 0, None
-    for m in _BODY_SCAN.finditer(text):
-        c = m.group(0)
-        if c == "{":
-            if depth == 0 and _is_function_body(text, m.start()):
-                start = m.end()
-            depth += 1
-        elif c == "}":
-            depth = max(depth - 1, 0)
-            if depth == 0 and start is not None:
-                ranges.append((start, m.start()))
-                start = None
-    if not ranges:
-        return text
-    out, pos = [], 0
-    for a, b in ranges:
-        out.append(text[pos:a])
-        out.append("\n".join(line if line.lstrip().startswith("#") else " " * len(line)
-                             for line in text[a:b].split("\n")))
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
+    return tuple(found)
 
 
 def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") -> Preprocessed:
     """Blank out what pycparser cannot parse; record layout attributes and markers."""
-    text = _blank_bodies(text)
+    text = blank_bodies(text)
     out: list[str] = []
     attributes: list[Attribute] = []
     calls: list = []
@@ -289,32 +255,46 @@ def scrub(text: str, default_pack: int | None = None, filename: str = "<cdef>") 
         start, end = match.span()
         if start < pos:
             continue
+        name = match.group(2)
+        if name is not None:  # a '#define': blanked, recorded (inline: most matches are these)
+            piece = text[pos:start]
+            out.append(piece)
+            out.append(" " * (end - start))
+            out_len += len(piece) + end - start
+            current_line += text.count("\n", line_cursor, start)
+            line_cursor = pos = end
+            if match.group(3):
+                params, _, body = match.group(4).rstrip().partition(")")
+                function_macros.append((name, (params, body.strip()), current_file, current_line))
+            else:
+                macros.append((name, match.group(4).strip(), current_file, current_line))
+            continue
         emit(text[pos:start])
         token = match.group(0)
-        if token.lstrip().startswith("#"):
-            directive = token.strip()
-            marker = _MARKER.match(directive)
-            if marker:
-                line, file = int(marker.group(1)), marker.group(2)
-                if " 3" in directive[marker.end():]:  # gcc's flag: a system header
-                    system_files.add(file)
-                here = current_line + text.count("\n", line_cursor, start)
-                before = text[text.rfind("\n", 0, max(start - 1, 0)) + 1:max(start - 1, 0)]
-                split = file == current_file and line == here - 1 and bool(out) and \
-                    out[-1].endswith("\n") and text[end:end + 1] == "\n" and \
-                    before.strip() != "" and not before.lstrip().startswith("#")
-                # (after a blank line, the same marker is gcc re-synchronising: no split)
-                current_line, current_file, line_cursor = line, file, end + 1
-                if split:
-                    # gcc split one source line around a macro from a system header
-                    # ('alignas' -> marker, '_Alignas', marker): join it back, so each
-                    # (file, line) is one line of text and positions stay exact.
-                    out[-1] = out[-1][:-1] + " "
-                    pos = end + 1
-                    continue
-                emit(token)  # pycparser reads markers: coords stay the user's file and line
-                pos = end
+        number = match.group(5)
+        if number is not None:  # a line marker
+            line, file = int(number), match.group(6)
+            if " 3" in match.group(7):  # gcc's flag: a system header
+                system_files.add(file)
+            here = current_line + text.count("\n", line_cursor, start)
+            before = text[text.rfind("\n", 0, max(start - 1, 0)) + 1:max(start - 1, 0)]
+            split = file == current_file and line == here - 1 and bool(out) and \
+                out[-1].endswith("\n") and text[end:end + 1] == "\n" and \
+                before.strip() != "" and not before.lstrip().startswith("#")
+            # (after a blank line, the same marker is gcc re-synchronising: no split)
+            current_line, current_file, line_cursor = line, file, end + 1
+            if split:
+                # gcc split one source line around a macro from a system header
+                # ('alignas' -> marker, '_Alignas', marker): join it back, so each
+                # (file, line) is one line of text and positions stay exact.
+                out[-1] = out[-1][:-1] + " "
+                pos = end + 1
                 continue
+            emit(token)  # pycparser reads markers: coords stay the user's file and line
+            pos = end
+            continue
+        if match.group(1) is None:  # another directive
+            directive = token.strip()
             pack = _PRAGMA_PACK.match(directive) if "pragma" in directive else None
             define = _DEFINE.match(directive) if pack is None else None
             undef = _UNDEF.match(directive) if pack is None and define is None else None
@@ -389,12 +369,15 @@ def _line_starts(text: str, filename: str) -> dict:
     table = {}
     file, line, offset = filename, 1, 0
     for raw in text.split("\n"):
-        marker = _MARKER.match(raw.lstrip()) if raw.lstrip().startswith("#") else None
-        if marker:
-            line, file = int(marker.group(1)), marker.group(2)
-        else:
-            table[(file, line)] = offset
-            line += 1
+        if "#" in raw:  # (a marker's line has one: most lines have none)
+            stripped = raw.lstrip()
+            marker = _MARKER.match(stripped) if stripped.startswith("#") else None
+            if marker:
+                line, file = int(marker.group(1)), marker.group(2)
+                offset += len(raw) + 1
+                continue
+        table[(file, line)] = offset
+        line += 1
         offset += len(raw) + 1
     return table
 

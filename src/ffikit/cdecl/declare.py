@@ -36,11 +36,13 @@ __all__ = ["cached_model", "declare", "model_parts", "from_model"]
 
 def cached_model(parts: tuple, cls: type[Declarations], plat: Any,
                  make: Callable[[], Declarations], *, standalone: bool = False) -> Declarations:
-    """``make()``'s declarations, or those the model cache holds for ``parts`` (the garbage
-    collector paused meanwhile: parsing makes many objects and no garbage)."""
-    return without_gc(lambda: modelcache.cached(
-        parts, make, model_parts, lambda model: from_model(cls, plat, model),
-        standalone=standalone))
+    """``make()``'s declarations, or those the model cache holds for ``parts``.
+
+    The garbage collector is paused while ``make`` parses (many objects, no garbage), not
+    while a stored model is read: paused there, the collections the read's objects call for
+    would only fall on whatever the program does next (its first bindings)."""
+    return modelcache.cached(parts, lambda: without_gc(make), model_parts,
+                             lambda model: from_model(cls, plat, model), standalone=standalone)
 
 
 def model_parts(defs: Declarations) -> tuple:

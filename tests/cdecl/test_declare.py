@@ -25,14 +25,17 @@ int walk(node *head, int (*visit)(const node *));
 CHILD = """
 import json, sys
 from ffikit.cdecl import declare, preprocess
+from ffikit.cdecl import model
 if sys.argv[2] == "warm":
     def refuse(*a, **k):
-        raise AssertionError("parsed again")
-    declare.parse = preprocess.preprocess = refuse
+        raise AssertionError("parsed again, or a declaration's text made again")
+    declare.parse = preprocess.preprocess = model.FunctionType.c_name = refuse
 import ffikit
 defs = ffikit.cdef(open(sys.argv[1]).read())
+if sys.argv[2] == "cold":
+    assert defs.c_declaration("walk") == defs.functions["walk"].type.c_name("walk")
 print(json.dumps({"sizes": {t: defs.sizeof(t) for t in ("packed_t", "node")},
-                  "walk": defs.functions["walk"].type.c_name("walk"),
+                  "walk": defs.c_declaration("walk"),
                   "constants": {k: defs.constants[k] for k in ("LIMIT", "SCALE")},
                   "pycparser": "pycparser" in sys.modules}))
 """
@@ -65,6 +68,7 @@ def test_a_cdef_in_a_later_process_comes_from_the_cache_without_the_parser(cache
     warm = _run(CDEF, cache, tmp_path, "warm")
     assert warm == {**cold, "pycparser": False}
     assert warm["sizes"] == {"packed_t": 5, "node": 16} and warm["constants"] == {"LIMIT": 42, "SCALE": 3}
+    assert warm["walk"] == "int walk(node *head, int (*visit)(const node *))"  # (stored, not made)
 
 
 def test_a_cdef_including_a_header_is_parsed_again_when_the_header_changes(cache, tmp_path):

@@ -230,6 +230,16 @@ class Declarations(MacroFacts):
         declared by the text or header itself, not by something it ``#include``s."""
         return self._result.decl_files.get(name, "\0") in self._own_files
 
+    def c_declaration(self, name: str) -> str:
+        """The function ``name``'s declaration as C text (``"int f(int x)"``), as messages and
+        the compiled backend's module index spell it; made once per name (a model read from
+        the cache brings every one made)."""
+        texts = self.__dict__.setdefault("_c_declarations", {})
+        found = texts.get(name)
+        if found is None:
+            found = texts[name] = self.functions[name].type.c_name(name)
+        return found
+
     def where(self, name: str) -> tuple[str, int | None] | None:
         """``(file, line)`` where ``name`` is declared: a function, variable, type, tag
         (``"struct x"``), ``#define`` or enum member; None when unknown."""

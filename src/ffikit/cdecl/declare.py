@@ -46,18 +46,22 @@ def cached_model(parts: tuple, cls: type[Declarations], plat: Any,
 
 
 def model_parts(defs: Declarations) -> tuple:
-    """What the model cache stores of ``defs`` (plain model data: every constant evaluated),
-    and the files it came from."""
+    """What the model cache stores of ``defs`` (plain model data: every constant evaluated,
+    every function's declaration text made), and the files it came from."""
+    texts = {name: defs.c_declaration(name) for name in defs.functions}
     return ((defs._result, dict(defs.constants), defs._own_files, defs._source, defs._macros,
-             dict(defs.skipped_macros), dict(defs.type_macros), defs._function_macros),
+             dict(defs.skipped_macros), dict(defs.type_macros), defs._function_macros, texts),
             defs._inputs)
 
 
 def from_model(cls: type[Declarations], plat: Any, model: tuple) -> Declarations:
     """A ``cls`` holding a stored model (what :func:`model_parts` gave)."""
-    result, constants, own, source, macros, skipped, type_macros, function_macros = model
+    result, constants, own, source, macros, skipped, type_macros, function_macros, texts = model
     defs = cls(result, constants, plat, source, own, macros, function_macros)
     defs._skipped, defs._type_macros = MappingProxyType(skipped), MappingProxyType(type_macros)
+    if type(texts) is not dict or not all(type(t) is str for t in texts.values()):
+        raise ValueError("not declaration texts")  # (the model cache parses the header again)
+    defs._c_declarations = texts
     return defs
 
 

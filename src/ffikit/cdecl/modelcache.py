@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cached", "FORMAT", "input_files"]
 
-FORMAT = 3
+FORMAT = 4
 
 
 def _debug(message: str, *args: Any) -> None:

@@ -237,12 +237,14 @@ class CompiledFunctions(RecordedUse):
             functions = {n: getattr(d, "type", d) for n, d in defs.functions.items()}
             state = getattr(defs, "__dict__", None)  # (the declaration cache's content key)
             model_key = state.get("_model_key") if isinstance(state, dict) else None
-            found = per[encoding] = cls(functions, encoding, model_key)
+            found = per[encoding] = cls(functions, encoding, model_key,
+                                        getattr(defs, "c_declaration", None))
         return found
 
     def __init__(self, functions: dict[str, m.FunctionType], encoding: str,
-                 model_key: str | None = None):
+                 model_key: str | None = None, spell: Callable[[str], str] | None = None):
         self._functions = functions
+        self._spell = spell  # name -> its declaration text, made once by the declarations
         self._names = tuple(functions)
         self.encoding = encoding
         self.model_key = model_key  # names the declarations' content: the index may be used
@@ -278,7 +280,8 @@ class CompiledFunctions(RecordedUse):
         """``name``'s declaration as C text (``int f(int);``)."""
         found = self._declared.get(name)
         if found is None:
-            found = self._declared[name] = self._functions[name].c_name(name) + ";"
+            text = self._spell(name) if self._spell is not None else self._functions[name].c_name(name)
+            found = self._declared[name] = text + ";"
         return found
 
     @property

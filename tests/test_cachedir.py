@@ -328,3 +328,19 @@ def test_cache_paths_are_strs(tmp_path):
     assert cachedir.entries(root) == [target] and cachedir.entries(Path(root)) == [target]
     assert cachedir.verified(target) and cachedir.read_entry(Path(target)) == {}
     assert cachedir.entries(os.path.join(root, "missing")) == [] and cachedir.entries(target) == []
+
+
+def test_private_stat_is_the_one_file_check_verified_and_the_module_index_share(tmp_path):
+    """A regular file of ours, writable by us alone: anything else (group-writable, a symlink,
+    a directory, absent) is refused by the one check both trust paths use."""
+    root = cachedir.trusted_root(tmp_path / "cache")
+    entry = os.path.join(root, "uses-x.json")
+    cachedir.publish(entry, b"{}")
+    assert cachedir.sidecar(entry) == entry + ".sha256" and cachedir.verified(entry)
+    assert cachedir.private_stat(entry).st_size == 2
+    link = os.path.join(root, "uses-link.json")
+    os.symlink(entry, link)
+    os.chmod(cachedir.sidecar(entry), 0o620)
+    assert [cachedir.private_stat(p) for p in (link, root, cachedir.sidecar(entry),
+                                               os.path.join(root, "absent"))] == [None] * 4
+    assert not cachedir.verified(entry)  # its hash file is no longer private

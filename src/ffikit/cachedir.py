@@ -35,7 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "read_verified", "publish", "write_atomic",
+__all__ = ["sha256", "sha256_hex", "which", "default_cache_dir", "compiler_command", "compiler_identity", "trusted_root", "verified", "read_verified", "private_stat", "sidecar", "publish", "write_atomic",
            "touch", "evict", "entries", "size_bound", "DEFAULT_SIZE_MIB"]
 
 DEFAULT_SIZE_MIB = 512
@@ -213,12 +213,22 @@ def trusted_root(cache_dir: str | os.PathLike | None = None, *, create: bool = T
 _PUBLISH_TRIES = 5  # (each try needs another writer to have renamed in between)
 
 
-def _private_file(path: str, uid: int) -> bool:
+def private_stat(path: str | os.PathLike) -> os.stat_result | None:
+    """``path``'s ``lstat`` if it is a regular file of this user's that no one else can write
+    (what :func:`verified` asks of an entry and its hash file before hashing), else None."""
     try:
         info = os.lstat(path)
     except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_uid == uid and not _others_can_write(info.st_mode)
+        return None
+    if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and \
+            not _others_can_write(info.st_mode):
+        return info
+    return None
+
+
+def sidecar(path: str | os.PathLike) -> str:
+    """The hash file recorded beside the entry ``path`` (``<entry>.sha256``)."""
+    return os.fspath(path) + _SIDECAR
 
 
 def verified(path: str | os.PathLike) -> bool:
@@ -230,14 +240,14 @@ def read_verified(path: str | os.PathLike) -> bytes | None:
     """The bytes of ``path`` if it is ours and they match the recorded hash, else None (the
     bytes checked are the bytes returned: the file is read once)."""
     path = os.fspath(path)
-    sidecar = path + _SIDECAR
+    hashes = sidecar(path)
     if sys.platform == "win32":  # no POSIX owners: the hash alone
-        if not (os.path.isfile(path) and os.path.isfile(sidecar)):
+        if not (os.path.isfile(path) and os.path.isfile(hashes)):
             return None
-    elif not (_private_file(path, os.geteuid()) and _private_file(sidecar, os.geteuid())):
+    elif private_stat(path) is None or private_stat(hashes) is None:
         return None
     try:
-        with open(sidecar, encoding="utf-8") as file:
+        with open(hashes, encoding="utf-8") as file:
             recorded = file.read().strip()
         with open(path, "rb") as file:
             data = file.read()

@@ -191,7 +191,7 @@ def bind_compiled(library: Any, name: str, ftype: Any, cfunc: Any, hooks: Any,
     declaration, file = wrapper.declaration, _file(library)
     wrapper.__dict__.update(  # __wrapped__: already the fast function (help() reads __signature__)
         library=library, __wrapped__=wrapper, __ffikit_reduce__=reduce_function,
-        __ffikit_repr__=f"<ffikit function {declaration} from {file}>", backend="compiled",
+        __ffikit_repr__=_describe(declaration, library), backend="compiled",
         backend_reason=library.backend_reason)
     wrapper.crash_label = f"{declaration} from {file}"
     return wrapper

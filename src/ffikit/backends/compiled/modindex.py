@@ -40,16 +40,17 @@ from __future__ import annotations
 import functools
 import json
 import os
-import stat
 import sys
 import time
 
 from ffikit.cachedir import (
     code_stamps,
     compiler_identity,
+    private_stat,
     publish,
     read_entry,
     sha256_hex,
+    sidecar,
     touch,
     trusted_root,
     verified,
@@ -139,20 +140,10 @@ def _module_file(modname: Any, filename: Any) -> bool:
 def _stamp(path: Any) -> list | None:
     """``[device, inode, size, mtime, ctime]`` of a regular file of ours that no one else can
     write (what :func:`~ffikit.cachedir.verified` asks of an entry before hashing it), else None."""
-    if sys.platform == "win32":  # (no owners: every use hashes)
-        return None
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or \
-            info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    info = private_stat(path) if sys.platform != "win32" else None  # (no owners: every use hashes)
+    if info is None:
         return None
     return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
-
-
-def _sidecar(path: Any) -> str:
-    return f"{path}.sha256"
 
 
 def _verified_stamp(module: Any, *, touched: bool = False) -> list | None:
@@ -189,7 +180,7 @@ def lookup(key: list, cache_dir: str | os.PathLike | None = None) -> Indexed | N
         reasons = {n: r for n, r in entry.get("reasons", {}).items() if isinstance(r, str)}
         module = os.path.join(os.path.dirname(path), filename)
         stamp = _stamp(module)
-        if stamp is None or stamp != entry.get("stat") or _stamp(_sidecar(module)) is None or \
+        if stamp is None or stamp != entry.get("stat") or _stamp(sidecar(module)) is None or \
                 not 0 <= time.time_ns() - stamp[3] < _FRESH_NS:
             stamp = _verified_stamp(module, touched=True)  # (the hash, as for any entry)
             if stamp is None:
